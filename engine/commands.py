@@ -1,0 +1,196 @@
+"""Commands: the only input to the engine. Frozen, plain values, serializable with orjson.
+
+Every edge (FIX, WebSocket, REST, admin) builds these and calls ``Engine.submit``.
+Quantities are lots, prices ticks, amounts asset units (see engine.model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from engine.model import OrdType, Side, Stp, TimeInForce, TradingStatus
+
+__all__ = [
+    "COMMAND_TYPES",
+    "AddInstrument",
+    "AdjustBalance",
+    "Cancel",
+    "Command",
+    "MassCancel",
+    "NewOrder",
+    "OpenAccount",
+    "Replace",
+    "SetAccountEnabled",
+    "SetGlobalHalt",
+    "SetInstrumentStatus",
+    "Tick",
+    "command_from_record",
+    "command_to_record",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """A new limit or market order.
+
+    qty is in lots; a market order may give quote_qty (quote units to spend or to
+    raise) instead, with qty = 0. stp None means the account's default mode.
+    expire_ts_us is required for GTD and ignored otherwise.
+    """
+
+    account: str
+    symbol: str
+    side: Side
+    ord_type: OrdType
+    qty: int
+    price: int = 0
+    tif: TimeInForce = TimeInForce.GTC
+    client_order_id: str = ""
+    quote_qty: int = 0
+    post_only: bool = False
+    stp: Stp | None = None
+    expire_ts_us: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Cancel one order, named by engine order_id or by the account's client_order_id."""
+
+    account: str
+    symbol: str
+    order_id: int = 0
+    client_order_id: str = ""
+    request_id: str = ""  # the canceling request's own client id (FIX 11 on F)
+
+
+@dataclass(frozen=True, slots=True)
+class Replace:
+    """Amend price and/or total quantity (filled included, as in FIX OrderQty).
+
+    A quantity decrease at the same price keeps queue priority; a price change or a
+    quantity increase re-queues the order (and may trade). price 0 keeps the price.
+    """
+
+    account: str
+    symbol: str
+    qty: int
+    price: int = 0
+    order_id: int = 0
+    orig_client_order_id: str = ""
+    client_order_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MassCancel:
+    """Cancel every open order matching all given filters ("" / 0 = any)."""
+
+    account: str = ""
+    symbol: str = ""
+    side: int = 0
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Advances engine time; GTD orders whose expiry has passed are expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddInstrument:
+    symbol: str
+    base: str
+    quote: str
+    tick_size: str
+    lot_size: str
+    min_qty: str = "0"
+    min_notional: str = "0"
+    collar_pct: str = "0"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAccount:
+    """Create an account. Fees are decimal basis points; limits of 0 mean none.
+
+    max_order_qty is in base asset units, max_order_notional in quote asset units.
+    """
+
+    account: str
+    stp: Stp = Stp.NONE
+    maker_fee_bps: str = "0"
+    taker_fee_bps: str = "0"
+    max_order_qty: int = 0
+    max_order_notional: int = 0
+    max_open_orders: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustBalance:
+    """Deposit (amount > 0) or withdraw (amount < 0) asset units; never below held."""
+
+    account: str
+    asset: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetInstrumentStatus:
+    symbol: str
+    status: TradingStatus
+
+
+@dataclass(frozen=True, slots=True)
+class SetGlobalHalt:
+    halted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetAccountEnabled:
+    account: str
+    enabled: bool
+
+
+Command = (
+    NewOrder
+    | Cancel
+    | Replace
+    | MassCancel
+    | Tick
+    | AddInstrument
+    | OpenAccount
+    | AdjustBalance
+    | SetInstrumentStatus
+    | SetGlobalHalt
+    | SetAccountEnabled
+)
+
+# Journal type codes: append only, never renumber (old journals must replay).
+COMMAND_TYPES: dict[int, type[Any]] = {
+    1: NewOrder,
+    2: Cancel,
+    3: Replace,
+    4: MassCancel,
+    5: Tick,
+    6: AddInstrument,
+    7: OpenAccount,
+    8: AdjustBalance,
+    9: SetInstrumentStatus,
+    10: SetGlobalHalt,
+    11: SetAccountEnabled,
+}
+_CODE_OF: dict[type[Any], int] = {cls: code for code, cls in COMMAND_TYPES.items()}
+_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in COMMAND_TYPES.values()
+}
+
+
+def command_to_record(command: Command) -> list[Any]:
+    """[type code, field values...]: compact, orjson-ready, stable across versions."""
+    cls = type(command)
+    return [_CODE_OF[cls], *(getattr(command, name) for name in _FIELDS[cls])]
+
+
+def command_from_record(record: list[Any]) -> Command:
+    cls = COMMAND_TYPES[record[0]]
+    command: Command = cls(*record[1:])
+    return command

@@ -1,0 +1,866 @@
+"""Engine: submit(command) -> events. The one entry point; pure and deterministic.
+
+Each command is stamped by the sequencer (or, on replay, carries its stamp), applied
+completely, and answered with the list of events it caused. Nothing else reads or
+writes engine state. Same commands with the same stamps give the same state, which
+state_hash() proves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from engine import matching
+from engine.book import Book, Order
+from engine.commands import (
+    AddInstrument,
+    AdjustBalance,
+    Cancel,
+    Command,
+    MassCancel,
+    NewOrder,
+    OpenAccount,
+    Replace,
+    SetAccountEnabled,
+    SetGlobalHalt,
+    SetInstrumentStatus,
+    Tick,
+)
+from engine.events import (
+    AdminApplied,
+    BalanceChanged,
+    BookDelta,
+    CloseReason,
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    OrderReplaced,
+    RejectCode,
+)
+from engine.model import GridError, Instrument, OrdType, Side, Stp, TimeInForce, TradingStatus
+from engine.risk import Account, Balance, RiskError, bps_to_ppm, collar_bps
+from engine.sequencer import Sequencer
+
+__all__ = ["Engine", "Listing"]
+
+CommandHook = Callable[[int, int, Command], None]
+
+
+class Listing:
+    """An instrument as traded here: its grid, its book, its status and collar."""
+
+    __slots__ = ("book", "collar_bps", "instrument", "status")
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.instrument = instrument
+        self.book = Book(instrument.symbol)
+        self.status = TradingStatus.OPEN
+        self.collar_bps = collar_bps(instrument.collar_pct)
+
+    def collar(self) -> tuple[int, int]:
+        """(lowest, highest) acceptable price in ticks; (0, 0) when there is no collar."""
+        ref = self.book.last_price
+        if not ref or not self.collar_bps:
+            return 0, 0
+        low = -(-ref * (10_000 - self.collar_bps) // 10_000)
+        high = ref * (10_000 + self.collar_bps) // 10_000
+        return max(low, 1), high
+
+
+class Engine:
+    """In-memory matching and pre-trade risk for all instruments and accounts."""
+
+    def __init__(self, sequencer: Sequencer | None = None) -> None:
+        self.sequencer = sequencer or Sequencer()
+        self.listings: dict[str, Listing] = {}
+        self.accounts: dict[str, Account] = {}
+        self.orders: dict[int, Order] = {}
+        self.halted = False
+        self.trade_id = 0
+        self.fees: dict[str, int] = {}
+        self.last_seq = 0
+        self.last_ts_us = 0
+        self.on_command: CommandHook | None = None
+        """Called with (seq, ts_us, command) before it is applied: the journal's append."""
+        self._gtd: list[tuple[int, int]] = []  # (expire_ts_us, order_id) heap
+        # Per-command scratch, read by matching.
+        self.seq = 0
+        self.ts_us = 0
+        self.out: list[Event] = []
+        self.dirty: dict[tuple[str, str], Balance] = {}
+        self._handlers: dict[type[Any], Callable[[Any], None]] = {
+            NewOrder: self._new_order,
+            Cancel: self._cancel,
+            Replace: self._replace,
+            MassCancel: self._mass_cancel,
+            Tick: lambda _cmd: None,
+            AddInstrument: self._add_instrument,
+            OpenAccount: self._open_account,
+            AdjustBalance: self._adjust_balance,
+            SetInstrumentStatus: self._set_instrument_status,
+            SetGlobalHalt: self._set_global_halt,
+            SetAccountEnabled: self._set_account_enabled,
+        }
+
+    # ---------------------------------------------------------------- entry points
+
+    def submit(self, command: Command) -> list[Event]:
+        """Sequence, record (on_command hook) and apply one command."""
+        seq, ts_us = self.sequencer.next()
+        if self.on_command is not None:
+            self.on_command(seq, ts_us, command)
+        return self.apply(seq, ts_us, command)
+
+    def apply(self, seq: int, ts_us: int, command: Command) -> list[Event]:
+        """Apply an already-stamped command (live after submit, or on journal replay)."""
+        if seq != self.last_seq + 1:
+            raise ValueError(f"sequence gap: expected {self.last_seq + 1}, got {seq}")
+        self.last_seq = seq
+        self.last_ts_us = ts_us
+        self.seq = seq
+        self.ts_us = ts_us
+        out: list[Event] = []
+        self.out = out
+        if self._gtd and self._gtd[0][0] <= ts_us:
+            self._expire_gtd(ts_us)
+        self._handlers[type(command)](command)
+        if self.dirty:
+            for (account, asset), bal in self.dirty.items():
+                out.append(
+                    BalanceChanged(seq, ts_us, len(out), account, asset, bal.total, bal.held)
+                )
+            self.dirty = {}
+        return out
+
+    def next_expiry_us(self) -> int | None:
+        """Earliest GTD expiry still pending, so the gateway knows when to send a Tick."""
+        while self._gtd and self._gtd[0][1] not in self.orders:
+            heapq.heappop(self._gtd)
+        return self._gtd[0][0] if self._gtd else None
+
+    # ---------------------------------------------------------------- order entry
+
+    def _reject(
+        self,
+        request: str,
+        account: str,
+        symbol: str,
+        client_order_id: str,
+        order_id: int,
+        code: RejectCode,
+        text: str,
+    ) -> None:
+        out = self.out
+        out.append(
+            OrderRejected(
+                self.seq,
+                self.ts_us,
+                len(out),
+                request,
+                account,
+                symbol,
+                client_order_id,
+                order_id,
+                int(code),
+                text,
+            )
+        )
+
+    def _gate(self, account_id: str, symbol: str, *, trading: bool) -> tuple[Account, Listing]:
+        """Kill switches and existence checks shared by every order command."""
+        listing = self.listings.get(symbol)
+        if listing is None:
+            raise RiskError(RejectCode.UNKNOWN_INSTRUMENT, f"unknown instrument {symbol!r}")
+        account = self.accounts.get(account_id)
+        if account is None:
+            raise RiskError(RejectCode.UNKNOWN_ACCOUNT, f"unknown account {account_id!r}")
+        if listing.status == TradingStatus.HALTED:
+            raise RiskError(RejectCode.INSTRUMENT_HALTED, f"{symbol} is halted")
+        if trading:
+            if self.halted:
+                raise RiskError(RejectCode.TRADING_HALTED, "trading is halted")
+            if listing.status == TradingStatus.CANCEL_ONLY:
+                raise RiskError(RejectCode.INSTRUMENT_CANCEL_ONLY, f"{symbol} is cancel-only")
+            if not account.enabled:
+                raise RiskError(RejectCode.ACCOUNT_DISABLED, "account is disabled")
+        return account, listing
+
+    def _new_order(self, cmd: NewOrder) -> None:
+        try:
+            account, listing = self._gate(cmd.account, cmd.symbol, trading=True)
+            self._place(cmd, account, listing)
+        except RiskError as err:
+            self._reject("new", cmd.account, cmd.symbol, cmd.client_order_id, 0, err.code, err.text)
+
+    def _place(self, cmd: NewOrder, account: Account, listing: Listing) -> None:
+        inst = listing.instrument
+        side = cmd.side
+        if side != Side.BUY and side != Side.SELL:
+            raise RiskError(RejectCode.INVALID_ORDER, "side must be buy or sell")
+        if cmd.client_order_id and account.client_id_in_use(cmd.client_order_id):
+            raise RiskError(
+                RejectCode.DUPLICATE_CLIENT_ORDER_ID,
+                f"client order id {cmd.client_order_id!r} already used",
+            )
+        stp = account.stp if cmd.stp is None else cmd.stp
+        if stp not in _STP_MODES:
+            raise RiskError(RejectCode.INVALID_ORDER, f"unknown STP mode {stp}")
+        book = listing.book
+        low, high = listing.collar()
+        if cmd.ord_type == OrdType.LIMIT:
+            self._check_limit(cmd, listing, low, high)
+            bound = cmd.price
+            qty = cmd.qty
+            notional = inst.notional(cmd.price, qty)
+        elif cmd.ord_type == OrdType.MARKET:
+            if cmd.post_only or cmd.tif == TimeInForce.GTD or cmd.price:
+                raise RiskError(
+                    RejectCode.INVALID_ORDER, "market orders take no price, GTD or post-only"
+                )
+            bound = high if side == Side.BUY else low
+            qty, notional = self._check_market(cmd, listing, account, bound, stp)
+        else:
+            raise RiskError(RejectCode.INVALID_ORDER, f"unknown order type {cmd.ord_type}")
+        account.check_limits(side, qty * inst.base_per_lot, notional)
+
+        if side == Side.BUY:
+            hold_asset = inst.quote
+            if cmd.ord_type == OrdType.LIMIT:
+                hold = account.buy_hold(notional)
+            else:
+                hold = notional + notional * account.taker_fee_ppm // 1_000_000
+        else:
+            hold_asset = inst.base
+            hold = qty * inst.base_per_lot
+        bal = account.balance(hold_asset)
+        if hold > bal.total - bal.held:
+            raise RiskError(
+                RejectCode.INSUFFICIENT_BALANCE,
+                f"insufficient {hold_asset}: need {hold}, available {bal.total - bal.held}",
+            )
+
+        order = Order(
+            self.seq,
+            cmd.account,
+            cmd.symbol,
+            side,
+            cmd.ord_type,
+            cmd.price,
+            qty,
+            cmd.tif,
+            cmd.client_order_id,
+            stp,
+            cmd.post_only,
+            cmd.expire_ts_us,
+            cmd.quote_qty,
+        )
+        out = self.out
+        out.append(
+            OrderAccepted(
+                self.seq,
+                self.ts_us,
+                len(out),
+                order.order_id,
+                cmd.account,
+                cmd.symbol,
+                cmd.client_order_id,
+                side,
+                cmd.ord_type,
+                cmd.price,
+                qty,
+                cmd.tif,
+                cmd.quote_qty,
+                cmd.post_only,
+                stp,
+                cmd.expire_ts_us,
+            )
+        )
+        if qty == 0:  # a market order with nothing to trade against
+            self._expire_unplaced(order, CloseReason.NO_LIQUIDITY)
+            return
+        if cmd.tif == TimeInForce.FOK:
+            lots, _, _ = matching.walk(
+                book.opposite(side),
+                side,
+                bound,
+                qty,
+                0,
+                inst.quote_per_tick_lot,
+                cmd.account,
+                stp,
+            )
+            if lots < qty:
+                self._expire_unplaced(order, CloseReason.FOK_NOT_FILLABLE)
+                return
+        if hold:
+            bal.held += hold
+            order.hold = hold
+            self.dirty[(account.account_id, hold_asset)] = bal
+        self.orders[order.order_id] = order
+        account.open_orders += 1
+        if cmd.client_order_id:
+            account.live_client_ids[cmd.client_order_id] = order.order_id
+        self._execute(order, listing, bound)
+
+    def _check_limit(self, cmd: NewOrder, listing: Listing, low: int, high: int) -> None:
+        inst = listing.instrument
+        if cmd.qty <= 0:
+            raise RiskError(RejectCode.INVALID_QUANTITY, "quantity must be positive")
+        if cmd.quote_qty:
+            raise RiskError(RejectCode.INVALID_ORDER, "quote quantity is for market orders only")
+        if cmd.qty < inst.min_qty:
+            raise RiskError(RejectCode.BELOW_MIN_QTY, "quantity below instrument minimum")
+        if cmd.price <= 0:
+            raise RiskError(RejectCode.INVALID_PRICE, "limit orders need a positive price")
+        if inst.notional(cmd.price, cmd.qty) < inst.min_notional:
+            raise RiskError(RejectCode.BELOW_MIN_NOTIONAL, "notional below instrument minimum")
+        tif = cmd.tif
+        if tif not in _TIFS:
+            raise RiskError(RejectCode.INVALID_TIME_IN_FORCE, f"unknown time in force {tif}")
+        if tif == TimeInForce.GTD and cmd.expire_ts_us <= self.ts_us:
+            raise RiskError(RejectCode.INVALID_EXPIRE_TIME, "GTD expire time is not in the future")
+        if low and not low <= cmd.price <= high:
+            raise RiskError(
+                RejectCode.PRICE_OUTSIDE_COLLAR,
+                f"price outside collar [{inst.ticks_to_price(low)}, {inst.ticks_to_price(high)}]",
+            )
+        if cmd.post_only:
+            if tif in (TimeInForce.IOC, TimeInForce.FOK):
+                raise RiskError(RejectCode.INVALID_ORDER, "post-only orders cannot be IOC or FOK")
+            if listing.book.opposite(cmd.side).crosses(cmd.side, cmd.price):
+                raise RiskError(RejectCode.POST_ONLY_WOULD_TAKE, "post-only order would take")
+
+    def _check_market(
+        self, cmd: NewOrder, listing: Listing, account: Account, bound: int, stp: int
+    ) -> tuple[int, int]:
+        """Validate a market order and size it by walking the book: (lots, notional)."""
+        inst = listing.instrument
+        if cmd.tif not in _TIFS:
+            raise RiskError(RejectCode.INVALID_TIME_IN_FORCE, f"unknown time in force {cmd.tif}")
+        if (cmd.qty > 0) == (cmd.quote_qty > 0) or cmd.qty < 0 or cmd.quote_qty < 0:
+            raise RiskError(
+                RejectCode.INVALID_QUANTITY, "give exactly one of quantity or quote quantity"
+            )
+        if cmd.qty:
+            if cmd.qty < inst.min_qty:
+                raise RiskError(RejectCode.BELOW_MIN_QTY, "quantity below instrument minimum")
+        elif cmd.quote_qty < inst.min_notional:
+            raise RiskError(RejectCode.BELOW_MIN_NOTIONAL, "quote quantity below minimum")
+        lots, notional, _ = matching.walk(
+            listing.book.opposite(cmd.side),
+            cmd.side,
+            bound,
+            cmd.qty,
+            cmd.quote_qty,
+            inst.quote_per_tick_lot,
+        )
+        return (cmd.qty or lots), notional
+
+    def _execute(self, order: Order, listing: Listing, bound: int) -> None:
+        """Match a just-placed (or re-priced) order, then rest or expire what is left."""
+        stop = matching.match(self, listing, order, bound)
+        if order.leaves == 0:
+            if order.order_id in self.orders:
+                self.forget(order, self.accounts[order.account])
+            return
+        if order.ord_type == OrdType.MARKET:
+            reason = stop if stop > 0 else CloseReason.IOC_REMAINDER
+        elif stop in _TAKER_STP_STOPS:
+            reason = stop
+        elif order.tif in _IMMEDIATE:
+            reason = CloseReason.IOC_REMAINDER
+        else:
+            reason = 0
+        if reason:
+            self.close(order, OrderExpired, reason, delta=False)
+            return
+        book = listing.book
+        level_qty = book.side(order.side).add(order)
+        book.md_seq += 1
+        out = self.out
+        out.append(
+            BookDelta(
+                self.seq,
+                self.ts_us,
+                len(out),
+                book.symbol,
+                book.md_seq,
+                order.side,
+                order.price,
+                level_qty,
+            )
+        )
+        if order.tif == TimeInForce.GTD:
+            heapq.heappush(self._gtd, (order.expire_ts_us, order.order_id))
+
+    def _expire_unplaced(self, order: Order, reason: CloseReason) -> None:
+        """An accepted order that never held funds nor touched the book."""
+        account = self.accounts[order.account]
+        account.retire_client_id(order.client_order_id)
+        out = self.out
+        out.append(
+            OrderExpired(
+                self.seq,
+                self.ts_us,
+                len(out),
+                order.order_id,
+                order.account,
+                order.symbol,
+                order.client_order_id,
+                order.side,
+                order.leaves,
+                0,
+                0,
+                int(reason),
+            )
+        )
+
+    # ---------------------------------------------------------------- order lifecycle
+
+    def book_side_remove(self, listing: Listing, order: Order) -> int:
+        return listing.book.side(order.side).remove(order)
+
+    def forget(self, order: Order, account: Account) -> None:
+        """Drop a finished order from the indexes and release whatever it still holds."""
+        del self.orders[order.order_id]
+        account.open_orders -= 1
+        account.retire_client_id(order.client_order_id)
+        if order.hold:
+            listing = self.listings[order.symbol]
+            asset = listing.instrument.quote if order.side == Side.BUY else listing.instrument.base
+            bal = account.balances[asset]
+            bal.held -= order.hold
+            order.hold = 0
+            self.dirty[(account.account_id, asset)] = bal
+
+    def close(
+        self,
+        order: Order,
+        event: type[OrderCanceled] | type[OrderExpired],
+        reason: int,
+        *,
+        delta: bool,
+        request_id: str = "",
+    ) -> None:
+        """Cancel or expire a live order: off the book, holds released, event out."""
+        listing = self.listings[order.symbol]
+        book = listing.book
+        if order.level is not None:
+            level_qty = self.book_side_remove(listing, order)
+            if delta:
+                book.md_seq += 1
+                self.out.append(
+                    BookDelta(
+                        self.seq,
+                        self.ts_us,
+                        len(self.out),
+                        book.symbol,
+                        book.md_seq,
+                        order.side,
+                        order.price,
+                        level_qty,
+                    )
+                )
+        self.forget(order, self.accounts[order.account])
+        out = self.out
+        if event is OrderCanceled:
+            out.append(
+                OrderCanceled(
+                    self.seq,
+                    self.ts_us,
+                    len(out),
+                    order.order_id,
+                    order.account,
+                    order.symbol,
+                    order.client_order_id,
+                    order.side,
+                    order.leaves,
+                    order.filled,
+                    order.notional,
+                    reason,
+                    request_id,
+                )
+            )
+        else:
+            out.append(
+                OrderExpired(
+                    self.seq,
+                    self.ts_us,
+                    len(out),
+                    order.order_id,
+                    order.account,
+                    order.symbol,
+                    order.client_order_id,
+                    order.side,
+                    order.leaves,
+                    order.filled,
+                    order.notional,
+                    reason,
+                )
+            )
+
+    def decrement(self, order: Order, qty: int) -> None:
+        """STP decrement: shrink a live order by qty (book level and hold follow)."""
+        order.leaves -= qty
+        order.qty -= qty
+        if order.level is not None:
+            order.level.qty -= qty
+        account = self.accounts[order.account]
+        inst = self.listings[order.symbol].instrument
+        if order.side == Side.SELL:
+            release = qty * inst.base_per_lot
+            asset = inst.base
+        elif order.ord_type == OrdType.LIMIT:
+            new_hold = account.buy_hold(order.price * order.leaves * inst.quote_per_tick_lot)
+            release = order.hold - new_hold
+            asset = inst.quote
+        else:
+            return  # a market buy keeps its budget; the rest is released when it ends
+        order.hold -= release
+        bal = account.balances[asset]
+        bal.held -= release
+        self.dirty[(account.account_id, asset)] = bal
+
+    def _find(self, account: Account, symbol: str, order_id: int, client_order_id: str) -> Order:
+        if order_id:
+            order = self.orders.get(order_id)
+        else:
+            found = account.live_client_ids.get(client_order_id) if client_order_id else None
+            order = None if found is None else self.orders.get(found)
+        if order is None or order.account != account.account_id or order.symbol != symbol:
+            raise RiskError(RejectCode.UNKNOWN_ORDER, "unknown order (never existed or closed)")
+        return order
+
+    def _cancel(self, cmd: Cancel) -> None:
+        try:
+            account, _ = self._gate(cmd.account, cmd.symbol, trading=False)
+            order = self._find(account, cmd.symbol, cmd.order_id, cmd.client_order_id)
+        except RiskError as err:
+            self._reject(
+                "cancel",
+                cmd.account,
+                cmd.symbol,
+                cmd.client_order_id,
+                cmd.order_id,
+                err.code,
+                err.text,
+            )
+            return
+        self.close(
+            order, OrderCanceled, CloseReason.USER_CANCEL, delta=True, request_id=cmd.request_id
+        )
+
+    def _mass_cancel(self, cmd: MassCancel) -> None:
+        if cmd.account and cmd.account not in self.accounts:
+            self._reject(
+                "mass_cancel",
+                cmd.account,
+                cmd.symbol,
+                "",
+                0,
+                RejectCode.UNKNOWN_ACCOUNT,
+                f"unknown account {cmd.account!r}",
+            )
+            return
+        if cmd.symbol:
+            listing = self.listings.get(cmd.symbol)
+            if listing is None:
+                self._reject(
+                    "mass_cancel",
+                    cmd.account,
+                    cmd.symbol,
+                    "",
+                    0,
+                    RejectCode.UNKNOWN_INSTRUMENT,
+                    f"unknown instrument {cmd.symbol!r}",
+                )
+                return
+            if listing.status == TradingStatus.HALTED:
+                self._reject(
+                    "mass_cancel",
+                    cmd.account,
+                    cmd.symbol,
+                    "",
+                    0,
+                    RejectCode.INSTRUMENT_HALTED,
+                    f"{cmd.symbol} is halted",
+                )
+                return
+        victims = [
+            order
+            for order in self.orders.values()
+            if (not cmd.account or order.account == cmd.account)
+            and (not cmd.symbol or order.symbol == cmd.symbol)
+            and (not cmd.side or order.side == cmd.side)
+            and self.listings[order.symbol].status != TradingStatus.HALTED
+        ]
+        for order in victims:
+            self.close(
+                order, OrderCanceled, CloseReason.MASS_CANCEL, delta=True, request_id=cmd.request_id
+            )
+
+    def _replace(self, cmd: Replace) -> None:
+        try:
+            account, listing = self._gate(cmd.account, cmd.symbol, trading=True)
+            order = self._find(account, cmd.symbol, cmd.order_id, cmd.orig_client_order_id)
+            self._amend(cmd, account, listing, order)
+        except RiskError as err:
+            self._reject(
+                "replace",
+                cmd.account,
+                cmd.symbol,
+                cmd.client_order_id,
+                cmd.order_id or account_order_id(self, cmd),
+                err.code,
+                err.text,
+            )
+
+    def _amend(self, cmd: Replace, account: Account, listing: Listing, order: Order) -> None:
+        inst = listing.instrument
+        price = cmd.price or order.price
+        new_clid = cmd.client_order_id or order.client_order_id
+        if cmd.qty <= 0:
+            raise RiskError(RejectCode.INVALID_QUANTITY, "quantity must be positive")
+        if cmd.qty <= order.filled:
+            raise RiskError(RejectCode.REPLACE_BELOW_FILLED, "new quantity not above filled")
+        leaves = cmd.qty - order.filled
+        if leaves < inst.min_qty:
+            raise RiskError(RejectCode.BELOW_MIN_QTY, "remaining quantity below minimum")
+        if inst.notional(price, cmd.qty) < inst.min_notional:
+            raise RiskError(RejectCode.BELOW_MIN_NOTIONAL, "notional below instrument minimum")
+        if new_clid != order.client_order_id and account.client_id_in_use(new_clid):
+            raise RiskError(
+                RejectCode.DUPLICATE_CLIENT_ORDER_ID, f"client order id {new_clid!r} already used"
+            )
+        low, high = listing.collar()
+        if low and price != order.price and not low <= price <= high:
+            raise RiskError(RejectCode.PRICE_OUTSIDE_COLLAR, "price outside collar")
+        book = listing.book
+        opp = book.opposite(order.side)
+        if order.post_only and price != order.price and opp.crosses(order.side, price):
+            raise RiskError(RejectCode.POST_ONLY_WOULD_TAKE, "post-only order would take")
+        if account.max_order_qty and cmd.qty * inst.base_per_lot > account.max_order_qty:
+            raise RiskError(RejectCode.MAX_ORDER_QTY, "order quantity above account limit")
+        notional = inst.notional(price, cmd.qty)
+        if account.max_order_notional and notional > account.max_order_notional:
+            raise RiskError(RejectCode.MAX_ORDER_NOTIONAL, "order notional above account limit")
+        if order.side == Side.BUY:
+            asset = inst.quote
+            new_hold = account.buy_hold(inst.notional(price, leaves))
+        else:
+            asset = inst.base
+            new_hold = leaves * inst.base_per_lot
+        bal = account.balances[asset]
+        extra = new_hold - order.hold
+        if extra > bal.total - bal.held:
+            raise RiskError(
+                RejectCode.INSUFFICIENT_BALANCE,
+                f"insufficient {asset}: need {extra} more, available {bal.total - bal.held}",
+            )
+        # Accepted: apply.
+        bal.held += extra
+        order.hold = new_hold
+        self.dirty[(account.account_id, asset)] = bal
+        orig_clid = order.client_order_id
+        if new_clid != orig_clid:
+            account.retire_client_id(orig_clid)
+            account.live_client_ids[new_clid] = order.order_id
+            order.client_order_id = new_clid
+        keep_priority = price == order.price and leaves <= order.leaves
+        old_price = order.price
+        level = order.level
+        assert level is not None, "a live limit order is always on the book"
+        if keep_priority:
+            level.qty -= order.leaves - leaves
+            level_qty = level.qty
+        else:
+            level_qty = book.side(order.side).remove(order)
+            order.price = price
+        order.leaves = leaves
+        order.qty = cmd.qty
+        out = self.out
+        out.append(
+            OrderReplaced(
+                self.seq,
+                self.ts_us,
+                len(out),
+                order.order_id,
+                order.account,
+                order.symbol,
+                new_clid,
+                orig_clid,
+                order.side,
+                price,
+                cmd.qty,
+                leaves,
+                order.filled,
+                order.notional,
+                keep_priority,
+            )
+        )
+        book.md_seq += 1
+        out.append(
+            BookDelta(
+                self.seq,
+                self.ts_us,
+                len(out),
+                book.symbol,
+                book.md_seq,
+                order.side,
+                old_price,
+                level_qty,
+            )
+        )
+        if not keep_priority:
+            self._execute(order, listing, price)
+
+    # ---------------------------------------------------------------- time
+
+    def _expire_gtd(self, now_us: int) -> None:
+        heap = self._gtd
+        while heap and heap[0][0] <= now_us:
+            _, order_id = heapq.heappop(heap)
+            order = self.orders.get(order_id)
+            if order is not None and order.tif == TimeInForce.GTD:
+                self.close(order, OrderExpired, CloseReason.GTD_EXPIRED, delta=True)
+
+    # ---------------------------------------------------------------- administration
+
+    def _admin(self, command: str, detail: str) -> None:
+        out = self.out
+        out.append(AdminApplied(self.seq, self.ts_us, len(out), command, detail))
+
+    def _admin_reject(self, account: str, symbol: str, code: RejectCode, text: str) -> None:
+        self._reject("admin", account, symbol, "", 0, code, text)
+
+    def _add_instrument(self, cmd: AddInstrument) -> None:
+        if cmd.symbol in self.listings:
+            self._admin_reject("", cmd.symbol, RejectCode.ALREADY_EXISTS, "instrument exists")
+            return
+        try:
+            instrument = Instrument.from_decimals(
+                cmd.symbol,
+                cmd.base,
+                cmd.quote,
+                cmd.tick_size,
+                cmd.lot_size,
+                cmd.min_qty,
+                cmd.min_notional,
+                cmd.collar_pct,
+            )
+            listing = Listing(instrument)
+        except (GridError, ValueError) as err:
+            self._admin_reject("", cmd.symbol, RejectCode.INVALID_COMMAND, str(err))
+            return
+        self.listings[cmd.symbol] = listing
+        self._admin("add_instrument", cmd.symbol)
+
+    def _open_account(self, cmd: OpenAccount) -> None:
+        if cmd.account in self.accounts:
+            self._admin_reject(cmd.account, "", RejectCode.ALREADY_EXISTS, "account exists")
+            return
+        try:
+            maker, taker = bps_to_ppm(cmd.maker_fee_bps), bps_to_ppm(cmd.taker_fee_bps)
+        except (GridError, ValueError) as err:
+            self._admin_reject(cmd.account, "", RejectCode.INVALID_COMMAND, str(err))
+            return
+        if cmd.stp not in _STP_MODES:
+            self._admin_reject(cmd.account, "", RejectCode.INVALID_COMMAND, "unknown STP mode")
+            return
+        self.accounts[cmd.account] = Account(
+            cmd.account,
+            cmd.stp,
+            maker,
+            taker,
+            cmd.max_order_qty,
+            cmd.max_order_notional,
+            cmd.max_open_orders,
+        )
+        self._admin("open_account", cmd.account)
+
+    def _adjust_balance(self, cmd: AdjustBalance) -> None:
+        account = self.accounts.get(cmd.account)
+        if account is None:
+            self._admin_reject(cmd.account, "", RejectCode.UNKNOWN_ACCOUNT, "unknown account")
+            return
+        bal = account.balance(cmd.asset)
+        if cmd.amount < 0 and -cmd.amount > bal.total - bal.held:
+            self._admin_reject(
+                cmd.account, "", RejectCode.INSUFFICIENT_BALANCE, "withdrawal above available"
+            )
+            return
+        bal.total += cmd.amount
+        self.dirty[(cmd.account, cmd.asset)] = bal
+        self._admin("adjust_balance", f"{cmd.account} {cmd.asset} {cmd.amount:+d}")
+
+    def _set_instrument_status(self, cmd: SetInstrumentStatus) -> None:
+        listing = self.listings.get(cmd.symbol)
+        if listing is None:
+            self._admin_reject("", cmd.symbol, RejectCode.UNKNOWN_INSTRUMENT, "unknown instrument")
+            return
+        if cmd.status not in _STATUSES:
+            self._admin_reject("", cmd.symbol, RejectCode.INVALID_COMMAND, "unknown status")
+            return
+        listing.status = TradingStatus(cmd.status)
+        self._admin("instrument_status", f"{cmd.symbol} {listing.status.name}")
+
+    def _set_global_halt(self, cmd: SetGlobalHalt) -> None:
+        self.halted = bool(cmd.halted)
+        self._admin("global_halt", "on" if self.halted else "off")
+
+    def _set_account_enabled(self, cmd: SetAccountEnabled) -> None:
+        account = self.accounts.get(cmd.account)
+        if account is None:
+            self._admin_reject(cmd.account, "", RejectCode.UNKNOWN_ACCOUNT, "unknown account")
+            return
+        account.enabled = bool(cmd.enabled)
+        self._admin("account_enabled", f"{cmd.account} {'on' if account.enabled else 'off'}")
+
+    # ---------------------------------------------------------------- queries
+
+    def depth(self, symbol: str, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        book = self.listings[symbol].book
+        return book.bids.depth(n), book.asks.depth(n)
+
+    def open_orders(self, account: str, symbol: str = "") -> list[Order]:
+        return [
+            o
+            for o in self.orders.values()
+            if o.account == account and (not symbol or o.symbol == symbol)
+        ]
+
+    # ---------------------------------------------------------------- state
+
+    def state(self) -> dict[str, Any]:
+        """Canonical, JSON-ready state: what snapshots store and state_hash() digests."""
+        from engine.snapshot import engine_state
+
+        return engine_state(self)
+
+    def state_hash(self) -> str:
+        """SHA-256 of the canonical state: two engines with equal hashes are equal."""
+        return hashlib.sha256(orjson.dumps(self.state(), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def account_order_id(engine: Engine, cmd: Replace) -> int:
+    """The engine id of the order a failed replace named by client id, if it is live."""
+    account = engine.accounts.get(cmd.account)
+    if account is None or not cmd.orig_client_order_id:
+        return 0
+    return account.live_client_ids.get(cmd.orig_client_order_id, 0)
+
+
+_STP_MODES = frozenset(int(m) for m in Stp)
+_TIFS = frozenset(int(t) for t in TimeInForce)
+_IMMEDIATE = frozenset((TimeInForce.IOC, TimeInForce.FOK))
+_TAKER_STP_STOPS = frozenset(
+    (CloseReason.STP_EXPIRE_TAKER, CloseReason.STP_EXPIRE_BOTH, CloseReason.STP_DECREMENT)
+)
+_STATUSES = frozenset(int(s) for s in TradingStatus)

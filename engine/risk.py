@@ -1,0 +1,162 @@
+"""Pre-trade risk and settlement: balances with holds, limits, fees, kill switches.
+
+Money rules (all integers in asset units):
+- A buy holds quote: notional at its limit price plus the fee at the account's higher
+  fee rate; a sell holds base. Market orders hold what the pre-trade walk of the book
+  says they can cost. Fills settle both sides at once; cancels release holds.
+- Fees are charged in the quote asset, rounded DOWN to the unit. Rounding down is
+  what makes holds exact: the hold for the remaining quantity after a fill never
+  needs more than was held before it (proof sketch in README), so available
+  balances can never go negative.
+- Fees collected are kept per asset, so total supply of every asset is conserved.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engine.events import RejectCode
+from engine.model import Side, Stp, parse_decimal
+
+__all__ = ["PPM", "Account", "Balance", "RiskError", "bps_to_ppm", "fee_of"]
+
+PPM = 1_000_000
+"""Fee rates are held in parts per million (1 bps = 100 ppm)."""
+
+
+class RiskError(Exception):
+    """A pre-trade check failed: code + text go straight into OrderRejected."""
+
+    def __init__(self, code: RejectCode, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+def bps_to_ppm(text: str) -> int:
+    """ "2.5" bps -> 250 ppm; exact to 0.01 bps, non-negative."""
+    value = parse_decimal(text) * 100
+    if value < 0 or value != value.to_integral_value():
+        raise ValueError(f"fee must be >= 0 with at most 2 decimals of a bps: {text!r}")
+    return int(value)
+
+
+def fee_of(notional: int, rate_ppm: int) -> int:
+    return notional * rate_ppm // PPM
+
+
+class Balance:
+    """One asset of one account. available = total - held, never negative."""
+
+    __slots__ = ("held", "total")
+
+    def __init__(self, total: int = 0, held: int = 0) -> None:
+        self.total = total
+        self.held = held
+
+    @property
+    def available(self) -> int:
+        return self.total - self.held
+
+
+class Account:
+    """Settings, limits, balances and live-order bookkeeping of one account."""
+
+    __slots__ = (
+        "account_id",
+        "balances",
+        "enabled",
+        "hold_fee_ppm",
+        "live_client_ids",
+        "maker_fee_ppm",
+        "max_open_orders",
+        "max_order_notional",
+        "max_order_qty",
+        "open_orders",
+        "recent_client_ids",
+        "stp",
+        "taker_fee_ppm",
+    )
+
+    RECENT_CLIENT_IDS = 10_000
+    """Closed orders' client ids stay reserved this long (per account) against reuse."""
+
+    def __init__(
+        self,
+        account_id: str,
+        stp: int = Stp.NONE,
+        maker_fee_ppm: int = 0,
+        taker_fee_ppm: int = 0,
+        max_order_qty: int = 0,
+        max_order_notional: int = 0,
+        max_open_orders: int = 0,
+    ) -> None:
+        self.account_id = account_id
+        self.enabled = True
+        self.stp = stp
+        self.maker_fee_ppm = maker_fee_ppm
+        self.taker_fee_ppm = taker_fee_ppm
+        self.hold_fee_ppm = max(maker_fee_ppm, taker_fee_ppm)
+        self.max_order_qty = max_order_qty
+        self.max_order_notional = max_order_notional
+        self.max_open_orders = max_open_orders
+        self.balances: dict[str, Balance] = {}
+        self.open_orders = 0
+        self.live_client_ids: dict[str, int] = {}  # client_order_id -> order_id
+        self.recent_client_ids: dict[str, None] = {}  # insertion-ordered, bounded
+
+    def balance(self, asset: str) -> Balance:
+        bal = self.balances.get(asset)
+        if bal is None:
+            bal = self.balances[asset] = Balance()
+        return bal
+
+    def client_id_in_use(self, client_order_id: str) -> bool:
+        return client_order_id in self.live_client_ids or (
+            client_order_id in self.recent_client_ids
+        )
+
+    def retire_client_id(self, client_order_id: str) -> None:
+        """A closed order's client id stays reserved for a while (FIX duplicate rules)."""
+        if not client_order_id:
+            return
+        self.live_client_ids.pop(client_order_id, None)
+        recent = self.recent_client_ids
+        recent[client_order_id] = None
+        if len(recent) > self.RECENT_CLIENT_IDS:
+            del recent[next(iter(recent))]
+
+    def buy_hold(self, notional: int) -> int:
+        """Quote to hold for a buy of this notional: the notional plus the worst-case fee."""
+        return notional + notional * self.hold_fee_ppm // PPM
+
+    def check_limits(self, side: int, base_units: int, notional: int) -> None:
+        """Per-order limits and open-order count; raises RiskError."""
+        if self.max_order_qty and base_units > self.max_order_qty:
+            raise RiskError(RejectCode.MAX_ORDER_QTY, "order quantity above account limit")
+        if self.max_order_notional and notional > self.max_order_notional:
+            raise RiskError(RejectCode.MAX_ORDER_NOTIONAL, "order notional above account limit")
+        if self.max_open_orders and self.open_orders >= self.max_open_orders:
+            raise RiskError(RejectCode.MAX_OPEN_ORDERS, "too many open orders")
+
+    def hold(self, asset: str, amount: int) -> Balance:
+        """Move amount from available to held; raises RiskError when not available."""
+        bal = self.balance(asset)
+        if amount > bal.total - bal.held:
+            raise RiskError(
+                RejectCode.INSUFFICIENT_BALANCE,
+                f"insufficient {asset}: need {amount}, available {bal.total - bal.held}",
+            )
+        bal.held += amount
+        return bal
+
+    def hold_asset(self, side: int, base: str, quote: str) -> str:
+        return quote if side == Side.BUY else base
+
+
+def collar_bps(collar_pct: Decimal) -> int:
+    """Collar percent -> integer basis points (exact to 0.01 %)."""
+    value = collar_pct * 100
+    if value != value.to_integral_value():
+        raise ValueError(f"collar_pct has more than 2 decimals: {collar_pct}")
+    return int(value)

@@ -1,0 +1,280 @@
+"""Typed configuration from TOML, with an embedded demo venue as the default.
+
+A file given with --config is laid over the defaults section by section: each
+top-level section present in the file replaces the default one; absent sections
+keep the demo values. Unknown keys and wrong types are errors that name the key
+("accounts[1].stp: expected one of ...").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "AccountConfig",
+    "ApiKeyConfig",
+    "Config",
+    "ConfigError",
+    "FixConfig",
+    "FixSessionConfig",
+    "HttpConfig",
+    "InstrumentConfig",
+    "JournalConfig",
+    "WsConfig",
+    "load_config",
+    "parse_listen",
+]
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class JournalConfig:
+    dir: str = "var/journal"
+    fsync: str = "batch"  # batch | interval | never
+    fsync_interval_ms: int = 10
+    snapshot_every: int = 100_000  # commands between snapshots; 0 = never
+
+
+@dataclass(frozen=True)
+class InstrumentConfig:
+    symbol: str
+    base: str
+    quote: str
+    tick_size: str
+    lot_size: str
+    min_qty: str = "0"
+    min_notional: str = "0"
+    collar_pct: str = "0"
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    id: str
+    balances: dict[str, str] = field(default_factory=dict)
+    stp: str = "none"  # none | expire_taker | expire_maker | expire_both | decrement
+    maker_fee_bps: str = "0"
+    taker_fee_bps: str = "0"
+    max_order_qty: str = "0"  # base asset amount; 0 = no limit
+    max_order_notional: str = "0"  # quote asset amount; 0 = no limit
+    max_open_orders: int = 0
+
+
+@dataclass(frozen=True)
+class FixSessionConfig:
+    target_comp_id: str
+    sender_comp_id: str = ""
+    begin_string: str = "FIX.4.4"
+    role: str = "order_entry"  # order_entry | market_data | drop_copy
+    account: list[str] = field(default_factory=list)
+    auth: str = "none"  # none | password | ed25519
+    password_hash: str = ""  # scrypt$<salt hex>$<hash hex>
+    ed25519_keys: dict[str, str] = field(default_factory=dict)  # key id -> public key hex
+    reset_on_logon: bool = True
+    cancel_on_disconnect: bool = False
+    cancel_on_logout: bool = False
+    max_msgs_per_s: int = 1000
+
+
+@dataclass(frozen=True)
+class FixConfig:
+    listen: str = "127.0.0.1:9878"
+    sender_comp_id: str = "GATEWAY"
+    sending_time_tolerance_s: int = 120
+    store_dir: str = "var/fix"
+    tls_cert: str = ""
+    tls_key: str = ""
+    sessions: list[FixSessionConfig] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ApiKeyConfig:
+    key: str
+    account: str
+    hmac_secret: str = ""  # HMAC-SHA256 secret
+    ed25519_public_key: str = ""  # hex
+
+
+@dataclass(frozen=True)
+class WsConfig:
+    listen: str = "127.0.0.1:8765"
+    path: str = "/ws"
+    max_requests_per_s: int = 100
+    ping_interval_s: float = 10.0
+    ping_timeout_s: float = 10.0
+    logon_window_ms: int = 5000
+    send_queue: int = 1024
+    api_keys: list[ApiKeyConfig] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    listen: str = "127.0.0.1:8080"
+
+
+@dataclass(frozen=True)
+class Config:
+    journal: JournalConfig = field(default_factory=JournalConfig)
+    instruments: list[InstrumentConfig] = field(default_factory=list)
+    accounts: list[AccountConfig] = field(default_factory=list)
+    fix: FixConfig = field(default_factory=FixConfig)
+    ws: WsConfig = field(default_factory=WsConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    log_level: str = "info"
+
+
+DEMO_TOML = Path(__file__).with_name("demo.toml")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """'host:port' -> (host, port); raises ConfigError."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"listen address must be host:port, got {text!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Demo defaults, overlaid by the file's top-level sections; validated."""
+    raw = _read(DEMO_TOML)
+    if path is not None:
+        raw.update(_read(Path(path)))
+    config: Config = _build(Config, raw, "")
+    _validate(config)
+    return config
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _build(cls: type[Any], data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'}: expected a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{_join(where, unknown[0])}: unknown key")
+    values = {}
+    for f in dataclasses.fields(cls):
+        key = _join(where, f.name)
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{key}: required key missing")
+            continue
+        values[f.name] = _convert(hints[f.name], data[f.name], key)
+    return cls(**values)
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)  # type: ignore[arg-type]
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if isinstance(value, str) and item is str:
+            return [value]  # `account = "ACC1"` is a list of one
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list")
+        return [_convert(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        _, item = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table")
+        return {str(k): _convert(item, v, f"{key}.{k}") for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        raise ConfigError(f"{key}: unsupported type")  # pragma: no cover - not used
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is str and isinstance(value, int | float) and not isinstance(value, bool):
+        raise ConfigError(f'{key}: expected a string (write decimals as "1.5", not 1.5)')
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise ConfigError(f"{key}: expected {tp.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _join(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+_STP_NAMES = ("none", "expire_taker", "expire_maker", "expire_both", "decrement")
+
+
+def _validate(config: Config) -> None:
+    """Semantic checks beyond types; every message names its key."""
+    from engine.model import GridError, Instrument, decimal_to_units
+    from engine.risk import bps_to_ppm
+
+    if config.journal.fsync not in ("batch", "interval", "never"):
+        raise ConfigError("journal.fsync: expected one of batch, interval, never")
+    symbols = set()
+    for i, inst in enumerate(config.instruments):
+        try:
+            Instrument.from_decimals(
+                inst.symbol, inst.base, inst.quote, inst.tick_size, inst.lot_size,
+                inst.min_qty, inst.min_notional, inst.collar_pct,
+            )  # fmt: skip
+        except (GridError, ValueError) as exc:
+            raise ConfigError(f"instruments[{i}]: {exc}") from exc
+        if inst.symbol in symbols:
+            raise ConfigError(f"instruments[{i}].symbol: duplicate {inst.symbol!r}")
+        symbols.add(inst.symbol)
+    ids = set()
+    for i, acct in enumerate(config.accounts):
+        where = f"accounts[{i}]"
+        if acct.id in ids:
+            raise ConfigError(f"{where}.id: duplicate {acct.id!r}")
+        ids.add(acct.id)
+        if acct.stp not in _STP_NAMES:
+            raise ConfigError(f"{where}.stp: expected one of {', '.join(_STP_NAMES)}")
+        for name in ("maker_fee_bps", "taker_fee_bps"):
+            try:
+                bps_to_ppm(getattr(acct, name))
+            except (GridError, ValueError) as exc:
+                raise ConfigError(f"{where}.{name}: {exc}") from exc
+        for name in ("max_order_qty", "max_order_notional"):
+            try:
+                decimal_to_units(getattr(acct, name))
+            except GridError as exc:
+                raise ConfigError(f"{where}.{name}: {exc}") from exc
+        for asset, amount in acct.balances.items():
+            try:
+                if decimal_to_units(amount) < 0:
+                    raise GridError("balance must be >= 0")
+            except GridError as exc:
+                raise ConfigError(f"{where}.balances.{asset}: {exc}") from exc
+    for section in (config.fix, config.ws, config.http):
+        parse_listen(section.listen)
+    for i, sess in enumerate(config.fix.sessions):
+        where = f"fix.sessions[{i}]"
+        if sess.role not in ("order_entry", "market_data", "drop_copy"):
+            raise ConfigError(f"{where}.role: expected order_entry, market_data or drop_copy")
+        if sess.auth not in ("none", "password", "ed25519"):
+            raise ConfigError(f"{where}.auth: expected none, password or ed25519")
+        if sess.begin_string not in ("FIX.4.2", "FIX.4.4", "FIXT.1.1"):
+            raise ConfigError(f"{where}.begin_string: expected FIX.4.2, FIX.4.4 or FIXT.1.1")
+        for acct_id in sess.account:
+            if acct_id not in ids:
+                raise ConfigError(f"{where}.account: unknown account {acct_id!r}")
+    for i, key in enumerate(config.ws.api_keys):
+        if key.account not in ids:
+            raise ConfigError(f"ws.api_keys[{i}].account: unknown account {key.account!r}")
+        if not key.hmac_secret and not key.ed25519_public_key:
+            raise ConfigError(f"ws.api_keys[{i}]: needs hmac_secret or ed25519_public_key")
+    if config.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError("log_level: expected debug, info, warning or error")

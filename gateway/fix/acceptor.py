@@ -1,0 +1,276 @@
+"""asyncio TCP acceptor: accepts connections, binds each to its configured
+:class:`~gateway.fix.session.FixSession` on Logon, drives its timers and flushes.
+
+Usage (inside a running loop; uvloop or the default loop)::
+
+    acceptor = FixAcceptor(AcceptorSettings(...), [SessionSettings(...)], app)
+    await acceptor.start()          # listening; acceptor.port is the bound port
+    ...
+    await acceptor.stop()           # Logout every live session, close, flush stores
+
+Connection handling before a session is bound: garbled bytes are ignored; the
+first message must be a Logon for a configured (SenderCompID, TargetCompID) pair,
+else the connection is closed without a reply; a Logon for a session that already
+has a live connection closes the *new* connection and leaves the existing one alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+from collections.abc import Iterable
+
+from gateway.fix.codec import FixMessage, FrameReader, Garbled
+from gateway.fix.dictionary import load_dictionary
+from gateway.fix.session import FixApplication, FixSession
+from gateway.fix.settings import AcceptorSettings, SessionSettings
+from gateway.fix.store import FileStore, session_dir_name
+
+__all__ = ["FixAcceptor", "build_ssl_context"]
+
+log = logging.getLogger(__name__)
+
+
+def build_ssl_context(settings: AcceptorSettings) -> ssl.SSLContext | None:
+    """Server TLS context from ``tls_cert``/``tls_key`` (None when not configured)."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return ctx
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection; implements the session's Transport protocol."""
+
+    def __init__(self, acceptor: FixAcceptor, loop: asyncio.AbstractEventLoop) -> None:
+        self._acceptor = acceptor
+        self._loop = loop
+        self._reader = FrameReader(max_body_length=acceptor.settings.max_message_size)
+        self._transport: asyncio.Transport | None = None
+        self.session: FixSession | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._logon_timer: asyncio.TimerHandle | None = None
+        self.peer: object = None
+
+    # asyncio.Protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self.peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._logon_timer = self._loop.call_later(
+            self._acceptor.settings.logon_timeout_s, self._logon_timeout
+        )
+        self._acceptor._connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        now = self._loop.time()
+        items = self._reader.feed(data)
+        session = self.session
+        if session is not None:
+            session.begin_batch()
+        try:
+            for item in items:
+                if session is None:
+                    if isinstance(item, Garbled):
+                        continue
+                    session = self._bind(item, now)
+                    if session is None:
+                        return
+                    session.begin_batch()
+                    continue
+                if isinstance(item, FixMessage):
+                    session.on_message(item, now)
+                else:
+                    session.on_garbled(item, now)
+        finally:
+            if session is not None:
+                session.end_batch()
+        self._arm_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        self._acceptor._connections.discard(self)
+        session, self.session = self.session, None
+        self._transport = None
+        if session is not None:
+            session.connection_lost()
+
+    # Transport (for the session) -----------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if self._transport is not None:
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self.session = None
+        self._cancel_timers()
+        if self._transport is not None:
+            self._transport.close()
+
+    def deadline_changed(self) -> None:
+        self._arm_timer()
+
+    # internals -------------------------------------------------------------------
+
+    def _bind(self, msg: FixMessage, now: float) -> FixSession | None:
+        if msg.msg_type != "A":
+            log.warning("connection %s: first message not a logon (35=%s)", self.peer, msg.msg_type)
+            self.close()
+            return None
+        ours, theirs = msg.get_str(56) or "", msg.get_str(49) or ""
+        session = self._acceptor.sessions.get((ours, theirs))
+        if session is None:
+            log.warning("connection %s: unknown session %s->%s", self.peer, theirs, ours)
+            self.close()
+            return None
+        if session.is_connected:
+            log.warning(
+                "connection %s: %s already logged on; new connection refused",
+                self.peer,
+                session.session_id,
+            )
+            self.close()
+            return None
+        if self._logon_timer is not None:
+            self._logon_timer.cancel()
+            self._logon_timer = None
+        self.session = session
+        session.attach(self, now)
+        session.on_message(msg, now)
+        return self.session
+
+    def _logon_timeout(self) -> None:
+        self._logon_timer = None
+        if self.session is None and self._transport is not None:
+            log.warning("connection %s: no logon in time", self.peer)
+            self._transport.close()
+
+    def _arm_timer(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        deadline = session.next_deadline()
+        if deadline is None:
+            return
+        if self._timer is not None:
+            if self._timer_at <= deadline:
+                return
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = self._loop.call_at(deadline + 0.001, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        session = self.session
+        if session is None:
+            return
+        session.on_timer(self._loop.time())
+        self._arm_timer()
+
+    def _cancel_timers(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._logon_timer is not None:
+            self._logon_timer.cancel()
+            self._logon_timer = None
+
+
+class FixAcceptor:
+    """The FIX acceptor: one listening socket, one FixSession per configured session."""
+
+    def __init__(
+        self,
+        settings: AcceptorSettings,
+        sessions: Iterable[SessionSettings],
+        application: FixApplication,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.settings = settings
+        self.application = application
+        self._session_settings = list(sessions)
+        keys = [(s.sender_comp_id, s.target_comp_id) for s in self._session_settings]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two FIX sessions share the same SenderCompID/TargetCompID pair")
+        self._ssl = ssl_context if ssl_context is not None else build_ssl_context(settings)
+        #: (our CompID, their CompID) -> session; filled by :meth:`start`.
+        self.sessions: dict[tuple[str, str], FixSession] = {}
+        self._connections: set[_Connection] = set()
+        self._server: asyncio.Server | None = None
+
+    def session(self, target_comp_id: str, sender_comp_id: str | None = None) -> FixSession:
+        """The session whose client CompID is ``target_comp_id``."""
+        ours = sender_comp_id or self.settings.sender_comp_id
+        try:
+            return self.sessions[(ours, target_comp_id)]
+        except KeyError:
+            for (_, theirs), s in self.sessions.items():
+                if theirs == target_comp_id and sender_comp_id is None:
+                    return s
+            raise
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        if self._server is None or not self._server.sockets:
+            raise RuntimeError("acceptor not started")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        st = self.settings
+        for s in self._session_settings:
+            directory = st.store_dir / session_dir_name(
+                s.begin_string, s.sender_comp_id, s.target_comp_id
+            )
+            self.sessions[(s.sender_comp_id, s.target_comp_id)] = FixSession(
+                s,
+                FileStore(directory, fsync=st.fsync),
+                load_dictionary(s.begin_string, st.spec_dir),
+                self.application,
+                sending_time_tolerance_s=st.sending_time_tolerance_s,
+                scheduler=loop.call_soon,
+                clock=loop.time,
+            )
+        self._server = await loop.create_server(
+            lambda: _Connection(self, loop), st.host, st.port, ssl=self._ssl, reuse_address=True
+        )
+        log.info(
+            "FIX acceptor listening on %s:%d (%d sessions, tls=%s)",
+            st.host,
+            self.port,
+            len(self.sessions),
+            self._ssl is not None,
+        )
+
+    async def stop(self, logout_text: str = "Gateway shutting down", timeout: float = 2.0) -> None:
+        """Logout every live session, wait up to ``timeout`` for the answers, close."""
+        if self._server is not None:
+            self._server.close()
+        for s in self.sessions.values():
+            if s.is_logged_on:
+                s.logout(logout_text)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while any(s.is_connected for s in self.sessions.values()) and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        for conn in list(self._connections):
+            conn.close()
+        for s in self.sessions.values():
+            if s.is_connected:
+                s.connection_lost()
+            s.store.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None

@@ -1,0 +1,418 @@
+"""FIX tag=value codec for the hot path.
+
+Three jobs, kept free of any session logic:
+
+* :class:`FrameReader` cuts complete messages out of a TCP byte stream, verifying
+  BeginString(8) first, BodyLength(9) second, MsgType(35) third and CheckSum(10)
+  last with the right value. Anything else is *garbled*: it is returned as a
+  :class:`Garbled` item (so the session can log it and otherwise ignore it, as the
+  FIX session spec demands) and the reader resynchronises on the next message.
+* :func:`parse_fields` splits a frame into ``(tag, value)`` pairs, honouring
+  length-prefixed DATA fields (RawData 96 etc.) that may contain SOH.
+* :class:`FixEncoder` builds outbound messages from precomputed header parts.
+
+A tag that is not a positive integer is kept with tag number ``0`` so that the
+dictionary can answer it with SessionRejectReason 0 (Invalid tag number) instead of
+treating the whole message as garbled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_DATA_TAGS",
+    "SOH",
+    "FieldValue",
+    "FixEncoder",
+    "FixMessage",
+    "FrameReader",
+    "Garbled",
+    "build_message",
+    "checksum",
+    "encode_fields",
+    "format_utc_timestamp",
+    "parse_fields",
+    "parse_utc_timestamp",
+]
+
+SOH = b"\x01"
+
+FieldValue = bytes | str | int
+
+#: length tag -> data tag, for the length-prefixed DATA fields of FIX 4.2/4.4.
+DEFAULT_DATA_TAGS: Mapping[int, int] = {
+    90: 91,  # SecureDataLen -> SecureData
+    93: 89,  # SignatureLength -> Signature
+    95: 96,  # RawDataLength -> RawData
+    212: 213,  # XmlDataLen -> XmlData
+    348: 349,
+    350: 351,
+    352: 353,
+    354: 355,
+    356: 357,
+    358: 359,
+    360: 361,
+    362: 363,
+    364: 365,
+    445: 446,
+    618: 619,
+    621: 622,
+}
+
+_MAX_HEADER_SCAN = 64
+
+
+def checksum(data: bytes | bytearray | memoryview) -> int:
+    """FIX CheckSum: sum of all bytes modulo 256."""
+    return sum(data) & 0xFF
+
+
+class FixMessage:
+    """A parsed FIX message: ordered ``(tag, value)`` pairs plus the raw bytes.
+
+    Lookups by tag return the *first* occurrence; repeated tags (groups) are
+    available through :attr:`fields` or :meth:`get_all`.
+    """
+
+    __slots__ = ("_index", "fields", "raw")
+
+    def __init__(self, fields: list[tuple[int, bytes]], raw: bytes = b"") -> None:
+        self.fields = fields
+        self.raw = raw
+        self._index: dict[int, bytes] | None = None
+
+    def _idx(self) -> dict[int, bytes]:
+        idx = self._index
+        if idx is None:
+            idx = {}
+            for tag, value in self.fields:
+                if tag not in idx:
+                    idx[tag] = value
+            self._index = idx
+        return idx
+
+    def get(self, tag: int) -> bytes | None:
+        return self._idx().get(tag)
+
+    def get_str(self, tag: int) -> str | None:
+        v = self._idx().get(tag)
+        return None if v is None else v.decode("utf-8", "replace")
+
+    def get_int(self, tag: int) -> int | None:
+        """Integer value of ``tag``; ``None`` if absent or not a plain integer."""
+        v = self._idx().get(tag)
+        if v is None:
+            return None
+        s = v[1:] if v[:1] == b"-" else v
+        if not s.isdigit():
+            return None
+        return int(v)
+
+    def get_all(self, tag: int) -> list[bytes]:
+        return [v for t, v in self.fields if t == tag]
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self._idx()
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        return iter(self.fields)
+
+    @property
+    def msg_type(self) -> str:
+        v = self._idx().get(35)
+        return "" if v is None else v.decode("ascii", "replace")
+
+    @property
+    def begin_string(self) -> str:
+        v = self._idx().get(8)
+        return "" if v is None else v.decode("ascii", "replace")
+
+    def __repr__(self) -> str:
+        body = "|".join(f"{t}={v.decode('latin-1')}" for t, v in self.fields)
+        return f"FixMessage({body})"
+
+
+@dataclass(frozen=True, slots=True)
+class Garbled:
+    """Bytes that could not be framed as a valid message, with the reason."""
+
+    reason: str
+    data: bytes
+
+
+def _parse_tag(t: bytes) -> int:
+    if t.isdigit() and t[:1] != b"0":
+        return int(t)
+    return 0
+
+
+def parse_fields(
+    raw: bytes, data_tags: Mapping[int, int] = DEFAULT_DATA_TAGS
+) -> list[tuple[int, bytes]] | None:
+    """Split a complete message into ``(tag, value)`` pairs.
+
+    Returns ``None`` when the bytes cannot be split at all (a DATA field whose
+    length runs past the end or is not followed by SOH).
+    """
+    parts = raw.split(SOH)
+    if parts[-1]:
+        return None
+    parts.pop()
+    out: list[tuple[int, bytes]] = []
+    append = out.append
+    for p in parts:
+        t, _, v = p.partition(b"=")
+        tag = int(t) if t.isdigit() and t[:1] != b"0" else 0
+        if tag in data_tags:
+            return _parse_fields_slow(raw, data_tags)
+        append((tag, v))
+    return out
+
+
+def _parse_fields_slow(raw: bytes, data_tags: Mapping[int, int]) -> list[tuple[int, bytes]] | None:
+    out: list[tuple[int, bytes]] = []
+    pending: dict[int, int] = {}
+    i = 0
+    n = len(raw)
+    while i < n:
+        e = raw.find(SOH, i)
+        if e == -1:
+            return None
+        eq = raw.find(b"=", i, e)
+        if eq == -1:
+            out.append((0, raw[i:e]))
+            i = e + 1
+            continue
+        tag = _parse_tag(raw[i:eq])
+        length = pending.pop(tag, None)
+        if length is not None:
+            end = eq + 1 + length
+            if end >= n or raw[end] != 1:
+                return None
+            out.append((tag, raw[eq + 1 : end]))
+            i = end + 1
+            continue
+        value = raw[eq + 1 : e]
+        out.append((tag, value))
+        data_tag = data_tags.get(tag)
+        if data_tag is not None and value.isdigit():
+            pending[data_tag] = int(value)
+        i = e + 1
+    return out
+
+
+class FrameReader:
+    """Incremental framer: ``feed(bytes)`` returns complete messages and garbage.
+
+    ``max_body_length`` bounds memory: a BodyLength above it is garbled at once.
+    """
+
+    __slots__ = ("_buf", "data_tags", "max_body_length")
+
+    def __init__(
+        self,
+        data_tags: Mapping[int, int] = DEFAULT_DATA_TAGS,
+        max_body_length: int = 1 << 20,
+    ) -> None:
+        self._buf = bytearray()
+        self.data_tags = data_tags
+        self.max_body_length = max_body_length
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[FixMessage | Garbled]:
+        buf = self._buf
+        buf += data
+        out: list[FixMessage | Garbled] = []
+        pos = 0
+        while True:
+            item, pos = self._next(buf, pos)
+            if item is None:
+                break
+            out.append(item)
+        if pos:
+            del buf[:pos]
+        return out
+
+    def _resync(
+        self, buf: bytearray, start: int, search_from: int, reason: str
+    ) -> tuple[Garbled, int]:
+        """Drop a bad frame: up to the end of its trailer if one is visible, else
+        up to the next ``8=`` that follows a SOH."""
+        k = buf.find(b"\x0110=", max(search_from - 1, start))
+        if k != -1:
+            e = buf.find(SOH, k + 1)
+            if e != -1:
+                return Garbled(reason, bytes(buf[start : e + 1])), e + 1
+        k = buf.find(b"\x018=", start + 1)
+        end = len(buf) if k == -1 else k + 1
+        return Garbled(reason, bytes(buf[start:end])), end
+
+    def _next(self, buf: bytearray, pos: int) -> tuple[FixMessage | Garbled | None, int]:
+        n = len(buf)
+        if pos >= n:
+            return None, pos
+        if not buf.startswith(b"8=", pos):
+            if n - pos == 1 and buf[pos] == 0x38:  # a lone "8": wait for "="
+                return None, pos
+            k = buf.find(b"\x018=", pos)
+            if k == -1:
+                # keep a trailing SOH (or SOH "8"): it may precede the next "8="
+                keep = n
+                if buf[n - 1] == 1:
+                    keep = n - 1
+                elif buf.endswith(b"\x018"):
+                    keep = n - 2
+                if keep > pos:
+                    return Garbled("data before BeginString", bytes(buf[pos:keep])), keep
+                return None, pos
+            return Garbled("data before BeginString", bytes(buf[pos : k + 1])), k + 1
+        start = pos
+        i = buf.find(SOH, start, start + _MAX_HEADER_SCAN)
+        if i == -1:
+            if n - start >= _MAX_HEADER_SCAN:
+                return self._resync(buf, start, start + 1, "BeginString too long")
+            return None, pos
+        if n < i + 3:
+            return None, pos
+        if buf[i + 1 : i + 3] != b"9=":
+            return self._resync(buf, start, i, "BodyLength(9) is not the second field")
+        j = buf.find(SOH, i + 3, i + 3 + 12)
+        if j == -1:
+            if n - i >= 15:
+                return self._resync(buf, start, i, "BodyLength(9) malformed")
+            return None, pos
+        length_bytes = bytes(buf[i + 3 : j])
+        if not length_bytes.isdigit():
+            return self._resync(buf, start, j, "BodyLength(9) malformed")
+        body_len = int(length_bytes)
+        if body_len > self.max_body_length:
+            return self._resync(buf, start, j, "BodyLength(9) too large")
+        body_start = j + 1
+        body_end = body_start + body_len
+        msg_end = body_end + 7
+        if n < msg_end:
+            # BodyLength too large? if a complete trailer followed by a new message
+            # is already visible, this frame can never become valid.
+            k = buf.find(b"\x0110=", body_start - 1)
+            if k != -1 and n > k + 9 and buf[k + 8] == 1 and buf.startswith(b"8=", k + 9):
+                return Garbled("BodyLength(9) incorrect", bytes(buf[start : k + 9])), k + 9
+            return None, pos
+        if buf[body_end : body_end + 3] != b"10=" or buf[msg_end - 1] != 1:
+            return self._resync(buf, start, body_start, "BodyLength(9) incorrect")
+        cs_bytes = bytes(buf[body_end + 3 : body_end + 6])
+        raw = bytes(buf[start:msg_end])
+        if not cs_bytes.isdigit() or int(cs_bytes) != (sum(raw[: body_end - start]) & 0xFF):
+            return Garbled("CheckSum(10) incorrect", raw), msg_end
+        if not buf.startswith(b"35=", body_start):
+            return Garbled("MsgType(35) is not the third field", raw), msg_end
+        fields = parse_fields(raw, self.data_tags)
+        if fields is None:
+            return Garbled("malformed data field", raw), msg_end
+        return FixMessage(fields, raw), msg_end
+
+
+def _to_bytes(v: FieldValue) -> bytes:
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, str):
+        return v.encode()
+    return b"%d" % v
+
+
+def encode_fields(fields: Iterable[tuple[int, FieldValue]]) -> bytes:
+    """``tag=value<SOH>`` for each pair (values: bytes, str or int)."""
+    return b"".join(b"%d=%s\x01" % (t, _to_bytes(v)) for t, v in fields)
+
+
+def build_message(begin_string: str | bytes, fields: Iterable[tuple[int, FieldValue]]) -> bytes:
+    """Complete a message: prepend 8 and 9, append 10. ``fields`` start at 35."""
+    body = encode_fields(fields)
+    bs = _to_bytes(begin_string)
+    head = b"8=%s\x019=%d\x01" % (bs, len(body))
+    msg = head + body
+    return msg + b"10=%03d\x01" % (sum(msg) & 0xFF)
+
+
+class FixEncoder:
+    """Outbound encoder for one session; the fixed header parts are precomputed."""
+
+    __slots__ = ("_begin", "_comp")
+
+    def __init__(self, begin_string: str, sender_comp_id: str, target_comp_id: str) -> None:
+        self._begin = b"8=" + begin_string.encode() + b"\x019="
+        self._comp = (
+            b"\x0149=" + sender_comp_id.encode() + b"\x0156=" + target_comp_id.encode() + b"\x0134="
+        )
+
+    def encode(
+        self,
+        msg_type: bytes,
+        seq_num: int,
+        sending_time: bytes,
+        body: bytes,
+        header_extra: bytes = b"",
+    ) -> bytes:
+        """Encode one message. ``body`` and ``header_extra`` are ``tag=value<SOH>``
+        runs (``header_extra`` carries PossDupFlag/OrigSendingTime on resends)."""
+        payload = b"".join(
+            (b"35=", msg_type, self._comp, b"%d" % seq_num, b"\x0152=", sending_time, SOH)
+        )
+        payload += header_extra + body
+        msg = b"%s%d\x01%s" % (self._begin, len(payload), payload)
+        return msg + b"10=%03d\x01" % (sum(msg) & 0xFF)
+
+
+_ts_cache_sec = -1
+_ts_cache_prefix = b""
+
+
+def format_utc_timestamp(ts_us: int | None = None, precision: int = 3) -> bytes:
+    """UTCTimestamp ``YYYYMMDD-HH:MM:SS[.sss|.ssssss]`` from epoch microseconds."""
+    global _ts_cache_sec, _ts_cache_prefix
+    if ts_us is None:
+        ts_us = time.time_ns() // 1000
+    sec, frac = divmod(ts_us, 1_000_000)
+    if sec != _ts_cache_sec:
+        _ts_cache_prefix = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(sec)).encode()
+        _ts_cache_sec = sec
+    if precision == 0:
+        return _ts_cache_prefix
+    if precision == 3:
+        return b"%s.%03d" % (_ts_cache_prefix, frac // 1000)
+    return b"%s.%06d" % (_ts_cache_prefix, frac)
+
+
+_DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+
+
+def parse_utc_timestamp(value: bytes) -> int | None:
+    """Epoch microseconds of a UTCTimestamp, or ``None`` if it is malformed."""
+    n = len(value)
+    if n < 17 or value[8:9] != b"-" or value[11:12] != b":" or value[14:15] != b":":
+        return None
+    d, hh, mm, ss = value[:8], value[9:11], value[12:14], value[15:17]
+    if not (d.isdigit() and hh.isdigit() and mm.isdigit() and ss.isdigit()):
+        return None
+    frac_us = 0
+    if n > 17:
+        frac = value[18:]
+        if value[17:18] != b"." or not frac.isdigit() or len(frac) > 9:
+            return None
+        frac_us = int((frac + b"000000")[:6])
+    year, month, day = int(d[:4]), int(d[4:6]), int(d[6:8])
+    h, m, s = int(hh), int(mm), int(ss)
+    if not (1 <= month <= 12 and 1 <= day <= 31 and h <= 23 and m <= 59 and s <= 60):
+        return None
+    # days since epoch (proleptic Gregorian), without datetime for speed
+    y = year - 1
+    days = y * 365 + y // 4 - y // 100 + y // 400 - 719162
+    days += _DAYS_BEFORE_MONTH[month - 1] + day - 1
+    if month > 2 and (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        days += 1
+    return ((days * 86400 + h * 3600 + m * 60 + s) * 1_000_000) + frac_us

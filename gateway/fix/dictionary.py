@@ -1,0 +1,381 @@
+"""Data dictionary: loads a QuickFIX-format XML spec and validates messages with it.
+
+Validation is generic, driven by the loaded XML (header, trailer, messages,
+components, repeating groups, field types and enumerations); nothing here knows
+about a particular message type. A failed check yields a :class:`Rejection`
+carrying the SessionRejectReason (373), the offending tag (RefTagID 371) and the
+standard text of the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.fix.codec import FixMessage, parse_utc_timestamp
+
+__all__ = [
+    "REJECT_TEXTS",
+    "SPEC_DIR",
+    "DataDictionary",
+    "FieldDef",
+    "GroupDef",
+    "MessageDef",
+    "RejectReason",
+    "Rejection",
+    "load_dictionary",
+]
+
+#: fix_specs/ at the repository root.
+SPEC_DIR = Path(__file__).resolve().parents[2] / "fix_specs"
+
+_SPEC_FILES = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml"}
+
+
+class RejectReason:
+    """SessionRejectReason (373) values."""
+
+    INVALID_TAG_NUMBER = 0
+    REQUIRED_TAG_MISSING = 1
+    TAG_NOT_DEFINED_FOR_MESSAGE = 2
+    UNDEFINED_TAG = 3
+    TAG_WITHOUT_VALUE = 4
+    VALUE_OUT_OF_RANGE = 5
+    INCORRECT_DATA_FORMAT = 6
+    DECRYPTION_PROBLEM = 7
+    SIGNATURE_PROBLEM = 8
+    COMPID_PROBLEM = 9
+    SENDING_TIME_ACCURACY = 10
+    INVALID_MSGTYPE = 11
+    XML_VALIDATION_ERROR = 12
+    TAG_REPEATED = 13
+    TAG_OUT_OF_ORDER = 14
+    GROUP_FIELDS_OUT_OF_ORDER = 15
+    INCORRECT_NUMINGROUP = 16
+    NON_DATA_VALUE_INCLUDES_SOH = 17
+    OTHER = 99
+
+
+#: The standard texts of the SessionRejectReason values (FIX 4.4 specification).
+REJECT_TEXTS: Mapping[int, str] = {
+    0: "Invalid tag number",
+    1: "Required tag missing",
+    2: "Tag not defined for this message type",
+    3: "Undefined Tag",
+    4: "Tag specified without a value",
+    5: "Value is incorrect (out of range) for this tag",
+    6: "Incorrect data format for value",
+    7: "Decryption problem",
+    8: "Signature problem",
+    9: "CompID problem",
+    10: "SendingTime accuracy problem",
+    11: "Invalid MsgType",
+    12: "XML Validation error",
+    13: "Tag appears more than once",
+    14: "Tag specified out of required order",
+    15: "Repeating group fields out of order",
+    16: "Incorrect NumInGroup count for repeating group",
+    17: 'Non "data" value includes field delimiter (SOH character)',
+    99: "Other",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a message failed validation: reason (373), RefTagID (371), Text (58)."""
+
+    reason: int
+    ref_tag: int | None = None
+    text: str = ""
+
+    @property
+    def message(self) -> str:
+        return self.text or REJECT_TEXTS.get(self.reason, "Other")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    number: int
+    name: str
+    type: str
+    values: frozenset[bytes] | None = None
+
+
+@dataclass(slots=True)
+class GroupDef:
+    count_tag: int
+    delimiter: int
+    order: tuple[int, ...]
+    fields: frozenset[int]
+    required: frozenset[int]
+    groups: dict[int, GroupDef] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MessageDef:
+    msg_type: str
+    name: str
+    admin: bool
+    order: tuple[int, ...]
+    fields: frozenset[int]
+    required: frozenset[int]
+    groups: dict[int, GroupDef] = field(default_factory=dict)
+
+
+_INT = re.compile(rb"-?\d+")
+_UINT = re.compile(rb"\d+")
+_FLOAT = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)")
+_DATE = re.compile(rb"\d{8}")
+_TIME = re.compile(rb"\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?")
+_MONTHYEAR = re.compile(rb"\d{6}(?:\d{2}|w[1-5])?")
+
+_TYPE_PATTERNS: dict[str, re.Pattern[bytes]] = {
+    "INT": _INT,
+    "DAYOFMONTH": _INT,
+    "LENGTH": _UINT,
+    "NUMINGROUP": _UINT,
+    "SEQNUM": _UINT,
+    "FLOAT": _FLOAT,
+    "QTY": _FLOAT,
+    "PRICE": _FLOAT,
+    "PRICEOFFSET": _FLOAT,
+    "AMT": _FLOAT,
+    "PERCENTAGE": _FLOAT,
+    "UTCDATEONLY": _DATE,
+    "UTCDATE": _DATE,
+    "LOCALMKTDATE": _DATE,
+    "UTCTIMEONLY": _TIME,
+    "MONTHYEAR": _MONTHYEAR,
+}
+
+
+class DataDictionary:
+    """One FIX version's dictionary (header, trailer, messages, fields)."""
+
+    def __init__(self, path: Path) -> None:
+        root = ET.parse(path).getroot()
+        self.begin_string = "{}.{}.{}".format(
+            root.get("type", "FIX"), root.get("major"), root.get("minor")
+        )
+        self.fields: dict[int, FieldDef] = {}
+        self.names: dict[str, int] = {}
+        for f in root.iterfind("fields/field"):
+            number = int(f.get("number", "0"))
+            name = f.get("name", "")
+            values = frozenset(v.get("enum", "").encode() for v in f.iterfind("value"))
+            self.fields[number] = FieldDef(number, name, f.get("type", "STRING"), values or None)
+            self.names[name] = number
+        self._components = {c.get("name", ""): c for c in root.iterfind("components/component")}
+
+        self.header = self._build("header", "", False, root.find("header"))
+        self.trailer = self._build("trailer", "", False, root.find("trailer"))
+        self.messages: dict[str, MessageDef] = {}
+        for m in root.iterfind("messages/message"):
+            mt = m.get("msgtype", "")
+            self.messages[mt] = self._build(m.get("name", ""), mt, m.get("msgcat") == "admin", m)
+        self._header_tags = self.header.fields | {8, 9, 35}
+        self._trailer_tags = self.trailer.fields
+        self._always_required = self.header.required | self.trailer.required
+        self.data_tags: dict[int, int] = {}
+        for fd in self.fields.values():
+            if fd.type == "DATA":
+                for suffix in ("Len", "Length"):
+                    ln = self.names.get(fd.name + suffix)
+                    if ln is not None:
+                        self.data_tags[ln] = fd.number
+
+    def _build(self, name: str, msg_type: str, admin: bool, elem: ET.Element | None) -> MessageDef:
+        order: list[int] = []
+        required: set[int] = set()
+        groups: dict[int, GroupDef] = {}
+        if elem is not None:
+            self._expand(elem, True, order, required, groups)
+        return MessageDef(
+            msg_type, name, admin, tuple(order), frozenset(order), frozenset(required), groups
+        )
+
+    def _expand(
+        self,
+        elem: ET.Element,
+        req_ctx: bool,
+        order: list[int],
+        required: set[int],
+        groups: dict[int, GroupDef],
+    ) -> None:
+        for child in elem:
+            name = child.get("name", "")
+            req = req_ctx and child.get("required") == "Y"
+            if child.tag == "component":
+                self._expand(self._components[name], req, order, required, groups)
+                continue
+            tag = self.names[name]
+            order.append(tag)
+            if req:
+                required.add(tag)
+            if child.tag == "group":
+                g_order: list[int] = []
+                g_req: set[int] = set()
+                g_groups: dict[int, GroupDef] = {}
+                self._expand(child, True, g_order, g_req, g_groups)
+                groups[tag] = GroupDef(
+                    tag, g_order[0], tuple(g_order), frozenset(g_order), frozenset(g_req), g_groups
+                )
+
+    # -- queries -----------------------------------------------------------------
+
+    def is_admin(self, msg_type: str) -> bool:
+        m = self.messages.get(msg_type)
+        return m is not None and m.admin
+
+    def has_msg_type(self, msg_type: str) -> bool:
+        return msg_type in self.messages
+
+    # -- validation --------------------------------------------------------------
+
+    def check_value(self, tag: int, value: bytes) -> Rejection | None:
+        """Type and enumeration check of one value (``None`` if valid or unknown tag)."""
+        fd = self.fields.get(tag)
+        if fd is None:
+            return None
+        return self._check_value(fd, value)
+
+    @staticmethod
+    def _check_value(fd: FieldDef, value: bytes) -> Rejection | None:
+        t = fd.type
+        pat = _TYPE_PATTERNS.get(t)
+        if pat is not None:
+            if pat.fullmatch(value) is None:
+                return Rejection(6, fd.number)
+        elif t == "UTCTIMESTAMP":
+            if parse_utc_timestamp(value) is None:
+                return Rejection(6, fd.number)
+        elif t == "CHAR":
+            if len(value) != 1:
+                return Rejection(6, fd.number)
+        elif t == "BOOLEAN" and value not in (b"Y", b"N"):
+            return Rejection(6, fd.number)
+        values = fd.values
+        if values is not None and t != "BOOLEAN":
+            if t in ("MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"):
+                if not all(v in values for v in value.split(b" ")):
+                    return Rejection(5, fd.number)
+            elif value not in values:
+                return Rejection(5, fd.number)
+        return None
+
+    def validate(self, msg: FixMessage) -> Rejection | None:
+        """Validate a framed message (8, 9, 35 first and 10 last are guaranteed
+        by the framer). Returns the first problem found, or ``None``."""
+        fields = msg.fields
+        mdef = self.messages.get(msg.msg_type)
+        if mdef is None:
+            return Rejection(RejectReason.INVALID_MSGTYPE, 35)
+        defs = self.fields
+        header_tags = self._header_tags
+        trailer_tags = self._trailer_tags
+        seen: set[int] = {8, 9, 35}
+        section = 0  # 0 header, 1 body, 2 trailer
+        n = len(fields) - 1  # CheckSum(10) is last
+        i = 3
+        while i < n:
+            tag, value = fields[i]
+            if tag <= 0:
+                return Rejection(RejectReason.INVALID_TAG_NUMBER, tag)
+            fd = defs.get(tag)
+            if fd is None:
+                return Rejection(RejectReason.UNDEFINED_TAG, tag)
+            if not value:
+                return Rejection(RejectReason.TAG_WITHOUT_VALUE, tag)
+            if tag in header_tags:
+                if section != 0:
+                    return Rejection(RejectReason.TAG_OUT_OF_ORDER, tag)
+                groups = self.header.groups
+            elif tag in trailer_tags:
+                section = 2
+                groups = self.trailer.groups
+            else:
+                if section == 2:
+                    return Rejection(RejectReason.TAG_OUT_OF_ORDER, tag)
+                section = 1
+                if tag not in mdef.fields:
+                    return Rejection(RejectReason.TAG_NOT_DEFINED_FOR_MESSAGE, tag)
+                groups = mdef.groups
+            if tag in seen:
+                return Rejection(RejectReason.TAG_REPEATED, tag)
+            seen.add(tag)
+            err = self._check_value(fd, value)
+            if err is not None:
+                return err
+            i += 1
+            g = groups.get(tag) if groups else None
+            if g is not None:
+                i, err = self._walk_group(fields, i, n, g, int(value))
+                if err is not None:
+                    return err
+        seen.add(10)
+        for req in (self._always_required, mdef.required):
+            if not req <= seen:
+                missing = [
+                    t for t in (*self.header.order, *mdef.order) if t in req and t not in seen
+                ]
+                return Rejection(RejectReason.REQUIRED_TAG_MISSING, missing[0] if missing else None)
+        return None
+
+    def _walk_group(
+        self, fields: list[tuple[int, bytes]], i: int, n: int, g: GroupDef, count: int
+    ) -> tuple[int, Rejection | None]:
+        defs = self.fields
+        instances = 0
+        member_seen: set[int] = set()
+        while i < n:
+            tag, value = fields[i]
+            if tag == g.delimiter:
+                if instances and not g.required <= member_seen:
+                    return i, Rejection(
+                        RejectReason.REQUIRED_TAG_MISSING, min(g.required - member_seen)
+                    )
+                instances += 1
+                member_seen = {tag}
+            elif tag in g.fields:
+                if instances == 0:
+                    reason = RejectReason.INCORRECT_NUMINGROUP if count == 0 else 15
+                    return i, Rejection(reason, g.count_tag if count == 0 else tag)
+                if tag in member_seen:
+                    return i, Rejection(RejectReason.TAG_REPEATED, tag)
+                member_seen.add(tag)
+            else:
+                break
+            if not value:
+                return i, Rejection(RejectReason.TAG_WITHOUT_VALUE, tag)
+            err = self._check_value(defs[tag], value)
+            if err is not None:
+                return i, err
+            i += 1
+            sub = g.groups.get(tag)
+            if sub is not None:
+                i, err = self._walk_group(fields, i, n, sub, int(value))
+                if err is not None:
+                    return i, err
+        if instances and not g.required <= member_seen:
+            return i, Rejection(RejectReason.REQUIRED_TAG_MISSING, min(g.required - member_seen))
+        if instances != count:
+            return i, Rejection(RejectReason.INCORRECT_NUMINGROUP, g.count_tag)
+        return i, None
+
+
+@functools.cache
+def _load(path: Path) -> DataDictionary:
+    return DataDictionary(path)
+
+
+def load_dictionary(begin_string: str, spec_dir: Path | None = None) -> DataDictionary:
+    """The (cached) dictionary of ``begin_string`` ("FIX.4.2" or "FIX.4.4")."""
+    try:
+        name = _SPEC_FILES[begin_string]
+    except KeyError:
+        raise ValueError(f"no data dictionary for BeginString {begin_string!r}") from None
+    return _load((spec_dir or SPEC_DIR) / name)

@@ -1,0 +1,762 @@
+"""FIX session layer as an explicit, sans-I/O state machine.
+
+A :class:`FixSession` exists for every configured session for the lifetime of the
+acceptor; a TCP connection is *attached* to it while logged on. The session never
+touches a socket or the clock by itself:
+
+* inbound: the driver calls :meth:`FixSession.on_message` / :meth:`on_garbled`
+  with framed messages and the current monotonic time;
+* outbound: bytes go to the attached :class:`Transport` (``write``/``close``) when
+  :meth:`FixSession.flush` runs (once per batch of input, or via the scheduler);
+* timers: :meth:`FixSession.next_deadline` says when :meth:`on_timer` must run.
+
+States (:class:`SessionState`) and what each accepts:
+
+=====================  ===============================================================
+DISCONNECTED           nothing; ``attach`` moves to AWAITING_LOGON
+AWAITING_LOGON         only a valid, authenticated Logon (else Logout/disconnect)
+LOGGED_ON              everything; a gap moves to RESEND_IN_PROGRESS
+RESEND_IN_PROGRESS     like LOGGED_ON, queueing messages above the gap until it closes
+LOGOUT_SENT            waits for the Logout answer or the LOGOUT timer
+=====================  ===============================================================
+
+Timers (:class:`Timer`): HEARTBEAT (nothing sent for HeartBtInt -> Heartbeat),
+TEST_REQUEST (nothing received for HeartBtInt * test_request_factor -> TestRequest;
+the same silence again -> Logout + disconnect), LOGOUT (Logout answer overdue).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from gateway.fix import auth
+from gateway.fix.codec import (
+    FieldValue,
+    FixEncoder,
+    FixMessage,
+    Garbled,
+    encode_fields,
+    format_utc_timestamp,
+    parse_utc_timestamp,
+)
+from gateway.fix.dictionary import REJECT_TEXTS, DataDictionary, RejectReason
+from gateway.fix.settings import AuthMode, SessionSettings
+from gateway.fix.store import FileStore
+
+__all__ = [
+    "BusinessRejectReason",
+    "FixApplication",
+    "FixSession",
+    "SessionState",
+    "Timer",
+    "Transport",
+]
+
+log = logging.getLogger(__name__)
+
+_MAX_QUEUED = 10_000
+
+
+class SessionState(enum.Enum):
+    DISCONNECTED = "disconnected"
+    AWAITING_LOGON = "awaiting_logon"
+    LOGGED_ON = "logged_on"
+    RESEND_IN_PROGRESS = "resend_in_progress"
+    LOGOUT_SENT = "logout_sent"
+
+
+class Timer(enum.Enum):
+    HEARTBEAT = "heartbeat"
+    TEST_REQUEST = "test_request"
+    LOGOUT = "logout"
+
+
+class BusinessRejectReason:
+    """BusinessRejectReason (380) values."""
+
+    OTHER = 0
+    UNKNOWN_ID = 1
+    UNKNOWN_SECURITY = 2
+    UNSUPPORTED_MESSAGE_TYPE = 3
+    APPLICATION_NOT_AVAILABLE = 4
+    CONDITIONALLY_REQUIRED_FIELD_MISSING = 5
+    NOT_AUTHORIZED = 6
+
+
+class Transport(Protocol):
+    """What a session needs from a connection."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+    def deadline_changed(self) -> None:
+        """The session's next timer deadline may have moved earlier."""
+        ...
+
+
+class FixApplication(Protocol):
+    """The application side (engine translation). Calls are synchronous."""
+
+    def on_logon(self, session: FixSession) -> None: ...
+
+    def on_logout(self, session: FixSession, clean: bool) -> None:
+        """``clean`` is False when the connection dropped without a Logout exchange."""
+        ...
+
+    def on_app_message(self, session: FixSession, msg: FixMessage) -> None: ...
+
+
+_LIVE = (SessionState.LOGGED_ON, SessionState.RESEND_IN_PROGRESS)
+
+
+def _wall_clock_us() -> int:
+    return time.time_ns() // 1000
+
+
+class FixSession:
+    """One FIX session (state machine + store); see the module docstring."""
+
+    def __init__(
+        self,
+        settings: SessionSettings,
+        store: FileStore,
+        dictionary: DataDictionary,
+        application: FixApplication,
+        *,
+        sending_time_tolerance_s: float = 120.0,
+        wall_clock_us: Callable[[], int] = _wall_clock_us,
+        scheduler: Callable[[Callable[[], None]], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.dictionary = dictionary
+        self.application = application
+        tol = settings.sending_time_tolerance_s
+        self.sending_time_tolerance_us = int(
+            (sending_time_tolerance_s if tol is None else tol) * 1_000_000
+        )
+        self._wall_clock_us = wall_clock_us
+        self._scheduler = scheduler
+        self._clock = clock
+        self._encoder = FixEncoder(
+            settings.begin_string, settings.sender_comp_id, settings.target_comp_id
+        )
+        self._begin_b = settings.begin_string.encode()
+        self._sender_b = settings.sender_comp_id.encode()
+        self._target_b = settings.target_comp_id.encode()
+        self._app_types = settings.app_msg_types
+        self.state = SessionState.DISCONNECTED
+        self.heartbeat_s = 30
+        self._transport: Transport | None = None
+        self._out: list[bytes] = []
+        self._batch = 0
+        self._flush_scheduled = False
+        self._last_sent = 0.0
+        self._last_recv = 0.0
+        self._test_request_sent = False
+        self._test_request_counter = 0
+        self._logout_deadline = 0.0
+        self._resend_end = 0
+        self._queue: dict[int, FixMessage] = {}
+        self._throttle_window = -1
+        self._throttle_count = 0
+        self._now = 0.0
+
+    # -- public surface ----------------------------------------------------------
+
+    @property
+    def session_id(self) -> str:
+        return self.settings.session_id
+
+    @property
+    def is_logged_on(self) -> bool:
+        return self.state in _LIVE
+
+    @property
+    def is_connected(self) -> bool:
+        return self.state is not SessionState.DISCONNECTED
+
+    @property
+    def next_sender_seq(self) -> int:
+        return self.store.next_sender_seq
+
+    @property
+    def next_target_seq(self) -> int:
+        return self.store.next_target_seq
+
+    def attach(self, transport: Transport, now: float) -> None:
+        """Bind a new connection; the next message must be a Logon."""
+        if self.state is not SessionState.DISCONNECTED:
+            raise RuntimeError(f"{self.session_id}: already connected")
+        self._transport = transport
+        self.state = SessionState.AWAITING_LOGON
+        self._last_recv = self._last_sent = self._now = now
+        self._test_request_sent = False
+        self._queue.clear()
+
+    def send(self, msg_type: str | bytes, fields: Iterable[tuple[int, FieldValue]] | bytes) -> int:
+        """Send an application message: sequenced, stored for resend, and written
+        if logged on (otherwise delivered by the client's ResendRequest after its
+        next Logon). ``fields`` is the body without the standard header, as pairs or
+        as pre-encoded ``tag=value<SOH>`` bytes. Returns the MsgSeqNum used."""
+        if not self._batch:
+            self._now = self._clock()
+        mt = msg_type.encode() if isinstance(msg_type, str) else msg_type
+        body = fields if isinstance(fields, bytes) else encode_fields(fields)
+        seq = self.store.next_sender()
+        sending_time = format_utc_timestamp(self._wall_clock_us())
+        self.store.save(seq, mt, sending_time, body)
+        if self.state in _LIVE:
+            self._write(self._encoder.encode(mt, seq, sending_time, body))
+        self._wake()
+        return seq
+
+    def send_business_reject(
+        self, ref_msg: FixMessage, reason: int, text: str, ref_id_tag: int | None = 11
+    ) -> int:
+        """BusinessMessageReject (j) for ``ref_msg``; BusinessRejectRefID (379) is
+        taken from ``ref_id_tag`` (ClOrdID by default) when present."""
+        fields: list[tuple[int, FieldValue]] = [
+            (45, ref_msg.get(34) or b"0"),
+            (372, ref_msg.get(35) or b""),
+        ]
+        ref_id = ref_msg.get(ref_id_tag) if ref_id_tag is not None else None
+        if ref_id:
+            fields.append((379, ref_id))
+        fields += [(380, reason), (58, text)]
+        return self.send("j", fields)
+
+    def logout(self, text: str = "", now: float | None = None) -> None:
+        """Initiate a Logout; disconnects on the answer or after logout_timeout_s."""
+        if self.state not in _LIVE:
+            if self.state is SessionState.AWAITING_LOGON:
+                self._disconnect("logout before logon", clean=False)
+            return
+        t = self._clock() if now is None else now
+        self._now = t
+        self._send_logout(text)
+        self.state = SessionState.LOGOUT_SENT
+        self._logout_deadline = t + self.settings.logout_timeout_s
+        if self._transport is not None:
+            self._transport.deadline_changed()
+        self._wake()
+
+    def connection_lost(self) -> None:
+        """The transport closed under us."""
+        self._transport = None
+        self._disconnect("connection lost", clean=False)
+
+    def flush(self) -> None:
+        """Persist the store, then write buffered output to the transport."""
+        self._flush_scheduled = False
+        if self.store.dirty:
+            self.store.flush()
+        if self._out:
+            data = b"".join(self._out)
+            self._out.clear()
+            if self._transport is not None:
+                self._transport.write(data)
+
+    # -- timers --------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """Monotonic time at which :meth:`on_timer` must run next (None: no timer)."""
+        st = self.state
+        if st is SessionState.LOGOUT_SENT:
+            return self._logout_deadline
+        if st not in _LIVE or self.heartbeat_s <= 0:
+            return None
+        hb = self.heartbeat_s
+        silence = hb * self.settings.test_request_factor
+        recv_due = self._last_recv + silence * (2 if self._test_request_sent else 1)
+        return min(self._last_sent + hb, recv_due)
+
+    def due_timers(self, now: float) -> list[Timer]:
+        st = self.state
+        if st is SessionState.LOGOUT_SENT:
+            return [Timer.LOGOUT] if now >= self._logout_deadline else []
+        if st not in _LIVE or self.heartbeat_s <= 0:
+            return []
+        due: list[Timer] = []
+        hb = self.heartbeat_s
+        silence = hb * self.settings.test_request_factor
+        if now >= self._last_recv + silence * (2 if self._test_request_sent else 1):
+            due.append(Timer.TEST_REQUEST)
+        if now >= self._last_sent + hb:
+            due.append(Timer.HEARTBEAT)
+        return due
+
+    def on_timer(self, now: float) -> None:
+        self._now = now
+        self._batch += 1
+        try:
+            for timer in self.due_timers(now):
+                if timer is Timer.LOGOUT:
+                    self._disconnect("Logout answer not received in time", clean=True)
+                elif timer is Timer.TEST_REQUEST:
+                    if self._test_request_sent:
+                        self._logout_and_disconnect("Timed out waiting for heartbeat")
+                        return
+                    self._test_request_counter += 1
+                    self._test_request_sent = True
+                    self._send_admin(b"1", [(112, f"TEST{self._test_request_counter}")])
+                elif timer is Timer.HEARTBEAT and self.state in _LIVE:
+                    self._send_admin(b"0", [])
+        finally:
+            self._batch -= 1
+        if not self._batch:
+            self.flush()
+
+    def begin_batch(self) -> None:
+        """Defer flushing until the matching :meth:`end_batch` (used by drivers that
+        feed several messages from one read)."""
+        self._batch += 1
+
+    def end_batch(self) -> None:
+        self._batch -= 1
+        if not self._batch:
+            self.flush()
+
+    # -- input -------------------------------------------------------------------
+
+    def on_garbled(self, item: Garbled, now: float) -> None:
+        """Garbled input is ignored (sequence numbers untouched), only logged."""
+        log.warning("%s: garbled message ignored: %s", self.session_id, item.reason)
+
+    def on_message(self, msg: FixMessage, now: float) -> None:
+        """Process one framed inbound message."""
+        if self.state is SessionState.DISCONNECTED:
+            return
+        self._now = now
+        self._last_recv = now
+        self._test_request_sent = False
+        self._batch += 1
+        try:
+            if self.state is SessionState.AWAITING_LOGON:
+                self._on_logon_attempt(msg)
+            else:
+                self._handle(msg)
+                self._drain_queue()
+        finally:
+            self._batch -= 1
+        if not self._batch:
+            self.flush()
+
+    # -- the state machine ---------------------------------------------------------
+
+    def _on_logon_attempt(self, msg: FixMessage) -> None:
+        s = self.settings
+        if msg.msg_type != "A":
+            self._disconnect("First message not a logon", clean=False)
+            return
+        if msg.begin_string != s.begin_string:
+            self._logout_and_disconnect("Incorrect BeginString")
+            return
+        seq = msg.get_int(34)
+        if seq is None or seq <= 0:
+            self._logout_and_disconnect("MsgSeqNum(34) missing or invalid")
+            return
+        rej = self.dictionary.validate(msg)
+        if rej is not None:
+            self._logout_and_disconnect(f"Logon rejected: {rej.message} (tag {rej.ref_tag})")
+            return
+        if not self._sending_time_ok(msg):
+            self._logout_and_disconnect(REJECT_TEXTS[RejectReason.SENDING_TIME_ACCURACY])
+            return
+        if msg.get(98) != b"0":
+            self._logout_and_disconnect("EncryptMethod(98) must be 0")
+            return
+        if not self._authenticate(msg):
+            log.warning("%s: logon authentication failed", self.session_id)
+            self._logout_and_disconnect("Authentication failed")
+            return
+        hb = msg.get_int(108) or 0
+        if not s.heartbeat_min_s <= hb <= s.heartbeat_max_s:
+            self._logout_and_disconnect(
+                f"HeartBtInt(108) must be between {s.heartbeat_min_s} and {s.heartbeat_max_s}"
+            )
+            return
+        reset = msg.get(141) == b"Y"
+        if reset and not s.reset_on_logon:
+            self._logout_and_disconnect("ResetSeqNumFlag(141)=Y is not allowed on this session")
+            return
+        if reset:
+            self.store.reset()
+        expected = self.store.next_target_seq
+        if seq < expected:
+            self._logout_and_disconnect(
+                f"MsgSeqNum too low, expecting {expected} but received {seq}"
+            )
+            return
+        self.heartbeat_s = hb
+        self.state = SessionState.LOGGED_ON
+        self._send_logon_response(reset)
+        log.info("%s: logged on (in %d, out %d)", self.session_id, seq, self.next_sender_seq - 1)
+        if self._transport is not None:
+            self._transport.deadline_changed()
+        if seq > expected:
+            self._queue[seq] = msg
+            self._request_resend(expected, seq)
+        else:
+            self.store.incr_next_target_seq()
+        self.application.on_logon(self)
+
+    def _authenticate(self, msg: FixMessage) -> bool:
+        s = self.settings
+        if s.auth is AuthMode.NONE:
+            return True
+        if s.auth is AuthMode.PASSWORD:
+            if s.username is not None and msg.get_str(553) != s.username:
+                return False
+            password = msg.get_str(554)
+            return password is not None and auth.verify_password(s.password_hash or "", password)
+        key_id = msg.get_str(553)
+        raw = msg.get(96)
+        if key_id is None or raw is None:
+            return False
+        key_hex = s.ed25519_public_keys.get(key_id)
+        signature = auth.decode_signature(raw)
+        if key_hex is None or signature is None:
+            return False
+        return auth.verify_ed25519(key_hex, auth.logon_payload(msg), signature)
+
+    def _sending_time_ok(self, msg: FixMessage) -> bool:
+        raw = msg.get(52)
+        ts = parse_utc_timestamp(raw) if raw else None
+        if ts is None:
+            return True  # missing/malformed: the dictionary check reports it
+        return abs(self._wall_clock_us() - ts) <= self.sending_time_tolerance_us
+
+    def _handle(self, msg: FixMessage) -> None:
+        if msg.begin_string != self.settings.begin_string:
+            self._logout_and_disconnect("Incorrect BeginString")
+            return
+        seq = msg.get_int(34)
+        if seq is None or seq <= 0:
+            self._logout_and_disconnect("MsgSeqNum(34) missing or invalid")
+            return
+        mt = msg.msg_type
+        expected = self.store.next_target_seq
+        sender, target = msg.get(49), msg.get(56)
+        if sender != self._target_b or target != self._sender_b:
+            self._reject(
+                msg, seq, RejectReason.COMPID_PROBLEM, 49 if sender != self._target_b else 56
+            )
+            if seq == expected:
+                self.store.incr_next_target_seq()
+            self._logout_and_disconnect(REJECT_TEXTS[RejectReason.COMPID_PROBLEM])
+            return
+        if not self._sending_time_ok(msg):
+            self._reject(msg, seq, RejectReason.SENDING_TIME_ACCURACY, 52)
+            if seq == expected:
+                self.store.incr_next_target_seq()
+            self._logout_and_disconnect(REJECT_TEXTS[RejectReason.SENDING_TIME_ACCURACY])
+            return
+        if mt == "4" and msg.get(123) != b"Y":
+            self._on_sequence_reset(msg, seq)
+            return
+        if mt == "A" and msg.get(141) == b"Y":
+            self._on_logon_reset(msg, seq)
+            return
+        if seq > expected:
+            if mt == "5":
+                self._on_logout(msg)
+                return
+            if mt == "2" and self.dictionary.validate(msg) is None:
+                self._on_resend_request(msg)
+            self._queue_too_high(msg, seq, expected)
+            return
+        if seq < expected:
+            if msg.get(43) == b"Y":
+                if mt != "4":
+                    self._check_orig_sending_time(msg, seq, increment=False)
+                return  # a duplicate we already processed
+            self._logout_and_disconnect(
+                f"MsgSeqNum too low, expecting {expected} but received {seq}"
+            )
+            return
+        self._process_in_sequence(msg, seq, mt)
+
+    def _process_in_sequence(self, msg: FixMessage, seq: int, mt: str) -> None:
+        store = self.store
+        if msg.get(43) == b"Y" and mt != "4" and not self._check_orig_sending_time(msg, seq, True):
+            return
+        rej = self.dictionary.validate(msg)
+        if rej is not None:
+            self._reject(msg, seq, rej.reason, rej.ref_tag, rej.text or None)
+            store.incr_next_target_seq()
+            return
+        if mt == "4":  # GapFill (Reset mode is handled before the sequence checks)
+            new_seq = msg.get_int(36) or 0
+            if new_seq <= seq:
+                self._reject(
+                    msg,
+                    seq,
+                    RejectReason.VALUE_OUT_OF_RANGE,
+                    36,
+                    f"Attempt to lower sequence number, invalid value NewSeqNo={new_seq}",
+                )
+                store.incr_next_target_seq()
+            else:
+                store.set_next_target_seq(new_seq)
+            self._check_resend_complete()
+            return
+        store.incr_next_target_seq()
+        self._check_resend_complete()
+        if mt == "0":
+            return
+        if mt == "1":
+            self._send_admin(b"0", [(112, msg.get(112) or b"")])
+        elif mt == "2":
+            self._on_resend_request(msg)
+        elif mt == "3":
+            log.info("%s: Reject received for seq %s", self.session_id, msg.get_str(45))
+        elif mt == "5":
+            self._on_logout(msg)
+        elif mt == "A":
+            self._reject(msg, seq, RejectReason.OTHER, None, "Already logged on")
+        elif self.dictionary.is_admin(mt):
+            pass  # XMLnonFIX and other admin types: nothing to do
+        else:
+            self._on_application(msg, mt)
+
+    def _on_application(self, msg: FixMessage, mt: str) -> None:
+        if mt not in self._app_types:
+            self.send_business_reject(
+                msg, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE, "Unsupported Message Type"
+            )
+            return
+        limit = self.settings.max_msgs_per_s
+        if limit:
+            window = int(self._now)
+            if window != self._throttle_window:
+                self._throttle_window = window
+                self._throttle_count = 0
+            self._throttle_count += 1
+            if self._throttle_count > limit:
+                self.send_business_reject(
+                    msg, BusinessRejectReason.OTHER, "Throttle limit exceeded"
+                )
+                return
+        self.application.on_app_message(self, msg)
+
+    def _check_orig_sending_time(self, msg: FixMessage, seq: int, increment: bool) -> bool:
+        """PossDupFlag=Y checks: OrigSendingTime(122) present and not after SendingTime."""
+        orig = msg.get(122)
+        if orig is None:
+            self._reject(msg, seq, RejectReason.REQUIRED_TAG_MISSING, 122)
+            if increment:
+                self.store.incr_next_target_seq()
+            return False
+        orig_ts = parse_utc_timestamp(orig)
+        sending = msg.get(52)
+        sending_ts = parse_utc_timestamp(sending) if sending else None
+        if orig_ts is None:
+            self._reject(msg, seq, RejectReason.INCORRECT_DATA_FORMAT, 122)
+            if increment:
+                self.store.incr_next_target_seq()
+            return False
+        if sending_ts is not None and orig_ts > sending_ts:
+            self._reject(msg, seq, RejectReason.SENDING_TIME_ACCURACY, 122)
+            if increment:
+                self.store.incr_next_target_seq()
+            self._logout_and_disconnect(REJECT_TEXTS[RejectReason.SENDING_TIME_ACCURACY])
+            return False
+        return True
+
+    def _on_sequence_reset(self, msg: FixMessage, seq: int) -> None:
+        """SequenceReset-Reset: MsgSeqNum is ignored, NewSeqNo may only go up."""
+        rej = self.dictionary.validate(msg)
+        if rej is not None:
+            self._reject(msg, seq, rej.reason, rej.ref_tag, rej.text or None)
+            return
+        new_seq = msg.get_int(36) or 0
+        expected = self.store.next_target_seq
+        if new_seq < expected:
+            self._reject(
+                msg,
+                seq,
+                RejectReason.VALUE_OUT_OF_RANGE,
+                36,
+                f"Attempt to lower sequence number, invalid value NewSeqNo={new_seq}",
+            )
+            return
+        if new_seq > expected:
+            self.store.set_next_target_seq(new_seq)
+        self._check_resend_complete()
+
+    def _on_logon_reset(self, msg: FixMessage, seq: int) -> None:
+        """Logon with ResetSeqNumFlag=Y during a session: both sides restart at 1."""
+        if not self.settings.reset_on_logon:
+            self._logout_and_disconnect("ResetSeqNumFlag(141)=Y is not allowed on this session")
+            return
+        rej = self.dictionary.validate(msg)
+        if rej is not None or seq != 1:
+            self._reject(
+                msg,
+                seq,
+                rej.reason if rej else RejectReason.VALUE_OUT_OF_RANGE,
+                34 if not rej else rej.ref_tag,
+            )
+            return
+        self.store.reset()
+        self._queue.clear()
+        self.state = SessionState.LOGGED_ON
+        self._send_logon_response(True)
+        self.store.incr_next_target_seq()
+        log.info("%s: sequence numbers reset by Logon 141=Y", self.session_id)
+
+    def _on_logout(self, msg: FixMessage) -> None:
+        if self.state is SessionState.LOGOUT_SENT:
+            self._disconnect("Logout answered", clean=True)
+            return
+        self._send_logout("")
+        self._disconnect("Logout received", clean=True)
+
+    def _on_resend_request(self, msg: FixMessage) -> None:
+        begin = msg.get_int(7) or 0
+        end = msg.get_int(16) or 0
+        last = self.store.next_sender_seq - 1
+        if end == 0 or end > last:
+            end = last
+        if begin < 1 or begin > end:
+            return
+        cursor = begin
+        now_b = format_utc_timestamp(self._wall_clock_us())
+        for m in self.store.get_range(begin, end):
+            if m.seq_num > cursor:
+                self._send_gap_fill(cursor, m.seq_num, now_b)
+            extra = b"43=Y\x01122=" + m.sending_time + b"\x01"
+            self._write(self._encoder.encode(m.msg_type, m.seq_num, now_b, m.body, extra))
+            cursor = m.seq_num + 1
+        if cursor <= end:
+            self._send_gap_fill(cursor, end + 1, now_b)
+        log.info("%s: resent %d..%d", self.session_id, begin, end)
+
+    def _send_gap_fill(self, seq: int, new_seq: int, now_b: bytes) -> None:
+        extra = b"43=Y\x01122=" + now_b + b"\x01"
+        body = b"123=Y\x0136=%d\x01" % new_seq
+        self._write(self._encoder.encode(b"4", seq, now_b, body, extra))
+
+    def _queue_too_high(self, msg: FixMessage, seq: int, expected: int) -> None:
+        if len(self._queue) < _MAX_QUEUED:
+            self._queue[seq] = msg
+        if self.state is SessionState.RESEND_IN_PROGRESS:
+            self._resend_end = max(self._resend_end, seq - 1)
+            return
+        self._request_resend(expected, seq)
+
+    def _request_resend(self, expected: int, seq: int) -> None:
+        self._resend_end = seq - 1
+        self.state = SessionState.RESEND_IN_PROGRESS
+        self._send_admin(b"2", [(7, expected), (16, 0)])
+        log.info("%s: gap %d..%d, ResendRequest sent", self.session_id, expected, seq - 1)
+
+    def _check_resend_complete(self) -> None:
+        if (
+            self.state is SessionState.RESEND_IN_PROGRESS
+            and self.store.next_target_seq > self._resend_end
+        ):
+            self.state = SessionState.LOGGED_ON
+
+    def _drain_queue(self) -> None:
+        queue = self._queue
+        while queue and self.state in _LIVE:
+            expected = self.store.next_target_seq
+            for stale in [s for s in queue if s < expected]:
+                del queue[stale]
+            msg = queue.pop(expected, None)
+            if msg is None:
+                return
+            mt = msg.msg_type
+            if mt in ("A", "2"):  # already acted on when it arrived
+                self.store.incr_next_target_seq()
+                self._check_resend_complete()
+            else:
+                self._process_in_sequence(msg, expected, mt)
+
+    # -- output helpers ------------------------------------------------------------
+
+    def _send_admin(self, msg_type: bytes, fields: Iterable[tuple[int, FieldValue]]) -> int:
+        seq = self.store.next_sender()
+        sending_time = format_utc_timestamp(self._wall_clock_us())
+        self._write(self._encoder.encode(msg_type, seq, sending_time, encode_fields(fields)))
+        return seq
+
+    def _send_logon_response(self, reset: bool) -> None:
+        fields: list[tuple[int, FieldValue]] = [(98, 0), (108, self.heartbeat_s)]
+        if reset:
+            fields.append((141, b"Y"))
+        self._send_admin(b"A", fields)
+
+    def _send_logout(self, text: str) -> None:
+        self._send_admin(b"5", [(58, text)] if text else [])
+
+    def _reject(
+        self,
+        msg: FixMessage,
+        seq: int,
+        reason: int,
+        ref_tag: int | None,
+        text: str | None = None,
+    ) -> None:
+        fields: list[tuple[int, FieldValue]] = [(45, seq)]
+        if ref_tag is not None:
+            fields.append((371, ref_tag))
+        mt = msg.get(35)
+        if mt:
+            fields.append((372, mt))
+        body_text = text or REJECT_TEXTS.get(reason, "Other")
+        if self.settings.begin_string == "FIX.4.2" and reason > RejectReason.INVALID_MSGTYPE:
+            pass  # 373 only defines 0-11 in FIX 4.2: the reason goes in Text only
+        else:
+            fields.append((373, reason))
+        fields.append((58, body_text))
+        self._send_admin(b"3", fields)
+        log.info(
+            "%s: Reject seq %d reason %d tag %s: %s",
+            self.session_id,
+            seq,
+            reason,
+            ref_tag,
+            body_text,
+        )
+
+    def _write(self, data: bytes) -> None:
+        self._out.append(data)
+        self._last_sent = self._now
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._batch or self._flush_scheduled:
+            return
+        if self._scheduler is None:
+            self.flush()
+        else:
+            self._flush_scheduled = True
+            self._scheduler(self.flush)
+
+    def _logout_and_disconnect(self, text: str) -> None:
+        self._send_logout(text)
+        log.warning("%s: logout: %s", self.session_id, text)
+        self._disconnect(text, clean=False)
+
+    def _disconnect(self, reason: str, clean: bool) -> None:
+        if self.state is SessionState.DISCONNECTED:
+            return
+        was_logged_on = self.state in (*_LIVE, SessionState.LOGOUT_SENT)
+        self.state = SessionState.DISCONNECTED
+        self.flush()
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+        self._queue.clear()
+        log.info("%s: disconnected: %s", self.session_id, reason)
+        if was_logged_on:
+            self.application.on_logout(self, clean)

@@ -1,0 +1,177 @@
+"""Per-session on-disk message store: sequence numbers and outbound application
+messages (for resends), surviving gateway restarts.
+
+Layout of ``<store_dir>/<BeginString>-<SenderCompID>-<TargetCompID>/``:
+
+``seqnums``
+    ``"<next sender seq> <next target seq>\\n"``, two 20-digit fields rewritten in
+    place (fixed width, so a rewrite is a single small ``pwrite``).
+``messages``
+    append-only records ``"<seq> <msgtype> <sending time> <body len>\\n<body>\\n"``
+    where ``body`` is the encoded body (everything after the standard header, up to
+    but excluding CheckSum). Only application messages are stored; admin messages
+    are answered with SequenceReset-GapFill on resend, as the FIX spec asks.
+
+Writes are buffered; :meth:`FileStore.flush` pushes them to the OS (and fsyncs if
+the store was opened with ``fsync=True``). The acceptor flushes once per event-loop
+iteration in which something changed. On open, a torn record at the end of
+``messages`` (crash mid-write) is truncated away, and the next sender sequence
+number is never lower than the last stored message + 1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["FileStore", "StoredMessage", "session_dir_name"]
+
+_SEQ_FMT = b"%020d %020d\n"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    seq_num: int
+    msg_type: bytes
+    sending_time: bytes
+    body: bytes
+
+
+def session_dir_name(begin_string: str, sender_comp_id: str, target_comp_id: str) -> str:
+    raw = f"{begin_string}-{sender_comp_id}-{target_comp_id}"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", raw)
+
+
+class FileStore:
+    """The store of one session. Not thread-safe; owned by the event loop."""
+
+    def __init__(self, directory: Path, fsync: bool = False) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.fsync = fsync
+        self._seq_path = self.directory / "seqnums"
+        self._msg_path = self.directory / "messages"
+        self.next_sender_seq = 1
+        self.next_target_seq = 1
+        self._seq_dirty = False
+        self._index: dict[int, tuple[int, int]] = {}  # seq -> (record offset, record len)
+        self._pending: list[bytes] = []
+        self._size = 0
+        self._load()
+        self._seq_fd = os.open(self._seq_path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._msg_fd = os.open(self._msg_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        if not self._seq_path.stat().st_size:
+            self._seq_dirty = True
+            self.flush()
+
+    def _load(self) -> None:
+        if self._seq_path.exists():
+            parts = self._seq_path.read_bytes().split()
+            if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+                self.next_sender_seq, self.next_target_seq = int(parts[0]), int(parts[1])
+        if not self._msg_path.exists():
+            return
+        data = self._msg_path.read_bytes()
+        pos = 0
+        last_seq = 0
+        while pos < len(data):
+            nl = data.find(b"\n", pos)
+            if nl == -1:
+                break
+            head = data[pos:nl].split(b" ")
+            if len(head) != 4 or not head[0].isdigit() or not head[3].isdigit():
+                break
+            end = nl + 1 + int(head[3]) + 1
+            if end > len(data) or data[end - 1 : end] != b"\n":
+                break
+            seq = int(head[0])
+            self._index[seq] = (pos, end - pos)
+            last_seq = max(last_seq, seq)
+            pos = end
+        if pos < len(data):  # torn tail
+            with open(self._msg_path, "r+b") as f:
+                f.truncate(pos)
+        self._size = pos
+        self.next_sender_seq = max(self.next_sender_seq, last_seq + 1)
+
+    # -- sequence numbers ------------------------------------------------------------
+
+    def set_next_sender_seq(self, seq: int) -> None:
+        self.next_sender_seq = seq
+        self._seq_dirty = True
+
+    def set_next_target_seq(self, seq: int) -> None:
+        self.next_target_seq = seq
+        self._seq_dirty = True
+
+    def incr_next_target_seq(self) -> None:
+        self.next_target_seq += 1
+        self._seq_dirty = True
+
+    def next_sender(self) -> int:
+        """Take the next outbound sequence number."""
+        seq = self.next_sender_seq
+        self.next_sender_seq = seq + 1
+        self._seq_dirty = True
+        return seq
+
+    # -- messages ----------------------------------------------------------------
+
+    def save(self, seq_num: int, msg_type: bytes, sending_time: bytes, body: bytes) -> None:
+        """Append one outbound application message (buffered until :meth:`flush`)."""
+        record = b"%d %s %s %d\n%s\n" % (seq_num, msg_type, sending_time, len(body), body)
+        self._index[seq_num] = (self._size, len(record))
+        self._size += len(record)
+        self._pending.append(record)
+
+    def get_range(self, begin: int, end: int) -> list[StoredMessage]:
+        """Stored messages with ``begin <= seq <= end``, ascending."""
+        if self._pending:
+            self.flush()
+        out: list[StoredMessage] = []
+        for seq in sorted(s for s in self._index if begin <= s <= end):
+            offset, length = self._index[seq]
+            rec = os.pread(self._msg_fd, length, offset)
+            nl = rec.index(b"\n")
+            _, msg_type, sending_time, _ = rec[:nl].split(b" ")
+            out.append(StoredMessage(seq, msg_type, sending_time, rec[nl + 1 : -1]))
+        return out
+
+    @property
+    def dirty(self) -> bool:
+        return self._seq_dirty or bool(self._pending)
+
+    def flush(self) -> None:
+        """Write buffered messages and sequence numbers to the OS (fsync if configured)."""
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            view = memoryview(data)
+            while view:
+                written = os.write(self._msg_fd, view)
+                view = view[written:]
+            if self.fsync:
+                os.fsync(self._msg_fd)
+        if self._seq_dirty:
+            self._seq_dirty = False
+            os.pwrite(self._seq_fd, _SEQ_FMT % (self.next_sender_seq, self.next_target_seq), 0)
+            if self.fsync:
+                os.fsync(self._seq_fd)
+
+    def reset(self) -> None:
+        """Sequence numbers back to 1/1 and an empty message log (141=Y)."""
+        self._pending.clear()
+        self._index.clear()
+        os.ftruncate(self._msg_fd, 0)
+        self._size = 0
+        self.next_sender_seq = 1
+        self.next_target_seq = 1
+        self._seq_dirty = True
+        self.flush()
+
+    def close(self) -> None:
+        self.flush()
+        os.close(self._msg_fd)
+        os.close(self._seq_fd)

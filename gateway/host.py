@@ -1,0 +1,209 @@
+"""EngineHost: the engine inside the event loop, with journal-before-acknowledge.
+
+Edges call submit(command, origin). The command is sequenced, journaled (buffered)
+and applied at once; its events are held back. Once per loop iteration the host
+flushes the journal (one write, fsync per policy: group commit) and only then hands
+every held batch, in sequence order, to the listeners. So nothing an edge sends for
+a command can leave the process before that command is in the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from engine.commands import (
+    AddInstrument,
+    AdjustBalance,
+    Command,
+    OpenAccount,
+    Tick,
+)
+from engine.core import Engine
+from engine.events import Event, OrderRejected, Trade
+from engine.journal import JournalWriter, RecoveryReport, recover, write_snapshot
+from engine.model import Stp, decimal_to_units
+from gateway.config import Config
+from gateway.metrics import Registry
+
+__all__ = ["EngineHost", "EventBatch", "Listener"]
+
+log = structlog.get_logger("gateway.host")
+
+
+@dataclass(slots=True)
+class EventBatch:
+    """One command's events; origin is whatever the submitting edge passed (its session)."""
+
+    seq: int
+    ts_us: int
+    origin: object
+    command: Command
+    events: list[Event]
+
+
+Listener = Callable[[EventBatch], None]
+
+_STP = {m.name.lower(): m for m in Stp}
+
+
+class EngineHost:
+    def __init__(self, config: Config, registry: Registry) -> None:
+        self.config = config
+        self.engine = Engine()
+        self.journal_dir = Path(config.journal.dir)
+        self.journal: JournalWriter | None = None
+        self.listeners: list[Listener] = []
+        self._held: list[EventBatch] = []
+        self._flush_scheduled = False
+        self._since_snapshot = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self.recovery: RecoveryReport | None = None
+        self._m_commands = registry.counter("gw_commands_total", "Commands by type and result")
+        self._m_fills = registry.counter("gw_fills_total", "Trades executed")
+        self._m_engine_us = registry.histogram(
+            "gw_engine_command_us", "Engine apply time per command (microseconds)"
+        )
+        self._m_flush_us = registry.histogram(
+            "gw_journal_flush_us", "Journal group-commit time: write + fsync (microseconds)"
+        )
+        self._m_batch = registry.histogram(
+            "gw_journal_batch_records", "Commands per journal group commit"
+        )
+        registry.gauge("gw_engine_seq", "Last sequence number").set_source(
+            lambda: self.engine.last_seq
+        )
+        registry.gauge("gw_open_orders", "Open orders in the book").set_source(
+            lambda: len(self.engine.orders)
+        )
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> RecoveryReport:
+        """Replay the journal, then open it for appends and seed the config's venue."""
+        self.recovery = recover(self.engine, self.journal_dir)
+        self.journal = JournalWriter(
+            self.journal_dir,
+            self.config.journal.fsync,
+            self.config.journal.fsync_interval_ms,
+            next_seq=self.engine.last_seq + 1,
+        )
+        self.engine.on_command = self.journal.append
+        self._seed_from_config()
+        self.journal.sync()
+        self._loop = asyncio.get_running_loop()
+        self._ticker = self._loop.create_task(self._tick_gtd(), name="gtd-ticker")
+        log.info(
+            "engine.ready",
+            snapshot_seq=self.recovery.snapshot_seq,
+            replayed=self.recovery.replayed,
+            last_seq=self.engine.last_seq,
+            state_hash=self.engine.state_hash(),
+            instruments=list(self.engine.listings),
+            accounts=list(self.engine.accounts),
+        )
+        return self.recovery
+
+    def _seed_from_config(self) -> None:
+        """Instruments and accounts from config that the journal does not know yet.
+
+        They go through submit() like any command, so a replay rebuilds them; config
+        changes to an existing account's balances are NOT re-applied (the journal is
+        the truth; use the admin API to adjust).
+        """
+        engine = self.engine
+        for inst in self.config.instruments:
+            if inst.symbol not in engine.listings:
+                engine.submit(
+                    AddInstrument(
+                        inst.symbol, inst.base, inst.quote, inst.tick_size, inst.lot_size,
+                        inst.min_qty, inst.min_notional, inst.collar_pct,
+                    )
+                )  # fmt: skip
+        for acct in self.config.accounts:
+            if acct.id in engine.accounts:
+                continue
+            engine.submit(
+                OpenAccount(
+                    acct.id, _STP[acct.stp], acct.maker_fee_bps, acct.taker_fee_bps,
+                    decimal_to_units(acct.max_order_qty),
+                    decimal_to_units(acct.max_order_notional), acct.max_open_orders,
+                )
+            )  # fmt: skip
+            for asset, amount in acct.balances.items():
+                engine.submit(AdjustBalance(acct.id, asset, decimal_to_units(amount)))
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self.flush()
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+
+    # ---------------------------------------------------------------- commands
+
+    def submit(self, command: Command, origin: object = None) -> list[Event]:
+        """Apply a command now; its events reach listeners after the journal flush.
+
+        The returned events are for inspection only (e.g. to learn an order id); an
+        edge must not send anything derived from them before its listener sees them.
+        """
+        start = time.perf_counter_ns()
+        events = self.engine.submit(command)
+        self._m_engine_us.observe((time.perf_counter_ns() - start) / 1000)
+        engine = self.engine
+        self._held.append(EventBatch(engine.last_seq, engine.last_ts_us, origin, command, events))
+        rejected = bool(events) and type(events[0]) is OrderRejected
+        self._m_commands.inc(type=type(command).__name__, result="rejected" if rejected else "ok")
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            if self._loop is not None:
+                self._loop.call_soon(self.flush)
+        return events
+
+    def flush(self) -> None:
+        """Group commit: journal write (+fsync per policy), then release held events."""
+        self._flush_scheduled = False
+        held, self._held = self._held, []
+        if self.journal is not None and self.journal.pending:
+            start = time.perf_counter_ns()
+            count = self.journal.flush()
+            self._m_flush_us.observe((time.perf_counter_ns() - start) / 1000)
+            self._m_batch.observe(count)
+            self._since_snapshot += count
+        for batch in held:
+            for event in batch.events:
+                if type(event) is Trade:
+                    self._m_fills.inc()
+            for listener in self.listeners:
+                try:
+                    listener(batch)
+                except Exception:  # one broken edge must not stop the others
+                    log.exception("listener.failed", listener=repr(listener), seq=batch.seq)
+        every = self.config.journal.snapshot_every
+        if every and self._since_snapshot >= every and self.journal is not None:
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        """Write a snapshot at the current seq and start a new journal segment."""
+        assert self.journal is not None
+        self.journal.sync()
+        path = write_snapshot(self.engine, self.journal_dir)
+        self.journal.roll(self.engine.last_seq + 1)
+        self._since_snapshot = 0
+        log.info("journal.snapshot", path=str(path), seq=self.engine.last_seq)
+
+    async def _tick_gtd(self) -> None:
+        """Send a Tick when the earliest GTD order is due, so expiry happens on time."""
+        while True:
+            await asyncio.sleep(0.05)
+            due = self.engine.next_expiry_us()
+            if due is not None and due <= time.time_ns() // 1000:
+                self.submit(Tick())

@@ -1,0 +1,187 @@
+"""OrderTracker: every order's client-visible state, rebuilt from engine events.
+
+Edges need more than the engine keeps: the state of orders that are already closed
+(order.status, FIX OrderStatusRequest, duplicate detection texts), cumulative fees,
+average price. The tracker listens to every event batch (first listener, so edges
+that render the same batch see the updated view) and keeps live orders plus a
+bounded window of recently closed ones.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from engine.events import (
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderReplaced,
+    SelfTradePrevented,
+    Trade,
+)
+from engine.model import Instrument, OrderStatus, Stp
+from gateway.host import EventBatch
+
+__all__ = ["OrderTracker", "OrderView"]
+
+
+@dataclass(slots=True)
+class OrderView:
+    order_id: int
+    account: str
+    symbol: str
+    client_order_id: str
+    side: int
+    ord_type: int
+    tif: int
+    price: int
+    qty: int
+    quote_qty: int
+    filled: int = 0
+    notional: int = 0
+    fee: int = 0
+    status: OrderStatus = OrderStatus.NEW
+    created_us: int = 0
+    updated_us: int = 0
+    reason: int = 0
+    post_only: bool = False
+    stp: int = 0
+    expire_ts_us: int = 0
+
+    @property
+    def leaves(self) -> int:
+        return 0 if self.status in _CLOSED else max(self.qty - self.filled, 0)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in _CLOSED
+
+    def avg_price_ticks(self, inst: Instrument) -> tuple[int, int]:
+        """Average price as a fraction of ticks: (notional, filled * quote_per_tick_lot)."""
+        return self.notional, self.filled * inst.quote_per_tick_lot
+
+
+_CLOSED = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED})
+
+
+class OrderTracker:
+    """Listener keeping OrderViews; lookups by order id or (account, client id)."""
+
+    def __init__(self, closed_window: int = 100_000) -> None:
+        self.orders: dict[int, OrderView] = {}
+        self.closed: OrderedDict[int, OrderView] = OrderedDict()
+        self.by_client_id: dict[tuple[str, str], int] = {}
+        self.closed_window = closed_window
+
+    def get(self, order_id: int) -> OrderView | None:
+        return self.orders.get(order_id) or self.closed.get(order_id)
+
+    def find(self, account: str, client_order_id: str) -> OrderView | None:
+        order_id = self.by_client_id.get((account, client_order_id))
+        return None if order_id is None else self.get(order_id)
+
+    def open_orders(self, account: str, symbol: str = "") -> list[OrderView]:
+        return [
+            o
+            for o in self.orders.values()
+            if o.account == account and (not symbol or o.symbol == symbol)
+        ]
+
+    def __call__(self, batch: EventBatch) -> None:
+        for event in batch.events:
+            self.apply(event)
+
+    def apply(self, event: Event) -> None:
+        kind = type(event)
+        if kind is Trade:
+            assert isinstance(event, Trade)
+            self._fill(
+                event.maker_order_id,
+                event.maker_filled,
+                event.maker_notional,
+                event.maker_fee,
+                event.maker_leaves,
+                event.ts_us,
+            )
+            self._fill(
+                event.taker_order_id,
+                event.taker_filled,
+                event.taker_notional,
+                event.taker_fee,
+                event.taker_leaves,
+                event.ts_us,
+            )
+        elif kind is OrderAccepted:
+            assert isinstance(event, OrderAccepted)
+            view = OrderView(
+                event.order_id,
+                event.account,
+                event.symbol,
+                event.client_order_id,
+                event.side,
+                event.ord_type,
+                event.tif,
+                event.price,
+                event.qty,
+                event.quote_qty,
+                created_us=event.ts_us,
+                updated_us=event.ts_us,
+                post_only=event.post_only,
+                stp=event.stp,
+                expire_ts_us=event.expire_ts_us,
+            )
+            self.orders[event.order_id] = view
+            if event.client_order_id:
+                self.by_client_id[(event.account, event.client_order_id)] = event.order_id
+        elif kind is OrderCanceled or kind is OrderExpired:
+            assert isinstance(event, OrderCanceled | OrderExpired)
+            done = self.orders.get(event.order_id)
+            if done is not None:
+                done.status = OrderStatus.CANCELED if kind is OrderCanceled else OrderStatus.EXPIRED
+                done.reason = event.reason
+                done.updated_us = event.ts_us
+                self._close(done)
+        elif kind is OrderReplaced:
+            assert isinstance(event, OrderReplaced)
+            amended = self.orders.get(event.order_id)
+            if amended is not None:
+                key = (amended.account, event.client_order_id)
+                self.by_client_id[key] = amended.order_id
+                amended.client_order_id = event.client_order_id
+                amended.price = event.price
+                amended.qty = event.qty
+                amended.updated_us = event.ts_us
+        elif kind is SelfTradePrevented:
+            assert isinstance(event, SelfTradePrevented)
+            if event.mode == Stp.DECREMENT:  # both orders shrink by the prevented qty
+                for order_id in (event.maker_order_id, event.taker_order_id):
+                    shrunk = self.orders.get(order_id)
+                    if shrunk is not None:
+                        shrunk.qty -= event.qty
+
+    def _fill(
+        self, order_id: int, filled: int, notional: int, fee: int, leaves: int, ts_us: int
+    ) -> None:
+        view = self.orders.get(order_id)
+        if view is None:
+            return
+        view.filled = filled
+        view.notional = notional
+        view.fee += fee
+        view.updated_us = ts_us
+        view.qty = filled + leaves
+        if leaves == 0:
+            view.status = OrderStatus.FILLED
+            self._close(view)
+        else:
+            view.status = OrderStatus.PARTIALLY_FILLED
+
+    def _close(self, view: OrderView) -> None:
+        del self.orders[view.order_id]
+        self.closed[view.order_id] = view
+        if len(self.closed) > self.closed_window:
+            _, old = self.closed.popitem(last=False)
+            if self.by_client_id.get((old.account, old.client_order_id)) == old.order_id:
+                del self.by_client_id[(old.account, old.client_order_id)]

@@ -1,0 +1,337 @@
+"""Asyncio client for the gateway's WebSocket JSON API, for load generation.
+
+Requests are ``{"id", "method", "params"}``; answers ``{"id", "status", "result"}`` or
+``{"id", "status", "error": {"code", "msg"}}``; pushes ``{"channel", "seq", "data"}``.
+
+* ``request()`` returns a future completing with the answer (rejects are answers:
+  status != 200 completes normally and the reason is counted); the latency
+  (answer receipt minus ``start_ns``) goes to the session's stats under the
+  request's metric (``order_ack``, ``cancel_ack``, ``replace_ack``, ``logon``).
+  Requests are queued to one writer task so a pacer never blocks on a socket.
+* Pushes with an event time ``ts_us`` (microseconds since the epoch) record
+  ``md_delivery`` = local wall-clock receipt time minus ``ts_us``; book channels are
+  checked for gapless ``seq`` / ``prev_seq``.  Both clocks are the same host's
+  when the target runs on loopback; across hosts the figure includes clock offset.
+
+The logon signing payload is :func:`ws_logon_payload` (one function, adjust it to
+the gateway's documented format), signed by :func:`ws_sign`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from loadtest.stats import SessionStats
+
+__all__ = [
+    "WsAnswer",
+    "WsClient",
+    "WsConfig",
+    "WsError",
+    "classify_push",
+    "ws_logon_payload",
+    "ws_sign",
+]
+
+
+class WsError(Exception):
+    pass
+
+
+class WsAnswer(NamedTuple):
+    status: int
+    result: Any
+    reason: str = ""
+
+
+@dataclass
+class WsConfig:
+    url: str = "ws://127.0.0.1:8765/ws"
+    api_key: str | None = None
+    hmac_secret: str | None = None
+    ed25519_key: Any = None  # Ed25519PrivateKey
+    open_timeout_s: float = 10.0
+
+
+def ws_logon_payload(api_key: str, timestamp_ms: int) -> bytes:
+    """The bytes a ``session.logon`` signature covers: ``api_key=<k>&timestamp_ms=<t>``.
+
+    The single place to change when the gateway documents its payload.
+    """
+    return f"api_key={api_key}&timestamp_ms={timestamp_ms}".encode()
+
+
+def ws_sign(cfg: WsConfig, timestamp_ms: int) -> str:
+    """Ed25519 signature (base64) if a key is set, else HMAC-SHA256 (hex)."""
+    assert cfg.api_key is not None
+    payload = ws_logon_payload(cfg.api_key, timestamp_ms)
+    if cfg.ed25519_key is not None:
+        return base64.b64encode(cfg.ed25519_key.sign(payload)).decode()
+    if cfg.hmac_secret is not None:
+        return hmac.new(cfg.hmac_secret.encode(), payload, hashlib.sha256).hexdigest()
+    raise WsError("session.logon needs an Ed25519 key or an HMAC secret")
+
+
+def classify_push(msg: dict[str, Any]) -> tuple[str, int | None, int | None, int | None, bool]:
+    """(channel, seq, prev_seq, ts_us, is_snapshot) of a push message.
+
+    ``seq`` is the top-level one (or ``data.seq``); ``prev_seq`` and ``ts_us`` come from
+    ``data`` (or the top level).  A book message without ``prev_seq`` or with
+    ``data.type == "snapshot"`` is a snapshot.
+    """
+    ch = str(msg.get("channel", ""))
+    data = msg.get("data")
+    if not isinstance(data, dict):
+        data = {}
+    seq = msg.get("seq", data.get("seq"))
+    prev = data.get("prev_seq", msg.get("prev_seq"))
+    ts = data.get("ts_us", msg.get("ts_us"))
+    snap = data.get("type") == "snapshot" or (ch.startswith("book.") and prev is None)
+    return ch, seq, prev, ts, snap
+
+
+_METRIC = {"order.place": "order_ack", "order.cancel": "cancel_ack", "order.replace": "replace_ack"}
+_run_tag = format(int(time.time() * 1000) % 36**6, "x")
+_client_ids = itertools.count(1)
+
+
+class WsClient:
+    """One WebSocket connection: order entry and/or market-data subscriber."""
+
+    def __init__(self, cfg: WsConfig, stats: SessionStats) -> None:
+        self.cfg = cfg
+        self.stats = stats
+        self.ws: ClientConnection | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[str, int, asyncio.Future[WsAnswer], dict[str, Any]]] = {}
+        self._out: list[bytes] = []
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._book_seq: dict[str, int] = {}
+        self._closing = False
+        self._clid_prefix = f"W{_run_tag}{next(_client_ids):x}."
+        self._clid_n = 0
+        #: resting orders: client_order_id -> (symbol, side)
+        self.open_orders: dict[str, tuple[str, str]] = {}
+        self._taker_start: dict[str, int] = {}
+
+    async def connect(self) -> None:
+        self.ws = await connect(
+            self.cfg.url,
+            compression=None,
+            max_queue=None,
+            max_size=16 * 1024 * 1024,
+            open_timeout=self.cfg.open_timeout_s,
+            ping_interval=20,
+            ping_timeout=60,
+            proxy=None,
+        )
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._reader()), loop.create_task(self._writer())]
+
+    async def logon(self) -> None:
+        if self.cfg.api_key is None:
+            return
+        ts = int(time.time() * 1000)
+        params = {"api_key": self.cfg.api_key, "timestamp_ms": ts, "signature": ws_sign(self.cfg, ts)}
+        ans = await asyncio.wait_for(
+            self.request("session.logon", params, time.perf_counter_ns()), 10
+        )
+        if ans.status != 200:
+            self.stats.error(f"logon refused: {ans.reason}"[:120])
+            raise WsError(f"logon refused: {ans.reason}")
+
+    async def close(self) -> None:
+        self._closing = True
+        if len(self._tasks) > 1:
+            self._tasks[1].cancel()  # the writer; the reader ends with the connection
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ws.close(), 2)
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- requests --------------------------------------------------------------
+    def next_clid(self) -> str:
+        self._clid_n += 1
+        return f"{self._clid_prefix}{self._clid_n:x}"
+
+    def request(
+        self, method: str, params: dict[str, Any], start_ns: int
+    ) -> asyncio.Future[WsAnswer]:
+        fut: asyncio.Future[WsAnswer] = asyncio.get_running_loop().create_future()
+        if self.ws is None or self._closing:
+            fut.set_exception(WsError("not connected"))
+            return fut
+        rid = next(self._ids)
+        self._pending[rid] = (method, start_ns, fut, params)
+        self._out.append(orjson.dumps({"id": rid, "method": method, "params": params}))
+        self._wake.set()
+        self.stats.count("sent." + method)
+        return fut
+
+    def place(
+        self,
+        symbol: str,
+        side: str,
+        price: str,
+        qty: str,
+        start_ns: int,
+        tif: str = "GTC",
+        taker: bool = False,
+    ) -> asyncio.Future[WsAnswer]:
+        clid = self.next_clid()
+        params = {
+            "symbol": symbol,
+            "side": side,
+            "type": "limit",
+            "price": price,
+            "quantity": qty,
+            "time_in_force": tif,
+            "client_order_id": clid,
+        }
+        if taker:
+            self._taker_start[clid] = start_ns
+        return self.request("order.place", params, start_ns)
+
+    def cancel(self, symbol: str, clid: str, start_ns: int) -> asyncio.Future[WsAnswer]:
+        return self.request("order.cancel", {"symbol": symbol, "client_order_id": clid}, start_ns)
+
+    def replace(
+        self, symbol: str, clid: str, price: str, qty: str, start_ns: int
+    ) -> asyncio.Future[WsAnswer]:
+        params = {
+            "symbol": symbol,
+            "client_order_id": clid,
+            "new_client_order_id": self.next_clid(),
+            "price": price,
+            "quantity": qty,
+        }
+        return self.request("order.replace", params, start_ns)
+
+    def subscribe(self, channels: list[str]) -> asyncio.Future[WsAnswer]:
+        return self.request("subscribe", {"channels": channels}, time.perf_counter_ns())
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    # -- tasks -----------------------------------------------------------------
+    async def _writer(self) -> None:
+        ws = self.ws
+        assert ws is not None
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                batch, self._out = self._out, []
+                for m in batch:
+                    await ws.send(m, text=True)
+        except ConnectionClosed:
+            pass
+
+    async def _reader(self) -> None:
+        ws = self.ws
+        assert ws is not None
+        try:
+            async for raw in ws:
+                try:
+                    msg = orjson.loads(raw)
+                    if "id" in msg and "channel" not in msg:
+                        self._on_answer(msg)
+                    elif "channel" in msg:
+                        self._on_push(msg)
+                except Exception as exc:  # count harness/protocol surprises, keep reading
+                    self.stats.error(f"client error: {type(exc).__name__}: {exc}"[:120])
+        except ConnectionClosed as exc:
+            if not self._closing:
+                self.stats.error(f"connection closed: {exc.rcvd.code if exc.rcvd else ''}")
+        finally:
+            err = WsError("connection closed")
+            if self._pending and not self._closing:
+                self.stats.error("disconnected with requests pending")
+            for _m, _s, fut, _p in self._pending.values():
+                if not fut.done():
+                    fut.set_exception(err)
+            self._pending.clear()
+
+    def _on_answer(self, msg: dict[str, Any]) -> None:
+        now = time.perf_counter_ns()
+        rid = msg.get("id")
+        entry = self._pending.pop(rid, None) if isinstance(rid, int) else None
+        if entry is None:
+            self.stats.error("answer to unknown request id")
+            return
+        method, start_ns, fut, params = entry
+        status = int(msg.get("status", 0))
+        stats = self.stats
+        stats.record(_METRIC.get(method, method.replace(".", "_")), (now - start_ns) // 1000)
+        stats.count("answers")
+        clid = params.get("client_order_id", "")
+        if status != 200:
+            err = msg.get("error") or {}
+            reason = f"{status} {err.get('code', '')}: {err.get('msg', '')}"[:120]
+            stats.reject(f"{method} {reason}")
+            self._taker_start.pop(clid, None)
+            if method == "order.cancel":
+                self.open_orders.pop(clid, None)
+            if not fut.done():
+                fut.set_result(WsAnswer(status, None, reason))
+            return
+        result = msg.get("result")
+        if method == "order.place":
+            stats.count("ack.new")
+            self._track(result, clid, params, now)
+        elif method == "order.cancel":
+            stats.count("ack.cancel")
+            self.open_orders.pop(clid, None)
+        elif method == "order.replace":
+            stats.count("ack.replace")
+            self.open_orders.pop(clid, None)
+            new = params.get("new_client_order_id", clid)
+            self._track(result, new, params, now)
+        if not fut.done():
+            fut.set_result(WsAnswer(status, result))
+
+    def _track(self, order: Any, clid: str, params: dict[str, Any], now: int) -> None:
+        st = order.get("status", "") if isinstance(order, dict) else ""
+        t0 = self._taker_start.pop(clid, None)
+        filled = isinstance(order, dict) and str(order.get("filled", "0")).strip("0.") != ""
+        if filled:
+            self.stats.count("fills")
+            if t0 is not None:
+                self.stats.record("fill", (now - t0) // 1000)
+        if st in ("new", "open", "partially_filled", "partial"):
+            self.open_orders[clid] = (params.get("symbol", ""), params.get("side", ""))
+
+    def _on_push(self, msg: dict[str, Any]) -> None:
+        ch, seq, prev, ts, snap = classify_push(msg)
+        stats = self.stats
+        if ch.startswith("book."):
+            if snap:
+                stats.count("md.snapshots")
+                if isinstance(seq, int):
+                    self._book_seq[ch] = seq
+                return
+            last = self._book_seq.get(ch)
+            if last is not None and isinstance(seq, int):
+                if (prev is not None and prev != last) or (prev is None and seq != last + 1):
+                    stats.error("book sequence gap")
+            if isinstance(seq, int):
+                self._book_seq[ch] = seq
+        stats.count("md.msgs")
+        if isinstance(ts, int):
+            stats.record("md_delivery", time.time_ns() // 1000 - ts)
