@@ -18,6 +18,7 @@ import structlog
 from gateway.config import Config
 from gateway.host import EngineHost
 from gateway.metrics import Registry
+from gateway.orders import OrderTracker
 
 __all__ = ["App", "Component", "configure_logging"]
 
@@ -51,13 +52,18 @@ class App:
         self.config = config
         self.registry = Registry()
         self.host = EngineHost(config, self.registry)
+        self.tracker = OrderTracker()
+        self.host.listeners.append(self.tracker)  # first: edges render updated views
         self.components: list[Component] = []
         self.ready = False
         self._stopped = asyncio.Event()
 
     def _build_components(self) -> list[Component]:
         """The protocol servers configured for this gateway, in start order."""
-        return []
+        from gateway.fix.application import FixGateway
+
+        self.fix = FixGateway(self.config, self.host, self.tracker, self.registry)
+        return [self.fix]
 
     async def start(self) -> None:
         self.host.start()

@@ -82,6 +82,10 @@ class FixSessionConfig:
     cancel_on_disconnect: bool = False
     cancel_on_logout: bool = False
     max_msgs_per_s: int = 1000
+    username: str = ""  # password auth: if set, Username (553) must equal it
+    heartbeat_min_s: int = 1
+    heartbeat_max_s: int = 300
+    logout_timeout_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class FixConfig:
     store_dir: str = "var/fix"
     tls_cert: str = ""
     tls_key: str = ""
+    store_fsync: bool = False  # fsync the FIX message stores on every flush
+    logon_timeout_s: float = 10.0
     sessions: list[FixSessionConfig] = field(default_factory=list)
 
 

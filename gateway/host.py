@@ -59,7 +59,7 @@ class EngineHost:
         self.journal_dir = Path(config.journal.dir)
         self.journal: JournalWriter | None = None
         self.listeners: list[Listener] = []
-        self._held: list[EventBatch] = []
+        self._held: list[EventBatch | Callable[[], object]] = []
         self._flush_scheduled = False
         self._since_snapshot = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -168,6 +168,18 @@ class EngineHost:
                 self._loop.call_soon(self.flush)
         return events
 
+    def defer(self, callback: Callable[[], object]) -> None:
+        """Run callback after the next flush, in order with held batches.
+
+        For answers that are not engine commands (FIX OrderStatusRequest, market-data
+        snapshots): they must not overtake the acknowledgements already held.
+        """
+        self._held.append(callback)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            if self._loop is not None:
+                self._loop.call_soon(self.flush)
+
     def flush(self) -> None:
         """Group commit: journal write (+fsync per policy), then release held events."""
         self._flush_scheduled = False
@@ -179,6 +191,12 @@ class EngineHost:
             self._m_batch.observe(count)
             self._since_snapshot += count
         for batch in held:
+            if not isinstance(batch, EventBatch):
+                try:
+                    batch()
+                except Exception:
+                    log.exception("deferred.failed", callback=repr(batch))
+                continue
             for event in batch.events:
                 if type(event) is Trade:
                     self._m_fills.inc()

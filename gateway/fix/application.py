@@ -1,0 +1,642 @@
+"""The FIX edge wired to the engine: order entry, drop copy and market data sessions.
+
+FixGateway is both the acceptor's FixApplication (inbound: FIX -> Commands, through
+EngineHost.submit with the session as origin) and an EngineHost listener (outbound:
+event batches -> ExecutionReports etc., after the journal flush). Answers that are not
+engine commands (status, security list, market-data snapshots) go through
+EngineHost.defer so they never overtake acknowledgements still held for the journal.
+
+Routing: an order's reports go to the session that placed it (ownership learned from
+its OrderAccepted) and, as the same encoded body, to every drop-copy session that
+covers its account. Market data keeps its own mirror of each book, built only from
+delivered events, so snapshots and incrementals agree on RptSeq.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from engine.commands import Cancel, MassCancel, NewOrder, Replace
+from engine.events import (
+    BookDelta,
+    CloseReason,
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    OrderReplaced,
+    SelfTradePrevented,
+    Trade,
+)
+from engine.model import Instrument, OrderStatus, Side, Stp
+from gateway.config import Config, FixSessionConfig
+from gateway.fix.acceptor import FixAcceptor
+from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp
+from gateway.fix.marketdata import MarketDataHub
+from gateway.fix.session import BusinessRejectReason, FixSession
+from gateway.fix.settings import AcceptorSettings, Role, SessionSettings
+from gateway.fix.translate import (
+    CLOSE_TEXT,
+    FixRequestError,
+    OrderState,
+    cancel_reject_body,
+    er_body,
+    ord_rej_reason,
+    parse_cancel,
+    parse_new_order,
+    parse_replace,
+    reject_er_body,
+)
+from gateway.host import EngineHost, EventBatch
+from gateway.metrics import Registry
+from gateway.orders import OrderTracker, OrderView
+
+__all__ = ["FixGateway", "acceptor_settings", "session_settings"]
+
+log = structlog.get_logger("gateway.fix")
+
+_FIX42 = "FIX.4.2"
+
+
+def acceptor_settings(config: Config) -> AcceptorSettings:
+    fix = config.fix
+    host, port = AcceptorSettings.parse_listen(fix.listen)
+    return AcceptorSettings(
+        host=host,
+        port=port,
+        sender_comp_id=fix.sender_comp_id,
+        sending_time_tolerance_s=float(fix.sending_time_tolerance_s),
+        store_dir=Path(fix.store_dir),
+        fsync=fix.store_fsync,
+        logon_timeout_s=fix.logon_timeout_s,
+        tls_cert=Path(fix.tls_cert) if fix.tls_cert else None,
+        tls_key=Path(fix.tls_key) if fix.tls_key else None,
+    )
+
+
+def session_settings(config: Config, sess: FixSessionConfig) -> SessionSettings:
+    return SessionSettings(
+        target_comp_id=sess.target_comp_id,
+        sender_comp_id=sess.sender_comp_id or config.fix.sender_comp_id,
+        begin_string=sess.begin_string,
+        role=Role(sess.role),
+        accounts=tuple(sess.account),
+        auth=sess.auth,  # type: ignore[arg-type]  # validated StrEnum value
+        username=sess.username or None,
+        password_hash=sess.password_hash or None,
+        ed25519_public_keys=dict(sess.ed25519_keys),
+        reset_on_logon=sess.reset_on_logon,
+        cancel_on_disconnect=sess.cancel_on_disconnect,
+        cancel_on_logout=sess.cancel_on_logout,
+        max_msgs_per_s=sess.max_msgs_per_s,
+        heartbeat_min_s=sess.heartbeat_min_s,
+        heartbeat_max_s=sess.heartbeat_max_s,
+        logout_timeout_s=sess.logout_timeout_s,
+    )
+
+
+@dataclass
+class _SessionState:
+    """What the application keeps per session (orders it owns)."""
+
+    owned: set[int] = field(default_factory=set)
+
+
+class FixGateway:
+    """Component: the FIX acceptor plus the translation between FIX and the engine."""
+
+    name = "fix"
+
+    def __init__(
+        self, config: Config, host: EngineHost, tracker: OrderTracker, registry: Registry
+    ) -> None:
+        self.config = config
+        self.host = host
+        self.tracker = tracker
+        self.acceptor = FixAcceptor(
+            acceptor_settings(config),
+            [session_settings(config, s) for s in config.fix.sessions],
+            self,
+        )
+        self.owner: dict[int, FixSession] = {}
+        self.state: dict[int, _SessionState] = {}
+        self.market_data = MarketDataHub(host)
+        self._exec_ids = itertools.count(1)
+        self._started_us = time.time_ns() // 1000
+        self._m_in = registry.counter("gw_fix_messages_in_total", "FIX application messages in")
+        self._m_sessions = 0
+        registry.gauge("gw_sessions_connected", "Logged-on sessions by protocol").set_source(
+            lambda: self._m_sessions, protocol="fix"
+        )
+        self._handlers: dict[str, Callable[[FixSession, FixMessage], None]] = {
+            "D": self._on_new_order,
+            "F": self._on_cancel,
+            "G": self._on_replace,
+            "H": self._on_status,
+            "q": self._on_mass_cancel,
+            "AF": self._on_mass_status,
+            "V": self.market_data.on_request,
+            "x": self.market_data.on_security_list,
+        }
+
+    @property
+    def port(self) -> int:
+        return self.acceptor.port
+
+    async def start(self) -> None:
+        self.host.listeners.append(self.on_batch)
+        self.market_data.attach(self.host.engine)
+        await self.acceptor.start()
+
+    async def stop(self) -> None:
+        await self.acceptor.stop()
+        if self.on_batch in self.host.listeners:
+            self.host.listeners.remove(self.on_batch)
+
+    # ------------------------------------------------------------ FixApplication
+
+    def on_logon(self, session: FixSession) -> None:
+        self._m_sessions += 1
+        self.state.setdefault(id(session), _SessionState())
+        log.info("fix.logon", session=session.session_id)
+
+    def on_logout(self, session: FixSession, clean: bool) -> None:
+        self._m_sessions = max(0, self._m_sessions - 1)
+        self.market_data.drop_session(session)
+        settings = session.settings
+        if settings.cancel_on_disconnect and (not clean or settings.cancel_on_logout):
+            state = self.state.get(id(session))
+            for order_id in sorted(state.owned if state else ()):
+                view = self.tracker.get(order_id)
+                if view is not None and view.is_open:
+                    self.host.submit(
+                        Cancel(view.account, view.symbol, order_id, request_id=_COD),
+                        session,
+                    )
+        log.info("fix.logout", session=session.session_id, clean=clean)
+
+    def on_app_message(self, session: FixSession, msg: FixMessage) -> None:
+        mt = msg.msg_type
+        self._m_in.inc(msg_type=mt)
+        handler = self._handlers.get(mt)
+        if handler is None or mt not in session.settings.app_msg_types:
+            session.send_business_reject(
+                msg, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE, f"unsupported MsgType {mt}"
+            )
+            return
+        handler(session, msg)
+
+    # ------------------------------------------------------------ inbound
+
+    def _listings(self) -> dict[str, Instrument]:
+        return {s: listing.instrument for s, listing in self.host.engine.listings.items()}
+
+    def _account(self, session: FixSession, msg: FixMessage) -> str:
+        raw = msg.get_str(1)
+        account = session.settings.resolve_account(raw)
+        if account is None:
+            raise FixRequestError(15, f"account {raw!r} is not allowed on this session")
+        return account
+
+    def _exec_id(self) -> str:
+        """ExecIDs for answers that are not engine events: unique across restarts."""
+        return f"R{self._started_us}-{next(self._exec_ids)}"
+
+    def _on_new_order(self, session: FixSession, msg: FixMessage) -> None:
+        try:
+            account = self._account(session, msg)
+            command = parse_new_order(msg, account, self._listings())
+        except FixRequestError as err:
+            fields = {t: v.decode("utf-8", "replace") for t, v in msg.fields if t in _ECHO_TAGS}
+            body = reject_er_body(
+                fields, self._exec_id(), _now_us(self.host), _is42(session), err.reason, err.text
+            )
+            self.host.defer(lambda: session.send("8", body))
+            return
+        self.host.submit(command, session)
+
+    def _on_cancel(self, session: FixSession, msg: FixMessage) -> None:
+        try:
+            account = self._account(session, msg)
+            command = parse_cancel(msg, account, self._listings())
+        except FixRequestError as err:
+            self._defer_cancel_reject(session, msg, b"1", err.text)
+            return
+        self.host.submit(command, session)
+
+    def _on_replace(self, session: FixSession, msg: FixMessage) -> None:
+        try:
+            account = self._account(session, msg)
+            command = parse_replace(msg, account, self._listings())
+        except FixRequestError as err:
+            self._defer_cancel_reject(session, msg, b"2", err.text)
+            return
+        self.host.submit(command, session)
+
+    def _defer_cancel_reject(
+        self, session: FixSession, msg: FixMessage, response_to: bytes, text: str
+    ) -> None:
+        body = cancel_reject_body(
+            msg.get_str(37) or "NONE",
+            msg.get_str(11) or "NONE",
+            msg.get_str(41) or "NONE",
+            b"8",
+            response_to,
+            99,
+            text,
+        )
+        self.host.defer(lambda: session.send("9", body))
+
+    def _on_status(self, session: FixSession, msg: FixMessage) -> None:
+        def answer() -> None:
+            view = self._lookup(session, msg)
+            extra: tuple[tuple[int, bytes | str | int], ...] = ()
+            req_id = msg.get(790)
+            if req_id and not _is42(session):
+                extra = ((790, req_id),)
+            if view is None:
+                fields = {t: v.decode("utf-8", "replace") for t, v in msg.fields if t in _ECHO_TAGS}
+                body = reject_er_body(
+                    fields, self._exec_id(), _now_us(self.host), _is42(session), 5, "unknown order"
+                )
+                body = body.replace(b"150=8\x01", b"150=I\x01", 1)
+            else:
+                inst = self.host.engine.listings[view.symbol].instrument
+                body = er_body(
+                    view,
+                    _current(view),
+                    inst,
+                    self._exec_id(),
+                    b"I",
+                    view.updated_us,
+                    _is42(session),
+                    extra=extra,
+                )
+            session.send("8", body)
+
+        self.host.defer(answer)
+
+    def _lookup(self, session: FixSession, msg: FixMessage) -> OrderView | None:
+        raw_id = msg.get(37)
+        if raw_id and raw_id.isdigit():
+            view = self.tracker.get(int(raw_id))
+        else:
+            clordid = msg.get_str(11) or ""
+            view = None
+            for account in session.settings.accounts:
+                view = self.tracker.find(account, clordid)
+                if view is not None:
+                    break
+        if view is None or view.account not in session.settings.accounts:
+            return None
+        return view
+
+    def _on_mass_cancel(self, session: FixSession, msg: FixMessage) -> None:
+        req_type = msg.get(530) or b""
+        clordid = msg.get_str(11) or "NONE"
+        symbol = msg.get_str(55) or ""
+        try:
+            account = self._account(session, msg)
+            if req_type == b"1" and not symbol:
+                raise FixRequestError(99, "Symbol (55) is required for MassCancelRequestType=1")
+            if req_type not in (b"1", b"7"):
+                raise FixRequestError(99, "MassCancelRequestType (530) must be 1 or 7")
+            if symbol and symbol not in self.host.engine.listings:
+                raise FixRequestError(1, f"unknown symbol {symbol!r}")
+        except FixRequestError as err:
+            body = encode_fields(
+                [
+                    (11, clordid),
+                    (37, "NONE"),
+                    (530, req_type or b"0"),
+                    (531, b"0"),
+                    (532, 1 if err.reason == 1 else 99),
+                    (58, err.text),
+                ]
+            )
+            self.host.defer(lambda: session.send("r", body))
+            return
+        self.host.submit(
+            MassCancel(account, symbol if req_type == b"1" else "", 0, clordid), session
+        )
+
+    def _on_mass_status(self, session: FixSession, msg: FixMessage) -> None:
+        req_id = msg.get_str(584) or "NONE"
+        req_type = msg.get(585) or b"7"
+        symbol = msg.get_str(55) or ""
+
+        def answer() -> None:
+            account = session.settings.resolve_account(msg.get_str(1))
+            views = (
+                []
+                if account is None
+                else self.tracker.open_orders(account, symbol if req_type == b"1" else "")
+            )
+            if not views:
+                body = encode_fields(
+                    [
+                        (37, "NONE"),
+                        (11, "NONE"),
+                        (584, req_id),
+                        (17, self._exec_id()),
+                        (150, b"I"),
+                        (39, b"8"),
+                        (55, symbol or "NA"),
+                        (54, b"1"),
+                        (151, b"0"),
+                        (14, b"0"),
+                        (6, b"0"),
+                        (912, b"Y"),
+                        (58, "no open orders"),
+                    ]
+                )
+                session.send("8", body)
+                return
+            for i, view in enumerate(views, 1):
+                inst = self.host.engine.listings[view.symbol].instrument
+                extra = ((584, req_id), (911, len(views)), (912, b"Y" if i == len(views) else b"N"))
+                session.send(
+                    "8",
+                    er_body(
+                        view,
+                        _current(view),
+                        inst,
+                        self._exec_id(),
+                        b"I",
+                        view.updated_us,
+                        _is42(session),
+                        extra=extra,
+                    ),
+                )
+
+        self.host.defer(answer)
+
+    # ------------------------------------------------------------ outbound
+
+    def on_batch(self, batch: EventBatch) -> None:
+        origin = batch.origin if isinstance(batch.origin, FixSession) else None
+        if type(batch.command) is MassCancel and origin is not None:
+            self._mass_cancel_report(origin, batch)
+        for event in batch.events:
+            kind = type(event)
+            if kind is BookDelta or kind is Trade:
+                self.market_data.on_event(event)
+            if kind is OrderAccepted and origin is not None:
+                assert isinstance(event, OrderAccepted)
+                self.owner[event.order_id] = origin
+                self.state.setdefault(id(origin), _SessionState()).owned.add(event.order_id)
+            self._report(event, batch, origin)
+        self.market_data.end_batch()
+
+    def _report(self, event: Event, batch: EventBatch, origin: FixSession | None) -> None:
+        kind = type(event)
+        get = self.tracker.get
+        if kind is Trade:
+            assert isinstance(event, Trade)
+            for order_id, filled, notional, leaves, fee, liquidity in (
+                (
+                    event.maker_order_id,
+                    event.maker_filled,
+                    event.maker_notional,
+                    event.maker_leaves,
+                    event.maker_fee,
+                    1,
+                ),
+                (
+                    event.taker_order_id,
+                    event.taker_filled,
+                    event.taker_notional,
+                    event.taker_leaves,
+                    event.taker_fee,
+                    2,
+                ),
+            ):
+                view = get(order_id)
+                if view is not None:
+                    status = OrderStatus.FILLED if leaves == 0 else OrderStatus.PARTIALLY_FILLED
+                    state = OrderState(
+                        status, filled + leaves, view.price, leaves, filled, notional
+                    )
+                    self._send_order_report(
+                        view,
+                        state,
+                        event,
+                        b"F",
+                        exec_suffix=f"-{liquidity}",
+                        last=(event.price, event.qty, fee, liquidity),
+                    )
+                if leaves == 0:
+                    self._forget(order_id)
+        elif kind is OrderAccepted:
+            assert isinstance(event, OrderAccepted)
+            view = get(event.order_id)
+            if view is not None:
+                state = OrderState(OrderStatus.NEW, event.qty, event.price, event.qty, 0, 0)
+                self._send_order_report(view, state, event, b"0")
+        elif kind is OrderCanceled or kind is OrderExpired:
+            assert isinstance(event, OrderCanceled | OrderExpired)
+            view = get(event.order_id)
+            if view is not None:
+                clordid = orig = ""
+                if isinstance(event, OrderCanceled) and event.request_id not in ("", _COD):
+                    clordid, orig = event.request_id, event.client_order_id
+                status = OrderStatus.CANCELED if kind is OrderCanceled else OrderStatus.EXPIRED
+                state = OrderState(
+                    status, event.filled + event.qty, view.price, 0, event.filled, event.notional
+                )
+                self._send_order_report(
+                    view,
+                    state,
+                    event,
+                    b"4" if kind is OrderCanceled else b"C",
+                    clordid=clordid,
+                    orig=orig,
+                    text=CLOSE_TEXT.get(CloseReason(event.reason), ""),
+                )
+            self._forget(event.order_id)
+        elif kind is OrderReplaced:
+            assert isinstance(event, OrderReplaced)
+            view = get(event.order_id)
+            if view is not None:
+                status = OrderStatus.PARTIALLY_FILLED if event.filled else OrderStatus.NEW
+                state = OrderState(
+                    status, event.qty, event.price, event.leaves, event.filled, event.notional
+                )
+                self._send_order_report(view, state, event, b"5", orig=event.orig_client_order_id)
+        elif kind is SelfTradePrevented:
+            assert isinstance(event, SelfTradePrevented)
+            if event.mode == Stp.DECREMENT:
+                for order_id in (event.maker_order_id, event.taker_order_id):
+                    view = get(order_id)
+                    if view is not None and view.is_open:
+                        self._send_order_report(
+                            view,
+                            _current(view),
+                            event,
+                            b"D",
+                            text="self-trade prevention: decremented",
+                        )
+        elif kind is OrderRejected and origin is not None:
+            assert isinstance(event, OrderRejected)
+            self._reject(origin, batch, event)
+
+    def _send_order_report(
+        self,
+        view: OrderView,
+        state: OrderState,
+        event: Event,
+        exec_type: bytes,
+        *,
+        clordid: str = "",
+        orig: str = "",
+        text: str = "",
+        exec_suffix: str = "",
+        last: tuple[int, int, int, int] | None = None,
+    ) -> None:
+        """One ER, encoded once per FIX version, to the owner and the drop copies."""
+        targets = self._targets(view.order_id, view.account)
+        if not targets:
+            return
+        inst = self.host.engine.listings[view.symbol].instrument
+        exec_id = f"{event.seq}-{event.idx}{exec_suffix}"
+        px, qty, fee, liquidity = last or (0, 0, 0, 0)
+        for fix42 in {_is42(s) for s in targets}:
+            body = er_body(
+                view,
+                state,
+                inst,
+                exec_id,
+                exec_type,
+                event.ts_us,
+                fix42,
+                clordid=clordid,
+                orig_clordid=orig,
+                text=text,
+                last_px=px,
+                last_qty=qty,
+                commission=fee,
+                liquidity=liquidity,
+            )
+            for session in targets:
+                if _is42(session) == fix42:
+                    session.send("8", body)
+
+    def _targets(self, order_id: int, account: str) -> list[FixSession]:
+        targets = []
+        owner = self.owner.get(order_id)
+        if owner is not None:
+            targets.append(owner)
+        for session in self.acceptor.sessions.values():
+            settings = session.settings
+            if settings.role is Role.DROP_COPY and account in settings.accounts:
+                targets.append(session)
+        return targets
+
+    def _forget(self, order_id: int) -> None:
+        owner = self.owner.pop(order_id, None)
+        if owner is not None:
+            state = self.state.get(id(owner))
+            if state is not None:
+                state.owned.discard(order_id)
+
+    def _reject(self, session: FixSession, batch: EventBatch, event: OrderRejected) -> None:
+        command = batch.command
+        text = f"E{event.code}: {event.text}"
+        exec_id = f"{event.seq}-{event.idx}"
+        if event.request == "new" and isinstance(command, NewOrder):
+            inst = self.host.engine.listings.get(command.symbol)
+            fields = {
+                11: command.client_order_id,
+                1: command.account,
+                55: command.symbol,
+                54: "1" if command.side == Side.BUY else "2",
+            }
+            if inst is not None and command.qty:
+                fields[38] = inst.instrument.lots_to_qty(command.qty)
+            if inst is not None and command.price:
+                fields[44] = inst.instrument.ticks_to_price(command.price)
+            body = reject_er_body(
+                fields, exec_id, event.ts_us, _is42(session), ord_rej_reason(event.code), text
+            )
+            targets = [session] + [
+                s for s in self._targets(-1, command.account) if s is not session
+            ]
+            for target in targets:
+                target.send("8", body)
+        elif event.request in ("cancel", "replace") and isinstance(command, Cancel | Replace):
+            view = self.tracker.get(event.order_id) if event.order_id else None
+            if isinstance(command, Cancel):
+                clordid, orig, response_to = command.request_id, command.client_order_id, b"1"
+            else:
+                clordid, orig, response_to = (
+                    command.client_order_id,
+                    command.orig_client_order_id,
+                    b"2",
+                )
+            status = _STATUS.get(view.status, b"8") if view is not None else b"8"
+            reason = 1 if event.code == 20 else 99
+            body = cancel_reject_body(
+                str(event.order_id or command.order_id or "NONE"),
+                clordid,
+                orig or (view.client_order_id if view else ""),
+                status,
+                response_to,
+                reason,
+                text,
+                command.account,
+            )
+            session.send("9", body)
+
+    def _mass_cancel_report(self, session: FixSession, batch: EventBatch) -> None:
+        command = batch.command
+        assert isinstance(command, MassCancel)
+        rejected = [e for e in batch.events if type(e) is OrderRejected]
+        canceled = sum(1 for e in batch.events if type(e) is OrderCanceled)
+        req_type = b"1" if command.symbol else b"7"
+        fields: list[tuple[int, bytes | str | int]] = [
+            (11, command.request_id or "NONE"),
+            (37, f"MC{batch.seq}"),
+            (530, req_type),
+        ]
+        if rejected:
+            assert isinstance(rejected[0], OrderRejected)
+            fields += [(531, b"0"), (532, 99), (58, rejected[0].text)]
+        else:
+            fields += [(531, req_type), (533, canceled)]
+            if command.symbol:
+                fields.append((55, command.symbol))
+        fields.append((60, format_utc_timestamp(batch.ts_us, 6)))
+        session.send("r", encode_fields(fields))
+
+
+_COD = "cancel-on-disconnect"
+
+
+def _current(view: OrderView) -> OrderState:
+    return OrderState(view.status, view.qty, view.price, view.leaves, view.filled, view.notional)
+
+
+_ECHO_TAGS = frozenset({11, 1, 55, 54, 38, 40, 44})
+_STATUS = {
+    OrderStatus.NEW: b"0",
+    OrderStatus.PARTIALLY_FILLED: b"1",
+    OrderStatus.FILLED: b"2",
+    OrderStatus.CANCELED: b"4",
+    OrderStatus.EXPIRED: b"C",
+}
+
+
+def _is42(session: FixSession) -> bool:
+    return session.settings.begin_string == _FIX42
+
+
+def _now_us(host: EngineHost) -> int:
+    """Edge timestamp for answers that never reached the engine (never before its clock)."""
+    return max(host.engine.last_ts_us, time.time_ns() // 1000)

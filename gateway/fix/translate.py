@@ -1,0 +1,408 @@
+"""FIX <-> engine: parse order-entry messages into Commands, render events as FIX bodies.
+
+Pure functions over FixMessage and engine types; no sessions, no sockets. Decimal
+strings are converted exactly with the instrument's grid (off-grid = reject, never
+rounding). Bodies are returned as pre-encoded ``tag=value<SOH>`` bytes so one body can
+be sent to the owner session and every drop-copy session without re-encoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from engine.commands import Cancel, NewOrder, Replace
+from engine.events import CloseReason, RejectCode
+from engine.model import (
+    ASSET_UNIT,
+    GridError,
+    Instrument,
+    OrderStatus,
+    OrdType,
+    Side,
+    Stp,
+    TimeInForce,
+    decimal_to_units,
+)
+from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp, parse_utc_timestamp
+from gateway.orders import OrderView
+
+__all__ = [
+    "STP_TAG",
+    "FixRequestError",
+    "avg_px",
+    "cancel_reject_body",
+    "er_body",
+    "ord_rej_reason",
+    "parse_cancel",
+    "parse_new_order",
+    "parse_replace",
+]
+
+STP_TAG = 7928
+"""Custom tag SelfTradePreventionMode: 0 none, 1 expire taker, 2 expire maker, 3 both,
+4 decrement."""
+
+
+class FixRequestError(Exception):
+    """An application message we refuse before the engine sees it (ER/9 reject)."""
+
+    def __init__(self, reason: int, text: str) -> None:
+        super().__init__(text)
+        self.reason = reason
+        self.text = text
+
+
+# OrdRejReason (103) for engine reject codes; the engine code and text go in Text (58).
+_ORD_REJ = {
+    RejectCode.UNKNOWN_INSTRUMENT: 1,
+    RejectCode.TRADING_HALTED: 2,
+    RejectCode.INSTRUMENT_HALTED: 2,
+    RejectCode.INSTRUMENT_CANCEL_ONLY: 2,
+    RejectCode.MAX_ORDER_QTY: 3,
+    RejectCode.MAX_ORDER_NOTIONAL: 3,
+    RejectCode.MAX_OPEN_ORDERS: 3,
+    RejectCode.INSUFFICIENT_BALANCE: 3,
+    RejectCode.UNKNOWN_ORDER: 5,
+    RejectCode.DUPLICATE_CLIENT_ORDER_ID: 6,
+    RejectCode.POST_ONLY_WOULD_TAKE: 11,
+    RejectCode.INVALID_TIME_IN_FORCE: 11,
+    RejectCode.INVALID_EXPIRE_TIME: 11,
+    RejectCode.INVALID_ORDER: 11,
+    RejectCode.INVALID_QUANTITY: 13,
+    RejectCode.BELOW_MIN_QTY: 13,
+    RejectCode.UNKNOWN_ACCOUNT: 15,
+    RejectCode.ACCOUNT_DISABLED: 15,
+}
+
+
+def ord_rej_reason(code: int) -> int:
+    return _ORD_REJ.get(RejectCode(code), 99) if code in _REJECT_CODES else 99
+
+
+_REJECT_CODES = frozenset(int(c) for c in RejectCode)
+
+_SIDES = {b"1": Side.BUY, b"2": Side.SELL}
+_ORD_TYPES = {b"1": OrdType.MARKET, b"2": OrdType.LIMIT}
+# Day (0) has no session end on a 24/7 venue: it is accepted as GTC (documented).
+_TIFS = {
+    b"0": TimeInForce.GTC,
+    b"1": TimeInForce.GTC,
+    b"3": TimeInForce.IOC,
+    b"4": TimeInForce.FOK,
+    b"6": TimeInForce.GTD,
+}
+_STPS = {b"%d" % m: m for m in Stp}
+
+
+def _required(msg: FixMessage, tag: int, name: str) -> bytes:
+    value = msg.get(tag)
+    if not value:
+        raise FixRequestError(99, f"{name} ({tag}) is required")
+    return value
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
+def _lots(inst: Instrument, value: bytes, name: str) -> int:
+    try:
+        return inst.qty_to_lots(value.decode("ascii"))
+    except (GridError, UnicodeDecodeError) as exc:
+        raise FixRequestError(13, f"{name}: {exc}") from exc
+
+
+def _ticks(inst: Instrument, value: bytes) -> int:
+    try:
+        return inst.price_to_ticks(value.decode("ascii"))
+    except (GridError, UnicodeDecodeError) as exc:
+        raise FixRequestError(99, f"Price (44): {exc}") from exc
+
+
+def _instrument(msg: FixMessage, listings: dict[str, Instrument]) -> Instrument:
+    symbol = _text(_required(msg, 55, "Symbol"))
+    inst = listings.get(symbol)
+    if inst is None:
+        raise FixRequestError(1, f"unknown symbol {symbol!r}")
+    return inst
+
+
+def _side(msg: FixMessage) -> Side:
+    side = _SIDES.get(_required(msg, 54, "Side"))
+    if side is None:
+        raise FixRequestError(11, "Side (54) must be 1 (buy) or 2 (sell)")
+    return side
+
+
+def parse_new_order(msg: FixMessage, account: str, listings: dict[str, Instrument]) -> NewOrder:
+    """NewOrderSingle (D) -> NewOrder; raises FixRequestError with an OrdRejReason."""
+    clordid = _text(_required(msg, 11, "ClOrdID"))
+    inst = _instrument(msg, listings)
+    side = _side(msg)
+    ord_type = _ORD_TYPES.get(_required(msg, 40, "OrdType"))
+    if ord_type is None:
+        raise FixRequestError(11, "OrdType (40) must be 1 (market) or 2 (limit)")
+    tif_raw = msg.get(59) or b"1"
+    tif = _TIFS.get(tif_raw)
+    if tif is None:
+        raise FixRequestError(11, "TimeInForce (59) must be 0, 1, 3, 4 or 6")
+    if ord_type == OrdType.MARKET and tif in (TimeInForce.GTC, TimeInForce.GTD):
+        tif = TimeInForce.IOC  # a market order never rests
+    qty = quote_qty = price = expire = 0
+    raw_qty, raw_cash = msg.get(38), msg.get(152)
+    if raw_cash is not None:
+        if ord_type != OrdType.MARKET or raw_qty is not None:
+            raise FixRequestError(11, "CashOrderQty (152) is for market orders without OrderQty")
+        try:
+            quote_qty = decimal_to_units(raw_cash.decode("ascii"))
+        except (GridError, UnicodeDecodeError) as exc:
+            raise FixRequestError(13, f"CashOrderQty (152): {exc}") from exc
+        if quote_qty <= 0:
+            raise FixRequestError(13, "CashOrderQty (152) must be positive")
+    elif raw_qty is not None:
+        qty = _lots(inst, raw_qty, "OrderQty (38)")
+    else:
+        raise FixRequestError(13, "OrderQty (38) or CashOrderQty (152) is required")
+    if ord_type == OrdType.LIMIT:
+        price = _ticks(inst, _required(msg, 44, "Price"))
+    elif msg.get(44) is not None:
+        raise FixRequestError(11, "Price (44) is not allowed on market orders")
+    if tif == TimeInForce.GTD:
+        raw_expire = msg.get(126)
+        if raw_expire is None:
+            raise FixRequestError(11, "ExpireTime (126) is required for TimeInForce=6 (GTD)")
+        parsed = parse_utc_timestamp(raw_expire)
+        if parsed is None:
+            raise FixRequestError(11, "ExpireTime (126) is not a UTCTimestamp")
+        expire = parsed
+    exec_inst = msg.get(18) or b""
+    post_only = b"6" in exec_inst.split(b" ")
+    stp: Stp | None = None
+    raw_stp = msg.get(STP_TAG)
+    if raw_stp is not None:
+        stp = _STPS.get(raw_stp)
+        if stp is None:
+            raise FixRequestError(11, f"SelfTradePreventionMode ({STP_TAG}) must be 0-4")
+    return NewOrder(
+        account,
+        inst.symbol,
+        side,
+        ord_type,
+        qty,
+        price,
+        tif,
+        clordid,
+        quote_qty,
+        post_only,
+        stp,
+        expire,
+    )
+
+
+def _order_ref(msg: FixMessage) -> tuple[int, str]:
+    """(OrderID 37 as engine id, OrigClOrdID 41); one of them is needed."""
+    orig = msg.get(41)
+    raw_id = msg.get(37)
+    order_id = 0
+    if raw_id and raw_id.isdigit():
+        order_id = int(raw_id)
+    if not order_id and not orig:
+        raise FixRequestError(99, "OrigClOrdID (41) or OrderID (37) is required")
+    return order_id, _text(orig) if orig else ""
+
+
+def parse_cancel(msg: FixMessage, account: str, listings: dict[str, Instrument]) -> Cancel:
+    """OrderCancelRequest (F) -> Cancel."""
+    clordid = _text(_required(msg, 11, "ClOrdID"))
+    inst = _instrument(msg, listings)
+    order_id, orig = _order_ref(msg)
+    return Cancel(account, inst.symbol, order_id, "" if order_id else orig, clordid)
+
+
+def parse_replace(msg: FixMessage, account: str, listings: dict[str, Instrument]) -> Replace:
+    """OrderCancelReplaceRequest (G) -> Replace (OrderQty is the new total quantity)."""
+    clordid = _text(_required(msg, 11, "ClOrdID"))
+    inst = _instrument(msg, listings)
+    order_id, orig = _order_ref(msg)
+    qty = _lots(inst, _required(msg, 38, "OrderQty"), "OrderQty (38)")
+    raw_price = msg.get(44)
+    price = _ticks(inst, raw_price) if raw_price is not None else 0
+    return Replace(account, inst.symbol, qty, price, order_id, "" if order_id else orig, clordid)
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def avg_px(inst: Instrument, notional: int, filled: int) -> str:
+    """Average price as a decimal string (8 decimals at most, normalized)."""
+    if not filled:
+        return "0"
+    value = Decimal(notional) * ASSET_UNIT / (inst.lot_size * filled)
+    text = format(value.quantize(Decimal("1e-8")).normalize(), "f")
+    return text
+
+
+ORD_STATUS = {
+    OrderStatus.NEW: b"0",
+    OrderStatus.PARTIALLY_FILLED: b"1",
+    OrderStatus.FILLED: b"2",
+    OrderStatus.CANCELED: b"4",
+    OrderStatus.REPLACED: b"5",
+    OrderStatus.REJECTED: b"8",
+    OrderStatus.EXPIRED: b"C",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    """An order's dynamic state as of one event (the tracker's view is end-of-batch)."""
+
+    status: OrderStatus
+    qty: int
+    price: int
+    leaves: int
+    filled: int
+    notional: int
+
+
+def er_body(
+    view: OrderView,
+    state: OrderState,
+    inst: Instrument,
+    exec_id: str,
+    exec_type: bytes,
+    ts_us: int,
+    fix42: bool,
+    *,
+    clordid: str = "",
+    orig_clordid: str = "",
+    last_px: int = 0,
+    last_qty: int = 0,
+    commission: int = 0,
+    liquidity: int = 0,
+    text: str = "",
+    extra: tuple[tuple[int, bytes | str | int], ...] = (),
+) -> bytes:
+    """ExecutionReport (8) body: static order fields from view, the rest from state."""
+    if fix42 and exec_type == b"F":
+        exec_type = b"2" if state.status == OrderStatus.FILLED else b"1"
+    fields: list[tuple[int, bytes | str | int]] = [
+        (37, str(view.order_id)),
+        (11, clordid or view.client_order_id or "NONE"),
+    ]
+    if orig_clordid:
+        fields.append((41, orig_clordid))
+    fields += [(17, exec_id)]
+    if fix42:
+        fields.append((20, b"0"))
+    fields += [
+        (150, exec_type),
+        (39, ORD_STATUS[state.status]),
+        (1, view.account),
+        (55, view.symbol),
+        (54, b"1" if view.side == Side.BUY else b"2"),
+        (38, inst.lots_to_qty(state.qty)),
+        (40, b"2" if view.ord_type == OrdType.LIMIT else b"1"),
+    ]
+    if view.quote_qty:
+        fields.append((152, units_text(view.quote_qty)))
+    if view.ord_type == OrdType.LIMIT:
+        fields.append((44, inst.ticks_to_price(state.price)))
+    fields.append((59, _TIF_OUT.get(view.tif, b"1")))
+    if view.post_only:
+        fields.append((18, b"6"))
+    if last_qty:
+        fields += [(32, inst.lots_to_qty(last_qty)), (31, inst.ticks_to_price(last_px))]
+    fields += [
+        (151, inst.lots_to_qty(state.leaves)),
+        (14, inst.lots_to_qty(state.filled)),
+        (6, avg_px(inst, state.notional, state.filled)),
+        (60, format_utc_timestamp(ts_us, 6)),
+    ]
+    if last_qty:
+        fields += [(12, units_text(commission)), (13, b"3")]
+        if liquidity and not fix42:
+            fields.append((851, liquidity))
+    fields += list(extra)
+    if text:
+        fields.append((58, text))
+    return encode_fields(fields)
+
+
+_TIF_OUT: dict[int, bytes] = {
+    TimeInForce.GTC: b"1",
+    TimeInForce.IOC: b"3",
+    TimeInForce.FOK: b"4",
+    TimeInForce.GTD: b"6",
+}
+
+
+def units_text(units: int) -> str:
+    text = format((Decimal(units) * ASSET_UNIT).normalize(), "f")
+    return text
+
+
+def reject_er_body(
+    msg_fields: dict[int, str], exec_id: str, ts_us: int, fix42: bool, reason: int, text: str
+) -> bytes:
+    """ExecutionReport 150=8/39=8 for a NewOrderSingle that never became an order."""
+    fields: list[tuple[int, bytes | str | int]] = [
+        (37, "NONE"),
+        (11, msg_fields.get(11, "NONE")),
+        (17, exec_id),
+    ]
+    if fix42:
+        fields.append((20, b"0"))
+    fields += [(150, b"8"), (39, b"8")]
+    for tag in (1, 55, 54, 38, 40, 44):
+        if msg_fields.get(tag):
+            fields.append((tag, msg_fields[tag]))
+    fields += [
+        (151, b"0"),
+        (14, b"0"),
+        (6, b"0"),
+        (103, reason),
+        (60, format_utc_timestamp(ts_us, 6)),
+        (58, text),
+    ]
+    return encode_fields(fields)
+
+
+def cancel_reject_body(
+    order_id: str,
+    clordid: str,
+    orig_clordid: str,
+    status: bytes,
+    response_to: bytes,
+    reason: int,
+    text: str,
+    account: str = "",
+) -> bytes:
+    """OrderCancelReject (9). response_to: b"1" cancel, b"2" replace."""
+    fields: list[tuple[int, bytes | str | int]] = [
+        (37, order_id or "NONE"),
+        (11, clordid or "NONE"),
+        (41, orig_clordid or "NONE"),
+        (39, status),
+    ]
+    if account:
+        fields.append((1, account))
+    fields += [(434, response_to), (102, reason), (58, text)]
+    return encode_fields(fields)
+
+
+CLOSE_TEXT = {
+    CloseReason.USER_CANCEL: "canceled by request",
+    CloseReason.MASS_CANCEL: "canceled by mass cancel",
+    CloseReason.IOC_REMAINDER: "unfilled remainder of an immediate order",
+    CloseReason.FOK_NOT_FILLABLE: "fill-or-kill could not be filled in full",
+    CloseReason.GTD_EXPIRED: "good-till-date expiry reached",
+    CloseReason.COLLAR_REACHED: "market order reached the price collar",
+    CloseReason.NO_LIQUIDITY: "no more liquidity for the market order",
+    CloseReason.INSUFFICIENT_BALANCE: "market order ran out of funds",
+    CloseReason.STP_EXPIRE_TAKER: "self-trade prevention: taker expired",
+    CloseReason.STP_EXPIRE_MAKER: "self-trade prevention: maker expired",
+    CloseReason.STP_EXPIRE_BOTH: "self-trade prevention: both expired",
+    CloseReason.STP_DECREMENT: "self-trade prevention: decremented",
+}
