@@ -67,6 +67,7 @@ class App:
 
     async def start(self) -> None:
         self.host.start()
+        self.tracker.seed(self.host.engine)
         self.components = self._build_components()
         for component in self.components:
             await component.start()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from engine.core import Engine
 from engine.events import (
     Event,
     OrderAccepted,
@@ -74,6 +75,31 @@ class OrderTracker:
         self.closed: OrderedDict[int, OrderView] = OrderedDict()
         self.by_client_id: dict[tuple[str, str], int] = {}
         self.closed_window = closed_window
+
+    def seed(self, engine: Engine) -> None:
+        """Views of the live orders after a journal replay (fees paid before it are unknown)."""
+        for order in engine.orders.values():
+            view = OrderView(
+                order.order_id,
+                order.account,
+                order.symbol,
+                order.client_order_id,
+                order.side,
+                order.ord_type,
+                order.tif,
+                order.price,
+                order.qty,
+                order.quote_qty,
+                filled=order.filled,
+                notional=order.notional,
+                status=OrderStatus.PARTIALLY_FILLED if order.filled else OrderStatus.NEW,
+                post_only=order.post_only,
+                stp=order.stp,
+                expire_ts_us=order.expire_ts_us,
+            )
+            self.orders[order.order_id] = view
+            if order.client_order_id:
+                self.by_client_id[(order.account, order.client_order_id)] = order.order_id
 
     def get(self, order_id: int) -> OrderView | None:
         return self.orders.get(order_id) or self.closed.get(order_id)

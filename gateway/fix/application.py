@@ -445,7 +445,11 @@ class FixGateway:
             view = get(event.order_id)
             if view is not None:
                 clordid = orig = ""
-                if isinstance(event, OrderCanceled) and event.request_id not in ("", _COD):
+                if (
+                    isinstance(event, OrderCanceled)
+                    and event.reason == CloseReason.USER_CANCEL
+                    and event.request_id not in ("", _COD)
+                ):
                     clordid, orig = event.request_id, event.client_order_id
                 status = OrderStatus.CANCELED if kind is OrderCanceled else OrderStatus.EXPIRED
                 state = OrderState(
@@ -529,13 +533,19 @@ class FixGateway:
                     session.send("8", body)
 
     def _targets(self, order_id: int, account: str) -> list[FixSession]:
+        """Owner session plus drop copies. An order whose owner is unknown (placed before a
+        restart) reports to every order-entry session of its account."""
         targets = []
         owner = self.owner.get(order_id)
         if owner is not None:
             targets.append(owner)
         for session in self.acceptor.sessions.values():
             settings = session.settings
-            if settings.role is Role.DROP_COPY and account in settings.accounts:
+            if account not in settings.accounts:
+                continue
+            if settings.role is Role.DROP_COPY or (
+                owner is None and order_id > 0 and settings.role is Role.ORDER_ENTRY
+            ):
                 targets.append(session)
         return targets
 
