@@ -628,6 +628,8 @@ class Engine:
         new_clid = cmd.client_order_id or order.client_order_id
         if cmd.qty <= 0:
             raise RiskError(RejectCode.INVALID_QUANTITY, "quantity must be positive")
+        if price <= 0:
+            raise RiskError(RejectCode.INVALID_PRICE, "price must be positive")
         if cmd.qty <= order.filled:
             raise RiskError(RejectCode.REPLACE_BELOW_FILLED, "new quantity not above filled")
         leaves = cmd.qty - order.filled

@@ -184,6 +184,10 @@ def _scan(path: Path, *, last: bool) -> Iterator[tuple[int, int, Command]]:
             end = offset + _HEADER.size + length
             if end > size:
                 bad = "short payload"
+            elif length == 0:
+                # Never written (a payload is never empty): zero-filled blocks left by a
+                # crash pass the CRC check (crc32(b"") == 0) but are not a record.
+                bad = "empty record"
             else:
                 payload = data[offset + _HEADER.size : end]
                 if zlib.crc32(payload) != crc:

@@ -125,11 +125,19 @@ def match(eng: Engine, listing: Listing, taker: Order, bound: int) -> int:
                 if taker.quote_qty:
                     qty = min(qty, (taker.quote_qty - taker.notional) // unit)
                 if buy:
-                    qty = min(qty, taker.hold * PPM // (unit * (PPM + taker_fee_ppm)))
+                    # Largest qty whose cost, notional + floor(notional * fee), fits the
+                    # hold: cost = floor(qty*unit*(PPM+fee)/PPM) <= hold
+                    # <=> qty*unit*(PPM+fee) <= (hold+1)*PPM - 1.
+                    qty = min(qty, ((taker.hold + 1) * PPM - 1) // (unit * (PPM + taker_fee_ppm)))
                 if qty <= 0:
                     stop = CloseReason.INSUFFICIENT_BALANCE if buy else CloseReason.IOC_REMAINDER
                     break
             _fill(eng, listing, level, taker, maker, price, qty)
+            if maker.leaves:
+                # The maker is only partly filled: the taker is done or its budget capped
+                # the fill. Never move past it (nor apply STP to orders queued behind it);
+                # the outer loop re-checks the head and stops with the right reason.
+                break
             maker = nxt
         if level.qty != before:
             book.md_seq += 1

@@ -98,6 +98,12 @@ def _exact_multiple(value: Decimal, step: Decimal, what: str) -> int:
     return int(count)
 
 
+def _ceil_div(value: Decimal, step: Decimal) -> int:
+    """ceil(value / step) for value >= 0 (Decimal // truncates, so -(-a // b) is no ceiling)."""
+    count, remainder = divmod(value, step)
+    return int(count) + (1 if remainder else 0)
+
+
 def decimal_to_units(text: str | Decimal) -> int:
     """Exact conversion of an asset amount to integer units (10**-8)."""
     value = parse_decimal(text) if isinstance(text, str) else text
@@ -162,7 +168,7 @@ class Instrument:
             quote=quote,
             tick_size=tick,
             lot_size=lot,
-            min_qty=int(-(-min_qty_value // lot)),  # round up: at least min_qty
+            min_qty=_ceil_div(min_qty_value, lot),  # round up: at least min_qty
             min_notional=decimal_to_units(min_notional),
             collar_pct=collar,
             quote_per_tick_lot=_exact_multiple(tick * lot, ASSET_UNIT, f"{symbol} tick*lot"),

@@ -1,0 +1,208 @@
+"""Journal records, group commit, torn tails, corruption, snapshots."""
+
+from __future__ import annotations
+
+import random
+import struct
+import zlib
+from pathlib import Path
+
+import orjson
+import pytest
+
+from engine.commands import NewOrder, Tick, command_from_record, command_to_record
+from engine.core import Engine
+from engine.journal import (
+    JournalCorrupt,
+    JournalWriter,
+    read_records,
+    recover,
+    write_snapshot,
+)
+from engine.model import OrdType, Side, Stp
+from engine.sequencer import Sequencer
+from tests.engine.helpers import Clock
+from tests.engine.streams import random_command, setup_commands
+
+
+def run(directory: Path, n: int, seed: int = 7) -> tuple[Engine, JournalWriter]:
+    clock = Clock()
+    eng = Engine(Sequencer(clock))
+    writer = JournalWriter(directory, fsync="never")
+    eng.on_command = writer.append
+    for c in setup_commands():
+        eng.submit(c)
+    rng = random.Random(seed)
+    for _ in range(n):
+        clock.now += rng.randint(0, 400)
+        eng.submit(random_command(rng, clock.now, eng.last_seq))
+        if rng.random() < 0.2:
+            writer.flush()
+    writer.flush()
+    return eng, writer
+
+
+def segment(directory: Path) -> Path:
+    (path,) = sorted(directory.glob("journal-*.log"))
+    return path
+
+
+def test_command_record_roundtrip() -> None:
+    cmd = NewOrder("A", "BTC-USD", Side.BUY, OrdType.LIMIT, 3, 100, stp=Stp.DECREMENT)
+    rec = orjson.loads(orjson.dumps(command_to_record(cmd)))
+    assert rec[0] == 1
+    assert command_from_record(rec) == cmd
+
+
+def test_group_commit_and_read_back(tmp_path: Path) -> None:
+    eng, writer = run(tmp_path, 200)
+    assert writer.pending == 0
+    assert writer.stats.records == eng.last_seq
+    assert writer.stats.flushes < eng.last_seq
+    records = list(read_records(tmp_path))
+    assert [r[0] for r in records] == list(range(1, eng.last_seq + 1))
+    assert next(iter(read_records(tmp_path, after_seq=150)))[0] == 151
+    writer.close()
+    fresh = Engine()
+    report = recover(fresh, tmp_path)
+    assert (report.snapshot_seq, report.replayed, report.last_seq) == (
+        0,
+        eng.last_seq,
+        eng.last_seq,
+    )
+    assert report.state_hash == fresh.state_hash() == eng.state_hash()
+    assert fresh.sequencer.next()[0] == eng.last_seq + 1
+
+
+def test_unflushed_records_are_not_durable(tmp_path: Path) -> None:
+    eng, writer = run(tmp_path, 50)
+    eng.submit(Tick())
+    assert writer.pending == 1
+    assert [r[0] for r in read_records(tmp_path)][-1] == eng.last_seq - 1
+
+
+def test_replay_twice_same_hash(tmp_path: Path) -> None:
+    eng, writer = run(tmp_path, 300, seed=3)
+    writer.close()
+    a, b = Engine(), Engine()
+    recover(a, tmp_path)
+    recover(b, tmp_path)
+    assert a.state_hash() == b.state_hash() == eng.state_hash()
+    assert a.state() == eng.state()
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b"\x05\x00",  # short header
+        struct.pack("<II", 100, 0) + b"{abc",  # short payload
+        struct.pack("<II", 4, 12345) + b"[1,]",  # checksum mismatch
+        b"\x00" * 32,  # zero-filled blocks after a crash
+    ],
+)
+def test_torn_tail_truncated(tmp_path: Path, tail: bytes) -> None:
+    eng, writer = run(tmp_path, 100)
+    writer.close()
+    path = segment(tmp_path)
+    good = path.stat().st_size
+    with open(path, "ab") as fh:
+        fh.write(tail)
+    fresh = Engine()
+    assert recover(fresh, tmp_path).last_seq == eng.last_seq
+    assert fresh.state_hash() == eng.state_hash()
+    assert path.stat().st_size == good
+
+
+def test_torn_tail_then_continue(tmp_path: Path) -> None:
+    eng, writer = run(tmp_path, 100)
+    writer.close()
+    path = segment(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data + data[-30:-3])  # a partial copy of a real record
+    fresh = Engine(Sequencer(Clock(10**12)))
+    recover(fresh, tmp_path)
+    w2 = JournalWriter(tmp_path, fsync="batch")
+    fresh.on_command = w2.append
+    fresh.submit(Tick())
+    w2.close()
+    again = Engine()
+    assert recover(again, tmp_path).last_seq == eng.last_seq + 1
+    assert again.state_hash() == fresh.state_hash()
+
+
+def test_corrupt_middle_record_raises(tmp_path: Path) -> None:
+    _, writer = run(tmp_path, 100)
+    writer.close()
+    path = segment(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(JournalCorrupt, match="offset"):
+        recover(Engine(), tmp_path)
+
+
+def test_corrupt_header_middle_raises(tmp_path: Path) -> None:
+    _, writer = run(tmp_path, 30)
+    writer.close()
+    path = segment(tmp_path)
+    data = bytearray(path.read_bytes())
+    (length,) = struct.unpack_from("<I", data, 0)
+    struct.pack_into("<I", data, 0, length + 1)  # first record's length now wrong
+    path.write_bytes(bytes(data))
+    with pytest.raises(JournalCorrupt):
+        list(read_records(tmp_path))
+
+
+def test_record_format(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path)
+    writer.append(1, 42, Tick())
+    assert writer.flush() == 1
+    assert writer.stats.fsyncs == 1
+    data = segment(tmp_path).read_bytes()
+    length, crc = struct.unpack_from("<II", data)
+    payload = data[8:]
+    assert length == len(payload) and crc == zlib.crc32(payload)
+    assert orjson.loads(payload) == [1, 42, 5]
+    writer.close()
+    with pytest.raises(ValueError):
+        JournalWriter(tmp_path, fsync="sometimes")
+
+
+def test_snapshot_recover_and_prune(tmp_path: Path) -> None:
+    clock = Clock()
+    eng = Engine(Sequencer(clock))
+    writer = JournalWriter(tmp_path, fsync="never")
+    eng.on_command = writer.append
+    for c in setup_commands():
+        eng.submit(c)
+    rng = random.Random(11)
+    snaps = []
+    for i in range(1, 601):
+        clock.now += rng.randint(0, 400)
+        eng.submit(random_command(rng, clock.now, eng.last_seq))
+        if i % 150 == 0:
+            writer.flush()
+            writer.roll(eng.last_seq + 1)
+            snaps.append(write_snapshot(eng, tmp_path, keep=2))
+    writer.close()
+    assert sorted(tmp_path.glob("snapshot-*.json")) == snaps[-2:]
+    # segments wholly before the oldest kept snapshot are gone
+    firsts = sorted(int(p.name[8:28]) for p in tmp_path.glob("journal-*.log"))
+    assert firsts[0] == int(snaps[-2].name[9:29]) + 1
+    fresh = Engine()
+    report = recover(fresh, tmp_path)
+    assert report.snapshot_seq == int(snaps[-1].name[9:29])
+    assert report.replayed == eng.last_seq - report.snapshot_seq
+    assert fresh.state_hash() == eng.state_hash()
+    # a damaged snapshot (hash mismatch) is refused
+    doc = orjson.loads(snaps[-1].read_bytes())
+    doc["state"]["trade_id"] += 1
+    snaps[-1].write_bytes(orjson.dumps(doc))
+    with pytest.raises(JournalCorrupt, match="state hash"):
+        recover(Engine(), tmp_path)
+    # a truncated (unparsable) newest snapshot falls back to the older one
+    snaps[-1].write_bytes(b'{"seq": 1')
+    fresh = Engine()
+    report = recover(fresh, tmp_path)
+    assert report.snapshot_seq == int(snaps[-2].name[9:29])
+    assert fresh.state_hash() == eng.state_hash()
