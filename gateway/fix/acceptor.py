@@ -22,6 +22,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Iterable
+from typing import cast
 
 from gateway.fix.codec import FixMessage, FrameReader, Garbled
 from gateway.fix.dictionary import load_dictionary
@@ -60,8 +61,8 @@ class _Connection(asyncio.Protocol):
     # asyncio.Protocol ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's TCPTransport is not an asyncio.Transport subclass: duck-type it
+        self._transport = cast(asyncio.Transport, transport)
         self.peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("socket")
         if sock is not None:

@@ -164,8 +164,8 @@ def parse_fields(
     out: list[tuple[int, bytes]] = []
     append = out.append
     for p in parts:
-        t, _, v = p.partition(b"=")
-        tag = int(t) if t.isdigit() and t[:1] != b"0" else 0
+        t, sep, v = p.partition(b"=")
+        tag = int(t) if sep and t.isdigit() and t[:1] != b"0" else 0
         if tag in data_tags:
             return _parse_fields_slow(raw, data_tags)
         append((tag, v))
@@ -300,8 +300,8 @@ class FrameReader:
             # BodyLength too large? if a complete trailer followed by a new message
             # is already visible, this frame can never become valid.
             k = buf.find(b"\x0110=", body_start - 1)
-            if k != -1 and n > k + 9 and buf[k + 8] == 1 and buf.startswith(b"8=", k + 9):
-                return Garbled("BodyLength(9) incorrect", bytes(buf[start : k + 9])), k + 9
+            if k != -1 and n > k + 9 and buf[k + 7] == 1 and buf.startswith(b"8=", k + 8):
+                return Garbled("BodyLength(9) incorrect", bytes(buf[start : k + 8])), k + 8
             return None, pos
         if buf[body_end : body_end + 3] != b"10=" or buf[msg_end - 1] != 1:
             return self._resync(buf, start, body_start, "BodyLength(9) incorrect")

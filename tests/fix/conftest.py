@@ -1,0 +1,247 @@
+"""Shared fixtures: an acceptor on 127.0.0.1 with an ephemeral port, a raw FIX
+test client speaking over a real TCP socket, and a recording application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.fix.acceptor import FixAcceptor
+from gateway.fix.codec import (
+    FieldValue,
+    FixMessage,
+    FrameReader,
+    Garbled,
+    build_message,
+    format_utc_timestamp,
+)
+from gateway.fix.session import FixSession
+from gateway.fix.settings import AcceptorSettings, SessionSettings
+
+CLIENT = "CLIENT1"
+GATEWAY = "GATEWAY"
+
+
+def now_ts(offset_s: float = 0.0) -> bytes:
+    return format_utc_timestamp(time.time_ns() // 1000 + int(offset_s * 1_000_000))
+
+
+class RecordingApp:
+    """FixApplication that records callbacks; answers D with a minimal ExecutionReport."""
+
+    def __init__(self) -> None:
+        self.logons: list[FixSession] = []
+        self.logouts: list[tuple[FixSession, bool]] = []
+        self.messages: list[FixMessage] = []
+
+    def on_logon(self, session: FixSession) -> None:
+        self.logons.append(session)
+
+    def on_logout(self, session: FixSession, clean: bool) -> None:
+        self.logouts.append((session, clean))
+
+    def on_app_message(self, session: FixSession, msg: FixMessage) -> None:
+        self.messages.append(msg)
+        if msg.msg_type == "D":
+            session.send(
+                "8",
+                [
+                    (37, f"O{len(self.messages)}"),
+                    (11, msg.get(11) or b""),
+                    (17, f"E{len(self.messages)}"),
+                    (150, "0"),
+                    (39, "0"),
+                    (55, msg.get(55) or b""),
+                    (54, msg.get(54) or b""),
+                    (151, msg.get(38) or b"0"),
+                    (14, "0"),
+                    (6, "0"),
+                ],
+            )
+
+
+class FixClient:
+    """Minimal counterparty for tests: builds messages by hand, reads with FrameReader."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        begin_string: str = "FIX.4.4",
+        sender: str = CLIENT,
+        target: str = GATEWAY,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.begin_string = begin_string
+        self.sender = sender
+        self.target = target
+        self.seq = 1
+        self._frames = FrameReader()
+        self._pending: list[FixMessage] = []
+
+    def build(
+        self,
+        msg_type: str,
+        body: Iterable[tuple[int, FieldValue]] = (),
+        *,
+        seq: int | None = None,
+        header: Iterable[tuple[int, FieldValue]] = (),
+        sending_time: bytes | None = None,
+        sender: str | None = None,
+        target: str | None = None,
+        begin_string: str | None = None,
+    ) -> bytes:
+        if seq is None:
+            seq = self.seq
+            self.seq += 1
+        fields: list[tuple[int, FieldValue]] = [
+            (35, msg_type),
+            (49, sender or self.sender),
+            (56, target or self.target),
+            (34, seq),
+            (52, sending_time or now_ts()),
+            *header,
+            *body,
+        ]
+        return build_message(begin_string or self.begin_string, fields)
+
+    async def send(
+        self, msg_type: str, body: Iterable[tuple[int, FieldValue]] = (), **kw: Any
+    ) -> None:
+        self.writer.write(self.build(msg_type, body, **kw))
+        await self.writer.drain()
+
+    async def send_raw(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def recv(self, timeout: float = 2.0) -> FixMessage:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._pending:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError("no message")
+            data = await asyncio.wait_for(self.reader.read(65536), remaining)
+            if not data:
+                raise ConnectionError("closed by acceptor")
+            for item in self._frames.feed(data):
+                assert not isinstance(item, Garbled), item
+                self._pending.append(item)
+        return self._pending.pop(0)
+
+    async def expect(self, msg_type: str, timeout: float = 2.0) -> FixMessage:
+        msg = await self.recv(timeout)
+        assert msg.msg_type == msg_type, f"expected 35={msg_type}, got {msg!r}"
+        return msg
+
+    async def expect_nothing(self, timeout: float = 0.3) -> None:
+        try:
+            msg = await self.recv(timeout)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected message {msg!r}")
+
+    async def expect_closed(self, timeout: float = 2.0) -> None:
+        """All remaining messages must have been read: the socket must hit EOF."""
+        assert not self._pending, self._pending
+        data = await asyncio.wait_for(self.reader.read(65536), timeout)
+        assert data == b"", f"expected EOF, got {data!r}"
+
+    async def logon(
+        self,
+        body: Iterable[tuple[int, FieldValue]] = (),
+        heartbeat: int = 30,
+        reset: bool = False,
+        **kw: Any,
+    ) -> FixMessage:
+        fields: list[tuple[int, FieldValue]] = [(98, 0), (108, heartbeat)]
+        if reset:
+            fields.append((141, "Y"))
+        await self.send("A", [*fields, *body], **kw)
+        return await self.expect("A")
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await self.writer.wait_closed()
+
+
+class Harness:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.app = RecordingApp()
+        self.acceptor: FixAcceptor | None = None
+        self.clients: list[FixClient] = []
+
+    async def start(
+        self, *sessions: SessionSettings, tolerance: float = 120.0, **acceptor_kw: Any
+    ) -> FixAcceptor:
+        if not sessions:
+            sessions = (SessionSettings(target_comp_id=CLIENT, accounts=("ACC1",)),)
+        settings = AcceptorSettings(
+            host="127.0.0.1",
+            port=0,
+            store_dir=self.tmp_path / "store",
+            sending_time_tolerance_s=tolerance,
+            **acceptor_kw,
+        )
+        self.acceptor = FixAcceptor(settings, sessions, self.app)
+        await self.acceptor.start()
+        return self.acceptor
+
+    async def restart(self, *sessions: SessionSettings) -> FixAcceptor:
+        assert self.acceptor is not None
+        await self.acceptor.stop(timeout=0.5)
+        return await self.start(*sessions)
+
+    async def connect(self, **kw: Any) -> FixClient:
+        assert self.acceptor is not None
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.acceptor.port)
+        client = FixClient(reader, writer, **kw)
+        self.clients.append(client)
+        return client
+
+    def session(self, target: str = CLIENT) -> FixSession:
+        assert self.acceptor is not None
+        return self.acceptor.session(target)
+
+    async def wait_for(self, cond: Callable[[], bool], timeout: float = 2.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not cond():
+            if loop.time() > deadline:
+                raise AssertionError("condition not reached")
+            await asyncio.sleep(0.01)
+
+    async def close(self) -> None:
+        for c in self.clients:
+            await c.close()
+        if self.acceptor is not None:
+            await self.acceptor.stop(timeout=0.2)
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    h = Harness(tmp_path)
+    yield h
+    await h.close()
+
+
+AsyncFn = Callable[..., Awaitable[Any]]
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async FIX test runs on the default loop and on uvloop (production)."""
+    import uvloop
+
+    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}

@@ -1,0 +1,69 @@
+"""Password hashes and the Ed25519 test vectors of fix_specs/."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway.fix.auth import (
+    decode_signature,
+    ed25519_payload,
+    hash_password,
+    logon_payload,
+    verify_ed25519,
+    verify_password,
+)
+from gateway.fix.codec import FixMessage, FrameReader
+from gateway.fix.dictionary import SPEC_DIR, load_dictionary
+
+
+def test_password_hash_roundtrip() -> None:
+    h = hash_password("hunter2", salt=b"\x00" * 16)
+    assert h.startswith("scrypt$" + "00" * 16 + "$")
+    assert verify_password(h, "hunter2")
+    assert not verify_password(h, "hunter3")
+    assert not verify_password("plain", "plain")
+    assert not verify_password("scrypt$zz$zz", "x")
+
+
+def test_ed25519_vectors() -> None:
+    doc = json.loads((SPEC_DIR / "ed25519_test_vectors.json").read_text())
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(doc["seed_hex"]))
+    assert key.public_key().public_bytes_raw().hex() == doc["public_key_hex"]
+    for v in doc["vectors"]:
+        payload = ed25519_payload(
+            *(
+                v[k].encode()
+                for k in (
+                    "msg_type",
+                    "sender_comp_id",
+                    "target_comp_id",
+                    "msg_seq_num",
+                    "sending_time",
+                )
+            )
+        )
+        assert payload.hex() == v["payload_hex"]
+        assert payload.replace(b"\x01", b"|").decode() == v["payload_text"]
+        sig = key.sign(payload)  # Ed25519 is deterministic
+        assert sig.hex() == v["signature_hex"]
+        assert base64.b64encode(sig).decode() == v["signature_base64"]
+        assert verify_ed25519(doc["public_key_hex"], payload, sig)
+        assert not verify_ed25519(doc["public_key_hex"], payload + b"x", sig)
+        # the example Logon frames, validates and verifies end to end
+        [msg] = FrameReader().feed(v["logon_message"].replace("|", "\x01").encode())
+        assert isinstance(msg, FixMessage)
+        assert load_dictionary("FIX.4.4").validate(msg) is None
+        decoded = decode_signature(msg.get(96) or b"")
+        assert decoded == sig
+        assert verify_ed25519(doc["public_key_hex"], logon_payload(msg), decoded)
+
+
+def test_decode_signature_forms() -> None:
+    raw = bytes(range(64))
+    assert decode_signature(raw) == raw
+    assert decode_signature(base64.b64encode(raw)) == raw
+    assert decode_signature(b"not base64!") is None
+    assert decode_signature(base64.b64encode(b"short")) is None

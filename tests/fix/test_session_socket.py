@@ -1,0 +1,617 @@
+"""FIX session-layer test cases (FIX Trading Community Session Layer Test Cases),
+each speaking FIX over a real TCP socket to the acceptor."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway.fix.auth import ed25519_payload, hash_password
+from gateway.fix.codec import build_message
+from gateway.fix.session import SessionState
+from gateway.fix.settings import AuthMode, SessionSettings
+from tests.fix.conftest import CLIENT, GATEWAY, Harness, now_ts
+
+ORDER = [
+    (11, "C1"),
+    (55, "BTC-USD"),
+    (54, "1"),
+    (60, "20240101-00:00:00.000"),
+    (38, "1"),
+    (40, "2"),
+    (44, "100"),
+]
+
+
+def order(cl_ord_id: str) -> list[tuple[int, str]]:
+    return [(11, cl_ord_id), *ORDER[1:]]
+
+
+async def logged_on(h: Harness, **kw: object) -> tuple[object, object]:
+    await h.start()
+    c = await h.connect()
+    resp = await c.logon(**kw)  # type: ignore[arg-type]
+    return c, resp
+
+
+# -- 1S: logon --------------------------------------------------------------------
+
+
+async def test_logon_valid(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    resp = await c.logon(heartbeat=30)
+    assert resp.get(34) == b"1"
+    assert resp.get(98) == b"0" and resp.get(108) == b"30"
+    assert resp.get(49) == GATEWAY.encode() and resp.get(56) == CLIENT.encode()
+    assert harness.session().state is SessionState.LOGGED_ON
+    assert harness.app.logons == [harness.session()]
+    assert harness.session().next_target_seq == 2
+
+
+async def test_first_message_not_logon_disconnects(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.send("1", [(112, "X")])
+    await c.expect_closed()
+    assert harness.app.logons == []
+
+
+async def test_logon_unknown_compid_disconnects(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect(sender="NOBODY")
+    await c.send("A", [(98, 0), (108, 30)])
+    await c.expect_closed()
+
+
+async def test_logon_seq_too_high_sends_resend_request(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon(seq=5)
+    rr = await c.expect("2")
+    assert rr.get(7) == b"1" and rr.get(16) == b"0"
+    assert harness.session().state is SessionState.RESEND_IN_PROGRESS
+    # client gap-fills 1..4; the queued Logon (5) then completes the gap
+    await c.send("4", [(123, "Y"), (36, 5)], seq=1, header=[(43, "Y"), (122, now_ts())])
+    await harness.wait_for(lambda: harness.session().next_target_seq == 6)
+    assert harness.session().state is SessionState.LOGGED_ON
+
+
+async def test_logon_bad_password_logout_and_no_reset(harness: Harness) -> None:
+    s = SessionSettings(
+        target_comp_id=CLIENT, auth=AuthMode.PASSWORD, password_hash=hash_password("s3cret")
+    )
+    await harness.start(s)
+    c = await harness.connect()
+    await c.logon([(553, "u"), (554, "s3cret")])
+    await c.send("5")
+    await c.expect("5")
+    await c.expect_closed()
+    sess = harness.session()
+    assert (sess.next_target_seq, sess.next_sender_seq) == (3, 3)
+    c2 = await harness.connect()
+    await c2.send("A", [(98, 0), (108, 30), (141, "Y"), (553, "u"), (554, "wrong")], seq=1)
+    lo = await c2.expect("5")
+    assert lo.get(58) == b"Authentication failed"
+    await c2.expect_closed()
+    # bad credentials never reset the stored sequence numbers
+    assert sess.next_target_seq == 3
+    assert sess.state is SessionState.DISCONNECTED
+
+
+async def test_logon_ed25519(harness: Harness) -> None:
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    pub = key.public_key().public_bytes_raw().hex()
+    s = SessionSettings(
+        target_comp_id=CLIENT, auth=AuthMode.ED25519, ed25519_public_keys={"k1": pub}
+    )
+    await harness.start(s)
+    st = now_ts()
+    sig = key.sign(ed25519_payload(b"A", CLIENT.encode(), GATEWAY.encode(), b"1", st))
+    b64 = base64.b64encode(sig)
+    c = await harness.connect()
+    await c.logon([(553, "k1"), (95, len(b64)), (96, b64)], sending_time=st)
+    await c.close()
+    await harness.wait_for(lambda: not harness.session().is_connected)
+    # wrong signature (signed another seq): Logout + disconnect
+    c2 = await harness.connect()
+    c2.seq = 2
+    await c2.send("A", [(98, 0), (108, 30), (553, "k1"), (95, 64), (96, sig)], sending_time=st)
+    lo = await c2.expect("5")
+    assert lo.get(58) == b"Authentication failed"
+    await c2.expect_closed()
+
+
+async def test_duplicate_logon_refused_existing_kept(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    c2 = await harness.connect()
+    await c2.send("A", [(98, 0), (108, 30)], seq=2)
+    await c2.expect_closed()
+    await c.send("1", [(112, "still-here")])
+    hb = await c.expect("0")
+    assert hb.get(112) == b"still-here"
+
+
+async def test_logon_heartbeat_out_of_bounds(harness: Harness) -> None:
+    await harness.start(SessionSettings(target_comp_id=CLIENT, heartbeat_min_s=5))
+    c = await harness.connect()
+    await c.send("A", [(98, 0), (108, 1)])
+    lo = await c.expect("5")
+    assert lo.get(58) == b"HeartBtInt(108) must be between 5 and 300"
+    await c.expect_closed()
+
+
+# -- 2: standard header ------------------------------------------------------------
+
+
+async def test_seq_too_high_resend_request_then_queue(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("1", [(112, "queued")], seq=5)
+    rr = await c.expect("2")
+    assert (rr.get(7), rr.get(16)) == (b"2", b"0")
+    await c.send("4", [(123, "Y"), (36, 5)], seq=2, header=[(43, "Y"), (122, now_ts())])
+    hb = await c.expect("0")  # the queued TestRequest (5) is processed once the gap is filled
+    assert hb.get(112) == b"queued"
+    assert harness.session().next_target_seq == 6
+
+
+async def test_seq_too_low_without_possdup_logout(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("0")
+    await c.send("0", seq=2)
+    lo = await c.expect("5")
+    assert lo.get(58) == b"MsgSeqNum too low, expecting 3 but received 2"
+    await c.expect_closed()
+
+
+async def test_possdup_too_low_ignored(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("1", [(112, "dup")], seq=1, header=[(43, "Y"), (122, now_ts(-1))])
+    await c.expect_nothing()
+    await c.send("1", [(112, "ok")])
+    assert (await c.expect("0")).get(112) == b"ok"
+
+
+async def test_possdup_missing_orig_sending_time_rejected(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("1", [(112, "x")], header=[(43, "Y")])
+    rj = await c.expect("3")
+    assert (rj.get(45), rj.get(373), rj.get(371), rj.get(58)) == (
+        b"2",
+        b"1",
+        b"122",
+        b"Required tag missing",
+    )
+    await c.send("1", [(112, "next")])  # seq 3: 2 was consumed
+    assert (await c.expect("0")).get(112) == b"next"
+
+
+async def test_possdup_orig_sending_time_after_sending_time(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("1", [(112, "x")], header=[(43, "Y"), (122, now_ts(+5))])
+    rj = await c.expect("3")
+    assert rj.get(373) == b"10" and rj.get(58) == b"SendingTime accuracy problem"
+    await c.expect("5")
+    await c.expect_closed()
+
+
+async def test_garbled_messages_ignored(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    good = c.build("1", [(112, "bad-cs")], seq=2)
+    bad_checksum = good[:-4] + (b"000" if not good.endswith(b"000\x01") else b"001") + b"\x01"
+    bad_length = good.replace(b"\x019=", b"\x019=1", 1)
+    await c.send_raw(b"garbage\x01" + bad_checksum + bad_length)
+    await c.send("1", [(112, "after")], seq=2)  # 2 is still the expected number
+    hb = await c.expect("0")
+    assert hb.get(112) == b"after"
+    assert harness.session().next_target_seq == 3
+
+
+async def test_bad_begin_string_logout(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("0", begin_string="FIX.4.2")
+    lo = await c.expect("5")
+    assert lo.get(58) == b"Incorrect BeginString"
+    await c.expect_closed()
+
+
+async def test_compid_mismatch_reject_and_logout(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("0", target="SOMEONE")
+    rj = await c.expect("3")
+    assert (rj.get(373), rj.get(371), rj.get(58)) == (b"9", b"56", b"CompID problem")
+    await c.expect("5")
+    await c.expect_closed()
+
+
+async def test_sending_time_out_of_tolerance(harness: Harness) -> None:
+    await harness.start(tolerance=2)
+    c = await harness.connect()
+    await c.logon()
+    await c.send("0", sending_time=now_ts(-60))
+    rj = await c.expect("3")
+    assert (rj.get(373), rj.get(371)) == (b"10", b"52")
+    lo = await c.expect("5")
+    assert lo.get(58) == b"SendingTime accuracy problem"
+    await c.expect_closed()
+
+
+async def test_invalid_msg_type_rejected(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("ZZ")
+    rj = await c.expect("3")
+    assert (rj.get(373), rj.get(372), rj.get(58)) == (b"11", b"ZZ", b"Invalid MsgType")
+    await c.send("1", [(112, "alive")], seq=3)
+    assert (await c.expect("0")).get(112) == b"alive"
+
+
+async def test_unsupported_msg_type_business_reject(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("e", [(324, "S1"), (55, "BTC-USD"), (263, "0")])
+    j = await c.expect("j")
+    assert (j.get(45), j.get(372), j.get(380)) == (b"2", b"e", b"3")
+    assert harness.session().next_target_seq == 3
+
+
+# -- 4: heartbeats and test requests ----------------------------------------------
+
+
+async def test_test_request_answered_with_heartbeat(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("1", [(112, "T-1")])
+    hb = await c.expect("0")
+    assert hb.get(112) == b"T-1"
+
+
+async def test_heartbeat_and_test_request_on_silence_then_disconnect(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon(heartbeat=1)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    first = await c.recv(timeout=2)
+    assert first.msg_type == "0"  # nothing sent for 1 s
+    tr = await c.expect("1", timeout=2)  # nothing received for 1.2 s
+    assert tr.get(112) == b"TEST1"
+    msgs = []
+    while True:
+        m = await c.recv(timeout=3)
+        msgs.append(m)
+        if m.msg_type == "5":
+            break
+    assert msgs[-1].get(58) == b"Timed out waiting for heartbeat"
+    assert loop.time() - t0 >= 2.0
+    await c.expect_closed()
+    assert harness.app.logouts[-1][1] is False
+
+
+async def test_heartbeat_answers_test_request_keeps_session(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon(heartbeat=1)
+    for _ in range(3):
+        m = await c.recv(timeout=2)
+        if m.msg_type == "1":
+            await c.send("0", [(112, m.get(112) or b"")])
+        else:
+            await c.send("0")
+    assert harness.session().is_logged_on
+
+
+# -- 5: reject received -----------------------------------------------------------------
+
+
+async def test_reject_received_increments_seq(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("3", [(45, 1), (58, "client says no")])
+    await c.expect_nothing()
+    assert harness.session().next_target_seq == 3
+
+
+# -- 7/8: resend requests -------------------------------------------------------------
+
+
+async def test_resend_request_app_and_gap_fill_runs(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()  # out 1: Logon (admin)
+    await c.send("D", order("A"))  # out 2: ER
+    er_a = await c.expect("8")
+    await c.send("D", order("B"))  # out 3: ER
+    await c.expect("8")
+    await c.send("1", [(112, "x")])  # out 4: Heartbeat (admin)
+    await c.expect("0")
+    await c.send("1", [(112, "y")])  # out 5: Heartbeat (admin)
+    await c.expect("0")
+    await c.send("D", order("C"))  # out 6: ER
+    await c.expect("8")
+    await c.send("2", [(7, 1), (16, 0)])
+    got = [await c.recv() for _ in range(5)]
+    summary = [(m.msg_type, m.get_int(34), m.get_int(36)) for m in got]
+    assert summary == [
+        ("4", 1, 2),
+        ("8", 2, None),
+        ("8", 3, None),
+        ("4", 4, 6),  # ONE gap fill for the run of admin messages 4..5
+        ("8", 6, None),
+    ]
+    for m in got:
+        assert m.get(43) == b"Y"
+        assert m.get(122) is not None
+    assert got[1].get(122) == er_a.get(52)
+    assert got[1].get(11) == b"A" and got[0].get(123) == b"Y"
+    await c.expect_nothing()
+
+
+async def test_resend_request_end_seq_range(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("D", order("A"))
+    await c.expect("8")
+    await c.send("D", order("B"))
+    await c.expect("8")
+    await c.send("2", [(7, 3), (16, 3)])
+    m = await c.expect("8")
+    assert (m.get(34), m.get(11), m.get(43)) == (b"3", b"B", b"Y")
+    await c.expect_nothing()
+
+
+async def test_simultaneous_resend_request(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("D", order("A"))  # in 2, out 2
+    await c.expect("8")
+    await c.send("2", [(7, 2), (16, 2)], seq=5)  # too high AND a resend request
+    msgs = [await c.recv(), await c.recv()]
+    assert sorted((m.msg_type, m.get_int(34)) for m in msgs) == [("2", 3), ("8", 2)]
+
+
+# -- 10/11: sequence reset ----------------------------------------------------------
+
+
+async def test_gap_fill_advances_and_rejects_lowering(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("4", [(123, "Y"), (36, 10)], seq=2)
+    await harness.wait_for(lambda: harness.session().next_target_seq == 10)
+    await c.send("4", [(123, "Y"), (36, 9)], seq=10)
+    rj = await c.expect("3")
+    assert (rj.get(45), rj.get(373), rj.get(371)) == (b"10", b"5", b"36")
+    assert rj.get(58) == b"Attempt to lower sequence number, invalid value NewSeqNo=9"
+    assert harness.session().next_target_seq == 11
+
+
+async def test_sequence_reset_reset_mode(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("4", [(36, 20)], seq=99)  # MsgSeqNum ignored in Reset mode
+    await harness.wait_for(lambda: harness.session().next_target_seq == 20)
+    await c.send("4", [(36, 20)], seq=1)  # equal: accepted, no change
+    await c.expect_nothing(0.2)
+    await c.send("4", [(36, 5)], seq=1)  # lower: Reject 5
+    rj = await c.expect("3")
+    assert (rj.get(373), rj.get(371)) == (b"5", b"36")
+    assert harness.session().next_target_seq == 20
+    await c.send("1", [(112, "z")], seq=20)
+    assert (await c.expect("0")).get(112) == b"z"
+
+
+# -- 13: logout ---------------------------------------------------------------------
+
+
+async def test_unsolicited_logout_answered(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("5", [(58, "bye")])
+    await c.expect("5")
+    await c.expect_closed()
+    assert harness.app.logouts[-1][1] is True
+
+
+async def test_gateway_initiated_logout(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    harness.session().logout("end of day")
+    lo = await c.expect("5")
+    assert lo.get(58) == b"end of day"
+    assert harness.session().state is SessionState.LOGOUT_SENT
+    await c.send("5")
+    await c.expect_closed()
+    assert harness.app.logouts[-1][1] is True
+
+
+async def test_logout_timeout_disconnects(harness: Harness) -> None:
+    await harness.start(SessionSettings(target_comp_id=CLIENT, logout_timeout_s=0.2))
+    c = await harness.connect()
+    await c.logon()
+    harness.session().logout()
+    await c.expect("5")
+    await c.expect_closed(timeout=1)
+
+
+async def test_disconnect_without_logout_is_unclean(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.close()
+    await harness.wait_for(lambda: bool(harness.app.logouts))
+    assert harness.app.logouts[-1][1] is False
+
+
+# -- ResetSeqNumFlag ---------------------------------------------------------------
+
+
+async def test_reset_seq_num_flag_on_logon(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("0")
+    await c.send("5")
+    await c.expect("5")
+    await c.expect_closed()
+    c2 = await harness.connect()
+    resp = await c2.logon(reset=True)
+    assert resp.get(141) == b"Y" and resp.get(34) == b"1"
+    assert harness.session().next_target_seq == 2
+
+
+async def test_reset_seq_num_flag_refused_when_disabled(harness: Harness) -> None:
+    await harness.start(SessionSettings(target_comp_id=CLIENT, reset_on_logon=False))
+    c = await harness.connect()
+    await c.send("A", [(98, 0), (108, 30), (141, "Y")])
+    lo = await c.expect("5")
+    assert lo.get(58) == b"ResetSeqNumFlag(141)=Y is not allowed on this session"
+    await c.expect_closed()
+
+
+async def test_reset_seq_num_flag_mid_session(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    for _ in range(3):
+        await c.send("0")
+    c.seq = 1
+    resp = await c.logon(reset=True)
+    assert resp.get(141) == b"Y" and resp.get(34) == b"1"
+    await c.send("1", [(112, "after-reset")])  # seq 2
+    hb = await c.expect("0")
+    assert hb.get(112) == b"after-reset" and hb.get(34) == b"2"
+
+
+# -- store / restart -----------------------------------------------------------------
+
+
+async def test_sequence_numbers_and_resend_survive_restart(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("D", order("A"))
+    er = await c.expect("8")
+    await c.close()
+    await harness.wait_for(lambda: not harness.session().is_connected)
+    await harness.restart()
+    c2 = await harness.connect()
+    c2.seq = 3
+    resp = await c2.logon()
+    assert resp.get(34) == b"3"
+    await c2.send("2", [(7, 2), (16, 2)])
+    again = await c2.expect("8")
+    assert again.get(34) == b"2" and again.get(43) == b"Y" and again.get(122) == er.get(52)
+    assert again.get(11) == b"A"
+
+
+# -- application layer hooks -----------------------------------------------------------
+
+
+async def test_app_message_delivered_and_answered(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("D", order("X1"))
+    er = await c.expect("8")
+    assert er.get(11) == b"X1" and er.get(34) == b"2"
+    assert harness.app.messages[-1].get(11) == b"X1"
+
+
+async def test_throttle_rejects_excess_and_session_survives(harness: Harness) -> None:
+    await harness.start(SessionSettings(target_comp_id=CLIENT, max_msgs_per_s=2))
+    c = await harness.connect()
+    await c.logon()
+    data = b"".join(c.build("D", order(f"T{i}")) for i in range(3))
+    await c.send_raw(data)
+    got = [await c.recv() for _ in range(3)]
+    types = sorted(m.msg_type for m in got)
+    if types != ["8", "8", "j"]:  # the 1 s window may have rolled over mid-burst
+        assert types == ["8", "8", "8"]
+    else:
+        j = next(m for m in got if m.msg_type == "j")
+        assert (j.get(58), j.get(380), j.get(379)) == (b"Throttle limit exceeded", b"0", b"T2")
+    await c.send("1", [(112, "alive")])
+    assert (await c.expect("0")).get(112) == b"alive"
+
+
+async def test_message_sent_while_disconnected_is_resendable(harness: Harness) -> None:
+    await harness.start()
+    sess = harness.session()
+    seq = sess.send(
+        "8",
+        [
+            (37, "O1"),
+            (17, "E1"),
+            (150, "4"),
+            (39, "4"),
+            (55, "X"),
+            (54, "1"),
+            (151, "0"),
+            (14, "0"),
+            (6, "0"),
+        ],
+    )
+    assert seq == 1
+    c = await harness.connect()
+    resp = await c.logon()
+    assert resp.get_int(34) == 2
+    await c.send("2", [(7, 1), (16, 0)])
+    er = await c.expect("8")
+    assert er.get(34) == b"1" and er.get(43) == b"Y" and er.get(37) == b"O1"
+    gf = await c.expect("4")  # the Logon (2) is gap-filled, never resent
+    assert (gf.get(34), gf.get(36), gf.get(123)) == (b"2", b"3", b"Y")
+
+
+async def test_fix42_session(harness: Harness) -> None:
+    await harness.start(SessionSettings(target_comp_id="C42", begin_string="FIX.4.2"))
+    c = await harness.connect(begin_string="FIX.4.2", sender="C42")
+    resp = await c.logon()
+    assert resp.get(8) == b"FIX.4.2"
+    await c.send("D", [*order("Q"), (21, "1"), (55, "BTC-USD"), (55, "BTC-USD")])
+    rj = await c.expect("3")
+    assert rj.get(373) is None and rj.get(58) == b"Tag appears more than once"
+
+
+async def test_raw_logon_bytes_example(harness: Harness) -> None:
+    """The Logon example of RULES_OF_ENGAGEMENT.md, byte for byte (SendingTime aside)."""
+    await harness.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", harness.acceptor.port)  # type: ignore[union-attr]
+    writer.write(
+        build_message(
+            "FIX.4.4",
+            [(35, "A"), (49, CLIENT), (56, GATEWAY), (34, 1), (52, now_ts()), (98, 0), (108, 30)],
+        )
+    )
+    data = await asyncio.wait_for(reader.read(4096), 2)
+    assert data.startswith(b"8=FIX.4.4\x019=") and b"\x0135=A\x01" in data
+    writer.close()
