@@ -32,7 +32,7 @@ import itertools
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from loadtest.fixproto import (
     Template,
@@ -84,7 +84,7 @@ class FixSessionConfig:
 
 
 class _Req:
-    __slots__ = ("fut", "kind", "orig", "start_ns", "symbol", "side", "taker", "seq")
+    __slots__ = ("fut", "kind", "orig", "seq", "side", "start_ns", "symbol", "taker")
 
     def __init__(
         self,
@@ -146,9 +146,9 @@ class FixClient(asyncio.Protocol):
         await self.logon()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        sock = transport.get_extra_info("socket")
+        tr = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._transport = tr
+        sock = tr.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -238,7 +238,6 @@ class FixClient(asyncio.Protocol):
         try:
             await asyncio.wait_for(asyncio.shield(self._logon_fut), cfg.logon_timeout_s)
         except TimeoutError:
-            self.stats.error("logon timeout")
             self.close()
             raise FixError("logon timeout") from None
         self.logged_on = True
@@ -427,9 +426,9 @@ class FixClient(asyncio.Protocol):
         elif mt == b"j":
             ref = f.get(b"379", b"")
             r = self._pending.pop(ref, None)
-            reason = "business reject %s: %s" % (
-                f.get(b"380", b"?").decode(),
-                f.get(b"58", b"").decode(errors="replace"),
+            reason = (
+                f"business reject {f.get(b'380', b'?').decode()}: "
+                f"{f.get(b'58', b'').decode(errors='replace')}"
             )
             self.stats.reject(reason[:120])
             if r is not None:
@@ -514,9 +513,9 @@ class FixClient(asyncio.Protocol):
     def _on_cancel_reject(self, f: dict[bytes, bytes], now: int) -> None:
         clid = f.get(b"11", b"")
         orig = f.get(b"41", b"")
-        reason = "cancel reject %s: %s" % (
-            f.get(b"102", b"?").decode(),
-            f.get(b"58", b"").decode(errors="replace"),
+        reason = (
+            f"cancel reject {f.get(b'102', b'?').decode()}: "
+            f"{f.get(b'58', b'').decode(errors='replace')}"
         )
         self.stats.reject(reason[:120])
         # An unknown / already-closed order is not resting any more.
@@ -528,9 +527,9 @@ class FixClient(asyncio.Protocol):
 
     def _on_session_reject(self, f: dict[bytes, bytes]) -> None:
         ref = int(f.get(b"45", b"0") or 0)
-        text = "session reject %s: %s" % (
-            f.get(b"373", b"?").decode(),
-            f.get(b"58", b"").decode(errors="replace"),
+        text = (
+            f"session reject {f.get(b'373', b'?').decode()}: "
+            f"{f.get(b'58', b'').decode(errors='replace')}"
         )
         self.stats.error(text[:120])
         for clid, r in list(self._pending.items()):

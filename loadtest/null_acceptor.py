@@ -32,7 +32,7 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
@@ -65,9 +65,9 @@ class NullFixSession(asyncio.Protocol):
         self.logged_on = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.t = transport
-        sock = transport.get_extra_info("socket")
+        tr = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.t = tr
+        sock = tr.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -91,18 +91,48 @@ class NullFixSession(asyncio.Protocol):
         common: list[tuple[int, bytes | str | None]] = [(55, None), (54, None)]
         self.er_new = Template(
             self.begin,
-            [*h, (150, b"0"), (39, b"0"), *common, (38, None), (44, None), (151, None)]
-            + [(14, b"0"), (6, b"0"), (60, None)],
+            [
+                *h,
+                (150, b"0"),
+                (39, b"0"),
+                *common,
+                (38, None),
+                (44, None),
+                (151, None),
+                (14, b"0"),
+                (6, b"0"),
+                (60, None),
+            ],
         )
         self.er_cxl = Template(
             self.begin,
-            [*h, (41, None), (150, b"4"), (39, b"4"), *common, (151, b"0"), (14, b"0")]
-            + [(6, b"0"), (60, None)],
+            [
+                *h,
+                (41, None),
+                (150, b"4"),
+                (39, b"4"),
+                *common,
+                (151, b"0"),
+                (14, b"0"),
+                (6, b"0"),
+                (60, None),
+            ],
         )
         self.er_rpl = Template(
             self.begin,
-            [*h, (41, None), (150, b"5"), (39, b"5"), *common, (38, None), (44, None)]
-            + [(151, None), (14, b"0"), (6, b"0"), (60, None)],
+            [
+                *h,
+                (41, None),
+                (150, b"5"),
+                (39, b"5"),
+                *common,
+                (38, None),
+                (44, None),
+                (151, None),
+                (14, b"0"),
+                (6, b"0"),
+                (60, None),
+            ],
         )
 
     def data_received(self, data: bytes) -> None:
@@ -137,9 +167,18 @@ class NullFixSession(asyncio.Protocol):
             qty = f.get(b"38", b"0")
             self.out.append(
                 self.er_new.render(
-                    self.seq, st, oid, oid, f.get(b"11", b""), f.get(b"55", b""),
-                    f.get(b"54", b""), qty, f.get(b"44", b"0"), qty, st,
-                )  # fmt: skip
+                    self.seq,
+                    st,
+                    oid,
+                    oid,
+                    f.get(b"11", b""),
+                    f.get(b"55", b""),
+                    f.get(b"54", b""),
+                    qty,
+                    f.get(b"44", b"0"),
+                    qty,
+                    st,
+                )
             )
         elif mt == b"F":
             assert self.er_cxl is not None
@@ -148,9 +187,16 @@ class NullFixSession(asyncio.Protocol):
             st = sending_time()
             self.out.append(
                 self.er_cxl.render(
-                    self.seq, st, oid, oid, f.get(b"11", b""), f.get(b"41", b""),
-                    f.get(b"55", b""), f.get(b"54", b""), st,
-                )  # fmt: skip
+                    self.seq,
+                    st,
+                    oid,
+                    oid,
+                    f.get(b"11", b""),
+                    f.get(b"41", b""),
+                    f.get(b"55", b""),
+                    f.get(b"54", b""),
+                    st,
+                )
             )
         elif mt == b"G":
             assert self.er_rpl is not None
@@ -160,9 +206,19 @@ class NullFixSession(asyncio.Protocol):
             qty = f.get(b"38", b"0")
             self.out.append(
                 self.er_rpl.render(
-                    self.seq, st, oid, oid, f.get(b"11", b""), f.get(b"41", b""),
-                    f.get(b"55", b""), f.get(b"54", b""), qty, f.get(b"44", b"0"), qty, st,
-                )  # fmt: skip
+                    self.seq,
+                    st,
+                    oid,
+                    oid,
+                    f.get(b"11", b""),
+                    f.get(b"41", b""),
+                    f.get(b"55", b""),
+                    f.get(b"54", b""),
+                    qty,
+                    f.get(b"44", b"0"),
+                    qty,
+                    st,
+                )
             )
         elif mt == b"A":
             self._on_logon(f)
@@ -184,9 +240,12 @@ class NullFixSession(asyncio.Protocol):
             from cryptography.exceptions import InvalidSignature
 
             payload = fix_logon_signature_payload(
-                b"A", f.get(b"49", b""), f.get(b"56", b""), int(f.get(b"34", b"0")),
+                b"A",
+                f.get(b"49", b""),
+                f.get(b"56", b""),
+                int(f.get(b"34", b"0")),
                 f.get(b"52", b""),
-            )  # fmt: skip
+            )
             try:
                 verify.verify(base64.b64decode(f.get(b"96", b"")), payload)
             except (InvalidSignature, ValueError):
@@ -363,7 +422,9 @@ async def _publisher(state: NullWsState) -> None:
         await asyncio.sleep(max(0.0, wait - 0.001) if wait > 0.0012 else 0.0005)
 
 
-async def start_null_ws(host: str = "127.0.0.1", port: int = 0, md_rate: float = 0.0) -> NullWsState:
+async def start_null_ws(
+    host: str = "127.0.0.1", port: int = 0, md_rate: float = 0.0
+) -> NullWsState:
     state = NullWsState(md_rate)
 
     async def handler(ws: ServerConnection) -> None:
@@ -376,7 +437,11 @@ async def start_null_ws(host: str = "127.0.0.1", port: int = 0, md_rate: float =
 
 # -- standalone ------------------------------------------------------------------
 async def serve_forever(
-    host: str, fix_port: int, ws_port: int, md_rate: float, on_ready: Callable[[dict[str, Any]], None]
+    host: str,
+    fix_port: int,
+    ws_port: int,
+    md_rate: float,
+    on_ready: Callable[[dict[str, Any]], None],
 ) -> None:
     acc = await start_null_fix(host, fix_port)
     ws = await start_null_ws(host, ws_port, md_rate)

@@ -23,8 +23,9 @@ still outstanding, which are counted as ``unanswered``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -119,10 +120,8 @@ class _Outstanding:
 
     async def drain(self, timeout_s: float) -> None:
         if self.live:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.idle.wait(), timeout_s)
-            except TimeoutError:
-                pass
         left = list(self.live)
         self.result.unanswered += len(left)
         for f in left:
@@ -190,7 +189,7 @@ async def run_closed_loop(
 
 
 async def _wait_workers(
-    workers: list[asyncio.Future[None]], deadline: int | None, drain_timeout_s: float
+    workers: Sequence[asyncio.Future[None]], deadline: int | None, drain_timeout_s: float
 ) -> bool:
     """Wait for the workers; past the deadline give them the drain timeout to finish.
 

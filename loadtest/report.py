@@ -46,7 +46,10 @@ def _metric_key(m: str) -> tuple[int, str]:
 
 
 def _group_figures(
-    name: str, sessions: list[dict[str, Any]], timeline: dict[str, Any] | None
+    name: str,
+    sessions: list[dict[str, Any]],
+    timeline: dict[str, Any] | None,
+    run_elapsed_s: float = 0.0,
 ) -> dict[str, Any]:
     counts: dict[str, int] = {}
     rejects: dict[str, int] = {}
@@ -72,13 +75,12 @@ def _group_figures(
             pacing["max_send_lag_us"] = max(pacing["max_send_lag_us"], int(p["max_send_lag_us"]))
             pacing["target_rate"] += float(p.get("target_rate", 0))
             pacing["mode"] = p.get("mode")
-    elapsed = pacing["elapsed_s"]
+    elapsed = pacing["elapsed_s"] or run_elapsed_s
     rows = Timeline.from_dict(timeline).rows() if timeline else []
-    if not elapsed and rows:
-        elapsed = len(rows) * float(timeline["bucket_s"]) if timeline else 0.0
     thr: dict[str, float] = {}
     if elapsed > 0:
-        thr["answers_per_s"] = round(pacing["answered"] / elapsed, 1)
+        if pacing["mode"]:
+            thr["answers_per_s"] = round(pacing["answered"] / elapsed, 1)
         if counts.get("md.msgs"):
             thr["md_msgs_per_s"] = round(counts["md.msgs"] / elapsed, 1)
     return {
@@ -150,14 +152,18 @@ def build_result(
     groups: dict[str, Any] = {}
     for gname in dict.fromkeys(s["group"] for s in sessions):
         members = [s for s in sessions if s["group"] == gname]
-        groups[gname] = _group_figures(gname, members, merged["timelines"].get(gname))
+        groups[gname] = _group_figures(
+            gname,
+            members,
+            merged["timelines"].get(gname),
+            max((float(p.get("elapsed_s", 0)) for p in procs), default=0.0),
+        )
     for s in sessions:
         p = s.get("pacing") or {}
         el = float(p.get("elapsed_s", 0))
         s["throughput"] = {"answers_per_s": round(p.get("answered", 0) / el, 1)} if el else {}
     totals = {
-        k: sum(int((g.get("pacing") or {}).get(k, 0)) for g in groups.values())
-        for k in _PACING_SUM
+        k: sum(int((g.get("pacing") or {}).get(k, 0)) for g in groups.values()) for k in _PACING_SUM
     }
     totals["errors"] = sum(sum(g["errors"].values()) for g in groups.values())
     totals["rejects"] = sum(sum(g["rejects"].values()) for g in groups.values())
@@ -190,7 +196,8 @@ def render_terminal(result: dict[str, Any], max_sessions: int = 12) -> str:
     out: list[str] = []
     t = result["totals"]
     out.append(
-        f"== loadtest {result['scenario']} ({'self-test' if result['target'].get('self_test') else 'target'}"
+        f"== loadtest {result['scenario']} "
+        f"({'self-test' if result['target'].get('self_test') else 'target'}"
         f" {result['target'].get('fix') or ''} {result['target'].get('ws') or ''}) =="
     )
     out.append(
@@ -204,12 +211,14 @@ def render_terminal(result: dict[str, Any], max_sessions: int = 12) -> str:
         if p:
             head += f", {p['mode']} loop, {p['elapsed_s']:.1f}s"
             if p["mode"] == "open":
-                head += f", target {p['target_rate']:,.0f}/s, max send lag {format_us(p['max_send_lag_us'])}"
+                head += f", target {p['target_rate']:,.0f}/s"
+                head += f", max send lag {format_us(p['max_send_lag_us'])}"
         for k, v in g["throughput"].items():
             head += f", {k.replace('_per_s', '')} {v:,.0f}/s"
         out.append(head)
         out.append(
-            f"   {'metric':<12}{'count':>10}{'p50':>10}{'p90':>10}{'p99':>10}{'p99.9':>10}{'max':>10}"
+            f"   {'metric':<12}{'count':>10}"
+            + "".join(f"{k:>10}" for k in ("p50", "p90", "p99", "p99.9", "max"))
         )
         for m, s in g["latency"].items():
             out.append(
@@ -224,12 +233,14 @@ def render_terminal(result: dict[str, Any], max_sessions: int = 12) -> str:
                 more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
                 out.append(f"   {label}: {shown}{more}")
     sess = result["sessions"]
-    if 1 < len(sess):
+    if len(sess) > 1:
         out.append(f"-- per session (first {min(len(sess), max_sessions)} of {len(sess)})")
         for s in sess[:max_sessions]:
             prim = next(iter(s["latency"].values()), None)
             lat = (
-                f"p50 {format_us(prim['p50'])} p99 {format_us(prim['p99'])}" if prim else "no samples"
+                f"p50 {format_us(prim['p50'])} p99 {format_us(prim['p99'])}"
+                if prim
+                else "no samples"
             )
             thr = s.get("throughput", {}).get("answers_per_s")
             md = s["counts"].get("md.msgs")
@@ -237,13 +248,11 @@ def render_terminal(result: dict[str, Any], max_sessions: int = 12) -> str:
                 f"   {s['name']:<20}"
                 + (f" {thr:>10,.0f}/s" if thr else "")
                 + (f" md {md:,}" if md else "")
-                + f"  {lat}  rejects {sum(s['rejects'].values())} errors {sum(s['errors'].values())}"
+                + f"  {lat}  rejects {sum(s['rejects'].values())}"
+                + f" errors {sum(s['errors'].values())}"
             )
     procs = result["harness"]["procs"]
-    out.append(
-        "harness: "
-        + ", ".join(f"proc {p['index']} cpu {p['cpu_util']:.0%}" for p in procs)
-    )
+    out.append("harness: " + ", ".join(f"proc {p['index']} cpu {p['cpu_util']:.0%}" for p in procs))
     out.append(f"limited by: {result['limited_by']} - {result['limited_by_reason']}")
     return "\n".join(out)
 
@@ -276,6 +285,7 @@ def svg_chart(
     y_label: str,
     x_ticks: list[tuple[float, str]] | None = None,
     y_format: Any = None,
+    x_range: tuple[float, float] | None = None,
     width: int = 760,
     height: int = 320,
 ) -> str:
@@ -295,8 +305,7 @@ def svg_chart(
         parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">no data</text>')
         parts.append("</svg>")
         return "".join(parts)
-    x_lo = min(xs + [t for t, _ in (x_ticks or [])])
-    x_hi = max(xs)
+    x_lo, x_hi = x_range if x_range is not None else (min(xs), max(xs))
     if x_hi <= x_lo:
         x_hi = x_lo + 1
     y_ticks = _nice_ticks(0.0, max(ys) * 1.05 if max(ys) > 0 else 1.0)
@@ -308,9 +317,7 @@ def svg_chart(
     def py(y: float) -> float:
         return mt + ph - (y / y_hi) * ph
 
-    parts.append(
-        f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="white" stroke="#999"/>'
-    )
+    parts.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="white" stroke="#999"/>')
     for yt in y_ticks:
         y = py(yt)
         parts.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
@@ -355,10 +362,12 @@ def _percentile_chart(title: str, curves: dict[str, list[Any]], counts: dict[str
             x_max = max(x_max, xy[-1][0])
         series.append((m, xy))
     labels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"]
-    ticks = [(float(i), lab) for i, lab in enumerate(labels) if i <= math.ceil(x_max)]
+    x_hi = float(min(len(labels) - 1, math.ceil(x_max)))
+    ticks = [(float(i), lab) for i, lab in enumerate(labels) if i <= x_hi]
     ticks.insert(1, (math.log10(2), "50%"))
     return svg_chart(
         series,
+        x_range=(0.0, x_hi),
         title=title,
         x_label="percentile",
         y_label="latency",
@@ -373,11 +382,7 @@ def _timeline_charts(g: dict[str, Any]) -> list[str]:
         return []
     bucket = rows[1]["t"] - rows[0]["t"] if len(rows) > 1 else 1.0
     bucket = bucket or 1.0
-    names = [
-        k
-        for k in ("answers", "md.msgs", "errors", "rejects")
-        if any(r.get(k) for r in rows)
-    ]
+    names = [k for k in ("answers", "md.msgs", "errors", "rejects") if any(r.get(k) for r in rows)]
     thr = [(f"{k}/s", [(r["t"], r.get(k, 0) / bucket) for r in rows]) for k in names]
     out = [
         svg_chart(
@@ -434,9 +439,18 @@ def render_html(result: dict[str, Any]) -> str:
         f"{e(result['limited_by_reason'])}</p>",
         _table(
             ["sent", "answered", "failed", "unanswered", "rejects", "errors", "md msgs"],
-            [[t["sent"], t["answered"], t["failed"], t["unanswered"], t["rejects"], t["errors"],
-              t["md_msgs"]]],
-        ),  # fmt: skip
+            [
+                [
+                    t["sent"],
+                    t["answered"],
+                    t["failed"],
+                    t["unanswered"],
+                    t["rejects"],
+                    t["errors"],
+                    t["md_msgs"],
+                ]
+            ],
+        ),
     ]
     for g in result["groups"].values():
         parts.append(f"<h2>{e(g['name'])} ({g['sessions']} sessions)</h2>")
@@ -461,8 +475,9 @@ def render_html(result: dict[str, Any]) -> str:
             for m, s in g["latency"].items()
         ]
         parts.append(
-            _table(["metric", "count", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean"],
-                   lat_rows)  # fmt: skip
+            _table(
+                ["metric", "count", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean"], lat_rows
+            )
         )
         if g["curves"]:
             counts = {m: s["count"] for m, s in g["latency"].items()}
@@ -474,9 +489,7 @@ def render_html(result: dict[str, Any]) -> str:
             if g[label]:
                 parts.append(f"<h3>{label} by reason</h3>")
                 parts.append(_table(["reason", "count"], [[r, n] for r, n in g[label].items()]))
-        parts.append(
-            _table(["counter", "value"], [[k, f"{v:,}"] for k, v in g["counts"].items()])
-        )
+        parts.append(_table(["counter", "value"], [[k, f"{v:,}"] for k, v in g["counts"].items()]))
     mem = result.get("extra", {}).get("memory")
     if mem:
         samples = [pt for proc in mem for pt in proc]
@@ -495,24 +508,59 @@ def render_html(result: dict[str, Any]) -> str:
     for s in result["sessions"]:
         for m, lat in s["latency"].items():
             srows.append(
-                [s["name"], s["group"], m, f"{lat['count']:,}", format_us(lat["p50"]),
-                 format_us(lat["p99"]), format_us(lat["max_us"]),
-                 f"{s.get('throughput', {}).get('answers_per_s', 0):,.0f}",
-                 sum(s["rejects"].values()), sum(s["errors"].values())]
-            )  # fmt: skip
+                [
+                    s["name"],
+                    s["group"],
+                    m,
+                    f"{lat['count']:,}",
+                    format_us(lat["p50"]),
+                    format_us(lat["p99"]),
+                    format_us(lat["max_us"]),
+                    f"{s.get('throughput', {}).get('answers_per_s', 0):,.0f}",
+                    sum(s["rejects"].values()),
+                    sum(s["errors"].values()),
+                ]
+            )
         if not s["latency"]:
-            srows.append([s["name"], s["group"], "-", 0, "-", "-", "-", 0,
-                          sum(s["rejects"].values()), sum(s["errors"].values())])  # fmt: skip
+            srows.append(
+                [
+                    s["name"],
+                    s["group"],
+                    "-",
+                    0,
+                    "-",
+                    "-",
+                    "-",
+                    0,
+                    sum(s["rejects"].values()),
+                    sum(s["errors"].values()),
+                ]
+            )
     parts.append(
-        _table(["session", "group", "metric", "count", "p50", "p99", "max", "answers/s",
-                "rejects", "errors"], srows)  # fmt: skip
+        _table(
+            [
+                "session",
+                "group",
+                "metric",
+                "count",
+                "p50",
+                "p99",
+                "max",
+                "answers/s",
+                "rejects",
+                "errors",
+            ],
+            srows,
+        )
     )
     procs = result["harness"]["procs"]
     parts.append("<h2>harness</h2>")
     parts.append(
-        _table(["proc", "elapsed s", "cpu s", "cpu util"],
-               [[p["index"], p["elapsed_s"], p["cpu_s"], f"{p['cpu_util']:.0%}"] for p in procs])
-    )  # fmt: skip
+        _table(
+            ["proc", "elapsed s", "cpu s", "cpu util"],
+            [[p["index"], p["elapsed_s"], p["cpu_s"], f"{p['cpu_util']:.0%}"] for p in procs],
+        )
+    )
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import random
 import re
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -109,7 +110,10 @@ class OrderMix:
         return cls(**vals)
 
     def __str__(self) -> str:
-        return f"maker={self.maker:g},taker={self.taker:g},cancel={self.cancel:g},replace={self.replace:g}"
+        return (
+            f"maker={self.maker:g},taker={self.taker:g},"
+            f"cancel={self.cancel:g},replace={self.replace:g}"
+        )
 
 
 @dataclass
@@ -314,9 +318,7 @@ def _ws_config(cfg: RunConfig, with_auth: bool) -> WsConfig:
         url=cfg.ws_url,
         api_key=cfg.ws_api_key if with_auth else None,
         hmac_secret=cfg.ws_hmac_secret,
-        ed25519_key=(
-            load_ed25519_private_key(cfg.ws_ed25519_key) if cfg.ws_ed25519_key else None
-        ),
+        ed25519_key=(load_ed25519_private_key(cfg.ws_ed25519_key) if cfg.ws_ed25519_key else None),
     )
 
 
@@ -442,6 +444,19 @@ async def run_proc(
         else None
     )
     t0 = time.perf_counter()
+    # Subscribers flooded beyond what this process can read can starve the event
+    # loop, and with it every timer; a thread stops them at the deadline so the run
+    # still ends on time (their backlog is then discarded, not measured).
+    md_guard: threading.Timer | None = None
+    if md_clients and cfg.duration_s:
+
+        def stop_all() -> None:
+            for c in md_clients:
+                c.stop_reading()
+
+        md_guard = threading.Timer(cfg.duration_s + 1.0, stop_all)
+        md_guard.daemon = True
+        md_guard.start()
     if flows:
         await asyncio.gather(*(drive(st, fl) for st, fl in flows))
     elif md_clients and cfg.duration_s:
@@ -449,6 +464,10 @@ async def run_proc(
     elapsed = time.perf_counter() - t0
     if md_clients:
         await asyncio.sleep(0.2)  # let the last updates arrive
+        for c in md_clients:
+            c.stop_reading()
+    if md_guard is not None:
+        md_guard.cancel()
     for t in (prog_task, mem_task):
         if t is not None:
             t.cancel()
@@ -458,7 +477,8 @@ async def run_proc(
         _emit_progress(stats, proc, progress, final=True)
 
     await asyncio.gather(*(c.logout() for c in fix_clients), return_exceptions=True)
-    await asyncio.gather(*(c.close() for c in ws_clients + md_clients), return_exceptions=True)
+    await asyncio.gather(*(c.abort() for c in md_clients), return_exceptions=True)
+    await asyncio.gather(*(c.close() for c in ws_clients), return_exceptions=True)
 
     wall = time.time() - wall0
     cpu = time.process_time() - cpu0
@@ -477,9 +497,7 @@ async def run_proc(
     return out
 
 
-def _emit_progress(
-    stats: RunStats, proc: int, cb: ProgressCb, final: bool = False
-) -> None:
+def _emit_progress(stats: RunStats, proc: int, cb: ProgressCb, final: bool = False) -> None:
     answers, errors, rejects = stats.totals()
     md = sum(s.counts["md.msgs"] for s in stats.sessions)
     merged = LatencyHistogram()

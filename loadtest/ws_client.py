@@ -131,7 +131,7 @@ class WsClient:
         self.ws = await connect(
             self.cfg.url,
             compression=None,
-            max_queue=None,
+            max_queue=64,  # bounded: a flooded reader must not starve the event loop
             max_size=16 * 1024 * 1024,
             open_timeout=self.cfg.open_timeout_s,
             ping_interval=20,
@@ -145,7 +145,11 @@ class WsClient:
         if self.cfg.api_key is None:
             return
         ts = int(time.time() * 1000)
-        params = {"api_key": self.cfg.api_key, "timestamp_ms": ts, "signature": ws_sign(self.cfg, ts)}
+        params = {
+            "api_key": self.cfg.api_key,
+            "timestamp_ms": ts,
+            "signature": ws_sign(self.cfg, ts),
+        }
         ans = await asyncio.wait_for(
             self.request("session.logon", params, time.perf_counter_ns()), 10
         )
@@ -160,6 +164,23 @@ class WsClient:
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ws.close(), 2)
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def stop_reading(self) -> None:
+        """Stop processing incoming messages (the end of a subscriber's measurement)."""
+        self._closing = True
+
+    async def abort(self) -> None:
+        """Drop the connection at once, discarding unread data (no close handshake).
+
+        For subscribers at the end of a run: a graceful close would first read the
+        whole backlog of pushes still in flight.
+        """
+        self._closing = True
+        if self.ws is not None:
+            self.ws.transport.abort()
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -248,6 +269,8 @@ class WsClient:
         assert ws is not None
         try:
             async for raw in ws:
+                if self._closing:
+                    break
                 try:
                     msg = orjson.loads(raw)
                     if "id" in msg and "channel" not in msg:
@@ -327,9 +350,11 @@ class WsClient:
                     self._book_seq[ch] = seq
                 return
             last = self._book_seq.get(ch)
-            if last is not None and isinstance(seq, int):
-                if (prev is not None and prev != last) or (prev is None and seq != last + 1):
-                    stats.error("book sequence gap")
+            gap = (prev is not None and prev != last) or (
+                prev is None and isinstance(seq, int) and last is not None and seq != last + 1
+            )
+            if last is not None and isinstance(seq, int) and gap:
+                stats.error("book sequence gap")
             if isinstance(seq, int):
                 self._book_seq[ch] = seq
         stats.count("md.msgs")
