@@ -45,10 +45,18 @@ from engine.events import (
     RejectCode,
 )
 from engine.model import GridError, Instrument, OrdType, Side, Stp, TimeInForce, TradingStatus
-from engine.risk import Account, Balance, RiskError, bps_to_ppm, collar_bps
+from engine.risk import PPM, Account, Balance, RiskError, bps_to_ppm, collar_bps
 from engine.sequencer import Sequencer
 
 __all__ = ["Engine", "Listing"]
+
+# Plain ints for the hot path: loading an IntEnum member costs ~70 ns, a global ~10 ns.
+_BUY = int(Side.BUY)
+_SELL = int(Side.SELL)
+_LIMIT = int(OrdType.LIMIT)
+_MARKET = int(OrdType.MARKET)
+_FOK = int(TimeInForce.FOK)
+_GTD = int(TimeInForce.GTD)
 
 CommandHook = Callable[[int, int, Command], None]
 
@@ -202,7 +210,7 @@ class Engine:
     def _place(self, cmd: NewOrder, account: Account, listing: Listing) -> None:
         inst = listing.instrument
         side = cmd.side
-        if side != Side.BUY and side != Side.SELL:
+        if side != _BUY and side != _SELL:
             raise RiskError(RejectCode.INVALID_ORDER, "side must be buy or sell")
         if cmd.client_order_id and account.client_id_in_use(cmd.client_order_id):
             raise RiskError(
@@ -213,37 +221,38 @@ class Engine:
         if stp not in _STP_MODES:
             raise RiskError(RejectCode.INVALID_ORDER, f"unknown STP mode {stp}")
         book = listing.book
-        low, high = listing.collar()
-        if cmd.ord_type == OrdType.LIMIT:
+        low, high = listing.collar() if listing.collar_bps and book.last_price else (0, 0)
+        ord_type = cmd.ord_type
+        if ord_type == _LIMIT:
             self._check_limit(cmd, listing, low, high)
             bound = cmd.price
             qty = cmd.qty
-            notional = inst.notional(cmd.price, qty)
-        elif cmd.ord_type == OrdType.MARKET:
+            notional = cmd.price * qty * inst.quote_per_tick_lot
+        elif ord_type == _MARKET:
             if cmd.post_only or cmd.tif == TimeInForce.GTD or cmd.price:
                 raise RiskError(
                     RejectCode.INVALID_ORDER, "market orders take no price, GTD or post-only"
                 )
-            bound = high if side == Side.BUY else low
+            bound = high if side == _BUY else low
             qty, notional = self._check_market(cmd, listing, account, bound, stp)
         else:
             raise RiskError(RejectCode.INVALID_ORDER, f"unknown order type {cmd.ord_type}")
-        account.check_limits(side, qty * inst.base_per_lot, notional)
+        if account.has_limits:
+            account.check_limits(side, qty * inst.base_per_lot, notional)
 
-        if side == Side.BUY:
+        if side == _BUY:
             hold_asset = inst.quote
-            if cmd.ord_type == OrdType.LIMIT:
-                hold = account.buy_hold(notional)
-            else:
-                hold = notional + notional * account.taker_fee_ppm // 1_000_000
+            fee_ppm = account.hold_fee_ppm if ord_type == _LIMIT else account.taker_fee_ppm
+            hold = notional + notional * fee_ppm // PPM
         else:
             hold_asset = inst.base
             hold = qty * inst.base_per_lot
-        bal = account.balance(hold_asset)
-        if hold > bal.total - bal.held:
+        bal = account.balances.get(hold_asset)
+        available = 0 if bal is None else bal.total - bal.held
+        if hold > available:
             raise RiskError(
                 RejectCode.INSUFFICIENT_BALANCE,
-                f"insufficient {hold_asset}: need {hold}, available {bal.total - bal.held}",
+                f"insufficient {hold_asset}: need {hold}, available {available}",
             )
 
         order = Order(
@@ -285,7 +294,7 @@ class Engine:
         if qty == 0:  # a market order with nothing to trade against
             self._expire_unplaced(order, CloseReason.NO_LIQUIDITY)
             return
-        if cmd.tif == TimeInForce.FOK:
+        if cmd.tif == _FOK:
             lots, _, _ = matching.walk(
                 book.opposite(side),
                 side,
@@ -300,6 +309,7 @@ class Engine:
                 self._expire_unplaced(order, CloseReason.FOK_NOT_FILLABLE)
                 return
         if hold:
+            assert bal is not None  # hold <= available implies the balance exists
             bal.held += hold
             order.hold = hold
             self.dirty[(account.account_id, hold_asset)] = bal
@@ -324,7 +334,7 @@ class Engine:
         tif = cmd.tif
         if tif not in _TIFS:
             raise RiskError(RejectCode.INVALID_TIME_IN_FORCE, f"unknown time in force {tif}")
-        if tif == TimeInForce.GTD and cmd.expire_ts_us <= self.ts_us:
+        if tif == _GTD and cmd.expire_ts_us <= self.ts_us:
             raise RiskError(RejectCode.INVALID_EXPIRE_TIME, "GTD expire time is not in the future")
         if low and not low <= cmd.price <= high:
             raise RiskError(
@@ -365,12 +375,23 @@ class Engine:
 
     def _execute(self, order: Order, listing: Listing, bound: int) -> None:
         """Match a just-placed (or re-priced) order, then rest or expire what is left."""
-        stop = matching.match(self, listing, order, bound)
+        book = listing.book
+        if order.ord_type == _LIMIT:
+            # Most limit orders do not cross: test the opposite best key before matching.
+            if order.side == _BUY:
+                keys = book.asks.keys  # -price ascending: best ask is -keys[-1]
+                crosses = bool(keys) and -keys[-1] <= order.price
+            else:
+                keys = book.bids.keys
+                crosses = bool(keys) and keys[-1] >= order.price
+            stop = matching.match(self, listing, order, bound) if crosses else matching.DONE
+        else:
+            stop = matching.match(self, listing, order, bound)
         if order.leaves == 0:
             if order.order_id in self.orders:
                 self.forget(order, self.accounts[order.account])
             return
-        if order.ord_type == OrdType.MARKET:
+        if order.ord_type == _MARKET:
             reason = stop if stop > 0 else CloseReason.IOC_REMAINDER
         elif stop in _TAKER_STP_STOPS:
             reason = stop
@@ -381,8 +402,7 @@ class Engine:
         if reason:
             self.close(order, OrderExpired, reason, delta=False)
             return
-        book = listing.book
-        level_qty = book.side(order.side).add(order)
+        level_qty = (book.bids if order.side == _BUY else book.asks).add(order)
         book.md_seq += 1
         out = self.out
         out.append(
@@ -397,7 +417,7 @@ class Engine:
                 level_qty,
             )
         )
-        if order.tif == TimeInForce.GTD:
+        if order.tif == _GTD:
             heapq.heappush(self._gtd, (order.expire_ts_us, order.order_id))
 
     def _expire_unplaced(self, order: Order, reason: CloseReason) -> None:
@@ -433,8 +453,8 @@ class Engine:
         account.open_orders -= 1
         account.retire_client_id(order.client_order_id)
         if order.hold:
-            listing = self.listings[order.symbol]
-            asset = listing.instrument.quote if order.side == Side.BUY else listing.instrument.base
+            inst = self.listings[order.symbol].instrument
+            asset = inst.quote if order.side == _BUY else inst.base
             bal = account.balances[asset]
             bal.held -= order.hold
             order.hold = 0
@@ -450,10 +470,9 @@ class Engine:
         request_id: str = "",
     ) -> None:
         """Cancel or expire a live order: off the book, holds released, event out."""
-        listing = self.listings[order.symbol]
-        book = listing.book
+        book = self.listings[order.symbol].book
         if order.level is not None:
-            level_qty = self.book_side_remove(listing, order)
+            level_qty = (book.bids if order.side == _BUY else book.asks).remove(order)
             if delta:
                 book.md_seq += 1
                 self.out.append(

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = ["DONE", "LIMIT_REACHED", "match", "walk"]
 
+_BUY = int(Side.BUY)
+_LIMIT = int(OrdType.LIMIT)
+_MARKET = int(OrdType.MARKET)
+
 DONE = 0
 LIMIT_REACHED = -1
 """match() results besides a CloseReason: the taker is done, or the book no longer crosses."""
@@ -95,9 +99,9 @@ def match(eng: Engine, listing: Listing, taker: Order, bound: int) -> int:
     their hold (buys) and quote_qty (quote-quantity orders).
     """
     book = listing.book
-    opp = book.opposite(taker.side)
-    buy = taker.side == Side.BUY
-    market = taker.ord_type == OrdType.MARKET
+    buy = taker.side == _BUY
+    opp = book.asks if buy else book.bids
+    market = taker.ord_type == _MARKET
     qpt = listing.instrument.quote_per_tick_lot
     taker_fee_ppm = eng.accounts[taker.account].taker_fee_ppm
     stp = taker.stp
@@ -179,7 +183,7 @@ def _fill(
     taker.filled += qty
     taker.notional += notional
 
-    if taker.side == Side.BUY:
+    if taker.side == _BUY:
         buy_order, buyer, buyer_fee, sell_order, seller, seller_fee = (
             taker,
             taker_acct,
@@ -202,8 +206,9 @@ def _fill(
 
     cost = notional + buyer_fee
     old_hold = buy_order.hold
-    if buy_order.ord_type == OrdType.LIMIT:
-        new_hold = buyer.buy_hold(buy_order.price * buy_order.leaves * inst.quote_per_tick_lot)
+    if buy_order.ord_type == _LIMIT:
+        remaining = buy_order.price * buy_order.leaves * inst.quote_per_tick_lot
+        new_hold = remaining + remaining * buyer.hold_fee_ppm // PPM
     else:
         new_hold = old_hold - cost
     buy_order.hold = new_hold
@@ -257,7 +262,7 @@ def _fill(
         )
     )
     if maker.leaves == 0:
-        eng.book_side_remove(listing, maker)
+        (book.bids if maker.side == _BUY else book.asks).remove(maker)
         eng.forget(maker, maker_acct)
 
 

@@ -13,6 +13,7 @@ Money rules (all integers in asset units):
 
 from __future__ import annotations
 
+from collections import deque
 from decimal import Decimal
 
 from engine.events import RejectCode
@@ -66,6 +67,7 @@ class Account:
         "account_id",
         "balances",
         "enabled",
+        "has_limits",
         "hold_fee_ppm",
         "live_client_ids",
         "maker_fee_ppm",
@@ -74,6 +76,7 @@ class Account:
         "max_order_qty",
         "open_orders",
         "recent_client_ids",
+        "recent_client_set",
         "stp",
         "taker_fee_ppm",
     )
@@ -100,10 +103,15 @@ class Account:
         self.max_order_qty = max_order_qty
         self.max_order_notional = max_order_notional
         self.max_open_orders = max_open_orders
+        self.has_limits = bool(max_order_qty or max_order_notional or max_open_orders)
         self.balances: dict[str, Balance] = {}
         self.open_orders = 0
         self.live_client_ids: dict[str, int] = {}  # client_order_id -> order_id
-        self.recent_client_ids: dict[str, None] = {}  # insertion-ordered, bounded
+        # Closed orders' client ids, oldest first; the set answers membership. (A dict
+        # used as an ordered set degrades when popped from the front: deleted slots
+        # stay until the next resize and every pop scans them.)
+        self.recent_client_ids: deque[str] = deque()
+        self.recent_client_set: set[str] = set()
 
     def balance(self, asset: str) -> Balance:
         bal = self.balances.get(asset)
@@ -113,7 +121,7 @@ class Account:
 
     def client_id_in_use(self, client_order_id: str) -> bool:
         return client_order_id in self.live_client_ids or (
-            client_order_id in self.recent_client_ids
+            client_order_id in self.recent_client_set
         )
 
     def retire_client_id(self, client_order_id: str) -> None:
@@ -122,9 +130,10 @@ class Account:
             return
         self.live_client_ids.pop(client_order_id, None)
         recent = self.recent_client_ids
-        recent[client_order_id] = None
+        recent.append(client_order_id)
+        self.recent_client_set.add(client_order_id)
         if len(recent) > self.RECENT_CLIENT_IDS:
-            del recent[next(iter(recent))]
+            self.recent_client_set.discard(recent.popleft())
 
     def buy_hold(self, notional: int) -> int:
         """Quote to hold for a buy of this notional: the notional plus the worst-case fee."""

@@ -7,6 +7,7 @@ so restoring them by appending rebuilds identical queues.
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from engine.book import Order
@@ -109,7 +110,8 @@ def restore_state(engine: Engine, state: dict[str, Any]) -> None:
         acct.enabled = enabled
         acct.balances = {a: Balance(t, h) for a, (t, h) in data["balances"].items()}
         acct.open_orders = data["open_orders"]
-        acct.recent_client_ids = dict.fromkeys(data["recent_client_ids"])
+        acct.recent_client_ids = deque(data["recent_client_ids"])
+        acct.recent_client_set = set(acct.recent_client_ids)
         engine.accounts[account_id] = acct
     restored: list[Order] = []
     for symbol, data in state["listings"].items():
