@@ -11,14 +11,19 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
 from gateway.config import Config
 from gateway.host import EngineHost
+from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import Registry
 from gateway.orders import OrderTracker
+
+if TYPE_CHECKING:
+    from gateway.rest.server import HttpServer
+    from gateway.ws.server import WsServer
 
 __all__ = ["App", "Component", "configure_logging"]
 
@@ -54,6 +59,9 @@ class App:
         self.host = EngineHost(config, self.registry)
         self.tracker = OrderTracker()
         self.host.listeners.append(self.tracker)  # first: edges render updated views
+        self.publisher: MarketDataPublisher | None = None
+        self.http: HttpServer | None = None
+        self.ws: WsServer | None = None
         self.components: list[Component] = []
         self.ready = False
         self._stopped = asyncio.Event()
@@ -61,9 +69,20 @@ class App:
     def _build_components(self) -> list[Component]:
         """The protocol servers configured for this gateway, in start order."""
         from gateway.fix.application import FixGateway
+        from gateway.rest.server import HttpServer
+        from gateway.ws.server import WsServer
 
         self.fix = FixGateway(self.config, self.host, self.tracker, self.registry)
-        return [self.fix]
+        # Market-data publisher after the tracker; WS answers after the publisher, so a
+        # client that gets an ack finds its order in the published book (REST, WS).
+        self.publisher = MarketDataPublisher(self.host.engine, self.registry)
+        self.host.listeners.append(self.publisher)
+        self.ws = WsServer(self.config, self.host, self.tracker, self.publisher, self.registry)
+        # HTTP first: /health answers while the rest starts; /ready waits for App.ready.
+        self.http = HttpServer(
+            self.config, self.host, self.publisher, self.registry, lambda: self.ready
+        )
+        return [self.http, self.fix, self.ws]
 
     async def start(self) -> None:
         self.host.start()

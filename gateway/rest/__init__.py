@@ -1,0 +1,1 @@
+"""HTTP surface: health, readiness, Prometheus metrics, public market-data snapshots."""

@@ -1,0 +1,166 @@
+"""aiohttp server: /health, /ready, /metrics and the public /api/v1 snapshots.
+
+Book and trades come from the market-data publisher (the market as published), so
+``GET /api/v1/book/{symbol}`` at ``seq`` equals a WebSocket book built from the
+snapshot and deltas up to that seq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+
+from gateway.config import Config, parse_listen
+from gateway.host import EngineHost
+from gateway.marketdata import MarketDataPublisher, levels_as_strings
+from gateway.metrics import Registry
+from gateway.ws.server import instrument_list
+
+__all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "HttpServer"]
+
+log = structlog.get_logger("gateway.rest")
+
+MAX_BOOK_DEPTH = 1000
+MAX_TRADES = 1000
+_SIDE = {1: "buy", 2: "sell"}
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def _error(status: int, code: str, msg: str) -> web.Response:
+    return _json({"error": {"code": code, "msg": msg}}, status)
+
+
+def _int_query(request: web.Request, name: str, default: int, high: int) -> int | web.Response:
+    """A query parameter in 1..high, or the 400 answer to send instead."""
+    text = request.query.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= high:
+        return _error(400, "invalid_param", f"{name} must be an integer 1..{high}")
+    return int(text)
+
+
+class HttpServer:
+    """The HTTP component; `port` is the bound port once started."""
+
+    name = "http"
+
+    def __init__(
+        self,
+        config: Config,
+        host: EngineHost,
+        publisher: MarketDataPublisher,
+        registry: Registry,
+        ready: Callable[[], bool],
+    ) -> None:
+        self.config = config
+        self.host = host
+        self.publisher = publisher
+        self.registry = registry
+        self.ready = ready
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        app = web.Application()
+        app.router.add_get("/health", self.health)
+        app.router.add_get("/ready", self.readiness)
+        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get("/api/v1/instruments", self.instruments)
+        app.router.add_get("/api/v1/book/{symbol}", self.book)
+        app.router.add_get("/api/v1/trades/{symbol}", self.trades)
+        self.app = app
+
+    @property
+    def listening(self) -> bool:
+        return self._runner is not None
+
+    async def start(self) -> None:
+        host, port = parse_listen(self.config.http.listen)
+        runner = web.AppRunner(self.app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runner = runner
+        for address in runner.addresses:
+            self.port = int(address[1])
+            break
+        log.info("http.listening", host=host, port=self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ---------------------------------------------------------------- handlers
+
+    async def health(self, request: web.Request) -> web.Response:
+        return _json({"status": "ok", "seq": self.host.engine.last_seq})
+
+    async def readiness(self, request: web.Request) -> web.Response:
+        if self.ready():
+            return _json({"status": "ready", "seq": self.host.engine.last_seq})
+        return _json({"status": "starting"}, 503)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text=self.registry.render(), content_type="text/plain", charset="utf-8",
+            headers={"X-Content-Type-Options": "nosniff"},
+        )  # fmt: skip
+
+    async def instruments(self, request: web.Request) -> web.Response:
+        return _json({"instruments": instrument_list(self.host)})
+
+    async def book(self, request: web.Request) -> web.Response:
+        symbol = request.match_info["symbol"]
+        book = self.publisher.book(symbol)
+        if book is None:
+            return _error(404, "unknown_symbol", f"unknown symbol {symbol!r}")
+        depth = _int_query(request, "depth", 10, MAX_BOOK_DEPTH)
+        if isinstance(depth, web.Response):
+            return depth
+        bids, asks = book.depth(depth)
+        inst = book.instrument
+        return _json(
+            {
+                "symbol": symbol,
+                "seq": book.seq,
+                "ts_us": book.ts_us,
+                "bids": levels_as_strings(inst, bids),
+                "asks": levels_as_strings(inst, asks),
+                "checksum": book.checksum(),
+            }
+        )
+
+    async def trades(self, request: web.Request) -> web.Response:
+        symbol = request.match_info["symbol"]
+        book = self.publisher.book(symbol)
+        if book is None:
+            return _error(404, "unknown_symbol", f"unknown symbol {symbol!r}")
+        limit = _int_query(request, "limit", 100, MAX_TRADES)
+        if isinstance(limit, web.Response):
+            return limit
+        inst = book.instrument
+        recent = list(book.trades)[-limit:]
+        recent.reverse()
+        return _json(
+            {
+                "symbol": symbol,
+                "trades": [
+                    {
+                        "trade_id": t.trade_id,
+                        "seq": t.seq,
+                        "price": inst.ticks_to_price(t.price),
+                        "quantity": inst.lots_to_qty(t.qty),
+                        "taker_side": _SIDE[t.taker_side],
+                        "ts_us": t.ts_us,
+                    }
+                    for t in recent
+                ],
+            }
+        )

@@ -1,0 +1,1 @@
+"""WebSocket trading and market-data API (docs/WS_API.md)."""

@@ -1,0 +1,102 @@
+"""WebSocket API error codes, order statuses and close codes: the tables docs/WS_API.md
+documents. Numbers are stable; clients key on them.
+
+Gateway errors (found before the engine sees a command) are 1xxx. Engine rejects are
+2000 + :class:`engine.events.RejectCode` (so INSUFFICIENT_BALANCE = 15 is 2015).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from engine.events import CloseReason, RejectCode
+from engine.model import OrderStatus
+
+__all__ = [
+    "CLOSE_GOING_AWAY",
+    "CLOSE_SLOW_CONSUMER",
+    "ENGINE_CODE_BASE",
+    "ApiError",
+    "ErrorCode",
+    "close_reason_name",
+    "engine_error",
+    "status_name",
+]
+
+
+class ErrorCode(IntEnum):
+    MALFORMED_JSON = 1001
+    INVALID_REQUEST = 1002
+    UNKNOWN_METHOD = 1003
+    INVALID_PARAMS = 1004
+    INVALID_DECIMAL = 1005
+    NOT_LOGGED_ON = 1010
+    UNKNOWN_API_KEY = 1011
+    BAD_SIGNATURE = 1012
+    STALE_TIMESTAMP = 1013
+    ALREADY_LOGGED_ON = 1014
+    INVALID_CHANNEL = 1020
+    TOO_MANY_SUBSCRIPTIONS = 1021
+    RATE_LIMITED = 1029
+    INTERNAL = 1500
+
+
+ENGINE_CODE_BASE = 2000
+
+_HTTP_STATUS: dict[int, int] = {
+    ErrorCode.NOT_LOGGED_ON: 401,
+    ErrorCode.UNKNOWN_API_KEY: 401,
+    ErrorCode.BAD_SIGNATURE: 401,
+    ErrorCode.STALE_TIMESTAMP: 401,
+    ErrorCode.ALREADY_LOGGED_ON: 409,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INTERNAL: 500,
+    ENGINE_CODE_BASE + RejectCode.UNKNOWN_INSTRUMENT: 404,
+    ENGINE_CODE_BASE + RejectCode.UNKNOWN_ORDER: 404,
+    ENGINE_CODE_BASE + RejectCode.DUPLICATE_CLIENT_ORDER_ID: 409,
+}
+
+CLOSE_SLOW_CONSUMER = 4008
+"""Close code when a non-conflatable stream (responses, user, trades) overflows."""
+CLOSE_GOING_AWAY = 1001
+
+
+class ApiError(Exception):
+    """A request-level error: becomes {"status", "error": {"code", "msg"}}."""
+
+    def __init__(self, code: int, msg: str, **extra: object) -> None:
+        super().__init__(msg)
+        self.code = int(code)
+        self.msg = msg
+        self.extra = extra
+
+    @property
+    def status(self) -> int:
+        return _HTTP_STATUS.get(self.code, 400)
+
+
+def engine_error(code: int, text: str) -> ApiError:
+    return ApiError(ENGINE_CODE_BASE + code, text)
+
+
+_STATUS_NAMES = {
+    OrderStatus.NEW: "new",
+    OrderStatus.PARTIALLY_FILLED: "partially_filled",
+    OrderStatus.FILLED: "filled",
+    OrderStatus.CANCELED: "canceled",
+    OrderStatus.REPLACED: "new",
+    OrderStatus.REJECTED: "rejected",
+    OrderStatus.EXPIRED: "expired",
+}
+
+
+def status_name(status: OrderStatus) -> str:
+    return _STATUS_NAMES[status]
+
+
+_CLOSE_NAMES = {int(r): r.name.lower() for r in CloseReason}
+
+
+def close_reason_name(reason: int) -> str | None:
+    """CloseReason -> "user_cancel", "ioc_remainder", ...; None while the order lives."""
+    return _CLOSE_NAMES.get(reason) if reason else None

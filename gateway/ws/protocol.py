@@ -1,0 +1,728 @@
+"""WebSocket JSON protocol, sans-I/O: one :class:`Session` per connection.
+
+The session parses requests, enforces logon and the rate limit, converts decimal
+strings to engine integers (exactly: off-grid is an error, never a rounding), submits
+commands to the EngineHost, and writes frames to its :class:`Outbox`. It never
+touches a socket; the server feeds it frames and drains the outbox.
+
+Ordering: answers leave in request order, and an answer reflects every earlier
+request on the same connection. Commands are submitted at once (pipelining); their
+answers are produced by :meth:`Session.on_batch` when the host releases the event
+batch after the journal group commit (journal before acknowledge). A read request
+(order.status, subscribe, ...) waits in the inbox until every earlier command of the
+connection has been answered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from engine.commands import Cancel, Command, MassCancel, NewOrder, Replace
+from engine.events import (
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderRejected,
+    OrderReplaced,
+    Trade,
+)
+from engine.model import (
+    ASSET_UNIT,
+    GridError,
+    Instrument,
+    OrdType,
+    Side,
+    Stp,
+    TimeInForce,
+    decimal_to_units,
+    units_to_decimal,
+)
+from gateway.orders import OrderView
+from gateway.ws.errors import ApiError, ErrorCode, close_reason_name, engine_error, status_name
+from gateway.ws.outbox import Outbox
+from gateway.ws.subscriptions import Subscription, parse_channel
+
+if TYPE_CHECKING:
+    from gateway.host import EventBatch
+    from gateway.ws.server import Venue
+
+__all__ = [
+    "COMMAND_METHODS",
+    "MAX_SUBSCRIPTIONS",
+    "METHODS",
+    "Pending",
+    "Session",
+    "fill_shape",
+    "order_shape",
+]
+
+MAX_SUBSCRIPTIONS = 64
+MAX_CLIENT_ID = 36
+
+_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+_SIDE_NAMES = {int(v): k for k, v in _SIDES.items()}
+_TYPES = {"limit": OrdType.LIMIT, "market": OrdType.MARKET}
+_TYPE_NAMES = {int(v): k for k, v in _TYPES.items()}
+_TIFS = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK,
+         "gtd": TimeInForce.GTD}  # fmt: skip
+_TIF_NAMES = {int(v): k for k, v in _TIFS.items()}
+_STPS = {m.name.lower(): m for m in Stp}
+
+
+# ------------------------------------------------------------------- shapes
+
+
+def _avg_price(inst: Instrument, notional: int, filled: int) -> str | None:
+    """notional (quote units) / base quantity, rounded half-even to tick decimals + 4."""
+    if not filled:
+        return None
+    value = Decimal(notional) * ASSET_UNIT / (inst.lot_size * filled)
+    exp = min(inst.tick_size.as_tuple().exponent, 0)
+    assert isinstance(exp, int)
+    text = format(value.quantize(Decimal(1).scaleb(exp - 4)).normalize(), "f")
+    return text
+
+
+def order_shape(view: OrderView, inst: Instrument) -> dict[str, Any]:
+    """The one order shape every answer and user update uses."""
+    return {
+        "id": view.order_id,
+        "client_order_id": view.client_order_id,
+        "symbol": view.symbol,
+        "side": _SIDE_NAMES[view.side],
+        "type": _TYPE_NAMES[view.ord_type],
+        "time_in_force": _TIF_NAMES.get(view.tif, "gtc"),
+        "status": status_name(view.status),
+        "price": inst.ticks_to_price(view.price) if view.price else None,
+        "quantity": inst.lots_to_qty(view.qty),
+        "quote_quantity": units_to_decimal(view.quote_qty) if view.quote_qty else None,
+        "filled": inst.lots_to_qty(view.filled),
+        "remaining": inst.lots_to_qty(view.leaves),
+        "average_price": _avg_price(inst, view.notional, view.filled),
+        "fee": units_to_decimal(view.fee),
+        "fee_asset": inst.quote,
+        "reason": close_reason_name(view.reason),
+        "ts_us": view.updated_us,
+    }
+
+
+def fill_shape(trade: Trade, inst: Instrument, maker: bool) -> dict[str, Any]:
+    side = trade.taker_side if not maker else (3 - trade.taker_side)
+    return {
+        "trade_id": trade.trade_id,
+        "order_id": trade.maker_order_id if maker else trade.taker_order_id,
+        "client_order_id": trade.maker_client_order_id if maker else trade.taker_client_order_id,
+        "symbol": trade.symbol,
+        "side": _SIDE_NAMES[side],
+        "price": inst.ticks_to_price(trade.price),
+        "quantity": inst.lots_to_qty(trade.qty),
+        "fee": units_to_decimal(trade.maker_fee if maker else trade.taker_fee),
+        "fee_asset": inst.quote,
+        "liquidity": "maker" if maker else "taker",
+        "ts_us": trade.ts_us,
+    }
+
+
+def _answer(req_id: object, result: Any) -> bytes:
+    return orjson.dumps({"id": req_id, "status": 200, "result": result})
+
+
+def _error(req_id: object, err: ApiError) -> bytes:
+    body: dict[str, Any] = {"code": err.code, "msg": err.msg, **err.extra}
+    return orjson.dumps({"id": req_id, "status": err.status, "error": body})
+
+
+# ------------------------------------------------------------------- params
+
+
+class Params:
+    """Typed access to a request's params; unknown names are reported by done()."""
+
+    def __init__(self, method: str, raw: dict[str, Any]) -> None:
+        self.method = method
+        self.raw = raw
+        self.used: set[str] = set()
+
+    def _bad(self, msg: str) -> ApiError:
+        return ApiError(ErrorCode.INVALID_PARAMS, f"{self.method}: {msg}")
+
+    def get(self, name: str) -> Any:
+        self.used.add(name)
+        return self.raw.get(name)
+
+    def str_(self, name: str, *, required: bool = False, max_len: int = 64) -> str | None:
+        value = self.get(name)
+        if value is None:
+            if required:
+                raise self._bad(f"missing required parameter '{name}'")
+            return None
+        if not isinstance(value, str):
+            raise self._bad(f"'{name}' must be a string, got {type(value).__name__}")
+        if required and not value:
+            raise self._bad(f"'{name}' must not be empty")
+        if len(value) > max_len:
+            raise self._bad(f"'{name}' is longer than {max_len} characters")
+        return value
+
+    def choice(self, name: str, table: dict[str, Any], default: str | None = None) -> Any:
+        value = self.str_(name, required=default is None)
+        if value is None:
+            value = default
+        assert value is not None
+        if value not in table:
+            raise self._bad(f"'{name}' must be one of {', '.join(table)}; got {value!r}")
+        return table[value]
+
+    def int_(self, name: str, *, required: bool = False) -> int | None:
+        value = self.get(name)
+        if value is None:
+            if required:
+                raise self._bad(f"missing required parameter '{name}'")
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self._bad(f"'{name}' must be a non-negative integer, got {value!r}")
+        return value
+
+    def bool_(self, name: str) -> bool:
+        value = self.get(name)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self._bad(f"'{name}' must be true or false, got {value!r}")
+        return value
+
+    def decimal(self, name: str, convert: Callable[[str], int], *, required: bool = False) -> int:
+        """A decimal string converted exactly; 0 when absent and not required."""
+        value = self.get(name)
+        if value is None:
+            if required:
+                raise self._bad(f"missing required parameter '{name}'")
+            return 0
+        if not isinstance(value, str):
+            raise self._bad(f"'{name}' must be a decimal string such as \"1.25\", got {value!r}")
+        try:
+            return convert(value)
+        except GridError as exc:
+            raise ApiError(ErrorCode.INVALID_DECIMAL, f"{self.method}: {name}: {exc}") from None
+
+    def done(self) -> None:
+        unknown = sorted(set(self.raw) - self.used)
+        if unknown:
+            raise self._bad(f"unknown parameter '{unknown[0]}'")
+
+
+def _positive_units(text: str) -> int:
+    units = decimal_to_units(text)
+    if units <= 0:
+        raise GridError(f"amount must be positive, got {text}")
+    return units
+
+
+# ------------------------------------------------------------------- session
+
+COMMAND_METHODS = frozenset({"order.place", "order.cancel", "order.replace", "orders.cancel_all"})
+METHODS = (
+    "session.logon",
+    "order.place",
+    "order.cancel",
+    "order.replace",
+    "orders.cancel_all",
+    "order.status",
+    "orders.open",
+    "account.balances",
+    "instruments",
+    "subscribe",
+    "unsubscribe",
+)
+_ENVELOPE = frozenset({"id", "method", "params"})
+
+
+@dataclass(slots=True)
+class Request:
+    id: object
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Pending:
+    """EventBatch.origin of a command submitted by a session."""
+
+    session: Session
+    req_id: object
+    method: str
+    trailer: list[bytes] | None = None
+
+
+class RateLimiter:
+    """Token bucket: `rate` requests per second, bursts up to `rate`."""
+
+    __slots__ = ("last", "rate", "tokens")
+
+    def __init__(self, rate: int) -> None:
+        self.rate = float(rate)
+        self.tokens = float(rate)
+        self.last = time.monotonic()
+
+    def take(self, now: float) -> bool:
+        tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if tokens >= 1.0:
+            self.tokens = tokens - 1.0
+            return True
+        self.tokens = tokens
+        return False
+
+
+class Session:
+    """One WebSocket connection's protocol state."""
+
+    def __init__(self, venue: Venue, outbox: Outbox, peer: str = "") -> None:
+        self.venue = venue
+        self.outbox = outbox
+        self.peer = peer
+        self.account: str | None = None
+        self.api_key = ""
+        self.cancel_on_disconnect = False
+        self.subs: dict[str, Subscription] = {}
+        self.user = False
+        self.user_seq = 0
+        self.unacked = 0
+        self.last_pending: Pending | None = None
+        self.inbox: deque[Request | bytes] = deque()
+        self.limiter = RateLimiter(venue.config.max_requests_per_s)
+        self.own_orders: dict[int, str] = {}  # order id -> symbol, for cancel_on_disconnect
+        self.closed = False
+
+    # ---------------------------------------------------------------- input
+
+    def receive(self, data: str | bytes, now: float | None = None) -> None:
+        """One client frame. Never raises for client mistakes: they become answers."""
+        if self.closed:
+            return
+        allowed = self.limiter.take(time.monotonic() if now is None else now)
+        item: Request | bytes
+        try:
+            item = self._parse(data)
+        except ApiError as bad:
+            item = _error(bad.extra.pop("id", None), bad)
+            self.venue.count_request("invalid", bad.status)
+        if not allowed:
+            req_id = item.id if isinstance(item, Request) else None
+            rate = self.venue.config.max_requests_per_s
+            limited = ApiError(
+                ErrorCode.RATE_LIMITED,
+                f"rate limit exceeded: {rate} requests per second per connection",
+                limit=rate,
+            )
+            item = _error(req_id, limited)
+            self.venue.count_request("rate_limited", 429)
+        self.inbox.append(item)
+        self.pump()
+
+    def _parse(self, data: str | bytes) -> Request:
+        try:
+            msg = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(ErrorCode.MALFORMED_JSON, f"malformed JSON: {exc}") from None
+        if not isinstance(msg, dict):
+            raise ApiError(ErrorCode.INVALID_REQUEST, "request must be a JSON object")
+        req_id = msg.get("id")
+        if "id" not in msg or not (
+            (isinstance(req_id, str) and len(req_id) <= 64)
+            or (isinstance(req_id, int) and not isinstance(req_id, bool))
+        ):
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST, "'id' is required: an integer or a string of <= 64 chars"
+            )
+        extra = sorted(set(msg) - _ENVELOPE)
+        if extra:
+            msg_text = f"unknown request field '{extra[0]}'"
+            raise ApiError(ErrorCode.INVALID_REQUEST, msg_text, id=req_id)
+        method = msg.get("method")
+        if not isinstance(method, str):
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST, "'method' is required and must be a string", id=req_id
+            )
+        params = msg.get("params", {})
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise ApiError(
+                ErrorCode.INVALID_PARAMS, f"{method}: 'params' must be an object", id=req_id
+            )
+        return Request(req_id, method, params)
+
+    def pump(self) -> None:
+        """Handle inbox items in order; reads wait until earlier commands are answered."""
+        inbox = self.inbox
+        while inbox and not self.closed:
+            item = inbox[0]
+            is_command = isinstance(item, Request) and item.method in COMMAND_METHODS
+            if self.unacked and not is_command:
+                if isinstance(item, bytes) and self.last_pending is not None:
+                    inbox.popleft()  # a ready error: send right after the pending answer
+                    if self.last_pending.trailer is None:
+                        self.last_pending.trailer = []
+                    self.last_pending.trailer.append(item)
+                    continue
+                return
+            inbox.popleft()
+            if isinstance(item, bytes):
+                self._send(item)
+            else:
+                self._dispatch(item)
+
+    def _dispatch(self, req: Request) -> None:
+        try:
+            handler = self._HANDLERS.get(req.method)
+            if handler is None:
+                raise ApiError(
+                    ErrorCode.UNKNOWN_METHOD,
+                    f"unknown method {req.method!r}; methods are: {', '.join(METHODS)}",
+                )
+            if req.method != "session.logon" and req.method not in _PUBLIC and not self.account:
+                raise ApiError(ErrorCode.NOT_LOGGED_ON, f"{req.method} requires session.logon")
+            params = Params(req.method, req.params)
+            result = handler(self, params)
+        except ApiError as err:
+            answer = _error(req.id, err)
+            if self.unacked and self.last_pending is not None:
+                self.last_pending.trailer = [*(self.last_pending.trailer or []), answer]
+            else:
+                self._send(answer)
+            self.venue.count_request(req.method if req.method in METHODS else "unknown",
+                                     err.status)  # fmt: skip
+            return
+        except Exception:
+            self.venue.log_exception(req.method)
+            self._send(_error(req.id, ApiError(ErrorCode.INTERNAL, "internal error")))
+            self.venue.count_request(req.method, 500)
+            return
+        if isinstance(result, _Submit):
+            self._submit(req, result.command)
+        elif isinstance(result, _Subscribe):
+            self._send(_answer(req.id, {"subscribed": [*self.subs, *result.new]}))
+            self.venue.count_request(req.method, 200)
+            for name, (kind, symbol, depth) in result.new.items():
+                sub = Subscription(name, kind, symbol, depth, self.outbox, self.venue.publisher)
+                self.subs[name] = sub
+                if kind == "user":
+                    self.user = True
+                    self.venue.add_user(self)
+                else:
+                    self.venue.market.add(sub)
+        else:
+            self._send(_answer(req.id, result))
+            self.venue.count_request(req.method, 200)
+
+    def _send(self, data: bytes) -> None:
+        self.outbox.push(data)
+
+    # ---------------------------------------------------------------- commands
+
+    def _submit(self, req: Request, command: Command) -> None:
+        pending = Pending(self, req.id, req.method)
+        self.unacked += 1
+        self.last_pending = pending
+        events = self.venue.host.submit(command, pending)
+        if self.cancel_on_disconnect:  # inspection only: learn the new order's id
+            for event in events:
+                if type(event) is OrderAccepted:
+                    assert isinstance(event, OrderAccepted)
+                    self.own_orders[event.order_id] = event.symbol
+                    self.venue.order_owner[event.order_id] = self
+
+    def on_batch(self, pending: Pending, batch: EventBatch) -> None:
+        """The answer to a command of ours, after the journal commit."""
+        self.unacked -= 1
+        if self.last_pending is pending:
+            self.last_pending = None
+        if not self.closed:
+            status, answer = self._command_answer(pending, batch.events)
+            self.venue.count_request(pending.method, status)
+            self._send(answer)
+            if pending.trailer:
+                for data in pending.trailer:
+                    self._send(data)
+        if self.unacked == 0 and self.inbox:
+            self.pump()
+
+    def _command_answer(self, pending: Pending, events: list[Event]) -> tuple[int, bytes]:
+        venue = self.venue
+        if events and type(events[0]) is OrderRejected:
+            rej = events[0]
+            assert isinstance(rej, OrderRejected)
+            err = engine_error(rej.code, rej.text)
+            return err.status, _error(pending.req_id, err)
+        if pending.method == "orders.cancel_all":
+            canceled = [venue.order_dict(e.order_id) for e in events if type(e) is OrderCanceled]
+            return 200, _answer(pending.req_id, {"canceled": [c for c in canceled if c]})
+        order_id = 0
+        fills: list[dict[str, Any]] = []
+        for event in events:
+            kind = type(event)
+            if kind in (OrderAccepted, OrderCanceled, OrderReplaced) and not order_id:
+                assert isinstance(event, OrderAccepted | OrderCanceled | OrderReplaced)
+                order_id = event.order_id
+            elif kind is Trade and pending.method != "order.cancel":
+                assert isinstance(event, Trade)
+                inst = venue.instrument(event.symbol)
+                if event.taker_order_id == order_id:
+                    fills.append(fill_shape(event, inst, maker=False))
+                elif event.maker_order_id == order_id:  # a replaced order that re-traded
+                    fills.append(fill_shape(event, inst, maker=True))
+        result = venue.order_dict(order_id)
+        if result is None:  # pragma: no cover - the tracker saw the same batch first
+            return 500, _error(pending.req_id, ApiError(ErrorCode.INTERNAL, "order not tracked"))
+        if pending.method != "order.cancel":
+            result["fills"] = fills
+        return 200, _answer(pending.req_id, result)
+
+    # ---------------------------------------------------------------- handlers
+
+    def _logon(self, p: Params) -> dict[str, Any]:
+        if self.account:
+            raise ApiError(ErrorCode.ALREADY_LOGGED_ON, f"already logged on as {self.api_key!r}")
+        api_key = p.str_("api_key", required=True, max_len=128)
+        ts = p.int_("timestamp_ms", required=True)
+        sig = p.str_("signature", required=True, max_len=256)
+        cod = p.bool_("cancel_on_disconnect")
+        p.done()
+        assert api_key is not None and ts is not None and sig is not None
+        now_ms = self.venue.clock_ms()
+        account = self.venue.keys.verify(api_key, ts, sig, now_ms)
+        self.account = account
+        self.api_key = api_key
+        self.cancel_on_disconnect = cod
+        return {
+            "api_key": api_key,
+            "account": account,
+            "cancel_on_disconnect": cod,
+            "server_time_ms": now_ms,
+        }
+
+    def _inst(self, p: Params) -> Instrument:
+        symbol = p.str_("symbol", required=True)
+        assert symbol is not None
+        inst = self.venue.find_instrument(symbol)
+        if inst is None:
+            raise engine_error(1, f"unknown instrument {symbol!r}")
+        return inst
+
+    def _client_id(self, p: Params, name: str) -> str:
+        value = p.str_(name, max_len=MAX_CLIENT_ID) or ""
+        if value and not value.isprintable():
+            raise p._bad(f"'{name}' must be printable")
+        return value
+
+    def _place(self, p: Params) -> _Submit:
+        inst = self._inst(p)
+        side = p.choice("side", _SIDES)
+        ord_type = p.choice("type", _TYPES)
+        tif = p.choice("time_in_force", _TIFS, "gtc")
+        qty = p.decimal("quantity", inst.qty_to_lots)
+        quote_qty = p.decimal("quote_quantity", _positive_units)
+        price = p.decimal("price", inst.price_to_ticks)
+        expire = p.int_("expire_ts_us") or 0
+        post_only = p.bool_("post_only")
+        clid = self._client_id(p, "client_order_id")
+        stp_name = p.str_("stp")
+        p.done()
+        if ord_type == OrdType.LIMIT:
+            if not price:
+                raise p._bad("'price' is required for limit orders")
+            if not qty:
+                raise p._bad("'quantity' is required for limit orders")
+            if quote_qty:
+                raise p._bad("'quote_quantity' is for market orders only")
+        elif bool(qty) == bool(quote_qty):
+            raise p._bad("market orders need exactly one of 'quantity' or 'quote_quantity'")
+        if tif == TimeInForce.GTD and not expire:
+            raise p._bad("'expire_ts_us' is required for time_in_force gtd")
+        stp = None
+        if stp_name is not None:
+            if stp_name not in _STPS:
+                raise p._bad(f"'stp' must be one of {', '.join(_STPS)}; got {stp_name!r}")
+            stp = _STPS[stp_name]
+        assert self.account is not None
+        return _Submit(
+            NewOrder(
+                self.account, inst.symbol, side, ord_type, qty, price, tif, clid, quote_qty,
+                post_only, stp, expire,
+            )
+        )  # fmt: skip
+
+    def _order_ref(self, p: Params, clid_name: str) -> tuple[int, str]:
+        order_id = p.int_("order_id") or 0
+        clid = self._client_id(p, clid_name)
+        if bool(order_id) == bool(clid):
+            raise p._bad(f"give exactly one of 'order_id' or '{clid_name}'")
+        return order_id, clid
+
+    def _cancel(self, p: Params) -> _Submit:
+        inst = self._inst(p)
+        order_id, clid = self._order_ref(p, "client_order_id")
+        p.done()
+        assert self.account is not None
+        return _Submit(Cancel(self.account, inst.symbol, order_id, clid))
+
+    def _replace(self, p: Params) -> _Submit:
+        inst = self._inst(p)
+        order_id, orig = self._order_ref(p, "orig_client_order_id")
+        qty = p.decimal("quantity", inst.qty_to_lots, required=True)
+        price = p.decimal("price", inst.price_to_ticks)
+        clid = self._client_id(p, "client_order_id")
+        p.done()
+        assert self.account is not None
+        return _Submit(Replace(self.account, inst.symbol, qty, price, order_id, orig, clid))
+
+    def _cancel_all(self, p: Params) -> _Submit:
+        symbol = ""
+        if p.raw.get("symbol") is not None:
+            symbol = self._inst(p).symbol
+        p.done()
+        assert self.account  # never an empty account: that would cancel every account
+        return _Submit(MassCancel(self.account, symbol))
+
+    def _status(self, p: Params) -> dict[str, Any]:
+        inst = self._inst(p)
+        order_id, clid = self._order_ref(p, "client_order_id")
+        p.done()
+        tracker = self.venue.tracker
+        assert self.account is not None
+        view = tracker.get(order_id) if order_id else tracker.find(self.account, clid)
+        if view is None or view.account != self.account or view.symbol != inst.symbol:
+            raise engine_error(20, "unknown order (never existed or no longer kept)")
+        return order_shape(view, inst)
+
+    def _open(self, p: Params) -> dict[str, Any]:
+        symbol = ""
+        if p.raw.get("symbol") is not None:
+            symbol = self._inst(p).symbol
+        p.done()
+        assert self.account is not None
+        views = sorted(
+            self.venue.tracker.open_orders(self.account, symbol), key=lambda v: v.order_id
+        )
+        return {"orders": [order_shape(v, self.venue.instrument(v.symbol)) for v in views]}
+
+    def _balances(self, p: Params) -> dict[str, Any]:
+        p.done()
+        assert self.account is not None
+        return {"balances": self.venue.balance_list(self.account)}
+
+    def _instruments(self, p: Params) -> dict[str, Any]:
+        p.done()
+        return {"instruments": self.venue.instrument_list()}
+
+    def _channels(self, p: Params) -> list[Any]:
+        channels = p.get("channels")
+        p.done()
+        if not isinstance(channels, list) or not channels:
+            raise p._bad("'channels' must be a non-empty list of channel names")
+        return channels
+
+    def _unsubscribe(self, p: Params) -> dict[str, Any]:
+        channels = self._channels(p)
+        for name in channels:
+            if not isinstance(name, str):
+                raise ApiError(ErrorCode.INVALID_CHANNEL, f"channel must be a string, got {name!r}")
+        for name in channels:
+            self._drop(name)
+        return {"subscribed": list(self.subs)}
+
+    def _drop(self, name: str) -> None:
+        sub = self.subs.pop(name, None)
+        if sub is None:
+            return
+        if sub.kind == "user":
+            self.user = False
+            self.venue.remove_user(self)
+        else:
+            self.venue.market.remove(sub)
+
+    _HANDLERS: dict[str, Callable[[Session, Params], Any]] = {}
+
+    # ---------------------------------------------------------------- user channel
+
+    def push_user(self, data: bytes) -> None:
+        """One user-channel frame: data is the serialized "data" object."""
+        self.user_seq += 1
+        self.outbox.push(b'{"channel":"user","seq":%d,"data":%b}' % (self.user_seq, data))
+
+    # ---------------------------------------------------------------- teardown
+
+    def disconnect(self) -> None:
+        """Connection gone: drop subscriptions, then honour cancel_on_disconnect."""
+        if self.closed:
+            return
+        self.closed = True
+        self.inbox.clear()
+        for name in list(self.subs):
+            self._drop(name)
+        venue = self.venue
+        if self.cancel_on_disconnect and self.account:
+            live = venue.host.engine.orders
+            for order_id, symbol in sorted(self.own_orders.items()):
+                venue.order_owner.pop(order_id, None)
+                if order_id in live:
+                    venue.host.submit(
+                        Cancel(self.account, symbol, order_id, request_id="cancel_on_disconnect")
+                    )
+        self.own_orders.clear()
+
+
+@dataclass(slots=True)
+class _Submit:
+    command: Command
+
+
+_PUBLIC = frozenset({"instruments", "subscribe", "unsubscribe"})
+
+
+def _subscribe_handler(session: Session, p: Params) -> Any:
+    """subscribe: validate every channel first (all or nothing), answer, then snapshots."""
+    channels = session._channels(p)
+    venue = session.venue
+    parsed = [(name, parse_channel(name, venue.publisher.books)) for name in channels]
+    new: dict[str, tuple[str, str, int]] = {}
+    for name, spec in parsed:
+        if name not in session.subs:
+            new[name] = spec
+    for name, (kind, _, _) in new.items():
+        if kind == "user" and not session.account:
+            raise ApiError(ErrorCode.NOT_LOGGED_ON, f"channel {name!r} requires session.logon")
+    if len(session.subs) + len(new) > MAX_SUBSCRIPTIONS:
+        raise ApiError(
+            ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+            f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection",
+        )
+    return _Subscribe(new)
+
+
+@dataclass(slots=True)
+class _Subscribe:
+    new: dict[str, tuple[str, str, int]]
+
+
+Session._HANDLERS = {
+    "session.logon": Session._logon,
+    "order.place": Session._place,
+    "order.cancel": Session._cancel,
+    "order.replace": Session._replace,
+    "orders.cancel_all": Session._cancel_all,
+    "order.status": Session._status,
+    "orders.open": Session._open,
+    "account.balances": Session._balances,
+    "instruments": Session._instruments,
+    "subscribe": _subscribe_handler,
+    "unsubscribe": Session._unsubscribe,
+}

@@ -1,0 +1,391 @@
+"""WebSocket server component: sockets, writer loops, and the event listener.
+
+Per connection: one handler coroutine (reads frames, feeds the sans-I/O
+:class:`~gateway.ws.protocol.Session`) and one writer task (drains the bounded
+:class:`~gateway.ws.outbox.Outbox`). No task per message; market-data frames are
+shared bytes objects encoded once by the publisher's memo.
+
+:class:`Venue` is what sessions share: host, order tracker, publisher, API keys, the
+user-channel routing table and a balance mirror, plus the host listener that turns
+event batches into command answers and user-channel updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+import structlog
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from engine.events import (
+    BalanceChanged,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderReplaced,
+    Trade,
+)
+from engine.model import Instrument, TradingStatus, units_to_decimal
+from gateway.config import Config, parse_listen
+from gateway.host import EngineHost, EventBatch
+from gateway.marketdata import MarketDataPublisher
+from gateway.metrics import Registry
+from gateway.orders import OrderTracker
+from gateway.ws.auth import KeyRing
+from gateway.ws.errors import CLOSE_SLOW_CONSUMER
+from gateway.ws.outbox import Outbox
+from gateway.ws.protocol import Pending, Session, fill_shape, order_shape
+from gateway.ws.subscriptions import WsMarketData
+
+__all__ = ["MAX_MESSAGE_BYTES", "Venue", "WsServer"]
+
+log = structlog.get_logger("gateway.ws")
+
+MAX_MESSAGE_BYTES = 64 * 1024
+CLOSE_TIMEOUT_S = 2.0
+
+
+class Venue:
+    """Shared state of all WS sessions and the host listener that serves them."""
+
+    def __init__(
+        self,
+        config: Config,
+        host: EngineHost,
+        tracker: OrderTracker,
+        publisher: MarketDataPublisher,
+        registry: Registry,
+    ) -> None:
+        self.config = config.ws
+        self.host = host
+        self.tracker = tracker
+        self.publisher = publisher
+        self.market = WsMarketData(publisher)
+        self.keys = KeyRing(config.ws.api_keys, config.ws.logon_window_ms)
+        self.users: dict[str, dict[Session, None]] = {}
+        self.order_owner: dict[int, Session] = {}
+        self.balances: dict[str, dict[str, tuple[int, int]]] = {
+            acct_id: {asset: (bal.total, bal.held) for asset, bal in acct.balances.items()}
+            for acct_id, acct in host.engine.accounts.items()
+        }
+        self._m_requests = registry.counter(
+            "gw_ws_requests_total", "WebSocket requests by method and answer status"
+        )
+
+    @staticmethod
+    def clock_ms() -> int:
+        return time.time_ns() // 1_000_000
+
+    # ---------------------------------------------------------------- lookups
+
+    def find_instrument(self, symbol: str) -> Instrument | None:
+        listing = self.host.engine.listings.get(symbol)
+        return None if listing is None else listing.instrument
+
+    def instrument(self, symbol: str) -> Instrument:
+        return self.host.engine.listings[symbol].instrument
+
+    def instrument_list(self) -> list[dict[str, Any]]:
+        return instrument_list(self.host)
+
+    def order_dict(self, order_id: int) -> dict[str, Any] | None:
+        view = self.tracker.get(order_id)
+        if view is None:
+            return None
+        return order_shape(view, self.instrument(view.symbol))
+
+    def balance_list(self, account: str) -> list[dict[str, str]]:
+        return [
+            _balance_shape(asset, total, held)
+            for asset, (total, held) in sorted(self.balances.get(account, {}).items())
+        ]
+
+    def count_request(self, method: str, status: int) -> None:
+        self._m_requests.inc(method=method, status=str(status))
+
+    def log_exception(self, method: str) -> None:
+        log.exception("ws.request_failed", method=method)
+
+    def add_user(self, session: Session) -> None:
+        assert session.account is not None
+        self.users.setdefault(session.account, {})[session] = None
+
+    def remove_user(self, session: Session) -> None:
+        if session.account is None:
+            return
+        sessions = self.users.get(session.account)
+        if sessions is not None:
+            sessions.pop(session, None)
+            if not sessions:
+                del self.users[session.account]
+
+    # ---------------------------------------------------------------- listener
+
+    def __call__(self, batch: EventBatch) -> None:
+        origin = batch.origin
+        if type(origin) is Pending:
+            origin.session.on_batch(origin, batch)
+        users = self.users
+        owners = self.order_owner
+        out: dict[str, tuple[dict[int, None], list[Trade], list[BalanceChanged]]] | None = None
+        for event in batch.events:
+            kind = type(event)
+            if kind is BalanceChanged:
+                assert isinstance(event, BalanceChanged)
+                self.balances.setdefault(event.account, {})[event.asset] = (event.total, event.held)
+                if event.account in users:
+                    out = out or {}
+                    out.setdefault(event.account, ({}, [], []))[2].append(event)
+            elif kind is Trade:
+                assert isinstance(event, Trade)
+                if owners:
+                    if event.maker_leaves == 0:
+                        _release(owners, event.maker_order_id)
+                    if event.taker_leaves == 0:
+                        _release(owners, event.taker_order_id)
+                if users:
+                    for account, order_id in (
+                        (event.taker_account, event.taker_order_id),
+                        (event.maker_account, event.maker_order_id),
+                    ):
+                        if account in users:
+                            out = out or {}
+                            entry = out.setdefault(account, ({}, [], []))
+                            entry[0][order_id] = None
+                            entry[1].append(event)
+            elif kind in _ORDER_EVENTS:
+                assert isinstance(
+                    event, OrderAccepted | OrderCanceled | OrderExpired | OrderReplaced
+                )
+                if owners and kind is not OrderAccepted and kind is not OrderReplaced:
+                    _release(owners, event.order_id)
+                if event.account in users:
+                    out = out or {}
+                    out.setdefault(event.account, ({}, [], []))[0][event.order_id] = None
+        if out:
+            self._push_user(out)
+
+    def _push_user(
+        self, out: dict[str, tuple[dict[int, None], list[Trade], list[BalanceChanged]]]
+    ) -> None:
+        """Order updates (state after the command), then fills, then balances."""
+        for account, (order_ids, trades, balances) in out.items():
+            frames: list[bytes] = []
+            for order_id in order_ids:
+                order = self.order_dict(order_id)
+                if order is not None:
+                    frames.append(orjson.dumps({"type": "order", "order": order}))
+            for trade in trades:
+                inst = self.instrument(trade.symbol)
+                if trade.taker_account == account:
+                    frames.append(
+                        orjson.dumps({"type": "fill", "fill": fill_shape(trade, inst, False)})
+                    )
+                if trade.maker_account == account:
+                    frames.append(
+                        orjson.dumps({"type": "fill", "fill": fill_shape(trade, inst, True)})
+                    )
+            for bal in balances:
+                shape = _balance_shape(bal.asset, bal.total, bal.held)
+                shape["ts_us"] = bal.ts_us
+                frames.append(orjson.dumps({"type": "balance", "balance": shape}))
+            for session in list(self.users.get(account, ())):
+                for data in frames:
+                    session.push_user(data)
+
+
+_ORDER_EVENTS = frozenset({OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced})
+
+
+def _release(owners: dict[int, Session], order_id: int) -> None:
+    session = owners.pop(order_id, None)
+    if session is not None:
+        session.own_orders.pop(order_id, None)
+
+
+def _balance_shape(asset: str, total: int, held: int) -> dict[str, Any]:
+    return {
+        "asset": asset,
+        "total": units_to_decimal(total),
+        "available": units_to_decimal(total - held),
+        "held": units_to_decimal(held),
+    }
+
+
+def instrument_list(host: EngineHost) -> list[dict[str, Any]]:
+    """The instruments as published by `instruments` and GET /api/v1/instruments."""
+    out = []
+    for symbol, listing in host.engine.listings.items():
+        inst = listing.instrument
+        out.append(
+            {
+                "symbol": symbol,
+                "base": inst.base,
+                "quote": inst.quote,
+                "tick_size": format(inst.tick_size, "f"),
+                "lot_size": format(inst.lot_size, "f"),
+                "min_qty": inst.lots_to_qty(inst.min_qty),
+                "min_notional": units_to_decimal(inst.min_notional),
+                "status": TradingStatus(listing.status).name.lower(),
+            }
+        )
+    return out
+
+
+class _Connection:
+    """Socket side of one session: the writer task and the slow-consumer close."""
+
+    def __init__(self, server: WsServer, ws: ServerConnection) -> None:
+        self.server = server
+        self.ws = ws
+        self.ready = asyncio.Event()
+        self.outbox = Outbox(server.config.ws.send_queue, self._overflow, self.ready.set)
+        peer = ws.remote_address
+        self.session = Session(server.venue, self.outbox, str(peer))
+        self.writer: asyncio.Task[None] | None = None
+        self.killer: asyncio.Task[None] | None = None
+
+    async def write_loop(self) -> None:
+        ws, outbox, queue = self.ws, self.outbox, self.outbox.queue
+        sent_metric = self.server.m_sent
+        try:
+            while True:
+                sent = 0
+                while queue:
+                    await ws.send(queue.popleft(), text=True)
+                    sent += 1
+                if sent:
+                    sent_metric.inc(sent)
+                if outbox.stale:
+                    self.server.m_slow.inc(len(outbox.stale), protocol="ws", action="conflated")
+                    outbox.resync()
+                    continue
+                self.ready.clear()
+                await self.ready.wait()
+        except ConnectionClosed:
+            pass
+
+    def _overflow(self, reason: str) -> None:
+        self.server.m_slow.inc(protocol="ws", action="disconnected")
+        log.warning("ws.slow_consumer", peer=self.session.peer, reason=reason)
+        if self.killer is None:
+            self.killer = asyncio.get_running_loop().create_task(
+                self._kill(CLOSE_SLOW_CONSUMER, reason)
+            )
+
+    async def _kill(self, code: int, reason: str) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+        try:
+            await asyncio.wait_for(self.ws.close(code, reason), CLOSE_TIMEOUT_S + 1)
+        except (TimeoutError, ConnectionClosed, OSError):
+            transport = self.ws.transport
+            if transport is not None:
+                transport.abort()
+
+
+class WsServer:
+    """The WebSocket API component (App starts/stops it); `port` is the bound port."""
+
+    name = "ws"
+
+    def __init__(
+        self,
+        config: Config,
+        host: EngineHost,
+        tracker: OrderTracker,
+        publisher: MarketDataPublisher,
+        registry: Registry,
+    ) -> None:
+        self.config = config
+        self.venue = Venue(config, host, tracker, publisher, registry)
+        host.listeners.append(self.venue)
+        self.connections: dict[_Connection, None] = {}
+        self._server: Server | None = None
+        self.port = 0
+        self.m_sent = registry.counter("gw_ws_messages_sent_total", "WebSocket frames sent")
+        self.m_slow = registry.counter(
+            "gw_slow_consumers_total",
+            "Slow-consumer actions: conflated (stale book/bbo resynced) or disconnected",
+        )
+        registry.gauge("gw_sessions_connected", "Connected sessions by protocol").set_source(
+            lambda: len(self.connections), protocol="ws"
+        )
+        depth = registry.gauge("gw_ws_send_queue_depth", "Queued outgoing WebSocket frames")
+        depth.set_source(lambda: sum(len(c.outbox) for c in self.connections), stat="total")
+        depth.set_source(
+            lambda: max((len(c.outbox) for c in self.connections), default=0), stat="max"
+        )
+
+    @property
+    def listening(self) -> bool:
+        return self._server is not None
+
+    async def start(self) -> None:
+        cfg = self.config.ws
+        host, port = parse_listen(cfg.listen)
+        self._server = await serve(
+            self._handler,
+            host,
+            port,
+            process_request=self._check_path,
+            compression=None,  # per-connection deflate would defeat write-once fan-out
+            ping_interval=cfg.ping_interval_s or None,
+            ping_timeout=cfg.ping_timeout_s or None,
+            close_timeout=CLOSE_TIMEOUT_S,
+            max_size=MAX_MESSAGE_BYTES,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("ws.listening", host=host, port=self.port, path=cfg.path)
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close(close_connections=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._server.wait_closed(), CLOSE_TIMEOUT_S + 1)
+        self._server = None
+
+    def _check_path(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path != self.config.ws.path:
+            return Response(
+                HTTPStatus.NOT_FOUND.value,
+                "Not Found",
+                Headers([("Content-Type", "text/plain")]),
+                f"no WebSocket endpoint at {path}; use {self.config.ws.path}\n".encode(),
+            )
+        return None
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        conn = _Connection(self, ws)
+        self.connections[conn] = None
+        conn.writer = asyncio.get_running_loop().create_task(conn.write_loop())
+        session = conn.session
+        try:
+            async for message in ws:
+                session.receive(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            del self.connections[conn]
+            conn.writer.cancel()
+            session.disconnect()
+            if conn.killer is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await conn.killer
+            log.info(
+                "ws.disconnected",
+                peer=session.peer,
+                account=session.account,
+                code=ws.close_code,
+                reason=ws.close_reason,
+            )

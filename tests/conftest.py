@@ -1,0 +1,61 @@
+"""Shared fixtures: a real gateway App on ephemeral ports with a temp journal dir.
+
+``make_gateway(**sections)`` overrides config sections field by field, e.g.
+``await make_gateway(ws={"max_requests_per_s": 5})``; listen addresses default to
+127.0.0.1:0 and the bound ports are on the components (``app.ws.port``,
+``app.http.port``, ``app.fix.acceptor.port``). Every App started is stopped at the
+end of the test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.app import App
+from gateway.config import Config, load_config
+
+MakeGateway = Callable[..., Awaitable[App]]
+
+
+def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
+    """The demo config on ephemeral ports and temp dirs, with per-section overrides."""
+    base = load_config()
+    defaults: dict[str, dict[str, Any]] = {
+        "journal": {"dir": str(tmp_path / "journal"), "fsync": "never"},
+        "fix": {"listen": "127.0.0.1:0", "store_dir": str(tmp_path / "fix")},
+        "ws": {"listen": "127.0.0.1:0"},
+        "http": {"listen": "127.0.0.1:0"},
+    }
+    for name, values in sections.items():
+        defaults.setdefault(name, {}).update(values)
+    changes = {
+        name: dataclasses.replace(getattr(base, name), **values)
+        for name, values in defaults.items()
+    }
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture
+async def make_gateway(tmp_path: Path) -> AsyncIterator[MakeGateway]:
+    apps: list[App] = []
+
+    async def make(**sections: dict[str, Any]) -> App:
+        app = App(test_config(tmp_path, **sections))
+        await app.start()
+        apps.append(app)
+        return app
+
+    yield make
+    for app in reversed(apps):
+        await app.stop()
+
+
+@pytest.fixture
+async def gateway(make_gateway: MakeGateway) -> App:
+    """A running demo gateway (instruments BTC-USD, ETH-USD; accounts ACC1..ACC3)."""
+    return await make_gateway()
