@@ -200,8 +200,14 @@ def _scan(path: Path, *, last: bool) -> Iterator[tuple[int, int, Command]]:
                     os.fsync(fh.fileno())
                 return
             raise JournalCorrupt(f"{path} at offset {offset}: {bad}")
-        record: list[Any] = orjson.loads(payload)
-        yield record[0], record[1], command_from_record(record[2:])
+        try:
+            record: list[Any] = orjson.loads(payload)
+            seq, ts_us, command = record[0], record[1], command_from_record(record[2:])
+        except (orjson.JSONDecodeError, IndexError, KeyError, TypeError) as exc:
+            # The CRC matched, so these are the bytes we wrote: a bug or a format
+            # change, not a torn write. Refuse to guess.
+            raise JournalCorrupt(f"{path} at offset {offset}: undecodable record: {exc}") from exc
+        yield seq, ts_us, command
         offset = end
 
 

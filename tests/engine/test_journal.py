@@ -206,3 +206,24 @@ def test_snapshot_recover_and_prune(tmp_path: Path) -> None:
     report = recover(fresh, tmp_path)
     assert report.snapshot_seq == int(snaps[-2].name[9:29])
     assert fresh.state_hash() == eng.state_hash()
+
+
+def test_record_with_valid_crc_but_undecodable_payload_is_corruption(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import struct
+    import zlib
+
+    from engine.journal import JournalCorrupt, read_records
+
+    good = b"[1,1000,5]"  # a Tick
+    bad = b"[2,1001,999]"  # unknown command type 999, CRC is valid
+    with open(tmp_path / "journal-00000000000000000001.log", "wb") as fh:
+        for payload in (good, bad):
+            fh.write(struct.pack("<II", len(payload), zlib.crc32(payload)) + payload)
+    records = read_records(tmp_path)
+    assert next(records)[0] == 1
+    try:
+        next(records)
+    except JournalCorrupt as exc:
+        assert "undecodable record" in str(exc)
+    else:
+        raise AssertionError("expected JournalCorrupt")
