@@ -489,41 +489,23 @@ class Engine:
                 )
         self.forget(order, self.accounts[order.account])
         out = self.out
-        if event is OrderCanceled:
-            out.append(
-                OrderCanceled(
-                    self.seq,
-                    self.ts_us,
-                    len(out),
-                    order.order_id,
-                    order.account,
-                    order.symbol,
-                    order.client_order_id,
-                    order.side,
-                    order.leaves,
-                    order.filled,
-                    order.notional,
-                    reason,
-                    request_id,
-                )
-            )
-        else:
-            out.append(
-                OrderExpired(
-                    self.seq,
-                    self.ts_us,
-                    len(out),
-                    order.order_id,
-                    order.account,
-                    order.symbol,
-                    order.client_order_id,
-                    order.side,
-                    order.leaves,
-                    order.filled,
-                    order.notional,
-                    reason,
-                )
-            )
+        closed = (
+            self.seq,
+            self.ts_us,
+            len(out),
+            order.order_id,
+            order.account,
+            order.symbol,
+            order.client_order_id,
+            order.side,
+            order.leaves,
+            order.filled,
+            order.notional,
+            reason,
+        )
+        out.append(
+            OrderCanceled(*closed, request_id) if event is OrderCanceled else OrderExpired(*closed)
+        )
 
     def decrement(self, order: Order, qty: int) -> None:
         """STP decrement: shrink a live order by qty (book level and hold follow)."""

@@ -19,6 +19,7 @@ __all__ = [
     "Event",
     "OrderAccepted",
     "OrderCanceled",
+    "OrderClosed",
     "OrderExpired",
     "OrderRejected",
     "OrderReplaced",
@@ -145,8 +146,8 @@ class Trade:
 
 
 @dataclass(slots=True)
-class OrderCanceled:
-    """An order closed by request (user or mass cancel). qty = lots taken off the book."""
+class OrderClosed:
+    """An order left the book unfilled (qty = lots taken off); reason is a CloseReason."""
 
     seq: int
     ts_us: int
@@ -160,25 +161,18 @@ class OrderCanceled:
     filled: int
     notional: int
     reason: int
+
+
+@dataclass(slots=True)
+class OrderCanceled(OrderClosed):
+    """Closed by request (user or mass cancel); request_id is the canceling request's id."""
+
     request_id: str
 
 
 @dataclass(slots=True)
-class OrderExpired:
-    """An order closed by a rule (IOC/FOK rest, GTD, collar, STP, funds)."""
-
-    seq: int
-    ts_us: int
-    idx: int
-    order_id: int
-    account: str
-    symbol: str
-    client_order_id: str
-    side: int
-    qty: int
-    filled: int
-    notional: int
-    reason: int
+class OrderExpired(OrderClosed):
+    """Closed by a rule (IOC/FOK rest, GTD, collar, STP, funds)."""
 
 
 @dataclass(slots=True)
