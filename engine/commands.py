@@ -6,7 +6,9 @@ Quantities are lots, prices ticks, amounts asset units (see engine.model).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any
 
 from engine.model import OrdType, Side, Stp, TimeInForce, TradingStatus
@@ -179,15 +181,26 @@ COMMAND_TYPES: dict[int, type[Any]] = {
     11: SetAccountEnabled,
 }
 _CODE_OF: dict[type[Any], int] = {cls: code for code, cls in COMMAND_TYPES.items()}
-_FIELDS: dict[type[Any], tuple[str, ...]] = {
-    cls: tuple(f.name for f in fields(cls)) for cls in COMMAND_TYPES.values()
-}
 
 
-def command_to_record(command: Command) -> list[Any]:
-    """[type code, field values...]: compact, orjson-ready, stable across versions."""
+def _values_of(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function returning a command's field values as a tuple (attrgetter: one C call)."""
+    names = tuple(f.name for f in fields(cls))
+    if len(names) >= 2:
+        return attrgetter(*names)
+    if len(names) == 1:
+        one = attrgetter(names[0])
+        return lambda command: (one(command),)
+    return lambda command: ()
+
+
+_VALUES = {cls: _values_of(cls) for cls in COMMAND_TYPES.values()}
+
+
+def command_to_record(command: Command) -> tuple[Any, ...]:
+    """(type code, field values...): compact, orjson-ready, stable across versions."""
     cls = type(command)
-    return [_CODE_OF[cls], *(getattr(command, name) for name in _FIELDS[cls])]
+    return (_CODE_OF[cls], *_VALUES[cls](command))
 
 
 def command_from_record(record: list[Any]) -> Command:

@@ -45,6 +45,9 @@ __all__ = [
 
 FSYNC_POLICIES = ("batch", "interval", "never")
 _HEADER = struct.Struct("<II")
+_pack = _HEADER.pack
+_crc32 = zlib.crc32
+_dumps = orjson.dumps
 _SEGMENT = re.compile(r"^journal-(\d{20})\.log$")
 _SNAPSHOT = re.compile(r"^snapshot-(\d{20})\.json$")
 
@@ -97,9 +100,10 @@ class JournalWriter:
 
     def append(self, seq: int, ts_us: int, command: Command) -> None:
         """Buffer one record (the Engine.on_command hook). Nothing is durable until flush()."""
-        payload = orjson.dumps([seq, ts_us, *command_to_record(command)])
-        self._buffer += _HEADER.pack(len(payload), zlib.crc32(payload))
-        self._buffer += payload
+        payload = _dumps((seq, ts_us, *command_to_record(command)))
+        buffer = self._buffer
+        buffer += _pack(len(payload), _crc32(payload))
+        buffer += payload
         self._pending += 1
 
     @property
