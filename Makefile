@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench loadtest clean
+.PHONY: run test lint typecheck check bench loadtest clean native clean-native
+# Engine modules compiled by `make native` (mypyc): the hot path and what it calls.
+NATIVE_MODULES := book matching risk core sequencer commands journal snapshot
+NATIVE_SOURCES := $(addprefix engine/,$(addsuffix .py,$(NATIVE_MODULES)))
+NATIVE_STAMP := engine/.native-built
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,7 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# The gateway runs the mypyc-compiled engine (rebuilt when an engine source changes).
+run: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/python -m gateway $(if $(CONFIG),--config $(CONFIG))
 
 test: $(STAMP)
@@ -27,8 +32,31 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
+# Engine benchmark, pure Python then mypyc-compiled (see README, Performance).
 bench: $(STAMP)
+	$(MAKE) clean-native
+	$(BIN)/python -m loadtest.engine_bench
+	$(MAKE) native
 	$(BIN)/python -m loadtest.engine_bench
 
-clean:
+# Compile the engine's hot modules in place with mypyc (needs a C compiler).
+native: $(NATIVE_STAMP)
+
+$(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES)
+	rm -rf build engine/*.so
+	$(BIN)/mypyc $(NATIVE_SOURCES) >build-native.log 2>&1 || (tail -20 build-native.log; exit 1)
+	mv ./*__mypyc.*.so engine/
+	@$(BIN)/python -c "import engine; print('engine native modules:', ', '.join(engine.NATIVE))"
+	touch $(NATIVE_STAMP)
+
+clean-native:
+	rm -rf engine/*.so ./*__mypyc.*.so build build-native.log $(NATIVE_STAMP)
+
+# Standard scenario against a real gateway started on a temporary data dir and free
+# loopback ports (stopped at the end): FIX order flow, closed loop, bounded.
+LOADTEST_ARGS ?= fix-orders --sessions 2 --in-flight 8 --duration 10
+loadtest: $(STAMP)
+	$(BIN)/python -m loadtest $(LOADTEST_ARGS) --spawn-gateway --out var/loadtest
+
+clean: clean-native
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -77,6 +77,7 @@ class Account:
         "open_orders",
         "recent_client_ids",
         "recent_client_set",
+        "recent_window",
         "stp",
         "taker_fee_ppm",
     )
@@ -112,6 +113,7 @@ class Account:
         # stay until the next resize and every pop scans them.)
         self.recent_client_ids: deque[str] = deque()
         self.recent_client_set: set[str] = set()
+        self.recent_window = self.RECENT_CLIENT_IDS
 
     def balance(self, asset: str) -> Balance:
         bal = self.balances.get(asset)
@@ -132,7 +134,7 @@ class Account:
         recent = self.recent_client_ids
         recent.append(client_order_id)
         self.recent_client_set.add(client_order_id)
-        if len(recent) > self.RECENT_CLIENT_IDS:
+        if len(recent) > self.recent_window:
             self.recent_client_set.discard(recent.popleft())
 
     def buy_hold(self, notional: int) -> int:

@@ -225,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args(argv)
 
+    import engine
+
+    flavour = f"native (mypyc: {', '.join(engine.NATIVE)})" if engine.NATIVE else "pure Python"
+    print(f"engine: {flavour}")
     print(
         f"generating {args.commands:,} commands (60% add / 30% cancel / 10% crossing IOC)...",
         file=sys.stderr,
