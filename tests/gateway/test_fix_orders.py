@@ -356,3 +356,35 @@ async def test_orders_survive_restart_and_report_after_it(tmp_path) -> None:  # 
 
 def _unused() -> None:  # keep now_ts import meaningful for future tests
     now_ts()
+
+
+async def test_fix42_session_gets_fix42_execution_reports(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.gateway.conftest import PASSWORD, gateway_config
+
+    app = App(gateway_config(tmp_path, begin_string="FIX.4.2"))
+    await app.start()
+    try:
+        clients = []
+        for sender in ("CLIENT1", "CLIENT2"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", app.fix.port)
+            client = FixClient(reader, writer, begin_string="FIX.4.2", sender=sender)
+            await client.send("A", [(98, 0), (108, 30), (141, "Y"), (553, sender), (554, PASSWORD)])
+            await client.expect("A")
+            clients.append(client)
+        maker, taker = clients
+        # HandlInst (21) is required on a FIX 4.2 NewOrderSingle (dictionary-driven).
+        await maker.send("D", [*order("m42", 2, "0.3", "50000"), (21, 1)])
+        ack = await maker.expect("8")
+        assert tags(ack, 20, 150, 39) == {20: "0", 150: "0", 39: "0"}
+        await taker.send("D", [*order("t42", 1, "0.1", "50000"), (21, 1)])
+        await taker.expect("8")
+        taker_fill = await taker.expect("8")
+        maker_fill = await maker.expect("8")
+        # FIX 4.2 has no ExecType F: 2 = fill, 1 = partial fill; no LastLiquidityInd.
+        assert tags(taker_fill, 20, 150, 39, 32) == {20: "0", 150: "2", 39: "2", 32: "0.1"}
+        assert tags(maker_fill, 150, 39, 151) == {150: "1", 39: "1", 151: "0.2"}
+        assert taker_fill.get(851) is None
+        for client in clients:
+            client.writer.close()
+    finally:
+        await app.stop()
