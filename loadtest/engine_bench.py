@@ -225,9 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args(argv)
 
-    import engine
+    import engine as engine_pkg
 
-    flavour = f"native (mypyc: {', '.join(engine.NATIVE)})" if engine.NATIVE else "pure Python"
+    native = engine_pkg.NATIVE
+    flavour = f"native (mypyc: {', '.join(native)})" if native else "pure Python"
     print(f"engine: {flavour}")
     print(
         f"generating {args.commands:,} commands (60% add / 30% cancel / 10% crossing IOC)...",
