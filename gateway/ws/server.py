@@ -24,6 +24,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from engine.events import (
     BalanceChanged,
@@ -50,6 +51,7 @@ __all__ = ["MAX_MESSAGE_BYTES", "Venue", "WsServer"]
 log = structlog.get_logger("gateway.ws")
 
 MAX_MESSAGE_BYTES = 64 * 1024
+_OPEN = State.OPEN
 CLOSE_TIMEOUT_S = 2.0
 
 
@@ -240,37 +242,102 @@ def instrument_list(host: EngineHost) -> list[dict[str, Any]]:
     return out
 
 
+def _frame_header(size: int) -> bytes:
+    """RFC 6455 header of an unmasked, unfragmented text frame (server to client)."""
+    if size < 126:
+        return _SMALL_HEADERS[size]
+    if size < 65536:
+        return b"\x81\x7e" + size.to_bytes(2, "big")
+    return b"\x81\x7f" + size.to_bytes(8, "big")
+
+
+_SMALL_HEADERS = [bytes((0x81, n)) for n in range(126)]
+
+
 class _Connection:
-    """Socket side of one session: the writer task and the slow-consumer close."""
+    """Socket side of one session: frame writes, the backpressure task, slow-consumer close.
+
+    Frames are written straight to the transport, once per loop iteration for every
+    connection whose outbox got something (:meth:`WsServer._flush`): the queued
+    payloads are framed (server frames are unmasked, so a header and the shared bytes)
+    and handed over in ONE ``transport.write``. websockets' own writes (pings, pongs,
+    the close frame) are whole frames too, so they interleave safely, and nothing is
+    written once the protocol has left the OPEN state. While the transport is paused
+    (its buffer is above websockets' write limit) frames stay in the outbox, where the
+    slow-consumer policy applies, and the writer task waits for the drain.
+    """
+
+    __slots__ = ("killer", "outbox", "protocol", "ready", "scheduled", "server", "session",
+                 "transport", "writer", "ws")  # fmt: skip
 
     def __init__(self, server: WsServer, ws: ServerConnection) -> None:
         self.server = server
         self.ws = ws
+        self.protocol = ws.protocol
+        self.transport = ws.transport
         self.ready = asyncio.Event()
-        self.outbox = Outbox(server.config.ws.send_queue, self._overflow, self.ready.set)
+        self.scheduled = False
+        self.outbox = Outbox(server.config.ws.send_queue, self._overflow, self._wake)
         peer = ws.remote_address
         self.session = Session(server.venue, self.outbox, str(peer))
         self.writer: asyncio.Task[None] | None = None
         self.killer: asyncio.Task[None] | None = None
 
+    def _wake(self) -> None:
+        if not self.scheduled:
+            self.scheduled = True
+            self.server.schedule(self)
+
+    def flush(self) -> int:
+        """Write what the outbox holds if the socket takes it; the number of frames."""
+        self.scheduled = False
+        outbox = self.outbox
+        queue = outbox.queue
+        if not (queue or outbox.stale):
+            return 0
+        ws = self.ws
+        if ws.paused or self.protocol.state is not _OPEN or self.transport.is_closing():
+            self.ready.set()  # the writer waits for the drain (or ends on close)
+            return 0
+        sent = 0
+        while True:
+            if queue:
+                parts: list[bytes] = []
+                append = parts.append
+                for data in queue:
+                    append(_frame_header(len(data)))
+                    append(data)
+                sent += len(queue)
+                queue.clear()
+                self.transport.write(b"".join(parts))
+            if not outbox.stale or ws.paused:
+                break
+            self.server.m_slow.inc(len(outbox.stale), protocol="ws", action="conflated")
+            outbox.resync()
+        if outbox.stale:
+            self.ready.set()
+        return sent
+
     async def write_loop(self) -> None:
-        ws, outbox, queue = self.ws, self.outbox, self.outbox.queue
-        sent_metric = self.server.m_sent
+        """Only for backpressure: wait until the transport drains, then flush."""
+        ws, outbox = self.ws, self.outbox
         try:
             while True:
-                sent = 0
-                while queue:
-                    await ws.send(queue.popleft(), text=True)
-                    sent += 1
-                if sent:
-                    sent_metric.inc(sent)
-                if outbox.stale:
-                    self.server.m_slow.inc(len(outbox.stale), protocol="ws", action="conflated")
-                    outbox.resync()
+                if not (outbox.queue or outbox.stale):
+                    self.ready.clear()
+                    await self.ready.wait()
+                if self.protocol.state is not _OPEN:
+                    return
+                if ws.paused:
+                    await ws.drain()
                     continue
-                self.ready.clear()
-                await self.ready.wait()
-        except ConnectionClosed:
+                sent = self.flush()
+                if sent:
+                    self.server.m_sent.inc(sent)
+                elif outbox.queue or outbox.stale:  # not writable yet: wait for a wake
+                    self.ready.clear()
+                    await self.ready.wait()
+        except (ConnectionClosed, OSError):
             pass
 
     def _overflow(self, reason: str) -> None:
@@ -309,6 +376,8 @@ class WsServer:
         self.venue = Venue(config, host, tracker, publisher, registry)
         host.listeners.append(self.venue)
         self.connections: dict[_Connection, None] = {}
+        self._dirty: list[_Connection] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self.port = 0
         self.m_sent = registry.counter("gw_ws_messages_sent_total", "WebSocket frames sent")
@@ -324,6 +393,25 @@ class WsServer:
         depth.set_source(
             lambda: max((len(c.outbox) for c in self.connections), default=0), stat="max"
         )
+
+    def schedule(self, conn: _Connection) -> None:
+        """conn's outbox got frames: write them in this loop iteration's flush."""
+        dirty = self._dirty
+        dirty.append(conn)
+        if len(dirty) == 1:
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
+            loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """One pass over every connection with something to send: one write each."""
+        dirty, self._dirty = self._dirty, []
+        sent = 0
+        for conn in dirty:
+            sent += conn.flush()
+        if sent:
+            self.m_sent.inc(sent)
 
     @property
     def listening(self) -> bool:
