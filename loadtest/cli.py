@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from loadtest.gateway_runner import LOAD_PASSWORD, GatewayProcess, metric_sum
 from loadtest.progress import ProgressPrinter
 from loadtest.report import build_result, render_terminal, write_outputs
 from loadtest.scenarios import (
@@ -44,6 +45,7 @@ from loadtest.scenarios import (
     Instrument,
     OrderMix,
     RunConfig,
+    proc_roles,
     run_proc,
 )
 from loadtest.stats import merge_run_dicts
@@ -68,6 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--self-test",
         action="store_true",
         help="run against built-in null FIX/WS targets (harness ceiling)",
+    )
+    t.add_argument(
+        "--spawn-gateway",
+        action="store_true",
+        help="start a gateway (python -m gateway) on a temporary data dir and free "
+        "loopback ports for this run, fill in its demo credentials, report its "
+        "/metrics counters next to ours, stop it at the end",
+    )
+    t.add_argument(
+        "--gateway-fsync",
+        choices=("batch", "interval", "never"),
+        default="batch",
+        help="--spawn-gateway: the gateway's [journal] fsync",
     )
     t.add_argument(
         "--md-rate",
@@ -130,7 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="define/override an instrument, e.g. SOL-USD:150.00:0.01:0.01",
     )
     ld.add_argument("--max-open", type=int, default=200, help="resting orders per session")
-    ld.add_argument("--procs", type=int, default=1, help="load processes (histograms merged)")
+    ld.add_argument(
+        "--procs",
+        type=int,
+        help="load processes, histograms merged (default 1; md-fanout/mixed: 2, "
+        "order flow and subscribers in separate processes)",
+    )
+    ld.add_argument(
+        "--order-procs",
+        type=int,
+        help="md-fanout/mixed with --procs >= 2: processes for the order flow "
+        "(default procs/4, at least 1); the others run the subscribers",
+    )
     ld.add_argument("--seed", type=int, default=1)
     ld.add_argument("--bucket", type=float, default=1.0, help="timeline bucket, seconds")
     o = ap.add_argument_group("output")
@@ -183,6 +209,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             duration = 60.0
     if duration is None and args.count is None:
         duration = 10.0
+    if args.procs is None:
+        args.procs = 2 if args.scenario in ("md-fanout", "mixed") else 1
     for name in ("sessions", "ws_sessions", "in_flight", "procs"):
         if getattr(args, name) < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be >= 1")
@@ -226,6 +254,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         metrics_url=args.metrics_url,
         progress=not args.quiet,
         self_test=args.self_test,
+        order_procs=args.order_procs,
     )
 
 
@@ -288,10 +317,26 @@ def _event_loop_runner() -> Callable[[Any], Any]:
         return asyncio.run
 
 
-def _child(cfg: RunConfig, proc: int, nprocs: int, results: Any, progress: Any | None) -> None:
+def _child(
+    cfg: RunConfig,
+    proc: int,
+    nprocs: int,
+    results: Any,
+    progress: Any | None,
+    barrier: Any,
+    flows_done: Any,
+) -> None:
     cb = progress.put if progress is not None else None
+
+    def wait_start() -> None:
+        # Every process starts its load when all have connected (bounded wait).
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(120)
+
     try:
-        out = _event_loop_runner()(run_proc(cfg, proc, nprocs, cb))
+        out = _event_loop_runner()(
+            run_proc(cfg, proc, nprocs, cb, start_barrier=wait_start, flows_done=flows_done.wait)
+        )
         results.put((proc, out, None))
     except BaseException as exc:
         results.put((proc, None, f"{type(exc).__name__}: {exc}"))
@@ -306,8 +351,15 @@ def _run_procs(
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     progress = ctx.Queue() if printer is not None else None
+    barrier = ctx.Barrier(nprocs)
+    flows_done = ctx.Event()
+    roles = proc_roles(cfg, nprocs)
     procs = [
-        ctx.Process(target=_child, args=(cfg, i, nprocs, results, progress), daemon=True)
+        ctx.Process(
+            target=_child,
+            args=(cfg, i, nprocs, results, progress, barrier, flows_done),
+            daemon=True,
+        )
         for i in range(nprocs)
     ]
     for p in procs:
@@ -330,6 +382,7 @@ def _run_procs(
     t_end = time.monotonic() + budget
     outs: dict[int, dict[str, Any]] = {}
     errors: list[str] = []
+    failed: set[int] = set()
     while len(outs) + len(errors) < nprocs:
         left = t_end - time.monotonic()
         try:
@@ -339,9 +392,14 @@ def _run_procs(
             break
         if err:
             errors.append(f"proc {idx}: {err}")
+            failed.add(idx)
         else:
             outs[idx] = out
+        reported = set(outs) | failed
+        if all(i in reported or r == "md" for i, r in enumerate(roles)):
+            flows_done.set()  # subscriber-only processes of a count-bounded run may stop
     done.set()
+    flows_done.set()
     for p in procs:
         p.join(5)
         if p.is_alive():
@@ -371,14 +429,27 @@ def run(argv: list[str]) -> dict[str, Any]:
             "self_test": True,
             "null_md_rate": args.md_rate,
         }
+    gw: GatewayProcess | None = None
+    gw_before: dict[str, float] = {}
+    gateway_info: dict[str, Any] | None = None
+    if args.spawn_gateway and not cfg.self_test:
+        gw = _spawn_gateway(args, cfg)
+        target = {"fix": f"127.0.0.1:{gw.fix_port}", "ws": cfg.ws_url, "spawned_gateway": True}
+        gw_before = _scrape(gw)
     printer = ProgressPrinter(cfg.scenario, cfg.duration_s) if cfg.progress else None
     try:
         parts = _run_procs(cfg, args.procs, printer)
+        if gw is not None:
+            gateway_info = _gateway_info(gw, gw_before)
     finally:
         if printer is not None:
             printer.finish()
         if null is not None:
             null.close()
+        if gw is not None:
+            rc = gw.stop()
+            if gateway_info is not None:
+                gateway_info["exit_code"] = rc
     procs_info = [p.pop("proc") for p in parts]
     merged = merge_run_dicts(parts)
     ceiling = None
@@ -395,11 +466,120 @@ def run(argv: list[str]) -> dict[str, Any]:
         started_at=started,
         ceiling=ceiling,
     )
+    if gateway_info is not None:
+        result["gateway"] = gateway_info
     print(render_terminal(result))
+    if gateway_info is not None:
+        print(_render_gateway(gateway_info))
     if args.out:
         jpath, hpath = write_outputs(result, args.out)
         print(f"result: {jpath}\nreport: {hpath}")
     return result
+
+
+def _spawn_gateway(args: argparse.Namespace, cfg: RunConfig) -> GatewayProcess:
+    """Start a gateway for this run and point ``cfg`` (and its defaults) at it."""
+    if args.host and not is_loopback(args.host):
+        raise SystemExit("--spawn-gateway starts a local gateway: drop --host")
+    n_fix = cfg.sessions if _uses_fix(cfg.scenario) else 0
+    gw = GatewayProcess(load_sessions=max(8, n_fix), fsync=args.gateway_fsync)
+    print(f"starting gateway (data dir {gw.data_dir}) ...", file=sys.stderr, flush=True)
+    try:
+        gw.start()
+    except RuntimeError as exc:
+        raise SystemExit(f"--spawn-gateway: {exc}") from None
+    print(
+        f"gateway pid {gw.pid}: FIX 127.0.0.1:{gw.fix_port}, {gw.ws_url}, {gw.http_url}",
+        file=sys.stderr,
+        flush=True,
+    )
+    cfg.host = "127.0.0.1"
+    cfg.fix_port = gw.fix_port
+    cfg.ws_url = gw.ws_url
+    # The spawned gateway's demo credentials, unless the user named others.
+    if args.sender == "CLIENT{n}" and cfg.password is None and cfg.ed25519_key is None:
+        cfg.sender = "LOAD{n}"
+        cfg.password = LOAD_PASSWORD
+    if cfg.ws_api_key is None:
+        cfg.ws_api_key = "demo-acc1"
+        cfg.ws_hmac_secret = "demo-secret-acc1"
+    if cfg.gateway_pid is None:
+        cfg.gateway_pid = gw.pid
+    return gw
+
+
+def _uses_fix(scenario: str) -> bool:
+    return scenario != "ws-orders"
+
+
+_GW_COUNTERS = (
+    "gw_commands_total",
+    "gw_fix_messages_in_total",
+    "gw_ws_requests_total",
+    "gw_fills_total",
+    "gw_ws_messages_sent_total",
+    "gw_md_updates_total",
+    "gw_slow_consumers_total",
+)
+
+
+def _scrape(gw: GatewayProcess) -> dict[str, float]:
+    try:
+        return gw.metrics()
+    except OSError:
+        return {}
+
+
+def _gateway_info(gw: GatewayProcess, before: dict[str, float]) -> dict[str, Any]:
+    """What the spawned gateway counted during the run (/metrics deltas) and its RSS."""
+    after = _scrape(gw)
+    delta = {
+        k: v - before.get(k, 0.0)
+        for k, v in sorted(after.items())
+        if k.partition("{")[0] in _GW_COUNTERS and v - before.get(k, 0.0)
+    }
+    from loadtest.scenarios import sample_memory
+
+    try:  # the spawned gateway runs this interpreter's engine: mypyc-compiled or not
+        import engine
+
+        native = [str(m) for m in getattr(engine, "NATIVE", ())]
+    except ImportError:  # pragma: no cover
+        native = []
+    return {
+        "engine_native": native,
+        "pid": gw.pid,
+        "fix_port": gw.fix_port,
+        "ws_url": gw.ws_url,
+        "http_url": gw.http_url,
+        "fsync": gw.fsync,
+        "metrics_available": bool(after),
+        "metrics_delta": delta,
+        "engine_seq": after.get("gw_engine_seq"),
+        "rss_bytes": sample_memory(gw.pid, None),
+    }
+
+
+def _render_gateway(info: dict[str, Any]) -> str:
+    lines = [
+        f"-- spawned gateway pid {info['pid']} (journal fsync={info['fsync']}), "
+        "its /metrics counters during the run:"
+    ]
+    if not info["metrics_available"]:
+        lines.append("   (no /metrics)")
+    d = info["metrics_delta"]
+    for name in ("gw_commands_total", "gw_fix_messages_in_total", "gw_ws_requests_total"):
+        tot = metric_sum(d, name)
+        if tot:
+            lines.append(f"   {name:<28} {tot:,.0f}")
+    for name in ("gw_fills_total", "gw_ws_messages_sent_total", "gw_slow_consumers_total"):
+        tot = metric_sum(d, name)
+        if tot:
+            lines.append(f"   {name:<28} {tot:,.0f}")
+    lines.append(f"   engine native modules: {', '.join(info['engine_native']) or 'none'}")
+    if info.get("rss_bytes"):
+        lines.append(f"   gateway RSS at the end: {info['rss_bytes'] / 2**20:,.0f} MiB")
+    return "\n".join(lines)
 
 
 _SECRET_FLAGS = ("--password", "--ws-secret")

@@ -45,6 +45,7 @@ from loadtest.fixproto import (
     parse,
     sending_time,
 )
+from loadtest.ws_client import book_checksum
 
 __all__ = ["NullFixAcceptor", "NullWsState", "start_null_fix", "start_null_ws"]
 
@@ -299,6 +300,7 @@ class NullWsState:
         self.md_rate = md_rate
         self.book_subs: dict[str, set[ServerConnection]] = {}
         self.seq: dict[str, int] = {}
+        self.books: dict[str, list[list[list[str]]]] = {}
         self.ids = itertools.count(1)
         self.counts: dict[str, int] = {}
         self.server: Server | None = None
@@ -308,6 +310,47 @@ class NullWsState:
     def port(self) -> int:
         assert self.server is not None
         return int(next(iter(self.server.sockets)).getsockname()[1])
+
+    def _book(self, ch: str) -> list[list[list[str]]]:
+        book = self.books.get(ch)
+        if book is None:
+            bids = [[f"{49_999.99 - k / 100:.2f}", "1"] for k in range(10)]
+            asks = [[f"{50_000.01 + k / 100:.2f}", "1"] for k in range(10)]
+            book = self.books[ch] = [bids, asks]
+        return book
+
+    def snapshot(self, ch: str) -> dict[str, Any]:
+        """A book snapshot push (``seq`` and ``data``) in the gateway's format."""
+        bids, asks = self._book(ch)
+        seq = self.seq.get(ch, 0)
+        data: dict[str, Any] = {
+            "type": "snapshot",
+            "symbol": ch.split(".")[1] if "." in ch else ch,
+            "seq": seq,
+            "ts_us": time.time_ns() // 1000,
+            "bids": bids,
+            "asks": asks,
+            "checksum": book_checksum(bids, asks),
+        }
+        return {"seq": seq, "data": data}
+
+    def delta(self, ch: str, n: int) -> dict[str, Any]:
+        """The next synthetic delta of ``ch``: one bid level's quantity changes."""
+        bids, asks = self._book(ch)
+        level = bids[n % 10]
+        level[1] = str(1 + n % 5)
+        prev = self.seq.get(ch, 0)
+        seq = self.seq[ch] = prev + 1
+        return {
+            "type": "delta",
+            "symbol": ch.split(".")[1] if "." in ch else ch,
+            "seq": seq,
+            "prev_seq": prev,
+            "ts_us": time.time_ns() // 1000,
+            "bids": [list(level)],
+            "asks": [],
+            "checksum": book_checksum(bids, asks),
+        }
 
     def close(self) -> None:
         if self.pub_task is not None:
@@ -352,10 +395,12 @@ async def _ws_handler(state: NullWsState, ws: ServerConnection) -> None:
             push: list[bytes] = []
             if method == "order.place":
                 result = _order(params, next(state.ids), "new")
+                result["fills"] = []
             elif method == "order.cancel":
                 result = _order(params, next(state.ids), "canceled")
             elif method == "order.replace":
                 result = _order(params, next(state.ids), "new")
+                result["fills"] = []
             elif method == "session.logon":
                 result = {"api_key": params.get("api_key"), "account": "NULL"}
             elif method in ("subscribe", "unsubscribe"):
@@ -367,10 +412,7 @@ async def _ws_handler(state: NullWsState, ws: ServerConnection) -> None:
                     if method == "subscribe":
                         state.book_subs.setdefault(ch, set()).add(ws)
                         subs.append(ch)
-                        seq = state.seq.get(ch, 0)
-                        snap = {"type": "snapshot", "seq": seq, "ts_us": time.time_ns() // 1000}
-                        snap |= {"bids": [["49999.99", "1"]], "asks": [["50000.01", "1"]]}
-                        push.append(orjson.dumps({"channel": ch, "seq": seq, "data": snap}))
+                        push.append(orjson.dumps({"channel": ch, **state.snapshot(ch)}))
                     else:
                         state.book_subs.get(ch, set()).discard(ws)
             else:
@@ -404,18 +446,8 @@ async def _publisher(state: NullWsState) -> None:
             for ch, conns in list(state.book_subs.items()):
                 if not conns:
                     continue
-                prev = state.seq.get(ch, 0)
-                seq = prev + 1
-                state.seq[ch] = seq
-                px = f"{49_000 + (n % 997) / 100:.2f}"
-                data = {
-                    "type": "delta",
-                    "seq": seq,
-                    "prev_seq": prev,
-                    "ts_us": time.time_ns() // 1000,
-                    "bids": [[px, str(n % 5)]],
-                    "asks": [],
-                }
+                data = state.delta(ch, n)
+                seq = data["seq"]
                 broadcast(conns, orjson.dumps({"channel": ch, "seq": seq, "data": data}).decode())
                 state.counts["pushed"] = state.counts.get("pushed", 0) + len(conns)
         wait = t0 + n * interval - time.perf_counter()

@@ -40,6 +40,7 @@ __all__ = [
     "Instrument",
     "OrderMix",
     "RunConfig",
+    "proc_roles",
     "run_proc",
 ]
 
@@ -158,6 +159,8 @@ class RunConfig:
     metrics_url: str | None = None
     progress: bool = True
     self_test: bool = False
+    #: md scenarios under --procs: processes given to order flow (None = nprocs // 4, >= 1)
+    order_procs: int | None = None
 
 
 def _sender(pattern: str, n: int) -> str:
@@ -336,18 +339,61 @@ def _components(scenario: str) -> tuple[bool, bool, bool]:
 ProgressCb = Callable[[dict[str, Any]], None]
 
 
+def proc_roles(cfg: RunConfig, nprocs: int) -> list[str]:
+    """The role of each load process: ``orders``, ``md`` or ``all``.
+
+    A scenario with both order flow and market-data subscribers, run with
+    ``--procs >= 2``, separates them: order flow in its own process(es), subscribers
+    in the others, so a flood of book pushes cannot starve the order flow's event
+    loop (and so its latency figures).  Otherwise every process does its share of
+    everything.
+    """
+    do_fix, do_ws, do_md = _components(cfg.scenario)
+    if nprocs >= 2 and do_md and (do_fix or do_ws):
+        k = cfg.order_procs if cfg.order_procs else max(1, nprocs // 4)
+        k = min(max(1, k), nprocs - 1)
+        return ["orders"] * k + ["md"] * (nprocs - k)
+    return ["all"] * nprocs
+
+
+def _role_share(roles: list[str], proc: int, wanted: str) -> tuple[int, int]:
+    """(rank of ``proc`` among the processes doing ``wanted``, how many do it)."""
+    members = [i for i, r in enumerate(roles) if r in (wanted, "all")]
+    if proc not in members:
+        return -1, len(members)
+    return members.index(proc), len(members)
+
+
+def _ids(total: int, roles: list[str], proc: int, wanted: str) -> list[int]:
+    rank, n = _role_share(roles, proc, wanted)
+    return _split(total, rank, n) if rank >= 0 else []
+
+
 async def run_proc(
-    cfg: RunConfig, proc: int = 0, nprocs: int = 1, progress: ProgressCb | None = None
+    cfg: RunConfig,
+    proc: int = 0,
+    nprocs: int = 1,
+    progress: ProgressCb | None = None,
+    start_barrier: Callable[[], None] | None = None,
+    flows_done: Callable[[float], bool] | None = None,
 ) -> dict[str, Any]:
-    """Run this process's share of the scenario; return its figures (JSON-able)."""
+    """Run this process's share of the scenario; return its figures (JSON-able).
+
+    ``start_barrier`` (several processes) is called once this process's connections
+    are up, so every process starts its load at the same moment; ``flows_done(t)``
+    lets a subscriber-only process of a count-bounded run wait (at most ``t`` s)
+    for the order-flow processes to finish.
+    """
     do_fix, do_ws, do_md = _components(cfg.scenario)
     stats = RunStats(bucket_s=cfg.bucket_s)
     wall0 = time.time()
     cpu0 = time.process_time()
+    roles = proc_roles(cfg, nprocs)
+    role = roles[proc]
 
-    fix_ids = _split(cfg.sessions, proc, nprocs) if do_fix else []
-    ws_ids = _split(cfg.ws_sessions, proc, nprocs) if do_ws else []
-    md_ids = _split(cfg.subscribers, proc, nprocs) if do_md else []
+    fix_ids = _ids(cfg.sessions, roles, proc, "orders") if do_fix else []
+    ws_ids = _ids(cfg.ws_sessions, roles, proc, "orders") if do_ws else []
+    md_ids = _ids(cfg.subscribers, roles, proc, "md") if do_md else []
     n_flows = (cfg.sessions if do_fix else 0) + (cfg.ws_sessions if do_ws else 0)
 
     fix_clients: list[FixClient] = []
@@ -407,6 +453,8 @@ async def run_proc(
         for k in range(0, len(ids), 50):
             await asyncio.gather(*(opener(i) for i in ids[k : k + 50]))
 
+    if start_barrier is not None:
+        await asyncio.get_running_loop().run_in_executor(None, start_barrier)
     stats.start_s = time.time()
     for tl in stats.timelines.values():
         tl.start_s = stats.start_s
@@ -461,6 +509,9 @@ async def run_proc(
         await asyncio.gather(*(drive(st, fl) for st, fl in flows))
     elif md_clients and cfg.duration_s:
         await asyncio.sleep(cfg.duration_s)
+    elif md_clients and flows_done is not None:
+        # Count-bounded run: subscribe until the order-flow processes are done (bounded).
+        await asyncio.get_running_loop().run_in_executor(None, flows_done, 600.0)
     elapsed = time.perf_counter() - t0
     if md_clients:
         await asyncio.sleep(0.2)  # let the last updates arrive
@@ -488,6 +539,7 @@ async def run_proc(
             s["pacing"] = pace[s["name"]]
     out["proc"] = {
         "index": proc,
+        "role": role,
         "elapsed_s": round(elapsed, 3),
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),

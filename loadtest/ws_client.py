@@ -13,19 +13,27 @@ Requests are ``{"id", "method", "params"}``; answers ``{"id", "status", "result"
   checked for gapless ``seq`` / ``prev_seq``.  Both clocks are the same host's
   when the target runs on loopback; across hosts the figure includes clock offset.
 
-The logon signing payload is :func:`ws_logon_payload` (one function, adjust it to
-the gateway's documented format), signed by :func:`ws_sign`.
+The logon signing payload is :func:`ws_logon_payload` (docs/WS_API.md: the UTF-8
+bytes of ``f"{api_key}\n{timestamp_ms}"``), signed by :func:`ws_sign` (HMAC-SHA256 as
+64 hex digits, or Ed25519 as 128 hex digits).
+
+Book channels are followed as docs/WS_API.md "Keeping a local order book" says: a
+``snapshot`` replaces the local book, a ``delta`` must chain (``prev_seq`` equal to
+the last ``seq`` of the channel) and its absolute level quantities are applied
+(``"0"`` deletes), and the ``checksum`` (CRC-32 of the interleaved top-10 levels,
+:func:`book_checksum`) is verified after every message.  A broken chain or a checksum
+mismatch is counted as an error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
 import hmac
 import itertools
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -40,6 +48,7 @@ __all__ = [
     "WsClient",
     "WsConfig",
     "WsError",
+    "book_checksum",
     "classify_push",
     "ws_logon_payload",
     "ws_sign",
@@ -66,22 +75,57 @@ class WsConfig:
 
 
 def ws_logon_payload(api_key: str, timestamp_ms: int) -> bytes:
-    """The bytes a ``session.logon`` signature covers: ``api_key=<k>&timestamp_ms=<t>``.
-
-    The single place to change when the gateway documents its payload.
-    """
-    return f"api_key={api_key}&timestamp_ms={timestamp_ms}".encode()
+    """The bytes a ``session.logon`` signature covers: ``<api_key>\n<timestamp_ms>``."""
+    return f"{api_key}\n{timestamp_ms}".encode()
 
 
 def ws_sign(cfg: WsConfig, timestamp_ms: int) -> str:
-    """Ed25519 signature (base64) if a key is set, else HMAC-SHA256 (hex)."""
+    """Ed25519 signature (128 hex digits) if a key is set, else HMAC-SHA256 (64 hex)."""
     assert cfg.api_key is not None
     payload = ws_logon_payload(cfg.api_key, timestamp_ms)
     if cfg.ed25519_key is not None:
-        return base64.b64encode(cfg.ed25519_key.sign(payload)).decode()
+        return bytes(cfg.ed25519_key.sign(payload)).hex()
     if cfg.hmac_secret is not None:
         return hmac.new(cfg.hmac_secret.encode(), payload, hashlib.sha256).hexdigest()
     raise WsError("session.logon needs an Ed25519 key or an HMAC secret")
+
+
+def book_checksum(bids: list[list[str]], asks: list[list[str]]) -> int:
+    """CRC-32 of ``b1p:b1q:a1p:a1q:b2p:...`` over the top 10 levels, best first."""
+    parts: list[str] = []
+    for i in range(10):
+        if i < len(bids):
+            parts += bids[i]
+        if i < len(asks):
+            parts += asks[i]
+    return zlib.crc32(":".join(parts).encode())
+
+
+class LocalBook:
+    """One book channel's levels (price string -> quantity string), both sides."""
+
+    __slots__ = ("asks", "bids", "seq")
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+        self.bids: dict[str, str] = {}
+        self.asks: dict[str, str] = {}
+
+    def apply(self, data: dict[str, Any]) -> None:
+        for side, levels in (
+            (self.bids, data.get("bids") or ()),
+            (self.asks, data.get("asks") or ()),
+        ):
+            for px, qty in levels:
+                if qty == "0":
+                    side.pop(px, None)
+                else:
+                    side[px] = qty
+
+    def checksum(self) -> int:
+        bids = sorted(self.bids.items(), key=lambda kv: float(kv[0]), reverse=True)[:10]
+        asks = sorted(self.asks.items(), key=lambda kv: float(kv[0]))[:10]
+        return book_checksum([list(kv) for kv in bids], [list(kv) for kv in asks])
 
 
 def classify_push(msg: dict[str, Any]) -> tuple[str, int | None, int | None, int | None, bool]:
@@ -119,7 +163,9 @@ class WsClient:
         self._out: list[bytes] = []
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._book_seq: dict[str, int] = {}
+        self._books: dict[str, LocalBook] = {}
+        #: verify book checksums (the gateway's CRC-32 over the top 10 levels)
+        self.verify_checksum = True
         self._closing = False
         self._clid_prefix = f"W{_run_tag}{next(_client_ids):x}."
         self._clid_n = 0
@@ -211,7 +257,7 @@ class WsClient:
         price: str,
         qty: str,
         start_ns: int,
-        tif: str = "GTC",
+        tif: str = "gtc",
         taker: bool = False,
     ) -> asyncio.Future[WsAnswer]:
         clid = self.next_clid()
@@ -221,7 +267,7 @@ class WsClient:
             "type": "limit",
             "price": price,
             "quantity": qty,
-            "time_in_force": tif,
+            "time_in_force": tif.lower(),
             "client_order_id": clid,
         }
         if taker:
@@ -236,8 +282,8 @@ class WsClient:
     ) -> asyncio.Future[WsAnswer]:
         params = {
             "symbol": symbol,
-            "client_order_id": clid,
-            "new_client_order_id": self.next_clid(),
+            "orig_client_order_id": clid,
+            "client_order_id": self.next_clid(),
             "price": price,
             "quantity": qty,
         }
@@ -309,8 +355,6 @@ class WsClient:
             reason = f"{status} {err.get('code', '')}: {err.get('msg', '')}"[:120]
             stats.reject(f"{method} {reason}")
             self._taker_start.pop(clid, None)
-            if method == "order.cancel":
-                self.open_orders.pop(clid, None)
             if not fut.done():
                 fut.set_result(WsAnswer(status, None, reason))
             return
@@ -320,43 +364,65 @@ class WsClient:
             self._track(result, clid, params, now)
         elif method == "order.cancel":
             stats.count("ack.cancel")
-            self.open_orders.pop(clid, None)
         elif method == "order.replace":
             stats.count("ack.replace")
-            self.open_orders.pop(clid, None)
-            new = params.get("new_client_order_id", clid)
-            self._track(result, new, params, now)
+            self._track(result, clid, params, now)
         if not fut.done():
             fut.set_result(WsAnswer(status, result))
 
     def _track(self, order: Any, clid: str, params: dict[str, Any], now: int) -> None:
         st = order.get("status", "") if isinstance(order, dict) else ""
         t0 = self._taker_start.pop(clid, None)
-        filled = isinstance(order, dict) and str(order.get("filled", "0")).strip("0.") != ""
+        fills = order.get("fills") if isinstance(order, dict) else None
+        if isinstance(fills, list):
+            filled = bool(fills)  # the trades this command made (docs/WS_API.md)
+        else:
+            filled = isinstance(order, dict) and str(order.get("filled", "0")).strip("0.") != ""
         if filled:
-            self.stats.count("fills")
+            self.stats.count("fills", len(fills) if isinstance(fills, list) else 1)
             if t0 is not None:
                 self.stats.record("fill", (now - t0) // 1000)
         if st in ("new", "open", "partially_filled", "partial"):
-            self.open_orders[clid] = (params.get("symbol", ""), params.get("side", ""))
+            assert isinstance(order, dict)
+            self.open_orders[clid] = (
+                str(order.get("symbol") or params.get("symbol", "")),
+                str(order.get("side") or params.get("side", "")),
+            )
 
     def _on_push(self, msg: dict[str, Any]) -> None:
         ch, seq, prev, ts, snap = classify_push(msg)
         stats = self.stats
         if ch.startswith("book."):
+            data = msg.get("data")
+            if not isinstance(data, dict):
+                data = {}
+            book = self._books.get(ch)
             if snap:
                 stats.count("md.snapshots")
-                if isinstance(seq, int):
-                    self._book_seq[ch] = seq
+                book = self._books[ch] = LocalBook(seq if isinstance(seq, int) else -1)
+                book.apply(data)
+                self._check(book, data)
                 return
-            last = self._book_seq.get(ch)
-            gap = (prev is not None and prev != last) or (
-                prev is None and isinstance(seq, int) and last is not None and seq != last + 1
-            )
-            if last is not None and isinstance(seq, int) and gap:
-                stats.error("book sequence gap")
-            if isinstance(seq, int):
-                self._book_seq[ch] = seq
+            if book is None:
+                stats.error("book delta before snapshot")
+            else:
+                if (prev is not None and prev != book.seq) or (
+                    prev is None and isinstance(seq, int) and seq != book.seq + 1
+                ):
+                    stats.error("book sequence gap")
+                if isinstance(seq, int):
+                    book.seq = seq
+                book.apply(data)
+                self._check(book, data)
         stats.count("md.msgs")
         if isinstance(ts, int):
             stats.record("md_delivery", time.time_ns() // 1000 - ts)
+
+    def _check(self, book: LocalBook, data: dict[str, Any]) -> None:
+        want = data.get("checksum")
+        if not self.verify_checksum or not isinstance(want, int):
+            return
+        if book.checksum() != want:
+            self.stats.error("book checksum mismatch")
+        else:
+            self.stats.count("md.checksum_ok")

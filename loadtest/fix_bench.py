@@ -1,0 +1,465 @@
+"""FIX order-entry benchmark: one real gateway process, crossing limit orders.
+
+``python -m loadtest.fix_bench [--in-flight 1 100] [--orders N] [--fsync never|batch]
+[--uvloop] [--json FILE]``
+
+A real :class:`~gateway.app.App` runs in a child process (temp journal and FIX store
+directories, ports on 127.0.0.1, journal fsync per ``--fsync``). This process drives
+it over TCP with two FIX 4.4 sessions: CLIENT1 (ACC1) buys and CLIENT2 (ACC2) sells at
+the same price, alternately, so every sell trades against a resting buy and the book
+stays near empty. NewOrderSingles are pre-encoded: only MsgSeqNum, SendingTime,
+ClOrdID, BodyLength and CheckSum are patched per order.
+
+Latency is send -> ExecutionReport 150=0 for that ClOrdID (the ack the gateway sends
+after the journal append). At each in-flight level the client keeps exactly that many
+orders unacknowledged; an order's slot frees on its ack (or a reject, counted as an
+error). Each level is bounded by ``--orders`` and ``--max-seconds``; the first
+``--warmup`` orders of a level are not measured.
+
+The client is deliberately cheap (it shares the machine's cores with the gateway):
+one asyncio Protocol class, and the only parsing is a search for ``150=`` and ``11=``
+in each frame.
+
+``--profile FILE`` runs the gateway under cProfile and writes the stats to FILE on
+exit; ``--print-pid`` prints the gateway's pid (for ``py-spy record --pid``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["main"]
+
+SOH = b"\x01"
+PASSWORD = "demo-password"
+SYMBOL = "BTC-USD"
+PRICE = b"100.00"
+QTY = b"0.1000"
+CLORDID_WIDTH = 10
+
+
+# --------------------------------------------------------------------------- server
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Child process: run an App on ephemeral ports; print its FIX port; stop on SIGTERM."""
+    import dataclasses
+
+    from gateway.app import App, configure_logging
+    from gateway.config import load_config
+
+    configure_logging("warning")
+    tmp = args.serve
+    cfg = load_config()
+    cfg = dataclasses.replace(
+        cfg,
+        log_level="warning",
+        journal=dataclasses.replace(
+            cfg.journal, dir=os.path.join(tmp, "journal"), fsync=args.fsync
+        ),
+        fix=dataclasses.replace(cfg.fix, listen="127.0.0.1:0", store_dir=os.path.join(tmp, "fix")),
+        ws=dataclasses.replace(cfg.ws, listen="127.0.0.1:0"),
+        http=dataclasses.replace(cfg.http, listen="127.0.0.1:0"),
+    )
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        app = App(cfg)
+        await app.start()
+        print(json.dumps({"fix_port": app.fix.port, "pid": os.getpid()}), flush=True)
+        await stop.wait()
+        await app.stop()
+
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    try:
+        if args.uvloop:
+            import uvloop
+
+            uvloop.run(run())
+        else:
+            asyncio.run(run())
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+    return 0
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _frame(body: bytes) -> bytes:
+    head = b"8=FIX.4.4\x019=%d\x01" % len(body)
+    msg = head + body
+    return msg + b"10=%03d\x01" % (sum(msg) & 0xFF)
+
+
+def _utc_ms() -> bytes:
+    t = time.time()
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(t)).encode() + b".%03d" % (
+        int(t * 1000) % 1000
+    )
+
+
+class OrderTemplate:
+    """A NewOrderSingle with MsgSeqNum, SendingTime and ClOrdID patched in.
+
+    BodyLength and CheckSum are computed from precomputed sums of the constant
+    parts, so encoding an order touches only the few variable bytes.
+    """
+
+    def __init__(self, sender: str, side: bytes, account: str) -> None:
+        self.p1 = b"35=D\x0149=" + sender.encode() + b"\x0156=GATEWAY\x0134="
+        self.p2 = b"\x0152="
+        self.p3 = b"\x0111="
+        self.p4 = (
+            b"\x011=" + account.encode() + b"\x0155=" + SYMBOL.encode() + b"\x0154=" + side
+            + b"\x0160=%s\x0138=" + QTY + b"\x0140=2\x0144=" + PRICE + b"\x0159=1\x01"
+        )  # fmt: skip
+        self._const_sum = sum(self.p1) + sum(self.p2) + sum(self.p3)
+        self._const_len = len(self.p1) + len(self.p2) + len(self.p3)
+
+    def encode(self, seq: int, now: bytes, clordid: bytes) -> bytes:
+        seqb = b"%d" % seq
+        tail = self.p4 % now
+        blen = self._const_len + len(seqb) + len(now) + len(clordid) + len(tail)
+        head = b"8=FIX.4.4\x019=%d\x01" % blen
+        cs = (sum(head) + self._const_sum + sum(seqb) + sum(now) + sum(clordid) + sum(tail)) & 0xFF
+        return b"".join(
+            (head, self.p1, seqb, self.p2, now, self.p3, clordid, tail, b"10=%03d\x01" % cs)
+        )
+
+
+# --------------------------------------------------------------------------- client
+
+
+@dataclass
+class Level:
+    in_flight: int
+    orders: int
+    warmup: int
+    max_seconds: float
+    sent: int = 0
+    acked: int = 0
+    errors: int = 0
+    outstanding: int = 0
+    latencies_ns: list[int] = field(default_factory=list)
+    t_first_ns: int = 0
+    t_last_ns: int = 0
+    deadline: float = 0.0
+    done: asyncio.Future[None] | None = None
+    cpu_s: float = 0.0  # gateway process CPU (user + system) over the measured part
+
+
+class Conn(asyncio.Protocol):
+    """One FIX session's connection: logon, then NewOrderSingles and ER scanning."""
+
+    def __init__(self, bench: Bench, sender: str, side: bytes, account: str) -> None:
+        self.bench = bench
+        self.sender = sender
+        self.template = OrderTemplate(sender, side, account)
+        self.transport: asyncio.Transport | None = None
+        self.buf = b""
+        self.seq = 1
+        self.out: list[bytes] = []
+        self.out_ids: list[int] = []
+        self.logged_on: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.other_msgs = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            import socket
+
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        body = (
+            b"35=A\x0149=%s\x0156=GATEWAY\x0134=1\x0152=%s\x0198=0\x01108=30\x01141=Y\x01"
+            b"553=%s\x01554=%s\x01"
+        ) % (self.sender.encode(), _utc_ms(), self.sender.encode(), PASSWORD.encode())
+        self.seq = 2
+        transport.write(_frame(body))  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.bench.lost(self, exc)
+
+    def queue_order(self, order_id: int, now: bytes) -> None:
+        clordid = b"%0*d" % (CLORDID_WIDTH, order_id)
+        self.out.append(self.template.encode(self.seq, now, clordid))
+        self.out_ids.append(order_id)
+        self.seq += 1
+
+    def flush(self, send_ns: list[int]) -> None:
+        if not self.out:
+            return
+        data = b"".join(self.out)
+        t = time.perf_counter_ns()
+        for order_id in self.out_ids:
+            send_ns[order_id] = t
+        self.out.clear()
+        self.out_ids.clear()
+        assert self.transport is not None
+        self.transport.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        now_ns = time.perf_counter_ns()
+        buf = self.buf + data if self.buf else data
+        pos = 0
+        n = len(buf)
+        acks: list[int] = []
+        rejects: list[int] = []
+        while True:
+            end = buf.find(b"\x0110=", pos)
+            if end == -1 or end + 8 > n:
+                break
+            stop = end + 8
+            k = buf.find(b"\x01150=", pos, end)
+            if k != -1:
+                et = buf[k + 5]
+                if et == 0x30 or et == 0x38:  # '0' New, '8' Rejected
+                    c = buf.find(b"\x0111=", pos, end)
+                    if c != -1:
+                        cid = buf[c + 4 : buf.index(SOH, c + 4)]
+                        if cid.isdigit():
+                            (acks if et == 0x30 else rejects).append(int(cid))
+            else:
+                mt = buf[
+                    buf.find(b"\x0135=", pos) + 4 : buf.find(SOH, buf.find(b"\x0135=", pos) + 4)
+                ]
+                if mt == b"A" and not self.logged_on.done():
+                    self.logged_on.set_result(None)
+                elif mt not in (b"0", b"8"):
+                    self.other_msgs += 1
+                    if self.other_msgs <= 5:
+                        print(f"{self.sender}: unexpected {buf[pos:stop]!r}", file=sys.stderr)
+            pos = stop
+        self.buf = buf[pos:] if pos < n else b""
+        if acks or rejects:
+            self.bench.on_acks(acks, rejects, now_ns)
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc; 0.0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Bench:
+    def __init__(self, conns_spec: list[tuple[str, bytes, str]], server_pid: int = 0) -> None:
+        self.server_pid = server_pid
+        self._cpu_mark = 0.0
+        self.conns_spec = conns_spec
+        self.conns: list[Conn] = []
+        self.level: Level | None = None
+        self.next_id = 1
+        self.send_ns: list[int] = [0]
+        self.measure_from = 0
+        self.failure: str | None = None
+
+    def lost(self, conn: Conn, exc: Exception | None) -> None:
+        if self.level is not None and self.level.done is not None and not self.level.done.done():
+            self.failure = f"{conn.sender}: connection lost ({exc})"
+            self.level.done.set_result(None)
+
+    async def connect(self, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        for sender, side, account in self.conns_spec:
+            _, conn = await loop.create_connection(
+                functools.partial(Conn, self, sender, side, account), "127.0.0.1", port
+            )
+            await asyncio.wait_for(conn.logged_on, 10)
+            self.conns.append(conn)
+
+    def _send(self, count: int) -> None:
+        lv = self.level
+        assert lv is not None
+        count = min(count, lv.orders - lv.sent)
+        if count <= 0 or time.monotonic() > lv.deadline:
+            return
+        now = _utc_ms()
+        conns = self.conns
+        nconn = len(conns)
+        send_ns = self.send_ns
+        for _ in range(count):
+            oid = self.next_id
+            self.next_id += 1
+            send_ns.append(0)
+            conns[oid % nconn].queue_order(oid, now)
+        lv.sent += count
+        lv.outstanding += count
+        for conn in conns:
+            conn.flush(send_ns)
+
+    def on_acks(self, acks: list[int], rejects: list[int], now_ns: int) -> None:
+        lv = self.level
+        if lv is None:
+            return
+        send_ns = self.send_ns
+        first = self.measure_from
+        lat = lv.latencies_ns
+        for oid in acks:
+            if oid >= first:
+                if not lv.t_first_ns:
+                    lv.t_first_ns = send_ns[oid]
+                    self._cpu_mark = _proc_cpu_s(self.server_pid)
+                lat.append(now_ns - send_ns[oid])
+        lv.errors += len(rejects)
+        freed = len(acks) + len(rejects)
+        lv.acked += freed
+        lv.outstanding -= freed
+        lv.t_last_ns = now_ns
+        self._send(freed)
+        if lv.outstanding <= 0 and lv.done is not None and not lv.done.done():
+            lv.done.set_result(None)
+
+    async def run_level(self, in_flight: int, orders: int, warmup: int, max_s: float) -> Level:
+        loop = asyncio.get_running_loop()
+        lv = Level(in_flight, orders + warmup, warmup, max_s)
+        lv.done = loop.create_future()
+        lv.deadline = time.monotonic() + max_s
+        self.level = lv
+        # orders with id >= measure_from are measured (the first `warmup` are not)
+        self.measure_from = self.next_id + warmup
+        self._send(in_flight)
+        try:
+            await asyncio.wait_for(lv.done, max_s + 30)
+        except TimeoutError:
+            self.failure = f"in-flight {in_flight}: {lv.outstanding} orders never acknowledged"
+        lv.cpu_s = _proc_cpu_s(self.server_pid) - self._cpu_mark
+        self.level = None
+        return lv
+
+
+def _pct(sorted_ns: list[int], p: float) -> float:
+    if not sorted_ns:
+        return float("nan")
+    k = min(len(sorted_ns) - 1, max(0, math.ceil(p / 100 * len(sorted_ns)) - 1))  # nearest rank
+    return sorted_ns[k] / 1000
+
+
+def _summary(lv: Level) -> dict[str, Any]:
+    lat = sorted(lv.latencies_ns)
+    measured = len(lat)
+    elapsed_s = (lv.t_last_ns - lv.t_first_ns) / 1e9 if lv.t_first_ns else 0.0
+    return {
+        "in_flight": lv.in_flight,
+        "orders": measured,
+        "errors": lv.errors,
+        "seconds": round(elapsed_s, 3),
+        "orders_per_s": round(measured / elapsed_s) if elapsed_s > 0 else 0,
+        "p50_us": round(_pct(lat, 50), 1),
+        "p99_us": round(_pct(lat, 99), 1),
+        "p99_9_us": round(_pct(lat, 99.9), 1),
+        "max_us": round(lat[-1] / 1000, 1) if lat else float("nan"),
+        # gateway CPU per order: robust to other load on a shared machine
+        "gw_cpu_us_per_order": round(lv.cpu_s * 1e6 / measured, 1) if measured else 0.0,
+    }
+
+
+async def _drive(args: argparse.Namespace, port: int, pid: int) -> list[dict[str, Any]]:
+    bench = Bench([("CLIENT1", b"1", "ACC1"), ("CLIENT2", b"2", "ACC2")], pid)
+    await bench.connect(port)
+    results = []
+    for in_flight in args.in_flight:
+        lv = await bench.run_level(in_flight, args.orders, args.warmup, args.max_seconds)
+        if bench.failure:
+            raise SystemExit(f"benchmark failed: {bench.failure}")
+        results.append(_summary(lv))
+    for conn in bench.conns:
+        assert conn.transport is not None
+        conn.transport.close()
+    return results
+
+
+def _print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(
+        f"fix_bench: fsync={args.fsync} uvloop={args.uvloop} orders/level={args.orders}"
+        f" (+{args.warmup} warmup)"
+    )
+    head = f"{'in-flight':>9} {'orders':>8} {'err':>4} {'secs':>7} {'orders/s':>9}"
+    head += f" {'p50 us':>8} {'p99 us':>8} {'p99.9 us':>9} {'max us':>9} {'gw cpu us/order':>15}"
+    print(head)
+    for r in results:
+        print(
+            f"{r['in_flight']:>9} {r['orders']:>8} {r['errors']:>4} {r['seconds']:>7.2f}"
+            f" {r['orders_per_s']:>9} {r['p50_us']:>8.1f} {r['p99_us']:>8.1f}"
+            f" {r['p99_9_us']:>9.1f} {r['max_us']:>9.1f} {r['gw_cpu_us_per_order']:>15.1f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.fix_bench", description=__doc__)
+    parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 100])
+    parser.add_argument("--orders", type=int, default=50_000, help="measured orders per level")
+    parser.add_argument("--warmup", type=int, default=2_000, help="unmeasured orders per level")
+    parser.add_argument("--max-seconds", type=float, default=30.0, help="time bound per level")
+    parser.add_argument("--fsync", choices=("never", "batch", "interval"), default="batch")
+    parser.add_argument("--uvloop", action="store_true", help="uvloop in gateway and client")
+    parser.add_argument("--json", help="write the results as JSON to this file")
+    parser.add_argument("--profile", help="cProfile the gateway; stats to this file")
+    parser.add_argument("--print-pid", action="store_true", help="print the gateway pid")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)  # child mode: temp dir
+    args = parser.parse_args(argv)
+    if args.serve:
+        return _serve(args)
+
+    with tempfile.TemporaryDirectory(prefix="fix_bench-") as tmp:
+        cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve", tmp, "--fsync", args.fsync]
+        if args.uvloop:
+            cmd.append("--uvloop")
+        if args.profile:
+            cmd += ["--profile", os.path.abspath(args.profile)]
+        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        try:
+            assert child.stdout is not None
+            line = child.stdout.readline()
+            if not line:
+                raise SystemExit("gateway child exited before it was ready")
+            info = json.loads(line)
+            if args.print_pid:
+                print(f"gateway pid {info['pid']}", flush=True)
+            if args.uvloop:
+                import uvloop
+
+                results = uvloop.run(_drive(args, info["fix_port"], info["pid"]))
+            else:
+                results = asyncio.run(_drive(args, info["fix_port"], info["pid"]))
+        finally:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    _print_table(results, args)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"fsync": args.fsync, "uvloop": args.uvloop, "levels": results}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
