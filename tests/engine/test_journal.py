@@ -227,3 +227,24 @@ def test_record_with_valid_crc_but_undecodable_payload_is_corruption(tmp_path) -
         assert "undecodable record" in str(exc)
     else:
         raise AssertionError("expected JournalCorrupt")
+
+
+def test_write_then_fsync_split_and_policies(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engine.commands import Tick
+    from engine.journal import JournalWriter, read_records
+
+    batch = JournalWriter(tmp_path / "b", fsync="batch")
+    never = JournalWriter(tmp_path / "n", fsync="never")
+    interval = JournalWriter(tmp_path / "i", fsync="interval", interval_ms=60_000)
+    for writer in (batch, never, interval):
+        writer.append(1, 10, Tick())
+        writer.append(2, 11, Tick())
+        assert writer.write() == 2 and writer.pending == 0
+        assert writer.write() == 0  # nothing buffered: no empty write
+        assert [r[0] for r in read_records(writer.directory)] == [1, 2]  # in the OS already
+    assert batch.fsync_due() is True
+    assert never.fsync_due() is False
+    assert interval.fsync_due() is True  # never synced yet
+    interval.fsync()
+    assert interval.fsync_due() is False  # synced just now, interval is a minute
+    assert (batch.stats.fsyncs, interval.stats.fsyncs) == (0, 1)
