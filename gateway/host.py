@@ -17,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+import engine as engine_pkg
 from engine.commands import (
     AddInstrument,
     AdjustBalance,
@@ -66,6 +67,7 @@ class EngineHost:
         self._ticker: asyncio.Task[None] | None = None
         self.recovery: RecoveryReport | None = None
         self._m_commands = registry.counter("gw_commands_total", "Commands by type and result")
+        self._m_command_keys: dict[tuple[type, bool], tuple[tuple[str, str], ...]] = {}
         self._m_fills = registry.counter("gw_fills_total", "Trades executed")
         self._m_engine_us = registry.histogram(
             "gw_engine_command_us", "Engine apply time per command (microseconds)"
@@ -101,6 +103,7 @@ class EngineHost:
         self._ticker = self._loop.create_task(self._tick_gtd(), name="gtd-ticker")
         log.info(
             "engine.ready",
+            native=list(engine_pkg.NATIVE) or "no (pure Python)",
             snapshot_seq=self.recovery.snapshot_seq,
             replayed=self.recovery.replayed,
             last_seq=self.engine.last_seq,
@@ -155,13 +158,22 @@ class EngineHost:
         The returned events are for inspection only (e.g. to learn an order id); an
         edge must not send anything derived from them before its listener sees them.
         """
-        start = time.perf_counter_ns()
-        events = self.engine.submit(command)
-        self._m_engine_us.observe((time.perf_counter_ns() - start) / 1000)
         engine = self.engine
+        start = time.perf_counter_ns()
+        events = engine.submit(command)
+        self._m_engine_us.observe((time.perf_counter_ns() - start) / 1000)
         self._held.append(EventBatch(engine.last_seq, engine.last_ts_us, origin, command, events))
         rejected = bool(events) and type(events[0]) is OrderRejected
-        self._m_commands.inc(type=type(command).__name__, result="rejected" if rejected else "ok")
+        # == self._m_commands.inc(type=..., result=...), with the label key cached
+        kind = (type(command), rejected)
+        key = self._m_command_keys.get(kind)
+        if key is None:
+            key = self._m_command_keys[kind] = (
+                ("result", "rejected" if rejected else "ok"),
+                ("type", type(command).__name__),
+            )
+        values = self._m_commands.values
+        values[key] = values.get(key, 0) + 1
         if not self._flush_scheduled:
             self._flush_scheduled = True
             if self._loop is not None:
@@ -197,9 +209,12 @@ class EngineHost:
                 except Exception:
                     log.exception("deferred.failed", callback=repr(batch))
                 continue
+            fills = 0
             for event in batch.events:
                 if type(event) is Trade:
-                    self._m_fills.inc()
+                    fills += 1
+            if fills:
+                self._m_fills.inc(fills)
             for listener in self.listeners:
                 try:
                     listener(batch)

@@ -131,6 +131,11 @@ class FixGateway:
         self._exec_ids = itertools.count(1)
         self._started_us = time.time_ns() // 1000
         self._m_in = registry.counter("gw_fix_messages_in_total", "FIX application messages in")
+        self._m_in_keys: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._listings_cache: dict[str, Instrument] = {}
+        self._listings_len = -1
+        #: account -> (drop-copy sessions, order-entry sessions), built once sessions exist
+        self._by_account: dict[str, tuple[list[FixSession], list[FixSession]]] = {}
         self._m_sessions = 0
         registry.gauge("gw_sessions_connected", "Logged-on sessions by protocol").set_source(
             lambda: self._m_sessions, protocol="fix"
@@ -184,7 +189,11 @@ class FixGateway:
 
     def on_app_message(self, session: FixSession, msg: FixMessage) -> None:
         mt = msg.msg_type
-        self._m_in.inc(msg_type=mt)
+        key = self._m_in_keys.get(mt)
+        if key is None:
+            key = self._m_in_keys[mt] = (("msg_type", mt),)
+        values = self._m_in.values  # == self._m_in.inc(msg_type=mt), without the sorting
+        values[key] = values.get(key, 0) + 1
         handler = self._handlers.get(mt)
         if handler is None or mt not in session.settings.app_msg_types:
             session.send_business_reject(
@@ -196,7 +205,12 @@ class FixGateway:
     # ------------------------------------------------------------ inbound
 
     def _listings(self) -> dict[str, Instrument]:
-        return {s: listing.instrument for s, listing in self.host.engine.listings.items()}
+        # Listings are only ever added (AddInstrument, snapshot load): rebuild on growth.
+        listings = self.host.engine.listings
+        if len(listings) != self._listings_len:
+            self._listings_cache = {s: listing.instrument for s, listing in listings.items()}
+            self._listings_len = len(listings)
+        return self._listings_cache
 
     def _account(self, session: FixSession, msg: FixMessage) -> str:
         raw = msg.get_str(1)
@@ -391,7 +405,10 @@ class FixGateway:
             if kind is OrderAccepted and origin is not None:
                 assert isinstance(event, OrderAccepted)
                 self.owner[event.order_id] = origin
-                self.state.setdefault(id(origin), _SessionState()).owned.add(event.order_id)
+                state = self.state.get(id(origin))
+                if state is None:
+                    state = self.state[id(origin)] = _SessionState()
+                state.owned.add(event.order_id)
             self._report(event, batch, origin)
         self.market_data.end_batch()
 
@@ -511,7 +528,8 @@ class FixGateway:
         inst = self.host.engine.listings[view.symbol].instrument
         exec_id = f"{event.seq}-{event.idx}{exec_suffix}"
         px, qty, fee, liquidity = last or (0, 0, 0, 0)
-        for fix42 in {_is42(s) for s in targets}:
+        versions = {_is42(s) for s in targets} if len(targets) > 1 else (_is42(targets[0]),)
+        for fix42 in versions:
             body = er_body(
                 view,
                 state,
@@ -535,19 +553,27 @@ class FixGateway:
     def _targets(self, order_id: int, account: str) -> list[FixSession]:
         """Owner session plus drop copies. An order whose owner is unknown (placed before a
         restart) reports to every order-entry session of its account."""
-        targets = []
         owner = self.owner.get(order_id)
+        by_account = self._by_account.get(account)
+        if by_account is None:
+            drop, entry = [], []
+            for session in self.acceptor.sessions.values():
+                settings = session.settings
+                if account in settings.accounts:
+                    if settings.role is Role.DROP_COPY:
+                        drop.append(session)
+                    elif settings.role is Role.ORDER_ENTRY:
+                        entry.append(session)
+            by_account = (drop, entry)
+            if self.acceptor.sessions:  # the session set is fixed once the acceptor started
+                self._by_account[account] = by_account
+        drop, entry = by_account
         if owner is not None:
-            targets.append(owner)
-        for session in self.acceptor.sessions.values():
-            settings = session.settings
-            if account not in settings.accounts:
-                continue
-            if settings.role is Role.DROP_COPY or (
-                owner is None and order_id > 0 and settings.role is Role.ORDER_ENTRY
-            ):
-                targets.append(session)
-        return targets
+            return [owner, *drop]
+        if order_id > 0:
+            # keep the configured session order between order-entry and drop-copy
+            return [s for s in self.acceptor.sessions.values() if s in drop or s in entry]
+        return list(drop)
 
     def _forget(self, order_id: int) -> None:
         owner = self.owner.pop(order_id, None)

@@ -19,6 +19,7 @@ treating the whole message as garbled.
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -65,9 +66,24 @@ DEFAULT_DATA_TAGS: Mapping[int, int] = {
 _MAX_HEADER_SCAN = 64
 
 
+_adler32 = zlib.adler32
+
+
 def checksum(data: bytes | bytearray | memoryview) -> int:
-    """FIX CheckSum: sum of all bytes modulo 256."""
-    return sum(data) & 0xFF
+    """FIX CheckSum: sum of all bytes modulo 256.
+
+    Computed with zlib.adler32, whose low 16 bits are ``1 + sum(bytes) mod 65521``:
+    for at most 256 bytes the sum (<= 65280) never wraps, so it is the exact byte sum.
+    Longer data is summed in 256-byte chunks.
+    """
+    n = len(data)
+    if n <= 256:
+        return ((_adler32(data) & 0xFFFF) - 1) & 0xFF
+    view = memoryview(data)
+    total = 0
+    for i in range(0, n, 256):
+        total += (_adler32(view[i : i + 256]) & 0xFFFF) - 1
+    return total & 0xFF
 
 
 class FixMessage:
@@ -77,20 +93,20 @@ class FixMessage:
     available through :attr:`fields` or :meth:`get_all`.
     """
 
-    __slots__ = ("_index", "fields", "raw")
+    __slots__ = ("_index", "_msg_type", "fields", "raw")
 
     def __init__(self, fields: list[tuple[int, bytes]], raw: bytes = b"") -> None:
         self.fields = fields
         self.raw = raw
         self._index: dict[int, bytes] | None = None
+        self._msg_type: str | None = None
 
     def _idx(self) -> dict[int, bytes]:
         idx = self._index
         if idx is None:
-            idx = {}
-            for tag, value in self.fields:
-                if tag not in idx:
-                    idx[tag] = value
+            # dict() keeps the *last* value of a repeated tag: build from the reversed
+            # pairs so the first occurrence wins.
+            idx = dict(reversed(self.fields))
             self._index = idx
         return idx
 
@@ -122,8 +138,11 @@ class FixMessage:
 
     @property
     def msg_type(self) -> str:
-        v = self._idx().get(35)
-        return "" if v is None else v.decode("ascii", "replace")
+        mt = self._msg_type
+        if mt is None:
+            v = self._idx().get(35)
+            mt = self._msg_type = "" if v is None else v.decode("ascii", "replace")
+        return mt
 
     @property
     def begin_string(self) -> str:
@@ -163,13 +182,25 @@ def parse_fields(
     parts.pop()
     out: list[tuple[int, bytes]] = []
     append = out.append
+    tags = _TAGS
     for p in parts:
         t, sep, v = p.partition(b"=")
-        tag = int(t) if sep and t.isdigit() and t[:1] != b"0" else 0
-        if tag in data_tags:
+        tag = tags.get(t)
+        if tag is None:
+            tag = _parse_tag(t)
+            if len(tags) < _TAGS_MAX:
+                tags[t] = tag
+        if not sep:
+            tag = 0
+        elif tag in data_tags:
             return _parse_fields_slow(raw, data_tags)
         append((tag, v))
     return out
+
+
+#: tag bytes -> tag number (0 if not a valid tag); bounded against garbage input.
+_TAGS: dict[bytes, int] = {}
+_TAGS_MAX = 4096
 
 
 def _parse_fields_slow(raw: bytes, data_tags: Mapping[int, int]) -> list[tuple[int, bytes]] | None:
@@ -307,7 +338,7 @@ class FrameReader:
             return self._resync(buf, start, body_start, "BodyLength(9) incorrect")
         cs_bytes = bytes(buf[body_end + 3 : body_end + 6])
         raw = bytes(buf[start:msg_end])
-        if not cs_bytes.isdigit() or int(cs_bytes) != (sum(raw[: body_end - start]) & 0xFF):
+        if not cs_bytes.isdigit() or int(cs_bytes) != checksum(memoryview(raw)[: body_end - start]):
             return Garbled("CheckSum(10) incorrect", raw), msg_end
         if not buf.startswith(b"35=", body_start):
             return Garbled("MsgType(35) is not the third field", raw), msg_end
@@ -336,7 +367,7 @@ def build_message(begin_string: str | bytes, fields: Iterable[tuple[int, FieldVa
     bs = _to_bytes(begin_string)
     head = b"8=%s\x019=%d\x01" % (bs, len(body))
     msg = head + body
-    return msg + b"10=%03d\x01" % (sum(msg) & 0xFF)
+    return msg + b"10=%03d\x01" % checksum(msg)
 
 
 class FixEncoder:
@@ -365,7 +396,7 @@ class FixEncoder:
         )
         payload += header_extra + body
         msg = b"%s%d\x01%s" % (self._begin, len(payload), payload)
-        return msg + b"10=%03d\x01" % (sum(msg) & 0xFF)
+        return msg + b"10=%03d\x01" % checksum(msg)
 
 
 _ts_cache_sec = -1
@@ -391,8 +422,29 @@ def format_utc_timestamp(ts_us: int | None = None, precision: int = 3) -> bytes:
 _DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
 
 
+_TS_CACHE: dict[bytes, int | None] = {}
+_TS_CACHE_MAX = 4096
+
+
 def parse_utc_timestamp(value: bytes) -> int | None:
-    """Epoch microseconds of a UTCTimestamp, or ``None`` if it is malformed."""
+    """Epoch microseconds of a UTCTimestamp, or ``None`` if it is malformed.
+
+    Memoized (a pure function; SendingTime/TransactTime values repeat within a
+    millisecond), the cache bounded by clearing it when full."""
+    if type(value) is not bytes:
+        return _parse_utc_timestamp(value)
+    try:
+        return _TS_CACHE[value]
+    except KeyError:
+        pass
+    ts = _parse_utc_timestamp(value)
+    if len(_TS_CACHE) >= _TS_CACHE_MAX:
+        _TS_CACHE.clear()
+    _TS_CACHE[value] = ts
+    return ts
+
+
+def _parse_utc_timestamp(value: bytes) -> int | None:
     n = len(value)
     if n < 17 or value[8:9] != b"-" or value[11:12] != b":" or value[14:15] != b":":
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,6 +180,11 @@ class DataDictionary:
         self._header_tags = self.header.fields | {8, 9, 35}
         self._trailer_tags = self.trailer.fields
         self._always_required = self.header.required | self.trailer.required
+        #: (MsgType, tag sequence) -> the value checks still needed for a message of
+        #: that exact shape (see validate); only shapes without repeating groups.
+        self._plans: dict[tuple[str, tuple[int, ...]], tuple[tuple[int, _Check], ...]] = {}
+        self._checks: dict[int, _Check | None] = {}
+        self._group_tags = frozenset(self.header.groups) | frozenset(self.trailer.groups)
         self.data_tags: dict[int, int] = {}
         for fd in self.fields.values():
             if fd.type == "DATA":
@@ -269,7 +274,80 @@ class DataDictionary:
 
     def validate(self, msg: FixMessage) -> Rejection | None:
         """Validate a framed message (8, 9, 35 first and 10 last are guaranteed
-        by the framer). Returns the first problem found, or ``None``."""
+        by the framer). Returns the first problem found, or ``None``.
+
+        Fast path: everything but the field values (defined tags, header/body/trailer
+        order, repeats, required tags) depends only on the MsgType and the sequence of
+        tags. Once a message of a given shape (without repeating groups) has passed the
+        full check, later messages of the same shape only run the value checks of the
+        cached plan; any failure there re-runs the full check, which reports the first
+        problem exactly as before.
+        """
+        fields = msg.fields
+        raw = msg.raw
+        if raw and fields and b"=\x01" not in raw:  # no empty value anywhere
+            key = (msg.msg_type, next(zip(*fields, strict=True)))  # the tags, in C
+            plan = self._plans.get(key)
+            if plan is not None:
+                for i, check in plan:
+                    if not check(fields[i][1]):
+                        return self._validate(msg)
+                return None
+            rej = self._validate(msg)
+            if rej is None and len(self._plans) < _MAX_PLANS:
+                plan = self._plan(key[0], key[1])
+                if plan is not None:
+                    self._plans[key] = plan
+            return rej
+        return self._validate(msg)
+
+    def _plan(self, msg_type: str, tags: tuple[int, ...]) -> tuple[tuple[int, _Check], ...] | None:
+        """Value checks for a validated shape; None if it has repeating groups."""
+        mdef = self.messages[msg_type]
+        if not self._group_tags.isdisjoint(tags) or not mdef.groups.keys().isdisjoint(tags):
+            return None
+        plan = []
+        for i in range(3, len(tags) - 1):
+            check = self._check_for(tags[i])
+            if check is not None:
+                plan.append((i, check))
+        return tuple(plan)
+
+    def _check_for(self, tag: int) -> _Check | None:
+        """A predicate whose truth implies ``_check_value(fd, v) is None`` (None: no
+        check needed). A false answer only sends the message to the full check, so a
+        predicate may be stricter, never looser. Bound C methods where possible."""
+        try:
+            return self._checks[tag]
+        except KeyError:
+            pass
+        fd = self.fields[tag]
+        t = fd.type
+        values = fd.values if t != "BOOLEAN" else None
+        check: _Check | None
+        pat = _TYPE_PATTERNS.get(t)
+        if t == "CHAR" and values is not None:
+            if all(len(v) == 1 for v in values):
+                check = values.__contains__  # membership implies length 1
+            else:
+                vals = values
+                check = lambda v: len(v) == 1 and v in vals  # noqa: E731
+        elif t == "BOOLEAN":
+            check = _BOOLEANS.__contains__
+        elif t == "UTCTIMESTAMP" and values is None:
+            check = parse_utc_timestamp  # epoch 0 is falsy: it just takes the full check
+        elif pat is not None and values is None:
+            check = pat.fullmatch  # a Match is always true
+        elif pat is None and t not in ("UTCTIMESTAMP", "CHAR") and values is None:
+            check = None  # STRING and friends: any non-empty value
+        elif t == "STRING" and values is not None:
+            check = values.__contains__
+        else:
+            check = lambda v: self._check_value(fd, v) is None  # noqa: E731
+        self._checks[tag] = check
+        return check
+
+    def _validate(self, msg: FixMessage) -> Rejection | None:
         fields = msg.fields
         mdef = self.messages.get(msg.msg_type)
         if mdef is None:
@@ -365,6 +443,11 @@ class DataDictionary:
         if instances != count:
             return i, Rejection(RejectReason.INCORRECT_NUMINGROUP, g.count_tag)
         return i, None
+
+
+_Check = Callable[[bytes], object]  # truthy = valid
+_BOOLEANS = frozenset((b"Y", b"N"))
+_MAX_PLANS = 1024
 
 
 @functools.cache

@@ -167,6 +167,8 @@ class FixSession:
         self._throttle_window = -1
         self._throttle_count = 0
         self._now = 0.0
+        self._sending_ms = -1
+        self._sending_time = b""
 
     # -- public surface ----------------------------------------------------------
 
@@ -209,12 +211,19 @@ class FixSession:
             self._now = self._clock()
         mt = msg_type.encode() if isinstance(msg_type, str) else msg_type
         body = fields if isinstance(fields, bytes) else encode_fields(fields)
-        seq = self.store.next_sender()
-        sending_time = format_utc_timestamp(self._wall_clock_us())
-        self.store.save(seq, mt, sending_time, body)
+        store = self.store
+        seq = store.next_sender()
+        # SendingTime has millisecond precision: reuse the text within one millisecond
+        ms = self._wall_clock_us() // 1000
+        if ms != self._sending_ms:
+            self._sending_ms = ms
+            self._sending_time = format_utc_timestamp(ms * 1000)
+        sending_time = self._sending_time
+        store.save(seq, mt, sending_time, body)
         if self.state in _LIVE:
             self._write(self._encoder.encode(mt, seq, sending_time, body))
-        self._wake()
+        else:
+            self._wake()
         return seq
 
     def send_business_reject(
@@ -434,7 +443,7 @@ class FixSession:
         return abs(self._wall_clock_us() - ts) <= self.sending_time_tolerance_us
 
     def _handle(self, msg: FixMessage) -> None:
-        if msg.begin_string != self.settings.begin_string:
+        if msg.get(8) != self._begin_b:  # == (msg.begin_string != settings.begin_string)
             self._logout_and_disconnect("Incorrect BeginString")
             return
         seq = msg.get_int(34)

@@ -8,8 +8,8 @@ be sent to the owner session and every drop-copy session without re-encoding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from engine.commands import Cancel, NewOrder, Replace
 from engine.events import CloseReason, RejectCode
@@ -106,18 +106,41 @@ def _text(value: bytes) -> str:
     return value.decode("utf-8", "replace")
 
 
+# Inbound decimal text -> grid count, memoized per (step, text): the conversion is a pure
+# function of both, so a cache hit is exactly what Instrument.qty_to_lots /
+# price_to_ticks would return (errors are never cached). Bounded: cleared when full.
+_PARSED: dict[tuple[Decimal, bytes], int] = {}
+_PARSED_MAX = 1 << 16
+
+
 def _lots(inst: Instrument, value: bytes, name: str) -> int:
+    key = (inst.lot_size, value)
+    lots = _PARSED.get(key)
+    if lots is not None:
+        return lots
     try:
-        return inst.qty_to_lots(value.decode("ascii"))
+        lots = inst.qty_to_lots(value.decode("ascii"))
     except (GridError, UnicodeDecodeError) as exc:
         raise FixRequestError(13, f"{name}: {exc}") from exc
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[key] = lots
+    return lots
 
 
 def _ticks(inst: Instrument, value: bytes) -> int:
+    key = (inst.tick_size, value)
+    ticks = _PARSED.get(key)
+    if ticks is not None:
+        return ticks
     try:
-        return inst.price_to_ticks(value.decode("ascii"))
+        ticks = inst.price_to_ticks(value.decode("ascii"))
     except (GridError, UnicodeDecodeError) as exc:
         raise FixRequestError(99, f"Price (44): {exc}") from exc
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[key] = ticks
+    return ticks
 
 
 def _instrument(msg: FixMessage, listings: dict[str, Instrument]) -> Instrument:
@@ -234,13 +257,89 @@ def parse_replace(msg: FixMessage, account: str, listings: dict[str, Instrument]
 # ------------------------------------------------------------------ rendering
 
 
+class _Grid:
+    """Exact decimal text of integer multiples of one grid step, memoized.
+
+    ``text(n)`` equals the engine's ``_fmt(step * n)`` (normalized, no exponent): the
+    product is formed with integers (n * mantissa, decimal point ``scale`` digits from
+    the right) and trailing zeros are stripped, which is what Decimal.normalize does.
+    Beyond 20 digits it defers to Decimal so the (28-digit) context rounding is kept.
+    """
+
+    __slots__ = ("cache", "mant", "scale", "step")
+
+    def __init__(self, step: Decimal) -> None:
+        self.step = step
+        exp = int(step.as_tuple().exponent)
+        self.scale = max(0, -exp)
+        self.mant = int(step.scaleb(self.scale))
+        self.cache: dict[int, bytes] = {}
+
+    def text(self, n: int) -> bytes:
+        b = self.cache.get(n)
+        if b is None:
+            b = self._format(n)
+            if len(self.cache) >= _PARSED_MAX:
+                self.cache.clear()
+            self.cache[n] = b
+        return b
+
+    def _format(self, n: int) -> bytes:
+        v = n * self.mant
+        if not -_BIG < v < _BIG:
+            text = format((self.step * n).normalize(), "f")
+            return b"0" if text in ("-0", "0") else text.encode()
+        scale = self.scale
+        if not scale:
+            return b"%d" % v
+        digits = b"%0*d" % (scale + 1, abs(v))
+        frac = digits[-scale:].rstrip(b"0")
+        out = digits[:-scale] + b"." + frac if frac else digits[:-scale]
+        return b"-" + out if v < 0 else out
+
+
+_BIG = 10**20
+_GRIDS: dict[Decimal, _Grid] = {}
+
+
+def _grid(step: Decimal) -> _Grid:
+    g = _GRIDS.get(step)
+    if g is None:
+        g = _GRIDS[step] = _Grid(step)
+    return g
+
+
+_UNITS = _grid(ASSET_UNIT)
+
+
+def price_text(inst: Instrument, ticks: int) -> bytes:
+    """``inst.ticks_to_price(ticks)`` as bytes, exact, memoized per tick count."""
+    return _grid(inst.tick_size).text(ticks)
+
+
+def qty_text(inst: Instrument, lots: int) -> bytes:
+    """``inst.lots_to_qty(lots)`` as bytes, exact, memoized per lot count."""
+    return _grid(inst.lot_size).text(lots)
+
+
 def avg_px(inst: Instrument, notional: int, filled: int) -> str:
     """Average price as a decimal string (8 decimals at most, normalized)."""
+    return _avg_px(inst, notional, filled).decode()
+
+
+def _avg_px(inst: Instrument, notional: int, filled: int) -> bytes:
     if not filled:
-        return "0"
+        return b"0"
+    # Exact integer path when the average is a whole number of 1e-8 units: then the
+    # Decimal division below is exact too and quantize/normalize only strip zeros.
+    lot = _grid(inst.lot_size)
+    num = notional * 10**lot.scale
+    den = lot.mant * filled
+    q, r = divmod(num, den)
+    if not r and 0 <= q < _BIG:
+        return _UNITS.text(q)
     value = Decimal(notional) * ASSET_UNIT / (inst.lot_size * filled)
-    text = format(value.quantize(Decimal("1e-8")).normalize(), "f")
-    return text
+    return format(value.quantize(Decimal("1e-8")).normalize(), "f").encode()
 
 
 ORD_STATUS = {
@@ -254,9 +353,10 @@ ORD_STATUS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class OrderState:
-    """An order's dynamic state as of one event (the tracker's view is end-of-batch)."""
+class OrderState(NamedTuple):
+    """An order's dynamic state as of one event (the tracker's view is end-of-batch).
+
+    A NamedTuple (immutable, cheap to build: one per ExecutionReport)."""
 
     status: OrderStatus
     qty: int
@@ -284,50 +384,64 @@ def er_body(
     text: str = "",
     extra: tuple[tuple[int, bytes | str | int], ...] = (),
 ) -> bytes:
-    """ExecutionReport (8) body: static order fields from view, the rest from state."""
+    """ExecutionReport (8) body: static order fields from view, the rest from state.
+
+    Encoded directly as ``tag=value<SOH>`` runs (same bytes as encode_fields would
+    give for the field list 37, 11, [41], 17, [20], 150, 39, 1, 55, 54, 38, 40, [152],
+    [44], 59, [18], [32, 31], 151, 14, 6, 60, [12, 13, [851]], extra..., [58]).
+    """
     if fix42 and exec_type == b"F":
         exec_type = b"2" if state.status == OrderStatus.FILLED else b"1"
-    fields: list[tuple[int, bytes | str | int]] = [
-        (37, str(view.order_id)),
-        (11, clordid or view.client_order_id or "NONE"),
+    qty = _grid(inst.lot_size).text
+    parts = [
+        b"37=%d\x0111=%s\x01"
+        % (view.order_id, (clordid or view.client_order_id or "NONE").encode())
     ]
     if orig_clordid:
-        fields.append((41, orig_clordid))
-    fields += [(17, exec_id)]
+        parts.append(b"41=%s\x01" % orig_clordid.encode())
+    parts.append(b"17=%s\x01" % exec_id.encode())
     if fix42:
-        fields.append((20, b"0"))
-    fields += [
-        (150, exec_type),
-        (39, ORD_STATUS[state.status]),
-        (1, view.account),
-        (55, view.symbol),
-        (54, b"1" if view.side == Side.BUY else b"2"),
-        (38, inst.lots_to_qty(state.qty)),
-        (40, b"2" if view.ord_type == OrdType.LIMIT else b"1"),
-    ]
+        parts.append(b"20=0\x01")
+    limit = view.ord_type == OrdType.LIMIT
+    parts.append(
+        b"150=%s\x0139=%s\x011=%s\x0155=%s\x0154=%s\x0138=%s\x0140=%s\x01"
+        % (
+            exec_type,
+            ORD_STATUS[state.status],
+            view.account.encode(),
+            view.symbol.encode(),
+            b"1" if view.side == Side.BUY else b"2",
+            qty(state.qty),
+            b"2" if limit else b"1",
+        )
+    )
     if view.quote_qty:
-        fields.append((152, units_text(view.quote_qty)))
-    if view.ord_type == OrdType.LIMIT:
-        fields.append((44, inst.ticks_to_price(state.price)))
-    fields.append((59, _TIF_OUT.get(view.tif, b"1")))
+        parts.append(b"152=%s\x01" % _UNITS.text(view.quote_qty))
+    if limit:
+        parts.append(b"44=%s\x01" % _grid(inst.tick_size).text(state.price))
+    parts.append(b"59=%s\x01" % _TIF_OUT.get(view.tif, b"1"))
     if view.post_only:
-        fields.append((18, b"6"))
+        parts.append(b"18=6\x01")
     if last_qty:
-        fields += [(32, inst.lots_to_qty(last_qty)), (31, inst.ticks_to_price(last_px))]
-    fields += [
-        (151, inst.lots_to_qty(state.leaves)),
-        (14, inst.lots_to_qty(state.filled)),
-        (6, avg_px(inst, state.notional, state.filled)),
-        (60, format_utc_timestamp(ts_us, 6)),
-    ]
+        parts.append(b"32=%s\x0131=%s\x01" % (qty(last_qty), _grid(inst.tick_size).text(last_px)))
+    parts.append(
+        b"151=%s\x0114=%s\x016=%s\x0160=%s\x01"
+        % (
+            qty(state.leaves),
+            qty(state.filled),
+            _avg_px(inst, state.notional, state.filled),
+            format_utc_timestamp(ts_us, 6),
+        )
+    )
     if last_qty:
-        fields += [(12, units_text(commission)), (13, b"3")]
+        parts.append(b"12=%s\x0113=3\x01" % _UNITS.text(commission))
         if liquidity and not fix42:
-            fields.append((851, liquidity))
-    fields += list(extra)
+            parts.append(b"851=%d\x01" % liquidity)
+    if extra:
+        parts.append(encode_fields(extra))
     if text:
-        fields.append((58, text))
-    return encode_fields(fields)
+        parts.append(b"58=%s\x01" % text.encode())
+    return b"".join(parts)
 
 
 _TIF_OUT: dict[int, bytes] = {
@@ -339,8 +453,7 @@ _TIF_OUT: dict[int, bytes] = {
 
 
 def units_text(units: int) -> str:
-    text = format((Decimal(units) * ASSET_UNIT).normalize(), "f")
-    return text
+    return _UNITS.text(units).decode()
 
 
 def reject_er_body(
