@@ -59,6 +59,9 @@ _FOK = int(TimeInForce.FOK)
 _GTD = int(TimeInForce.GTD)
 
 CommandHook = Callable[[int, int, Command], None]
+_ClosedFields = tuple[int, int, int, int, str, str, str, int, int, int, int, int]
+"""OrderClosed's fields in order: seq, ts_us, idx, order_id, account, symbol,
+client_order_id, side, qty, filled, notional, reason."""
 
 
 class Listing:
@@ -422,24 +425,24 @@ class Engine:
 
     def _expire_unplaced(self, order: Order, reason: CloseReason) -> None:
         """An accepted order that never held funds nor touched the book."""
-        account = self.accounts[order.account]
-        account.retire_client_id(order.client_order_id)
-        out = self.out
-        out.append(
-            OrderExpired(
-                self.seq,
-                self.ts_us,
-                len(out),
-                order.order_id,
-                order.account,
-                order.symbol,
-                order.client_order_id,
-                order.side,
-                order.leaves,
-                0,
-                0,
-                int(reason),
-            )
+        self.accounts[order.account].retire_client_id(order.client_order_id)
+        self.out.append(OrderExpired(*self._closed(order, reason)))
+
+    def _closed(self, order: Order, reason: int) -> _ClosedFields:
+        """The fields OrderCanceled and OrderExpired share, for order as it is now."""
+        return (
+            self.seq,
+            self.ts_us,
+            len(self.out),
+            order.order_id,
+            order.account,
+            order.symbol,
+            order.client_order_id,
+            order.side,
+            order.leaves,
+            order.filled,
+            order.notional,
+            reason,
         )
 
     # ---------------------------------------------------------------- order lifecycle
@@ -488,22 +491,8 @@ class Engine:
                     )
                 )
         self.forget(order, self.accounts[order.account])
-        out = self.out
-        closed = (
-            self.seq,
-            self.ts_us,
-            len(out),
-            order.order_id,
-            order.account,
-            order.symbol,
-            order.client_order_id,
-            order.side,
-            order.leaves,
-            order.filled,
-            order.notional,
-            reason,
-        )
-        out.append(
+        closed = self._closed(order, reason)
+        self.out.append(
             OrderCanceled(*closed, request_id) if event is OrderCanceled else OrderExpired(*closed)
         )
 
