@@ -73,10 +73,14 @@ class App:
         from gateway.rest.server import HttpServer
         from gateway.ws.server import WsServer
 
-        self.fix = FixGateway(self.config, self.host, self.tracker, self.registry)
-        # Market-data publisher after the tracker; WS answers after the publisher, so a
-        # client that gets an ack finds its order in the published book (REST, WS).
+        # Listener order: tracker -> FIX -> publisher -> WS. The publisher exists first
+        # (FIX market data is one of its sinks), but FIX listens before it, so a batch's
+        # ExecutionReports leave before its market data (FIX and WS sinks); WS answers
+        # after the publisher, so a client that gets an ack finds its order in the
+        # published book (REST, WS).
         self.publisher = MarketDataPublisher(self.host.engine, self.registry)
+        self.fix = FixGateway(self.config, self.host, self.tracker, self.publisher, self.registry)
+        self.fix.listen()
         self.host.listeners.append(self.publisher)
         self.ws = WsServer(self.config, self.host, self.tracker, self.publisher, self.registry)
         # HTTP first: /health answers while the rest starts; /ready waits for App.ready.

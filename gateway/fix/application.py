@@ -8,8 +8,9 @@ EngineHost.defer so they never overtake acknowledgements still held for the jour
 
 Routing: an order's reports go to the session that placed it (ownership learned from
 its OrderAccepted) and, as the same encoded body, to every drop-copy session that
-covers its account. Market data keeps its own mirror of each book, built only from
-delivered events, so snapshots and incrementals agree on RptSeq.
+covers its account. Market data is a sink of the shared MarketDataPublisher
+(gateway/fix/marketdata.py): this listener runs before the publisher's, so a batch's
+ExecutionReports leave before its market data.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import structlog
 
 from engine.commands import Cancel, MassCancel, NewOrder, Replace
 from engine.events import (
-    BookDelta,
     CloseReason,
     Event,
     OrderAccepted,
@@ -39,7 +39,7 @@ from engine.model import Instrument, OrderStatus, Side, Stp
 from gateway.config import Config, FixSessionConfig
 from gateway.fix.acceptor import FixAcceptor
 from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp
-from gateway.fix.marketdata import MarketDataHub
+from gateway.fix.marketdata import FixMarketData
 from gateway.fix.session import BusinessRejectReason, FixSession
 from gateway.fix.settings import AcceptorSettings, Role, SessionSettings
 from gateway.fix.translate import (
@@ -55,6 +55,7 @@ from gateway.fix.translate import (
     reject_er_body,
 )
 from gateway.host import EngineHost, EventBatch
+from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import Registry
 from gateway.orders import OrderTracker, OrderView
 
@@ -115,7 +116,12 @@ class FixGateway:
     name = "fix"
 
     def __init__(
-        self, config: Config, host: EngineHost, tracker: OrderTracker, registry: Registry
+        self,
+        config: Config,
+        host: EngineHost,
+        tracker: OrderTracker,
+        publisher: MarketDataPublisher,
+        registry: Registry,
     ) -> None:
         self.config = config
         self.host = host
@@ -127,7 +133,8 @@ class FixGateway:
         )
         self.owner: dict[int, FixSession] = {}
         self.state: dict[int, _SessionState] = {}
-        self.market_data = MarketDataHub(host)
+        self.market_data = FixMarketData(host, publisher)
+        publisher.sinks.append(self.market_data)
         self._exec_ids = itertools.count(1)
         self._started_us = time.time_ns() // 1000
         self._m_in = registry.counter("gw_fix_messages_in_total", "FIX application messages in")
@@ -155,9 +162,13 @@ class FixGateway:
     def port(self) -> int:
         return self.acceptor.port
 
+    def listen(self) -> None:
+        """Register the event listener (App does it before the publisher's: acks first)."""
+        if self.on_batch not in self.host.listeners:
+            self.host.listeners.append(self.on_batch)
+
     async def start(self) -> None:
-        self.host.listeners.append(self.on_batch)
-        self.market_data.attach(self.host.engine)
+        self.listen()
         await self.acceptor.start()
 
     async def stop(self) -> None:
@@ -400,8 +411,6 @@ class FixGateway:
             self._mass_cancel_report(origin, batch)
         for event in batch.events:
             kind = type(event)
-            if kind is BookDelta or kind is Trade:
-                self.market_data.on_event(event)
             if kind is OrderAccepted and origin is not None:
                 assert isinstance(event, OrderAccepted)
                 self.owner[event.order_id] = origin
@@ -410,7 +419,6 @@ class FixGateway:
                     state = self.state[id(origin)] = _SessionState()
                 state.owned.add(event.order_id)
             self._report(event, batch, origin)
-        self.market_data.end_batch()
 
     def _report(self, event: Event, batch: EventBatch, origin: FixSession | None) -> None:
         kind = type(event)

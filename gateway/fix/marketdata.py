@@ -1,177 +1,117 @@
 """FIX market data: MarketDataRequest (V) -> W snapshot then X incrementals; SecurityList.
 
-The hub keeps a mirror of every book built only from events already delivered (after
-the journal flush), so a snapshot and the incrementals that follow it agree: the
-first X after a W continues from the W's BookSeqNum (custom tag 7929), and every X
-entry carries RptSeq (83) = the instrument's market-data sequence number.
+FIX market data is a sink of the shared :class:`~gateway.marketdata.MarketDataPublisher`
+(the one book mirror, also behind WS and REST); it keeps no book of its own.
 
-Write once, send many: subscribers are grouped by (symbol, depth, entry types); each
-group's entries are encoded once per batch and only MDReqID (262) is per subscriber.
+Views. A subscription for (symbol, MarketDepth N) watches the publisher's (symbol, N)
+view -- N = :data:`FULL_DEPTH` for 264=0 -- once per (symbol, depth) group, reference
+counted: the last unsubscribe or session drop unwatches it. The W snapshot is the
+view's snapshot, taken in an :meth:`EngineHost.defer` callback so it never overtakes
+held acknowledgements and is consistent with the view's next update: its BookSeqNum
+(custom tag 7929) is the snapshot's seq, and every following X continues from it.
+
+Incrementals. Each :class:`~gateway.marketdata.DepthUpdate` of a watched view becomes
+one X: MDUpdateAction (279) 0 new / 1 change / 2 delete, decided from the prices the
+view is known to hold (tracked per group, initialised from the snapshot); a level
+pushed out of a depth-N view is a delete, a level entering it is a new. Trades are
+279=0, 269=2. RptSeq (83) is the update's engine md_seq: increasing per instrument but
+not gapless (one update covers all the levels a command changed, and trades consume
+md_seq numbers too); loss is excluded by the FIX session layer (MsgSeqNum, resend).
+
+Write once, send many: an update's entries are encoded once (per side, so once per
+entry-type filter) and shared by every subscriber of the (symbol, depth) group; only
+MDReqID (262) is per subscriber. Trade entries are encoded once per trade for all
+depths.
 """
 
 from __future__ import annotations
 
-from bisect import insort
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.core import Engine
-from engine.events import BookDelta, Trade
-from engine.model import Instrument, Side
+from engine.model import Instrument
 from gateway.fix.codec import FixMessage, encode_fields
 from gateway.fix.session import FixSession
 from gateway.host import EngineHost
+from gateway.marketdata import Bbo, DepthSnapshot, DepthUpdate, MarketDataPublisher, TradeUpdate
 
-__all__ = ["BOOK_SEQ_TAG", "MarketDataHub"]
+__all__ = ["BOOK_SEQ_TAG", "FULL_DEPTH", "FixMarketData"]
 
 BOOK_SEQ_TAG = 7929
+FULL_DEPTH = 1 << 30
+"""View depth used for MarketDepth 264=0 (full book): larger than any real book."""
 BID, OFFER, TRADE = b"0", b"1", b"2"
 _SUPPORTED_TYPES = frozenset({BID, OFFER, TRADE})
+_BOOK_TYPES = frozenset({BID, OFFER})
+_NEW, _CHANGE = b"0", b"1"
 
 
-@dataclass
-class _Mirror:
-    """One instrument's book as the subscribers know it."""
-
-    inst: Instrument
-    bids: dict[int, int] = field(default_factory=dict)
-    asks: dict[int, int] = field(default_factory=dict)
-    bid_keys: list[int] = field(default_factory=list)  # -price ascending = best first
-    ask_keys: list[int] = field(default_factory=list)  # price ascending = best first
-    md_seq: int = 0
-    # (action, entry type, price, qty, md_seq) since the last end_batch()
-    pending: list[tuple[bytes, bytes, int, int, int]] = field(default_factory=list)
-
-    def top(self, side: bytes, depth: int) -> list[tuple[int, int]]:
-        if side == BID:
-            keys, levels, sign = self.bid_keys, self.bids, -1
-        else:
-            keys, levels, sign = self.ask_keys, self.asks, 1
-        chosen = keys if depth == 0 else keys[:depth]
-        return [(k * sign, levels[k * sign]) for k in chosen]
-
-    def apply(self, delta: BookDelta) -> None:
-        is_bid = delta.side == Side.BUY
-        levels = self.bids if is_bid else self.asks
-        keys = self.bid_keys if is_bid else self.ask_keys
-        key = -delta.price if is_bid else delta.price
-        entry = BID if is_bid else OFFER
-        if delta.level_qty == 0:
-            if delta.price in levels:
-                del levels[delta.price]
-                keys.remove(key)
-            action = b"2"
-        elif delta.price in levels:
-            levels[delta.price] = delta.level_qty
-            action = b"1"
-        else:
-            levels[delta.price] = delta.level_qty
-            insort(keys, key)
-            action = b"0"
-        self.md_seq = delta.md_seq
-        self.pending.append((action, entry, delta.price, delta.level_qty, delta.md_seq))
-
-
-@dataclass(eq=False)
-class _Subscription:
+@dataclass(eq=False, slots=True)
+class _Sub:
     session: FixSession
     req_id: bytes
     symbol: str
-    depth: int
+    depth: int  # the view's depth (FULL_DEPTH for 264=0)
     types: frozenset[bytes]
-    # last top-of-book sent, for depth-limited subscriptions: side -> {price: qty}
-    sent: dict[bytes, dict[int, int]] = field(default_factory=dict)
+    prefix: bytes  # b"262=<MDReqID>\x01": the only per-subscriber part of an X
 
 
-class MarketDataHub:
-    def __init__(self, host: EngineHost) -> None:
+@dataclass(eq=False, slots=True)
+class _Group:
+    """FIX subscribers of one watched (symbol, depth) view, and the view's known prices."""
+
+    symbol: str
+    depth: int
+    bids: set[int]
+    asks: set[int]
+    subs: list[_Sub] = field(default_factory=list)
+
+
+class FixMarketData:
+    """V / x handling and the publisher sink that turns view updates into X messages."""
+
+    def __init__(self, host: EngineHost, publisher: MarketDataPublisher) -> None:
         self.host = host
-        self.mirrors: dict[str, _Mirror] = {}
-        self.subs: dict[str, list[_Subscription]] = defaultdict(list)
+        self.publisher = publisher
+        self.groups: dict[tuple[str, int], _Group] = {}
+        self.trade_subs: dict[str, list[_Sub]] = {}
+        #: id(session) -> MDReqID -> its subscriptions (one per symbol); includes
+        #: requests whose deferred answer has not run yet (empty list)
+        self.requests: dict[int, dict[bytes, list[_Sub]]] = {}
+        self._snapshot_codecs: dict[frozenset[bytes], Callable[[DepthSnapshot], bytes]] = {}
 
-    def attach(self, engine: Engine) -> None:
-        """Seed mirrors from the engine at start-up (nothing is held for delivery yet)."""
-        for symbol, listing in engine.listings.items():
-            mirror = _Mirror(listing.instrument)
-            book = listing.book
-            for price, qty in book.bids.depth(len(book.bids.levels)):
-                mirror.bids[price] = qty
-                mirror.bid_keys.append(-price)
-            for price, qty in book.asks.depth(len(book.asks.levels)):
-                mirror.asks[price] = qty
-                mirror.ask_keys.append(price)
-            mirror.md_seq = book.md_seq
-            self.mirrors[symbol] = mirror
+    # ------------------------------------------------------------ sink
 
-    def _mirror(self, symbol: str) -> _Mirror | None:
-        mirror = self.mirrors.get(symbol)
-        if mirror is None:
-            listing = self.host.engine.listings.get(symbol)
-            if listing is None:
-                return None
-            mirror = self.mirrors[symbol] = _Mirror(listing.instrument)
-        return mirror
-
-    # ------------------------------------------------------------ events
-
-    def on_event(self, event: BookDelta | Trade | object) -> None:
-        if type(event) is BookDelta:
-            assert isinstance(event, BookDelta)
-            mirror = self._mirror(event.symbol)
-            if mirror is not None:
-                mirror.apply(event)
-        elif type(event) is Trade:
-            assert isinstance(event, Trade)
-            mirror = self._mirror(event.symbol)
-            if mirror is not None:
-                mirror.md_seq = event.md_seq
-                mirror.pending.append((b"0", TRADE, event.price, event.qty, event.md_seq))
-
-    def end_batch(self) -> None:
-        for symbol, mirror in self.mirrors.items():
-            if not mirror.pending:
-                continue
-            subs = self.subs.get(symbol)
-            if subs:
-                self._publish(mirror, subs)
-            mirror.pending.clear()
-
-    def _publish(self, mirror: _Mirror, subs: list[_Subscription]) -> None:
-        encoded: dict[tuple[int, frozenset[bytes]], bytes] = {}
-        for sub in subs:
-            if sub.depth == 0:
-                key = (0, sub.types)
-                body = encoded.get(key)
-                if body is None:
-                    body = encoded[key] = self._full_depth_entries(mirror, sub.types)
-            else:
-                body = self._top_n_entries(mirror, sub)  # per-sub state; small depth
+    def on_depth(self, update: DepthUpdate) -> None:
+        group = self.groups.get((update.instrument.symbol, update.depth))
+        if group is None or not group.subs:
+            return
+        inst = update.instrument
+        bid_n, bid_body = _level_entries(inst, BID, update.bids, group.bids, update.seq)
+        ask_n, ask_body = _level_entries(inst, OFFER, update.asks, group.asks, update.seq)
+        bodies: dict[frozenset[bytes], bytes] = {}
+        for sub in group.subs:
+            body = bodies.get(sub.types)
+            if body is None:
+                n, parts = 0, b""
+                if BID in sub.types and bid_n:
+                    n, parts = bid_n, bid_body
+                if OFFER in sub.types and ask_n:
+                    n, parts = n + ask_n, parts + ask_body
+                body = bodies[sub.types] = b"268=%d\x01%s" % (n, parts) if n else b""
             if body:
-                sub.session.send("X", b"262=" + sub.req_id + b"\x01" + body)
+                sub.session.send("X", sub.prefix + body)
 
-    def _full_depth_entries(self, mirror: _Mirror, types: frozenset[bytes]) -> bytes:
-        rows = [p for p in mirror.pending if p[1] in types]
-        return _inc_entries(mirror, rows)
+    def on_trade(self, update: TradeUpdate) -> None:
+        subs = self.trade_subs.get(update.instrument.symbol)
+        if not subs:
+            return
+        body = update.encoded(_trade_entries)
+        for sub in subs:
+            sub.session.send("X", sub.prefix + body)
 
-    def _top_n_entries(self, mirror: _Mirror, sub: _Subscription) -> bytes:
-        rows: list[tuple[bytes, bytes, int, int, int]] = []
-        for side in (BID, OFFER):
-            if side not in sub.types:
-                continue
-            now = dict(mirror.top(side, sub.depth))
-            before = sub.sent.get(side, {})
-            for price in before:
-                if price not in now:
-                    rows.append((b"2", side, price, 0, mirror.md_seq))
-            for price, qty in now.items():
-                if price not in before:
-                    rows.append((b"0", side, price, qty, mirror.md_seq))
-                elif before[price] != qty:
-                    rows.append((b"1", side, price, qty, mirror.md_seq))
-            sub.sent[side] = now
-        if TRADE in sub.types:
-            rows += [p for p in mirror.pending if p[1] == TRADE]
-        return _inc_entries(mirror, rows)
+    def on_bbo(self, update: Bbo) -> None:
+        pass
 
     # ------------------------------------------------------------ requests
 
@@ -186,11 +126,14 @@ class MarketDataHub:
                 lambda: session.send("Y", encode_fields([(262, req_id), (281, reason), (58, text)]))
             )
 
+        mine = self.requests.setdefault(id(session), {})
         if sub_type == b"2":
-            self._unsubscribe(session, req_id)
+            ended = mine.pop(req_id, None)  # at once: the MDReqID may be reused
+            if ended is not None:  # leave in order with the held updates
+                self.host.defer(lambda: self._leave_all(ended))
             return
         if sub_type not in (b"0", b"1"):
-            reject(0, "SubscriptionRequestType (263) must be 0, 1 or 2")
+            reject(4, "SubscriptionRequestType (263) must be 0, 1 or 2")
             return
         depth = msg.get_int(264)
         if depth is None or depth < 0:
@@ -199,61 +142,104 @@ class MarketDataHub:
         if not types or not types <= _SUPPORTED_TYPES:
             reject(8, "MDEntryType (269) must be 0 (bid), 1 (offer) or 2 (trade)")
             return
-        if sub_type == b"1" and any(
-            s.req_id == req_id for subs in self.subs.values() for s in subs if s.session is session
-        ):
+        if sub_type == b"1" and req_id in mine:
             reject(1, f"duplicate MDReqID {req_id.decode('utf-8', 'replace')}")
             return
         unknown = [s for s in symbols if s not in self.host.engine.listings]
         if not symbols or unknown:
             reject(0, f"unknown symbol {unknown[0] if unknown else ''!r}")
             return
+        view_depth = depth or FULL_DEPTH
+        subs: list[_Sub] | None = None
+        if sub_type == b"1":
+            subs = mine[req_id] = []  # reserved now: a second V with this id is a duplicate
 
         def answer() -> None:
+            if subs is not None and self.requests.get(id(session), {}).get(req_id) is not subs:
+                return  # unsubscribed or session dropped before the answer
             for symbol in symbols:
-                mirror = self._mirror(symbol)
-                assert mirror is not None
-                session.send("W", self._snapshot(mirror, req_id, depth, types))
-                if sub_type == b"1":
-                    sub = _Subscription(session, req_id, symbol, depth, types)
-                    if depth:
-                        sub.sent = {side: dict(mirror.top(side, depth)) for side in (BID, OFFER)}
-                    self.subs[symbol].append(sub)
+                session.send("W", self._join(session, req_id, symbol, view_depth, types, subs))
 
         self.host.defer(answer)
 
-    def _snapshot(
-        self, mirror: _Mirror, req_id: bytes, depth: int, types: frozenset[bytes]
+    def _join(
+        self,
+        session: FixSession,
+        req_id: bytes,
+        symbol: str,
+        depth: int,
+        types: frozenset[bytes],
+        subs: list[_Sub] | None,
     ) -> bytes:
-        inst = mirror.inst
-        entries: list[tuple[int, bytes | str | int]] = []
-        count = 0
-        for side in (BID, OFFER):
-            if side in types:
-                for price, qty in mirror.top(side, depth):
-                    entries += [
-                        (269, side),
-                        (270, inst.ticks_to_price(price)),
-                        (271, inst.lots_to_qty(qty)),
-                    ]
-                    count += 1
-        head: list[tuple[int, bytes | str | int]] = [
-            (262, req_id),
-            (55, inst.symbol),
-            (BOOK_SEQ_TAG, mirror.md_seq),
-            (268, count),
-        ]
-        return encode_fields(head + entries)
+        """The W body for one symbol, from the view; with ``subs`` also join it.
 
-    def _unsubscribe(self, session: FixSession, req_id: bytes) -> None:
-        for symbol, subs in self.subs.items():
-            self.subs[symbol] = [
-                s for s in subs if not (s.session is session and s.req_id == req_id)
-            ]
+        Runs in a deferred callback: the publisher's books are exactly what has been
+        delivered, so the snapshot is consistent with the updates that follow."""
+        book = self.publisher.books[symbol]
+        wants_book = BID in types or OFFER in types
+        key = (symbol, depth)
+        group = self.groups.get(key)
+        if wants_book:
+            if group is None:
+                self.publisher.watch(symbol, depth)
+            snap = self.publisher.snapshot(symbol, depth)
+            if group is None:
+                if subs is not None:
+                    group = self.groups[key] = _Group(
+                        symbol, depth, {p for p, _ in snap.bids}, {p for p, _ in snap.asks}
+                    )
+                else:
+                    self.publisher.unwatch(symbol, depth)  # snapshot only: nobody stays
+            entries = snap.encoded(self._snapshot_codec(types))
+            seq = snap.seq
+        else:
+            entries = b"268=0\x01"
+            seq = book.seq
+        if subs is not None:
+            sub = _Sub(session, req_id, symbol, depth, types, encode_fields([(262, req_id)]))
+            subs.append(sub)
+            if wants_book:
+                assert group is not None
+                group.subs.append(sub)
+            if TRADE in types:
+                self.trade_subs.setdefault(symbol, []).append(sub)
+        head = encode_fields([(262, req_id), (55, symbol), (BOOK_SEQ_TAG, seq)])
+        return head + entries
+
+    def _snapshot_codec(self, types: frozenset[bytes]) -> Callable[[DepthSnapshot], bytes]:
+        """One codec per entry-type filter, so a snapshot's entries are encoded once each."""
+        types = types & _BOOK_TYPES  # trades are not in the snapshot
+        codec = self._snapshot_codecs.get(types)
+        if codec is None:
+            sides = tuple(s for s in (BID, OFFER) if s in types)
+
+            def encode(snap: DepthSnapshot) -> bytes:
+                return _snapshot_entries(snap, sides)
+
+            codec = self._snapshot_codecs[types] = encode
+        return codec
+
+    def _leave(self, sub: _Sub) -> None:
+        group = self.groups.get((sub.symbol, sub.depth))
+        if group is not None and sub in group.subs:
+            group.subs.remove(sub)
+            if not group.subs:
+                del self.groups[(sub.symbol, sub.depth)]
+                self.publisher.unwatch(sub.symbol, sub.depth)
+        trades = self.trade_subs.get(sub.symbol)
+        if trades is not None and sub in trades:
+            trades.remove(sub)
+            if not trades:
+                del self.trade_subs[sub.symbol]
+
+    def _leave_all(self, subs: list[_Sub]) -> None:
+        for sub in subs:
+            self._leave(sub)
 
     def drop_session(self, session: FixSession) -> None:
-        for symbol, subs in self.subs.items():
-            self.subs[symbol] = [s for s in subs if s.session is not session]
+        """Session gone (logout or disconnect): all its subscriptions end."""
+        for subs in self.requests.pop(id(session), {}).values():
+            self._leave_all(subs)
 
     def on_security_list(self, session: FixSession, msg: FixMessage) -> None:
         req_id = msg.get(320) or b"NONE"
@@ -277,19 +263,53 @@ class MarketDataHub:
         self.host.defer(lambda: session.send("y", body))
 
 
-def _inc_entries(mirror: _Mirror, rows: list[tuple[bytes, bytes, int, int, int]]) -> bytes:
-    if not rows:
-        return b""
-    inst = mirror.inst
-    fields: list[tuple[int, bytes | str | int]] = [(268, len(rows))]
-    for action, entry, price, qty, md_seq in rows:
-        fields += [
-            (279, action),
-            (269, entry),
-            (55, inst.symbol),
-            (270, inst.ticks_to_price(price)),
-        ]
-        if action != b"2":
-            fields.append((271, inst.lots_to_qty(qty)))
-        fields.append((83, md_seq))
-    return encode_fields(fields)
+def _snapshot_entries(snap: DepthSnapshot, sides: tuple[bytes, ...]) -> bytes:
+    """268 + (269, 270, 271) per level of the wanted sides, bids first, best first."""
+    inst = snap.instrument
+    price, qty = inst.ticks_to_price, inst.lots_to_qty
+    parts: list[bytes] = []
+    for side in sides:
+        for p, q in snap.bids if side == BID else snap.asks:
+            parts.append(
+                b"269=%s\x01270=%s\x01271=%s\x01" % (side, price(p).encode(), qty(q).encode())
+            )
+    return b"268=%d\x01" % len(parts) + b"".join(parts)
+
+
+def _level_entries(
+    inst: Instrument, side: bytes, levels: list[tuple[int, int]], known: set[int], seq: int
+) -> tuple[int, bytes]:
+    """X entries for one side's changed levels; updates ``known`` (the view's prices)."""
+    if not levels:
+        return 0, b""
+    symbol = inst.symbol.encode()
+    price, qty = inst.ticks_to_price, inst.lots_to_qty
+    parts: list[bytes] = []
+    for p, q in levels:
+        if q == 0:
+            known.discard(p)
+            parts.append(
+                b"279=2\x01269=%s\x0155=%s\x01270=%s\x0183=%d\x01"
+                % (side, symbol, price(p).encode(), seq)
+            )
+        else:
+            if p in known:
+                action = _CHANGE
+            else:
+                action = _NEW
+                known.add(p)
+            parts.append(
+                b"279=%s\x01269=%s\x0155=%s\x01270=%s\x01271=%s\x0183=%d\x01"
+                % (action, side, symbol, price(p).encode(), qty(q).encode(), seq)
+            )
+    return len(parts), b"".join(parts)
+
+
+def _trade_entries(update: TradeUpdate) -> bytes:
+    inst = update.instrument
+    return b"268=1\x01279=0\x01269=2\x0155=%s\x01270=%s\x01271=%s\x0183=%d\x01" % (
+        inst.symbol.encode(),
+        inst.ticks_to_price(update.price).encode(),
+        inst.lots_to_qty(update.qty).encode(),
+        update.seq,
+    )
