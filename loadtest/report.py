@@ -97,6 +97,15 @@ def _group_figures(
     }
 
 
+def md_client_lag(result: dict[str, Any]) -> tuple[float, int] | None:
+    """(worst end-of-run backlog in seconds of reading, total unread bytes) of subscribers."""
+    figs = [p["md_backlog"] for p in result["harness"]["procs"] if p.get("md_backlog")]
+    if not figs:
+        return None
+    worst = max((float(f.get("end_s") or 0.0) for f in figs), default=0.0)
+    return worst, sum(int(f.get("end_bytes", 0)) for f in figs)
+
+
 def determine_limited_by(result: dict[str, Any], ceiling: dict[str, Any] | None) -> tuple[str, str]:
     """Which side limited the figures: ``harness``, ``target`` or ``none``, and why."""
     if result["target"].get("self_test"):
@@ -104,6 +113,14 @@ def determine_limited_by(result: dict[str, Any], ceiling: dict[str, Any] | None)
             "harness",
             "self-test against the built-in null targets: these figures are the harness's own "
             "ceiling (on a small box the null target shares the CPU with the harness)",
+        )
+    lag = md_client_lag(result)
+    if lag is not None and lag[0] >= 1.0:
+        return (
+            "harness",
+            f"subscribers: {lag[1] / 2**20:,.1f} MiB sat unread in their own socket buffers "
+            f"at the end = {lag[0]:.1f} s of their reading rate: md delivery latency is "
+            "mostly client-side lag; spread the subscribers over more --procs",
         )
     groups = [g for g in result["groups"].values() if g.get("pacing")]
     if groups and all(g["pacing"]["mode"] == "open" for g in groups):
@@ -253,6 +270,18 @@ def render_terminal(result: dict[str, Any], max_sessions: int = 12) -> str:
             )
     procs = result["harness"]["procs"]
     out.append("harness: " + ", ".join(f"proc {p['index']} cpu {p['cpu_util']:.0%}" for p in procs))
+    for p in procs:
+        b = p.get("md_backlog")
+        if b:
+            end_s = b.get("end_s")
+            out.append(
+                f"md client backlog (proc {p['index']}): unread at the end "
+                f"{b['end_bytes'] / 2**20:,.1f} MiB"
+                + (f" = {end_s:.2f} s of its reading" if end_s is not None else "")
+                + f" ({b['read_bytes_per_s'] / 2**20:,.2f} MiB/s), peak "
+                f"{b['peak_bytes'] / 2**20:,.1f} MiB, worst connection "
+                f"{b['end_max_per_conn_bytes'] / 1024:,.0f} KiB"
+            )
     out.append(f"limited by: {result['limited_by']} - {result['limited_by_reason']}")
     return "\n".join(out)
 

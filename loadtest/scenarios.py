@@ -491,6 +491,8 @@ async def run_proc(
         if cfg.scenario == "soak" and proc == 0
         else None
     )
+    backlog = _Backlog(md_clients)
+    backlog_task = asyncio.ensure_future(backlog.run()) if md_clients else None
     t0 = time.perf_counter()
     # Subscribers flooded beyond what this process can read can starve the event
     # loop, and with it every timer; a thread stops them at the deadline so the run
@@ -514,12 +516,13 @@ async def run_proc(
         await asyncio.get_running_loop().run_in_executor(None, flows_done, 600.0)
     elapsed = time.perf_counter() - t0
     if md_clients:
+        backlog.sample(final=True)
         await asyncio.sleep(0.2)  # let the last updates arrive
         for c in md_clients:
             c.stop_reading()
     if md_guard is not None:
         md_guard.cancel()
-    for t in (prog_task, mem_task):
+    for t in (prog_task, mem_task, backlog_task):
         if t is not None:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -546,7 +549,47 @@ async def run_proc(
         "cpu_util": round(cpu / wall, 3) if wall > 0 else 0.0,
         "setup_errors": setup_errors[:20],
     }
+    if md_clients:
+        md_bytes = sum(s.counts["md.bytes"] for s in stats.sessions)
+        out["proc"]["md_backlog"] = backlog.figures(md_bytes, elapsed)
     return out
+
+
+class _Backlog:
+    """Unread bytes in this process's subscriber sockets (client-side lag).
+
+    Sampled every 0.5 s and once at the end of the measurement. ``end_s`` converts the
+    final backlog into seconds of this process's own reading rate: pushes that wait
+    there are late because the subscribers could not keep up, whatever the target did.
+    """
+
+    def __init__(self, clients: list[WsClient]) -> None:
+        self.clients = clients
+        self.peak = 0
+        self.end = 0
+        self.end_max = 0
+
+    def sample(self, final: bool = False) -> None:
+        sizes = [c.unread_bytes() for c in self.clients]
+        total = sum(sizes)
+        self.peak = max(self.peak, total)
+        if final:
+            self.end, self.end_max = total, max(sizes, default=0)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            self.sample()
+
+    def figures(self, md_bytes: int, elapsed_s: float) -> dict[str, Any]:
+        rate = md_bytes / elapsed_s if elapsed_s > 0 else 0.0
+        return {
+            "peak_bytes": self.peak,
+            "end_bytes": self.end,
+            "end_max_per_conn_bytes": self.end_max,
+            "read_bytes_per_s": round(rate, 1),
+            "end_s": round(self.end / rate, 3) if rate > 0 else None,
+        }
 
 
 def _emit_progress(stats: RunStats, proc: int, cb: ProgressCb, final: bool = False) -> None:

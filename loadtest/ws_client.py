@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import hmac
 import itertools
+import struct
+import termios
 import time
 import zlib
 from dataclasses import dataclass
@@ -214,6 +217,25 @@ class WsClient:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def unread_bytes(self) -> int:
+        """Bytes the kernel holds for this connection that we have not read yet.
+
+        With the frames websockets has parsed but the reader task has not processed
+        (at most ``max_queue``), that is this client's own backlog: time a push spends
+        there is client-side lag, not the server's (Linux FIONREAD; 0 elsewhere).
+        """
+        ws = self.ws
+        if ws is None or ws.transport is None:
+            return 0
+        sock = ws.transport.get_extra_info("socket")
+        if sock is None:
+            return 0
+        try:
+            raw = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        except (OSError, ValueError):
+            return 0
+        return int(struct.unpack("i", raw)[0])
+
     def stop_reading(self) -> None:
         """Stop processing incoming messages (the end of a subscriber's measurement)."""
         self._closing = True
@@ -322,6 +344,7 @@ class WsClient:
                     if "id" in msg and "channel" not in msg:
                         self._on_answer(msg)
                     elif "channel" in msg:
+                        self.stats.count("md.bytes", len(raw))
                         self._on_push(msg)
                 except Exception as exc:  # count harness/protocol surprises, keep reading
                     self.stats.error(f"client error: {type(exc).__name__}: {exc}"[:120])

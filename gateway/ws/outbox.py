@@ -7,7 +7,8 @@ connections for market data):
   the queue already holds ``soft_limit`` frames (half the limit), the subscription is
   marked stale and its updates are dropped; once the queue has drained completely,
   each stale subscription gets ONE fresh frame (a book snapshot, the current BBO)
-  and normal deltas resume from there.
+  and normal deltas resume from there. ``on_conflate`` is called each time a
+  subscription goes stale (the ``conflated`` slow-consumer action).
 * **Must-deliver** (responses, ``user``, ``trades.*``): pushed with :meth:`push`.
   If the queue holds ``limit`` frames the connection is closed with code 4008 and a
   reason; the queue is cleared and nothing more is accepted.
@@ -35,6 +36,7 @@ class Outbox:
         "closed",
         "conflated",
         "limit",
+        "on_conflate",
         "on_overflow",
         "queue",
         "soft_limit",
@@ -47,6 +49,7 @@ class Outbox:
         limit: int,
         on_overflow: Callable[[str], None],
         wake: Callable[[], None],
+        on_conflate: Callable[[], None] | None = None,
     ) -> None:
         self.limit = max(2, limit)
         self.soft_limit = self.limit // 2
@@ -54,6 +57,7 @@ class Outbox:
         self.stale: dict[Resyncable, None] = {}
         self.on_overflow = on_overflow
         self.wake = wake
+        self.on_conflate = on_conflate
         self.closed = False
         self.conflated = 0
 
@@ -81,6 +85,8 @@ class Outbox:
         if len(queue) >= self.soft_limit:
             self.stale[sub] = None
             self.conflated += 1
+            if self.on_conflate is not None:
+                self.on_conflate()
             return
         queue.append(data)
         if len(queue) == 1:

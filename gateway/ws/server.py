@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from http import HTTPStatus
 from typing import Any
@@ -53,6 +54,16 @@ log = structlog.get_logger("gateway.ws")
 MAX_MESSAGE_BYTES = 64 * 1024
 _OPEN = State.OPEN
 CLOSE_TIMEOUT_S = 2.0
+#: SO_SNDBUF asked for each WebSocket socket (Linux doubles it for bookkeeping).
+#: Without it the kernel autotunes the send buffer up to net.ipv4.tcp_wmem's max
+#: (4 MiB here) per connection: a subscriber that reads too slowly then sits seconds
+#: behind in kernel buffers while the transport never pauses, the outbox stays empty
+#: and the slow-consumer policy never fires. Capped, the backlog comes back to the
+#: outbox, where it is conflated (book/bbo) or ends in a 4008 disconnect.
+SEND_BUFFER_BYTES = 32 * 1024
+#: The transport's write-buffer high-water mark (low = a quarter): above it the
+#: connection is paused and frames wait in the bounded outbox.
+WRITE_LIMIT_BYTES = 32 * 1024
 
 
 class Venue:
@@ -242,6 +253,15 @@ def instrument_list(host: EngineHost) -> list[dict[str, Any]]:
     return out
 
 
+def _cap_send_buffer(transport: asyncio.BaseTransport) -> None:
+    """Bound the kernel's send buffer of a WebSocket socket (see SEND_BUFFER_BYTES)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+
+
 def _frame_header(size: int) -> bytes:
     """RFC 6455 header of an unmasked, unfragmented text frame (server to client)."""
     if size < 126:
@@ -260,11 +280,13 @@ class _Connection:
     Frames are written straight to the transport, once per loop iteration for every
     connection whose outbox got something (:meth:`WsServer._flush`): the queued
     payloads are framed (server frames are unmasked, so a header and the shared bytes)
-    and handed over in ONE ``transport.write``. websockets' own writes (pings, pongs,
+    and handed over in ONE ``transport.write`` (a long backlog: one per ~WRITE_LIMIT_BYTES,
+    stopping as soon as the transport pauses). websockets' own writes (pings, pongs,
     the close frame) are whole frames too, so they interleave safely, and nothing is
     written once the protocol has left the OPEN state. While the transport is paused
     (its buffer is above websockets' write limit) frames stay in the outbox, where the
-    slow-consumer policy applies, and the writer task waits for the drain.
+    slow-consumer policy applies, and the writer task waits for the drain. The kernel's
+    send buffer is capped (SEND_BUFFER_BYTES) so that the pause actually happens.
     """
 
     __slots__ = ("killer", "outbox", "protocol", "ready", "scheduled", "server", "session",
@@ -277,11 +299,24 @@ class _Connection:
         self.transport = ws.transport
         self.ready = asyncio.Event()
         self.scheduled = False
-        self.outbox = Outbox(server.config.ws.send_queue, self._overflow, self._wake)
+        self.outbox = Outbox(
+            server.config.ws.send_queue, self._overflow, self._wake, self._conflated
+        )
+        _cap_send_buffer(ws.transport)
         peer = ws.remote_address
         self.session = Session(server.venue, self.outbox, str(peer))
         self.writer: asyncio.Task[None] | None = None
         self.killer: asyncio.Task[None] | None = None
+
+    def buffered(self) -> int:
+        """Bytes in the transport's write buffer (written, not yet taken by the kernel)."""
+        transport = self.transport
+        return (
+            0 if transport is None or transport.is_closing() else transport.get_write_buffer_size()
+        )
+
+    def _conflated(self) -> None:
+        self.server.m_slow.inc(protocol="ws", action="conflated")
 
     def _wake(self) -> None:
         if not self.scheduled:
@@ -300,21 +335,29 @@ class _Connection:
             self.ready.set()  # the writer waits for the drain (or ends on close)
             return 0
         sent = 0
+        write = self.transport.write
         while True:
             if queue:
+                # At most about WRITE_LIMIT_BYTES per write: what the socket does not
+                # take stays in the outbox, where the slow-consumer policy applies.
                 parts: list[bytes] = []
                 append = parts.append
-                for data in queue:
+                popleft = queue.popleft
+                size = 0
+                while queue and size < WRITE_LIMIT_BYTES:
+                    data = popleft()
                     append(_frame_header(len(data)))
                     append(data)
-                sent += len(queue)
-                queue.clear()
-                self.transport.write(b"".join(parts))
+                    size += len(data)
+                sent += len(parts) >> 1
+                write(b"".join(parts))
+                if ws.paused:
+                    break
+                continue
             if not outbox.stale or ws.paused:
                 break
-            self.server.m_slow.inc(len(outbox.stale), protocol="ws", action="conflated")
             outbox.resync()
-        if outbox.stale:
+        if queue or outbox.stale:
             self.ready.set()
         return sent
 
@@ -383,7 +426,7 @@ class WsServer:
         self.m_sent = registry.counter("gw_ws_messages_sent_total", "WebSocket frames sent")
         self.m_slow = registry.counter(
             "gw_slow_consumers_total",
-            "Slow-consumer actions: conflated (stale book/bbo resynced) or disconnected",
+            "Slow-consumer actions: conflated (a book/bbo subscription went stale) or disconnected",
         )
         registry.gauge("gw_sessions_connected", "Connected sessions by protocol").set_source(
             lambda: len(self.connections), protocol="ws"
@@ -392,6 +435,14 @@ class WsServer:
         depth.set_source(lambda: sum(len(c.outbox) for c in self.connections), stat="total")
         depth.set_source(
             lambda: max((len(c.outbox) for c in self.connections), default=0), stat="max"
+        )
+        buffered = registry.gauge(
+            "gw_ws_write_buffer_bytes",
+            "Bytes handed to WebSocket transports and not yet taken by the kernel",
+        )
+        buffered.set_source(lambda: sum(c.buffered() for c in self.connections), stat="total")
+        buffered.set_source(
+            lambda: max((c.buffered() for c in self.connections), default=0), stat="max"
         )
 
     def schedule(self, conn: _Connection) -> None:
@@ -430,6 +481,7 @@ class WsServer:
             ping_timeout=cfg.ping_timeout_s or None,
             close_timeout=CLOSE_TIMEOUT_S,
             max_size=MAX_MESSAGE_BYTES,
+            write_limit=WRITE_LIMIT_BYTES,
         )
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("ws.listening", host=host, port=self.port, path=cfg.path)

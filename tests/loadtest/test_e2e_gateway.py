@@ -181,10 +181,16 @@ def test_md_fanout_role_separated(gateway: GatewayProcess, tmp_path: Path) -> No
     _check_fix_counts(doc["groups"]["fix-orders"], delta)
     md = doc["groups"]["md-fanout"]
     assert md["sessions"] == 20
-    assert md["counts"]["md.snapshots"] == 20
+    # one snapshot each at subscribe time; more only if the gateway conflated a
+    # subscriber that fell behind (docs/WS_API.md, slow consumers) and counted it
+    snapshots = md["counts"]["md.snapshots"]
+    assert snapshots >= 20
+    if snapshots > 20:
+        conflated = metric_sum(delta, "gw_slow_consumers_total", action="conflated")
+        assert conflated >= snapshots - 20
     assert md["counts"]["md.msgs"] > 20
     # every book message was checked against the gateway's checksum
-    assert md["counts"]["md.checksum_ok"] == md["counts"]["md.msgs"] + 20
+    assert md["counts"]["md.checksum_ok"] == md["counts"]["md.msgs"] + snapshots
     # the gateway sent each subscriber its answer, its snapshot and the deltas we read
     assert metric_sum(delta, "gw_ws_requests_total", method="subscribe", status="200") == 20
     sent_frames = metric_sum(delta, "gw_ws_messages_sent_total")
