@@ -248,20 +248,24 @@ class FixGateway:
         self.host.submit(command, session)
 
     def _on_cancel(self, session: FixSession, msg: FixMessage) -> None:
-        try:
-            account = self._account(session, msg)
-            command = parse_cancel(msg, account, self._listings())
-        except FixRequestError as err:
-            self._defer_cancel_reject(session, msg, b"1", err.text)
-            return
-        self.host.submit(command, session)
+        self._amend(session, msg, parse_cancel, b"1")
 
     def _on_replace(self, session: FixSession, msg: FixMessage) -> None:
+        self._amend(session, msg, parse_replace, b"2")
+
+    def _amend(
+        self,
+        session: FixSession,
+        msg: FixMessage,
+        parse: Callable[[FixMessage, str, dict[str, Instrument]], Cancel | Replace],
+        response_to: bytes,
+    ) -> None:
+        """F and G: refused before the engine -> OrderCancelReject (434 = response_to)."""
         try:
             account = self._account(session, msg)
-            command = parse_replace(msg, account, self._listings())
+            command = parse(msg, account, self._listings())
         except FixRequestError as err:
-            self._defer_cancel_reject(session, msg, b"2", err.text)
+            self._defer_cancel_reject(session, msg, response_to, err.text)
             return
         self.host.submit(command, session)
 
