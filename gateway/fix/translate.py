@@ -8,6 +8,7 @@ be sent to the owner session and every drop-copy session without re-encoding.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -113,34 +114,30 @@ _PARSED: dict[tuple[Decimal, bytes], int] = {}
 _PARSED_MAX = 1 << 16
 
 
-def _lots(inst: Instrument, value: bytes, name: str) -> int:
-    key = (inst.lot_size, value)
-    lots = _PARSED.get(key)
-    if lots is not None:
-        return lots
+def _on_grid(
+    step: Decimal, value: bytes, convert: Callable[[str], int], reason: int, name: str
+) -> int:
+    """Exact decimal -> grid count through the bounded cache; errors are never cached."""
+    key = (step, value)
+    cached = _PARSED.get(key)
+    if cached is not None:
+        return cached
     try:
-        lots = inst.qty_to_lots(value.decode("ascii"))
+        count: int = convert(value.decode("ascii"))
     except (GridError, UnicodeDecodeError) as exc:
-        raise FixRequestError(13, f"{name}: {exc}") from exc
+        raise FixRequestError(reason, f"{name}: {exc}") from exc
     if len(_PARSED) >= _PARSED_MAX:
         _PARSED.clear()
-    _PARSED[key] = lots
-    return lots
+    _PARSED[key] = count
+    return count
+
+
+def _lots(inst: Instrument, value: bytes, name: str) -> int:
+    return _on_grid(inst.lot_size, value, inst.qty_to_lots, 13, name)
 
 
 def _ticks(inst: Instrument, value: bytes) -> int:
-    key = (inst.tick_size, value)
-    ticks = _PARSED.get(key)
-    if ticks is not None:
-        return ticks
-    try:
-        ticks = inst.price_to_ticks(value.decode("ascii"))
-    except (GridError, UnicodeDecodeError) as exc:
-        raise FixRequestError(99, f"Price (44): {exc}") from exc
-    if len(_PARSED) >= _PARSED_MAX:
-        _PARSED.clear()
-    _PARSED[key] = ticks
-    return ticks
+    return _on_grid(inst.tick_size, value, inst.price_to_ticks, 99, "Price (44)")
 
 
 def _instrument(msg: FixMessage, listings: dict[str, Instrument]) -> Instrument:
