@@ -117,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--ws-secret", help="HMAC-SHA256 secret for session.logon")
     w.add_argument("--ws-ed25519-key", help="Ed25519 key for session.logon")
     w.add_argument(
+        "--md-recv-buffer",
+        type=int,
+        default=0,
+        metavar="BYTES",
+        help="SO_RCVBUF of each md subscriber socket (default 0: kernel autotuning, up to "
+        "net.ipv4.tcp_rmem max; a cap keeps a slow subscriber's backlog at the target)",
+    )
+    w.add_argument(
         "--md-channels",
         default="book.{symbol}.10",
         help="comma list of channels per subscriber; {symbol} expands",
@@ -255,6 +263,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         progress=not args.quiet,
         self_test=args.self_test,
         order_procs=args.order_procs,
+        md_recv_buffer=args.md_recv_buffer,
     )
 
 
@@ -295,6 +304,9 @@ class NullTargets:
         self.ws_port = int(info["ws_port"])
         self.pid = int(info["pid"])
 
+        #: the null server's own counters, printed when it stops
+        self.stats: dict[str, Any] = {}
+
     def close(self) -> None:
         if self.proc.stdin is not None:
             with contextlib.suppress(OSError):
@@ -304,6 +316,9 @@ class NullTargets:
         except subprocess.TimeoutExpired:
             self.proc.terminate()
             self.proc.wait(3)
+        if self.proc.stdout is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.stats = json.loads(self.proc.stdout.readline() or b"{}")
 
 
 def _event_loop_runner() -> Callable[[Any], Any]:
@@ -331,7 +346,7 @@ def _child(
     def wait_start() -> None:
         # Every process starts its load when all have connected (bounded wait).
         with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(120)
+            barrier.wait(cfg.setup_timeout_s)
 
     try:
         out = _event_loop_runner()(
@@ -378,18 +393,37 @@ def _run_procs(
     pumper = threading.Thread(target=pump, daemon=True)
     if progress is not None:
         pumper.start()
-    budget = (cfg.duration_s or 0) + 120.0
+    # Bounded: connecting (setup_timeout_s), the run, its drain, and the hand-over of
+    # the figures; a count-bounded run without a duration gets the pacers' own bound.
+    run_s = cfg.duration_s if cfg.duration_s is not None else 600.0
+    budget = cfg.setup_timeout_s + run_s + cfg.drain_timeout_s + 30.0
     t_end = time.monotonic() + budget
     outs: dict[int, dict[str, Any]] = {}
     errors: list[str] = []
     failed: set[int] = set()
-    while len(outs) + len(errors) < nprocs:
+    gone: dict[int, float] = {}  # exited without a report yet: when we noticed
+    while len(outs) + len(failed) < nprocs:
         left = t_end - time.monotonic()
-        try:
-            idx, out, err = results.get(timeout=max(1.0, left))
-        except queue.Empty:
-            errors.append("a load process did not report in time")
+        if left <= 0:
+            missing = sorted(set(range(nprocs)) - set(outs) - failed)
+            errors.append(f"load process(es) {missing} did not report within {budget:.0f} s")
             break
+        try:
+            idx, out, err = results.get(timeout=min(1.0, left))
+        except queue.Empty:
+            # A process that died (killed, crashed in C) never reports: say so at once
+            # instead of waiting out the budget (its result, if any, was flushed into
+            # the queue before it exited, so allow a moment for it to arrive).
+            now = time.monotonic()
+            for i, p in enumerate(procs):
+                if i in outs or i in failed or p.exitcode is None:
+                    continue
+                if now - gone.setdefault(i, now) > 3.0:
+                    errors.append(
+                        f"proc {i} ({roles[i]}) exited with code {p.exitcode} without reporting"
+                    )
+                    failed.add(i)
+            continue
         if err:
             errors.append(f"proc {idx}: {err}")
             failed.add(idx)
@@ -450,6 +484,8 @@ def run(argv: list[str]) -> dict[str, Any]:
             rc = gw.stop()
             if gateway_info is not None:
                 gateway_info["exit_code"] = rc
+    if null is not None and null.stats:
+        target["null_server"] = null.stats
     procs_info = [p.pop("proc") for p in parts]
     merged = merge_run_dicts(parts)
     ceiling = None

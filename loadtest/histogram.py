@@ -39,12 +39,15 @@ def _new_hdr() -> Any:
 class LatencyHistogram:
     """A latency histogram in microseconds with exact merge and a text encoding."""
 
-    __slots__ = ("_clamped", "_h", "_record")
+    __slots__ = ("_clamped", "_h", "_record", "_sum")
 
     def __init__(self) -> None:
         self._h: Any = _new_hdr()
         self._record = self._h.record_value
         self._clamped = 0
+        #: sum of the recorded values (None once unknown: a decoded histogram), so the
+        #: mean is not a pure-Python walk over every bucket (slow for second-range values)
+        self._sum: int | None = 0
 
     # -- recording ---------------------------------------------------------------
     def record_us(self, value_us: int, count: int = 1) -> None:
@@ -56,6 +59,8 @@ class LatencyHistogram:
             value_us = HIGHEST_US
             self._clamped += count
         self._record(value_us, count)
+        if self._sum is not None:
+            self._sum += value_us * count
 
     def record_ns(self, value_ns: int) -> None:
         """Record a latency given in nanoseconds (rounded to the nearest microsecond)."""
@@ -66,6 +71,7 @@ class LatencyHistogram:
         """Add every sample of ``other`` into this histogram."""
         if other._h.get_total_count():
             self._h.add(other._h)
+            self._sum = None if self._sum is None or other._sum is None else self._sum + other._sum
         self._clamped += other._clamped
 
     def encode(self) -> str:
@@ -78,12 +84,14 @@ class LatencyHistogram:
         out = cls()
         if data:
             out._h.decode_and_add(data)
+            out._sum = None
         out._clamped = clamped
         return out
 
     def reset(self) -> None:
         self._h.reset()
         self._clamped = 0
+        self._sum = 0
 
     # -- queries -----------------------------------------------------------------
     @property
@@ -104,7 +112,12 @@ class LatencyHistogram:
 
     @property
     def mean_us(self) -> float:
-        return float(self._h.get_mean_value()) if self.count else 0.0
+        n = self.count
+        if not n:
+            return 0.0
+        if self._sum is not None:
+            return self._sum / n
+        return float(self._h.get_mean_value())
 
     def percentile(self, p: float) -> int:
         """Value at percentile ``p`` (0..100); 0 when the histogram is empty."""

@@ -6,7 +6,12 @@
 * :func:`start_null_ws`: a WebSocket server (path ``/ws``) that acknowledges
   ``session.logon`` / ``order.*`` at once, answers ``subscribe`` with a book snapshot
   and pushes synthetic book deltas (with ``seq``, ``prev_seq`` and ``ts_us``) to every
-  book subscriber at a fixed rate, serialized once per update.
+  book subscriber at a fixed rate.  It writes the way the gateway does: each update is
+  serialized and framed once and shared by every subscriber, each connection gets one
+  ``transport.write`` per loop iteration, socket send buffers are capped and each
+  connection's outbox is bounded: a subscriber that falls behind is conflated (its
+  deltas are dropped, then ONE fresh snapshot, then deltas again) instead of being
+  queued for without limit.  On exit the standalone server prints its counters.
 
 Running the harness against them measures the harness's own ceiling (the null
 targets do as little as possible; on a small box they share the CPU with the
@@ -35,7 +40,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.protocol import State
 
 from loadtest.fixproto import (
     Template,
@@ -293,23 +299,156 @@ async def start_null_fix(
 
 
 # -- WebSocket -------------------------------------------------------------------
+#: SO_SNDBUF of each null WS socket and the transport write-buffer limit: the gateway's
+#: values (gateway/ws/server.py), so a subscriber that cannot keep up backs up into a
+#: small bounded outbox here instead of megabytes of kernel send buffer.
+SEND_BUFFER_BYTES = 32 * 1024
+WRITE_LIMIT_BYTES = 32 * 1024
+#: Frames queued for one connection before its book subscriptions are conflated (each
+#: stale channel later gets ONE fresh snapshot, then deltas resume), as the gateway does
+#: at half its 1024-frame send queue.
+SOFT_LIMIT_FRAMES = 512
+#: Must-deliver frames (answers) queued for one connection before it is dropped.
+HARD_LIMIT_FRAMES = 4096
+#: The publisher wakes at most this often and pushes every delta due since.
+PUBLISH_TICK_S = 0.002
+
+_OPEN = State.OPEN
+_SMALL_HEADERS = [bytes((0x81, n)) for n in range(126)]
+
+
+def ws_frame(payload: bytes) -> bytes:
+    """An unmasked, unfragmented RFC 6455 text frame (server to client)."""
+    n = len(payload)
+    if n < 126:
+        return _SMALL_HEADERS[n] + payload
+    if n < 65536:
+        return b"\x81\x7e" + n.to_bytes(2, "big") + payload
+    return b"\x81\x7f" + n.to_bytes(8, "big") + payload
+
+
+class NullWsConn:
+    """Write side of one null WS connection: a bounded outbox of ready frames.
+
+    Frames (answers, snapshots, deltas serialized and framed once per update and
+    shared by every subscriber) are queued and written with ONE ``transport.write``
+    per connection per loop iteration, the gateway's write path.  While the transport
+    holds more than ``WRITE_LIMIT_BYTES`` nothing more is written; book deltas then
+    accumulate up to ``SOFT_LIMIT_FRAMES`` and beyond that the channel is conflated.
+    """
+
+    __slots__ = ("frames", "queue", "stale", "state", "transport", "ws")
+
+    def __init__(self, state: NullWsState, ws: ServerConnection) -> None:
+        self.state = state
+        self.ws = ws
+        self.transport = ws.transport
+        self.queue: list[bytes] = []
+        self.frames = 0
+        self.stale: dict[str, None] = {}
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def push(self, payload: bytes) -> None:
+        """Queue a must-deliver frame (an answer, a snapshot)."""
+        if self.frames >= HARD_LIMIT_FRAMES:
+            self.state.count("overflow_closed")
+            self.queue.clear()
+            self.frames = 0
+            self.transport.abort()
+            return
+        self.queue.append(ws_frame(payload))
+        self.frames += 1
+        self.state.mark(self)
+
+    def offer(self, ch: str, blob: bytes, n: int) -> None:
+        """Queue ``n`` shared delta frames of ``ch``, or conflate the channel."""
+        if ch in self.stale:
+            self.state.dropped += n
+            return
+        if self.frames >= SOFT_LIMIT_FRAMES:
+            self.stale[ch] = None
+            self.state.dropped += n
+            self.state.count("conflated")
+            return
+        self.queue.append(blob)
+        self.frames += n
+        self.state.sent += n
+        self.state.mark(self)
+
+    def flush(self) -> bool:
+        """Write the queue if the socket takes it; True while something still waits."""
+        t = self.transport
+        if t.is_closing() or self.ws.protocol.state is not _OPEN:
+            self.queue.clear()
+            self.frames = 0
+            self.stale.clear()
+            return False
+        if t.get_write_buffer_size() >= WRITE_LIMIT_BYTES:
+            return True
+        if self.queue:
+            t.write(b"".join(self.queue))
+            self.queue.clear()
+            self.frames = 0
+        if self.stale:
+            if t.get_write_buffer_size():
+                return True  # resync once the backlog has drained completely
+            state = self.state
+            t.write(
+                b"".join(
+                    ws_frame(orjson.dumps({"channel": ch, **state.snapshot(ch)}))
+                    for ch in self.stale
+                )
+            )
+            state.count("resynced", len(self.stale))
+            self.stale.clear()
+        return False
+
+
 class NullWsState:
-    """Subscribers and counters of the null WebSocket server."""
+    """Subscribers, outboxes and counters of the null WebSocket server."""
 
     def __init__(self, md_rate: float) -> None:
         self.md_rate = md_rate
-        self.book_subs: dict[str, set[ServerConnection]] = {}
+        self.book_subs: dict[str, dict[NullWsConn, None]] = {}
         self.seq: dict[str, int] = {}
         self.books: dict[str, list[list[list[str]]]] = {}
         self.ids = itertools.count(1)
         self.counts: dict[str, int] = {}
         self.server: Server | None = None
         self.pub_task: asyncio.Task[None] | None = None
+        #: connections with something queued (or waiting for their transport to drain)
+        self.dirty: dict[NullWsConn, None] = {}
+        self._scheduled = False
+        #: delta frames queued for / dropped from subscribers (conflation)
+        self.sent = 0
+        self.dropped = 0
 
     @property
     def port(self) -> int:
         assert self.server is not None
         return int(next(iter(self.server.sockets)).getsockname()[1])
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def mark(self, conn: NullWsConn) -> None:
+        self.dirty[conn] = None
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """One pass over the connections with something to send: one write each."""
+        self._scheduled = False
+        dirty, self.dirty = self.dirty, {}
+        for conn in dirty:
+            if conn.flush():
+                self.dirty[conn] = None  # paused: retried at the next publisher tick
 
     def _book(self, ch: str) -> list[list[list[str]]]:
         book = self.books.get(ch)
@@ -352,6 +491,30 @@ class NullWsState:
             "checksum": book_checksum(bids, asks),
         }
 
+    def subscribe(self, conn: NullWsConn, ch: str) -> None:
+        """Queue the snapshot, then register: every later delta chains onto it."""
+        conn.push(orjson.dumps({"channel": ch, **self.snapshot(ch)}))
+        self.book_subs.setdefault(ch, {})[conn] = None
+
+    def unsubscribe(self, conn: NullWsConn, ch: str) -> None:
+        self.book_subs.get(ch, {}).pop(conn, None)
+        conn.stale.pop(ch, None)
+
+    def publish(self, first: int, last: int) -> None:
+        """Push deltas ``first..last`` of every subscribed channel (one blob each)."""
+        for ch, conns in self.book_subs.items():
+            if not conns:
+                continue
+            blob = b"".join(
+                ws_frame(
+                    orjson.dumps({"channel": ch, "seq": (d := self.delta(ch, n))["seq"], "data": d})
+                )
+                for n in range(first, last + 1)
+            )
+            k = last - first + 1
+            for conn in conns:
+                conn.offer(ch, blob, k)
+
     def close(self) -> None:
         if self.pub_task is not None:
             self.pub_task.cancel()
@@ -379,6 +542,7 @@ def _order(params: dict[str, Any], oid: int, status: str) -> dict[str, Any]:
 
 
 async def _ws_handler(state: NullWsState, ws: ServerConnection) -> None:
+    conn = NullWsConn(state, ws)
     subs: list[str] = []
     try:
         async for raw in ws:
@@ -388,11 +552,10 @@ async def _ws_handler(state: NullWsState, ws: ServerConnection) -> None:
                 method = req.get("method", "")
                 params = req.get("params") or {}
             except (orjson.JSONDecodeError, AttributeError):
-                await ws.send(orjson.dumps({"id": None, "status": 400, "error": {"code": 400}}))
+                conn.push(orjson.dumps({"id": None, "status": 400, "error": {"code": 400}}))
                 continue
-            state.counts[method] = state.counts.get(method, 0) + 1
+            state.count(method)
             result: Any
-            push: list[bytes] = []
             if method == "order.place":
                 result = _order(params, next(state.ids), "new")
                 result["fills"] = []
@@ -405,53 +568,51 @@ async def _ws_handler(state: NullWsState, ws: ServerConnection) -> None:
                 result = {"api_key": params.get("api_key"), "account": "NULL"}
             elif method in ("subscribe", "unsubscribe"):
                 chans = [str(c) for c in params.get("channels", [])]
-                result = {"channels": chans}
+                conn.push(orjson.dumps({"id": rid, "status": 200, "result": {"channels": chans}}))
                 for ch in chans:
                     if not ch.startswith("book."):
                         continue
                     if method == "subscribe":
-                        state.book_subs.setdefault(ch, set()).add(ws)
+                        state.subscribe(conn, ch)
                         subs.append(ch)
-                        push.append(orjson.dumps({"channel": ch, **state.snapshot(ch)}))
                     else:
-                        state.book_subs.get(ch, set()).discard(ws)
-            else:
-                await ws.send(
-                    orjson.dumps(
-                        {"id": rid, "status": 404, "error": {"code": 404, "msg": "unknown method"}}
-                    )
-                )
+                        state.unsubscribe(conn, ch)
                 continue
-            await ws.send(orjson.dumps({"id": rid, "status": 200, "result": result}))
-            for p in push:
-                await ws.send(p)
+            else:
+                err = {"code": 404, "msg": "unknown method"}
+                conn.push(orjson.dumps({"id": rid, "status": 404, "error": err}))
+                continue
+            conn.push(orjson.dumps({"id": rid, "status": 200, "result": result}))
     except Exception:  # a dropped client must not take the server down
         pass
     finally:
         for ch in subs:
-            state.book_subs.get(ch, set()).discard(ws)
+            state.unsubscribe(conn, ch)
+        state.dirty.pop(conn, None)
 
 
 async def _publisher(state: NullWsState) -> None:
-    """Push synthetic deltas to every book subscriber at ``md_rate`` updates/s."""
-    if state.md_rate <= 0:
-        return
-    interval = 1.0 / state.md_rate
+    """Push synthetic deltas to every book subscriber at ``md_rate`` updates/s.
+
+    Wakes every ``PUBLISH_TICK_S`` (or 1/md_rate if longer), serializes the deltas due
+    since the last wake-up once per channel, offers them to each subscriber's outbox
+    and flushes: one write per connection per tick, whatever the rate.  It also retries
+    the connections whose transport was full.
+    """
+    interval = 1.0 / state.md_rate if state.md_rate > 0 else 0.0
+    tick = max(PUBLISH_TICK_S, interval)
     t0 = time.perf_counter()
     n = 0
     while True:
-        due = int((time.perf_counter() - t0) / interval) + 1
-        while n < due:
-            n += 1
-            for ch, conns in list(state.book_subs.items()):
-                if not conns:
-                    continue
-                data = state.delta(ch, n)
-                seq = data["seq"]
-                broadcast(conns, orjson.dumps({"channel": ch, "seq": seq, "data": data}).decode())
-                state.counts["pushed"] = state.counts.get("pushed", 0) + len(conns)
-        wait = t0 + n * interval - time.perf_counter()
-        await asyncio.sleep(max(0.0, wait - 0.001) if wait > 0.0012 else 0.0005)
+        now = time.perf_counter()
+        if interval:
+            due = int((now - t0) / interval)
+            if due > n:
+                state.publish(n + 1, due)
+                n = due
+        if state.dirty:
+            state.flush()
+        await asyncio.sleep(max(0.0, tick - (time.perf_counter() - now)))
 
 
 async def start_null_ws(
@@ -462,7 +623,9 @@ async def start_null_ws(
     async def handler(ws: ServerConnection) -> None:
         await _ws_handler(state, ws)
 
-    state.server = await serve(handler, host, port, compression=None, max_queue=None)
+    state.server = await serve(
+        handler, host, port, compression=None, max_queue=None, write_limit=WRITE_LIMIT_BYTES
+    )
     state.pub_task = asyncio.get_running_loop().create_task(_publisher(state))
     return state
 
@@ -489,6 +652,14 @@ async def serve_forever(
     await stop.wait()
     acc.close()
     ws.close()
+    # What the null WS server did (conflation shows that subscribers fell behind).
+    on_ready(
+        {
+            "ws_counts": dict(sorted(ws.counts.items())),
+            "md_frames_queued": ws.sent,
+            "md_frames_conflated": ws.dropped,
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -282,6 +282,14 @@ def render_terminal(result: dict[str, Any], max_sessions: int = 12) -> str:
                 f"{b['peak_bytes'] / 2**20:,.1f} MiB, worst connection "
                 f"{b['end_max_per_conn_bytes'] / 1024:,.0f} KiB"
             )
+    ns = (result.get("target") or {}).get("null_server")
+    if ns and ns.get("md_frames_queued"):
+        queued, dropped = int(ns["md_frames_queued"]), int(ns.get("md_frames_conflated", 0))
+        out.append(
+            f"null WS server: {queued:,} book frames queued to subscribers, {dropped:,} "
+            f"conflated ({dropped / (queued + dropped):.0%}; subscribers slower than "
+            f"--md-rate), {ns.get('ws_counts', {}).get('resynced', 0):,} resync snapshots"
+        )
     out.append(f"limited by: {result['limited_by']} - {result['limited_by_reason']}")
     return "\n".join(out)
 

@@ -155,6 +155,10 @@ class RunConfig:
     seed: int = 1
     bucket_s: float = 1.0
     drain_timeout_s: float = 5.0
+    #: --procs: how long a process waits for the others to connect before it starts anyway
+    setup_timeout_s: float = 60.0
+    #: SO_RCVBUF of each md subscriber socket in bytes (0: kernel autotuning)
+    md_recv_buffer: int = 0
     gateway_pid: int | None = None
     metrics_url: str | None = None
     progress: bool = True
@@ -431,33 +435,60 @@ async def run_proc(
         ws_clients.append(c)
         flows.append((st, _Flow(cfg, cfg.seed * 1000 + 500 + i, _WsSender(c))))
 
+    md_conns: list[tuple[WsClient, SessionStats]] = []
+    md_chans = [ch.replace("{symbol}", s) for ch in cfg.md_channels for s in cfg.symbols]
+
     async def open_md(i: int) -> None:
         st = stats.session(f"md:{i + 1}", "md-fanout", "md_delivery")
-        c = WsClient(_ws_config(cfg, False), st)
-        chans = [ch.replace("{symbol}", s) for ch in cfg.md_channels for s in cfg.symbols]
+        wcfg = _ws_config(cfg, False)
+        wcfg.recv_buffer_bytes = cfg.md_recv_buffer or None
+        c = WsClient(wcfg, st)
         try:
             await c.connect()
-            ans = await asyncio.wait_for(c.subscribe(chans), 10)
+        except Exception as exc:
+            st.error(f"connect failed: {exc}"[:120])
+            setup_errors.append(f"{st.name}: {exc}")
+            with contextlib.suppress(Exception):
+                await c.abort()
+            return
+        md_conns.append((c, st))
+
+    async def subscribe_md(c: WsClient, st: SessionStats) -> None:
+        try:
+            ans = await asyncio.wait_for(c.subscribe(md_chans), 10)
             if ans.status != 200:
                 st.error(f"subscribe refused: {ans.reason}"[:120])
         except Exception as exc:
-            st.error(f"connect/subscribe failed: {exc}"[:120])
-            setup_errors.append(f"{st.name}: {exc}")
+            st.error(f"subscribe failed: {type(exc).__name__}: {exc}"[:120])
+            setup_errors.append(f"{st.name}: subscribe: {type(exc).__name__}: {exc}")
             with contextlib.suppress(Exception):
-                await c.close()
+                await c.abort()
             return
         md_clients.append(c)
 
-    # Connect in small waves so a few hundred subscribers do not time out together.
+    # Connect in small waves so a few hundred connections do not time out together.
+    # Subscribers subscribe only once all of them are connected: a subscribed one is
+    # flooded with pushes at once, and a flooded process would connect the rest late
+    # (or not at all: open/subscribe timeouts).
     for opener, ids in ((open_md, md_ids), (open_fix, fix_ids), (open_ws, ws_ids)):
         for k in range(0, len(ids), 50):
             await asyncio.gather(*(opener(i) for i in ids[k : k + 50]))
+    await asyncio.gather(*(subscribe_md(c, st) for c, st in md_conns))
 
     if start_barrier is not None:
         await asyncio.get_running_loop().run_in_executor(None, start_barrier)
     stats.start_s = time.time()
     for tl in stats.timelines.values():
         tl.start_s = stats.start_s
+    for _c, st in md_conns:
+        # Deltas received while the other processes were still connecting are not
+        # part of the measurement (snapshots, their checks and the book state stay).
+        pre = st.counts["md.msgs"]
+        if pre:
+            st.counts["md.checksum_ok"] -= min(pre, st.counts["md.checksum_ok"])
+        st.discard(("md.msgs", "md.bytes"), ("md_delivery",))
+    if md_conns and "md-fanout" in stats.timelines:
+        stats.timelines["md-fanout"].clear(("md.msgs", "md.bytes"))
 
     per_flow_rate = cfg.rate / max(1, n_flows) if cfg.rate else None
     per_flow_count = -(-cfg.count // max(1, n_flows)) if cfg.count is not None else None

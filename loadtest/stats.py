@@ -66,6 +66,14 @@ class Timeline:
             self._interval.reset()
         self._cur_idx = idx
 
+    def clear(self, names: tuple[str, ...]) -> None:
+        """Forget the series ``names`` and all latency so far (a measurement restart)."""
+        for name in names:
+            self.series.pop(name, None)
+        self.lat.clear()
+        self._interval.reset()
+        self._cur_idx = 0
+
     def interval_histogram(self) -> LatencyHistogram:
         """The histogram of the bucket in progress (for the live progress line)."""
         return self._interval
@@ -182,6 +190,13 @@ class SessionStats:
         self.counts[name] += n
         if self.timeline is not None:
             self.timeline.add(name, n)
+
+    def discard(self, counts: tuple[str, ...], metrics: tuple[str, ...]) -> None:
+        """Drop counters and latency samples taken so far (before the measurement)."""
+        for name in counts:
+            self.counts.pop(name, None)
+        for metric in metrics:
+            self.hists.pop(metric, None)
 
     def reject(self, reason: str) -> None:
         self.rejects[reason] += 1

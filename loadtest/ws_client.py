@@ -33,6 +33,7 @@ import fcntl
 import hashlib
 import hmac
 import itertools
+import socket
 import struct
 import termios
 import time
@@ -75,6 +76,8 @@ class WsConfig:
     hmac_secret: str | None = None
     ed25519_key: Any = None  # Ed25519PrivateKey
     open_timeout_s: float = 10.0
+    #: SO_RCVBUF of the socket (None: the kernel autotunes it, up to tcp_rmem's max)
+    recv_buffer_bytes: int | None = None
 
 
 def ws_logon_payload(api_key: str, timestamp_ms: int) -> bytes:
@@ -187,6 +190,11 @@ class WsClient:
             ping_timeout=60,
             proxy=None,
         )
+        if self.cfg.recv_buffer_bytes:
+            sock = self.ws.transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.cfg.recv_buffer_bytes)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._reader()), loop.create_task(self._writer())]
 
@@ -335,10 +343,20 @@ class WsClient:
     async def _reader(self) -> None:
         ws = self.ws
         assert ws is not None
+        n = 0
         try:
             async for raw in ws:
                 if self._closing:
                     break
+                n += 1
+                if n & 31 == 0:
+                    # websockets hands over queued messages without suspending: yield
+                    # now and then, so that hundreds of flooded subscribers in one
+                    # process take turns in short loop iterations and timers (the end
+                    # of the run, progress, setup timeouts) still fire on time.
+                    await asyncio.sleep(0)
+                    if self._closing:
+                        break
                 try:
                     msg = orjson.loads(raw)
                     if "id" in msg and "channel" not in msg:

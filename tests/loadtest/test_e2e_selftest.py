@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,43 @@ def test_md_fanout(tmp_path: Path) -> None:
     assert md["counts"]["md.snapshots"] == 8
     assert md["errors"] == {}
     assert md["throughput"]["md_msgs_per_s"] > 1000
+
+
+def test_md_fanout_hundreds_of_subscribers_is_bounded(tmp_path: Path) -> None:
+    """Subscribers flooded beyond what one process reads: the run still ends on time.
+
+    300 subscribers at the null server's 1,000 deltas/s each ask for 300k msgs/s,
+    several times what a subscriber process reads; the null server conflates and the
+    harness must still connect, measure for the duration, tear down and report.
+    """
+    t0 = time.monotonic()
+    doc = _run(
+        tmp_path,
+        "md-fanout",
+        "--duration",
+        "2",
+        "--subscribers",
+        "300",
+        "--procs",
+        "2",
+        "--in-flight",
+        "4",
+    )
+    wall = time.monotonic() - t0
+    _assert_clean(doc)
+    assert wall < 15.0, f"md-fanout with 300 subscribers took {wall:.1f} s"
+    md = doc["groups"]["md-fanout"]
+    assert md["sessions"] == 300
+    assert md["errors"] == {}
+    assert md["counts"]["md.snapshots"] >= 300
+    assert md["counts"]["md.msgs"] > 0
+    assert md["latency"]["md_delivery"]["count"] == md["counts"]["md.msgs"]
+    assert md["throughput"]["md_msgs_per_s"] > 1000
+    assert doc["groups"]["fix-orders"]["throughput"]["answers_per_s"] > 100
+    procs = doc["harness"]["procs"]
+    assert [p["role"] for p in procs] == ["orders", "md"]
+    assert all(p["elapsed_s"] < 4.0 for p in procs), procs
+    assert doc["target"]["null_server"]["md_frames_queued"] > 0
 
 
 def test_procs_merge_histograms(tmp_path: Path) -> None:
