@@ -56,6 +56,7 @@ class _Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._logon_timer: asyncio.TimerHandle | None = None
+        self._slow_timer: asyncio.TimerHandle | None = None
         self.peer: object = None
 
     # asyncio.Protocol ----------------------------------------------------------------
@@ -64,10 +65,13 @@ class _Connection(asyncio.Protocol):
         # uvloop's TCPTransport is not an asyncio.Transport subclass: duck-type it
         self._transport = cast(asyncio.Transport, transport)
         self.peer = transport.get_extra_info("peername")
+        settings = self._acceptor.settings
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, settings.send_buffer_bytes)
+        self._transport.set_write_buffer_limits(high=settings.write_buffer_high)
         self._logon_timer = self._loop.call_later(
             self._acceptor.settings.logon_timeout_s, self._logon_timeout
         )
@@ -98,6 +102,33 @@ class _Connection(asyncio.Protocol):
                 session.end_batch()
         self._arm_timer()
 
+    def pause_writing(self) -> None:
+        """The peer is not reading fast enough: give it slow_consumer_timeout_s."""
+        if self._slow_timer is None:
+            self._slow_timer = self._loop.call_later(
+                self._acceptor.settings.slow_consumer_timeout_s, self._slow_consumer
+            )
+
+    def resume_writing(self) -> None:
+        if self._slow_timer is not None:
+            self._slow_timer.cancel()
+            self._slow_timer = None
+
+    def _slow_consumer(self, reason: str = "not reading") -> None:
+        """Disconnect a peer that does not read. FIX cannot drop or conflate messages,
+        but it loses none either: they are in the store for the next ResendRequest."""
+        self._slow_timer = None
+        transport = self._transport
+        if transport is None:
+            return
+        log.warning(
+            "connection %s: slow consumer (%s), %d bytes unsent: disconnecting",
+            self.peer,
+            reason,
+            transport.get_write_buffer_size(),
+        )
+        transport.abort()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
         self._acceptor._connections.discard(self)
@@ -109,8 +140,11 @@ class _Connection(asyncio.Protocol):
     # Transport (for the session) -----------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self._transport is not None:
-            self._transport.write(data)
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.write(data)
+            if transport.get_write_buffer_size() > self._acceptor.settings.max_write_buffer:
+                self._slow_consumer("write buffer over max_write_buffer")
 
     def close(self) -> None:
         self.session = None
@@ -145,6 +179,9 @@ class _Connection(asyncio.Protocol):
         if self._logon_timer is not None:
             self._logon_timer.cancel()
             self._logon_timer = None
+        if self._slow_timer is not None:
+            self._slow_timer.cancel()
+            self._slow_timer = None
         self.session = session
         session.attach(self, now)
         session.on_message(msg, now)

@@ -77,6 +77,7 @@ def acceptor_settings(config: Config) -> AcceptorSettings:
         store_dir=Path(fix.store_dir),
         fsync=fix.store_fsync,
         logon_timeout_s=fix.logon_timeout_s,
+        slow_consumer_timeout_s=fix.slow_consumer_timeout_s,
         tls_cert=Path(fix.tls_cert) if fix.tls_cert else None,
         tls_key=Path(fix.tls_key) if fix.tls_key else None,
     )

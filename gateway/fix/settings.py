@@ -15,6 +15,14 @@ AcceptorSettings
   tls_cert, tls_key       PEM files; both set = the acceptor speaks TLS
   spec_dir                directory of FIX42.xml/FIX44.xml (default: fix_specs/)
   max_message_size        larger BodyLength values are garbled (1 MiB)
+  send_buffer_bytes       kernel send buffer per connection (256 KiB): without a cap
+                          Linux grows it to megabytes and a reader that stopped reading
+                          never looks slow
+  write_buffer_high       transport buffer above which writing pauses (1 MiB)
+  slow_consumer_timeout_s a connection paused this long is disconnected (5 s); nothing
+                          is lost: every message is in the store for the ResendRequest
+                          after the next Logon
+  max_write_buffer        a transport buffer above this disconnects at once (16 MiB)
 
 SessionSettings
   target_comp_id          the client's SenderCompID (required)
@@ -189,6 +197,10 @@ class AcceptorSettings:
     tls_key: Path | None = None
     spec_dir: Path | None = None
     max_message_size: int = 1 << 20
+    send_buffer_bytes: int = 256 << 10
+    write_buffer_high: int = 1 << 20
+    max_write_buffer: int = 16 << 20
+    slow_consumer_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "store_dir", Path(self.store_dir))

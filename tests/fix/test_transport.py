@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 from gateway.fix.acceptor import FixAcceptor
 from gateway.fix.codec import FixMessage, FrameReader
 from gateway.fix.settings import AcceptorSettings, SessionSettings
-from tests.fix.conftest import CLIENT, FixClient, RecordingApp
+from tests.fix.conftest import CLIENT, FixClient, Harness, RecordingApp
 
 
 async def _logon_roundtrip(
@@ -104,3 +104,32 @@ async def test_plain_client_cannot_talk_to_tls_acceptor(tmp_path: Path) -> None:
         writer.close()
     finally:
         await acc.stop(timeout=0.2)
+
+
+async def test_client_that_stops_reading_is_disconnected_and_loses_nothing(
+    harness: Harness,
+) -> None:
+    """A reader that stops reading backs up into the (bounded) transport buffer; the
+    acceptor disconnects it after slow_consumer_timeout_s, and every message it missed
+    is still in the store: a ResendRequest after the next Logon brings it back."""
+    await harness.start(
+        send_buffer_bytes=16 << 10, write_buffer_high=64 << 10, slow_consumer_timeout_s=0.3
+    )
+    client = await harness.connect()
+    await client.logon()
+    session = harness.session()
+    body = b"58=" + b"x" * 400 + b"\x01"  # News (B), ~0.5 KB each
+    count = 2000  # ~1 MB: far beyond 16 KiB + 64 KiB + the client's receive buffer
+    for _ in range(count):
+        session.send("B", body)
+    # The client reads nothing; the acceptor must give up on it by itself.
+    await harness.wait_for(lambda: not session.is_connected, timeout=5.0)
+    assert session.next_sender_seq == count + 2  # Logon + count messages: all stored
+    again = await harness.connect()
+    again.seq = client.seq
+    answer = await again.logon()
+    assert answer.get(34) == str(count + 2).encode()
+    await again.send("2", [(7, 2), (16, 4)])  # resend the first three News
+    resent = [await again.expect("B") for _ in range(3)]
+    assert [m.get(34) for m in resent] == [b"2", b"3", b"4"]
+    assert {m.get(43) for m in resent} == {b"Y"}
