@@ -447,9 +447,6 @@ class Engine:
 
     # ---------------------------------------------------------------- order lifecycle
 
-    def book_side_remove(self, listing: Listing, order: Order) -> int:
-        return listing.book.side(order.side).remove(order)
-
     def forget(self, order: Order, account: Account) -> None:
         """Drop a finished order from the indexes and release whatever it still holds."""
         del self.orders[order.order_id]

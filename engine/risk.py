@@ -17,9 +17,9 @@ from collections import deque
 from decimal import Decimal
 
 from engine.events import RejectCode
-from engine.model import Side, Stp, parse_decimal
+from engine.model import Stp, parse_decimal
 
-__all__ = ["PPM", "Account", "Balance", "RiskError", "bps_to_ppm", "fee_of"]
+__all__ = ["PPM", "Account", "Balance", "RiskError", "bps_to_ppm"]
 
 PPM = 1_000_000
 """Fee rates are held in parts per million (1 bps = 100 ppm)."""
@@ -40,10 +40,6 @@ def bps_to_ppm(text: str) -> int:
     if value < 0 or value != value.to_integral_value():
         raise ValueError(f"fee must be >= 0 with at most 2 decimals of a bps: {text!r}")
     return int(value)
-
-
-def fee_of(notional: int, rate_ppm: int) -> int:
-    return notional * rate_ppm // PPM
 
 
 class Balance:
@@ -149,20 +145,6 @@ class Account:
             raise RiskError(RejectCode.MAX_ORDER_NOTIONAL, "order notional above account limit")
         if self.max_open_orders and self.open_orders >= self.max_open_orders:
             raise RiskError(RejectCode.MAX_OPEN_ORDERS, "too many open orders")
-
-    def hold(self, asset: str, amount: int) -> Balance:
-        """Move amount from available to held; raises RiskError when not available."""
-        bal = self.balance(asset)
-        if amount > bal.total - bal.held:
-            raise RiskError(
-                RejectCode.INSUFFICIENT_BALANCE,
-                f"insufficient {asset}: need {amount}, available {bal.total - bal.held}",
-            )
-        bal.held += amount
-        return bal
-
-    def hold_asset(self, side: int, base: str, quote: str) -> str:
-        return quote if side == Side.BUY else base
 
 
 def collar_bps(collar_pct: Decimal) -> int:

@@ -22,7 +22,7 @@ from engine.events import (
     SelfTradePrevented,
     Trade,
 )
-from engine.model import Instrument, OrderStatus, Stp
+from engine.model import OrderStatus, Stp
 from gateway.host import EventBatch
 
 __all__ = ["OrderTracker", "OrderView"]
@@ -58,10 +58,6 @@ class OrderView:
     @property
     def is_open(self) -> bool:
         return self.status not in _CLOSED
-
-    def avg_price_ticks(self, inst: Instrument) -> tuple[int, int]:
-        """Average price as a fraction of ticks: (notional, filled * quote_per_tick_lot)."""
-        return self.notional, self.filled * inst.quote_per_tick_lot
 
 
 _CLOSED = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED})
