@@ -89,35 +89,8 @@ class Wire:
         return data
 
 
-class DepthUpdate(Wire):
-    """Changed levels of one (symbol, depth) view; quantities absolute, 0 = removed."""
-
-    __slots__ = ("asks", "bids", "checksum", "depth", "instrument", "prev_seq", "seq", "ts_us")
-
-    def __init__(
-        self,
-        instrument: Instrument,
-        depth: int,
-        seq: int,
-        prev_seq: int,
-        ts_us: int,
-        bids: Levels,
-        asks: Levels,
-        checksum: int,
-    ) -> None:
-        super().__init__()
-        self.instrument = instrument
-        self.depth = depth
-        self.seq = seq
-        self.prev_seq = prev_seq
-        self.ts_us = ts_us
-        self.bids = bids
-        self.asks = asks
-        self.checksum = checksum
-
-
-class DepthSnapshot(Wire):
-    """The full content of one (symbol, depth) view at seq."""
+class _Depth(Wire):
+    """Levels of one (symbol, depth) view at seq, with the top-10 checksum."""
 
     __slots__ = ("asks", "bids", "checksum", "depth", "instrument", "seq", "ts_us")
 
@@ -139,6 +112,32 @@ class DepthSnapshot(Wire):
         self.bids = bids
         self.asks = asks
         self.checksum = checksum
+
+
+class DepthUpdate(_Depth):
+    """Changed levels of one (symbol, depth) view; quantities absolute, 0 = removed."""
+
+    __slots__ = ("prev_seq",)
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        depth: int,
+        seq: int,
+        prev_seq: int,
+        ts_us: int,
+        bids: Levels,
+        asks: Levels,
+        checksum: int,
+    ) -> None:
+        super().__init__(instrument, depth, seq, ts_us, bids, asks, checksum)
+        self.prev_seq = prev_seq
+
+
+class DepthSnapshot(_Depth):
+    """The full content of one (symbol, depth) view at seq."""
+
+    __slots__ = ()
 
 
 class TradeUpdate(Wire):
