@@ -241,7 +241,7 @@ class Engine:
         else:
             raise RiskError(RejectCode.INVALID_ORDER, f"unknown order type {cmd.ord_type}")
         if account.has_limits:
-            account.check_limits(side, qty * inst.base_per_lot, notional)
+            account.check_limits(qty * inst.base_per_lot, notional)
 
         if side == _BUY:
             hold_asset = inst.quote
@@ -635,11 +635,9 @@ class Engine:
         opp = book.opposite(order.side)
         if order.post_only and price != order.price and opp.crosses(order.side, price):
             raise RiskError(RejectCode.POST_ONLY_WOULD_TAKE, "post-only order would take")
-        if account.max_order_qty and cmd.qty * inst.base_per_lot > account.max_order_qty:
-            raise RiskError(RejectCode.MAX_ORDER_QTY, "order quantity above account limit")
-        notional = inst.notional(price, cmd.qty)
-        if account.max_order_notional and notional > account.max_order_notional:
-            raise RiskError(RejectCode.MAX_ORDER_NOTIONAL, "order notional above account limit")
+        account.check_limits(
+            cmd.qty * inst.base_per_lot, inst.notional(price, cmd.qty), new_order=False
+        )
         if order.side == Side.BUY:
             asset = inst.quote
             new_hold = account.buy_hold(inst.notional(price, leaves))

@@ -137,13 +137,13 @@ class Account:
         """Quote to hold for a buy of this notional: the notional plus the worst-case fee."""
         return notional + notional * self.hold_fee_ppm // PPM
 
-    def check_limits(self, side: int, base_units: int, notional: int) -> None:
-        """Per-order limits and open-order count; raises RiskError."""
+    def check_limits(self, base_units: int, notional: int, *, new_order: bool = True) -> None:
+        """Per-order size limits and, for a new order, the open-order count; raises RiskError."""
         if self.max_order_qty and base_units > self.max_order_qty:
             raise RiskError(RejectCode.MAX_ORDER_QTY, "order quantity above account limit")
         if self.max_order_notional and notional > self.max_order_notional:
             raise RiskError(RejectCode.MAX_ORDER_NOTIONAL, "order notional above account limit")
-        if self.max_open_orders and self.open_orders >= self.max_open_orders:
+        if new_order and self.max_open_orders and self.open_orders >= self.max_open_orders:
             raise RiskError(RejectCode.MAX_OPEN_ORDERS, "too many open orders")
 
 
