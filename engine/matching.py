@@ -207,8 +207,7 @@ def _fill(
     cost = notional + buyer_fee
     old_hold = buy_order.hold
     if buy_order.ord_type == _LIMIT:
-        remaining = buy_order.price * buy_order.leaves * inst.quote_per_tick_lot
-        new_hold = remaining + remaining * buyer.hold_fee_ppm // PPM
+        new_hold = buyer.buy_hold(buy_order.price * buy_order.leaves * inst.quote_per_tick_lot)
     else:
         new_hold = old_hold - cost
     buy_order.hold = new_hold
