@@ -57,7 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
     """Child process: run an App on ephemeral ports; print its FIX port; stop on SIGTERM."""
     import dataclasses
 
-    from gateway.app import App, configure_logging
+    from gateway.app import App, configure_logging, tune_gc
     from gateway.config import load_config
 
     configure_logging("warning")
@@ -81,6 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         app = App(cfg)
         await app.start()
+        tune_gc()  # as `python -m gateway` runs it
         print(json.dumps({"fix_port": app.fix.port, "pid": os.getpid()}), flush=True)
         await stop.wait()
         await app.stop()
