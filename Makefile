@@ -5,9 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck check bench loadtest clean native clean-native
-# Engine modules compiled by `make native` (mypyc): the hot path and what it calls.
+# Modules compiled by `make native` (mypyc): the engine's hot path and what it calls,
+# and the gateway's per-order path (FIX codec/validation/session/store/translation/
+# application, the order tracker, the market-data publisher). One mypyc run, so one
+# shared runtime; it is kept in engine/, which the gateway package imports first.
 NATIVE_MODULES := book matching risk core sequencer commands journal snapshot
-NATIVE_SOURCES := $(addprefix engine/,$(addsuffix .py,$(NATIVE_MODULES)))
+GATEWAY_NATIVE := orders marketdata fix/codec fix/dictionary fix/session fix/store \
+	fix/translate fix/application
+NATIVE_SOURCES := $(addprefix engine/,$(addsuffix .py,$(NATIVE_MODULES))) \
+	$(addprefix gateway/,$(addsuffix .py,$(GATEWAY_NATIVE)))
 NATIVE_STAMP := engine/.native-built
 
 $(STAMP): pyproject.toml
@@ -43,14 +49,14 @@ bench: $(STAMP)
 native: $(NATIVE_STAMP)
 
 $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES)
-	rm -rf build engine/*.so
+	rm -rf build engine/*.so gateway/*.so gateway/fix/*.so
 	$(BIN)/mypyc $(NATIVE_SOURCES) >build-native.log 2>&1 || (tail -20 build-native.log; exit 1)
 	mv ./*__mypyc.*.so engine/
-	@$(BIN)/python -c "import engine; print('engine native modules:', ', '.join(engine.NATIVE))"
+	@$(BIN)/python -c "import gateway, engine; print('native:', *engine.NATIVE, *gateway.NATIVE)"
 	touch $(NATIVE_STAMP)
 
 clean-native:
-	rm -rf engine/*.so ./*__mypyc.*.so build build-native.log $(NATIVE_STAMP)
+	rm -rf engine/*.so gateway/*.so gateway/fix/*.so ./*__mypyc.*.so build build-native.log $(NATIVE_STAMP)
 
 # Standard scenario against a real gateway started on a temporary data dir and free
 # loopback ports (stopped at the end): FIX order flow, closed loop, bounded.

@@ -13,7 +13,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-__all__ = ["NATIVE"]
+__all__ = ["NATIVE", "native_modules"]
 
 
 def _load_runtime(ext: Path) -> None:
@@ -29,23 +29,27 @@ def _load_runtime(ext: Path) -> None:
     spec.loader.exec_module(module)
 
 
-def _native_modules() -> list[str]:
-    here = Path(__file__).parent
-    built = []
-    for ext in here.glob("*__mypyc.*.so"):
+def native_modules(package_dir: Path) -> tuple[str, ...]:
+    """The modules of ``package_dir`` that run as compiled extensions.
+
+    Loads any mypyc runtime found there first (compiled modules import it by a
+    top-level name), and refuses a compiled module older than its source.
+    """
+    for ext in package_dir.glob("*__mypyc.*.so"):
         _load_runtime(ext)
-    for ext in here.glob("*.so"):
+    built = []
+    for ext in package_dir.glob("*.so"):
         if "__mypyc." in ext.name:
             continue
-        source = here / (ext.name.split(".", 1)[0] + ".py")
+        source = package_dir / (ext.name.split(".", 1)[0] + ".py")
         if source.exists() and source.stat().st_mtime > ext.stat().st_mtime:
             raise ImportError(
-                f"engine/{ext.name} is older than engine/{source.name}: "
+                f"{ext} is older than {source.name}: "
                 "run `make native` to rebuild or `make clean-native` for pure Python"
             )
         built.append(source.stem)
-    return sorted(built)
+    return tuple(sorted(built))
 
 
-NATIVE: tuple[str, ...] = tuple(_native_modules())
+NATIVE: tuple[str, ...] = native_modules(Path(__file__).parent)
 """Engine modules running as mypyc-compiled extensions (empty = pure Python)."""

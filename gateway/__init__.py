@@ -1,0 +1,22 @@
+"""The gateway: FIX and WebSocket edges around the engine, in one asyncio process.
+
+`make native` compiles the FIX hot path (codec, dictionary, session, store,
+translate, application) and the order tracker and market-data publisher with mypyc,
+like the engine; their shared mypyc runtime lives in engine/, so the engine package
+is imported first. A compiled module older than its source refuses to import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import native_modules
+
+__all__ = ["NATIVE"]
+
+_HERE = Path(__file__).parent
+
+NATIVE: tuple[str, ...] = native_modules(_HERE) + tuple(
+    f"fix.{name}" for name in native_modules(_HERE / "fix")
+)
+"""Gateway modules running as mypyc-compiled extensions (empty = pure Python)."""

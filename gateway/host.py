@@ -22,6 +22,7 @@ from pathlib import Path
 import structlog
 
 import engine as engine_pkg
+import gateway as gateway_pkg
 from engine.commands import (
     AddInstrument,
     AdjustBalance,
@@ -120,7 +121,7 @@ class EngineHost:
         self._ticker = self._loop.create_task(self._tick_gtd(), name="gtd-ticker")
         log.info(
             "engine.ready",
-            native=list(engine_pkg.NATIVE) or "no (pure Python)",
+            native=[*engine_pkg.NATIVE, *gateway_pkg.NATIVE] or "no (pure Python)",
             snapshot_seq=self.recovery.snapshot_seq,
             replayed=self.recovery.replayed,
             last_seq=self.engine.last_seq,

@@ -15,7 +15,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
+import gateway
 from gateway.fix.codec import FixMessage, parse_utc_timestamp
 
 __all__ = [
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 #: fix_specs/ at the repository root.
-SPEC_DIR = Path(__file__).resolve().parents[2] / "fix_specs"
+SPEC_DIR = Path(gateway.__file__).resolve().parents[1] / "fix_specs"  # gateway/ is not compiled
 
 _SPEC_FILES = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml"}
 
@@ -39,25 +41,25 @@ _SPEC_FILES = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml"}
 class RejectReason:
     """SessionRejectReason (373) values."""
 
-    INVALID_TAG_NUMBER = 0
-    REQUIRED_TAG_MISSING = 1
-    TAG_NOT_DEFINED_FOR_MESSAGE = 2
-    UNDEFINED_TAG = 3
-    TAG_WITHOUT_VALUE = 4
-    VALUE_OUT_OF_RANGE = 5
-    INCORRECT_DATA_FORMAT = 6
-    DECRYPTION_PROBLEM = 7
-    SIGNATURE_PROBLEM = 8
-    COMPID_PROBLEM = 9
-    SENDING_TIME_ACCURACY = 10
-    INVALID_MSGTYPE = 11
-    XML_VALIDATION_ERROR = 12
-    TAG_REPEATED = 13
-    TAG_OUT_OF_ORDER = 14
-    GROUP_FIELDS_OUT_OF_ORDER = 15
-    INCORRECT_NUMINGROUP = 16
-    NON_DATA_VALUE_INCLUDES_SOH = 17
-    OTHER = 99
+    INVALID_TAG_NUMBER: Final = 0
+    REQUIRED_TAG_MISSING: Final = 1
+    TAG_NOT_DEFINED_FOR_MESSAGE: Final = 2
+    UNDEFINED_TAG: Final = 3
+    TAG_WITHOUT_VALUE: Final = 4
+    VALUE_OUT_OF_RANGE: Final = 5
+    INCORRECT_DATA_FORMAT: Final = 6
+    DECRYPTION_PROBLEM: Final = 7
+    SIGNATURE_PROBLEM: Final = 8
+    COMPID_PROBLEM: Final = 9
+    SENDING_TIME_ACCURACY: Final = 10
+    INVALID_MSGTYPE: Final = 11
+    XML_VALIDATION_ERROR: Final = 12
+    TAG_REPEATED: Final = 13
+    TAG_OUT_OF_ORDER: Final = 14
+    GROUP_FIELDS_OUT_OF_ORDER: Final = 15
+    INCORRECT_NUMINGROUP: Final = 16
+    NON_DATA_VALUE_INCLUDES_SOH: Final = 17
+    OTHER: Final = 99
 
 
 #: The standard texts of the SessionRejectReason values (FIX 4.4 specification).

@@ -31,7 +31,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Final, Protocol
 
 from gateway.fix import auth
 from gateway.fix.codec import (
@@ -78,13 +78,13 @@ class Timer(enum.Enum):
 class BusinessRejectReason:
     """BusinessRejectReason (380) values."""
 
-    OTHER = 0
-    UNKNOWN_ID = 1
-    UNKNOWN_SECURITY = 2
-    UNSUPPORTED_MESSAGE_TYPE = 3
-    APPLICATION_NOT_AVAILABLE = 4
-    CONDITIONALLY_REQUIRED_FIELD_MISSING = 5
-    NOT_AUTHORIZED = 6
+    OTHER: Final = 0
+    UNKNOWN_ID: Final = 1
+    UNKNOWN_SECURITY: Final = 2
+    UNSUPPORTED_MESSAGE_TYPE: Final = 3
+    APPLICATION_NOT_AVAILABLE: Final = 4
+    CONDITIONALLY_REQUIRED_FIELD_MISSING: Final = 5
+    NOT_AUTHORIZED: Final = 6
 
 
 class Transport(Protocol):
@@ -759,7 +759,7 @@ class FixSession:
     def _disconnect(self, reason: str, clean: bool) -> None:
         if self.state is SessionState.DISCONNECTED:
             return
-        was_logged_on = self.state in (*_LIVE, SessionState.LOGOUT_SENT)
+        was_logged_on = self.state in _LIVE or self.state is SessionState.LOGOUT_SENT
         self.state = SessionState.DISCONNECTED
         self.flush()
         transport, self._transport = self._transport, None
