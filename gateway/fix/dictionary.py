@@ -408,9 +408,12 @@ class DataDictionary:
     def _walk_group(
         self, fields: list[tuple[int, bytes]], i: int, n: int, g: GroupDef, count: int
     ) -> tuple[int, Rejection | None]:
+        """Walk the instances of group ``g``; inside an instance the fields must follow
+        the dictionary's order (``g.order``), the delimiter first."""
         defs = self.fields
         instances = 0
         member_seen: set[int] = set()
+        pos = 0  # index in g.order of the instance's last field
         while i < n:
             tag, value = fields[i]
             if tag == g.delimiter:
@@ -420,6 +423,7 @@ class DataDictionary:
                     )
                 instances += 1
                 member_seen = {tag}
+                pos = 0
             elif tag in g.fields:
                 if instances == 0:
                     reason = RejectReason.INCORRECT_NUMINGROUP if count == 0 else 15
@@ -427,6 +431,10 @@ class DataDictionary:
                 if tag in member_seen:
                     return i, Rejection(RejectReason.TAG_REPEATED, tag)
                 member_seen.add(tag)
+                p = g.order.index(tag)
+                if p < pos:
+                    return i, Rejection(RejectReason.GROUP_FIELDS_OUT_OF_ORDER, tag)
+                pos = p
             else:
                 break
             if not value:

@@ -395,6 +395,19 @@ class FixSession:
         if reset and not s.reset_on_logon:
             self._logout_and_disconnect("ResetSeqNumFlag(141)=Y is not allowed on this session")
             return
+        # NextExpectedMsgSeqNum (789, FIX 4.4): checked before the reset below so that a
+        # refused Logon leaves the stored sequence numbers alone
+        next_expected = msg.get_int(789) if s.begin_string == "FIX.4.4" else None
+        next_out = 1 if reset else self.store.next_sender_seq
+        if next_expected is not None and next_expected < 1:
+            self._logout_and_disconnect("NextExpectedMsgSeqNum(789) must be at least 1")
+            return
+        if next_expected is not None and next_expected > next_out:
+            self._logout_and_disconnect(
+                f"NextExpectedMsgSeqNum(789) too high, expecting {next_out}"
+                f" but received {next_expected}"
+            )
+            return
         if reset:
             self.store.reset()
         expected = self.store.next_target_seq
@@ -405,10 +418,15 @@ class FixSession:
             return
         self.heartbeat_s = hb
         self.state = SessionState.LOGGED_ON
-        self._send_logon_response(reset)
+        ack_789 = None
+        if next_expected is not None:  # what we expect next once this Logon is counted
+            ack_789 = expected + 1 if seq == expected else expected
+        self._send_logon_response(reset, ack_789)
         log.info("%s: logged on (in %d, out %d)", self.session_id, seq, self.next_sender_seq - 1)
         if self._transport is not None:
             self._transport.deadline_changed()
+        if next_expected is not None and next_expected < next_out:
+            self._resend(next_expected, next_out - 1)  # what the client says it missed
         if seq > expected:
             self._queue[seq] = msg
             self._request_resend(expected, seq)
@@ -629,8 +647,11 @@ class FixSession:
         self._disconnect("Logout received", clean=True)
 
     def _on_resend_request(self, msg: FixMessage) -> None:
-        begin = msg.get_int(7) or 0
-        end = msg.get_int(16) or 0
+        self._resend(msg.get_int(7) or 0, msg.get_int(16) or 0)
+
+    def _resend(self, begin: int, end: int) -> None:
+        """Resend ``begin..end`` (end 0: up to the last sent); shared by ResendRequest
+        and a Logon whose NextExpectedMsgSeqNum(789) is below our next MsgSeqNum."""
         last = self.store.next_sender_seq - 1
         if end == 0 or end > last:
             end = last
@@ -698,10 +719,14 @@ class FixSession:
         self._write(self._encoder.encode(msg_type, seq, sending_time, encode_fields(fields)))
         return seq
 
-    def _send_logon_response(self, reset: bool) -> None:
+    def _send_logon_response(self, reset: bool, next_expected: int | None = None) -> None:
+        """``next_expected``: our NextExpectedMsgSeqNum(789), sent only when the
+        client's Logon carried one (FIX 4.4)."""
         fields: list[tuple[int, FieldValue]] = [(98, 0), (108, self.heartbeat_s)]
         if reset:
             fields.append((141, b"Y"))
+        if next_expected is not None:
+            fields.append((789, next_expected))
         self._send_admin(b"A", fields)
 
     def _send_logout(self, text: str) -> None:

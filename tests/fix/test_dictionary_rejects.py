@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.fix.codec import FieldValue, FrameReader, build_message
+from gateway.fix.codec import FieldValue, FixMessage, FrameReader, build_message
 from gateway.fix.dictionary import REJECT_TEXTS, load_dictionary
 from tests.fix.conftest import CLIENT, GATEWAY, Harness, now_ts
 
@@ -45,6 +45,12 @@ CASES = [
     ),
     pytest.param(
         [*NOS, (453, 1), (447, "D"), (448, "P1")], 15, 447, id="group-delimiter-not-first"
+    ),
+    pytest.param(
+        [*NOS, (453, 1), (448, "P1"), (452, 1), (447, "D")],
+        15,
+        447,
+        id="group-field-out-of-order",
     ),
     pytest.param([*NOS, (7928, 9)], 5, 7928, id="stp-mode-out-of-range"),
 ]
@@ -125,9 +131,80 @@ def test_nested_groups_validate() -> None:
 def test_required_field_inside_group() -> None:
     d = load_dictionary("FIX.4.4")
     # NoMDEntryTypes (267) group of MarketDataRequest requires MDEntryType (269)
-    body = [(262, "R1"), (263, "1"), (264, 0), (267, 1), (269, "0"), (146, 1), (55, "BTC-USD")]
+    body: list[tuple[int, FieldValue]] = [
+        (262, "R1"),
+        (263, "1"),
+        (264, 0),
+        (267, 1),
+        (269, "0"),
+        (146, 1),
+        (55, "BTC-USD"),
+    ]
     raw = build_message(
         "FIX.4.4", [(35, "V"), (49, CLIENT), (56, GATEWAY), (34, 2), (52, now_ts()), *body]
     )
     [msg] = FrameReader().feed(raw)
     assert d.validate(msg) is None  # type: ignore[arg-type]
+
+
+def _validate(msg_type: str, body: list[tuple[int, FieldValue]]) -> tuple[int, int | None] | None:
+    raw = build_message(
+        "FIX.4.4", [(35, msg_type), (49, CLIENT), (56, GATEWAY), (34, 2), (52, now_ts()), *body]
+    )
+    [msg] = FrameReader().feed(raw)
+    assert isinstance(msg, FixMessage)
+    r = load_dictionary("FIX.4.4").validate(msg)
+    return None if r is None else (r.reason, r.ref_tag)
+
+
+def test_group_fields_follow_dictionary_order() -> None:
+    """Inside a group instance a field before one it follows in the dictionary is
+    reason 15 with that tag; skipping optional fields is fine; each instance and each
+    nested group starts over."""
+    parties: list[tuple[int, FieldValue]] = [
+        (453, 2), (448, "P1"), (447, "D"), (452, 1), (448, "P2"), (452, 3)
+    ]  # fmt: skip
+    assert _validate("D", [*NOS, *parties]) is None
+    assert _validate("D", [*NOS, (453, 1), (448, "P1"), (452, 1), (447, "D")]) == (15, 447)
+    # second instance out of order, the first in order
+    body = [*NOS, (453, 2), (448, "P1"), (447, "D"), (448, "P2"), (452, 3), (447, "D")]
+    assert _validate("D", body) == (15, 447)
+    # a field after a nested group (PtysSubGrp 802) it precedes in the dictionary
+    body = [*NOS, (453, 1), (448, "P1"), (802, 1), (523, "S"), (803, 1), (447, "D")]
+    assert _validate("D", body) == (15, 447)
+    # MarketDataRequest: in NoRelatedSym (146) SymbolSfx (65) comes before SecurityID (48)
+    md: list[tuple[int, FieldValue]] = [(262, "R1"), (263, "1"), (264, 0), (267, 1), (269, "0")]
+    assert _validate("V", [*md, (146, 1), (55, "BTC-USD"), (65, "X"), (48, "Y")]) is None
+    assert _validate("V", [*md, (146, 1), (55, "BTC-USD"), (48, "Y"), (65, "X")]) == (15, 65)
+
+
+async def test_group_field_out_of_order_market_data_request(harness: Harness) -> None:
+    """A MarketDataRequest whose NoRelatedSym instance is out of order: Reject 373=15,
+    371 = the misplaced tag; the session goes on."""
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    md: list[tuple[int, FieldValue]] = [(262, "R1"), (263, "1"), (264, 0), (267, 1), (269, "0")]
+    await c.send("V", [*md, (146, 1), (55, "BTC-USD"), (48, "Y"), (65, "X")])
+    rj = await c.expect("3")
+    assert (rj.get_int(45), rj.get(372), rj.get_int(373), rj.get_int(371)) == (2, b"V", 15, 65)
+    assert rj.get_str(58) == "Repeating group fields out of order"
+    await c.send("1", [(112, "alive")])
+    assert (await c.expect("0")).get(112) == b"alive"
+
+
+async def test_stray_soh_in_value_is_invalid_tag_number(harness: Harness) -> None:
+    """A non-data value containing SOH (58=ab<SOH>cd<SOH>) cannot be told apart from
+    two fields: the remainder `cd` has no `=`, so it is answered as reason 0 (Invalid
+    tag number) with RefTagID 0, never as reason 17."""
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    raw = c.build("D", [*NOS, (58, "ab\x01cd")])
+    await c.send_raw(raw)
+    rj = await c.expect("3")
+    assert (rj.get_int(45), rj.get_int(373), rj.get_int(371)) == (2, 0, 0)
+    assert rj.get_str(58) == "Invalid tag number"
+    assert harness.app.messages == []
+    await c.send("1", [(112, "alive")])
+    assert (await c.expect("0")).get(112) == b"alive"

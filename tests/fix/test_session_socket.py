@@ -145,6 +145,149 @@ async def test_logon_heartbeat_out_of_bounds(harness: Harness) -> None:
     await c.expect_closed()
 
 
+async def test_no_logon_within_logon_timeout_disconnects(harness: Harness) -> None:
+    """A connection that never completes a Logon is closed after logon_timeout_s, even
+    if it sends bytes (half a Logon here); the session itself is untouched."""
+    await harness.start(logon_timeout_s=0.6)
+    loop = asyncio.get_running_loop()
+    idle = await harness.connect()
+    partial = await harness.connect()
+    t0 = loop.time()
+    logon = partial.build("A", [(98, 0), (108, 30)])
+    await partial.send_raw(logon[: len(logon) // 2])
+    await idle.expect_nothing(0.2)  # still open before the timeout
+    await idle.expect_closed(timeout=2)
+    await partial.expect_closed(timeout=2)
+    assert loop.time() - t0 >= 0.55
+    assert harness.session().state is SessionState.DISCONNECTED
+    assert harness.app.logons == []
+    c = await harness.connect()  # a connection that logs on in time is not affected
+    await c.logon()
+    await c.expect_nothing(0.8)  # past logon_timeout_s
+    assert harness.session().is_logged_on
+
+
+async def test_second_logon_without_reset_rejected_session_kept(harness: Harness) -> None:
+    """A Logon on a logged-on session without 141=Y: Reject 373=99 `Already logged on`
+    (its sequence number consumed), the session and its numbers otherwise unchanged."""
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("A", [(98, 0), (108, 30)])  # seq 2
+    rj = await c.expect("3")
+    assert (rj.get(45), rj.get(372), rj.get(373), rj.get(371)) == (b"2", b"A", b"99", None)
+    assert rj.get(58) == b"Already logged on"
+    assert harness.session().state is SessionState.LOGGED_ON
+    assert harness.app.logons == [harness.session()]  # no second on_logon
+    await c.send("1", [(112, "still-on")])  # seq 3: the Logon consumed 2
+    hb = await c.expect("0")
+    assert (hb.get(112), hb.get(34)) == (b"still-on", b"3")
+
+
+# -- NextExpectedMsgSeqNum (789) on Logon, FIX 4.4 ------------------------------------
+
+
+async def test_logon_next_expected_equal_answered_with_789(harness: Harness) -> None:
+    """789 equal to our next MsgSeqNum: normal Logon; our answer carries 789 = the
+    next MsgSeqNum we expect (the Logon counted, or the start of a gap)."""
+    await harness.start()
+    c = await harness.connect()
+    resp = await c.logon([(789, 1)])
+    assert (resp.get(34), resp.get(789)) == (b"1", b"2")
+    await c.expect_nothing()
+    await c.send("5")
+    await c.expect("5")
+    await c.expect_closed()
+    c2 = await harness.connect()
+    c2.seq = 3
+    plain = await c2.logon()  # no 789 from the client: none in our answer
+    assert plain.get(789) is None and plain.get(34) == b"3"
+    await c2.send("5")
+    await c2.expect("5")
+    await c2.expect_closed()
+    c3 = await harness.connect()
+    resp = await c3.logon([(789, 5)], seq=9)  # our next is 5; the client skipped 5..8
+    assert (resp.get(34), resp.get(789)) == (b"5", b"5")
+    rr = await c3.expect("2")
+    assert (rr.get(7), rr.get(16)) == (b"5", b"0")
+
+
+async def test_logon_next_expected_lower_resends_from_789(harness: Harness) -> None:
+    """789 below our next MsgSeqNum: after the Logon answer we resend from 789 up to
+    the message before the answer, as for a ResendRequest (43=Y, 122, admin runs
+    gap-filled)."""
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()  # out 1: Logon
+    await c.send("D", order("A"))  # out 2: ER
+    er_a = await c.expect("8")
+    await c.send("1", [(112, "x")])  # out 3: Heartbeat
+    await c.expect("0")
+    await c.send("D", order("B"))  # out 4: ER (the client will say it never got it)
+    await c.expect("8")
+    await c.close()
+    await harness.wait_for(lambda: not harness.session().is_connected)
+    sess = harness.session()
+    c2 = await harness.connect()
+    c2.seq = 5
+    resp = await c2.logon([(789, 2)])
+    assert (resp.get(34), resp.get(789)) == (b"5", b"6")
+    got = [await c2.recv() for _ in range(3)]
+    summary = [(m.msg_type, m.get_int(34), m.get_int(36), m.get(43)) for m in got]
+    assert summary == [("8", 2, None, b"Y"), ("4", 3, 4, b"Y"), ("8", 4, None, b"Y")]
+    assert got[0].get(122) == er_a.get(52) and got[0].get(11) == b"A"
+    assert got[1].get(123) == b"Y" and got[2].get(11) == b"B"
+    await c2.expect_nothing()
+    assert (sess.next_sender_seq, sess.next_target_seq) == (6, 6)
+    await c2.send("1", [(112, "after")])
+    hb = await c2.expect("0")
+    assert (hb.get(112), hb.get(34)) == (b"after", b"6")
+
+
+async def test_logon_next_expected_too_high_logout_numbers_kept(harness: Harness) -> None:
+    """789 above our next MsgSeqNum (we cannot resend what we never sent): Logout with
+    the reason and disconnect; stored numbers are not reset or changed (only the
+    Logout consumes its own MsgSeqNum), with or without 141=Y."""
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("5")
+    await c.expect("5")
+    await c.expect_closed()
+    sess = harness.session()
+    assert (sess.next_sender_seq, sess.next_target_seq) == (3, 3)
+    c2 = await harness.connect()
+    c2.seq = 3
+    await c2.send("A", [(98, 0), (108, 30), (789, 7)])
+    lo = await c2.expect("5")
+    assert lo.get(58) == b"NextExpectedMsgSeqNum(789) too high, expecting 3 but received 7"
+    assert lo.get(34) == b"3"
+    await c2.expect_closed()
+    assert (sess.next_sender_seq, sess.next_target_seq) == (4, 3)
+    c3 = await harness.connect()  # with 141=Y our next would be 1: 789=2 is too high
+    await c3.send("A", [(98, 0), (108, 30), (141, "Y"), (789, 2)], seq=1)
+    lo = await c3.expect("5")
+    assert lo.get(58) == b"NextExpectedMsgSeqNum(789) too high, expecting 1 but received 2"
+    await c3.expect_closed()
+    assert (sess.next_sender_seq, sess.next_target_seq) == (5, 3)  # no reset happened
+    c4 = await harness.connect()
+    await c4.send("A", [(98, 0), (108, 30), (789, 0)], seq=3)
+    lo = await c4.expect("5")
+    assert lo.get(58) == b"NextExpectedMsgSeqNum(789) must be at least 1"
+    await c4.expect_closed()
+    assert harness.app.logons == [sess]
+
+
+async def test_logon_next_expected_on_fix42_refused(harness: Harness) -> None:
+    """789 is not a FIX 4.2 field: such a Logon fails dictionary validation."""
+    await harness.start(SessionSettings(target_comp_id="C42", begin_string="FIX.4.2"))
+    c = await harness.connect(begin_string="FIX.4.2", sender="C42")
+    await c.send("A", [(98, 0), (108, 30), (789, 1)])
+    lo = await c.expect("5")
+    assert lo.get(58) == b"Logon rejected: Undefined Tag (tag 789)"
+    await c.expect_closed()
+
+
 # -- 2: standard header ------------------------------------------------------------
 
 
