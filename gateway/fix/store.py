@@ -5,7 +5,9 @@ Layout of ``<store_dir>/<BeginString>-<SenderCompID>-<TargetCompID>/``:
 
 ``seqnums``
     ``"<next sender seq> <next target seq>\\n"``, two 20-digit fields rewritten in
-    place (fixed width, so a rewrite is a single small ``pwrite``).
+    place. The file is fixed width and memory-mapped (shared), so a rewrite is a
+    store into the page cache, not a system call: as durable against a process
+    crash as a ``pwrite``, and on the ack path of every message.
 ``messages``
     append-only records ``"<seq> <msgtype> <sending time> <body len>\\n<body>\\n"``
     where ``body`` is the encoded body (everything after the standard header, up to
@@ -21,6 +23,7 @@ number is never lower than the last stored message + 1.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ from pathlib import Path
 __all__ = ["FileStore", "StoredMessage", "session_dir_name"]
 
 _SEQ_FMT = b"%020d %020d\n"
+_SEQ_SIZE = 42  # len(_SEQ_FMT % (0, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +65,13 @@ class FileStore:
         self._size = 0
         self._load()
         self._seq_fd = os.open(self._seq_path, os.O_RDWR | os.O_CREAT, 0o644)
+        if os.fstat(self._seq_fd).st_size != _SEQ_SIZE:  # new (or foreign): lay it out
+            os.ftruncate(self._seq_fd, _SEQ_SIZE)
+            os.pwrite(self._seq_fd, self._seq_record(), 0)
+            if fsync:
+                os.fsync(self._seq_fd)
+        self._seq_map = mmap.mmap(self._seq_fd, _SEQ_SIZE)
         self._msg_fd = os.open(self._msg_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        if not self._seq_path.stat().st_size:
-            self._seq_dirty = True
-            self.flush()
 
     def _load(self) -> None:
         if self._seq_path.exists():
@@ -156,9 +163,9 @@ class FileStore:
                 os.fsync(self._msg_fd)
         if self._seq_dirty:
             self._seq_dirty = False
-            os.pwrite(self._seq_fd, _SEQ_FMT % (self.next_sender_seq, self.next_target_seq), 0)
+            self._seq_map[:] = self._seq_record()
             if self.fsync:
-                os.fsync(self._seq_fd)
+                self._seq_map.flush()
 
     def reset(self) -> None:
         """Sequence numbers back to 1/1 and an empty message log (141=Y)."""
@@ -171,7 +178,11 @@ class FileStore:
         self._seq_dirty = True
         self.flush()
 
+    def _seq_record(self) -> bytes:
+        return _SEQ_FMT % (self.next_sender_seq, self.next_target_seq)
+
     def close(self) -> None:
         self.flush()
+        self._seq_map.close()
         os.close(self._msg_fd)
         os.close(self._seq_fd)
