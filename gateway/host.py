@@ -73,6 +73,9 @@ class EngineHost:
         self.journal_dir = Path(config.journal.dir)
         self.journal: JournalWriter | None = None
         self.listeners: list[Listener] = []
+        #: run after every release of events to the listeners (edges that buffer their
+        #: output per batch write it here, in the same loop pass as the journal write)
+        self.after_release: list[Callable[[], object]] = []
         self._held: list[EventBatch | Callable[[], object]] = []
         self._flush_scheduled = False
         self._since_snapshot = 0
@@ -281,6 +284,11 @@ class EngineHost:
                     listener(batch)
                 except Exception:  # one broken edge must not stop the others
                     log.exception("listener.failed", listener=repr(listener), seq=batch.seq)
+        for hook in self.after_release:
+            try:
+                hook()
+            except Exception:
+                log.exception("after_release.failed", hook=repr(hook))
         every = self.config.journal.snapshot_every
         if every and self._since_snapshot >= every and self.journal is not None:
             self.snapshot()

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 from gateway.fix.codec import FixMessage, FrameReader, Garbled
@@ -246,6 +246,9 @@ class FixAcceptor:
         self.sessions: dict[tuple[str, str], FixSession] = {}
         self._connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
+        self._flushes: list[Callable[[], None]] = []
+        self._flushes_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def session(self, target_comp_id: str, sender_comp_id: str | None = None) -> FixSession:
         """The session whose client CompID is ``target_comp_id``."""
@@ -265,8 +268,24 @@ class FixAcceptor:
             raise RuntimeError("acceptor not started")
         return int(self._server.sockets[0].getsockname()[1])
 
+    def defer_flush(self, flush: Callable[[], None]) -> None:
+        """A session's output waits here until :meth:`run_flushes`: right after the
+        engine host has released a batch of events (so acknowledgements leave in the
+        same loop pass as the journal write), or on the next pass at the latest."""
+        self._flushes.append(flush)
+        if not self._flushes_scheduled:
+            self._flushes_scheduled = True
+            loop = self._loop or asyncio.get_running_loop()
+            loop.call_soon(self.run_flushes)
+
+    def run_flushes(self) -> None:
+        self._flushes_scheduled = False
+        flushes, self._flushes = self._flushes, []
+        for flush in flushes:
+            flush()
+
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         st = self.settings
         for s in self._session_settings:
             directory = st.store_dir / session_dir_name(
@@ -278,7 +297,7 @@ class FixAcceptor:
                 load_dictionary(s.begin_string, st.spec_dir),
                 self.application,
                 sending_time_tolerance_s=st.sending_time_tolerance_s,
-                scheduler=loop.call_soon,
+                scheduler=self.defer_flush,
                 clock=loop.time,
             )
         self._server = await loop.create_server(

@@ -167,6 +167,7 @@ class FixGateway:
         """Register the event listener (App does it before the publisher's: acks first)."""
         if self.on_batch not in self.host.listeners:
             self.host.listeners.append(self.on_batch)
+            self.host.after_release.append(self.acceptor.run_flushes)
 
     async def start(self) -> None:
         self.listen()
@@ -176,6 +177,7 @@ class FixGateway:
         await self.acceptor.stop()
         if self.on_batch in self.host.listeners:
             self.host.listeners.remove(self.on_batch)
+            self.host.after_release.remove(self.acceptor.run_flushes)
 
     # ------------------------------------------------------------ FixApplication
 
