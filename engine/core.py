@@ -44,7 +44,16 @@ from engine.events import (
     OrderReplaced,
     RejectCode,
 )
-from engine.model import GridError, Instrument, OrdType, Side, Stp, TimeInForce, TradingStatus
+from engine.model import (
+    GridError,
+    Instrument,
+    OrdType,
+    Side,
+    Stp,
+    TimeInForce,
+    TradingStatus,
+    units_to_decimal,
+)
 from engine.risk import PPM, Account, Balance, RiskError, bps_to_ppm, collar_bps
 from engine.sequencer import Sequencer
 
@@ -255,7 +264,8 @@ class Engine:
         if hold > available:
             raise RiskError(
                 RejectCode.INSUFFICIENT_BALANCE,
-                f"insufficient {hold_asset}: need {hold}, available {available}",
+                f"insufficient {hold_asset}: need {units_to_decimal(hold)},"
+                f" available {units_to_decimal(available)}",
             )
 
         order = Order(
@@ -649,7 +659,8 @@ class Engine:
         if extra > bal.total - bal.held:
             raise RiskError(
                 RejectCode.INSUFFICIENT_BALANCE,
-                f"insufficient {asset}: need {extra} more, available {bal.total - bal.held}",
+                f"insufficient {asset}: need {units_to_decimal(extra)} more,"
+                f" available {units_to_decimal(bal.total - bal.held)}",
             )
         # Accepted: apply.
         bal.held += extra

@@ -14,6 +14,7 @@ from engine.events import (
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
+    OrderRejected,
     RejectCode,
     Trade,
 )
@@ -341,6 +342,15 @@ def test_market_buy_insufficient_balance_rejected() -> None:
     open_account(eng, "B")
     eng.submit(limit("B", SELL, 100, 5))
     assert reject_code(eng.submit(market("A", BUY, 5))) == RejectCode.INSUFFICIENT_BALANCE
+
+
+def test_insufficient_balance_text_in_decimal_amounts() -> None:
+    """The text reaches clients verbatim: amounts in the asset's decimals, not units."""
+    eng, _ = make_engine()
+    open_account(eng, "A", usd=150_000_000, btc=0)  # 1.5 USD
+    (rej,) = eng.submit(limit("A", BUY, 10_000, 50))  # 50 USD of notional
+    assert isinstance(rej, OrderRejected)
+    assert rej.text == "insufficient USD: need 50, available 1.5"
 
 
 def test_market_no_liquidity() -> None:
