@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
@@ -202,9 +203,18 @@ class Harness:
         await self.acceptor.stop(timeout=0.5)
         return await self.start(*sessions)
 
-    async def connect(self, **kw: Any) -> FixClient:
+    async def connect(self, rcvbuf: int | None = None, **kw: Any) -> FixClient:
+        """A client connection; ``rcvbuf`` pins its kernel receive buffer (which turns
+        off autotuning), so a client that stops reading backs up deterministically."""
         assert self.acceptor is not None
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.acceptor.port)
+        if rcvbuf is None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.acceptor.port)
+        else:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", self.acceptor.port))
+            reader, writer = await asyncio.open_connection(sock=sock)
         client = FixClient(reader, writer, **kw)
         self.clients.append(client)
         return client

@@ -115,7 +115,7 @@ async def test_client_that_stops_reading_is_disconnected_and_loses_nothing(
     await harness.start(
         send_buffer_bytes=16 << 10, write_buffer_high=64 << 10, slow_consumer_timeout_s=0.3
     )
-    client = await harness.connect()
+    client = await harness.connect(rcvbuf=8 << 10)
     await client.logon()
     session = harness.session()
     body = b"58=" + b"x" * 400 + b"\x01"  # News (B), ~0.5 KB each
