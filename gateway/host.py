@@ -16,7 +16,6 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -50,15 +49,22 @@ def _timed_fsync(journal: JournalWriter) -> int:
 log = structlog.get_logger("gateway.host")
 
 
-@dataclass(slots=True)
 class EventBatch:
-    """One command's events; origin is whatever the submitting edge passed (its session)."""
+    """One command's events; origin is whatever the submitting edge passed (its session).
 
-    seq: int
-    ts_us: int
-    origin: object
-    command: Command
-    events: list[Event]
+    A plain class, not a dataclass: compiled by mypyc, its __init__ is native (a
+    dataclass's generated __init__ stays interpreted), and one is built per command."""
+
+    __slots__ = ("command", "events", "origin", "seq", "ts_us")
+
+    def __init__(
+        self, seq: int, ts_us: int, origin: object, command: Command, events: list[Event]
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.origin = origin
+        self.command = command
+        self.events = events
 
 
 Listener = Callable[[EventBatch], None]
