@@ -73,6 +73,7 @@ class FixSessionConfig:
     target_comp_id: str
     sender_comp_id: str = ""
     begin_string: str = "FIX.4.4"
+    default_appl_ver_id: str = "9"  # FIXT.1.1: DefaultApplVerID (1137); only 9 = FIX50SP2
     role: str = "order_entry"  # order_entry | market_data | drop_copy
     account: list[str] = field(default_factory=list)
     auth: str = "none"  # none | password | ed25519
@@ -275,6 +276,8 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"{where}.auth: expected none, password or ed25519")
         if sess.begin_string not in ("FIX.4.2", "FIX.4.4", "FIXT.1.1"):
             raise ConfigError(f"{where}.begin_string: expected FIX.4.2, FIX.4.4 or FIXT.1.1")
+        if sess.default_appl_ver_id != "9":
+            raise ConfigError(f"{where}.default_appl_ver_id: only 9 (FIX50SP2) is supported")
         for acct_id in sess.account:
             if acct_id not in ids:
                 raise ConfigError(f"{where}.account: unknown account {acct_id!r}")

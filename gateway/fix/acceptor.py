@@ -294,7 +294,7 @@ class FixAcceptor:
             self.sessions[(s.sender_comp_id, s.target_comp_id)] = FixSession(
                 s,
                 FileStore(directory, fsync=st.fsync),
-                load_dictionary(s.begin_string, st.spec_dir),
+                load_dictionary(s.begin_string, st.spec_dir, s.default_appl_ver_id),
                 self.application,
                 sending_time_tolerance_s=st.sending_time_tolerance_s,
                 scheduler=self.defer_flush,

@@ -63,8 +63,6 @@ __all__ = ["FixGateway", "acceptor_settings", "session_settings"]
 
 log = structlog.get_logger("gateway.fix")
 
-_FIX42 = "FIX.4.2"
-
 
 def acceptor_settings(config: Config) -> AcceptorSettings:
     fix = config.fix
@@ -88,6 +86,7 @@ def session_settings(config: Config, sess: FixSessionConfig) -> SessionSettings:
         target_comp_id=sess.target_comp_id,
         sender_comp_id=sess.sender_comp_id or config.fix.sender_comp_id,
         begin_string=sess.begin_string,
+        default_appl_ver_id=sess.default_appl_ver_id,
         role=Role(sess.role),
         accounts=tuple(sess.account),
         auth=sess.auth,  # type: ignore[arg-type]  # validated StrEnum value
@@ -244,7 +243,7 @@ class FixGateway:
         except FixRequestError as err:
             fields = {t: v.decode("utf-8", "replace") for t, v in msg.fields if t in _ECHO_TAGS}
             body = reject_er_body(
-                fields, self._exec_id(), _now_us(self.host), _is42(session), err.reason, err.text
+                fields, self._exec_id(), _now_us(self.host), session.fix42, err.reason, err.text
             )
             self.host.defer(lambda: session.send("8", body))
             return
@@ -291,12 +290,12 @@ class FixGateway:
             view = self._lookup(session, msg)
             extra: tuple[tuple[int, bytes | str | int], ...] = ()
             req_id = msg.get(790)
-            if req_id and not _is42(session):
+            if req_id and not session.fix42:
                 extra = ((790, req_id),)
             if view is None:
                 fields = {t: v.decode("utf-8", "replace") for t, v in msg.fields if t in _ECHO_TAGS}
                 body = reject_er_body(
-                    fields, self._exec_id(), _now_us(self.host), _is42(session), 5, "unknown order"
+                    fields, self._exec_id(), _now_us(self.host), session.fix42, 5, "unknown order"
                 )
                 body = body.replace(b"150=8\x01", b"150=I\x01", 1)
             else:
@@ -308,7 +307,7 @@ class FixGateway:
                     self._exec_id(),
                     b"I",
                     view.updated_us,
-                    _is42(session),
+                    session.fix42,
                     extra=extra,
                 )
             session.send("8", body)
@@ -346,7 +345,7 @@ class FixGateway:
             body = encode_fields(
                 [
                     (11, clordid),
-                    (37, "NONE"),
+                    *self._report_ids(session, "NONE"),
                     (530, req_type or b"0"),
                     (531, b"0"),
                     (532, 1 if err.reason == 1 else 99),
@@ -403,7 +402,7 @@ class FixGateway:
                         self._exec_id(),
                         b"I",
                         view.updated_us,
-                        _is42(session),
+                        session.fix42,
                         extra=extra,
                     ),
                 )
@@ -536,14 +535,15 @@ class FixGateway:
         exec_suffix: str = "",
         last: tuple[int, int, int, int] | None = None,
     ) -> None:
-        """One ER, encoded once per FIX version, to the owner and the drop copies."""
+        """One ER, encoded once per rendering (FIX 4.2, or FIX 4.4 / FIX 5.0 SP2, whose
+        bodies are identical), to the owner and the drop copies."""
         targets = self._targets(view.order_id, view.account)
         if not targets:
             return
         inst = self.host.engine.listings[view.symbol].instrument
         exec_id = f"{event.seq}-{event.idx}{exec_suffix}"
         px, qty, fee, liquidity = last or (0, 0, 0, 0)
-        versions = {_is42(s) for s in targets} if len(targets) > 1 else (_is42(targets[0]),)
+        versions = {s.fix42 for s in targets} if len(targets) > 1 else (targets[0].fix42,)
         for fix42 in versions:
             body = er_body(
                 view,
@@ -562,7 +562,7 @@ class FixGateway:
                 liquidity=liquidity,
             )
             for session in targets:
-                if _is42(session) == fix42:
+                if session.fix42 == fix42:
                     session.send("8", body)
 
     def _targets(self, order_id: int, account: str) -> list[FixSession]:
@@ -614,7 +614,7 @@ class FixGateway:
             if inst is not None and command.price:
                 fields[44] = inst.instrument.ticks_to_price(command.price)
             body = reject_er_body(
-                fields, exec_id, event.ts_us, _is42(session), ord_rej_reason(event.code), text
+                fields, exec_id, event.ts_us, session.fix42, ord_rej_reason(event.code), text
             )
             targets = [session] + [
                 s for s in self._targets(-1, command.account) if s is not session
@@ -645,6 +645,15 @@ class FixGateway:
             )
             session.send("9", body)
 
+    def _report_ids(
+        self, session: FixSession, order_id: str, report_id: str = ""
+    ) -> list[tuple[int, bytes | str | int]]:
+        """OrderMassCancelReport ids: OrderID (37); FIX 5.0 SP2 also requires
+        MassActionReportID (1369), unique per report (empty: a fresh one)."""
+        if not session.fixt:
+            return [(37, order_id)]
+        return [(37, order_id), (1369, report_id or self._exec_id())]
+
     def _mass_cancel_report(self, session: FixSession, batch: EventBatch) -> None:
         command = batch.command
         assert isinstance(command, MassCancel)
@@ -653,7 +662,7 @@ class FixGateway:
         req_type = b"1" if command.symbol else b"7"
         fields: list[tuple[int, bytes | str | int]] = [
             (11, command.request_id or "NONE"),
-            (37, f"MC{batch.seq}"),
+            *self._report_ids(session, f"MC{batch.seq}", f"MC{batch.seq}"),
             (530, req_type),
         ]
         if rejected:
@@ -682,10 +691,6 @@ _STATUS = {
     OrderStatus.CANCELED: b"4",
     OrderStatus.EXPIRED: b"C",
 }
-
-
-def _is42(session: FixSession) -> bool:
-    return session.settings.begin_string == _FIX42
 
 
 def _now_us(host: EngineHost) -> int:

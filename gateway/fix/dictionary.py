@@ -35,7 +35,9 @@ __all__ = [
 #: fix_specs/ at the repository root.
 SPEC_DIR = Path(gateway.__file__).resolve().parents[1] / "fix_specs"  # gateway/ is not compiled
 
-_SPEC_FILES = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml"}
+_SPEC_FILES = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml", "FIXT.1.1": "FIXT11.xml"}
+#: DefaultApplVerID (1137) of a FIXT.1.1 session -> its application dictionary.
+_APP_SPEC_FILES = {"9": "FIX50SP2.xml"}
 
 
 class RejectReason:
@@ -156,29 +158,42 @@ _TYPE_PATTERNS: dict[str, re.Pattern[bytes]] = {
 
 
 class DataDictionary:
-    """One FIX version's dictionary (header, trailer, messages, fields)."""
+    """One session's dictionary (header, trailer, messages, fields): a FIX 4.x file, or
+    for FIXT.1.1 the transport file plus an application file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, app_path: Path | None = None) -> None:
+        """``path`` alone: a FIX 4.x dictionary. With ``app_path``: ``path`` is the
+        transport dictionary (FIXT11.xml: header, trailer, session messages) and the
+        application messages come from ``app_path`` (e.g. FIX50SP2.xml), as QuickFIX's
+        TransportDataDictionary + AppDataDictionary. Each file's messages are built with
+        its own components; where both define a field, the transport definition wins
+        (it is the one that describes the header and the session messages)."""
         root = ET.parse(path).getroot()
+        roots = [root] if app_path is None else [root, ET.parse(app_path).getroot()]
         self.begin_string = "{}.{}.{}".format(
             root.get("type", "FIX"), root.get("major"), root.get("minor")
         )
         self.fields: dict[int, FieldDef] = {}
         self.names: dict[str, int] = {}
-        for f in root.iterfind("fields/field"):
-            number = int(f.get("number", "0"))
-            name = f.get("name", "")
-            values = frozenset(v.get("enum", "").encode() for v in f.iterfind("value"))
-            self.fields[number] = FieldDef(number, name, f.get("type", "STRING"), values or None)
-            self.names[name] = number
-        self._components = {c.get("name", ""): c for c in root.iterfind("components/component")}
-
-        self.header = self._build("header", "", False, root.find("header"))
-        self.trailer = self._build("trailer", "", False, root.find("trailer"))
+        for r in reversed(roots):  # the transport file last: its definitions win
+            for f in r.iterfind("fields/field"):
+                number = int(f.get("number", "0"))
+                name = f.get("name", "")
+                values = frozenset(v.get("enum", "").encode() for v in f.iterfind("value"))
+                self.fields[number] = FieldDef(
+                    number, name, f.get("type", "STRING"), values or None
+                )
+                self.names[name] = number
+        components = _components(root)
+        self.header = self._build("header", "", False, root.find("header"), components)
+        self.trailer = self._build("trailer", "", False, root.find("trailer"), components)
         self.messages: dict[str, MessageDef] = {}
-        for m in root.iterfind("messages/message"):
-            mt = m.get("msgtype", "")
-            self.messages[mt] = self._build(m.get("name", ""), mt, m.get("msgcat") == "admin", m)
+        for r in roots:
+            components = _components(r)
+            for m in r.iterfind("messages/message"):
+                mt = m.get("msgtype", "")
+                admin = m.get("msgcat") == "admin"
+                self.messages[mt] = self._build(m.get("name", ""), mt, admin, m, components)
         self._header_tags = self.header.fields | {8, 9, 35}
         self._trailer_tags = self.trailer.fields
         self._always_required = self.header.required | self.trailer.required
@@ -195,12 +210,19 @@ class DataDictionary:
                     if ln is not None:
                         self.data_tags[ln] = fd.number
 
-    def _build(self, name: str, msg_type: str, admin: bool, elem: ET.Element | None) -> MessageDef:
+    def _build(
+        self,
+        name: str,
+        msg_type: str,
+        admin: bool,
+        elem: ET.Element | None,
+        components: Mapping[str, ET.Element],
+    ) -> MessageDef:
         order: list[int] = []
         required: set[int] = set()
         groups: dict[int, GroupDef] = {}
         if elem is not None:
-            self._expand(elem, True, order, required, groups)
+            self._expand(elem, True, order, required, groups, components)
         return MessageDef(
             msg_type, name, admin, tuple(order), frozenset(order), frozenset(required), groups
         )
@@ -212,12 +234,13 @@ class DataDictionary:
         order: list[int],
         required: set[int],
         groups: dict[int, GroupDef],
+        components: Mapping[str, ET.Element],
     ) -> None:
         for child in elem:
             name = child.get("name", "")
             req = req_ctx and child.get("required") == "Y"
             if child.tag == "component":
-                self._expand(self._components[name], req, order, required, groups)
+                self._expand(components[name], req, order, required, groups, components)
                 continue
             tag = self.names[name]
             order.append(tag)
@@ -227,7 +250,7 @@ class DataDictionary:
                 g_order: list[int] = []
                 g_req: set[int] = set()
                 g_groups: dict[int, GroupDef] = {}
-                self._expand(child, True, g_order, g_req, g_groups)
+                self._expand(child, True, g_order, g_req, g_groups, components)
                 groups[tag] = GroupDef(
                     tag, g_order[0], tuple(g_order), frozenset(g_order), frozenset(g_req), g_groups
                 )
@@ -455,20 +478,35 @@ class DataDictionary:
         return i, None
 
 
+def _components(root: ET.Element) -> dict[str, ET.Element]:
+    return {c.get("name", ""): c for c in root.iterfind("components/component")}
+
+
 _Check = Callable[[bytes], object]  # truthy = valid
 _BOOLEANS = frozenset((b"Y", b"N"))
 _MAX_PLANS = 1024
 
 
 @functools.cache
-def _load(path: Path) -> DataDictionary:
-    return DataDictionary(path)
+def _load(path: Path, app_path: Path | None) -> DataDictionary:
+    return DataDictionary(path, app_path)
 
 
-def load_dictionary(begin_string: str, spec_dir: Path | None = None) -> DataDictionary:
-    """The (cached) dictionary of ``begin_string`` ("FIX.4.2" or "FIX.4.4")."""
+def load_dictionary(
+    begin_string: str, spec_dir: Path | None = None, appl_ver_id: str = "9"
+) -> DataDictionary:
+    """The (cached) dictionary of a session: FIX42.xml or FIX44.xml for "FIX.4.2" and
+    "FIX.4.4"; for "FIXT.1.1" FIXT11.xml plus the application dictionary of its
+    DefaultApplVerID ``appl_ver_id`` (9: FIX50SP2.xml)."""
+    directory = spec_dir or SPEC_DIR
     try:
         name = _SPEC_FILES[begin_string]
     except KeyError:
         raise ValueError(f"no data dictionary for BeginString {begin_string!r}") from None
-    return _load((spec_dir or SPEC_DIR) / name)
+    if begin_string != "FIXT.1.1":
+        return _load(directory / name, None)
+    try:
+        app_name = _APP_SPEC_FILES[appl_ver_id]
+    except KeyError:
+        raise ValueError(f"no application dictionary for ApplVerID {appl_ver_id!r}") from None
+    return _load(directory / name, directory / app_name)

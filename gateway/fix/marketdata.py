@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.model import Instrument
-from gateway.fix.codec import FixMessage, encode_fields
+from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp
 from gateway.fix.session import FixSession
 from gateway.host import EngineHost
 from gateway.marketdata import Bbo, DepthSnapshot, DepthUpdate, MarketDataPublisher, TradeUpdate
@@ -191,10 +191,10 @@ class FixMarketData:
                 else:
                     self.publisher.unwatch(symbol, depth)  # snapshot only: nobody stays
             entries = snap.encoded(self._snapshot_codec(types))
-            seq = snap.seq
+            seq, ts_us = snap.seq, snap.ts_us
         else:
             entries = b"268=0\x01"
-            seq = book.seq
+            seq, ts_us = book.seq, book.ts_us
         if subs is not None:
             sub = _Sub(session, req_id, symbol, depth, types, encode_fields([(262, req_id)]))
             subs.append(sub)
@@ -203,8 +203,11 @@ class FixMarketData:
                 group.subs.append(sub)
             if TRADE in types:
                 self.trade_subs.setdefault(symbol, []).append(sub)
-        head = encode_fields([(262, req_id), (55, symbol), (BOOK_SEQ_TAG, seq)])
-        return head + entries
+        head: list[tuple[int, bytes | str | int]] = [(262, req_id), (55, symbol)]
+        if session.fixt:  # LastUpdateTime is required in FIX 5.0 SP2
+            head.append((779, format_utc_timestamp(ts_us, 6)))
+        head.append((BOOK_SEQ_TAG, seq))
+        return encode_fields(head) + entries
 
     def _snapshot_codec(self, types: frozenset[bytes]) -> Callable[[DepthSnapshot], bytes]:
         """One codec per entry-type filter, so a snapshot's entries are encoded once each."""
@@ -253,12 +256,14 @@ class FixMarketData:
         ]
         for symbol, listing in listings.items():
             inst = listing.instrument
-            fields += [
-                (55, symbol),
-                (15, inst.quote),
-                (561, str(inst.lot_size.normalize())),
-                (562, inst.lots_to_qty(max(inst.min_qty, 1))),
-            ]
+            lot: tuple[int, bytes | str | int] = (561, str(inst.lot_size.normalize()))
+            min_vol: tuple[int, bytes | str | int] = (562, inst.lots_to_qty(max(inst.min_qty, 1)))
+            currency: tuple[int, bytes | str | int] = (15, inst.quote)
+            # group order: FIX 5.0 SP2 has SecurityTradingRules (562, 561) before Currency
+            if session.fixt:
+                fields += [(55, symbol), min_vol, lot, currency]
+            else:
+                fields += [(55, symbol), currency, lot, min_vol]
         body = encode_fields(fields)
         self.host.defer(lambda: session.send("y", body))
 

@@ -44,7 +44,7 @@ from gateway.fix.codec import (
     parse_utc_timestamp,
 )
 from gateway.fix.dictionary import REJECT_TEXTS, DataDictionary, RejectReason
-from gateway.fix.settings import AuthMode, SessionSettings
+from gateway.fix.settings import APPL_VER_IDS, AuthMode, SessionSettings
 from gateway.fix.store import FileStore
 
 __all__ = [
@@ -151,6 +151,15 @@ class FixSession:
         self._sender_b = settings.sender_comp_id.encode()
         self._target_b = settings.target_comp_id.encode()
         self._app_types = settings.app_msg_types
+        # The version, computed once (the application reads it for every report it
+        # encodes). fix42: FIX 4.2 rules (no NextExpectedMsgSeqNum 789, SessionRejectReason
+        # 0-11 only) and FIX 4.2 ExecutionReports. fixt: FIXT.1.1 with FIX 5.0 SP2
+        # application messages, which are FIX 4.4's but for a few fields.
+        self.fix42 = settings.begin_string == "FIX.4.2"
+        self.fixt = settings.fixt
+        #: FIXT.1.1 only: the ApplVerID our peer must use (1137 on Logon, 1128 if present
+        #: on an application message); None on FIX 4.x sessions.
+        self._appl_ver: bytes | None = settings.default_appl_ver_id.encode() if self.fixt else None
         self.state = SessionState.DISCONNECTED
         self.heartbeat_s = 30
         self._transport: Transport | None = None
@@ -381,6 +390,10 @@ class FixSession:
         if msg.get(98) != b"0":
             self._logout_and_disconnect("EncryptMethod(98) must be 0")
             return
+        wrong_appl_ver = self._wrong_appl_ver(msg, 1137)
+        if wrong_appl_ver is not None:  # absent: the dictionary check already refused it
+            self._logout_and_disconnect(wrong_appl_ver)
+            return
         if not self._authenticate(msg):
             log.warning("%s: logon authentication failed", self.session_id)
             self._logout_and_disconnect("Authentication failed")
@@ -395,9 +408,9 @@ class FixSession:
         if reset and not s.reset_on_logon:
             self._logout_and_disconnect("ResetSeqNumFlag(141)=Y is not allowed on this session")
             return
-        # NextExpectedMsgSeqNum (789, FIX 4.4): checked before the reset below so that a
-        # refused Logon leaves the stored sequence numbers alone
-        next_expected = msg.get_int(789) if s.begin_string == "FIX.4.4" else None
+        # NextExpectedMsgSeqNum (789, FIX 4.4 and FIXT.1.1): checked before the reset below
+        # so that a refused Logon leaves the stored sequence numbers alone
+        next_expected = None if self.fix42 else msg.get_int(789)
         next_out = 1 if reset else self.store.next_sender_seq
         if next_expected is not None and next_expected < 1:
             self._logout_and_disconnect("NextExpectedMsgSeqNum(789) must be at least 1")
@@ -452,6 +465,20 @@ class FixSession:
         if key_hex is None or signature is None:
             return False
         return auth.verify_ed25519(key_hex, auth.logon_payload(msg), signature)
+
+    def _wrong_appl_ver(self, msg: FixMessage, tag: int) -> str | None:
+        """FIXT.1.1: why ``tag`` (DefaultApplVerID 1137 or ApplVerID 1128) is not the
+        session's ApplVerID; None if it is, if it is absent, or on FIX 4.x sessions."""
+        expected = self._appl_ver
+        if expected is None:
+            return None
+        value = msg.get(tag)
+        if value is None or value == expected:
+            return None
+        want = self.settings.default_appl_ver_id
+        name = "DefaultApplVerID" if tag == 1137 else "ApplVerID"
+        got = value.decode("ascii", "replace")
+        return f"{name}({tag}) must be {want} ({APPL_VER_IDS[want]}), got {got}"
 
     def _sending_time_ok(self, msg: FixMessage) -> bool:
         raw = msg.get(52)
@@ -550,6 +577,8 @@ class FixSession:
             self._reject(msg, seq, RejectReason.OTHER, None, "Already logged on")
         elif self.dictionary.is_admin(mt):
             pass  # XMLnonFIX and other admin types: nothing to do
+        elif self._appl_ver is not None and (wrong := self._wrong_appl_ver(msg, 1128)):
+            self._reject(msg, seq, RejectReason.VALUE_OUT_OF_RANGE, 1128, wrong)
         else:
             self._on_application(msg, mt)
 
@@ -631,6 +660,10 @@ class FixSession:
                 rej.reason if rej else RejectReason.VALUE_OUT_OF_RANGE,
                 34 if not rej else rej.ref_tag,
             )
+            return
+        wrong_appl_ver = self._wrong_appl_ver(msg, 1137)
+        if wrong_appl_ver is not None:
+            self._reject(msg, seq, RejectReason.VALUE_OUT_OF_RANGE, 1137, wrong_appl_ver)
             return
         self.store.reset()
         self._queue.clear()
@@ -721,12 +754,14 @@ class FixSession:
 
     def _send_logon_response(self, reset: bool, next_expected: int | None = None) -> None:
         """``next_expected``: our NextExpectedMsgSeqNum(789), sent only when the
-        client's Logon carried one (FIX 4.4)."""
+        client's Logon carried one (FIX 4.4, FIXT.1.1). FIXT.1.1: DefaultApplVerID(1137)."""
         fields: list[tuple[int, FieldValue]] = [(98, 0), (108, self.heartbeat_s)]
         if reset:
             fields.append((141, b"Y"))
         if next_expected is not None:
             fields.append((789, next_expected))
+        if self._appl_ver is not None:
+            fields.append((1137, self._appl_ver))
         self._send_admin(b"A", fields)
 
     def _send_logout(self, text: str) -> None:
@@ -747,7 +782,7 @@ class FixSession:
         if mt:
             fields.append((372, mt))
         body_text = text or REJECT_TEXTS.get(reason, "Other")
-        if self.settings.begin_string == "FIX.4.2" and reason > RejectReason.INVALID_MSGTYPE:
+        if self.fix42 and reason > RejectReason.INVALID_MSGTYPE:
             pass  # 373 only defines 0-11 in FIX 4.2: the reason goes in Text only
         else:
             fields.append((373, reason))

@@ -13,7 +13,8 @@ AcceptorSettings
                           which survives a process crash but not a power loss)
   logon_timeout_s         a connection must log on within this time (10)
   tls_cert, tls_key       PEM files; both set = the acceptor speaks TLS
-  spec_dir                directory of FIX42.xml/FIX44.xml (default: fix_specs/)
+  spec_dir                directory of FIX42.xml/FIX44.xml/FIXT11.xml/FIX50SP2.xml
+                          (default: fix_specs/)
   max_message_size        larger BodyLength values are garbled (1 MiB)
   send_buffer_bytes       kernel send buffer per connection (256 KiB): without a cap
                           Linux grows it to megabytes and a reader that stopped reading
@@ -27,7 +28,10 @@ AcceptorSettings
 SessionSettings
   target_comp_id          the client's SenderCompID (required)
   sender_comp_id          our CompID on this session (default: the acceptor's)
-  begin_string            "FIX.4.2" or "FIX.4.4"
+  begin_string            "FIX.4.2", "FIX.4.4" or "FIXT.1.1"
+  default_appl_ver_id     FIXT.1.1 only: the DefaultApplVerID (1137) the client's Logon
+                          must carry and ApplVerID (1128) must equal when present; only
+                          "9" (FIX 5.0 SP2, dictionary FIX50SP2.xml) is supported
   role                    order_entry | market_data | drop_copy
   accounts                accounts the session may trade; tag 1 picks one, absent = first
   auth                    none | password | ed25519
@@ -55,6 +59,8 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "APPL_VER_IDS",
+    "FIXT11",
     "ROLE_MSG_TYPES",
     "SUPPORTED_BEGIN_STRINGS",
     "AcceptorSettings",
@@ -63,7 +69,10 @@ __all__ = [
     "SessionSettings",
 ]
 
-SUPPORTED_BEGIN_STRINGS = ("FIX.4.2", "FIX.4.4")
+FIXT11 = "FIXT.1.1"
+SUPPORTED_BEGIN_STRINGS = ("FIX.4.2", "FIX.4.4", FIXT11)
+#: The ApplVerID values a FIXT.1.1 session may use, with the name of the version.
+APPL_VER_IDS: Mapping[str, str] = MappingProxyType({"9": "FIX50SP2"})
 
 
 class Role(enum.StrEnum):
@@ -95,6 +104,7 @@ class SessionSettings:
     target_comp_id: str
     sender_comp_id: str = "GATEWAY"
     begin_string: str = "FIX.4.4"
+    default_appl_ver_id: str = "9"
     role: Role = Role.ORDER_ENTRY
     accounts: tuple[str, ...] = ()
     auth: AuthMode = AuthMode.NONE
@@ -119,6 +129,11 @@ class SessionSettings:
             raise ValueError(
                 f"begin_string {self.begin_string!r} not supported "
                 f"(expected one of {', '.join(SUPPORTED_BEGIN_STRINGS)})"
+            )
+        if self.default_appl_ver_id not in APPL_VER_IDS:
+            raise ValueError(
+                f"default_appl_ver_id {self.default_appl_ver_id!r} not supported "
+                f"(expected one of {', '.join(APPL_VER_IDS)})"
             )
         object.__setattr__(self, "role", Role(self.role))
         object.__setattr__(self, "auth", AuthMode(self.auth))
@@ -146,6 +161,11 @@ class SessionSettings:
     def session_id(self) -> str:
         """``BeginString:SenderCompID->TargetCompID``, our side first."""
         return f"{self.begin_string}:{self.sender_comp_id}->{self.target_comp_id}"
+
+    @property
+    def fixt(self) -> bool:
+        """A FIXT.1.1 session (application messages per ``default_appl_ver_id``)."""
+        return self.begin_string == FIXT11
 
     @property
     def app_msg_types(self) -> frozenset[str]:

@@ -23,10 +23,13 @@ from gateway.fix.codec import (
     format_utc_timestamp,
 )
 from gateway.fix.session import FixSession
-from gateway.fix.settings import AcceptorSettings, SessionSettings
+from gateway.fix.settings import FIXT11, AcceptorSettings, SessionSettings
 
 CLIENT = "CLIENT1"
 GATEWAY = "GATEWAY"
+
+#: Run a harness test once per transport: FIX.4.4, and FIXT.1.1 with FIX 5.0 SP2.
+FIX44_AND_FIXT = pytest.mark.parametrize("harness", ["FIX.4.4", FIXT11], indirect=True)
 
 
 def now_ts(offset_s: float = 0.0) -> bytes:
@@ -166,6 +169,8 @@ class FixClient:
         fields: list[tuple[int, FieldValue]] = [(98, 0), (108, heartbeat)]
         if reset:
             fields.append((141, "Y"))
+        if self.begin_string == FIXT11:
+            fields.append((1137, "9"))  # DefaultApplVerID: FIX 5.0 SP2
         await self.send("A", [*fields, *body], **kw)
         return await self.expect("A")
 
@@ -176,8 +181,10 @@ class FixClient:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, begin_string: str = "FIX.4.4") -> None:
         self.tmp_path = tmp_path
+        #: of the default session and of the clients (both may be overridden)
+        self.begin_string = begin_string
         self.app = RecordingApp()
         self.acceptor: FixAcceptor | None = None
         self.clients: list[FixClient] = []
@@ -186,7 +193,11 @@ class Harness:
         self, *sessions: SessionSettings, tolerance: float = 120.0, **acceptor_kw: Any
     ) -> FixAcceptor:
         if not sessions:
-            sessions = (SessionSettings(target_comp_id=CLIENT, accounts=("ACC1",)),)
+            sessions = (
+                SessionSettings(
+                    target_comp_id=CLIENT, accounts=("ACC1",), begin_string=self.begin_string
+                ),
+            )
         settings = AcceptorSettings(
             host="127.0.0.1",
             port=0,
@@ -215,9 +226,23 @@ class Harness:
             sock.setblocking(False)
             await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", self.acceptor.port))
             reader, writer = await asyncio.open_connection(sock=sock)
+        kw.setdefault("begin_string", self.begin_string)
         client = FixClient(reader, writer, **kw)
         self.clients.append(client)
         return client
+
+    async def log_on_and_out(self) -> FixSession:
+        """Start with the default session, log on and out cleanly: both stored sequence
+        numbers of the returned session are then 3."""
+        await self.start()
+        c = await self.connect()
+        await c.logon()
+        await c.send("5")
+        await c.expect("5")
+        await c.expect_closed()
+        sess = self.session()
+        assert (sess.next_sender_seq, sess.next_target_seq) == (3, 3)
+        return sess
 
     def session(self, target: str = CLIENT) -> FixSession:
         assert self.acceptor is not None
@@ -239,8 +264,9 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    h = Harness(tmp_path)
+async def harness(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """A Harness; FIX.4.4 unless parametrized indirectly with a BeginString."""
+    h = Harness(tmp_path, getattr(request, "param", "FIX.4.4"))
     yield h
     await h.close()
 

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.fix.codec import FieldValue, FixMessage, FrameReader, build_message
 from gateway.fix.dictionary import REJECT_TEXTS, load_dictionary
-from tests.fix.conftest import CLIENT, GATEWAY, Harness, now_ts
+from tests.fix.conftest import CLIENT, FIX44_AND_FIXT, GATEWAY, Harness, now_ts
 
 NOS: list[tuple[int, FieldValue]] = [
     (11, "C1"),
@@ -56,6 +56,7 @@ CASES = [
 ]
 
 
+@FIX44_AND_FIXT
 @pytest.mark.parametrize(("body", "reason", "ref_tag"), CASES)
 async def test_dictionary_reject_over_socket(
     harness: Harness, body: list[tuple[int, FieldValue]], reason: int, ref_tag: int

@@ -12,7 +12,7 @@ from gateway.fix.auth import ed25519_payload, hash_password
 from gateway.fix.codec import build_message
 from gateway.fix.session import SessionState
 from gateway.fix.settings import AuthMode, SessionSettings
-from tests.fix.conftest import CLIENT, GATEWAY, Harness, now_ts
+from tests.fix.conftest import CLIENT, FIX44_AND_FIXT, GATEWAY, Harness, now_ts
 
 ORDER = [
     (11, "C1"),
@@ -39,6 +39,7 @@ async def logged_on(h: Harness, **kw: object) -> tuple[object, object]:
 # -- 1S: logon --------------------------------------------------------------------
 
 
+@FIX44_AND_FIXT
 async def test_logon_valid(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -66,6 +67,7 @@ async def test_logon_unknown_compid_disconnects(harness: Harness) -> None:
     await c.expect_closed()
 
 
+@FIX44_AND_FIXT
 async def test_logon_seq_too_high_sends_resend_request(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -212,6 +214,7 @@ async def test_logon_next_expected_equal_answered_with_789(harness: Harness) -> 
     assert (rr.get(7), rr.get(16)) == (b"5", b"0")
 
 
+@FIX44_AND_FIXT
 async def test_logon_next_expected_lower_resends_from_789(harness: Harness) -> None:
     """789 below our next MsgSeqNum: after the Logon answer we resend from 789 up to
     the message before the answer, as for a ResendRequest (43=Y, 122, admin runs
@@ -248,14 +251,7 @@ async def test_logon_next_expected_too_high_logout_numbers_kept(harness: Harness
     """789 above our next MsgSeqNum (we cannot resend what we never sent): Logout with
     the reason and disconnect; stored numbers are not reset or changed (only the
     Logout consumes its own MsgSeqNum), with or without 141=Y."""
-    await harness.start()
-    c = await harness.connect()
-    await c.logon()
-    await c.send("5")
-    await c.expect("5")
-    await c.expect_closed()
-    sess = harness.session()
-    assert (sess.next_sender_seq, sess.next_target_seq) == (3, 3)
+    sess = await harness.log_on_and_out()
     c2 = await harness.connect()
     c2.seq = 3
     await c2.send("A", [(98, 0), (108, 30), (789, 7)])
@@ -291,6 +287,7 @@ async def test_logon_next_expected_on_fix42_refused(harness: Harness) -> None:
 # -- 2: standard header ------------------------------------------------------------
 
 
+@FIX44_AND_FIXT
 async def test_seq_too_high_resend_request_then_queue(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -304,6 +301,7 @@ async def test_seq_too_high_resend_request_then_queue(harness: Harness) -> None:
     assert harness.session().next_target_seq == 6
 
 
+@FIX44_AND_FIXT
 async def test_seq_too_low_without_possdup_logout(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -315,6 +313,7 @@ async def test_seq_too_low_without_possdup_logout(harness: Harness) -> None:
     await c.expect_closed()
 
 
+@FIX44_AND_FIXT
 async def test_possdup_too_low_ignored(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -325,6 +324,7 @@ async def test_possdup_too_low_ignored(harness: Harness) -> None:
     assert (await c.expect("0")).get(112) == b"ok"
 
 
+@FIX44_AND_FIXT
 async def test_possdup_missing_orig_sending_time_rejected(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -366,6 +366,7 @@ async def test_garbled_messages_ignored(harness: Harness) -> None:
     assert harness.session().next_target_seq == 3
 
 
+@FIX44_AND_FIXT
 async def test_bad_begin_string_logout(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -399,6 +400,7 @@ async def test_sending_time_out_of_tolerance(harness: Harness) -> None:
     await c.expect_closed()
 
 
+@FIX44_AND_FIXT
 async def test_invalid_msg_type_rejected(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -410,6 +412,7 @@ async def test_invalid_msg_type_rejected(harness: Harness) -> None:
     assert (await c.expect("0")).get(112) == b"alive"
 
 
+@FIX44_AND_FIXT
 async def test_unsupported_msg_type_business_reject(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -482,6 +485,7 @@ async def test_reject_received_increments_seq(harness: Harness) -> None:
 # -- 7/8: resend requests -------------------------------------------------------------
 
 
+@FIX44_AND_FIXT
 async def test_resend_request_app_and_gap_fill_runs(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -542,6 +546,7 @@ async def test_simultaneous_resend_request(harness: Harness) -> None:
 # -- 10/11: sequence reset ----------------------------------------------------------
 
 
+@FIX44_AND_FIXT
 async def test_gap_fill_advances_and_rejects_lowering(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -574,6 +579,7 @@ async def test_sequence_reset_reset_mode(harness: Harness) -> None:
 # -- 13: logout ---------------------------------------------------------------------
 
 
+@FIX44_AND_FIXT
 async def test_unsolicited_logout_answered(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -584,6 +590,7 @@ async def test_unsolicited_logout_answered(harness: Harness) -> None:
     assert harness.app.logouts[-1][1] is True
 
 
+@FIX44_AND_FIXT
 async def test_gateway_initiated_logout(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -641,6 +648,7 @@ async def test_reset_seq_num_flag_refused_when_disabled(harness: Harness) -> Non
     await c.expect_closed()
 
 
+@FIX44_AND_FIXT
 async def test_reset_seq_num_flag_mid_session(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
@@ -658,6 +666,7 @@ async def test_reset_seq_num_flag_mid_session(harness: Harness) -> None:
 # -- store / restart -----------------------------------------------------------------
 
 
+@FIX44_AND_FIXT
 async def test_sequence_numbers_and_resend_survive_restart(harness: Harness) -> None:
     await harness.start()
     c = await harness.connect()
