@@ -79,9 +79,10 @@ class EngineHost:
         self.journal_dir = Path(config.journal.dir)
         self.journal: JournalWriter | None = None
         self.listeners: list[Listener] = []
-        #: run after every release of events to the listeners (edges that buffer their
-        #: output per batch write it here, in the same loop pass as the journal write)
-        self.after_release: list[Callable[[], object]] = []
+        #: listener -> its end-of-group callback, run right after the listener has seen
+        #: the last batch of a group commit: an edge that buffers its output writes it
+        #: there, before the listeners after it (market data) handle that batch.
+        self.group_end: dict[Listener, Callable[[], object]] = {}
         self._held: list[EventBatch | Callable[[], object]] = []
         self._flush_scheduled = False
         self._since_snapshot = 0
@@ -272,7 +273,10 @@ class EngineHost:
 
     def _release(self, held: list[EventBatch | Callable[[], object]]) -> None:
         """Hand durable batches (and deferred answers) to the listeners, in order."""
-        for batch in held:
+        last = len(held) - 1  # the group's last EventBatch ends the group
+        while last >= 0 and not isinstance(held[last], EventBatch):
+            last -= 1
+        for i, batch in enumerate(held):
             if not isinstance(batch, EventBatch):
                 try:
                     batch()
@@ -290,14 +294,19 @@ class EngineHost:
                     listener(batch)
                 except Exception:  # one broken edge must not stop the others
                     log.exception("listener.failed", listener=repr(listener), seq=batch.seq)
-        for hook in self.after_release:
-            try:
-                hook()
-            except Exception:
-                log.exception("after_release.failed", hook=repr(hook))
+                if i == last:
+                    self._end_group(listener)
         every = self.config.journal.snapshot_every
         if every and self._since_snapshot >= every and self.journal is not None:
             self.snapshot()
+
+    def _end_group(self, listener: Listener) -> None:
+        hook = self.group_end.get(listener)
+        if hook is not None:
+            try:
+                hook()
+            except Exception:
+                log.exception("group_end.failed", listener=repr(listener))
 
     def snapshot(self) -> None:
         """Write a snapshot at the current seq and start a new journal segment."""

@@ -269,9 +269,10 @@ class FixAcceptor:
         return int(self._server.sockets[0].getsockname()[1])
 
     def defer_flush(self, flush: Callable[[], None]) -> None:
-        """A session's output waits here until :meth:`run_flushes`: right after the
-        engine host has released a batch of events (so acknowledgements leave in the
-        same loop pass as the journal write), or on the next pass at the latest."""
+        """A session's output waits here until :meth:`run_flushes`: right after the FIX
+        listener has seen the last batch of a group commit (so acknowledgements leave
+        in the same loop pass as the journal write, ahead of that batch's market data),
+        or on the next loop pass at the latest."""
         self._flushes.append(flush)
         if not self._flushes_scheduled:
             self._flushes_scheduled = True

@@ -166,7 +166,7 @@ class FixGateway:
         """Register the event listener (App does it before the publisher's: acks first)."""
         if self.on_batch not in self.host.listeners:
             self.host.listeners.append(self.on_batch)
-            self.host.after_release.append(self.acceptor.run_flushes)
+            self.host.group_end[self.on_batch] = self.acceptor.run_flushes
 
     async def start(self) -> None:
         self.listen()
@@ -176,7 +176,7 @@ class FixGateway:
         await self.acceptor.stop()
         if self.on_batch in self.host.listeners:
             self.host.listeners.remove(self.on_batch)
-            self.host.after_release.remove(self.acceptor.run_flushes)
+            self.host.group_end.pop(self.on_batch, None)
 
     # ------------------------------------------------------------ FixApplication
 
