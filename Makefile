@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench loadtest clean native clean-native
+.PHONY: run test lint typecheck check bench bench-fix loadtest clean native clean-native
 # Modules compiled by `make native` (mypyc): the engine's hot path and what it calls,
 # and the gateway's per-order path (FIX codec/validation/session/store/translation/
 # application, the order tracker, the market-data publisher). One mypyc run, so one
@@ -45,7 +45,12 @@ bench: $(STAMP)
 	$(MAKE) native
 	$(BIN)/python -m loadtest.engine_bench
 
-# Compile the engine's hot modules in place with mypyc (needs a C compiler).
+# FIX order-entry benchmark on the native build, as `make run` runs the gateway.
+FIX_BENCH_ARGS ?= --orders 20000 --uvloop --fsync never
+bench-fix: $(STAMP) $(NATIVE_STAMP)
+	$(BIN)/python -m loadtest.fix_bench $(FIX_BENCH_ARGS)
+
+# Compile the hot modules in place with mypyc (needs a C compiler).
 native: $(NATIVE_STAMP)
 
 $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES)
