@@ -21,10 +21,10 @@ import contextlib
 import logging
 import socket
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import cast
 
-from gateway.fix.codec import FixMessage, FrameReader, Garbled
+from gateway.fix.codec import DEFAULT_DATA_TAGS, FixMessage, FrameReader, Garbled
 from gateway.fix.dictionary import load_dictionary
 from gateway.fix.session import FixApplication, FixSession
 from gateway.fix.settings import AcceptorSettings, SessionSettings
@@ -50,7 +50,9 @@ class _Connection(asyncio.Protocol):
     def __init__(self, acceptor: FixAcceptor, loop: asyncio.AbstractEventLoop) -> None:
         self._acceptor = acceptor
         self._loop = loop
-        self._reader = FrameReader(max_body_length=acceptor.settings.max_message_size)
+        self._reader = FrameReader(
+            acceptor.data_tags, max_body_length=acceptor.settings.max_message_size
+        )
         self._transport: asyncio.Transport | None = None
         self.session: FixSession | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -248,6 +250,10 @@ class FixAcceptor:
         self._server: asyncio.Server | None = None
         self._flushes: list[Callable[[], None]] = []
         self._flushes_scheduled = False
+        #: length-prefixed DATA fields (length tag -> data tag) of every dictionary in
+        #: use: framing happens before we know a connection's session (FIXT.1.1 adds
+        #: EncryptedPassword 1402 and others that may contain SOH)
+        self.data_tags: Mapping[int, int] = DEFAULT_DATA_TAGS
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def session(self, target_comp_id: str, sender_comp_id: str | None = None) -> FixSession:
@@ -301,6 +307,10 @@ class FixAcceptor:
                 scheduler=self.defer_flush,
                 clock=loop.time,
             )
+        data_tags = dict(DEFAULT_DATA_TAGS)
+        for session in self.sessions.values():
+            data_tags.update(session.dictionary.data_tags)
+        self.data_tags = data_tags
         self._server = await loop.create_server(
             lambda: _Connection(self, loop), st.host, st.port, ssl=self._ssl, reuse_address=True
         )

@@ -147,3 +147,14 @@ async def test_fixt_mid_session_reset_logon_with_wrong_appl_ver_rejected(
     assert (sess.next_sender_seq, sess.next_target_seq) == (3, 2)
     await c.send("1", [(112, "still-on")], seq=2)
     assert (await c.expect("0")).get(112) == b"still-on"
+
+
+@fixt
+async def test_fixt_logon_with_length_prefixed_data_containing_soh(harness: Harness) -> None:
+    """EncryptedPassword (1402, length in 1401) is a FIXT.1.1 DATA field and may hold
+    SOH bytes: the acceptor frames with every loaded dictionary's DATA fields, so the
+    Logon is parsed (and answered), not dropped as garbled."""
+    await harness.start()
+    c = await harness.connect()
+    resp = await c.logon([(1401, 5), (1402, b"a\x01b\x01c")])
+    assert (resp.get(35), resp.get(1137)) == (b"A", b"9")
