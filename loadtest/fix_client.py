@@ -224,6 +224,8 @@ class FixClient(asyncio.Protocol):
         ]
         if cfg.reset_on_logon:
             fields.append((141, b"Y"))
+        if cfg.begin_string == "FIXT.1.1":
+            fields.append((1137, b"9"))  # DefaultApplVerID: we speak FIX 5.0 SP2
         if cfg.ed25519_key is not None:
             payload = fix_logon_signature_payload(b"A", self._s, self._t, seq, st)
             sig = sign_logon_ed25519(cfg.ed25519_key, payload, cfg.sig_encoding)

@@ -185,3 +185,23 @@ def test_default_appl_ver_id_other_than_9_is_a_config_error(tmp_path: Path) -> N
         load_config(cfg)
     cfg.write_text('[fix]\n[[fix.sessions]]\ntarget_comp_id = "X"\nbegin_string = "FIXT.1.1"\n')
     assert load_config(cfg).fix.sessions[0].default_appl_ver_id == "9"
+
+
+async def test_load_harness_logs_on_to_a_fixt_session(app: App) -> None:
+    """`python -m loadtest ... --begin-string FIXT.1.1` must be able to drive a FIXT
+    session: its Logon carries DefaultApplVerID(1137)=9, which the gateway requires."""
+    from loadtest.fix_client import FixClient as LoadClient
+    from loadtest.fix_client import FixSessionConfig
+    from loadtest.stats import SessionStats
+
+    cfg = FixSessionConfig(
+        port=app.fix.port,
+        sender="CLIENT5X",
+        password=PASSWORD,
+        begin_string=FIXT11,
+        logon_timeout_s=3,
+    )
+    client = LoadClient(cfg, SessionStats("t", "fix-orders", primary="order_ack"))
+    await client.connect()
+    assert client.logged_on
+    await client.logout()
