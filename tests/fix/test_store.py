@@ -59,3 +59,22 @@ def test_store_reset(tmp_path: Path) -> None:
     s.close()
     s2 = FileStore(tmp_path / "s")
     assert (s2.next_sender_seq, s2.next_target_seq) == (1, 1)
+
+
+def test_store_range_skips_admin_gaps_and_superseded_records(tmp_path: Path) -> None:
+    """The index is positional (seq -> offset, -1 for admin numbers): a range read
+    returns exactly the stored numbers inside it, and a number written again without
+    a reset (only the newest history counts) hides what it replaced, after reopen too."""
+    s = FileStore(tmp_path / "s")
+    for seq in (1, 2, 4, 5, 6, 9):  # 3, 7, 8: admin messages, not stored
+        s.save(seq, b"8", b"t", b"v=%d\x01" % seq)
+    assert [m.seq_num for m in s.get_range(2, 8)] == [2, 4, 5, 6]
+    assert [m.seq_num for m in s.get_range(3, 3)] == []
+    assert [m.seq_num for m in s.get_range(7, 100)] == [9]
+    s.save(5, b"8", b"t", b"v=5b\x01")  # numbers went back: 5 replaces 5, 6 and 9
+    s.flush()
+    for store in (s, FileStore(tmp_path / "s")):
+        got = store.get_range(1, 100)
+        assert [(m.seq_num, m.body) for m in got] == [
+            (1, b"v=1\x01"), (2, b"v=2\x01"), (4, b"v=4\x01"), (5, b"v=5b\x01")
+        ]  # fmt: skip
