@@ -52,6 +52,10 @@ class Gauge:
         return lines
 
 
+#: The HELP texts of the two gauges every protocol edge reports (labelled protocol=).
+SESSIONS_HELP = "Logged-on sessions by protocol (FIX: Logon accepted; WS: session.logon done)"
+CONNECTIONS_HELP = "Open connections by protocol, logged on or not"
+
 DEFAULT_US_BUCKETS = (
     5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, 1_000_000,
 )  # fmt: skip

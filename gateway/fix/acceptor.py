@@ -256,6 +256,11 @@ class FixAcceptor:
         self.data_tags: Mapping[int, int] = DEFAULT_DATA_TAGS
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def connection_count(self) -> int:
+        """Open TCP connections, logged on or not."""
+        return len(self._connections)
+
     def session(self, target_comp_id: str, sender_comp_id: str | None = None) -> FixSession:
         """The session whose client CompID is ``target_comp_id``."""
         ours = sender_comp_id or self.settings.sender_comp_id

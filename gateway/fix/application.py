@@ -56,7 +56,7 @@ from gateway.fix.translate import (
 )
 from gateway.host import EngineHost, EventBatch
 from gateway.marketdata import MarketDataPublisher
-from gateway.metrics import Registry
+from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
 from gateway.orders import OrderTracker, OrderView
 
 __all__ = ["FixGateway", "acceptor_settings", "session_settings"]
@@ -144,8 +144,11 @@ class FixGateway:
         #: account -> (drop-copy sessions, order-entry sessions), built once sessions exist
         self._by_account: dict[str, tuple[list[FixSession], list[FixSession]]] = {}
         self._m_sessions = 0
-        registry.gauge("gw_sessions_connected", "Logged-on sessions by protocol").set_source(
+        registry.gauge("gw_sessions_connected", SESSIONS_HELP).set_source(
             lambda: self._m_sessions, protocol="fix"
+        )
+        registry.gauge("gw_connections", CONNECTIONS_HELP).set_source(
+            lambda: self.acceptor.connection_count, protocol="fix"
         )
         self._handlers: dict[str, Callable[[FixSession, FixMessage], None]] = {
             "D": self._on_new_order,

@@ -39,7 +39,7 @@ from engine.model import Instrument, TradingStatus, units_to_decimal
 from gateway.config import Config, parse_listen
 from gateway.host import EngineHost, EventBatch
 from gateway.marketdata import MarketDataPublisher
-from gateway.metrics import Registry
+from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
 from gateway.orders import OrderTracker
 from gateway.ws.auth import KeyRing
 from gateway.ws.errors import CLOSE_SLOW_CONSUMER
@@ -428,7 +428,10 @@ class WsServer:
             "gw_slow_consumers_total",
             "Slow-consumer actions: conflated (a book/bbo subscription went stale) or disconnected",
         )
-        registry.gauge("gw_sessions_connected", "Connected sessions by protocol").set_source(
+        registry.gauge("gw_sessions_connected", SESSIONS_HELP).set_source(
+            lambda: sum(1 for c in self.connections if c.session.account), protocol="ws"
+        )
+        registry.gauge("gw_connections", CONNECTIONS_HELP).set_source(
             lambda: len(self.connections), protocol="ws"
         )
         depth = registry.gauge("gw_ws_send_queue_depth", "Queued outgoing WebSocket frames")

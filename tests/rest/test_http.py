@@ -38,6 +38,7 @@ async def test_health_and_ready(gateway: App) -> None:
 
 async def test_metrics_count_what_happened(gateway: App) -> None:
     a, b = await connect_client(gateway), await connect_client(gateway)
+    public = await connect_client(gateway)  # market data only: connected, not logged on
     await a.logon("demo-acc1")
     await b.logon("demo-acc2")
     await a.ok("order.place", limit("BTC-USD", "sell", "1", "100"))
@@ -48,6 +49,9 @@ async def test_metrics_count_what_happened(gateway: App) -> None:
     lines = set(text.splitlines())
     for line in [
         'gw_sessions_connected{protocol="ws"} 2',
+        'gw_connections{protocol="ws"} 3',
+        'gw_sessions_connected{protocol="fix"} 0',
+        'gw_connections{protocol="fix"} 0',
         'gw_ws_requests_total{method="order.place",status="200"} 2',
         'gw_ws_requests_total{method="order.place",status="400"} 1',
         'gw_ws_requests_total{method="session.logon",status="200"} 2',
@@ -62,6 +66,7 @@ async def test_metrics_count_what_happened(gateway: App) -> None:
         assert line in lines, line
     await a.close()
     await b.close()
+    await public.close()
 
 
 async def test_instruments_book_and_trades(gateway: App) -> None:
