@@ -576,14 +576,15 @@ def _gateway_info(gw: GatewayProcess, before: dict[str, float]) -> dict[str, Any
     }
     from loadtest.scenarios import sample_memory
 
-    try:  # the spawned gateway runs this interpreter's engine: mypyc-compiled or not
+    try:  # the spawned gateway runs this tree's modules: mypyc-compiled or not
         import engine
+        import gateway
 
-        native = [str(m) for m in getattr(engine, "NATIVE", ())]
+        native = [*engine.NATIVE, *(f"gateway.{m}" for m in gateway.NATIVE)]
     except ImportError:  # pragma: no cover
         native = []
     return {
-        "engine_native": native,
+        "native_modules": native,
         "pid": gw.pid,
         "fix_port": gw.fix_port,
         "ws_url": gw.ws_url,
@@ -612,7 +613,7 @@ def _render_gateway(info: dict[str, Any]) -> str:
         tot = metric_sum(d, name)
         if tot:
             lines.append(f"   {name:<28} {tot:,.0f}")
-    lines.append(f"   engine native modules: {', '.join(info['engine_native']) or 'none'}")
+    lines.append(f"   native modules: {', '.join(info['native_modules']) or 'none'}")
     if info.get("rss_bytes"):
         lines.append(f"   gateway RSS at the end: {info['rss_bytes'] / 2**20:,.0f} MiB")
     return "\n".join(lines)
