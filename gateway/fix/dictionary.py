@@ -361,6 +361,10 @@ class DataDictionary:
             check = _BOOLEANS.__contains__
         elif t == "UTCTIMESTAMP" and values is None:
             check = parse_utc_timestamp  # epoch 0 is falsy: it just takes the full check
+        elif pat is _UINT and values is None:
+            check = bytes.isdigit  # ASCII digits, non-empty: exactly the regex
+        elif pat is _FLOAT and values is None:
+            check = _unsigned_decimal  # a subset of _FLOAT, 4x cheaper than the regex
         elif pat is not None and values is None:
             check = pat.fullmatch  # a Match is always true
         elif pat is None and t not in ("UTCTIMESTAMP", "CHAR") and values is None:
@@ -483,6 +487,14 @@ def _components(root: ET.Element) -> dict[str, ET.Element]:
 
 
 _Check = Callable[[bytes], object]  # truthy = valid
+
+
+def _unsigned_decimal(value: bytes) -> bool:
+    """Digits with at most one '.', at least one digit ("1", "1.5", ".5", "5."): every
+    such value matches _FLOAT; a negative one just takes the full check."""
+    return value.replace(b".", b"", 1).isdigit()
+
+
 _BOOLEANS = frozenset((b"Y", b"N"))
 _MAX_PLANS = 1024
 

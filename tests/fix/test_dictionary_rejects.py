@@ -5,6 +5,8 @@ the inbound sequence number is consumed and the session survives."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.fix.codec import FieldValue, FixMessage, FrameReader, build_message
 from gateway.fix.dictionary import REJECT_TEXTS, load_dictionary
@@ -209,3 +211,22 @@ async def test_stray_soh_in_value_is_invalid_tag_number(harness: Harness) -> Non
     assert harness.app.messages == []
     await c.send("1", [(112, "alive")])
     assert (await c.expect("0")).get(112) == b"alive"
+
+
+_NUMERIC_TYPES = ("SEQNUM", "LENGTH", "NUMINGROUP", "PRICE", "QTY", "FLOAT", "AMT", "INT")
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=8) | st.text(alphabet="0123456789.-+e ", max_size=8).map(str.encode))
+def test_fast_value_checks_are_never_looser_than_the_full_check(value: bytes) -> None:
+    """The cached plans check values with cheap predicates; one may refuse a valid value
+    (the full check then decides) but must never pass a value the full check rejects."""
+    d = load_dictionary("FIX.4.4")
+    for fd in d.fields.values():
+        if fd.type not in _NUMERIC_TYPES or fd.values is not None:
+            continue
+        check = d._check_for(fd.number)
+        if check is not None and check(value):
+            assert d.check_value(fd.number, value) is None, (fd.type, value)
+        if fd.type in ("SEQNUM", "LENGTH", "NUMINGROUP") and value.isdigit():
+            assert check is not None and check(value)  # the common case stays fast
