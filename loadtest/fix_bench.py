@@ -106,6 +106,63 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+class _EchoAcceptor(asyncio.Protocol):
+    """The floor: answers a Logon with a Logon and each NewOrderSingle with a minimal
+    ExecutionReport 150=0 for its ClOrdID, doing nothing else. The same client against
+    it measures what the machine (loopback, scheduler, two asyncio processes) costs."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        import socket
+
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.buf = b""
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf + data
+        out = []
+        while True:
+            end = buf.find(b"\x0110=")
+            if end == -1 or end + 8 > len(buf):
+                break
+            msg, buf = buf[: end + 8], buf[end + 8 :]
+            msg_type = msg[msg.find(b"\x0135=") + 4]
+            if msg_type == 0x41:  # A
+                out.append(_frame(b"35=A\x0149=GATEWAY\x0156=X\x0134=1\x0198=0\x01108=30\x01"))
+            elif msg_type == 0x44:  # D
+                c = msg.find(b"\x0111=")
+                clordid = msg[c + 4 : msg.index(SOH, c + 4)]
+                out.append(_frame(b"35=8\x0134=2\x0111=" + clordid + b"\x01150=0\x0139=0\x01"))
+        self.buf = buf
+        if out:
+            self.transport.write(b"".join(out))
+
+
+def _serve_echo(args: argparse.Namespace) -> int:
+    """Child process for --echo-floor: the echo acceptor on an ephemeral port."""
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        server = await loop.create_server(_EchoAcceptor, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        print(json.dumps({"fix_port": port, "pid": os.getpid()}), flush=True)
+        await stop.wait()
+        server.close()
+
+    if args.uvloop:
+        import uvloop
+
+        uvloop.run(run())
+    else:
+        asyncio.run(run())
+    return 0
+
+
 # --------------------------------------------------------------------------- encoding
 
 
@@ -397,8 +454,9 @@ async def _drive(args: argparse.Namespace, port: int, pid: int) -> list[dict[str
 
 
 def _print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    target = "echo floor (no gateway)" if args.echo_floor else f"gateway fsync={args.fsync}"
     print(
-        f"fix_bench: fsync={args.fsync} uvloop={args.uvloop} orders/level={args.orders}"
+        f"fix_bench: {target} uvloop={args.uvloop} orders/level={args.orders}"
         f" (+{args.warmup} warmup)"
     )
     head = f"{'in-flight':>9} {'orders':>8} {'err':>4} {'secs':>7} {'orders/s':>9}"
@@ -423,13 +481,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the results as JSON to this file")
     parser.add_argument("--profile", help="cProfile the gateway; stats to this file")
     parser.add_argument("--print-pid", action="store_true", help="print the gateway pid")
+    parser.add_argument(
+        "--echo-floor",
+        action="store_true",
+        help="drive a trivial echo acceptor instead of the gateway: the machine's floor",
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # child mode: temp dir
+    parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_echo:
+        return _serve_echo(args)
     if args.serve:
         return _serve(args)
 
     with tempfile.TemporaryDirectory(prefix="fix_bench-") as tmp:
         cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve", tmp, "--fsync", args.fsync]
+        if args.echo_floor:
+            cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve-echo"]
         if args.uvloop:
             cmd.append("--uvloop")
         if args.profile:
@@ -458,7 +526,16 @@ def main(argv: list[str] | None = None) -> int:
     _print_table(results, args)
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"fsync": args.fsync, "uvloop": args.uvloop, "levels": results}, fh, indent=2)
+            json.dump(
+                {
+                    "target": "echo" if args.echo_floor else "gateway",
+                    "fsync": args.fsync,
+                    "uvloop": args.uvloop,
+                    "levels": results,
+                },
+                fh,
+                indent=2,
+            )
     return 0
 
 
