@@ -61,6 +61,7 @@ class RejectReason:
     GROUP_FIELDS_OUT_OF_ORDER: Final = 15
     INCORRECT_NUMINGROUP: Final = 16
     NON_DATA_VALUE_INCLUDES_SOH: Final = 17
+    INVALID_APPL_VER: Final = 18  # FIXT.1.1 only
     OTHER: Final = 99
 
 
@@ -84,6 +85,7 @@ REJECT_TEXTS: Mapping[int, str] = {
     15: "Repeating group fields out of order",
     16: "Incorrect NumInGroup count for repeating group",
     17: 'Non "data" value includes field delimiter (SOH character)',
+    18: "Invalid/Unsupported Application Version",
     99: "Other",
 }
 

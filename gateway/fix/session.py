@@ -578,7 +578,7 @@ class FixSession:
         elif self.dictionary.is_admin(mt):
             pass  # XMLnonFIX and other admin types: nothing to do
         elif self._appl_ver is not None and (wrong := self._wrong_appl_ver(msg, 1128)):
-            self._reject(msg, seq, RejectReason.VALUE_OUT_OF_RANGE, 1128, wrong)
+            self._reject(msg, seq, RejectReason.INVALID_APPL_VER, 1128, wrong)
         else:
             self._on_application(msg, mt)
 
@@ -663,7 +663,7 @@ class FixSession:
             return
         wrong_appl_ver = self._wrong_appl_ver(msg, 1137)
         if wrong_appl_ver is not None:
-            self._reject(msg, seq, RejectReason.VALUE_OUT_OF_RANGE, 1137, wrong_appl_ver)
+            self._reject(msg, seq, RejectReason.INVALID_APPL_VER, 1137, wrong_appl_ver)
             return
         self.store.reset()
         self._queue.clear()

@@ -111,7 +111,8 @@ async def test_fixt_logon_without_supported_default_appl_ver_id_refused(
 @fixt
 async def test_fixt_appl_ver_id_on_application_message(harness: Harness) -> None:
     """ApplVerID(1128) on an application message: 9 is accepted, another defined value
-    is Reject 373=5 371=1128 with the reason, an undefined one the dictionary's Reject;
+    is Reject 373=18 (FIXT's Invalid/Unsupported Application Version) 371=1128 with the
+    reason, an undefined one the dictionary's Reject (373=5);
     the sequence number is consumed and the session goes on."""
     await harness.start()
     c = await harness.connect()
@@ -120,7 +121,7 @@ async def test_fixt_appl_ver_id_on_application_message(harness: Harness) -> None
     assert (await c.expect("8")).get(11) == b"C1"
     await c.send("D", NOS, header=[(1128, "8")])
     rj = await c.expect("3")
-    assert (rj.get(45), rj.get(372), rj.get(373), rj.get(371)) == (b"3", b"D", b"5", b"1128")
+    assert (rj.get(45), rj.get(372), rj.get(373), rj.get(371)) == (b"3", b"D", b"18", b"1128")
     assert rj.get(58) == b"ApplVerID(1128) must be 9 (FIX50SP2), got 8"
     await c.send("D", NOS, header=[(1128, "X")])
     rj = await c.expect("3")
@@ -136,13 +137,13 @@ async def test_fixt_mid_session_reset_logon_with_wrong_appl_ver_rejected(
     harness: Harness,
 ) -> None:
     """A 141=Y Logon while logged on with DefaultApplVerID other than 9: Reject
-    373=5 371=1137, nothing reset."""
+    373=18 371=1137, nothing reset."""
     await harness.start()
     c = await harness.connect()
     await c.logon()
     await c.send("A", [(98, 0), (108, 30), (141, "Y"), (1137, "8")], seq=1)
     rj = await c.expect("3")
-    assert (rj.get(45), rj.get(373), rj.get(371)) == (b"1", b"5", b"1137")
+    assert (rj.get(45), rj.get(373), rj.get(371)) == (b"1", b"18", b"1137")
     sess = harness.session()
     assert (sess.next_sender_seq, sess.next_target_seq) == (3, 2)
     await c.send("1", [(112, "still-on")], seq=2)
