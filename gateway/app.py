@@ -145,8 +145,11 @@ def _print_demo_banner(config: Config) -> None:
     for sess in config.fix.sessions:
         ours = sess.sender_comp_id or config.fix.sender_comp_id
         accounts = ",".join(sess.account) or "-"
+        version = sess.begin_string
+        if version == "FIXT.1.1":  # the application version matters to the client
+            version += f" (ApplVerID {sess.default_appl_ver_id} = FIX50SP2)"
         lines.append(
-            f"  FIX session    {sess.target_comp_id} -> {ours} {sess.begin_string}"
+            f"  FIX session    {sess.target_comp_id} -> {ours} {version}"
             f" role={sess.role} auth={sess.auth} accounts={accounts}"
         )
     for key in config.ws.api_keys:

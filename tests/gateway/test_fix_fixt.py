@@ -205,3 +205,18 @@ async def test_load_harness_logs_on_to_a_fixt_session(app: App) -> None:
     await client.connect()
     assert client.logged_on
     await client.logout()
+
+
+def test_start_banner_names_every_session_and_the_fixt_application_version(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What `make run` prints is what a new user connects with: every FIX session, and
+    for FIXT.1.1 the application version their engine must load."""
+    from gateway.app import _print_demo_banner
+
+    config = load_config()
+    _print_demo_banner(config)
+    banner = capsys.readouterr().err
+    for sess in config.fix.sessions:
+        assert f"FIX session    {sess.target_comp_id} -> " in banner
+    assert "CLIENT5X -> GATEWAY FIXT.1.1 (ApplVerID 9 = FIX50SP2) role=order_entry" in banner
