@@ -254,7 +254,6 @@ class FixAcceptor:
         #: use: framing happens before we know a connection's session (FIXT.1.1 adds
         #: EncryptedPassword 1402 and others that may contain SOH)
         self.data_tags: Mapping[int, int] = DEFAULT_DATA_TAGS
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def connection_count(self) -> int:
@@ -287,8 +286,7 @@ class FixAcceptor:
         self._flushes.append(flush)
         if not self._flushes_scheduled:
             self._flushes_scheduled = True
-            loop = self._loop or asyncio.get_running_loop()
-            loop.call_soon(self.run_flushes)
+            asyncio.get_running_loop().call_soon(self.run_flushes)
 
     def run_flushes(self) -> None:
         self._flushes_scheduled = False
@@ -297,7 +295,7 @@ class FixAcceptor:
             flush()
 
     async def start(self) -> None:
-        loop = self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
         st = self.settings
         for s in self._session_settings:
             directory = st.store_dir / session_dir_name(
