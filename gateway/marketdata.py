@@ -313,9 +313,10 @@ class MarketDataPublisher:
         self.books: dict[str, BookState] = {}
         self.sinks: list[MarketDataSink] = []
         self.trade_history = trade_history
-        self._m_updates = registry.counter(
-            "gw_md_updates_total", "Market-data updates published, by kind"
-        )
+        updates = registry.counter("gw_md_updates_total", "Market-data updates published, by kind")
+        self._m_trades = updates.labels(kind="trade")
+        self._m_depths = updates.labels(kind="depth")
+        self._m_bbos = updates.labels(kind="bbo")
         for symbol in engine.listings:
             self._add_instrument(symbol)
 
@@ -409,7 +410,7 @@ class MarketDataPublisher:
             event.taker_side,
         )
         book.trades.append(update)
-        self._m_updates.inc(kind="trade")
+        self._m_trades.inc()
         for sink in self.sinks:
             sink.on_trade(update)
 
@@ -438,14 +439,14 @@ class MarketDataPublisher:
             view.bids, view.asks = bids, asks
             view.seq, view.ts_us = book.seq, book.ts_us
             view.snapshot = None
-            self._m_updates.inc(kind="depth")
+            self._m_depths.inc()
             for sink in self.sinks:
                 sink.on_depth(update)
         bid, ask = book.bids.best(), book.asks.best()
         old = book.bbo
         if old is None or old.bid != bid or old.ask != ask:
             bbo = book.bbo = Bbo(book.instrument, book.seq, book.ts_us, bid, ask)
-            self._m_updates.inc(kind="bbo")
+            self._m_bbos.inc()
             for sink in self.sinks:
                 sink.on_bbo(bbo)
 

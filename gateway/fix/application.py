@@ -546,27 +546,28 @@ class FixGateway:
         inst = self.host.engine.listings[view.symbol].instrument
         exec_id = f"{event.seq}-{event.idx}{exec_suffix}"
         px, qty, fee, liquidity = last or (0, 0, 0, 0)
-        versions = {s.fix42 for s in targets} if len(targets) > 1 else (targets[0].fix42,)
-        for fix42 in versions:
-            body = er_body(
-                view,
-                state,
-                inst,
-                exec_id,
-                exec_type,
-                event.ts_us,
-                fix42,
-                clordid=clordid,
-                orig_clordid=orig,
-                text=text,
-                last_px=px,
-                last_qty=qty,
-                commission=fee,
-                liquidity=liquidity,
-            )
-            for session in targets:
-                if session.fix42 == fix42:
-                    session.send("8", body)
+        bodies: list[bytes] = [b"", b""]  # by session.fix42: rendered once per version
+        for session in targets:
+            fix42 = session.fix42
+            body = bodies[fix42]
+            if not body:
+                body = bodies[fix42] = er_body(
+                    view,
+                    state,
+                    inst,
+                    exec_id,
+                    exec_type,
+                    event.ts_us,
+                    fix42,
+                    clordid=clordid,
+                    orig_clordid=orig,
+                    text=text,
+                    last_px=px,
+                    last_qty=qty,
+                    commission=fee,
+                    liquidity=liquidity,
+                )
+            session.send(b"8", body)
 
     def _targets(self, order_id: int, account: str) -> list[FixSession]:
         """Owner session plus drop copies. An order whose owner is unknown (placed before a

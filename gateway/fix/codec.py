@@ -401,13 +401,17 @@ class FixEncoder:
 
 _ts_cache_sec = -1
 _ts_cache_prefix = b""
+_ts_us_last = -1
+_ts_us_text = b""
 
 
 def format_utc_timestamp(ts_us: int | None = None, precision: int = 3) -> bytes:
     """UTCTimestamp ``YYYYMMDD-HH:MM:SS[.sss|.ssssss]`` from epoch microseconds."""
-    global _ts_cache_sec, _ts_cache_prefix
+    global _ts_cache_sec, _ts_cache_prefix, _ts_us_last, _ts_us_text
     if ts_us is None:
         ts_us = time.time_ns() // 1000
+    elif precision == 6 and ts_us == _ts_us_last:
+        return _ts_us_text  # the events of one command share its timestamp
     sec, frac = divmod(ts_us, 1_000_000)
     if sec != _ts_cache_sec:
         _ts_cache_prefix = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(sec)).encode()
@@ -416,7 +420,9 @@ def format_utc_timestamp(ts_us: int | None = None, precision: int = 3) -> bytes:
         return _ts_cache_prefix
     if precision == 3:
         return b"%s.%03d" % (_ts_cache_prefix, frac // 1000)
-    return b"%s.%06d" % (_ts_cache_prefix, frac)
+    _ts_us_text = b"%s.%06d" % (_ts_cache_prefix, frac)
+    _ts_us_last = ts_us
+    return _ts_us_text
 
 
 _DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)

@@ -263,13 +263,14 @@ class _Grid:
     Beyond 20 digits it defers to Decimal so the (28-digit) context rounding is kept.
     """
 
-    __slots__ = ("cache", "mant", "scale", "step")
+    __slots__ = ("cache", "mant", "pow10", "scale", "step")
 
     def __init__(self, step: Decimal) -> None:
         self.step = step
         exp = int(step.as_tuple().exponent)
         self.scale = max(0, -exp)
         self.mant = int(step.scaleb(self.scale))
+        self.pow10 = 10**self.scale
         self.cache: dict[int, bytes] = {}
 
     def text(self, n: int) -> bytes:
@@ -330,7 +331,7 @@ def _avg_px(inst: Instrument, notional: int, filled: int) -> bytes:
     # Exact integer path when the average is a whole number of 1e-8 units: then the
     # Decimal division below is exact too and quantize/normalize only strip zeros.
     lot = _grid(inst.lot_size)
-    num = notional * 10**lot.scale
+    num = notional * lot.pow10
     den = lot.mant * filled
     q, r = divmod(num, den)
     if not r and 0 <= q < _BIG:
@@ -383,44 +384,42 @@ def er_body(
 ) -> bytes:
     """ExecutionReport (8) body: static order fields from view, the rest from state.
 
-    Encoded directly as ``tag=value<SOH>`` runs (same bytes as encode_fields would
-    give for the field list 37, 11, [41], 17, [20], 150, 39, 1, 55, 54, 38, 40, [152],
-    [44], 59, [18], [32, 31], 151, 14, 6, 60, [12, 13, [851]], extra..., [58]).
+    Encoded directly as ``tag=value<SOH>`` runs, in the order 37, 11, [41], 17, [20],
+    150, 39, then the fields fixed for the order's life (1, 55, 54, 40, [152], 59,
+    [18], rendered once per order: :func:`_static_fields`), 38, [44], [32, 31], 151,
+    14, 6, 60, [12, 13, [851]], extra..., [58]. Body field order is free in FIX
+    outside repeating groups.
     """
     if fix42 and exec_type == b"F":
         exec_type = b"2" if state.status == OrderStatus.FILLED else b"1"
-    qty = _grid(inst.lot_size).text
+    grids = _GRIDS_OF.get(view.symbol)
+    if grids is None:
+        grids = _GRIDS_OF[view.symbol] = (_grid(inst.lot_size), _grid(inst.tick_size))
+    qty, px = grids[0].text, grids[1].text
+    static = view.edge_cache
+    if not static:
+        static = view.edge_cache = _static_fields(view)
     parts = [
         b"37=%d\x0111=%s\x01"
         % (view.order_id, (clordid or view.client_order_id or "NONE").encode())
     ]
     if orig_clordid:
         parts.append(b"41=%s\x01" % orig_clordid.encode())
-    parts.append(b"17=%s\x01" % exec_id.encode())
-    if fix42:
-        parts.append(b"20=0\x01")
-    limit = view.ord_type == OrdType.LIMIT
     parts.append(
-        b"150=%s\x0139=%s\x011=%s\x0155=%s\x0154=%s\x0138=%s\x0140=%s\x01"
+        b"17=%s\x01%s150=%s\x0139=%s\x01%s38=%s\x01"
         % (
+            exec_id.encode(),
+            b"20=0\x01" if fix42 else b"",
             exec_type,
             ORD_STATUS[state.status],
-            view.account.encode(),
-            view.symbol.encode(),
-            b"1" if view.side == Side.BUY else b"2",
+            static,
             qty(state.qty),
-            b"2" if limit else b"1",
         )
     )
-    if view.quote_qty:
-        parts.append(b"152=%s\x01" % _UNITS.text(view.quote_qty))
-    if limit:
-        parts.append(b"44=%s\x01" % _grid(inst.tick_size).text(state.price))
-    parts.append(b"59=%s\x01" % _TIF_OUT.get(view.tif, b"1"))
-    if view.post_only:
-        parts.append(b"18=6\x01")
+    if view.ord_type == OrdType.LIMIT:
+        parts.append(b"44=%s\x01" % px(state.price))
     if last_qty:
-        parts.append(b"32=%s\x0131=%s\x01" % (qty(last_qty), _grid(inst.tick_size).text(last_px)))
+        parts.append(b"32=%s\x0131=%s\x01" % (qty(last_qty), px(last_px)))
     parts.append(
         b"151=%s\x0114=%s\x016=%s\x0160=%s\x01"
         % (
@@ -439,6 +438,24 @@ def er_body(
     if text:
         parts.append(b"58=%s\x01" % text.encode())
     return b"".join(parts)
+
+
+def _static_fields(view: OrderView) -> bytes:
+    """The ER fields an order keeps for its life: 1, 55, 54, 40, [152], 59, [18]."""
+    limit = view.ord_type == OrdType.LIMIT
+    return b"1=%s\x0155=%s\x0154=%s\x0140=%s\x01%s59=%s\x01%s" % (
+        view.account.encode(),
+        view.symbol.encode(),
+        b"1" if view.side == Side.BUY else b"2",
+        b"2" if limit else b"1",
+        b"152=%s\x01" % _UNITS.text(view.quote_qty) if view.quote_qty else b"",
+        _TIF_OUT.get(view.tif, b"1"),
+        b"18=6\x01" if view.post_only else b"",
+    )
+
+
+# symbol -> (lot grid, tick grid): saves hashing two Decimals per ER
+_GRIDS_OF: dict[str, tuple[_Grid, _Grid]] = {}
 
 
 _TIF_OUT: dict[int, bytes] = {
