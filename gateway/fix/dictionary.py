@@ -40,6 +40,13 @@ _SPEC_FILES = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml", "FIXT.1.1": "FIXT
 _APP_SPEC_FILES = {"9": "FIX50SP2.xml"}
 
 
+def _group_count(value: bytes) -> int:
+    """A NumInGroup value (already checked to be digits) as a count; -1, which no group
+    matches (SessionRejectReason 16), when it is too long for one: int() would raise
+    beyond 4300 digits and take the session down."""
+    return int(value) if len(value) <= 18 else -1
+
+
 class RejectReason:
     """SessionRejectReason (373) values."""
 
@@ -441,7 +448,7 @@ class DataDictionary:
             i += 1
             g = groups.get(tag) if groups else None
             if g is not None:
-                i, err = self._walk_group(fields, i, n, g, int(value))
+                i, err = self._walk_group(fields, i, n, g, _group_count(value))
                 if err is not None:
                     return err
         seen.add(10)
@@ -493,7 +500,7 @@ class DataDictionary:
             i += 1
             sub = g.groups.get(tag)
             if sub is not None:
-                i, err = self._walk_group(fields, i, n, sub, int(value))
+                i, err = self._walk_group(fields, i, n, sub, _group_count(value))
                 if err is not None:
                     return i, err
         if instances and not g.required <= member_seen:
