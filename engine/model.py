@@ -15,6 +15,7 @@ from enum import IntEnum
 __all__ = [
     "ASSET_DECIMALS",
     "ASSET_UNIT",
+    "MAX_COUNT",
     "GridError",
     "Instrument",
     "OrdType",
@@ -91,10 +92,21 @@ def parse_decimal(text: str) -> Decimal:
     return value
 
 
+#: The largest grid count (ticks, lots, asset units): a signed 64-bit integer. Commands
+#: are journaled with orjson, which refuses larger integers, and a command the journal
+#: refuses after the sequencer stamped it leaves a sequence gap that stops the engine.
+MAX_COUNT = 2**63 - 1
+
+
 def _exact_multiple(value: Decimal, step: Decimal, what: str) -> int:
-    count, remainder = divmod(value, step)
+    try:
+        count, remainder = divmod(value, step)
+    except InvalidOperation:  # the quotient has more digits than the decimal context
+        raise GridError(f"{what} {value} is too large") from None
     if remainder != 0:
         raise GridError(f"{what} {value} is not a multiple of {step}")
+    if not -MAX_COUNT <= count <= MAX_COUNT:
+        raise GridError(f"{what} {value} is too large")
     return int(count)
 
 

@@ -47,6 +47,7 @@ from gateway.fix.translate import (
     FixRequestError,
     OrderState,
     cancel_reject_body,
+    engine_order_id,
     er_body,
     ord_rej_reason,
     parse_cancel,
@@ -320,7 +321,7 @@ class FixGateway:
     def _lookup(self, session: FixSession, msg: FixMessage) -> OrderView | None:
         raw_id = msg.get(37)
         if raw_id and raw_id.isdigit():
-            view = self.tracker.get(int(raw_id))
+            view = self.tracker.get(engine_order_id(raw_id))  # 0 (none) if out of range
         else:
             clordid = msg.get_str(11) or ""
             view = None

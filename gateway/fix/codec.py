@@ -43,6 +43,11 @@ SOH = b"\x01"
 
 FieldValue = bytes | str | int
 
+#: int() raises ValueError on longer digit strings (Python's limit, 4300 by default, can
+#: be lowered to 640 at the least): no tag, length or integer field is that long, and
+#: such input must be read as invalid, not raise out of the framer or the session.
+_MAX_DIGITS = 640
+
 #: length tag -> data tag, for the length-prefixed DATA fields of FIX 4.2/4.4.
 DEFAULT_DATA_TAGS: Mapping[int, int] = {
     90: 91,  # SecureDataLen -> SecureData
@@ -123,7 +128,7 @@ class FixMessage:
         if v is None:
             return None
         s = v[1:] if v[:1] == b"-" else v
-        if not s.isdigit():
+        if not s.isdigit() or len(s) > _MAX_DIGITS:
             return None
         return int(v)
 
@@ -163,7 +168,7 @@ class Garbled:
 
 
 def _parse_tag(t: bytes) -> int:
-    if t.isdigit() and t[:1] != b"0":
+    if t.isdigit() and t[:1] != b"0" and len(t) <= _MAX_DIGITS:
         return int(t)
     return 0
 
@@ -230,6 +235,8 @@ def _parse_fields_slow(raw: bytes, data_tags: Mapping[int, int]) -> list[tuple[i
         out.append((tag, value))
         data_tag = data_tags.get(tag)
         if data_tag is not None and value.isdigit():
+            if len(value) > _MAX_DIGITS:
+                return None  # a length that runs past the end of any message
             pending[data_tag] = int(value)
         i = e + 1
     return out

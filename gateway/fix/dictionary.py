@@ -40,6 +40,13 @@ _SPEC_FILES = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml", "FIXT.1.1": "FIXT
 _APP_SPEC_FILES = {"9": "FIX50SP2.xml"}
 
 
+def _group_count(value: bytes) -> int:
+    """A NumInGroup value (already checked to be digits) as a count; -1, which no group
+    matches (SessionRejectReason 16), when it is too long for one: int() would raise
+    beyond 4300 digits and take the session down."""
+    return int(value) if len(value) <= 18 else -1
+
+
 class RejectReason:
     """SessionRejectReason (373) values."""
 
@@ -135,9 +142,22 @@ class MessageDef:
 _INT = re.compile(rb"-?\d+")
 _UINT = re.compile(rb"\d+")
 _FLOAT = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)")
-_DATE = re.compile(rb"\d{8}")
-_TIME = re.compile(rb"\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?")
-_MONTHYEAR = re.compile(rb"\d{6}(?:\d{2}|w[1-5])?")
+# Dates and times, with the ranges parse_utc_timestamp checks for UTCTimestamp: month
+# 01-12, day 01-31, hour 00-23, minute 00-59, second 00-60 (leap second), 1-9 digits
+# of fraction. A time zone offset (TZ types) is Z or +/-hh[:mm], hh 00-14, mm 00-59.
+_YM = rb"\d{4}(?:0[1-9]|1[0-2])"
+_DD = rb"(?:0[1-9]|[12]\d|3[01])"
+_HHMM = rb"(?:[01]\d|2[0-3]):[0-5]\d"
+_SS = rb":(?:[0-5]\d|60)(?:\.\d{1,9})?"
+_TZ = rb"(?:Z|[+-](?:0\d|1[0-4])(?::[0-5]\d)?)?"
+_DATE = re.compile(_YM + _DD)  # YYYYMMDD
+_TIME = re.compile(_HHMM + _SS)  # HH:MM:SS[.sss]
+_TZTIMEONLY = re.compile(_HHMM + b"(?:" + _SS + b")?" + _TZ)  # HH:MM[:SS[.sss]][tz]
+_TZTIMESTAMP = re.compile(_YM + _DD + b"-" + _HHMM + b"(?:" + _SS + b")?" + _TZ)
+_MONTHYEAR = re.compile(_YM + b"(?:" + _DD + rb"|w[1-5])?")  # YYYYMM[DD|wN]
+_TAGNUM = re.compile(rb"[1-9]\d*")  # a positive integer without leading zero
+_MULTIPLECHAR = re.compile(rb"[^ ](?: [^ ])*")  # single characters, one space apart
+_MULTIPLESTRING = re.compile(rb"[^ ]+(?: [^ ]+)*")  # strings, one space apart
 
 _TYPE_PATTERNS: dict[str, re.Pattern[bytes]] = {
     "INT": _INT,
@@ -155,7 +175,13 @@ _TYPE_PATTERNS: dict[str, re.Pattern[bytes]] = {
     "UTCDATE": _DATE,
     "LOCALMKTDATE": _DATE,
     "UTCTIMEONLY": _TIME,
+    "LOCALMKTTIME": _TIME,
+    "TZTIMEONLY": _TZTIMEONLY,
+    "TZTIMESTAMP": _TZTIMESTAMP,
     "MONTHYEAR": _MONTHYEAR,
+    "TAGNUM": _TAGNUM,
+    "MULTIPLECHARVALUE": _MULTIPLECHAR,
+    "MULTIPLESTRINGVALUE": _MULTIPLESTRING,
 }
 
 
@@ -422,7 +448,7 @@ class DataDictionary:
             i += 1
             g = groups.get(tag) if groups else None
             if g is not None:
-                i, err = self._walk_group(fields, i, n, g, int(value))
+                i, err = self._walk_group(fields, i, n, g, _group_count(value))
                 if err is not None:
                     return err
         seen.add(10)
@@ -474,7 +500,7 @@ class DataDictionary:
             i += 1
             sub = g.groups.get(tag)
             if sub is not None:
-                i, err = self._walk_group(fields, i, n, sub, int(value))
+                i, err = self._walk_group(fields, i, n, sub, _group_count(value))
                 if err is not None:
                     return i, err
         if instances and not g.required <= member_seen:

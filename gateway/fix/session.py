@@ -410,16 +410,10 @@ class FixSession:
             return
         # NextExpectedMsgSeqNum (789, FIX 4.4 and FIXT.1.1): checked before the reset below
         # so that a refused Logon leaves the stored sequence numbers alone
-        next_expected = None if self.fix42 else msg.get_int(789)
         next_out = 1 if reset else self.store.next_sender_seq
-        if next_expected is not None and next_expected < 1:
-            self._logout_and_disconnect("NextExpectedMsgSeqNum(789) must be at least 1")
-            return
-        if next_expected is not None and next_expected > next_out:
-            self._logout_and_disconnect(
-                f"NextExpectedMsgSeqNum(789) too high, expecting {next_out}"
-                f" but received {next_expected}"
-            )
+        next_expected, refusal = self._next_expected(msg, next_out)
+        if refusal is not None:
+            self._logout_and_disconnect(refusal)
             return
         if reset:
             self.store.reset()
@@ -446,6 +440,23 @@ class FixSession:
         else:
             self.store.incr_next_target_seq()
         self.application.on_logon(self)
+
+    def _next_expected(self, msg: FixMessage, next_out: int) -> tuple[int | None, str | None]:
+        """A Logon's NextExpectedMsgSeqNum (789; None if absent, and on FIX 4.2, which
+        has no such field) and why it is refused (the Logout text; None if it is not):
+        below 1, or above ``next_out``, our next MsgSeqNum (1 with 141=Y): we cannot
+        resend what we never sent."""
+        next_expected = None if self.fix42 else msg.get_int(789)
+        if next_expected is None:
+            return None, None
+        if next_expected < 1:
+            return next_expected, "NextExpectedMsgSeqNum(789) must be at least 1"
+        if next_expected > next_out:
+            return next_expected, (
+                f"NextExpectedMsgSeqNum(789) too high, expecting {next_out}"
+                f" but received {next_expected}"
+            )
+        return next_expected, None
 
     def _authenticate(self, msg: FixMessage) -> bool:
         s = self.settings
@@ -665,10 +676,17 @@ class FixSession:
         if wrong_appl_ver is not None:
             self._reject(msg, seq, RejectReason.INVALID_APPL_VER, 1137, wrong_appl_ver)
             return
+        # 789: our answer will be MsgSeqNum 1, so 1 is the only right value; another one
+        # is refused as on a first Logon (Logout + disconnect), before anything is reset
+        next_expected, refusal = self._next_expected(msg, 1)
+        if refusal is not None:
+            self._logout_and_disconnect(refusal)
+            return
         self.store.reset()
         self._queue.clear()
         self.state = SessionState.LOGGED_ON
-        self._send_logon_response(True)
+        # our 789, only if theirs came: their Logon (MsgSeqNum 1) counted, 2 is next
+        self._send_logon_response(True, None if next_expected is None else seq + 1)
         self.store.incr_next_target_seq()
         log.info("%s: sequence numbers reset by Logon 141=Y", self.session_id)
 

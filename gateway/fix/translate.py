@@ -16,6 +16,7 @@ from engine.commands import Cancel, NewOrder, Replace
 from engine.events import CloseReason, RejectCode
 from engine.model import (
     ASSET_UNIT,
+    MAX_COUNT,
     GridError,
     Instrument,
     OrderStatus,
@@ -33,6 +34,7 @@ __all__ = [
     "FixRequestError",
     "avg_px",
     "cancel_reject_body",
+    "engine_order_id",
     "er_body",
     "ord_rej_reason",
     "parse_cancel",
@@ -220,13 +222,20 @@ def parse_new_order(msg: FixMessage, account: str, listings: dict[str, Instrumen
     )
 
 
+def engine_order_id(raw: bytes | None) -> int:
+    """OrderID (37) as an engine order id; 0 if it is none: absent, not digits, or above
+    the engine's 64-bit ids (int() refuses over 4300 digits, the journal over 64 bits)."""
+    if raw and raw.isdigit() and len(raw) <= 19:
+        order_id = int(raw)
+        if order_id <= MAX_COUNT:
+            return order_id
+    return 0
+
+
 def _order_ref(msg: FixMessage) -> tuple[int, str]:
     """(OrderID 37 as engine id, OrigClOrdID 41); one of them is needed."""
     orig = msg.get(41)
-    raw_id = msg.get(37)
-    order_id = 0
-    if raw_id and raw_id.isdigit():
-        order_id = int(raw_id)
+    order_id = engine_order_id(msg.get(37))
     if not order_id and not orig:
         raise FixRequestError(99, "OrigClOrdID (41) or OrderID (37) is required")
     return order_id, _text(orig) if orig else ""

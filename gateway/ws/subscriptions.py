@@ -132,6 +132,9 @@ class Subscription:
         return None
 
 
+_DEPTH_NAMES = {str(d): d for d in DEPTHS}
+
+
 def parse_channel(name: object, symbols: dict[str, Any]) -> tuple[str, str, int]:
     """'book.BTC-USD.10' -> ('book', 'BTC-USD', 10); raises ApiError(INVALID_CHANNEL)."""
     if not isinstance(name, str):
@@ -142,13 +145,15 @@ def parse_channel(name: object, symbols: dict[str, Any]) -> tuple[str, str, int]
     kind = parts[0]
     if kind == "book" and len(parts) == 3:
         symbol, depth_text = parts[1], parts[2]
-        if not depth_text.isdigit() or int(depth_text) not in DEPTHS:
+        # exactly "10", "50", ...: str.isdigit() also takes "²" (int() raises), "010" or
+        # Arabic-Indic digits (int() reads 10, but the pushes are named book.<SYMBOL>.10)
+        depth = _DEPTH_NAMES.get(depth_text, 0)
+        if not depth:
             allowed = ", ".join(str(d) for d in DEPTHS)
             raise ApiError(
                 ErrorCode.INVALID_CHANNEL,
                 f"channel {name!r}: depth must be one of {allowed}",
             )
-        depth = int(depth_text)
     elif kind in ("trades", "bbo") and len(parts) == 2:
         symbol, depth = parts[1], 0
     else:
