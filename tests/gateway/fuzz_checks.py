@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import structlog
+from hypothesis import HealthCheck, Phase, settings
 
 from engine.core import Engine
 from engine.journal import recover
@@ -97,3 +98,14 @@ def check_journal_replays(app: App) -> None:
     live = app.host.engine
     assert report.last_seq == live.last_seq, (report.last_seq, live.last_seq)
     assert report.state_hash == live.state_hash()
+
+
+#: Hypothesis settings of both fuzzers. Examples share the fixture's gateway and its
+#: sessions/connections on purpose (state builds up: orders to cancel, replace, query,
+#: subscriptions); shrinking cannot replay that, so there is no shrink phase.
+fuzz_settings = settings(
+    max_examples=150,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.app import App
@@ -41,7 +41,12 @@ from gateway.fix.codec import FieldValue, FixMessage, checksum, encode_fields
 from gateway.fix.dictionary import load_dictionary
 from tests.fix.conftest import FixClient, now_ts
 from tests.gateway.conftest import Connect
-from tests.gateway.fuzz_checks import LogWatch, check_engine, check_journal_replays
+from tests.gateway.fuzz_checks import (
+    LogWatch,
+    check_engine,
+    check_journal_replays,
+    fuzz_settings,
+)
 
 DICT = load_dictionary("FIX.4.4")
 ORDER_ENTRY = ("D", "F", "G", "H", "q", "AF")
@@ -396,14 +401,7 @@ def draw_message(fuzz: FixFuzz, draw: Callable[..., Any]) -> tuple[str, Body, bo
     return msg_type, body, pristine
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    # Examples share the fixture's gateway and session on purpose (state builds up:
-    # orders to cancel, replace, query); shrinking cannot replay that, so no shrink phase.
-    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings
 @given(data=st.data())
 async def test_fuzzed_application_messages(fuzz: FixFuzz, data: st.DataObject) -> None:
     # A few messages in a row per example, all drawn before any is sent: a replay of a

@@ -31,14 +31,19 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
 from gateway.app import App
 from gateway.ws.auth import sign_hmac
 from gateway.ws.protocol import METHODS
-from tests.gateway.fuzz_checks import LogWatch, check_engine, check_journal_replays
+from tests.gateway.fuzz_checks import (
+    LogWatch,
+    check_engine,
+    check_journal_replays,
+    fuzz_settings,
+)
 from tests.ws.helpers import SECRETS, Client, connect_client
 
 MAX_FRAME = 64 * 1024
@@ -480,14 +485,7 @@ def draw_frame(fuzz: WsFuzz, draw: Callable[..., Any]) -> tuple[str, str | bytes
     return name, frame
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    # Examples share the fixture's gateway and connections on purpose (orders to
-    # cancel, subscriptions); shrinking cannot replay that, so no shrink phase.
-    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings
 @given(data=st.data())
 async def test_fuzzed_frames(fuzz: WsFuzz, data: st.DataObject) -> None:
     if fuzz.conns["anon"].logged_on and fuzz.broken is None:  # keep one not logged on
