@@ -132,10 +132,18 @@ class Engine:
     # ---------------------------------------------------------------- entry points
 
     def submit(self, command: Command) -> list[Event]:
-        """Sequence, record (on_command hook) and apply one command."""
+        """Sequence, record (on_command hook) and apply one command.
+
+        A command the hook refuses (raises) is not applied and gives its sequence number
+        back: otherwise the next command would meet a sequence gap and every later
+        command would fail with it."""
         seq, ts_us = self.sequencer.next()
         if self.on_command is not None:
-            self.on_command(seq, ts_us, command)
+            try:
+                self.on_command(seq, ts_us, command)
+            except BaseException:
+                self.sequencer.resume(self.last_seq, self.last_ts_us)
+                raise
         return self.apply(seq, ts_us, command)
 
     def apply(self, seq: int, ts_us: int, command: Command) -> list[Event]:

@@ -248,3 +248,20 @@ def test_write_then_fsync_split_and_policies(tmp_path) -> None:  # type: ignore[
     interval.fsync()
     assert interval.fsync_due() is False  # synced just now, interval is a minute
     assert (batch.stats.fsyncs, interval.stats.fsyncs) == (0, 1)
+
+
+def test_a_command_the_journal_refuses_gives_its_seq_back(tmp_path: Path) -> None:
+    """orjson refuses integers beyond 64 bits. The refused command must not be applied
+    nor leave a sequence gap: before, every later command failed with 'sequence gap'."""
+    eng, writer = run(tmp_path, 50)
+    last = eng.last_seq
+    huge = NewOrder("A", "BTC-USD", Side.BUY, OrdType.LIMIT, 10**30, 100)
+    with pytest.raises(orjson.JSONEncodeError):
+        eng.submit(huge)
+    assert (eng.last_seq, eng.sequencer.last_seq) == (last, last)
+    eng.submit(Tick())  # the next command takes the number back
+    assert eng.last_seq == last + 1
+    writer.flush()
+    replayed = Engine(Sequencer(Clock()))
+    recover(replayed, tmp_path)
+    assert replayed.state_hash() == eng.state_hash()
