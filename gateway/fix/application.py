@@ -229,8 +229,9 @@ class FixGateway:
             self._listings_len = len(listings)
         return self._listings_cache
 
-    def _account(self, session: FixSession, msg: FixMessage) -> str:
-        raw = msg.get_str(1)
+    def _account(self, session: FixSession, msg: FixMessage, fallback: str | None = None) -> str:
+        """Account (1), else ``fallback``, else the session's first account."""
+        raw = msg.get_str(1) or fallback
         account = session.settings.resolve_account(raw)
         if account is None:
             raise FixRequestError(15, f"account {raw!r} is not allowed on this session")
@@ -338,7 +339,7 @@ class FixGateway:
         clordid = msg.get_str(11) or "NONE"
         symbol = msg.get_str(55) or ""
         try:
-            account = self._account(session, msg)
+            account = self._account(session, msg, _party_account(msg))
             if req_type == b"1" and not symbol:
                 raise FixRequestError(99, "Symbol (55) is required for MassCancelRequestType=1")
             if req_type not in (b"1", b"7"):
@@ -682,6 +683,18 @@ class FixGateway:
 
 
 _COD = "cancel-on-disconnect"
+
+
+def _party_account(msg: FixMessage) -> str | None:
+    """The PartyID with PartyRole 24 (Customer account) in the Parties group: how FIX
+    4.2/4.4 name the account on messages without Account (1), such as q."""
+    party = None
+    for tag, value in msg.fields:
+        if tag == 448:
+            party = value
+        elif tag == 452 and value == b"24" and party is not None:
+            return party.decode("utf-8", "replace")
+    return None
 
 
 def _current(view: OrderView) -> OrderState:

@@ -220,3 +220,34 @@ def test_start_banner_names_every_session_and_the_fixt_application_version(
     for sess in config.fix.sessions:
         assert f"FIX session    {sess.target_comp_id} -> " in banner
     assert "CLIENT5X -> GATEWAY FIXT.1.1 (ApplVerID 9 = FIX50SP2) role=order_entry" in banner
+
+
+async def test_fixt_mass_cancel_names_its_account_in_parties(tmp_path: Path) -> None:
+    """FIX 5.0 SP2 q has no Account (1); a multi-account session names the account as
+    PartyRole 24 (Customer account). Without it the default account is meant; an
+    account the session may not trade is refused."""
+    gateway = App(gateway_config(tmp_path, account=["ACC1", "ACC3"]))
+    await gateway.start()
+    try:
+        client = await fixt_connect(gateway)
+        for clordid, account in (("a1", "ACC1"), ("a3", "ACC3")):
+            await client.send("D", order(clordid, 1, "0.1", "40000", (1, account)))
+            assert fix50(await client.expect("8")).get(150) == b"0"
+        parties = [(453, 1), (448, "ACC3"), (447, "D"), (452, 24)]
+        await client.send("q", [(11, "mc3"), (530, 7), *parties, TT])
+        report = fix50(await client.expect("r"))
+        assert tags(report, 531, 533) == {531: "7", 533: "1"}
+        canceled = fix50(await client.expect("8"))
+        assert tags(canceled, 11, 1, 150) == {11: "a3", 1: "ACC3", 150: "4"}
+        await client.expect_nothing()  # ACC1's order stays open
+
+        await client.send("q", [(11, "mc1"), (530, 7), TT])  # no party: the default
+        assert tags(fix50(await client.expect("r")), 533) == {533: "1"}
+        assert tags(fix50(await client.expect("8")), 11, 150) == {11: "a1", 150: "4"}
+
+        foreign = [(453, 1), (448, "ACC2"), (447, "D"), (452, 24)]
+        await client.send("q", [(11, "mc2"), (530, 7), *foreign, TT])
+        assert tags(fix50(await client.expect("r")), 531, 532) == {531: "0", 532: "99"}
+        await client.close()
+    finally:
+        await gateway.stop()
