@@ -36,6 +36,21 @@ _SEQ_FMT = b"%020d %020d\n"
 _SEQ_SIZE = 42  # len(_SEQ_FMT % (0, 0))
 
 
+def _parse_record(data: bytes, pos: int) -> tuple[int, bytes, bytes, int, int] | None:
+    """The ``messages`` record at ``pos``: (seq, msg type, sending time, body start,
+    record end), or None if it is torn or malformed."""
+    nl = data.find(b"\n", pos)
+    if nl == -1:
+        return None
+    head = data[pos:nl].split(b" ")
+    if len(head) != 4 or not head[0].isdigit() or not head[3].isdigit():
+        return None
+    end = nl + 1 + int(head[3]) + 1
+    if end > len(data) or data[end - 1 : end] != b"\n":
+        return None
+    return int(head[0]), head[1], head[2], nl + 1, end
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
     seq_num: int
@@ -91,16 +106,10 @@ class FileStore:
         pos = 0
         last_seq = 0
         while pos < len(data):
-            nl = data.find(b"\n", pos)
-            if nl == -1:
+            record = _parse_record(data, pos)
+            if record is None:
                 break
-            head = data[pos:nl].split(b" ")
-            if len(head) != 4 or not head[0].isdigit() or not head[3].isdigit():
-                break
-            end = nl + 1 + int(head[3]) + 1
-            if end > len(data) or data[end - 1 : end] != b"\n":
-                break
-            seq = int(head[0])
+            seq, _, _, _, end = record
             self._index(seq, pos)
             last_seq = max(last_seq, seq)
             pos = end
@@ -174,16 +183,15 @@ class FileStore:
         out: list[StoredMessage] = []
         pos = 0
         while pos < len(data):
-            nl = data.index(b"\n", pos)
-            seq_b, msg_type, sending_time, length = data[pos:nl].split(b" ")
-            body_end = nl + 1 + int(length)
-            i = int(seq_b) - first
+            record = _parse_record(data, pos)
+            if record is None:  # not expected: _load validated the log, we wrote the rest
+                break
+            seq, msg_type, sending_time, body_start, end = record
+            i = seq - first
             # a record the index does not point at was superseded (numbers reused)
             if lo <= i <= hi and offsets[i] == start + pos:
-                out.append(
-                    StoredMessage(first + i, msg_type, sending_time, data[nl + 1 : body_end])
-                )
-            pos = body_end + 1
+                out.append(StoredMessage(seq, msg_type, sending_time, data[body_start : end - 1]))
+            pos = end
         return out
 
     @property
