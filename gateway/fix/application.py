@@ -686,8 +686,9 @@ _COD = "cancel-on-disconnect"
 
 
 def _party_account(msg: FixMessage) -> str | None:
-    """The PartyID with PartyRole 24 (Customer account) in the Parties group: how FIX
-    4.2/4.4 name the account on messages without Account (1), such as q."""
+    """The PartyID with PartyRole 24 (Customer account) in the Parties group: how a
+    message without Account (1) names it, such as FIX 5.0 SP2's q (FIX 4.4's q has no
+    Parties)."""
     party = None
     for tag, value in msg.fields:
         if tag == 448:
