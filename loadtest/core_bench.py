@@ -70,9 +70,8 @@ async def _run_stage(stage: str, orders: int, warmup: int, group: int, tmp: str)
     await app.start()
     tune_gc()
     host = app.host
-    fix_listener = host.listeners[1]  # tracker, FIX, publisher, WS: see App._build_components
     if stage != "+fix-out":
-        host.listeners.remove(fix_listener)
+        host.listeners.remove(app.fix.on_batch)
     if stage == "engine":
         host.listeners.clear()
     sessions = {s.settings.target_comp_id: s for s in app.fix.acceptor.sessions.values()}
