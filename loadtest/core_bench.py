@@ -38,6 +38,7 @@ from typing import Any
 
 from engine.commands import NewOrder
 from engine.model import OrdType, Side
+from loadtest import run_loop
 
 __all__ = ["main"]
 
@@ -148,13 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for stage in args.stages:
         with tempfile.TemporaryDirectory(prefix="core_bench-") as tmp:
-            coro = _run_stage(stage, args.orders, args.warmup, args.group, tmp)
-            if args.uvloop:
-                import uvloop
-
-                results.append(uvloop.run(coro))
-            else:
-                results.append(asyncio.run(coro))
+            stage_run = _run_stage(stage, args.orders, args.warmup, args.group, tmp)
+            results.append(run_loop(stage_run, args.uvloop))
     build = "native" if engine.NATIVE else "pure Python"
     print(f"core_bench: {build} build, {args.orders} orders/stage, group {args.group}")
     print(f"{'stage':<10} {'cpu us/order':>13} {'orders/s (1 core)':>18} {'wall orders/s':>14}")

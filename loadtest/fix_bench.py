@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadtest import run_loop
+
 __all__ = ["main"]
 
 SOH = b"\x01"
@@ -93,12 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
         profiler = cProfile.Profile()
         profiler.enable()
     try:
-        if args.uvloop:
-            import uvloop
-
-            uvloop.run(run())
-        else:
-            asyncio.run(run())
+        run_loop(run(), args.uvloop)
     finally:
         if profiler is not None:
             profiler.disable()
@@ -154,12 +151,7 @@ def _serve_echo(args: argparse.Namespace) -> int:
         await stop.wait()
         server.close()
 
-    if args.uvloop:
-        import uvloop
-
-        uvloop.run(run())
-    else:
-        asyncio.run(run())
+    run_loop(run(), args.uvloop)
     return 0
 
 
@@ -511,12 +503,7 @@ def main(argv: list[str] | None = None) -> int:
             info = json.loads(line)
             if args.print_pid:
                 print(f"gateway pid {info['pid']}", flush=True)
-            if args.uvloop:
-                import uvloop
-
-                results = uvloop.run(_drive(args, info["fix_port"], info["pid"]))
-            else:
-                results = asyncio.run(_drive(args, info["fix_port"], info["pid"]))
+            results = run_loop(_drive(args, info["fix_port"], info["pid"]), args.uvloop)
         finally:
             child.send_signal(signal.SIGTERM)
             try:
