@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench bench-fix bench-core loadtest clean native clean-native
+.PHONY: run test lint typecheck check bench bench-fix bench-core bench-snapshot loadtest clean native clean-native
 # Modules compiled by `make native` (mypyc): the engine's hot path and what it calls,
 # and the gateway's per-order path (FIX codec/validation/session/store/translation/
 # application, the order tracker, the market-data publisher). One mypyc run, so one
@@ -53,6 +53,10 @@ bench-fix: $(STAMP) $(NATIVE_STAMP)
 # What an order costs behind the protocol edges (engine, journal, views, FIX ERs out).
 bench-core: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/python -m loadtest.core_bench --uvloop
+
+# What a snapshot costs the event loop (journal roll + fork) vs writing it inline.
+bench-snapshot: $(STAMP) $(NATIVE_STAMP)
+	$(BIN)/python -m loadtest.snapshot_bench --uvloop
 
 # Compile the hot modules in place with mypyc (needs a C compiler).
 native: $(NATIVE_STAMP)

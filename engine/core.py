@@ -850,9 +850,13 @@ class Engine:
 
         return engine_state(self)
 
+    def state_json(self) -> bytes:
+        """The canonical state as JSON with sorted keys: the bytes state_hash() digests."""
+        return orjson.dumps(self.state(), option=orjson.OPT_SORT_KEYS)
+
     def state_hash(self) -> str:
         """SHA-256 of the canonical state: two engines with equal hashes are equal."""
-        return hashlib.sha256(orjson.dumps(self.state(), option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return hashlib.sha256(self.state_json()).hexdigest()
 
 
 def account_order_id(engine: Engine, cmd: Replace) -> int:

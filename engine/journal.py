@@ -16,6 +16,7 @@ stops recovery with an error naming the file and offset.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import struct
@@ -266,8 +267,14 @@ def write_snapshot(engine: Engine, directory: str | Path, keep: int = 2) -> Path
     """Persist engine state atomically; prune snapshots and segments older than `keep` ones."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    state = engine.state()
-    doc = orjson.dumps({"seq": engine.last_seq, "state_hash": engine.state_hash(), "state": state})
+    # The state is built and serialized once: its bytes are both stored and hashed.
+    state_json = engine.state_json()
+    state_hash = hashlib.sha256(state_json).hexdigest()
+    doc = b'{"seq":%d,"state_hash":"%s","state":%s}' % (
+        engine.last_seq,
+        state_hash.encode(),
+        state_json,
+    )
     path = directory / f"snapshot-{engine.last_seq:020d}.json"
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as fh:

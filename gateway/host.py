@@ -31,10 +31,11 @@ from engine.commands import (
 )
 from engine.core import Engine
 from engine.events import Event, OrderRejected, Trade
-from engine.journal import JournalWriter, RecoveryReport, recover, write_snapshot
+from engine.journal import JournalWriter, RecoveryReport, recover
 from engine.model import Stp, decimal_to_units
 from gateway.config import Config
 from gateway.metrics import Registry
+from gateway.snapshots import SnapshotWriter
 
 __all__ = ["EngineHost", "EventBatch", "Listener"]
 
@@ -101,6 +102,7 @@ class EngineHost:
         self._m_fsync_us = registry.histogram(
             "gw_journal_fsync_us", "Journal fsync, on the journal thread (microseconds)"
         )
+        self.snapshots = SnapshotWriter(self.journal_dir, registry)
         self._fsync_thread = ThreadPoolExecutor(1, thread_name_prefix="journal-fsync")
         self._syncing: asyncio.Future[int] | None = None
         self._m_batch = registry.histogram(
@@ -180,6 +182,7 @@ class EngineHost:
             await asyncio.sleep(0.005)
         self._loop = None
         self.flush()
+        await self.snapshots.wait()
         self._fsync_thread.shutdown(wait=True)
         if self.journal is not None:
             self.journal.close()
@@ -308,14 +311,18 @@ class EngineHost:
             except Exception:
                 log.exception("group_end.failed", listener=repr(listener))
 
-    def snapshot(self) -> None:
-        """Write a snapshot at the current seq and start a new journal segment."""
+    def snapshot(self) -> bool:
+        """Start a new journal segment and snapshot the state at the current seq.
+
+        The snapshot is written by a forked child (gateway/snapshots.py): the loop pays
+        for the journal roll and the fork only. False if the previous snapshot is
+        still being written (this one is taken when the next group completes)."""
         assert self.journal is not None
-        self.journal.sync()
-        path = write_snapshot(self.engine, self.journal_dir)
+        if self.snapshots.running:
+            return False
         self.journal.roll(self.engine.last_seq + 1)
         self._since_snapshot = 0
-        log.info("journal.snapshot", path=str(path), seq=self.engine.last_seq)
+        return self.snapshots.start(self.engine)
 
     async def _tick_gtd(self) -> None:
         """Send a Tick when the earliest GTD order is due, so expiry happens on time."""

@@ -1,0 +1,108 @@
+"""Snapshots are written by a forked child: the state at the fork, files on disk, and a
+failed child costs nothing but the snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from pathlib import Path
+
+import orjson
+
+from engine.commands import NewOrder
+from engine.core import Engine
+from engine.journal import recover
+from engine.model import OrdType, Side
+from gateway.config import load_config
+from gateway.host import EngineHost
+from gateway.metrics import Counter, Registry
+
+
+def _host(tmp_path: Path, snapshot_every: int) -> EngineHost:
+    cfg = load_config()
+    journal = dataclasses.replace(
+        cfg.journal, dir=str(tmp_path / "j"), fsync="never", snapshot_every=snapshot_every
+    )
+    return EngineHost(dataclasses.replace(cfg, journal=journal), Registry())
+
+
+def _rest(host: EngineHost, n: int, start: int = 0) -> None:
+    """n resting bids (far below any ask), so the snapshot has orders to carry."""
+    for i in range(start, start + n):
+        order = NewOrder(
+            "ACC1", "BTC-USD", Side.BUY, OrdType.LIMIT, 1_000, 9_000 - i, client_order_id=f"r{i}"
+        )
+        host.submit(order)
+
+
+def _snapshot_files(journal_dir: Path) -> list[str]:
+    return sorted(p.name for p in journal_dir.glob("snapshot-*.json"))
+
+
+async def test_the_child_writes_the_state_as_of_the_fork_while_commands_go_on(
+    tmp_path: Path,
+) -> None:
+    host = _host(tmp_path, snapshot_every=0)  # taken by hand, at a known point
+    host.start()
+    _rest(host, 50)
+    await asyncio.sleep(0)  # group commit
+    seq, expected_hash = host.engine.last_seq, host.engine.state_hash()
+    assert host.snapshot()
+    assert host.snapshots.running and not host.snapshot()  # one at a time
+    _rest(host, 50, start=50)  # the parent goes on; the child's copy does not move
+    await asyncio.sleep(0)
+    result = await host.snapshots.wait()
+    assert result is not None and result.ok and result.seq == seq
+    assert result.pid != os.getpid()  # written by the child, not on the loop
+    journal_dir = tmp_path / "j"
+    doc = orjson.loads((journal_dir / f"snapshot-{seq:020d}.json").read_bytes())
+    assert doc["seq"] == seq and doc["state_hash"] == expected_hash
+    assert len(doc["state"]["listings"]["BTC-USD"]["bids"]) == 50
+    final_hash = host.engine.state_hash()
+    await host.stop()
+    report = recover(Engine(), journal_dir)  # snapshot + the segment rolled at the fork
+    assert (report.snapshot_seq, report.replayed) == (seq, 50)
+    assert report.state_hash == final_hash
+
+
+async def test_snapshot_every_starts_one_from_the_group_commit(tmp_path: Path) -> None:
+    host = _host(tmp_path, snapshot_every=40)
+    host.start()
+    _rest(host, 30)
+    await asyncio.sleep(0)
+    assert not host.snapshots.running and host.snapshots.last is None
+    _rest(host, 30, start=30)  # 60 commands since start (plus the seeding): due
+    await asyncio.sleep(0)
+    result = await host.snapshots.wait()
+    assert result is not None and result.ok and result.seq == host.engine.last_seq
+    assert _snapshot_files(tmp_path / "j") == [f"snapshot-{result.seq:020d}.json"]
+    await host.stop()
+
+
+async def test_a_failed_child_leaves_the_journal_whole_and_the_next_snapshot_works(
+    tmp_path: Path,
+) -> None:
+    host = _host(tmp_path, snapshot_every=0)
+    host.start()
+    _rest(host, 20)
+    await asyncio.sleep(0)
+    seq = host.engine.last_seq
+    journal_dir = tmp_path / "j"
+    blocker = journal_dir / f"snapshot-{seq:020d}.tmp"
+    blocker.mkdir()  # the child cannot create its temp file: it fails and exits 1
+    assert host.snapshot()
+    result = await host.snapshots.wait()
+    assert result is not None and not result.ok and result.seq == seq
+    failures = host.snapshots._m_failed
+    assert isinstance(failures, Counter) and sum(failures.values.values()) == 1
+    assert _snapshot_files(journal_dir) == []
+    _rest(host, 20, start=20)  # the gateway goes on
+    await asyncio.sleep(0)
+    blocker.rmdir()
+    assert host.snapshot()
+    retry = await host.snapshots.wait()
+    assert retry is not None and retry.ok and retry.seq == host.engine.last_seq
+    final_hash = host.engine.state_hash()
+    await host.stop()
+    assert recover(Engine(), journal_dir).state_hash == final_hash
