@@ -18,6 +18,7 @@ import structlog
 
 from gateway.config import Config
 from gateway.host import EngineHost
+from gateway.loopwatch import LoopWatch
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import Registry
 from gateway.orders import OrderTracker
@@ -59,6 +60,7 @@ class App:
         self.registry = Registry()
         self.host = EngineHost(config, self.registry)
         self.tracker = OrderTracker()
+        self.loopwatch = LoopWatch(self.registry)
         self.host.listeners.append(self.tracker)  # first: edges render updated views
         self.publisher: MarketDataPublisher | None = None
         self.http: HttpServer | None = None
@@ -92,6 +94,7 @@ class App:
     async def start(self) -> None:
         self.host.start()
         self.tracker.seed(self.host.engine)
+        await self.loopwatch.start()
         self.components = self._build_components()
         for component in self.components:
             await component.start()
@@ -106,6 +109,7 @@ class App:
             except Exception:
                 log.exception("component.stop_failed", component=component.name)
         await self.host.stop()
+        await self.loopwatch.stop()
         self._stopped.set()
         log.info("gateway.stopped", last_seq=self.host.engine.last_seq)
 
