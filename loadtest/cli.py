@@ -548,6 +548,7 @@ def _uses_fix(scenario: str) -> bool:
     return scenario != "ws-orders"
 
 
+_GW_STALL_HISTOGRAMS = ("gw_loop_lag_us", "gw_gc_pause_us", "gw_snapshot_pause_us")
 _GW_COUNTERS = (
     "gw_commands_total",
     "gw_fix_messages_in_total",
@@ -556,6 +557,9 @@ _GW_COUNTERS = (
     "gw_ws_messages_sent_total",
     "gw_md_updates_total",
     "gw_slow_consumers_total",
+    "gw_gc_collections_total",
+    # stall histograms (gateway/loopwatch.py, gateway/snapshots.py): buckets and counts
+    *(f"{h}_{part}" for h in _GW_STALL_HISTOGRAMS for part in ("bucket", "count")),
 )
 
 
@@ -613,10 +617,42 @@ def _render_gateway(info: dict[str, Any]) -> str:
         tot = metric_sum(d, name)
         if tot:
             lines.append(f"   {name:<28} {tot:,.0f}")
+    lines += _render_stalls(d)
     lines.append(f"   native modules: {', '.join(info['native_modules']) or 'none'}")
     if info.get("rss_bytes"):
         lines.append(f"   gateway RSS at the end: {info['rss_bytes'] / 2**20:,.0f} MiB")
     return "\n".join(lines)
+
+
+def _over(delta: dict[str, float], histogram: str, bound_us: int) -> int:
+    """How many of the run's observations of ``histogram`` exceeded ``bound_us``."""
+    within = delta.get(f'{histogram}_bucket{{le="{bound_us}"}}', 0.0)
+    return int(delta.get(f"{histogram}_count", 0.0) - within)
+
+
+def _render_stalls(d: dict[str, float]) -> list[str]:
+    """The gateway's own stalls during the run: event-loop lag, GC and snapshot pauses."""
+    lines = []
+    samples = d.get("gw_loop_lag_us_count", 0.0)
+    if samples:
+        lines.append(
+            f"   event-loop lag: {samples:,.0f} samples, "
+            f"{_over(d, 'gw_loop_lag_us', 10_000):,} over 10 ms, "
+            f"{_over(d, 'gw_loop_lag_us', 100_000):,} over 100 ms"
+        )
+    runs = [metric_sum(d, "gw_gc_collections_total", generation=str(g)) for g in range(3)]
+    if any(runs):
+        lines.append(
+            f"   GC collections (gen 0/1/2): {runs[0]:,.0f}/{runs[1]:,.0f}/{runs[2]:,.0f}, "
+            f"{_over(d, 'gw_gc_pause_us', 10_000):,} paused over 10 ms"
+        )
+    snapshots = d.get("gw_snapshot_pause_us_count", 0.0)
+    if snapshots:
+        lines.append(
+            f"   snapshots: {snapshots:,.0f}, "
+            f"{_over(d, 'gw_snapshot_pause_us', 10_000):,} paused the loop over 10 ms"
+        )
+    return lines
 
 
 _SECRET_FLAGS = ("--password", "--ws-secret")
