@@ -54,7 +54,7 @@ def _cpu_s() -> float:
 
 
 async def _run_stage(stage: str, orders: int, warmup: int, group: int, tmp: str) -> dict[str, Any]:
-    from gateway.app import App, tune_gc
+    from gateway.app import App
     from gateway.config import load_config
     from gateway.metrics import Counter
 
@@ -68,8 +68,7 @@ async def _run_stage(stage: str, orders: int, warmup: int, group: int, tmp: str)
         http=dataclasses.replace(cfg.http, listen="127.0.0.1:0"),
     )
     app = App(cfg)
-    await app.start()
-    tune_gc()
+    await app.start(pace_gc=True)  # as `python -m gateway` runs it
     host = app.host
     if stage != "+fix-out":
         host.listeners.remove(app.fix.on_batch)

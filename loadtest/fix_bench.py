@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any, cast
 
 from loadtest import run_loop
 
@@ -59,7 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
     """Child process: run an App on ephemeral ports; print its FIX port; stop on SIGTERM."""
     import dataclasses
 
-    from gateway.app import App, configure_logging, tune_gc
+    from gateway.app import App, configure_logging
     from gateway.config import load_config
 
     configure_logging("warning")
@@ -82,8 +82,7 @@ def _serve(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         app = App(cfg)
-        await app.start()
-        tune_gc()  # as `python -m gateway` runs it
+        await app.start(pace_gc=True)  # as `python -m gateway` runs it
         print(json.dumps({"fix_port": app.fix.port, "pid": os.getpid()}), flush=True)
         await stop.wait()
         await app.stop()
@@ -462,6 +461,16 @@ def _print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> Non
         )
 
 
+def _ready_line(stdout: IO[str]) -> dict[str, Any]:
+    """The child's ``{"fix_port": ...}`` line; log lines (also JSON, on stdout) before
+    it are skipped."""
+    for line in stdout:
+        info = json.loads(line)
+        if "fix_port" in info:
+            return cast(dict[str, Any], info)
+    raise SystemExit("gateway child exited before it was ready")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.fix_bench", description=__doc__)
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 100])
@@ -497,10 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         try:
             assert child.stdout is not None
-            line = child.stdout.readline()
-            if not line:
-                raise SystemExit("gateway child exited before it was ready")
-            info = json.loads(line)
+            info = _ready_line(child.stdout)
             if args.print_pid:
                 print(f"gateway pid {info['pid']}", flush=True)
             results = run_loop(_drive(args, info["fix_port"], info["pid"]), args.uvloop)

@@ -36,8 +36,8 @@ __all__ = ["main"]
 
 
 async def _measure(orders: int, repeat: int, tmp: str) -> dict[str, Any]:
-    from gateway.app import tune_gc
     from gateway.config import load_config
+    from gateway.gcpacer import GcPacer
     from gateway.host import EngineHost
     from gateway.metrics import Registry
 
@@ -60,7 +60,8 @@ async def _measure(orders: int, repeat: int, tmp: str) -> dict[str, Any]:
         if i % 1_000 == 999:
             await asyncio.sleep(0)
     await asyncio.sleep(0)
-    tune_gc()
+    pacer = GcPacer(lambda: host.engine.last_seq)
+    await pacer.start()  # as `python -m gateway` runs it
     resting = len(host.engine.orders)
     inline, pause, child = [], [], []
     for _ in range(repeat):
@@ -74,6 +75,7 @@ async def _measure(orders: int, repeat: int, tmp: str) -> dict[str, Any]:
         child.append(result.duration_us / 1e3)
     size = (Path(tmp) / "journal" / f"snapshot-{host.engine.last_seq:020d}.json").stat().st_size
     await host.stop()
+    await pacer.stop()
     return {
         "resting_orders": resting,
         "inline_ms": round(min(inline), 1),
