@@ -22,7 +22,7 @@ import re
 import struct
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,10 @@ _crc32 = zlib.crc32
 _dumps = orjson.dumps
 _SEGMENT = re.compile(r"^journal-(\d{20})\.log$")
 _SNAPSHOT = re.compile(r"^snapshot-(\d{20})\.json$")
+
+
+#: work that makes a rolled-over segment durable (see JournalWriter.roll)
+DurabilityJob = Callable[[], None]
 
 
 class JournalCorrupt(Exception):
@@ -88,7 +92,7 @@ class JournalWriter:
         self._fd = -1
         self._open_segment(next_seq, reuse_last=True)
 
-    def _open_segment(self, first_seq: int, reuse_last: bool) -> None:
+    def _open_segment(self, first_seq: int, reuse_last: bool, sync_dir: bool = True) -> None:
         segments = _list(self.directory, _SEGMENT)
         if reuse_last and segments:
             path = segments[-1][1]
@@ -96,7 +100,8 @@ class JournalWriter:
             path = self.directory / f"journal-{first_seq:020d}.log"
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.path = path
-        _fsync_dir(self.directory)
+        if sync_dir:
+            _fsync_dir(self.directory)
 
     def append(self, seq: int, ts_us: int, command: Command) -> None:
         """Buffer one record (the Engine.on_command hook). Nothing is durable until flush()."""
@@ -166,11 +171,29 @@ class JournalWriter:
         self.flush()
         os.fsync(self._fd)
 
-    def roll(self, next_seq: int) -> None:
-        """Start a new segment whose first record will be next_seq."""
-        self.sync()
-        os.close(self._fd)
-        self._open_segment(next_seq, reuse_last=False)
+    def roll(self, next_seq: int, defer: Callable[[DurabilityJob], None] | None = None) -> None:
+        """Start a new segment whose first record will be next_seq.
+
+        The old segment must be durable (fsync, then the directory entry of the new
+        one) before any record of the new segment is acknowledged. By default that
+        happens here. ``defer`` instead takes the job to run later: the gateway runs
+        it on its journal thread, ahead of the fsyncs that acknowledge the new
+        segment's records, so the event loop does not wait for the old segment's
+        unsynced tail (with fsync=never, everything since the last roll).
+        """
+        self.write()
+        old_fd = self._fd
+
+        def finish_old_segment() -> None:
+            os.fsync(old_fd)
+            os.close(old_fd)
+            _fsync_dir(self.directory)
+
+        self._open_segment(next_seq, reuse_last=False, sync_dir=False)
+        if defer is None:
+            finish_old_segment()
+        else:
+            defer(finish_old_segment)
 
     def close(self) -> None:
         if self._fd >= 0:

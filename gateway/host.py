@@ -15,7 +15,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import structlog
@@ -38,6 +38,13 @@ from gateway.metrics import Registry
 from gateway.snapshots import SnapshotWriter
 
 __all__ = ["EngineHost", "EventBatch", "Listener"]
+
+
+def _fail_stop_on_error(done: Future[None]) -> None:
+    error = done.exception()
+    if error is not None:
+        log.critical("journal.fsync_failed", error=repr(error))
+        os._exit(70)
 
 
 def _timed_fsync(journal: JournalWriter) -> int:
@@ -320,9 +327,14 @@ class EngineHost:
         assert self.journal is not None
         if self.snapshots.running:
             return False
-        self.journal.roll(self.engine.last_seq + 1)
+        self.journal.roll(self.engine.last_seq + 1, defer=self._on_journal_thread)
         self._since_snapshot = 0
         return self.snapshots.start(self.engine)
+
+    def _on_journal_thread(self, job: Callable[[], None]) -> None:
+        """Run a journal durability job on the fsync thread, in order with the group
+        fsyncs after it; if it fails, fail stop as a failed group fsync does."""
+        self._fsync_thread.submit(job).add_done_callback(_fail_stop_on_error)
 
     async def _tick_gtd(self) -> None:
         """Send a Tick when the earliest GTD order is due, so expiry happens on time."""

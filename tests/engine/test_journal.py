@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -265,3 +267,28 @@ def test_a_command_the_journal_refuses_gives_its_seq_back(tmp_path: Path) -> Non
     replayed = Engine(Sequencer(Clock()))
     recover(replayed, tmp_path)
     assert replayed.state_hash() == eng.state_hash()
+
+
+def test_a_deferred_roll_hands_the_old_segment_to_its_job(tmp_path: Path) -> None:
+    """roll(defer=...) writes the old segment's buffer, opens the new segment at once and
+    leaves fsync + close of the old one to the job, which the gateway runs off the loop."""
+    writer = JournalWriter(tmp_path, fsync="never")
+    writer.append(1, 10, Tick())
+    writer.append(2, 20, Tick())
+    old_fd = writer._fd
+    jobs: list[Callable[[], None]] = []
+    writer.roll(3, defer=jobs.append)
+    assert len(jobs) == 1 and writer.path.name == f"journal-{3:020d}.log"
+    assert [r[0] for r in read_records(tmp_path)] == [1, 2]  # written before the roll
+    os.fstat(old_fd)  # still open: the job owns it
+    writer.append(3, 30, Tick())
+    writer.flush()
+    jobs[0]()
+    with pytest.raises(OSError):
+        os.fstat(old_fd)  # the job fsynced and closed it
+    writer.close()
+    assert [r[0] for r in read_records(tmp_path)] == [1, 2, 3]
+    assert sorted(p.name for p in tmp_path.glob("journal-*.log")) == [
+        f"journal-{1:020d}.log",
+        f"journal-{3:020d}.log",
+    ]
