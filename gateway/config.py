@@ -98,6 +98,7 @@ class FixConfig:
     tls_cert: str = ""
     tls_key: str = ""
     store_fsync: bool = False  # fsync the FIX message stores on every flush
+    resend_window: int = 1_000_000  # latest MsgSeqNums a session can resend (older: gap fill)
     logon_timeout_s: float = 10.0
     slow_consumer_timeout_s: float = 5.0  # a client that stops reading is disconnected
     sessions: list[FixSessionConfig] = field(default_factory=list)

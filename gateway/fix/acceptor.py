@@ -303,7 +303,7 @@ class FixAcceptor:
             )
             self.sessions[(s.sender_comp_id, s.target_comp_id)] = FixSession(
                 s,
-                FileStore(directory, fsync=st.fsync),
+                FileStore(directory, fsync=st.fsync, resend_window=st.resend_window),
                 load_dictionary(s.begin_string, st.spec_dir, s.default_appl_ver_id),
                 self.application,
                 sending_time_tolerance_s=st.sending_time_tolerance_s,

@@ -75,6 +75,7 @@ def acceptor_settings(config: Config) -> AcceptorSettings:
         sending_time_tolerance_s=float(fix.sending_time_tolerance_s),
         store_dir=Path(fix.store_dir),
         fsync=fix.store_fsync,
+        resend_window=fix.resend_window,
         logon_timeout_s=fix.logon_timeout_s,
         slow_consumer_timeout_s=fix.slow_consumer_timeout_s,
         tls_cert=Path(fix.tls_cert) if fix.tls_cert else None,

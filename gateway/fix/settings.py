@@ -11,6 +11,9 @@ AcceptorSettings
   store_dir               directory of the per-session message stores ("var/fix")
   fsync                   fsync the store on every flush (False: flush to the OS only,
                           which survives a process crash but not a power loss)
+  resend_window           how many of a session's latest MsgSeqNums stay resendable
+                          (1,000,000); older application messages are gap-filled, so
+                          a store's disk and memory stay bounded (see fix/store.py)
   logon_timeout_s         a connection must log on within this time (10)
   tls_cert, tls_key       PEM files; both set = the acceptor speaks TLS
   spec_dir                directory of FIX42.xml/FIX44.xml/FIXT11.xml/FIX50SP2.xml
@@ -212,6 +215,7 @@ class AcceptorSettings:
     sending_time_tolerance_s: float = 120.0
     store_dir: Path = Path("var/fix")
     fsync: bool = False
+    resend_window: int = 1_000_000
     logon_timeout_s: float = 10.0
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -226,6 +230,8 @@ class AcceptorSettings:
         object.__setattr__(self, "store_dir", Path(self.store_dir))
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key must be set together")
+        if self.resend_window < 1:
+            raise ValueError("resend_window must be at least 1")
 
     @staticmethod
     def parse_listen(listen: str) -> tuple[str, int]:

@@ -767,3 +767,20 @@ async def test_raw_logon_bytes_example(harness: Harness) -> None:
     data = await asyncio.wait_for(reader.read(4096), 2)
     assert data.startswith(b"8=FIX.4.4\x019=") and b"\x0135=A\x01" in data
     writer.close()
+
+
+async def test_resend_below_the_resend_window_is_gap_filled(harness: Harness) -> None:
+    """Only the latest resend_window numbers stay resendable: a ResendRequest from 1
+    gets one GapFill over the older ones, then the window's messages (43=Y)."""
+    await harness.start(resend_window=4)
+    c = await harness.connect()
+    await c.logon()  # out 1: Logon
+    for i in range(6):  # out 2..7: one ER each
+        await c.send("D", order(f"O{i}"))
+        await c.expect("8")
+    await c.send("2", [(7, 1), (16, 0)])
+    got = [await c.recv() for _ in range(5)]
+    summary = [(m.msg_type, m.get_int(34), m.get_int(36), m.get(43)) for m in got]
+    assert summary == [("4", 1, 4, b"Y")] + [("8", n, None, b"Y") for n in range(4, 8)]
+    assert [m.get(11) for m in got[1:]] == [b"O2", b"O3", b"O4", b"O5"]
+    await c.expect_nothing()

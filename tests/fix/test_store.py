@@ -78,3 +78,68 @@ def test_store_range_skips_admin_gaps_and_superseded_records(tmp_path: Path) -> 
         assert [(m.seq_num, m.body) for m in got] == [
             (1, b"v=1\x01"), (2, b"v=2\x01"), (4, b"v=4\x01"), (5, b"v=5b\x01")
         ]  # fmt: skip
+
+
+def _save_all(store: FileStore, seqs: range) -> None:
+    for seq in seqs:
+        store.save(seq, b"8", b"t", b"v=%d\x01" % seq)
+    store.flush()
+
+
+def _segment_files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.glob("messages-*"))
+
+
+def test_store_keeps_the_resend_window_and_deletes_older_segments(tmp_path: Path) -> None:
+    """Only the last resend_window numbers must stay resendable: segments of a quarter
+    window each, the oldest deleted once the newer ones cover the window, so disk,
+    index and start-up read stay bounded however long the session runs."""
+    s = FileStore(tmp_path / "s", resend_window=8)  # segments of 2 numbers
+    _save_all(s, range(1, 31))
+    kept = [m.seq_num for m in s.get_range(1, 30)]
+    assert kept[-8:] == list(range(23, 31))  # the whole window
+    assert kept == list(range(kept[0], 31)) and len(kept) <= 8 + 2  # and little more
+    assert len(_segment_files(tmp_path / "s")) <= 5
+    assert sum(len(seg.offsets) for seg in s._segments) == len(kept)
+    s.close()
+    reopened = FileStore(tmp_path / "s", resend_window=8)
+    after = [m.seq_num for m in reopened.get_range(1, 30)]
+    assert after[-8:] == list(range(23, 31)) and after == kept[-len(after) :]
+    assert reopened.next_sender_seq == 31
+    reopened.close()
+
+
+def test_store_range_reads_across_segments_with_admin_gaps(tmp_path: Path) -> None:
+    s = FileStore(tmp_path / "s", resend_window=12)  # segments of 3 numbers
+    stored = [seq for seq in range(1, 13) if seq % 4]  # 4, 8, 12: admin numbers
+    for seq in stored:
+        s.save(seq, b"8", b"t", b"v=%d\x01" % seq)
+    # a segment starts at the first number stored in it: 1, 5 and 9
+    assert _segment_files(tmp_path / "s") == [f"messages-{n:020d}" for n in (1, 5, 9)]
+    assert [m.seq_num for m in s.get_range(2, 10)] == [2, 3, 5, 6, 7, 9, 10]
+    assert [m.seq_num for m in s.get_range(4, 4)] == []
+    assert [m.body for m in s.get_range(11, 100)] == [b"v=11\x01"]
+    s.close()
+
+
+def test_store_going_back_across_segments_supersedes_the_newer_ones(tmp_path: Path) -> None:
+    s = FileStore(tmp_path / "s", resend_window=12)
+    _save_all(s, range(1, 10))  # segments 1-3, 4-6, 7-9
+    s.save(5, b"8", b"t", b"v=5b\x01")  # 5.. again: segment 7-9 and 6 are superseded
+    s.flush()
+    assert _segment_files(tmp_path / "s") == [f"messages-{1:020d}", f"messages-{4:020d}"]
+    for store in (s, FileStore(tmp_path / "s", resend_window=12)):
+        got = [(m.seq_num, m.body) for m in store.get_range(1, 100)]
+        assert got == [(n, b"v=%d\x01" % n) for n in range(1, 5)] + [(5, b"v=5b\x01")]
+
+
+def test_store_written_as_one_file_is_adopted_as_the_first_segment(tmp_path: Path) -> None:
+    directory = tmp_path / "s"
+    directory.mkdir()
+    (directory / "messages").write_bytes(b"3 8 t 4\nv=3\x01\n5 8 t 4\nv=5\x01\n")
+    s = FileStore(directory)
+    assert _segment_files(directory) == [f"messages-{3:020d}"]
+    assert not (directory / "messages").exists()
+    assert [(m.seq_num, m.body) for m in s.get_range(1, 10)] == [(3, b"v=3\x01"), (5, b"v=5\x01")]
+    assert s.next_sender_seq == 6
+    s.close()
