@@ -55,7 +55,6 @@ class SnapshotWriter:
         self.directory = directory
         self.keep = keep
         self.last: SnapshotResult | None = None
-        self._pid = 0
         self._reaped: asyncio.Future[SnapshotResult] | None = None
         self._m_pause = registry.histogram(
             "gw_snapshot_pause_us", "Event-loop time a snapshot took (the fork; microseconds)"
@@ -70,16 +69,21 @@ class SnapshotWriter:
         return self._reaped is not None
 
     def start(self, engine: Engine) -> bool:
-        """Snapshot the engine as it is now; False if one is still being written."""
+        """Snapshot the engine as it is now; False if one is still being written or
+        no child could be started (logged: the journal still holds everything)."""
         if self._reaped is not None:
             return False
         seq = engine.last_seq
         start = time.perf_counter_ns()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # EAGAIN/ENOMEM: out of processes or memory
+            self._m_failed.inc()
+            log.error("journal.snapshot_failed", seq=seq, error=repr(exc))
+            return False
         if pid == 0:
             _child_main(engine, self.directory, self.keep)
         pause = (time.perf_counter_ns() - start) // 1000
-        self._pid = pid
         loop = asyncio.get_running_loop()
         reaped = loop.run_in_executor(None, _wait_child, pid, seq, start, pause)
         reaped.add_done_callback(self._on_reaped)
@@ -95,7 +99,6 @@ class SnapshotWriter:
 
     def _on_reaped(self, reaped: asyncio.Future[SnapshotResult]) -> None:
         self._reaped = None
-        self._pid = 0
         if reaped.cancelled():
             return
         error = reaped.exception()

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import orjson
+import pytest
 
 from engine.commands import NewOrder
 from engine.core import Engine
@@ -106,3 +107,32 @@ async def test_a_failed_child_leaves_the_journal_whole_and_the_next_snapshot_wor
     final_hash = host.engine.state_hash()
     await host.stop()
     assert recover(Engine(), journal_dir).state_hash == final_hash
+
+
+async def test_a_fork_that_fails_is_logged_and_the_host_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fork() can fail (EAGAIN, ENOMEM) and cannot be made to fail for real here (root
+    ignores RLIMIT_NPROC): so os.fork is replaced for this one case."""
+    host = _host(tmp_path, snapshot_every=0)
+    host.start()
+    _rest(host, 5)
+    await asyncio.sleep(0)
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert not host.snapshot()
+    failures = host.snapshots._m_failed
+    assert isinstance(failures, Counter) and sum(failures.values.values()) == 1
+    assert not host.snapshots.running
+    monkeypatch.undo()
+    _rest(host, 5, start=5)
+    await asyncio.sleep(0)
+    assert host.snapshot()
+    result = await host.snapshots.wait()
+    assert result is not None and result.ok
+    final_hash = host.engine.state_hash()
+    await host.stop()
+    assert recover(Engine(), tmp_path / "j").state_hash == final_hash
