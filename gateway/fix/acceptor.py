@@ -110,11 +110,15 @@ class _Connection(asyncio.Protocol):
             self._slow_timer = self._loop.call_later(
                 self._acceptor.settings.slow_consumer_timeout_s, self._slow_consumer
             )
+        if self.session is not None:
+            self.session.on_pause_writing()
 
     def resume_writing(self) -> None:
         if self._slow_timer is not None:
             self._slow_timer.cancel()
             self._slow_timer = None
+        if self.session is not None:
+            self.session.on_resume_writing()
 
     def _slow_consumer(self, reason: str = "not reading") -> None:
         """Disconnect a peer that does not read. FIX cannot drop or conflate messages,

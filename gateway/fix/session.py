@@ -59,6 +59,26 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _MAX_QUEUED = 10_000
+#: A resend longer than this many sequence numbers is paced: one step of this size per
+#: event-loop pass, and none while the connection's write buffer is over its high-water
+#: mark. Sent in one go, a large resend overflowed the write buffer (max_write_buffer),
+#: the client was disconnected as a slow consumer and could never catch up.
+_RESEND_STEP = 2_000
+#: New messages held back while a paced resend runs; past this the client is not
+#: reading its resend and is disconnected (nothing is lost: see the store).
+_MAX_HELD = 100_000
+
+
+class _Replay:
+    """A paced resend in progress: numbers ``next..last`` still to resend, and the
+    messages sequenced since it began, sent in order once it ends."""
+
+    __slots__ = ("held", "last", "next")
+
+    def __init__(self, begin: int, last: int) -> None:
+        self.next = begin
+        self.last = last
+        self.held: list[bytes] = []
 
 
 class SessionState(enum.Enum):
@@ -178,6 +198,8 @@ class FixSession:
         self._now = 0.0
         self._sending_ms = -1
         self._sending_time = b""
+        self._replay: _Replay | None = None
+        self._writable = True
 
     # -- public surface ----------------------------------------------------------
 
@@ -210,6 +232,7 @@ class FixSession:
         self._last_recv = self._last_sent = self._now = now
         self._test_request_sent = False
         self._queue.clear()
+        self._writable = True
 
     def send(self, msg_type: str | bytes, fields: Iterable[tuple[int, FieldValue]] | bytes) -> int:
         """Send an application message: sequenced, stored for resend, and written
@@ -264,6 +287,16 @@ class FixSession:
         if self._transport is not None:
             self._transport.deadline_changed()
         self._wake()
+
+    def on_pause_writing(self) -> None:
+        """The connection's write buffer is over its high-water mark."""
+        self._writable = False
+
+    def on_resume_writing(self) -> None:
+        """The write buffer drained: a paced resend goes on."""
+        self._writable = True
+        if self._replay is not None:
+            self._pump_replay()
 
     def connection_lost(self) -> None:
         """The transport closed under us."""
@@ -702,28 +735,71 @@ class FixSession:
 
     def _resend(self, begin: int, end: int) -> None:
         """Resend ``begin..end`` (end 0: up to the last sent); shared by ResendRequest
-        and a Logon whose NextExpectedMsgSeqNum(789) is below our next MsgSeqNum."""
-        last = self.store.next_sender_seq - 1
+        and a Logon whose NextExpectedMsgSeqNum(789) is below our next MsgSeqNum.
+
+        Up to _RESEND_STEP numbers go out at once; a longer resend is paced (see
+        _pump_replay), and what is sequenced meanwhile follows it in order."""
+        replay = self._replay
+        last = self.store.next_sender_seq - 1 if replay is None else replay.last
         if end == 0 or end > last:
-            end = last
+            end = last  # during a paced resend: never past what it holds back
         if begin < 1 or begin > end:
             return
+        if replay is not None:  # asked again while pacing: rewind (43=Y makes it safe)
+            replay.next = min(replay.next, begin)
+            log.info("%s: paced resend rewound to %d", self.session_id, replay.next)
+            return
+        if end - begin < _RESEND_STEP:
+            self._resend_span(begin, end)
+            log.info("%s: resent %d..%d", self.session_id, begin, end)
+            return
+        self._replay = _Replay(begin, end)
+        log.info("%s: paced resend of %d..%d started", self.session_id, begin, end)
+        self._pump_replay()
+
+    def _resend_span(self, begin: int, end: int) -> None:
+        """Write the stored messages of ``begin..end`` (43=Y, 122) and one GapFill for
+        each run of numbers not stored (admin messages, or older than the store's
+        resend window)."""
         cursor = begin
         now_b = format_utc_timestamp(self._wall_clock_us())
         for m in self.store.get_range(begin, end):
             if m.seq_num > cursor:
                 self._send_gap_fill(cursor, m.seq_num, now_b)
             extra = b"43=Y\x01122=" + m.sending_time + b"\x01"
-            self._write(self._encoder.encode(m.msg_type, m.seq_num, now_b, m.body, extra))
+            self._write_now(self._encoder.encode(m.msg_type, m.seq_num, now_b, m.body, extra))
             cursor = m.seq_num + 1
         if cursor <= end:
             self._send_gap_fill(cursor, end + 1, now_b)
-        log.info("%s: resent %d..%d", self.session_id, begin, end)
+
+    def _pump_replay(self) -> None:
+        """One step of a paced resend; the next runs on the next loop pass, or once the
+        write buffer drains. When it ends, the held-back messages follow."""
+        while True:
+            replay = self._replay
+            if replay is None or self.state not in _LIVE or self._transport is None:
+                return
+            stop = min(replay.next + _RESEND_STEP - 1, replay.last)
+            self._resend_span(replay.next, stop)
+            replay.next = stop + 1
+            if replay.next > replay.last:
+                self._replay = None
+                for data in replay.held:
+                    self._write_now(data)
+                log.info("%s: paced resend ended at %d", self.session_id, replay.last)
+                self.flush()
+                return
+            self.flush()  # may pause writing at once (on_pause_writing)
+            if not self._writable:
+                return  # on_resume_writing goes on
+            if self._scheduler is not None:
+                self._scheduler(self._pump_replay)
+                return
 
     def _send_gap_fill(self, seq: int, new_seq: int, now_b: bytes) -> None:
         extra = b"43=Y\x01122=" + now_b + b"\x01"
         body = b"123=Y\x0136=%d\x01" % new_seq
-        self._write(self._encoder.encode(b"4", seq, now_b, body, extra))
+        self._write_now(self._encoder.encode(b"4", seq, now_b, body, extra))
 
     def _queue_too_high(self, msg: FixMessage, seq: int, expected: int) -> None:
         if len(self._queue) < _MAX_QUEUED:
@@ -816,6 +892,17 @@ class FixSession:
         )
 
     def _write(self, data: bytes) -> None:
+        """Write a newly sequenced message: after a paced resend, if one runs."""
+        replay = self._replay
+        if replay is None:
+            self._write_now(data)
+            return
+        replay.held.append(data)
+        if len(replay.held) > _MAX_HELD:
+            self._replay = None  # nothing held is lost: app messages are in the store
+            self._disconnect("slow consumer: paced resend not read", clean=False)
+
+    def _write_now(self, data: bytes) -> None:
         self._out.append(data)
         self._last_sent = self._now
         self._wake()
@@ -839,6 +926,11 @@ class FixSession:
             return
         was_logged_on = self.state in _LIVE or self.state is SessionState.LOGOUT_SENT
         self.state = SessionState.DISCONNECTED
+        replay, self._replay = self._replay, None
+        if replay is not None:  # e.g. a Logout held back behind the resend: it goes out
+            for data in replay.held:
+                self._write_now(data)
+        self._writable = True
         self.flush()
         transport, self._transport = self._transport, None
         if transport is not None:

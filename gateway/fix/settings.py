@@ -26,7 +26,9 @@ AcceptorSettings
   slow_consumer_timeout_s a connection paused this long is disconnected (5 s); nothing
                           is lost: every message is in the store for the ResendRequest
                           after the next Logon
-  max_write_buffer        a transport buffer above this disconnects at once (16 MiB)
+  max_write_buffer        a transport buffer above this disconnects at once (16 MiB);
+                          a resend of any length stays under it: it is paced in steps
+                          of 2,000 messages, each when the buffer has drained
 
 SessionSettings
   target_comp_id          the client's SenderCompID (required)

@@ -784,3 +784,48 @@ async def test_resend_below_the_resend_window_is_gap_filled(harness: Harness) ->
     assert summary == [("4", 1, 4, b"Y")] + [("8", n, None, b"Y") for n in range(4, 8)]
     assert [m.get(11) for m in got[1:]] == [b"O2", b"O3", b"O4", b"O5"]
     await c.expect_nothing()
+
+
+async def test_a_resend_larger_than_the_write_buffer_is_paced_not_disconnected(
+    harness: Harness,
+) -> None:
+    """20,000 ERs (~4 MB) missed while offline, against a 1 MiB max_write_buffer: sent
+    in one go the resend overflowed it and the client was disconnected as a slow
+    consumer on every attempt. Paced, all arrive (43=Y), and a message sequenced
+    meanwhile follows the resend in order, as a first transmission."""
+    await harness.start(max_write_buffer=1 << 20, write_buffer_high=64 << 10)
+    c = await harness.connect()
+    await c.logon()  # out 1
+    await c.send("5")
+    await c.expect("5")  # out 2: our Logout answer
+    await c.expect_closed()
+    sess = harness.session()
+    body = (
+        b"37=O1\x0111=C1\x0117=E1\x01150=0\x0139=0\x0155=BTC-USD\x0154=1\x01"
+        + b"58="
+        + (b"x" * 120)
+        + b"\x01"
+    )
+    for _ in range(20_000):  # out 3..20002, stored while the client is away
+        sess.send("8", body)
+    c2 = await harness.connect()
+    c2.seq = 3
+    await c2.logon()  # out 20003
+    await c2.send("2", [(7, 3), (16, 0)])
+    seqs: list[int] = []
+    reports = []
+    while len(seqs) < 20_002:  # 3..20004
+        m = await c2.recv(timeout=10)
+        if not seqs:  # the resend has begun, and 20,000 do not fit in one step
+            sess.send("8", body)  # out 20004: sequenced while the resend is paced
+        if m.msg_type == "4":
+            seqs.extend(range(m.get_int(34) or 0, m.get_int(36) or 0))
+            continue
+        assert m.msg_type == "8", m
+        seqs.append(m.get_int(34) or 0)
+        reports.append(m)
+    assert seqs == list(range(3, 20_005))  # in order; the Logon (20003) gap-filled
+    assert all(m.get(43) == b"Y" for m in reports[:-1])  # the resend
+    assert reports[-1].get(43) is None  # 20004: its first transmission
+    assert sess.is_logged_on
+    await c2.expect_nothing()
