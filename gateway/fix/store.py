@@ -97,7 +97,10 @@ class _Segment:
     def index(self, seq: int, offset: int) -> None:
         offsets = self.offsets
         i = seq - self.first_seq
-        if i < len(offsets):  # numbers went back: what followed is superseded
+        if i < 0:  # below the segment's start (an adopted single-file log): start over
+            offsets = self.offsets = array("q")
+            self.first_seq, i = seq, 0
+        elif i < len(offsets):  # numbers went back: what followed is superseded
             del offsets[i:]
         if i > len(offsets):
             offsets.extend(array("q", [-1]) * (i - len(offsets)))

@@ -143,3 +143,15 @@ def test_store_written_as_one_file_is_adopted_as_the_first_segment(tmp_path: Pat
     assert [(m.seq_num, m.body) for m in s.get_range(1, 10)] == [(3, b"v=3\x01"), (5, b"v=5\x01")]
     assert s.next_sender_seq == 6
     s.close()
+
+
+def test_an_adopted_log_whose_numbers_went_back_keeps_only_the_newest_history(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "s"
+    directory.mkdir()
+    (directory / "messages").write_bytes(b"5 8 t 4\nv=5\x01\n6 8 t 4\nv=6\x01\n3 8 t 4\nv=3\x01\n")
+    for _ in range(2):  # adopted, then reopened as a segment
+        s = FileStore(directory)
+        assert [(m.seq_num, m.body) for m in s.get_range(1, 10)] == [(3, b"v=3\x01")]
+        s.close()
