@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import NoReturn
 
 import structlog
 
@@ -40,11 +41,17 @@ from gateway.snapshots import SnapshotWriter
 __all__ = ["EngineHost", "EventBatch", "Listener"]
 
 
+def _fail_stop(error: BaseException) -> NoReturn:
+    """Durability is gone: acknowledging anything now would be a lie. Fail stop; the
+    journal on disk is still consistent up to the last good fsync."""
+    log.critical("journal.fsync_failed", error=repr(error))
+    os._exit(70)
+
+
 def _fail_stop_on_error(done: Future[None]) -> None:
     error = done.exception()
     if error is not None:
-        log.critical("journal.fsync_failed", error=repr(error))
-        os._exit(70)
+        _fail_stop(error)
 
 
 def _timed_fsync(journal: JournalWriter) -> int:
@@ -272,10 +279,7 @@ class EngineHost:
         self._syncing = None
         error = done.exception()
         if error is not None:
-            # Durability is gone: acknowledging anything now would be a lie. Fail stop;
-            # the journal on disk is still consistent up to the last good fsync.
-            log.critical("journal.fsync_failed", error=repr(error))
-            os._exit(70)
+            _fail_stop(error)
         self._m_fsync_us.observe(done.result() / 1000)
         self._release(held)
         if self._held:
