@@ -209,8 +209,12 @@ class OrderTracker:
             assert isinstance(event, OrderReplaced)
             amended = self.orders.get(event.order_id)
             if amended is not None:
-                key = (amended.account, event.client_order_id)
-                self.by_client_id[key] = amended.order_id
+                # The order answers to its new client id only: the old key would
+                # outlive the order (eviction removes the current key), one per replace.
+                old_key = (amended.account, amended.client_order_id)
+                if self.by_client_id.get(old_key) == amended.order_id:
+                    del self.by_client_id[old_key]
+                self.by_client_id[(amended.account, event.client_order_id)] = amended.order_id
                 amended.client_order_id = event.client_order_id
                 amended.price = event.price
                 amended.qty = event.qty
