@@ -783,9 +783,7 @@ class FixSession:
             self._resend_span(replay.next, stop)
             replay.next = stop + 1
             if replay.next > replay.last:
-                self._replay = None
-                for data in replay.held:
-                    self._write_now(data)
+                self._end_replay()
                 log.info("%s: paced resend ended at %d", self.session_id, replay.last)
                 self.flush()
                 return
@@ -795,6 +793,13 @@ class FixSession:
             if self._scheduler is not None:
                 self._scheduler(self._pump_replay)
                 return
+
+    def _end_replay(self) -> None:
+        """Stop pacing; what was held back behind the resend goes out, in order."""
+        replay, self._replay = self._replay, None
+        if replay is not None:
+            for data in replay.held:
+                self._write_now(data)
 
     def _send_gap_fill(self, seq: int, new_seq: int, now_b: bytes) -> None:
         extra = b"43=Y\x01122=" + now_b + b"\x01"
@@ -926,10 +931,7 @@ class FixSession:
             return
         was_logged_on = self.state in _LIVE or self.state is SessionState.LOGOUT_SENT
         self.state = SessionState.DISCONNECTED
-        replay, self._replay = self._replay, None
-        if replay is not None:  # e.g. a Logout held back behind the resend: it goes out
-            for data in replay.held:
-                self._write_now(data)
+        self._end_replay()  # e.g. a Logout held back behind the resend: it goes out
         self._writable = True
         self.flush()
         transport, self._transport = self._transport, None
