@@ -33,7 +33,8 @@ def native_modules(package_dir: Path) -> tuple[str, ...]:
     """The modules of ``package_dir`` that run as compiled extensions.
 
     Loads any mypyc runtime found there first (compiled modules import it by a
-    top-level name), and refuses a compiled module older than its source.
+    top-level name), and refuses a compiled module older than its source (the
+    ``.py`` mypyc compiled, or the ``.c`` of a hand-written extension).
     """
     for ext in package_dir.glob("*__mypyc.*.so"):
         _load_runtime(ext)
@@ -41,13 +42,14 @@ def native_modules(package_dir: Path) -> tuple[str, ...]:
     for ext in package_dir.glob("*.so"):
         if "__mypyc." in ext.name:
             continue
-        source = package_dir / (ext.name.split(".", 1)[0] + ".py")
-        if source.exists() and source.stat().st_mtime > ext.stat().st_mtime:
-            raise ImportError(
-                f"{ext} is older than {source.name}: "
-                "run `make native` to rebuild or `make clean-native` for pure Python"
-            )
-        built.append(source.stem)
+        stem = ext.name.split(".", 1)[0]
+        for source in (package_dir / (stem + ".py"), package_dir / (stem + ".c")):
+            if source.exists() and source.stat().st_mtime > ext.stat().st_mtime:
+                raise ImportError(
+                    f"{ext} is older than {source.name}: "
+                    "run `make native` to rebuild or `make clean-native` for pure Python"
+                )
+        built.append(stem)
     return tuple(sorted(built))
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -46,7 +46,7 @@ FieldValue = bytes | str | int
 #: int() raises ValueError on longer digit strings (Python's limit, 4300 by default, can
 #: be lowered to 640 at the least): no tag, length or integer field is that long, and
 #: such input must be read as invalid, not raise out of the framer or the session.
-_MAX_DIGITS = 640
+_MAX_DIGITS = 640  # also in _cframe.c
 
 #: length tag -> data tag, for the length-prefixed DATA fields of FIX 4.2/4.4.
 DEFAULT_DATA_TAGS: Mapping[int, int] = {
@@ -68,7 +68,17 @@ DEFAULT_DATA_TAGS: Mapping[int, int] = {
     621: 622,
 }
 
-_MAX_HEADER_SCAN = 64
+_MAX_HEADER_SCAN = 64  # also in _cframe.c
+
+_FastFrame = Callable[
+    [bytearray, int, int, Mapping[int, int]],
+    tuple[list[tuple[int, bytes]], bytes, dict[int, bytes], int] | None,
+]
+_cframe_frame: _FastFrame | None
+try:  # built by `make native` from _cframe.c; absent in the pure-Python build
+    from gateway.fix._cframe import frame as _cframe_frame
+except ImportError:
+    _cframe_frame = None
 
 
 _adler32 = zlib.adler32
@@ -100,10 +110,15 @@ class FixMessage:
 
     __slots__ = ("_index", "_msg_type", "fields", "raw")
 
-    def __init__(self, fields: list[tuple[int, bytes]], raw: bytes = b"") -> None:
+    def __init__(
+        self,
+        fields: list[tuple[int, bytes]],
+        raw: bytes = b"",
+        index: dict[int, bytes] | None = None,
+    ) -> None:
         self.fields = fields
         self.raw = raw
-        self._index: dict[int, bytes] | None = None
+        self._index = index  # first occurrence of each tag; built on first lookup if None
         self._msg_type: str | None = None
 
     def _idx(self) -> dict[int, bytes]:
@@ -246,18 +261,23 @@ class FrameReader:
     """Incremental framer: ``feed(bytes)`` returns complete messages and garbage.
 
     ``max_body_length`` bounds memory: a BodyLength above it is garbled at once.
+    With the native build, a complete well-formed message is framed by the C
+    module ``_cframe`` (``accelerate=False`` turns it off); anything else, and
+    everything in the pure-Python build, goes through :meth:`_next`, the reference.
     """
 
-    __slots__ = ("_buf", "data_tags", "max_body_length")
+    __slots__ = ("_buf", "_fast", "data_tags", "max_body_length")
 
     def __init__(
         self,
         data_tags: Mapping[int, int] = DEFAULT_DATA_TAGS,
         max_body_length: int = 1 << 20,
+        accelerate: bool = True,
     ) -> None:
         self._buf = bytearray()
         self.data_tags = data_tags
         self.max_body_length = max_body_length
+        self._fast: _FastFrame | None = _cframe_frame if accelerate else None
 
     @property
     def buffered(self) -> int:
@@ -268,7 +288,14 @@ class FrameReader:
         buf += data
         out: list[FixMessage | Garbled] = []
         pos = 0
+        fast = self._fast
         while True:
+            if fast is not None:
+                framed = fast(buf, pos, self.max_body_length, self.data_tags)
+                if framed is not None:
+                    fields, raw, index, pos = framed
+                    out.append(FixMessage(fields, raw, index))
+                    continue
             item, pos = self._next(buf, pos)
             if item is None:
                 break

@@ -1,0 +1,7 @@
+"""Type stub for the C extension built from _cframe.c by `make native`."""
+
+from collections.abc import Mapping
+
+def frame(
+    buf: bytearray, pos: int, max_body_length: int, data_tags: Mapping[int, int], /
+) -> tuple[list[tuple[int, bytes]], bytes, dict[int, bytes], int] | None: ...
