@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # and the gateway's per-order path (FIX codec/validation/session/store/translation/
 # application, the order tracker, the market-data publisher). One mypyc run, so one
 # shared runtime; it is kept in engine/, which the gateway package imports first.
-NATIVE_MODULES := book matching risk core sequencer commands journal snapshot
+NATIVE_MODULES := book matching risk core sequencer commands events journal snapshot
 GATEWAY_NATIVE := host orders marketdata fix/codec fix/dictionary fix/session fix/store \
 	fix/translate fix/application
 NATIVE_SOURCES := $(addprefix engine/,$(addsuffix .py,$(NATIVE_MODULES))) \

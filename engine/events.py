@@ -4,6 +4,12 @@ Every event carries the (seq, ts_us) of the command that caused it and its own i
 within that command's events, so (seq, idx) orders all output totally. Events are
 slotted (not frozen: building a frozen dataclass costs twice as much on the hot path);
 treat them as immutable. Prices are ticks, quantities lots, amounts asset units.
+
+Each class writes its ``__init__`` by hand (``init=False``): `make native` compiles
+this module, and mypyc compiles a hand-written ``__init__`` but leaves a dataclass's
+generated one interpreted. Native events cost the gateway ~4 us less per order
+(core_bench, 2026-11-23): cheaper to build, and every edge reads their fields as
+struct slots. The dataclass decorator still provides ``__eq__`` and ``__repr__``.
 """
 
 from __future__ import annotations
@@ -76,7 +82,7 @@ class CloseReason(IntEnum):
     STP_DECREMENT = 12
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class OrderAccepted:
     seq: int
     ts_us: int
@@ -95,8 +101,44 @@ class OrderAccepted:
     stp: int
     expire_ts_us: int
 
+    def __init__(
+        self,
+        seq: int,
+        ts_us: int,
+        idx: int,
+        order_id: int,
+        account: str,
+        symbol: str,
+        client_order_id: str,
+        side: int,
+        ord_type: int,
+        price: int,
+        qty: int,
+        tif: int,
+        quote_qty: int,
+        post_only: bool,
+        stp: int,
+        expire_ts_us: int,
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.order_id = order_id
+        self.account = account
+        self.symbol = symbol
+        self.client_order_id = client_order_id
+        self.side = side
+        self.ord_type = ord_type
+        self.price = price
+        self.qty = qty
+        self.tif = tif
+        self.quote_qty = quote_qty
+        self.post_only = post_only
+        self.stp = stp
+        self.expire_ts_us = expire_ts_us
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class OrderRejected:
     """A refused command. request names its kind: new, cancel, replace, mass_cancel, admin."""
 
@@ -111,8 +153,32 @@ class OrderRejected:
     code: int
     text: str
 
+    def __init__(
+        self,
+        seq: int,
+        ts_us: int,
+        idx: int,
+        request: str,
+        account: str,
+        symbol: str,
+        client_order_id: str,
+        order_id: int,
+        code: int,
+        text: str,
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.request = request
+        self.account = account
+        self.symbol = symbol
+        self.client_order_id = client_order_id
+        self.order_id = order_id
+        self.code = code
+        self.text = text
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class Trade:
     """One match. Carries both orders' state after the fill so edges need no lookups.
 
@@ -144,8 +210,58 @@ class Trade:
     taker_notional: int
     taker_leaves: int
 
+    def __init__(
+        self,
+        seq: int,
+        ts_us: int,
+        idx: int,
+        symbol: str,
+        md_seq: int,
+        trade_id: int,
+        price: int,
+        qty: int,
+        taker_side: int,
+        maker_order_id: int,
+        maker_account: str,
+        maker_client_order_id: str,
+        maker_fee: int,
+        maker_filled: int,
+        maker_notional: int,
+        maker_leaves: int,
+        taker_order_id: int,
+        taker_account: str,
+        taker_client_order_id: str,
+        taker_fee: int,
+        taker_filled: int,
+        taker_notional: int,
+        taker_leaves: int,
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.symbol = symbol
+        self.md_seq = md_seq
+        self.trade_id = trade_id
+        self.price = price
+        self.qty = qty
+        self.taker_side = taker_side
+        self.maker_order_id = maker_order_id
+        self.maker_account = maker_account
+        self.maker_client_order_id = maker_client_order_id
+        self.maker_fee = maker_fee
+        self.maker_filled = maker_filled
+        self.maker_notional = maker_notional
+        self.maker_leaves = maker_leaves
+        self.taker_order_id = taker_order_id
+        self.taker_account = taker_account
+        self.taker_client_order_id = taker_client_order_id
+        self.taker_fee = taker_fee
+        self.taker_filled = taker_filled
+        self.taker_notional = taker_notional
+        self.taker_leaves = taker_leaves
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class OrderClosed:
     """An order left the book unfilled (qty = lots taken off); reason is a CloseReason."""
 
@@ -162,20 +278,106 @@ class OrderClosed:
     notional: int
     reason: int
 
+    def __init__(
+        self,
+        seq: int,
+        ts_us: int,
+        idx: int,
+        order_id: int,
+        account: str,
+        symbol: str,
+        client_order_id: str,
+        side: int,
+        qty: int,
+        filled: int,
+        notional: int,
+        reason: int,
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.order_id = order_id
+        self.account = account
+        self.symbol = symbol
+        self.client_order_id = client_order_id
+        self.side = side
+        self.qty = qty
+        self.filled = filled
+        self.notional = notional
+        self.reason = reason
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class OrderCanceled(OrderClosed):
     """Closed by request (user or mass cancel); request_id is the canceling request's id."""
 
     request_id: str
 
+    def __init__(
+        self,
+        seq: int,
+        ts_us: int,
+        idx: int,
+        order_id: int,
+        account: str,
+        symbol: str,
+        client_order_id: str,
+        side: int,
+        qty: int,
+        filled: int,
+        notional: int,
+        reason: int,
+        request_id: str,
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.order_id = order_id
+        self.account = account
+        self.symbol = symbol
+        self.client_order_id = client_order_id
+        self.side = side
+        self.qty = qty
+        self.filled = filled
+        self.notional = notional
+        self.reason = reason
+        self.request_id = request_id
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class OrderExpired(OrderClosed):
     """Closed by a rule (IOC/FOK rest, GTD, collar, STP, funds)."""
 
+    def __init__(
+        self,
+        seq: int,
+        ts_us: int,
+        idx: int,
+        order_id: int,
+        account: str,
+        symbol: str,
+        client_order_id: str,
+        side: int,
+        qty: int,
+        filled: int,
+        notional: int,
+        reason: int,
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.order_id = order_id
+        self.account = account
+        self.symbol = symbol
+        self.client_order_id = client_order_id
+        self.side = side
+        self.qty = qty
+        self.filled = filled
+        self.notional = notional
+        self.reason = reason
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class OrderReplaced:
     seq: int
     ts_us: int
@@ -193,8 +395,42 @@ class OrderReplaced:
     notional: int
     priority_kept: bool
 
+    def __init__(
+        self,
+        seq: int,
+        ts_us: int,
+        idx: int,
+        order_id: int,
+        account: str,
+        symbol: str,
+        client_order_id: str,
+        orig_client_order_id: str,
+        side: int,
+        price: int,
+        qty: int,
+        leaves: int,
+        filled: int,
+        notional: int,
+        priority_kept: bool,
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.order_id = order_id
+        self.account = account
+        self.symbol = symbol
+        self.client_order_id = client_order_id
+        self.orig_client_order_id = orig_client_order_id
+        self.side = side
+        self.price = price
+        self.qty = qty
+        self.leaves = leaves
+        self.filled = filled
+        self.notional = notional
+        self.priority_kept = priority_kept
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class SelfTradePrevented:
     seq: int
     ts_us: int
@@ -206,8 +442,30 @@ class SelfTradePrevented:
     qty: int
     mode: int
 
+    def __init__(
+        self,
+        seq: int,
+        ts_us: int,
+        idx: int,
+        symbol: str,
+        account: str,
+        taker_order_id: int,
+        maker_order_id: int,
+        qty: int,
+        mode: int,
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.symbol = symbol
+        self.account = account
+        self.taker_order_id = taker_order_id
+        self.maker_order_id = maker_order_id
+        self.qty = qty
+        self.mode = mode
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class BookDelta:
     """A price level's new total quantity (0 = level removed). md_seq is per instrument."""
 
@@ -220,8 +478,28 @@ class BookDelta:
     price: int
     level_qty: int
 
+    def __init__(
+        self,
+        seq: int,
+        ts_us: int,
+        idx: int,
+        symbol: str,
+        md_seq: int,
+        side: int,
+        price: int,
+        level_qty: int,
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.symbol = symbol
+        self.md_seq = md_seq
+        self.side = side
+        self.price = price
+        self.level_qty = level_qty
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class BalanceChanged:
     """An account's asset after the change: total and held (available = total - held)."""
 
@@ -233,8 +511,19 @@ class BalanceChanged:
     total: int
     held: int
 
+    def __init__(
+        self, seq: int, ts_us: int, idx: int, account: str, asset: str, total: int, held: int
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.account = account
+        self.asset = asset
+        self.total = total
+        self.held = held
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class AdminApplied:
     """An administrative command took effect; detail says what changed."""
 
@@ -243,6 +532,13 @@ class AdminApplied:
     idx: int
     command: str
     detail: str
+
+    def __init__(self, seq: int, ts_us: int, idx: int, command: str, detail: str) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.command = command
+        self.detail = detail
 
 
 Event = (
