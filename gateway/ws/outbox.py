@@ -14,6 +14,8 @@ connections for market data):
   reason; the queue is cleared and nothing more is accepted.
 
 So a connection never holds more than ``limit`` frames, whatever the client does.
+When the connection has ended, :meth:`detach` drops the callbacks (they are the
+connection's bound methods: kept, they would make a reference cycle).
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 __all__ = ["Outbox", "Resyncable"]
+
+
+def _ignore_overflow(reason: str) -> None:
+    pass
+
+
+def _ignore_wake() -> None:
+    pass
 
 
 class Resyncable(Protocol):
@@ -103,6 +113,16 @@ class Outbox:
             data = sub.resync()
             if data is not None:
                 self.queue.append(data)
+
+    def detach(self) -> None:
+        """The connection has ended: accept nothing more, drop what is queued and the
+        callbacks, which refer back to the connection."""
+        self.closed = True
+        self.queue.clear()
+        self.stale.clear()
+        self.on_overflow = _ignore_overflow
+        self.wake = _ignore_wake
+        self.on_conflate = None
 
     def overflow(self, reason: str) -> None:
         if self.closed:

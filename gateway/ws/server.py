@@ -361,6 +361,17 @@ class _Connection:
             self.ready.set()
         return sent
 
+    def release(self) -> None:
+        """The connection has ended: drop the references back to it, so that reference
+        counting frees it, and websockets' connection with it, at once. The outbox's
+        callbacks are bound methods of ``self``, and the cancelled writer task keeps
+        its CancelledError, whose traceback holds write_loop's frame and so ``self``.
+        As reference cycles they would wait for a full collection, which the GcPacer
+        runs only while the gateway is idle (README, GC pacing)."""
+        self.outbox.detach()
+        self.writer = None  # cancelled: the event loop holds it until its last step
+        self.killer = None  # done: the handler awaited it
+
     async def write_loop(self) -> None:
         """Only for backpressure: wait until the transport drains, then flush."""
         ws, outbox = self.ws, self.outbox
@@ -525,6 +536,7 @@ class WsServer:
             if conn.killer is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await conn.killer
+            conn.release()
             log.info(
                 "ws.disconnected",
                 peer=session.peer,
