@@ -11,7 +11,7 @@
  *   frame(buf, pos, max_body_length, data_tags) returns None unless the bytes at
  *   `pos` are one complete, well-framed message without any length-prefixed DATA
  *   field; then it returns exactly what FrameReader._next would have produced:
- *   (fields, raw, index, msg_end). On None the caller runs the Python framer, so
+ *   (fields, raw, index, tags, msg_end). On None the caller runs the Python framer, so
  *   every garbled, partial or unusual input keeps the reference behaviour.
  *
  * Safety: `buf` is only read before the first call that could run Python code;
@@ -56,13 +56,16 @@ static PyObject *tag_number(const char *p, Py_ssize_t n) {
     return v;
 }
 
-/* Split `raw` into (tag, value) pairs and the first-occurrence index, as
- * codec.parse_fields + FixMessage._idx do. Returns 1 on success, 0 when a DATA
- * length tag is present (the caller falls back), -1 on error. */
-static int split_fields(PyObject *raw, PyObject *data_tags, PyObject *fields, PyObject *index) {
+/* Split `raw` into (tag, value) pairs, the first-occurrence index and the tags in
+ * order, as codec.parse_fields, FixMessage._idx and FixMessage.tags do. `tags` has
+ * one slot per SOH in `raw`. Returns 1 on success, 0 when a DATA length tag is
+ * present (the caller falls back), -1 on error. */
+static int split_fields(PyObject *raw, PyObject *data_tags, PyObject *fields, PyObject *index,
+                        PyObject *tags) {
     const char *s = PyBytes_AS_STRING(raw);
     Py_ssize_t n = PyBytes_GET_SIZE(raw);
     Py_ssize_t a = 0;
+    Py_ssize_t k = 0;
     while (a < n) {
         Py_ssize_t b = find_soh(s, a, n); /* raw ends with SOH: always found */
         if (b < 0) b = n;
@@ -92,9 +95,15 @@ static int split_fields(PyObject *raw, PyObject *data_tags, PyObject *fields, Py
         int failed = pair == NULL || PyList_Append(fields, pair) < 0 ||
                      PyDict_SetDefault(index, tag, value) == NULL;
         Py_XDECREF(pair);
-        Py_DECREF(tag);
         Py_DECREF(value);
-        if (failed) return -1;
+        if (failed) {
+            Py_DECREF(tag);
+            return -1;
+        }
+        Py_DECREF(tag);
+        Py_INCREF(tag);
+        PyTuple_SET_ITEM(tags, k, tag);
+        k++;
         a = b + 1;
     }
     return 1;
@@ -143,35 +152,36 @@ static PyObject *frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     /* From here on Python code may run (data_tags' __contains__): use the copy. */
     PyObject *raw = PyBytes_FromStringAndSize(buf + start, msg_end - start);
     if (raw == NULL) return NULL;
+    Py_ssize_t nfields = 0;
+    const char *text = PyBytes_AS_STRING(raw);
+    for (Py_ssize_t k = 0; k < msg_end - start; k++) nfields += text[k] == SOH;
     PyObject *fields = PyList_New(0);
     PyObject *index = PyDict_New();
-    if (fields == NULL || index == NULL) goto error;
-    int split = split_fields(raw, args[3], fields, index);
-    if (split < 0) goto error;
+    PyObject *tags = PyTuple_New(nfields);
+    PyObject *end = NULL;
+    PyObject *result = NULL;
+    if (fields == NULL || index == NULL || tags == NULL) goto done;
+    int split = split_fields(raw, args[3], fields, index, tags);
+    if (split < 0) goto done;
     if (split == 0) {
-        Py_DECREF(raw);
-        Py_DECREF(fields);
-        Py_DECREF(index);
-        Py_RETURN_NONE;
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
     }
-    PyObject *end = PyLong_FromSsize_t(msg_end);
-    if (end == NULL) goto error;
-    PyObject *result = PyTuple_Pack(4, fields, raw, index, end);
-    Py_DECREF(end);
-    Py_DECREF(raw);
-    Py_DECREF(fields);
-    Py_DECREF(index);
-    return result;
-error:
+    end = PyLong_FromSsize_t(msg_end);
+    if (end != NULL) result = PyTuple_Pack(5, fields, raw, index, tags, end);
+done:
     Py_DECREF(raw);
     Py_XDECREF(fields);
     Py_XDECREF(index);
-    return NULL;
+    Py_XDECREF(tags);
+    Py_XDECREF(end);
+    return result;
 }
 
 static PyMethodDef methods[] = {
     {"frame", (PyCFunction)(void (*)(void))frame, METH_FASTCALL,
-     "frame(buf, pos, max_body_length, data_tags) -> (fields, raw, index, msg_end) | None"},
+     "frame(buf, pos, max_body_length, data_tags) -> (fields, raw, index, tags, end) | None"},
     {NULL, NULL, 0, NULL},
 };
 

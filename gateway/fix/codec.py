@@ -72,7 +72,7 @@ _MAX_HEADER_SCAN = 64  # also in _cframe.c
 
 _FastFrame = Callable[
     [bytearray, int, int, Mapping[int, int]],
-    tuple[list[tuple[int, bytes]], bytes, dict[int, bytes], int] | None,
+    tuple[list[tuple[int, bytes]], bytes, dict[int, bytes], tuple[int, ...], int] | None,
 ]
 _cframe_frame: _FastFrame | None
 try:  # built by `make native` from _cframe.c; absent in the pure-Python build
@@ -108,17 +108,21 @@ class FixMessage:
     available through :attr:`fields` or :meth:`get_all`.
     """
 
-    __slots__ = ("_index", "_msg_type", "fields", "raw")
+    __slots__ = ("_index", "_msg_type", "_tags", "fields", "raw")
 
     def __init__(
         self,
         fields: list[tuple[int, bytes]],
         raw: bytes = b"",
         index: dict[int, bytes] | None = None,
+        tags: tuple[int, ...] | None = None,
     ) -> None:
         self.fields = fields
         self.raw = raw
-        self._index = index  # first occurrence of each tag; built on first lookup if None
+        # first occurrence of each tag, and the tags in order: built on first use
+        # unless the framer (the C one) already has them
+        self._index = index
+        self._tags = tags
         self._msg_type: str | None = None
 
     def _idx(self) -> dict[int, bytes]:
@@ -132,6 +136,14 @@ class FixMessage:
 
     def get(self, tag: int) -> bytes | None:
         return self._idx().get(tag)
+
+    @property
+    def tags(self) -> tuple[int, ...]:
+        """The tag numbers in message order (the dictionary's shape key)."""
+        tags = self._tags
+        if tags is None:
+            tags = self._tags = tuple([tag for tag, _ in self.fields])
+        return tags
 
     def get_str(self, tag: int) -> str | None:
         v = self._idx().get(tag)
@@ -293,8 +305,8 @@ class FrameReader:
             if fast is not None:
                 framed = fast(buf, pos, self.max_body_length, self.data_tags)
                 if framed is not None:
-                    fields, raw, index, pos = framed
-                    out.append(FixMessage(fields, raw, index))
+                    fields, raw, index, tags, pos = framed
+                    out.append(FixMessage(fields, raw, index, tags))
                     continue
             item, pos = self._next(buf, pos)
             if item is None:

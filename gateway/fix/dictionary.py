@@ -339,7 +339,7 @@ class DataDictionary:
         fields = msg.fields
         raw = msg.raw
         if raw and fields and b"=\x01" not in raw:  # no empty value anywhere
-            key = (msg.msg_type, next(zip(*fields, strict=True)))  # the tags, in C
+            key = (msg.msg_type, msg.tags)
             plan = self._plans.get(key)
             if plan is not None:
                 for i, check in plan:

@@ -67,7 +67,7 @@ def as_comparable(items: list[FixMessage | Garbled]) -> list[object]:
         if isinstance(item, Garbled):
             out.append(("garbled", item.reason, item.data))
         else:
-            out.append(("message", item.fields, item.raw, item._idx()))
+            out.append(("message", item.fields, item.raw, item._idx(), item.tags))
     return out
 
 
@@ -98,10 +98,16 @@ def test_whatever_the_c_framer_returns_is_the_python_framers_answer(
     framed = _cframe.frame(buf, pos, 200, DEFAULT_DATA_TAGS)
     if framed is None:
         return
-    fields, raw, index, end = framed
+    fields, raw, index, tags, end = framed
     item, reference_end = FrameReader(max_body_length=200, accelerate=False)._next(buf, pos)
     assert isinstance(item, FixMessage)
-    assert (fields, raw, index, end) == (item.fields, item.raw, item._idx(), reference_end)
+    assert (fields, raw, index, tags, end) == (
+        item.fields,
+        item.raw,
+        item._idx(),
+        item.tags,
+        reference_end,
+    )
 
 
 def _is_length_tag(field: bytes) -> bool:
@@ -117,7 +123,7 @@ def test_the_c_framer_takes_every_well_formed_message_without_data_fields(body: 
     msg = frame_message(b"FIX.4.4", b"35=D\x01" + body)
     framed = _cframe.frame(bytearray(b"junk" + msg), 4, 1 << 20, DEFAULT_DATA_TAGS)
     assert framed is not None
-    assert framed[1] == msg and framed[3] == 4 + len(msg)
+    assert framed[1] == msg and framed[4] == 4 + len(msg)
 
 
 def test_the_c_framer_leaves_data_fields_and_oversized_bodies_to_python() -> None:
