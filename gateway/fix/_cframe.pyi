@@ -5,3 +5,13 @@ from collections.abc import Mapping
 def frame(
     buf: bytearray, pos: int, max_body_length: int, data_tags: Mapping[int, int], /
 ) -> tuple[list[tuple[int, bytes]], bytes, dict[int, bytes], tuple[int, ...], int] | None: ...
+def encode(
+    begin: bytes,
+    comp: bytes,
+    msg_type: bytes,
+    seq: int,
+    sending_time: bytes,
+    extra: bytes,
+    body: bytes,
+    /,
+) -> bytes: ...

@@ -74,11 +74,14 @@ _FastFrame = Callable[
     [bytearray, int, int, Mapping[int, int]],
     tuple[list[tuple[int, bytes]], bytes, dict[int, bytes], tuple[int, ...], int] | None,
 ]
+_FastEncode = Callable[[bytes, bytes, bytes, int, bytes, bytes, bytes], bytes]
 _cframe_frame: _FastFrame | None
+_cframe_encode: _FastEncode | None
 try:  # built by `make native` from _cframe.c; absent in the pure-Python build
+    from gateway.fix._cframe import encode as _cframe_encode
     from gateway.fix._cframe import frame as _cframe_frame
 except ImportError:
-    _cframe_frame = None
+    _cframe_frame = _cframe_encode = None
 
 
 _adler32 = zlib.adler32
@@ -417,15 +420,25 @@ def build_message(begin_string: str | bytes, fields: Iterable[tuple[int, FieldVa
 
 
 class FixEncoder:
-    """Outbound encoder for one session; the fixed header parts are precomputed."""
+    """Outbound encoder for one session; the fixed header parts are precomputed.
 
-    __slots__ = ("_begin", "_comp")
+    With the native build the bytes are assembled by ``_cframe.encode`` in C
+    (``accelerate=False`` turns it off); the Python below is the reference."""
 
-    def __init__(self, begin_string: str, sender_comp_id: str, target_comp_id: str) -> None:
+    __slots__ = ("_begin", "_comp", "_fast")
+
+    def __init__(
+        self,
+        begin_string: str,
+        sender_comp_id: str,
+        target_comp_id: str,
+        accelerate: bool = True,
+    ) -> None:
         self._begin = b"8=" + begin_string.encode() + b"\x019="
         self._comp = (
             b"\x0149=" + sender_comp_id.encode() + b"\x0156=" + target_comp_id.encode() + b"\x0134="
         )
+        self._fast: _FastEncode | None = _cframe_encode if accelerate else None
 
     def encode(
         self,
@@ -437,6 +450,11 @@ class FixEncoder:
     ) -> bytes:
         """Encode one message. ``body`` and ``header_extra`` are ``tag=value<SOH>``
         runs (``header_extra`` carries PossDupFlag/OrigSendingTime on resends)."""
+        fast = self._fast
+        if fast is not None:
+            return fast(
+                self._begin, self._comp, msg_type, seq_num, sending_time, header_extra, body
+            )
         payload = b"".join(
             (b"35=", msg_type, self._comp, b"%d" % seq_num, b"\x0152=", sending_time, SOH)
         )

@@ -13,7 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.fix.codec import DEFAULT_DATA_TAGS, FixMessage, FrameReader, Garbled, checksum
+from gateway.fix.codec import (
+    DEFAULT_DATA_TAGS,
+    FixEncoder,
+    FixMessage,
+    FrameReader,
+    Garbled,
+    checksum,
+)
 
 _cframe = pytest.importorskip("gateway.fix._cframe", reason="C framer: native build only")
 
@@ -137,3 +144,34 @@ def test_the_c_framer_leaves_data_fields_and_oversized_bodies_to_python() -> Non
 def test_the_c_framer_refuses_what_is_not_a_bytearray() -> None:
     with pytest.raises(TypeError):
         _cframe.frame(b"8=FIX.4.4\x01", 0, 10, DEFAULT_DATA_TAGS)  # type: ignore[arg-type]
+
+
+header_text = st.text(
+    alphabet=st.characters(codec="ascii", exclude_characters="\x01"), min_size=1, max_size=12
+)
+
+
+@given(
+    ids=st.tuples(header_text, header_text, header_text),
+    msg_type=st.sampled_from([b"8", b"0", b"4", b"j", b"AE"]),
+    seq=st.integers(0, 2**63 - 1),
+    sending_time=st.binary(max_size=24),
+    extra=st.binary(max_size=40),
+    body=st.binary(max_size=400),
+)
+def test_the_c_encoder_writes_the_python_encoders_bytes(
+    ids: tuple[str, str, str],
+    msg_type: bytes,
+    seq: int,
+    sending_time: bytes,
+    extra: bytes,
+    body: bytes,
+) -> None:
+    fast, reference = FixEncoder(*ids), FixEncoder(*ids, accelerate=False)
+    args = (msg_type, seq, sending_time, body, extra)
+    assert fast.encode(*args) == reference.encode(*args)
+
+
+def test_the_c_encoder_refuses_what_is_not_bytes() -> None:
+    with pytest.raises(TypeError):
+        _cframe.encode(b"8=", b"", "8", 1, b"", b"", b"")  # type: ignore[arg-type]
