@@ -2,6 +2,13 @@
 
 Every edge (FIX, WebSocket, REST, admin) builds these and calls ``Engine.submit``.
 Quantities are lots, prices ticks, amounts asset units (see engine.model).
+
+The per-order commands (NewOrder, Cancel, Replace, MassCancel) write their
+``__init__`` by hand (``init=False``), setting each field as a frozen dataclass's
+generated one does: mypyc compiles a hand-written ``__init__`` but leaves the
+generated one interpreted, and a NewOrder built natively costs ~1 us less. Keep each
+signature identical to the fields (order and defaults): journal replay builds
+commands positionally, and tests/engine/test_native_build.py checks the match.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class NewOrder:
     """A new limit or market order.
 
@@ -54,8 +61,37 @@ class NewOrder:
     stp: Stp | None = None
     expire_ts_us: int = 0
 
+    def __init__(
+        self,
+        account: str,
+        symbol: str,
+        side: Side,
+        ord_type: OrdType,
+        qty: int,
+        price: int = 0,
+        tif: TimeInForce = TimeInForce.GTC,
+        client_order_id: str = "",
+        quote_qty: int = 0,
+        post_only: bool = False,
+        stp: Stp | None = None,
+        expire_ts_us: int = 0,
+    ) -> None:
+        set_field = object.__setattr__  # frozen: the dataclass way, compiled
+        set_field(self, "account", account)
+        set_field(self, "symbol", symbol)
+        set_field(self, "side", side)
+        set_field(self, "ord_type", ord_type)
+        set_field(self, "qty", qty)
+        set_field(self, "price", price)
+        set_field(self, "tif", tif)
+        set_field(self, "client_order_id", client_order_id)
+        set_field(self, "quote_qty", quote_qty)
+        set_field(self, "post_only", post_only)
+        set_field(self, "stp", stp)
+        set_field(self, "expire_ts_us", expire_ts_us)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Cancel:
     """Cancel one order, named by engine order_id or by the account's client_order_id."""
 
@@ -65,8 +101,23 @@ class Cancel:
     client_order_id: str = ""
     request_id: str = ""  # the canceling request's own client id (FIX 11 on F)
 
+    def __init__(
+        self,
+        account: str,
+        symbol: str,
+        order_id: int = 0,
+        client_order_id: str = "",
+        request_id: str = "",
+    ) -> None:
+        set_field = object.__setattr__  # frozen: the dataclass way, compiled
+        set_field(self, "account", account)
+        set_field(self, "symbol", symbol)
+        set_field(self, "order_id", order_id)
+        set_field(self, "client_order_id", client_order_id)
+        set_field(self, "request_id", request_id)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Replace:
     """Amend price and/or total quantity (filled included, as in FIX OrderQty).
 
@@ -82,8 +133,27 @@ class Replace:
     orig_client_order_id: str = ""
     client_order_id: str = ""
 
+    def __init__(
+        self,
+        account: str,
+        symbol: str,
+        qty: int,
+        price: int = 0,
+        order_id: int = 0,
+        orig_client_order_id: str = "",
+        client_order_id: str = "",
+    ) -> None:
+        set_field = object.__setattr__  # frozen: the dataclass way, compiled
+        set_field(self, "account", account)
+        set_field(self, "symbol", symbol)
+        set_field(self, "qty", qty)
+        set_field(self, "price", price)
+        set_field(self, "order_id", order_id)
+        set_field(self, "orig_client_order_id", orig_client_order_id)
+        set_field(self, "client_order_id", client_order_id)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class MassCancel:
     """Cancel every open order matching all given filters ("" / 0 = any)."""
 
@@ -91,6 +161,19 @@ class MassCancel:
     symbol: str = ""
     side: int = 0
     request_id: str = ""
+
+    def __init__(
+        self,
+        account: str = "",
+        symbol: str = "",
+        side: int = 0,
+        request_id: str = "",
+    ) -> None:
+        set_field = object.__setattr__  # frozen: the dataclass way, compiled
+        set_field(self, "account", account)
+        set_field(self, "symbol", symbol)
+        set_field(self, "side", side)
+        set_field(self, "request_id", request_id)
 
 
 @dataclass(frozen=True, slots=True)
