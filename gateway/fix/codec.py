@@ -22,6 +22,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 __all__ = [
     "DEFAULT_DATA_TAGS",
@@ -463,30 +464,44 @@ class FixEncoder:
         return msg + b"10=%03d\x01" % checksum(msg)
 
 
-_ts_cache_sec = -1
-_ts_cache_prefix = b""
-_ts_us_last = -1
-_ts_us_text = b""
+class _TimestampText:
+    """The last second's text and the last microsecond timestamp's text: the events
+    of one command share a timestamp, and SendingTimes share their second."""
+
+    __slots__ = ("prefix", "sec", "text", "us")
+
+    def __init__(self) -> None:
+        self.sec = -1
+        self.prefix = b""
+        self.us = -1
+        self.text = b""
+
+
+_TS_TEXT = _TimestampText()
+#: b"000" .. b"999": milliseconds and microseconds without int-to-text formatting
+_THREE_DIGITS: Final = tuple(b"%03d" % n for n in range(1000))
 
 
 def format_utc_timestamp(ts_us: int | None = None, precision: int = 3) -> bytes:
     """UTCTimestamp ``YYYYMMDD-HH:MM:SS[.sss|.ssssss]`` from epoch microseconds."""
-    global _ts_cache_sec, _ts_cache_prefix, _ts_us_last, _ts_us_text
+    cache = _TS_TEXT
     if ts_us is None:
         ts_us = time.time_ns() // 1000
-    elif precision == 6 and ts_us == _ts_us_last:
-        return _ts_us_text  # the events of one command share its timestamp
+    elif precision == 6 and ts_us == cache.us:
+        return cache.text
     sec, frac = divmod(ts_us, 1_000_000)
-    if sec != _ts_cache_sec:
-        _ts_cache_prefix = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(sec)).encode()
-        _ts_cache_sec = sec
+    if sec != cache.sec:
+        cache.prefix = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(sec)).encode()
+        cache.sec = sec
     if precision == 0:
-        return _ts_cache_prefix
+        return cache.prefix
+    ms, us = divmod(frac, 1000)
     if precision == 3:
-        return b"%s.%03d" % (_ts_cache_prefix, frac // 1000)
-    _ts_us_text = b"%s.%06d" % (_ts_cache_prefix, frac)
-    _ts_us_last = ts_us
-    return _ts_us_text
+        return b"".join((cache.prefix, b".", _THREE_DIGITS[ms]))
+    text = b"".join((cache.prefix, b".", _THREE_DIGITS[ms], _THREE_DIGITS[us]))
+    cache.us = ts_us
+    cache.text = text
+    return text
 
 
 _DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)

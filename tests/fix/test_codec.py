@@ -184,6 +184,21 @@ def test_invalid_tag_kept_as_zero() -> None:
     assert [t for t, _ in fields] == [8, 0, 0, 0, 10]
 
 
+@given(
+    stamps=st.lists(
+        st.tuples(st.integers(0, 253_402_300_799_999_999), st.sampled_from([0, 3, 6])),
+        max_size=6,
+    ).map(lambda xs: xs + xs[::-1])  # repeats: the cached texts must stay right
+)
+def test_timestamp_text_is_the_calendars(stamps: list[tuple[int, int]]) -> None:
+    for ts_us, precision in stamps:
+        when = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ts_us)
+        text = when.strftime("%Y%m%d-%H:%M:%S")
+        if precision:
+            text += "." + f"{when.microsecond:06d}"[:precision]
+        assert format_utc_timestamp(ts_us, precision) == text.encode()
+
+
 def test_timestamps_roundtrip() -> None:
     ts = 1_718_440_215_123_456
     assert format_utc_timestamp(ts, 6) == b"20240615-08:30:15.123456"
