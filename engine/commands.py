@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from operator import attrgetter
-from typing import Any
+from typing import Any, Final
 
 from engine.model import OrdType, Side, Stp, TimeInForce, TradingStatus
 
@@ -250,7 +250,7 @@ Command = (
 )
 
 # Journal type codes: append only, never renumber (old journals must replay).
-COMMAND_TYPES: dict[int, type[Any]] = {
+COMMAND_TYPES: Final[dict[int, type[Any]]] = {
     1: NewOrder,
     2: Cancel,
     3: Replace,
@@ -263,7 +263,7 @@ COMMAND_TYPES: dict[int, type[Any]] = {
     10: SetGlobalHalt,
     11: SetAccountEnabled,
 }
-_CODE_OF: dict[type[Any], int] = {cls: code for code, cls in COMMAND_TYPES.items()}
+_CODE_OF: Final[dict[type[Any], int]] = {cls: code for code, cls in COMMAND_TYPES.items()}
 
 
 def _values_of(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
@@ -277,7 +277,7 @@ def _values_of(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
     return lambda command: ()
 
 
-_VALUES = {cls: _values_of(cls) for cls in COMMAND_TYPES.values()}
+_VALUES: Final = {cls: _values_of(cls) for cls in COMMAND_TYPES.values()}
 
 
 def command_to_record(command: Command) -> tuple[Any, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -59,13 +59,14 @@ from engine.sequencer import Sequencer
 
 __all__ = ["Engine", "Listing"]
 
-# Plain ints for the hot path: loading an IntEnum member costs ~70 ns, a global ~10 ns.
-_BUY = int(Side.BUY)
-_SELL = int(Side.SELL)
-_LIMIT = int(OrdType.LIMIT)
-_MARKET = int(OrdType.MARKET)
-_FOK = int(TimeInForce.FOK)
-_GTD = int(TimeInForce.GTD)
+# Plain ints for the hot path, Final so mypyc makes them C constants: loading an IntEnum
+# member costs ~70 ns, a module global that is not Final (a dict lookup) ~10 ns.
+_BUY: Final = int(Side.BUY)
+_SELL: Final = int(Side.SELL)
+_LIMIT: Final = int(OrdType.LIMIT)
+_MARKET: Final = int(OrdType.MARKET)
+_FOK: Final = int(TimeInForce.FOK)
+_GTD: Final = int(TimeInForce.GTD)
 
 CommandHook = Callable[[int, int, Command], None]
 _ClosedFields = tuple[int, int, int, int, str, str, str, int, int, int, int, int]
@@ -867,10 +868,10 @@ def account_order_id(engine: Engine, cmd: Replace) -> int:
     return account.live_client_ids.get(cmd.orig_client_order_id, 0)
 
 
-_STP_MODES = frozenset(int(m) for m in Stp)
-_TIFS = frozenset(int(t) for t in TimeInForce)
-_IMMEDIATE = frozenset((TimeInForce.IOC, TimeInForce.FOK))
-_TAKER_STP_STOPS = frozenset(
+_STP_MODES: Final = frozenset(int(m) for m in Stp)
+_TIFS: Final = frozenset(int(t) for t in TimeInForce)
+_IMMEDIATE: Final = frozenset((TimeInForce.IOC, TimeInForce.FOK))
+_TAKER_STP_STOPS: Final = frozenset(
     (CloseReason.STP_EXPIRE_TAKER, CloseReason.STP_EXPIRE_BOTH, CloseReason.STP_DECREMENT)
 )
-_STATUSES = frozenset(int(s) for s in TradingStatus)
+_STATUSES: Final = frozenset(int(s) for s in TradingStatus)

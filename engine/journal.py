@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -44,13 +44,13 @@ __all__ = [
     "write_snapshot",
 ]
 
-FSYNC_POLICIES = ("batch", "interval", "never")
-_HEADER = struct.Struct("<II")
-_pack = _HEADER.pack
-_crc32 = zlib.crc32
-_dumps = orjson.dumps
-_SEGMENT = re.compile(r"^journal-(\d{20})\.log$")
-_SNAPSHOT = re.compile(r"^snapshot-(\d{20})\.json$")
+FSYNC_POLICIES: Final = ("batch", "interval", "never")
+_HEADER: Final = struct.Struct("<II")
+_pack: Final = _HEADER.pack
+_crc32: Final = zlib.crc32
+_dumps: Final = orjson.dumps
+_SEGMENT: Final = re.compile(r"^journal-(\d{20})\.log$")
+_SNAPSHOT: Final = re.compile(r"^snapshot-(\d{20})\.json$")
 
 
 #: work that makes a rolled-over segment durable (see JournalWriter.roll)

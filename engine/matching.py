@@ -9,7 +9,7 @@ stopped so the caller can decide between resting and expiring the rest.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from engine.book import Book, BookSide, Level, Order
 from engine.events import BookDelta, CloseReason, OrderExpired, SelfTradePrevented, Trade
@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 
 __all__ = ["DONE", "LIMIT_REACHED", "match", "walk"]
 
-_BUY = int(Side.BUY)
-_LIMIT = int(OrdType.LIMIT)
-_MARKET = int(OrdType.MARKET)
+_BUY: Final = int(Side.BUY)
+_LIMIT: Final = int(OrdType.LIMIT)
+_MARKET: Final = int(OrdType.MARKET)
 
-DONE = 0
-LIMIT_REACHED = -1
+DONE: Final = 0
+LIMIT_REACHED: Final = -1
 """match() results besides a CloseReason: the taker is done, or the book no longer crosses."""
 
 
@@ -84,7 +84,7 @@ def _take(
     return lots, notional, full
 
 
-_STP_REASON: dict[int, CloseReason] = {
+_STP_REASON: Final[dict[int, CloseReason]] = {
     Stp.EXPIRE_TAKER: CloseReason.STP_EXPIRE_TAKER,
     Stp.EXPIRE_MAKER: CloseReason.STP_EXPIRE_MAKER,
     Stp.EXPIRE_BOTH: CloseReason.STP_EXPIRE_BOTH,

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections import deque
 from decimal import Decimal
+from typing import Final
 
 from engine.events import RejectCode
 from engine.model import Stp, parse_decimal
 
 __all__ = ["PPM", "Account", "Balance", "RiskError", "bps_to_ppm"]
 
-PPM = 1_000_000
+PPM: Final = 1_000_000
 """Fee rates are held in parts per million (1 bps = 100 ppm)."""
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from engine.book import Order
 from engine.model import Instrument, TimeInForce, TradingStatus, units_to_decimal
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["engine_state", "restore_state"]
 
-_ORDER_FIELDS = (
+_ORDER_FIELDS: Final = (
     "order_id",
     "account",
     "symbol",

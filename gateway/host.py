@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import NoReturn
+from typing import Final, NoReturn
 
 import structlog
 
@@ -84,7 +84,7 @@ class EventBatch:
 
 Listener = Callable[[EventBatch], None]
 
-_STP = {m.name.lower(): m for m in Stp}
+_STP: Final = {m.name.lower(): m for m in Stp}
 
 
 class EngineHost:

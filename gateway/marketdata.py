@@ -40,7 +40,7 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from engine.core import Engine
 from engine.events import AdminApplied, BookDelta, Trade
@@ -63,9 +63,9 @@ __all__ = [
     "levels_as_strings",
 ]
 
-DEPTHS = (10, 50, 100, 500)
+DEPTHS: Final = (10, 50, 100, 500)
 """Depths a subscriber may ask for; all >= CHECKSUM_LEVELS so every view can verify."""
-CHECKSUM_LEVELS = 10
+CHECKSUM_LEVELS: Final = 10
 
 Levels = list[tuple[int, int]]
 """(price ticks, quantity lots), best first."""

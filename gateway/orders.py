@@ -10,6 +10,7 @@ bounded window of recently closed ones.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Final
 
 from engine.core import Engine
 from engine.events import (
@@ -100,7 +101,7 @@ class OrderView:
         return self.status not in _CLOSED
 
 
-_CLOSED = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED})
+_CLOSED: Final = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED})
 
 
 class OrderTracker:

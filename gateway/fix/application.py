@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import structlog
 
@@ -683,7 +684,7 @@ class FixGateway:
         session.send("r", encode_fields(fields))
 
 
-_COD = "cancel-on-disconnect"
+_COD: Final = "cancel-on-disconnect"
 
 
 def _party_account(msg: FixMessage) -> str | None:
@@ -703,8 +704,8 @@ def _current(view: OrderView) -> OrderState:
     return OrderState(view.status, view.qty, view.price, view.leaves, view.filled, view.notional)
 
 
-_ECHO_TAGS = frozenset({11, 1, 55, 54, 38, 40, 44})
-_STATUS = {
+_ECHO_TAGS: Final = frozenset({11, 1, 55, 54, 38, 40, 44})
+_STATUS: Final = {
     OrderStatus.NEW: b"0",
     OrderStatus.PARTIALLY_FILLED: b"1",
     OrderStatus.FILLED: b"2",

@@ -40,17 +40,17 @@ __all__ = [
     "parse_utc_timestamp",
 ]
 
-SOH = b"\x01"
+SOH: Final = b"\x01"
 
 FieldValue = bytes | str | int
 
 #: int() raises ValueError on longer digit strings (Python's limit, 4300 by default, can
 #: be lowered to 640 at the least): no tag, length or integer field is that long, and
 #: such input must be read as invalid, not raise out of the framer or the session.
-_MAX_DIGITS = 640  # also in _cframe.c
+_MAX_DIGITS: Final = 640  # also in _cframe.c
 
 #: length tag -> data tag, for the length-prefixed DATA fields of FIX 4.2/4.4.
-DEFAULT_DATA_TAGS: Mapping[int, int] = {
+DEFAULT_DATA_TAGS: Final[Mapping[int, int]] = {
     90: 91,  # SecureDataLen -> SecureData
     93: 89,  # SignatureLength -> Signature
     95: 96,  # RawDataLength -> RawData
@@ -69,7 +69,7 @@ DEFAULT_DATA_TAGS: Mapping[int, int] = {
     621: 622,
 }
 
-_MAX_HEADER_SCAN = 64  # also in _cframe.c
+_MAX_HEADER_SCAN: Final = 64  # also in _cframe.c
 
 _FastFrame = Callable[
     [bytearray, int, int, Mapping[int, int]],
@@ -85,7 +85,7 @@ except ImportError:
     _cframe_frame = _cframe_encode = None
 
 
-_adler32 = zlib.adler32
+_adler32: Final = zlib.adler32
 
 
 def checksum(data: bytes | bytearray | memoryview) -> int:
@@ -235,8 +235,8 @@ def parse_fields(
 
 
 #: tag bytes -> tag number (0 if not a valid tag); bounded against garbage input.
-_TAGS: dict[bytes, int] = {}
-_TAGS_MAX = 4096
+_TAGS: Final[dict[bytes, int]] = {}
+_TAGS_MAX: Final = 4096
 
 
 def _parse_fields_slow(raw: bytes, data_tags: Mapping[int, int]) -> list[tuple[int, bytes]] | None:
@@ -477,7 +477,7 @@ class _TimestampText:
         self.text = b""
 
 
-_TS_TEXT = _TimestampText()
+_TS_TEXT: Final = _TimestampText()
 #: b"000" .. b"999": milliseconds and microseconds without int-to-text formatting
 _THREE_DIGITS: Final = tuple(b"%03d" % n for n in range(1000))
 
@@ -504,11 +504,11 @@ def format_utc_timestamp(ts_us: int | None = None, precision: int = 3) -> bytes:
     return text
 
 
-_DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+_DAYS_BEFORE_MONTH: Final = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
 
 
-_TS_CACHE: dict[bytes, int | None] = {}
-_TS_CACHE_MAX = 4096
+_TS_CACHE: Final[dict[bytes, int | None]] = {}
+_TS_CACHE_MAX: Final = 4096
 
 
 def parse_utc_timestamp(value: bytes) -> int | None:

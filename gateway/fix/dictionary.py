@@ -33,11 +33,13 @@ __all__ = [
 ]
 
 #: fix_specs/ at the repository root.
-SPEC_DIR = Path(gateway.__file__).resolve().parents[1] / "fix_specs"  # gateway/ is not compiled
+SPEC_DIR: Final = (
+    Path(gateway.__file__).resolve().parents[1] / "fix_specs"
+)  # gateway/ is not compiled
 
-_SPEC_FILES = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml", "FIXT.1.1": "FIXT11.xml"}
+_SPEC_FILES: Final = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml", "FIXT.1.1": "FIXT11.xml"}
 #: DefaultApplVerID (1137) of a FIXT.1.1 session -> its application dictionary.
-_APP_SPEC_FILES = {"9": "FIX50SP2.xml"}
+_APP_SPEC_FILES: Final = {"9": "FIX50SP2.xml"}
 
 
 def _group_count(value: bytes) -> int:
@@ -73,7 +75,7 @@ class RejectReason:
 
 
 #: The standard texts of the SessionRejectReason values (FIX 4.4 specification).
-REJECT_TEXTS: Mapping[int, str] = {
+REJECT_TEXTS: Final[Mapping[int, str]] = {
     0: "Invalid tag number",
     1: "Required tag missing",
     2: "Tag not defined for this message type",
@@ -139,27 +141,27 @@ class MessageDef:
     groups: dict[int, GroupDef] = field(default_factory=dict)
 
 
-_INT = re.compile(rb"-?\d+")
-_UINT = re.compile(rb"\d+")
-_FLOAT = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)")
+_INT: Final = re.compile(rb"-?\d+")
+_UINT: Final = re.compile(rb"\d+")
+_FLOAT: Final = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)")
 # Dates and times, with the ranges parse_utc_timestamp checks for UTCTimestamp: month
 # 01-12, day 01-31, hour 00-23, minute 00-59, second 00-60 (leap second), 1-9 digits
 # of fraction. A time zone offset (TZ types) is Z or +/-hh[:mm], hh 00-14, mm 00-59.
-_YM = rb"\d{4}(?:0[1-9]|1[0-2])"
-_DD = rb"(?:0[1-9]|[12]\d|3[01])"
-_HHMM = rb"(?:[01]\d|2[0-3]):[0-5]\d"
-_SS = rb":(?:[0-5]\d|60)(?:\.\d{1,9})?"
-_TZ = rb"(?:Z|[+-](?:0\d|1[0-4])(?::[0-5]\d)?)?"
-_DATE = re.compile(_YM + _DD)  # YYYYMMDD
-_TIME = re.compile(_HHMM + _SS)  # HH:MM:SS[.sss]
-_TZTIMEONLY = re.compile(_HHMM + b"(?:" + _SS + b")?" + _TZ)  # HH:MM[:SS[.sss]][tz]
-_TZTIMESTAMP = re.compile(_YM + _DD + b"-" + _HHMM + b"(?:" + _SS + b")?" + _TZ)
-_MONTHYEAR = re.compile(_YM + b"(?:" + _DD + rb"|w[1-5])?")  # YYYYMM[DD|wN]
-_TAGNUM = re.compile(rb"[1-9]\d*")  # a positive integer without leading zero
-_MULTIPLECHAR = re.compile(rb"[^ ](?: [^ ])*")  # single characters, one space apart
-_MULTIPLESTRING = re.compile(rb"[^ ]+(?: [^ ]+)*")  # strings, one space apart
+_YM: Final = rb"\d{4}(?:0[1-9]|1[0-2])"
+_DD: Final = rb"(?:0[1-9]|[12]\d|3[01])"
+_HHMM: Final = rb"(?:[01]\d|2[0-3]):[0-5]\d"
+_SS: Final = rb":(?:[0-5]\d|60)(?:\.\d{1,9})?"
+_TZ: Final = rb"(?:Z|[+-](?:0\d|1[0-4])(?::[0-5]\d)?)?"
+_DATE: Final = re.compile(_YM + _DD)  # YYYYMMDD
+_TIME: Final = re.compile(_HHMM + _SS)  # HH:MM:SS[.sss]
+_TZTIMEONLY: Final = re.compile(_HHMM + b"(?:" + _SS + b")?" + _TZ)  # HH:MM[:SS[.sss]][tz]
+_TZTIMESTAMP: Final = re.compile(_YM + _DD + b"-" + _HHMM + b"(?:" + _SS + b")?" + _TZ)
+_MONTHYEAR: Final = re.compile(_YM + b"(?:" + _DD + rb"|w[1-5])?")  # YYYYMM[DD|wN]
+_TAGNUM: Final = re.compile(rb"[1-9]\d*")  # a positive integer without leading zero
+_MULTIPLECHAR: Final = re.compile(rb"[^ ](?: [^ ])*")  # single characters, one space apart
+_MULTIPLESTRING: Final = re.compile(rb"[^ ]+(?: [^ ]+)*")  # strings, one space apart
 
-_TYPE_PATTERNS: dict[str, re.Pattern[bytes]] = {
+_TYPE_PATTERNS: Final[dict[str, re.Pattern[bytes]]] = {
     "INT": _INT,
     "DAYOFMONTH": _INT,
     "LENGTH": _UINT,
@@ -523,8 +525,8 @@ def _unsigned_decimal(value: bytes) -> bool:
     return value.replace(b".", b"", 1).isdigit()
 
 
-_BOOLEANS = frozenset((b"Y", b"N"))
-_MAX_PLANS = 1024
+_BOOLEANS: Final = frozenset((b"Y", b"N"))
+_MAX_PLANS: Final = 1024
 
 
 @functools.cache

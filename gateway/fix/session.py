@@ -58,15 +58,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_MAX_QUEUED = 10_000
+_MAX_QUEUED: Final = 10_000
 #: A resend longer than this many sequence numbers is paced: one step of this size per
 #: event-loop pass, and none while the connection's write buffer is over its high-water
 #: mark. Sent in one go, a large resend overflowed the write buffer (max_write_buffer),
 #: the client was disconnected as a slow consumer and could never catch up.
-_RESEND_STEP = 2_000
+_RESEND_STEP: Final = 2_000
 #: New messages held back while a paced resend runs; past this the client is not
 #: reading its resend and is disconnected (nothing is lost: see the store).
-_MAX_HELD = 100_000
+_MAX_HELD: Final = 100_000
 
 
 class _Replay:
@@ -131,7 +131,7 @@ class FixApplication(Protocol):
     def on_app_message(self, session: FixSession, msg: FixMessage) -> None: ...
 
 
-_LIVE = (SessionState.LOGGED_ON, SessionState.RESEND_IN_PROGRESS)
+_LIVE: Final = (SessionState.LOGGED_ON, SessionState.RESEND_IN_PROGRESS)
 
 
 def _wall_clock_us() -> int:

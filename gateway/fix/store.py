@@ -40,11 +40,12 @@ import re
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 __all__ = ["FileStore", "StoredMessage", "session_dir_name"]
 
-_SEQ_FMT = b"%020d %020d\n"
-_SEQ_SIZE = 42  # len(_SEQ_FMT % (0, 0))
+_SEQ_FMT: Final = b"%020d %020d\n"
+_SEQ_SIZE: Final = 42  # len(_SEQ_FMT % (0, 0))
 
 
 def _parse_record(data: bytes, pos: int) -> tuple[int, bytes, bytes, int, int] | None:
@@ -75,7 +76,7 @@ def session_dir_name(begin_string: str, sender_comp_id: str, target_comp_id: str
     return re.sub(r"[^A-Za-z0-9._-]", "_", raw)
 
 
-_SEGMENT = re.compile(r"^messages-(\d{20})$")
+_SEGMENT: Final = re.compile(r"^messages-(\d{20})$")
 
 
 class _Segment:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from engine.commands import Cancel, NewOrder, Replace
 from engine.events import CloseReason, RejectCode
@@ -42,7 +42,7 @@ __all__ = [
     "parse_replace",
 ]
 
-STP_TAG = 7928
+STP_TAG: Final = 7928
 """Custom tag SelfTradePreventionMode: 0 none, 1 expire taker, 2 expire maker, 3 both,
 4 decrement."""
 
@@ -57,7 +57,7 @@ class FixRequestError(Exception):
 
 
 # OrdRejReason (103) for engine reject codes; the engine code and text go in Text (58).
-_ORD_REJ = {
+_ORD_REJ: Final = {
     RejectCode.UNKNOWN_INSTRUMENT: 1,
     RejectCode.TRADING_HALTED: 2,
     RejectCode.INSTRUMENT_HALTED: 2,
@@ -83,19 +83,19 @@ def ord_rej_reason(code: int) -> int:
     return _ORD_REJ.get(RejectCode(code), 99) if code in _REJECT_CODES else 99
 
 
-_REJECT_CODES = frozenset(int(c) for c in RejectCode)
+_REJECT_CODES: Final = frozenset(int(c) for c in RejectCode)
 
-_SIDES = {b"1": Side.BUY, b"2": Side.SELL}
-_ORD_TYPES = {b"1": OrdType.MARKET, b"2": OrdType.LIMIT}
+_SIDES: Final = {b"1": Side.BUY, b"2": Side.SELL}
+_ORD_TYPES: Final = {b"1": OrdType.MARKET, b"2": OrdType.LIMIT}
 # Day (0) has no session end on a 24/7 venue: it is accepted as GTC (documented).
-_TIFS = {
+_TIFS: Final = {
     b"0": TimeInForce.GTC,
     b"1": TimeInForce.GTC,
     b"3": TimeInForce.IOC,
     b"4": TimeInForce.FOK,
     b"6": TimeInForce.GTD,
 }
-_STPS = {b"%d" % m: m for m in Stp}
+_STPS: Final = {b"%d" % m: m for m in Stp}
 
 
 def _required(msg: FixMessage, tag: int, name: str) -> bytes:
@@ -112,8 +112,8 @@ def _text(value: bytes) -> str:
 # Inbound decimal text -> grid count, memoized per (step, text): the conversion is a pure
 # function of both, so a cache hit is exactly what Instrument.qty_to_lots /
 # price_to_ticks would return (errors are never cached). Bounded: cleared when full.
-_PARSED: dict[tuple[Decimal, bytes], int] = {}
-_PARSED_MAX = 1 << 16
+_PARSED: Final[dict[tuple[Decimal, bytes], int]] = {}
+_PARSED_MAX: Final = 1 << 16
 
 
 def _on_grid(
@@ -305,8 +305,8 @@ class _Grid:
         return b"-" + out if v < 0 else out
 
 
-_BIG = 10**20
-_GRIDS: dict[Decimal, _Grid] = {}
+_BIG: Final = 10**20
+_GRIDS: Final[dict[Decimal, _Grid]] = {}
 
 
 def _grid(step: Decimal) -> _Grid:
@@ -316,7 +316,7 @@ def _grid(step: Decimal) -> _Grid:
     return g
 
 
-_UNITS = _grid(ASSET_UNIT)
+_UNITS: Final = _grid(ASSET_UNIT)
 
 
 def price_text(inst: Instrument, ticks: int) -> bytes:
@@ -349,7 +349,7 @@ def _avg_px(inst: Instrument, notional: int, filled: int) -> bytes:
     return format(value.quantize(Decimal("1e-8")).normalize(), "f").encode()
 
 
-ORD_STATUS = {
+ORD_STATUS: Final = {
     OrderStatus.NEW: b"0",
     OrderStatus.PARTIALLY_FILLED: b"1",
     OrderStatus.FILLED: b"2",
@@ -464,10 +464,10 @@ def _static_fields(view: OrderView) -> bytes:
 
 
 # symbol -> (lot grid, tick grid): saves hashing two Decimals per ER
-_GRIDS_OF: dict[str, tuple[_Grid, _Grid]] = {}
+_GRIDS_OF: Final[dict[str, tuple[_Grid, _Grid]]] = {}
 
 
-_TIF_OUT: dict[int, bytes] = {
+_TIF_OUT: Final[dict[int, bytes]] = {
     TimeInForce.GTC: b"1",
     TimeInForce.IOC: b"3",
     TimeInForce.FOK: b"4",
@@ -528,7 +528,7 @@ def cancel_reject_body(
     return encode_fields(fields)
 
 
-CLOSE_TEXT = {
+CLOSE_TEXT: Final = {
     CloseReason.USER_CANCEL: "canceled by request",
     CloseReason.MASS_CANCEL: "canceled by mass cancel",
     CloseReason.IOC_REMAINDER: "unfilled remainder of an immediate order",
