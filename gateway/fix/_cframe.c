@@ -60,8 +60,8 @@ static PyObject *tag_number(const char *p, Py_ssize_t n) {
 }
 
 /* Split `raw` into (tag, value) pairs, the first-occurrence index and the tags in
- * order, as codec.parse_fields, FixMessage._idx and FixMessage.tags do. `tags` has
- * one slot per SOH in `raw`. Returns 1 on success, 0 when a DATA length tag is
+ * order, as codec.parse_fields, FixMessage._idx and FixMessage.tags do. `fields` and
+ * `tags` have one slot per SOH in `raw` (a field ends at each). Returns 1 on success, 0 when a DATA length tag is
  * present (the caller falls back), -1 on error. */
 static int split_fields(PyObject *raw, PyObject *data_tags, PyObject *fields, PyObject *index,
                         PyObject *tags) {
@@ -82,7 +82,8 @@ static int split_fields(PyObject *raw, PyObject *data_tags, PyObject *fields, Py
             Py_ssize_t e = (Py_ssize_t)(eq - s);
             tag = tag_number(s + a, e - a);
             if (tag == NULL) return -1;
-            int is_length_tag = PySequence_Contains(data_tags, tag);
+            int is_length_tag = PyDict_CheckExact(data_tags) ? PyDict_Contains(data_tags, tag)
+                                                              : PySequence_Contains(data_tags, tag);
             if (is_length_tag != 0) {
                 Py_DECREF(tag);
                 return is_length_tag < 0 ? -1 : 0;
@@ -95,16 +96,14 @@ static int split_fields(PyObject *raw, PyObject *data_tags, PyObject *fields, Py
             return -1;
         }
         PyObject *pair = PyTuple_Pack(2, tag, value);
-        int failed = pair == NULL || PyList_Append(fields, pair) < 0 ||
-                     PyDict_SetDefault(index, tag, value) == NULL;
-        Py_XDECREF(pair);
+        int failed = pair == NULL || PyDict_SetDefault(index, tag, value) == NULL;
         Py_DECREF(value);
         if (failed) {
+            Py_XDECREF(pair);
             Py_DECREF(tag);
             return -1;
         }
-        Py_DECREF(tag);
-        Py_INCREF(tag);
+        PyList_SET_ITEM(fields, k, pair); /* both steal the reference */
         PyTuple_SET_ITEM(tags, k, tag);
         k++;
         a = b + 1;
@@ -158,7 +157,7 @@ static PyObject *frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     Py_ssize_t nfields = 0;
     const char *text = PyBytes_AS_STRING(raw);
     for (Py_ssize_t k = 0; k < msg_end - start; k++) nfields += text[k] == SOH;
-    PyObject *fields = PyList_New(0);
+    PyObject *fields = PyList_New(nfields);
     PyObject *index = PyDict_New();
     PyObject *tags = PyTuple_New(nfields);
     PyObject *end = NULL;
