@@ -64,7 +64,7 @@ bench-snapshot: $(STAMP) $(NATIVE_STAMP)
 # Compile the hot modules in place with mypyc (needs a C compiler).
 native: $(NATIVE_STAMP)
 
-$(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES) $(C_SOURCES)
+$(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES) $(C_SOURCES) Makefile
 	rm -rf build engine/*.so gateway/*.so gateway/fix/*.so
 	$(BIN)/mypyc $(NATIVE_SOURCES) >build-native.log 2>&1 || (tail -20 build-native.log; exit 1)
 	mv ./*__mypyc.*.so engine/
