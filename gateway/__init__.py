@@ -1,9 +1,9 @@
 """The gateway: FIX and WebSocket edges around the engine, in one asyncio process.
 
 `make native` compiles the FIX hot path (codec, dictionary, session, store,
-translate, application) and the order tracker and market-data publisher with mypyc,
-like the engine; their shared mypyc runtime lives in engine/, so the engine package
-is imported first. A compiled module older than its source refuses to import.
+translate, application), the order tracker, the market-data publisher and the WS
+edge's host listener (ws/router) with mypyc, like the engine; their shared mypyc
+runtime lives in engine/, so the engine package is imported first. A compiled module older than its source refuses to import.
 """
 
 from __future__ import annotations
@@ -17,6 +17,6 @@ __all__ = ["NATIVE"]
 _HERE = Path(__file__).parent
 
 NATIVE: tuple[str, ...] = native_modules(_HERE) + tuple(
-    f"fix.{name}" for name in native_modules(_HERE / "fix")
+    f"{package}.{name}" for package in ("fix", "ws") for name in native_modules(_HERE / package)
 )
 """Gateway modules running as mypyc-compiled extensions (empty = pure Python)."""

@@ -6,8 +6,9 @@ Per connection: one handler coroutine (reads frames, feeds the sans-I/O
 shared bytes objects encoded once by the publisher's memo.
 
 :class:`Venue` is what sessions share: host, order tracker, publisher, API keys, the
-user-channel routing table and a balance mirror, plus the host listener that turns
-event batches into command answers and user-channel updates.
+user-channel routing table and a balance mirror. Its host listener, which turns event
+batches into command answers and user-channel updates, is
+:class:`~gateway.ws.router.UserRouter` (compiled by `make native`).
 """
 
 from __future__ import annotations
@@ -27,24 +28,17 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from engine.events import (
-    BalanceChanged,
-    OrderAccepted,
-    OrderCanceled,
-    OrderExpired,
-    OrderReplaced,
-    Trade,
-)
 from engine.model import Instrument, TradingStatus, units_to_decimal
 from gateway.config import Config, parse_listen
-from gateway.host import EngineHost, EventBatch
+from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
 from gateway.orders import OrderTracker
 from gateway.ws.auth import KeyRing
 from gateway.ws.errors import CLOSE_SLOW_CONSUMER
 from gateway.ws.outbox import Outbox
-from gateway.ws.protocol import Pending, Session, fill_shape, order_shape
+from gateway.ws.protocol import Session, fill_shape, order_shape
+from gateway.ws.router import UserRouter, UserUpdates
 from gateway.ws.subscriptions import WsMarketData
 
 __all__ = ["MAX_MESSAGE_BYTES", "Venue", "WsServer"]
@@ -92,6 +86,8 @@ class Venue:
         self._m_requests = registry.counter(
             "gw_ws_requests_total", "WebSocket requests by method and answer status"
         )
+        # the host listener (compiled); it calls back here only for logged-on users
+        self.listener = UserRouter(self.users, self.order_owner, self.balances, self._push_user)
 
     @staticmethod
     def clock_ms() -> int:
@@ -142,53 +138,7 @@ class Venue:
 
     # ---------------------------------------------------------------- listener
 
-    def __call__(self, batch: EventBatch) -> None:
-        origin = batch.origin
-        if type(origin) is Pending:
-            origin.session.on_batch(origin, batch)
-        users = self.users
-        owners = self.order_owner
-        out: dict[str, tuple[dict[int, None], list[Trade], list[BalanceChanged]]] | None = None
-        for event in batch.events:
-            kind = type(event)
-            if kind is BalanceChanged:
-                assert isinstance(event, BalanceChanged)
-                self.balances.setdefault(event.account, {})[event.asset] = (event.total, event.held)
-                if event.account in users:
-                    out = out or {}
-                    out.setdefault(event.account, ({}, [], []))[2].append(event)
-            elif kind is Trade:
-                assert isinstance(event, Trade)
-                if owners:
-                    if event.maker_leaves == 0:
-                        _release(owners, event.maker_order_id)
-                    if event.taker_leaves == 0:
-                        _release(owners, event.taker_order_id)
-                if users:
-                    for account, order_id in (
-                        (event.taker_account, event.taker_order_id),
-                        (event.maker_account, event.maker_order_id),
-                    ):
-                        if account in users:
-                            out = out or {}
-                            entry = out.setdefault(account, ({}, [], []))
-                            entry[0][order_id] = None
-                            entry[1].append(event)
-            elif kind in _ORDER_EVENTS:
-                assert isinstance(
-                    event, OrderAccepted | OrderCanceled | OrderExpired | OrderReplaced
-                )
-                if owners and kind is not OrderAccepted and kind is not OrderReplaced:
-                    _release(owners, event.order_id)
-                if event.account in users:
-                    out = out or {}
-                    out.setdefault(event.account, ({}, [], []))[0][event.order_id] = None
-        if out:
-            self._push_user(out)
-
-    def _push_user(
-        self, out: dict[str, tuple[dict[int, None], list[Trade], list[BalanceChanged]]]
-    ) -> None:
+    def _push_user(self, out: UserUpdates) -> None:
         """Order updates (state after the command), then fills, then balances."""
         for account, (order_ids, trades, balances) in out.items():
             frames: list[bytes] = []
@@ -213,15 +163,6 @@ class Venue:
             for session in list(self.users.get(account, ())):
                 for data in frames:
                     session.push_user(data)
-
-
-_ORDER_EVENTS = frozenset({OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced})
-
-
-def _release(owners: dict[int, Session], order_id: int) -> None:
-    session = owners.pop(order_id, None)
-    if session is not None:
-        session.own_orders.pop(order_id, None)
 
 
 def _balance_shape(asset: str, total: int, held: int) -> dict[str, Any]:
@@ -428,7 +369,7 @@ class WsServer:
     ) -> None:
         self.config = config
         self.venue = Venue(config, host, tracker, publisher, registry)
-        host.listeners.append(self.venue)
+        host.listeners.append(self.venue.listener)
         self.connections: dict[_Connection, None] = {}
         self._dirty: list[_Connection] = []
         self._loop: asyncio.AbstractEventLoop | None = None

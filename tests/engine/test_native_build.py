@@ -85,5 +85,5 @@ def test_hand_written_constructors_are_compiled(cls: type) -> None:
 
 
 @native_only
-def test_the_c_framer_is_built() -> None:
-    assert "fix._cframe" in gateway.NATIVE
+def test_the_c_framer_and_the_ws_listener_are_built() -> None:
+    assert {"fix._cframe", "ws.router"} <= set(gateway.NATIVE)

@@ -1,0 +1,100 @@
+"""The WebSocket edge's host listener: every event batch, routed to the WS sessions.
+
+It answers the command a WS session submitted (through the session), keeps the
+balance mirror and the order-owner table current, and collects, per logged-on
+account, the order ids, trades and balances its user channel must hear about; the
+Venue renders and pushes those. It runs for every command of every edge, so it lives
+apart from the WS server (which stays interpreted) and `make native` compiles it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from engine.events import (
+    BalanceChanged,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderReplaced,
+    Trade,
+)
+from gateway.host import EventBatch
+from gateway.ws.protocol import Pending, Session
+
+__all__ = ["UserRouter", "UserUpdates"]
+
+#: account -> (order ids whose state changed, its fills, its balance changes)
+UserUpdates = dict[str, tuple[dict[int, None], list[Trade], list[BalanceChanged]]]
+
+_ORDER_EVENTS: Final = frozenset({OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced})
+
+
+class UserRouter:
+    """The host listener of the WS edge (see the module docstring)."""
+
+    def __init__(
+        self,
+        users: dict[str, dict[Session, None]],
+        owners: dict[int, Session],
+        balances: dict[str, dict[str, tuple[int, int]]],
+        push: Callable[[UserUpdates], None],
+    ) -> None:
+        self.users = users
+        self.owners = owners
+        self.balances = balances
+        self.push = push
+
+    def __call__(self, batch: EventBatch) -> None:
+        origin = batch.origin
+        if type(origin) is Pending:
+            origin.session.on_batch(origin, batch)
+        users = self.users
+        owners = self.owners
+        out: UserUpdates | None = None
+        for event in batch.events:
+            kind = type(event)
+            if kind is BalanceChanged:
+                assert isinstance(event, BalanceChanged)
+                assets = self.balances.get(event.account)
+                if assets is None:
+                    assets = self.balances[event.account] = {}
+                assets[event.asset] = (event.total, event.held)
+                if event.account in users:
+                    out = out or {}
+                    out.setdefault(event.account, ({}, [], []))[2].append(event)
+            elif kind is Trade:
+                assert isinstance(event, Trade)
+                if owners:
+                    if event.maker_leaves == 0:
+                        _release(owners, event.maker_order_id)
+                    if event.taker_leaves == 0:
+                        _release(owners, event.taker_order_id)
+                if users:
+                    for account, order_id in (
+                        (event.taker_account, event.taker_order_id),
+                        (event.maker_account, event.maker_order_id),
+                    ):
+                        if account in users:
+                            out = out or {}
+                            entry = out.setdefault(account, ({}, [], []))
+                            entry[0][order_id] = None
+                            entry[1].append(event)
+            elif kind in _ORDER_EVENTS:
+                assert isinstance(
+                    event, OrderAccepted | OrderCanceled | OrderExpired | OrderReplaced
+                )
+                if owners and kind is not OrderAccepted and kind is not OrderReplaced:
+                    _release(owners, event.order_id)
+                if event.account in users:
+                    out = out or {}
+                    out.setdefault(event.account, ({}, [], []))[0][event.order_id] = None
+        if out:
+            self.push(out)
+
+
+def _release(owners: dict[int, Session], order_id: int) -> None:
+    session = owners.pop(order_id, None)
+    if session is not None:
+        session.own_orders.pop(order_id, None)
