@@ -3,7 +3,8 @@
 `make native` compiles the FIX hot path (codec, dictionary, session, store,
 translate, application), the order tracker, the market-data publisher and the WS
 edge's host listener (ws/router) with mypyc, like the engine; their shared mypyc
-runtime lives in engine/, so the engine package is imported first. A compiled module older than its source refuses to import.
+runtime lives in engine/, so the engine package is imported first. A compiled module
+older than its source refuses to import.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Final, NamedTuple
+from typing import Final
 
 from engine.commands import Cancel, NewOrder, Replace
 from engine.events import CloseReason, RejectCode
@@ -360,17 +360,30 @@ ORD_STATUS: Final = {
 }
 
 
-class OrderState(NamedTuple):
+class OrderState:
     """An order's dynamic state as of one event (the tracker's view is end-of-batch).
 
-    A NamedTuple (immutable, cheap to build: one per ExecutionReport)."""
+    One is built per ExecutionReport: a plain class, which mypyc compiles (a
+    NamedTuple's generated ``__new__`` stays interpreted, ~0.3 us); Final keeps it
+    read-only for mypy, as the NamedTuple was."""
 
-    status: OrderStatus
-    qty: int
-    price: int
-    leaves: int
-    filled: int
-    notional: int
+    __slots__ = ("filled", "leaves", "notional", "price", "qty", "status")
+
+    def __init__(
+        self, status: OrderStatus, qty: int, price: int, leaves: int, filled: int, notional: int
+    ) -> None:
+        self.status: Final = status
+        self.qty: Final = qty
+        self.price: Final = price
+        self.leaves: Final = leaves
+        self.filled: Final = filled
+        self.notional: Final = notional
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderState({self.status!r}, qty={self.qty}, price={self.price},"
+            f" leaves={self.leaves}, filled={self.filled}, notional={self.notional})"
+        )
 
 
 def er_body(

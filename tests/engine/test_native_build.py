@@ -18,6 +18,7 @@ import engine
 import gateway
 from engine import commands, events
 from engine.model import OrdType, Side, Stp, TimeInForce
+from gateway.fix.translate import OrderState
 
 native_only = pytest.mark.skipif(not engine.NATIVE, reason="pure-Python build")
 
@@ -82,6 +83,12 @@ def test_hot_commands_stay_frozen(cls: type) -> None:
 def test_hand_written_constructors_are_compiled(cls: type) -> None:
     assert {"events", "commands"} <= set(engine.NATIVE)
     assert not isinstance(cls.__init__, types.FunctionType), f"{cls.__name__}.__init__"
+
+
+@native_only
+def test_per_report_values_are_compiled() -> None:
+    for constructor in (OrderState.__new__, OrderState.__init__):
+        assert not isinstance(constructor, types.FunctionType)
 
 
 @native_only
