@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import itertools
 import socket
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
@@ -123,6 +124,7 @@ class FixClient(asyncio.Protocol):
         self._wbuf: list[bytes] = []
         self._seq = 0
         self._in_seq = 0
+        self._gaps_reported = 0
         self._pending: dict[bytes, _Req] = {}
         self._taker_start: dict[bytes, int] = {}
         #: resting orders by current ClOrdID -> (symbol, side)
@@ -384,6 +386,18 @@ class FixClient(asyncio.Protocol):
             except Exception as exc:  # a harness bug must not kill the session silently
                 self.stats.error(f"client error: {type(exc).__name__}: {exc}"[:120])
 
+    def _report_gap(self, seq: int, msg_type: bytes) -> None:
+        """Say which numbers were missing (the first few per session): the count alone
+        cannot tell a gateway that skipped a number from a harness that lost a frame."""
+        self._gaps_reported += 1
+        if self._gaps_reported <= 5:
+            print(
+                f"[fix_client] MsgSeqNum {self._in_seq + 1} expected, {seq} received"
+                f" (MsgType {msg_type.decode(errors='replace')})",
+                file=sys.stderr,
+                flush=True,
+            )
+
     def _on_message(self, f: dict[bytes, bytes], now: int) -> None:
         mt = f.get(b"35", b"")
         seq_b = f.get(b"34")
@@ -391,6 +405,7 @@ class FixClient(asyncio.Protocol):
             seq = int(seq_b)
             if self._in_seq and seq != self._in_seq + 1 and f.get(b"43") != b"Y":
                 self.stats.error("inbound sequence gap" if seq > self._in_seq else "seq too low")
+                self._report_gap(seq, mt)
             self._in_seq = seq
         if mt == b"8":
             self._on_exec_report(f, now)

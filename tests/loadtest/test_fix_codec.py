@@ -133,3 +133,12 @@ async def test_orders_cancels_replaces_are_correlated() -> None:
         await c.logout()
     finally:
         acc.close()
+
+
+async def test_an_inbound_gap_is_counted_and_named(capsys: pytest.CaptureFixture[str]) -> None:
+    stats = SessionStats("gap", "fix-orders")
+    client = FixClient(FixSessionConfig(), stats)
+    for seq in (1, 2, 5):
+        client._on_message({b"35": b"0", b"34": b"%d" % seq}, 0)
+    assert stats.errors["inbound sequence gap"] == 1
+    assert "MsgSeqNum 3 expected, 5 received (MsgType 0)" in capsys.readouterr().err
