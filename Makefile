@@ -65,7 +65,7 @@ bench-snapshot: $(STAMP) $(NATIVE_STAMP)
 native: $(NATIVE_STAMP)
 
 $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES) $(C_SOURCES) Makefile
-	rm -rf build engine/*.so gateway/*.so gateway/fix/*.so
+	rm -rf build engine/*.so gateway/*.so gateway/fix/*.so gateway/ws/*.so
 	$(BIN)/mypyc $(NATIVE_SOURCES) >build-native.log 2>&1 || (tail -20 build-native.log; exit 1)
 	mv ./*__mypyc.*.so engine/
 	for c in $(C_SOURCES); do \
@@ -76,7 +76,7 @@ $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES) $(C_SOURCES) Makefile
 	touch $(NATIVE_STAMP)
 
 clean-native:
-	rm -rf engine/*.so gateway/*.so gateway/fix/*.so ./*__mypyc.*.so build build-native.log $(NATIVE_STAMP)
+	rm -rf engine/*.so gateway/*.so gateway/fix/*.so gateway/ws/*.so ./*__mypyc.*.so build build-native.log $(NATIVE_STAMP)
 
 # Standard scenario against a real gateway started on a temporary data dir and free
 # loopback ports (stopped at the end): FIX order flow, closed loop, bounded.
