@@ -346,35 +346,8 @@ class OrderCanceled(OrderClosed):
 
 @dataclass(slots=True, init=False)
 class OrderExpired(OrderClosed):
-    """Closed by a rule (IOC/FOK rest, GTD, collar, STP, funds)."""
-
-    def __init__(
-        self,
-        seq: int,
-        ts_us: int,
-        idx: int,
-        order_id: int,
-        account: str,
-        symbol: str,
-        client_order_id: str,
-        side: int,
-        qty: int,
-        filled: int,
-        notional: int,
-        reason: int,
-    ) -> None:
-        self.seq = seq
-        self.ts_us = ts_us
-        self.idx = idx
-        self.order_id = order_id
-        self.account = account
-        self.symbol = symbol
-        self.client_order_id = client_order_id
-        self.side = side
-        self.qty = qty
-        self.filled = filled
-        self.notional = notional
-        self.reason = reason
+    """Closed by a rule (IOC/FOK rest, GTD, collar, STP, funds). No fields of its own, so
+    OrderClosed's compiled __init__ serves."""
 
 
 @dataclass(slots=True, init=False)
