@@ -101,7 +101,8 @@ def frame(buf: bytearray) -> list[bytes]:
     while True:
         start = buf.find(b"8=", pos)
         if start < 0:
-            pos = n
+            # keep a trailing "8": the read may have ended inside "8=FIX"
+            pos = n - 1 if n > pos and buf[n - 1] == 0x38 else n
             break
         bl = buf.find(b"\x019=", start)
         if bl < 0:

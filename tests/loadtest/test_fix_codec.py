@@ -81,6 +81,24 @@ def test_frame_handles_split_and_coalesced_messages() -> None:
     assert parse(b)[b"11"] == b"abc"
 
 
+def test_frame_yields_the_same_messages_wherever_a_read_is_cut() -> None:
+    """A stream cut into two reads at any byte (under load, reads end where the
+    socket buffer did, not at message ends) frames into the same messages. A cut
+    just after the "8" of "8=FIX" once made the framer drop that "8", lose the
+    message and report an inbound sequence gap the gateway never made."""
+    msgs = [
+        encode(b"FIX.4.4", [(35, b"8"), (34, n), (11, b"c%d" % n), (38, b"5")]) for n in (1, 2, 3)
+    ]
+    stream = b"".join(msgs)
+    for cut in range(len(stream) + 1):
+        buf = bytearray(stream[:cut])
+        got = frame(buf)
+        buf += stream[cut:]
+        got += frame(buf)
+        assert got == msgs, f"cut at {cut}: {stream[max(0, cut - 5) : cut]!r}|"
+        assert buf == bytearray()
+
+
 def test_frame_uses_body_length_so_raw_data_may_hold_soh() -> None:
     raw = encode(b"FIX.4.4", [(35, b"A"), (95, 5), (96, b"a\x01b=c"), (34, 1)])
     buf = bytearray(raw + raw)
