@@ -15,8 +15,8 @@ GATEWAY_NATIVE := host orders marketdata ws/router fix/codec fix/dictionary fix/
 NATIVE_SOURCES := $(addprefix engine/,$(addsuffix .py,$(NATIVE_MODULES))) \
 	$(addprefix gateway/,$(addsuffix .py,$(GATEWAY_NATIVE)))
 NATIVE_STAMP := engine/.native-built
-# Hand-written C: the FIX framer's common case (gateway/fix/_cframe.c says why).
-C_SOURCES := gateway/fix/_cframe.c
+# Hand-written C: the FIX framer's common case and the ExecutionReport body (each .c says why).
+C_SOURCES := gateway/fix/_cframe.c gateway/fix/_crender.c
 PYINFO = $(BIN)/python -c 'import sysconfig, sys; print(sysconfig.get_config_var(sys.argv[1]) or sysconfig.get_paths()[sys.argv[1]])'
 
 $(STAMP): pyproject.toml

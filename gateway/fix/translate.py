@@ -9,7 +9,7 @@ be sent to the owner session and every drop-copy session without re-encoding.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Final
 
 from engine.commands import Cancel, NewOrder, Replace
@@ -28,6 +28,17 @@ from engine.model import (
 )
 from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp, parse_utc_timestamp
 from gateway.orders import OrderView
+
+_FastErBody = Callable[
+    [int, str, str, str, bool, bytes, bytes, bytes, bool, tuple[int, ...], int, int, int, int,
+     int, int, int, bytes, int, int, str],
+    bytes | None,
+]  # fmt: skip
+_crender_er_body: _FastErBody | None
+try:  # built by `make native` from _crender.c; absent in the pure-Python build
+    from gateway.fix._crender import er_body as _crender_er_body
+except ImportError:
+    _crender_er_body = None
 
 __all__ = [
     "STP_TAG",
@@ -276,9 +287,12 @@ class _Grid:
 
     def __init__(self, step: Decimal) -> None:
         self.step = step
-        exp = int(step.as_tuple().exponent)
+        # the smallest mantissa (1E-3, not 1000E-6): "0.0010" and "0.001" are one grid
+        # (they share the _GRIDS entry), and products stay in the exact integer range
+        canonical = step.normalize(_WIDE)
+        exp = int(canonical.as_tuple().exponent)
         self.scale = max(0, -exp)
-        self.mant = int(step.scaleb(self.scale))
+        self.mant = int(canonical.scaleb(self.scale, _WIDE))
         self.pow10 = 10**self.scale
         self.cache: dict[int, bytes] = {}
 
@@ -306,6 +320,9 @@ class _Grid:
 
 
 _BIG: Final = 10**20
+# exact for any grid step or average a config or the engine can produce
+_WIDE: Final = Context(prec=100, Emax=MAX_EMAX, Emin=MIN_EMIN)
+_EIGHT_PLACES: Final = Decimal("1e-8")
 _GRIDS: Final[dict[Decimal, _Grid]] = {}
 
 
@@ -331,22 +348,23 @@ def qty_text(inst: Instrument, lots: int) -> bytes:
 
 def avg_px(inst: Instrument, notional: int, filled: int) -> str:
     """Average price as a decimal string (8 decimals at most, normalized)."""
-    return _avg_px(inst, notional, filled).decode()
+    return _avg_px_of(_grid(inst.lot_size), notional, filled).decode()
 
 
-def _avg_px(inst: Instrument, notional: int, filled: int) -> bytes:
+def _avg_px_of(lot: _Grid, notional: int, filled: int) -> bytes:
     if not filled:
         return b"0"
     # Exact integer path when the average is a whole number of 1e-8 units: then the
     # Decimal division below is exact too and quantize/normalize only strip zeros.
-    lot = _grid(inst.lot_size)
     num = notional * lot.pow10
     den = lot.mant * filled
     q, r = divmod(num, den)
     if not r and 0 <= q < _BIG:
         return _UNITS.text(q)
-    value = Decimal(notional) * ASSET_UNIT / (inst.lot_size * filled)
-    return format(value.quantize(Decimal("1e-8")).normalize(), "f").encode()
+    # the default 28-digit context cannot quantize an average of 1e20 units or more
+    ctx = _WIDE
+    value = ctx.divide(ctx.multiply(Decimal(notional), ASSET_UNIT), ctx.multiply(lot.step, filled))
+    return format(ctx.quantize(value, _EIGHT_PLACES).normalize(ctx), "f").encode()
 
 
 ORD_STATUS: Final = {
@@ -403,6 +421,7 @@ def er_body(
     liquidity: int = 0,
     text: str = "",
     extra: tuple[tuple[int, bytes | str | int], ...] = (),
+    accelerate: bool = True,
 ) -> bytes:
     """ExecutionReport (8) body: static order fields from view, the rest from state.
 
@@ -411,20 +430,67 @@ def er_body(
     [18], rendered once per order: :func:`_static_fields`), 38, [44], [32, 31], 151,
     14, 6, 60, [12, 13, [851]], extra..., [58]. Body field order is free in FIX
     outside repeating groups.
+
+    With the native build the bytes are written by ``_crender.er_body`` in C when
+    every number is in its exact integer range (``accelerate=False`` turns it off);
+    :func:`_render_er` is the reference and takes everything else.
     """
     if fix42 and exec_type == b"F":
         exec_type = b"2" if state.status == OrderStatus.FILLED else b"1"
     grids = _GRIDS_OF.get(view.symbol)
     if grids is None:
-        grids = _GRIDS_OF[view.symbol] = (_grid(inst.lot_size), _grid(inst.tick_size))
-    qty, px = grids[0].text, grids[1].text
+        grids = _GRIDS_OF[view.symbol] = _Grids(inst)
     static = view.edge_cache
     if not static:
         static = view.edge_cache = _static_fields(view)
-    parts = [
-        b"37=%d\x0111=%s\x01"
-        % (view.order_id, (clordid or view.client_order_id or "NONE").encode())
-    ]
+    clordid = clordid or view.client_order_id or "NONE"
+    limit = view.ord_type == OrdType.LIMIT
+    transact_time = format_utc_timestamp(ts_us, 6)
+    fast = _crender_er_body if accelerate else None
+    if fast is not None and not extra:
+        body = fast(
+            view.order_id, clordid, orig_clordid, exec_id, fix42, exec_type,
+            ORD_STATUS[state.status], static, limit, grids.ints, state.qty, state.price,
+            last_qty, last_px, state.leaves, state.filled, state.notional, transact_time,
+            commission, liquidity, text,
+        )  # fmt: skip
+        if body is not None:
+            return body
+    return _render_er(
+        view.order_id, clordid, orig_clordid, exec_id, fix42, exec_type,
+        ORD_STATUS[state.status], static, limit, grids, state.qty, state.price, last_qty,
+        last_px, state.leaves, state.filled, state.notional, transact_time, commission,
+        liquidity, text, extra,
+    )  # fmt: skip
+
+
+def _render_er(
+    order_id: int,
+    clordid: str,
+    orig_clordid: str,
+    exec_id: str,
+    fix42: bool,
+    exec_type: bytes,
+    ord_status: bytes,
+    static: bytes,
+    limit: bool,
+    grids: _Grids,
+    qty: int,
+    price: int,
+    last_qty: int,
+    last_px: int,
+    leaves: int,
+    filled: int,
+    notional: int,
+    transact_time: bytes,
+    commission: int,
+    liquidity: int,
+    text: str,
+    extra: tuple[tuple[int, bytes | str | int], ...],
+) -> bytes:
+    """The ER body of :func:`er_body` from its fields: the reference for ``_crender``."""
+    lots, ticks = grids.lot.text, grids.tick.text
+    parts = [b"37=%d\x0111=%s\x01" % (order_id, clordid.encode())]
     if orig_clordid:
         parts.append(b"41=%s\x01" % orig_clordid.encode())
     parts.append(
@@ -433,23 +499,18 @@ def er_body(
             exec_id.encode(),
             b"20=0\x01" if fix42 else b"",
             exec_type,
-            ORD_STATUS[state.status],
+            ord_status,
             static,
-            qty(state.qty),
+            lots(qty),
         )
     )
-    if view.ord_type == OrdType.LIMIT:
-        parts.append(b"44=%s\x01" % px(state.price))
+    if limit:
+        parts.append(b"44=%s\x01" % ticks(price))
     if last_qty:
-        parts.append(b"32=%s\x0131=%s\x01" % (qty(last_qty), px(last_px)))
+        parts.append(b"32=%s\x0131=%s\x01" % (lots(last_qty), ticks(last_px)))
     parts.append(
         b"151=%s\x0114=%s\x016=%s\x0160=%s\x01"
-        % (
-            qty(state.leaves),
-            qty(state.filled),
-            _avg_px(inst, state.notional, state.filled),
-            format_utc_timestamp(ts_us, 6),
-        )
+        % (lots(leaves), lots(filled), _avg_px_of(grids.lot, notional, filled), transact_time)
     )
     if last_qty:
         parts.append(b"12=%s\x0113=3\x01" % _UNITS.text(commission))
@@ -476,8 +537,21 @@ def _static_fields(view: OrderView) -> bytes:
     )
 
 
-# symbol -> (lot grid, tick grid): saves hashing two Decimals per ER
-_GRIDS_OF: Final[dict[str, tuple[_Grid, _Grid]]] = {}
+class _Grids:
+    """One instrument's grids for ER rendering; ``ints`` is what ``_crender`` takes:
+    (lot mantissa, lot scale, tick mantissa, tick scale, unit mantissa, unit scale)."""
+
+    __slots__ = ("ints", "lot", "tick")
+
+    def __init__(self, inst: Instrument) -> None:
+        self.lot: Final = _grid(inst.lot_size)
+        self.tick: Final = _grid(inst.tick_size)
+        lot, tick = self.lot, self.tick
+        self.ints: Final = (lot.mant, lot.scale, tick.mant, tick.scale, _UNITS.mant, _UNITS.scale)
+
+
+# symbol -> its grids: saves hashing two Decimals per ER
+_GRIDS_OF: Final[dict[str, _Grids]] = {}
 
 
 _TIF_OUT: Final[dict[int, bytes]] = {

@@ -92,5 +92,5 @@ def test_per_report_values_are_compiled() -> None:
 
 
 @native_only
-def test_the_c_framer_and_the_ws_listener_are_built() -> None:
-    assert {"fix._cframe", "ws.router"} <= set(gateway.NATIVE)
+def test_the_c_modules_and_the_ws_listener_are_built() -> None:
+    assert {"fix._cframe", "fix._crender", "ws.router"} <= set(gateway.NATIVE)

@@ -1,0 +1,26 @@
+"""Type stub for the C extension built from _crender.c by `make native`."""
+
+def er_body(
+    order_id: int,
+    clordid: str,
+    orig_clordid: str,
+    exec_id: str,
+    fix42: bool,
+    exec_type: bytes,
+    ord_status: bytes,
+    static: bytes,
+    limit: bool,
+    grids: tuple[int, ...],
+    qty: int,
+    price: int,
+    last_qty: int,
+    last_px: int,
+    leaves: int,
+    filled: int,
+    notional: int,
+    transact_time: bytes,
+    commission: int,
+    liquidity: int,
+    text: str,
+    /,
+) -> bytes | None: ...
