@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint typecheck check bench bench-fix bench-core bench-snapshot loadtest clean native clean-native
 # Modules compiled by `make native` (mypyc): the engine's hot path and what it calls,
 # and the gateway's per-order path (FIX codec/validation/session/store/translation/
-# application, the order tracker, the market-data publisher). One mypyc run, so one
-# shared runtime; it is kept in engine/, which the gateway package imports first.
+# application, the order tracker, the market-data publisher, the metrics they update).
+# One mypyc run, so one shared runtime; it is kept in engine/, which the gateway
+# package imports first.
 NATIVE_MODULES := book matching risk core sequencer commands events journal snapshot
-GATEWAY_NATIVE := host orders marketdata ws/router fix/codec fix/dictionary fix/session fix/store \
-	fix/translate fix/application
+GATEWAY_NATIVE := host orders marketdata metrics ws/router fix/codec fix/dictionary fix/session \
+	fix/store fix/translate fix/application
 NATIVE_SOURCES := $(addprefix engine/,$(addsuffix .py,$(NATIVE_MODULES))) \
 	$(addprefix gateway/,$(addsuffix .py,$(GATEWAY_NATIVE)))
 NATIVE_STAMP := engine/.native-built

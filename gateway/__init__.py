@@ -1,8 +1,9 @@
 """The gateway: FIX and WebSocket edges around the engine, in one asyncio process.
 
 `make native` compiles the FIX hot path (codec, dictionary, session, store,
-translate, application), the order tracker, the market-data publisher and the WS
-edge's host listener (ws/router) with mypyc, like the engine; their shared mypyc
+translate, application), the order tracker, the market-data publisher, the metrics
+they update and the WS edge's host listener (ws/router) with mypyc, like the
+engine; their shared mypyc
 runtime lives in engine/, so the engine package is imported first. A compiled module
 older than its source refuses to import.
 """

@@ -302,7 +302,7 @@ class EngineHost:
                 if type(event) is Trade:
                     fills += 1
             if fills:
-                self._m_fills.inc(fills)
+                self._m_fills.add(fills)
             for listener in self.listeners:
                 try:
                     listener(batch)

@@ -26,7 +26,10 @@ class Counter:
         self.name, self.help = name, help_text
         self.values: dict[Labels, float] = {}
 
-    def inc(self, amount: float = 1, **labels: str) -> None:
+    def inc(self, **labels: str) -> None:
+        self.add(1, **labels)
+
+    def add(self, amount: float, **labels: str) -> None:
         key = tuple(sorted(labels.items()))
         self.values[key] = self.values.get(key, 0) + amount
 

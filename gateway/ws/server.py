@@ -328,7 +328,7 @@ class _Connection:
                     continue
                 sent = self.flush()
                 if sent:
-                    self.server.m_sent.inc(sent)
+                    self.server.m_sent.add(sent)
                 elif outbox.queue or outbox.stale:  # not writable yet: wait for a wake
                     self.ready.clear()
                     await self.ready.wait()
@@ -417,7 +417,7 @@ class WsServer:
         for conn in dirty:
             sent += conn.flush()
         if sent:
-            self.m_sent.inc(sent)
+            self.m_sent.add(sent)
 
     @property
     def listening(self) -> bool:

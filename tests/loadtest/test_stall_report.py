@@ -14,8 +14,8 @@ def test_stall_lines_count_what_exceeded_the_bounds() -> None:
     for us in (800, 900, 12_000, 30_000, 150_000):
         lag.observe(us)
     gc_runs = registry.counter("gw_gc_collections_total", "")
-    gc_runs.inc(40, generation="0")
-    gc_runs.inc(4, generation="1")
+    gc_runs.add(40, generation="0")
+    gc_runs.add(4, generation="1")
     pauses = registry.histogram("gw_gc_pause_us", "")
     for us in (50, 400, 11_000):
         pauses.observe(us)
