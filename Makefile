@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # application, the order tracker, the market-data publisher, the metrics they update).
 # One mypyc run, so one shared runtime; it is kept in engine/, which the gateway
 # package imports first.
-NATIVE_MODULES := book matching risk core sequencer commands events journal snapshot
+NATIVE_MODULES := model book matching risk core sequencer commands events journal snapshot
 GATEWAY_NATIVE := host orders marketdata metrics ws/router fix/codec fix/dictionary fix/session \
 	fix/store fix/translate fix/application
 NATIVE_SOURCES := $(addprefix engine/,$(addsuffix .py,$(NATIVE_MODULES))) \

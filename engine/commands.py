@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from enum import IntEnum
 from operator import attrgetter
 from typing import Any, Final
 
@@ -286,7 +287,31 @@ def command_to_record(command: Command) -> tuple[Any, ...]:
     return (_CODE_OF[cls], *_VALUES[cls](command))
 
 
+# Records hold enums as ints; with the native build (engine.model compiled) a
+# command's enum fields only take the enum: these are turned back on reading.
+_ENUM_FIELDS: Final[dict[type[Any], dict[str, type[IntEnum]]]] = {
+    NewOrder: {"side": Side, "ord_type": OrdType, "tif": TimeInForce, "stp": Stp},
+    OpenAccount: {"stp": Stp},
+    SetInstrumentStatus: {"status": TradingStatus},
+}
+
+
+def _enum_positions(cls: type[Any]) -> tuple[tuple[int, type[IntEnum]], ...]:
+    enums = _ENUM_FIELDS.get(cls, {})
+    return tuple((k, enums[f.name]) for k, f in enumerate(fields(cls)) if f.name in enums)
+
+
+_ENUM_POSITIONS: Final = {cls: _enum_positions(cls) for cls in COMMAND_TYPES.values()}
+
+
 def command_from_record(record: list[Any]) -> Command:
     cls = COMMAND_TYPES[record[0]]
-    command: Command = cls(*record[1:])
+    values = record[1:]
+    for k, enum in _ENUM_POSITIONS[cls]:
+        if k < len(values) and values[k] is not None:
+            try:
+                values[k] = enum(values[k])
+            except ValueError:
+                pass  # no such member: replayed as recorded, for the engine to reject
+    command: Command = cls(*values)
     return command

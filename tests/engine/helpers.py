@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import pytest
+
+import engine
 from engine.commands import (
     AddInstrument,
     AdjustBalance,
@@ -129,3 +132,14 @@ def bal(eng: Engine, account: str, asset: str) -> tuple[int, int]:
 
 def submit_all(eng: Engine, commands: Iterable[Command]) -> list[list[Event]]:
     return [eng.submit(c) for c in commands]
+
+
+def out_of_enum(build: Callable[[], Command]) -> list[Command]:
+    """A command carrying an int outside its enum, for the engine to reject. The pure
+    build constructs it; the native build (engine.model compiled) already refuses to
+    construct it (TypeError), checked here, and then there is nothing to submit."""
+    if engine.NATIVE:
+        with pytest.raises(TypeError):
+            build()
+        return []
+    return [build()]

@@ -43,8 +43,8 @@ def sample(field: dataclasses.Field[Any], k: int) -> object:
     enums = {"Side": Side.SELL, "OrdType": OrdType.MARKET, "TimeInForce": TimeInForce.IOC}
     if kind in enums:
         return enums[kind]
-    if "Stp" in kind or "Stp" in str(annotation):
-        return Stp.EXPIRE_BOTH
+    if "Stp" in kind or "Stp" in str(annotation) or field.name == "stp":
+        return Stp.EXPIRE_BOTH  # compiled, "Stp | None" reads as plain `type`
     if kind == "bool":
         return True
     return 1000 + k if kind == "int" else f"value-{k}"

@@ -35,6 +35,7 @@ from tests.engine.helpers import (
     market,
     of,
     open_account,
+    out_of_enum,
     reject_code,
 )
 
@@ -401,15 +402,12 @@ def test_market_validation() -> None:
     assert reject_code(eng.submit(limit("A", BUY, 100, 1, quote_qty=5))) == (
         RejectCode.INVALID_ORDER
     )
-    assert reject_code(eng.submit(NewOrder("A", "BTC-USD", 3, OrdType.LIMIT, 1, 100))) == (
-        RejectCode.INVALID_ORDER
-    )
-    assert reject_code(eng.submit(NewOrder("A", "BTC-USD", BUY, 9, 1, 100))) == (
-        RejectCode.INVALID_ORDER
-    )
-    assert reject_code(eng.submit(limit("A", BUY, 100, 1, tif=7))) == (
-        RejectCode.INVALID_TIME_IN_FORCE
-    )
+    for bad_side in out_of_enum(lambda: NewOrder("A", "BTC-USD", 3, OrdType.LIMIT, 1, 100)):
+        assert reject_code(eng.submit(bad_side)) == RejectCode.INVALID_ORDER
+    for bad_type in out_of_enum(lambda: NewOrder("A", "BTC-USD", BUY, 9, 1, 100)):
+        assert reject_code(eng.submit(bad_type)) == RejectCode.INVALID_ORDER
+    for bad_tif in out_of_enum(lambda: limit("A", BUY, 100, 1, tif=7)):
+        assert reject_code(eng.submit(bad_tif)) == RejectCode.INVALID_TIME_IN_FORCE
 
 
 def test_market_fok() -> None:

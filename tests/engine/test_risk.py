@@ -10,7 +10,7 @@ from engine.commands import (
     SetInstrumentStatus,
 )
 from engine.events import AdminApplied, BalanceChanged, OrderRejected, RejectCode
-from engine.model import OrdType, Side, TimeInForce
+from engine.model import OrdType, Side, TimeInForce, TradingStatus
 from tests.engine.helpers import (
     BPL,
     QPT,
@@ -21,6 +21,7 @@ from tests.engine.helpers import (
     market,
     of,
     open_account,
+    out_of_enum,
     reject_code,
 )
 
@@ -58,15 +59,24 @@ def test_order_reject_codes() -> None:
         (limit("A", SELL, 1050, 6), RejectCode.INSUFFICIENT_BALANCE),
         (limit("A", BUY, 950, 2, client_order_id="dup"), RejectCode.DUPLICATE_CLIENT_ORDER_ID),
         (limit("A", BUY, 1000, 2, post_only=True), RejectCode.POST_ONLY_WOULD_TAKE),
-        (limit("A", BUY, 950, 2, tif=5), RejectCode.INVALID_TIME_IN_FORCE),
+        *[
+            (c, RejectCode.INVALID_TIME_IN_FORCE)
+            for c in out_of_enum(lambda: limit("A", BUY, 950, 2, tif=5))
+        ],
         (
             limit("A", BUY, 950, 2, tif=TimeInForce.GTD, expire_ts_us=clock.now - 1),
             RejectCode.INVALID_EXPIRE_TIME,
         ),
-        (limit("A", BUY, 950, 2, stp=9), RejectCode.INVALID_ORDER),
+        *[
+            (c, RejectCode.INVALID_ORDER)
+            for c in out_of_enum(lambda: limit("A", BUY, 950, 2, stp=9))
+        ],
         (market("A", BUY, 1), RejectCode.BELOW_MIN_QTY),
         (market("A", BUY, quote_qty=999_999), RejectCode.BELOW_MIN_NOTIONAL),
-        (market("A", BUY, tif=8, qty=2), RejectCode.INVALID_TIME_IN_FORCE),
+        *[
+            (c, RejectCode.INVALID_TIME_IN_FORCE)
+            for c in out_of_enum(lambda: market("A", BUY, tif=8, qty=2))
+        ],
     ]
     before = (bal(eng, "A", "USD"), bal(eng, "A", "BTC"), len(eng.orders))
     for cmd, code in cases:
@@ -149,8 +159,10 @@ def test_admin_rejects() -> None:
     assert reject_code(eng.submit(OpenAccount("A"))) == RejectCode.ALREADY_EXISTS
     ev = eng.submit(OpenAccount("B", taker_fee_bps="0.001"))
     assert reject_code(ev) == RejectCode.INVALID_COMMAND
-    assert reject_code(eng.submit(OpenAccount("C", stp=7))) == RejectCode.INVALID_COMMAND
+    for bad_stp in out_of_enum(lambda: OpenAccount("C", stp=7)):
+        assert reject_code(eng.submit(bad_stp)) == RejectCode.INVALID_COMMAND
     assert set(eng.accounts) == {"A"}
-    ev = eng.submit(SetInstrumentStatus("NOPE", 1))
+    ev = eng.submit(SetInstrumentStatus("NOPE", TradingStatus.OPEN))
     assert reject_code(ev) == RejectCode.UNKNOWN_INSTRUMENT
-    assert reject_code(eng.submit(SetInstrumentStatus("BTC-USD", 9))) == RejectCode.INVALID_COMMAND
+    for bad_status in out_of_enum(lambda: SetInstrumentStatus("BTC-USD", 9)):
+        assert reject_code(eng.submit(bad_status)) == RejectCode.INVALID_COMMAND
