@@ -479,7 +479,7 @@ class FixGateway:
                 state = OrderState(OrderStatus.NEW, event.qty, event.price, event.qty, 0, 0)
                 self._send_order_report(view, state, event, b"0")
         elif kind is OrderCanceled or kind is OrderExpired:
-            assert isinstance(event, OrderCanceled | OrderExpired)
+            assert isinstance(event, (OrderCanceled, OrderExpired))  # no union object per event
             view = get(event.order_id)
             if view is not None:
                 clordid = orig = ""

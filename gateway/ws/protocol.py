@@ -470,7 +470,7 @@ class Session:
         for event in events:
             kind = type(event)
             if kind in (OrderAccepted, OrderCanceled, OrderReplaced) and not order_id:
-                assert isinstance(event, OrderAccepted | OrderCanceled | OrderReplaced)
+                assert isinstance(event, (OrderAccepted, OrderCanceled, OrderReplaced))
                 order_id = event.order_id
             elif kind is Trade and pending.method != "order.cancel":
                 assert isinstance(event, Trade)

@@ -82,8 +82,9 @@ class UserRouter:
                             entry[0][order_id] = None
                             entry[1].append(event)
             elif kind in _ORDER_EVENTS:
+                # a tuple: `A | B` would build a union object per event (compiled too)
                 assert isinstance(
-                    event, OrderAccepted | OrderCanceled | OrderExpired | OrderReplaced
+                    event, (OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced)
                 )
                 if owners and kind is not OrderAccepted and kind is not OrderReplaced:
                     _release(owners, event.order_id)
