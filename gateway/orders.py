@@ -9,7 +9,7 @@ bounded window of recently closed ones.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import deque
 from typing import Final
 
 from engine.core import Engine
@@ -109,7 +109,10 @@ class OrderTracker:
 
     def __init__(self, closed_window: int = 100_000) -> None:
         self.orders: dict[int, OrderView] = {}
-        self.closed: OrderedDict[int, OrderView] = OrderedDict()
+        # closed views, and their ids oldest first (an OrderedDict's popitem is a
+        # generic method call and its links an allocation per order)
+        self.closed: dict[int, OrderView] = {}
+        self._closed_order: deque[int] = deque()
         self.by_client_id: dict[tuple[str, str], int] = {}
         self.closed_window = closed_window
 
@@ -199,7 +202,7 @@ class OrderTracker:
             if event.client_order_id:
                 self.by_client_id[(event.account, event.client_order_id)] = event.order_id
         elif kind is OrderCanceled or kind is OrderExpired:
-            assert isinstance(event, OrderCanceled | OrderExpired)
+            assert isinstance(event, (OrderCanceled, OrderExpired))  # no union object per event
             done = self.orders.get(event.order_id)
             if done is not None:
                 done.status = OrderStatus.CANCELED if kind is OrderCanceled else OrderStatus.EXPIRED
@@ -246,9 +249,13 @@ class OrderTracker:
             view.status = OrderStatus.PARTIALLY_FILLED
 
     def _close(self, view: OrderView) -> None:
-        del self.orders[view.order_id]
-        self.closed[view.order_id] = view
-        if len(self.closed) > self.closed_window:
-            _, old = self.closed.popitem(last=False)
-            if self.by_client_id.get((old.account, old.client_order_id)) == old.order_id:
-                del self.by_client_id[(old.account, old.client_order_id)]
+        order_id = view.order_id
+        del self.orders[order_id]
+        self.closed[order_id] = view
+        closed_order = self._closed_order
+        closed_order.append(order_id)
+        if len(closed_order) > self.closed_window:
+            old = self.closed.pop(closed_order.popleft())
+            key = (old.account, old.client_order_id)
+            if self.by_client_id.get(key) == old.order_id:
+                del self.by_client_id[key]

@@ -77,3 +77,20 @@ def test_replaced_order_is_found_by_its_current_client_id_only() -> None:
     view = tracker.find("A", "second")
     assert view is not None and view.qty == 2
     assert tracker.find("A", "first") is None
+
+
+def test_the_closed_window_keeps_the_most_recently_closed() -> None:
+    eng, _ = make_engine()
+    open_account(eng, "A")
+    tracker = OrderTracker(closed_window=WINDOW)
+    clids = [f"c{n}" for n in range(WINDOW + 4)]
+    for clid in clids:  # placed, then canceled: closed in this order
+        for command in (
+            limit("A", Side.BUY, 1_000, 1, client_order_id=clid),
+            Cancel("A", "BTC-USD", client_order_id=clid),
+        ):
+            for event in eng.submit(command):
+                tracker.apply(event)
+    kept = [clid for clid in clids if tracker.find("A", clid) is not None]
+    assert kept == clids[-WINDOW:]
+    assert len(tracker.closed) == WINDOW
