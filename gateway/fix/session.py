@@ -196,6 +196,7 @@ class FixSession:
         self._throttle_window = -1
         self._throttle_count = 0
         self._now = 0.0
+        self._sending_at = -1.0  # the loop clock (_now) of the last wall-clock reading
         self._sending_ms = -1
         self._sending_time = b""
         self._replay: _Replay | None = None
@@ -245,11 +246,15 @@ class FixSession:
         body = fields if isinstance(fields, bytes) else encode_fields(fields)
         store = self.store
         seq = store.next_sender()
-        # SendingTime has millisecond precision: reuse the text within one millisecond
-        ms = self._wall_clock_us() // 1000
-        if ms != self._sending_ms:
-            self._sending_ms = ms
-            self._sending_time = format_utc_timestamp(ms * 1000)
+        # SendingTime has millisecond precision: the wall clock is read again only when
+        # the loop clock moved (uvloop's moves once per loop pass, so a pass's reports
+        # share one reading), and the text is reused within one millisecond
+        if self._now != self._sending_at:
+            self._sending_at = self._now
+            ms = self._wall_clock_us() // 1000
+            if ms != self._sending_ms:
+                self._sending_ms = ms
+                self._sending_time = format_utc_timestamp(ms * 1000)
         sending_time = self._sending_time
         store.save(seq, mt, sending_time, body)
         if self.state in _LIVE:

@@ -115,3 +115,23 @@ def test_first_message_not_logon(tmp_path: Path) -> None:
     s, t, clock, app = make(tmp_path)
     s.on_message(msg(clock, "0", 1), clock.mono)
     assert t.closed and t.out == [] and app.logouts == []
+
+
+def test_sending_time_is_read_when_the_loop_clock_moves(tmp_path: Path) -> None:
+    """Reports sent in one loop pass share one wall-clock reading (uvloop's clock moves
+    once per pass); the next pass reads it again."""
+    s, t, clock, _ = make(tmp_path)
+    s.on_message(msg(clock, "A", 1, (98, 0), (108, 30)), clock.mono)
+    wall = [T0_US]
+    s._wall_clock_us = lambda: wall[0]
+    s.send("8", b"58=a\x01")
+    wall[0] += 7_000  # 7 ms of work in the same pass: the loop clock stands still
+    s.send("8", b"58=b\x01")
+    clock.mono += 0.007
+    s.send("8", b"58=c\x01")
+    times = [m.get(52) for m in t.out[-3:]]
+    assert times == [
+        format_utc_timestamp(T0_US),
+        format_utc_timestamp(T0_US),
+        format_utc_timestamp(T0_US + 7_000),
+    ]
