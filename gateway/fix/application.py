@@ -435,7 +435,7 @@ class FixGateway:
 
     def _report(self, event: Event, batch: EventBatch, origin: FixSession | None) -> None:
         kind = type(event)
-        get = self.tracker.get
+        tracker = self.tracker  # tracker.get(): a native call (a bound method is not)
         if kind is Trade:
             assert isinstance(event, Trade)
             for order_id, filled, notional, leaves, fee, liquidity in (
@@ -456,7 +456,7 @@ class FixGateway:
                     2,
                 ),
             ):
-                view = get(order_id)
+                view = tracker.get(order_id)
                 if view is not None:
                     status = OrderStatus.FILLED if leaves == 0 else OrderStatus.PARTIALLY_FILLED
                     state = OrderState(
@@ -474,13 +474,13 @@ class FixGateway:
                     self._forget(order_id)
         elif kind is OrderAccepted:
             assert isinstance(event, OrderAccepted)
-            view = get(event.order_id)
+            view = tracker.get(event.order_id)
             if view is not None:
                 state = OrderState(OrderStatus.NEW, event.qty, event.price, event.qty, 0, 0)
                 self._send_order_report(view, state, event, b"0")
         elif kind is OrderCanceled or kind is OrderExpired:
             assert isinstance(event, (OrderCanceled, OrderExpired))  # no union object per event
-            view = get(event.order_id)
+            view = tracker.get(event.order_id)
             if view is not None:
                 clordid = orig = ""
                 if (
@@ -505,7 +505,7 @@ class FixGateway:
             self._forget(event.order_id)
         elif kind is OrderReplaced:
             assert isinstance(event, OrderReplaced)
-            view = get(event.order_id)
+            view = tracker.get(event.order_id)
             if view is not None:
                 status = OrderStatus.PARTIALLY_FILLED if event.filled else OrderStatus.NEW
                 state = OrderState(
@@ -516,7 +516,7 @@ class FixGateway:
             assert isinstance(event, SelfTradePrevented)
             if event.mode == Stp.DECREMENT:
                 for order_id in (event.maker_order_id, event.taker_order_id):
-                    view = get(order_id)
+                    view = tracker.get(order_id)
                     if view is not None and view.is_open:
                         self._send_order_report(
                             view,

@@ -217,7 +217,6 @@ def parse_fields(
         return None
     parts.pop()
     out: list[tuple[int, bytes]] = []
-    append = out.append
     tags = _TAGS
     for p in parts:
         t, sep, v = p.partition(b"=")
@@ -230,7 +229,7 @@ def parse_fields(
             tag = 0
         elif tag in data_tags:
             return _parse_fields_slow(raw, data_tags)
-        append((tag, v))
+        out.append((tag, v))
     return out
 
 
