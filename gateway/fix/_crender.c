@@ -10,12 +10,12 @@
  * translate._render_er, which stays the reference and the pure-Python build):
  *   er_body(order_id, clordid, orig_clordid, exec_id, fix42, exec_type, ord_status,
  *           static, limit, grids, qty, price, last_qty, last_px, leaves, filled,
- *           notional, transact_time, commission, liquidity, text)
+ *           notional, ts_us, commission, liquidity, text)
  *   returns translate._render_er's bytes for the same arguments, or None when a
  *   number is outside the exact integer range (a value of 1e20 grid units or more,
  *   an average price that is not a whole number of asset units, an int beyond 64
- *   bits): the caller then runs the Python reference, which handles those with
- *   Decimal. grids is (lot_mant, lot_scale, tick_mant, tick_scale, unit_mant,
+ *   bits, a TransactTime before 1970 or after 9999): the caller then runs the
+ *   Python reference, which handles those with Decimal (and time.gmtime). grids is (lot_mant, lot_scale, tick_mant, tick_scale, unit_mant,
  *   unit_scale): each grid step is mant * 10**-scale.
  */
 #define PY_SSIZE_T_CLEAN
@@ -84,6 +84,40 @@ static int int_text(char *out, long long v) {
     return (int)(p - out);
 }
 
+/* TransactTime (60), "YYYYMMDD-HH:MM:SS.ffffff", as codec.format_utc_timestamp(ts_us,
+ * 6) writes it; the date from the day count by H. Hinnant's civil_from_days. Returns
+ * the length written, or -1 outside 1970-01-01 .. 9999-12-31 (the reference then). */
+static int timestamp_text(char *out, long long ts_us) {
+    if (ts_us < 0 || ts_us > 253402300799999999LL) return -1;
+    long long secs = ts_us / 1000000;
+    int frac = (int)(ts_us % 1000000);
+    long long z = secs / 86400 + 719468;
+    int sod = (int)(secs % 86400);
+    long long era = z / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned day = doy - (153 * mp + 2) / 5 + 1;
+    unsigned month = mp < 10 ? mp + 3 : mp - 9;
+    unsigned year = (unsigned)(yoe + era * 400) + (month <= 2);
+    unsigned fields[] = {year / 100, year % 100, month, day, (unsigned)sod / 3600,
+                         (unsigned)sod / 60 % 60, (unsigned)sod % 60};
+    static const char before[] = {0, 0, 0, 0, '-', ':', ':'};
+    char *p = out;
+    for (int k = 0; k < 7; k++) {
+        if (before[k]) *p++ = before[k];
+        *p++ = (char)('0' + fields[k] / 10);
+        *p++ = (char)('0' + fields[k] % 10);
+    }
+    *p++ = '.';
+    for (int k = 5; k >= 0; k--) {
+        p[k] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    return (int)(p + 6 - out);
+}
+
 /* An int argument as 64 bits. 1 on success, 0 when it does not fit (fall back),
  * -1 on error (not an int). */
 static int as_i64(PyObject *obj, long long *out) {
@@ -133,16 +167,17 @@ static PyObject *er_body(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     enum {
         A_ORDER_ID, A_CLORDID, A_ORIG, A_EXEC_ID, A_FIX42, A_EXEC_TYPE, A_ORD_STATUS, A_STATIC,
         A_LIMIT, A_GRIDS, A_QTY, A_PRICE, A_LAST_QTY, A_LAST_PX, A_LEAVES, A_FILLED,
-        A_NOTIONAL, A_TRANSACT_TIME, A_COMMISSION, A_LIQUIDITY, A_TEXT
+        A_NOTIONAL, A_TS_US, A_COMMISSION, A_LIQUIDITY, A_TEXT
     };
-    static const int int_args[] = {A_ORDER_ID, A_QTY,    A_PRICE,    A_LAST_QTY,  A_LAST_PX,
-                                   A_LEAVES,   A_FILLED, A_NOTIONAL, A_COMMISSION, A_LIQUIDITY};
+    static const int int_args[] = {A_ORDER_ID, A_QTY,      A_PRICE,      A_LAST_QTY,
+                                   A_LAST_PX,  A_LEAVES,   A_FILLED,     A_NOTIONAL,
+                                   A_TS_US,    A_COMMISSION, A_LIQUIDITY};
     long long iv[NARGS] = {0};
     for (size_t k = 0; k < sizeof int_args / sizeof int_args[0]; k++) {
         int ok = as_i64(args[int_args[k]], &iv[int_args[k]]);
         if (ok != 1) return ok < 0 ? NULL : Py_NewRef(Py_None);
     }
-    static const int bytes_args[] = {A_EXEC_TYPE, A_ORD_STATUS, A_STATIC, A_TRANSACT_TIME};
+    static const int bytes_args[] = {A_EXEC_TYPE, A_ORD_STATUS, A_STATIC};
     for (size_t k = 0; k < sizeof bytes_args / sizeof bytes_args[0]; k++) {
         if (!PyBytes_Check(args[bytes_args[k]])) {
             PyErr_SetString(PyExc_TypeError, "er_body: bytes expected");
@@ -183,10 +218,10 @@ static PyObject *er_body(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     }
 
     PyObject *exec_type = args[A_EXEC_TYPE], *ord_status = args[A_ORD_STATUS];
-    PyObject *static_fields = args[A_STATIC], *transact_time = args[A_TRANSACT_TIME];
-    Py_ssize_t cap = FIXED_TEXT + 10 * NUM_TEXT + clordid_len + orig_len + exec_id_len +
+    PyObject *static_fields = args[A_STATIC];
+    Py_ssize_t cap = FIXED_TEXT + 11 * NUM_TEXT + clordid_len + orig_len + exec_id_len +
                      text_len + PyBytes_GET_SIZE(exec_type) + PyBytes_GET_SIZE(ord_status) +
-                     PyBytes_GET_SIZE(static_fields) + PyBytes_GET_SIZE(transact_time);
+                     PyBytes_GET_SIZE(static_fields);
     char stack[2048];
     char *buf = cap <= (Py_ssize_t)sizeof stack ? stack : PyMem_Malloc((size_t)cap);
     if (buf == NULL) return PyErr_NoMemory();
@@ -253,7 +288,11 @@ static PyObject *er_body(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         *p++ = '0';
     }
     PUT_LIT("\00160=");
-    PUT_BYTES(transact_time);
+    {
+        int n = timestamp_text(p, iv[A_TS_US]);
+        if (n < 0) goto fallback;
+        p += n;
+    }
     *p++ = SOH;
     if (last_qty) {
         PUT_LIT("12=");
@@ -286,7 +325,7 @@ done:
 static PyMethodDef methods[] = {
     {"er_body", (PyCFunction)(void (*)(void))er_body, METH_FASTCALL,
      "er_body(order_id, clordid, orig_clordid, exec_id, fix42, exec_type, ord_status, static,"
-     " limit, grids, qty, price, last_qty, last_px, leaves, filled, notional, transact_time,"
+     " limit, grids, qty, price, last_qty, last_px, leaves, filled, notional, ts_us,"
      " commission, liquidity, text) -> bytes | None"},
     {NULL, NULL, 0, NULL},
 };

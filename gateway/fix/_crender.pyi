@@ -18,7 +18,7 @@ def er_body(
     leaves: int,
     filled: int,
     notional: int,
-    transact_time: bytes,
+    ts_us: int,
     commission: int,
     liquidity: int,
     text: str,

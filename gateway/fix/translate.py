@@ -31,7 +31,7 @@ from gateway.orders import OrderView
 
 _FastErBody = Callable[
     [int, str, str, str, bool, bytes, bytes, bytes, bool, tuple[int, ...], int, int, int, int,
-     int, int, int, bytes, int, int, str],
+     int, int, int, int, int, int, str],
     bytes | None,
 ]  # fmt: skip
 _crender_er_body: _FastErBody | None
@@ -445,13 +445,12 @@ def er_body(
         static = view.edge_cache = _static_fields(view)
     clordid = clordid or view.client_order_id or "NONE"
     limit = view.ord_type == OrdType.LIMIT
-    transact_time = format_utc_timestamp(ts_us, 6)
     fast = _crender_er_body if accelerate else None
     if fast is not None and not extra:
         body = fast(
             view.order_id, clordid, orig_clordid, exec_id, fix42, exec_type,
             ORD_STATUS[state.status], static, limit, grids.ints, state.qty, state.price,
-            last_qty, last_px, state.leaves, state.filled, state.notional, transact_time,
+            last_qty, last_px, state.leaves, state.filled, state.notional, ts_us,
             commission, liquidity, text,
         )  # fmt: skip
         if body is not None:
@@ -459,8 +458,8 @@ def er_body(
     return _render_er(
         view.order_id, clordid, orig_clordid, exec_id, fix42, exec_type,
         ORD_STATUS[state.status], static, limit, grids, state.qty, state.price, last_qty,
-        last_px, state.leaves, state.filled, state.notional, transact_time, commission,
-        liquidity, text, extra,
+        last_px, state.leaves, state.filled, state.notional, format_utc_timestamp(ts_us, 6),
+        commission, liquidity, text, extra,
     )  # fmt: skip
 
 

@@ -34,6 +34,7 @@ class Case:
     state: OrderState
     exec_type: bytes
     fix42: bool
+    ts_us: int
     options: dict[str, object]
 
 
@@ -55,6 +56,7 @@ def cases(
     texts: st.SearchStrategy[str],
     exact_avg: bool,
     mants: st.SearchStrategy[int],
+    timestamps: st.SearchStrategy[int],
 ) -> Case:
     inst = _instrument((draw(mants), draw(scales)), (draw(mants), draw(scales)))
     ord_type = draw(st.sampled_from([OrdType.LIMIT, OrdType.MARKET]))
@@ -105,6 +107,7 @@ def cases(
         state,
         draw(st.sampled_from([b"0", b"F", b"4", b"5", b"C", b"8"])),
         draw(st.booleans()),
+        draw(timestamps),
         options,
     )
 
@@ -116,7 +119,7 @@ def _render(case: Case, accelerate: bool, exec_id: str = "17-0-1") -> bytes:
         case.inst,
         exec_id,
         case.exec_type,
-        TS_US,
+        case.ts_us,
         case.fix42,
         accelerate=accelerate,
         **case.options,  # type: ignore[arg-type]
@@ -134,6 +137,14 @@ WIDE = cases(
     texts=st.text(max_size=20),
     exact_avg=False,
     mants=st.sampled_from([1, 1, 2, 5, 25, 3, 7, 1000, 123456789, 10**12]),
+    # time.gmtime takes years 1 to beyond 10**4; C writes 1970 to 9999
+    timestamps=st.one_of(
+        st.integers(-62_135_596_800_000_000, 253_402_300_799_999_999),
+        st.integers(253_402_300_800_000_000, 10**18),
+        st.sampled_from(
+            [-1, 0, 253_402_300_799_999_999, 951_782_400_000_000, 4_107_456_000_000_000]
+        ),
+    ),
 )
 
 ORDINARY = cases(
@@ -142,6 +153,7 @@ ORDINARY = cases(
     texts=st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=20),
     exact_avg=True,
     mants=st.sampled_from([1, 1, 1, 2, 5, 25, 3, 7, 1000, 123456789]),
+    timestamps=st.integers(0, 253_402_300_799_999_999),
 )
 
 
@@ -175,11 +187,11 @@ def test_c_renderer_takes_every_ordinary_report(case: Case) -> None:
 def test_c_renderer_checks_its_arguments() -> None:
     grids = (1, 4, 1, 2, 1, 8)
     args: list[object] = [1, "c", "", "1-0", False, b"0", b"0", b"", True, grids]
-    args += [1, 1, 0, 0, 1, 0, 0, b"20261123-20:00:00.000000", 0, 0, ""]
+    args += [1, 1, 0, 0, 1, 0, 0, TS_US, 0, 0, ""]
     assert _crender.er_body(*args) is not None
     with pytest.raises(TypeError):
         _crender.er_body(*args[:-1])
-    for position, wrong in ((1, b"bytes"), (5, "str"), (9, (1, 2)), (10, "1")):
+    for position, wrong in ((1, b"bytes"), (5, "str"), (9, (1, 2)), (10, "1"), (17, b"1")):
         bad = list(args)
         bad[position] = wrong
         with pytest.raises(TypeError):
