@@ -5,14 +5,16 @@
  * Why: framing + splitting a NewOrderSingle in compiled Python makes ~50 CPython
  * objects and costs ~6 us, a sixth of the gateway's CPU per order. This module does
  * the same work in one pass over the bytes and makes only the objects the caller
- * keeps: one bytes per value, one tuple per field, the list, the tag index.
+ * keeps: one bytes per value, their list, the tag tuple, the tag index (no
+ * (tag, value) tuple per field: FixMessage.fields makes those only if asked).
  *
  * Contract (tests/gateway/test_cframe.py checks it differentially against the
  * Python framer in gateway/fix/codec.py, which stays the reference):
  *   frame(buf, pos, max_body_length, data_tags) returns None unless the bytes at
  *   `pos` are one complete, well-framed message without any length-prefixed DATA
- *   field; then it returns exactly what FrameReader._next would have produced:
- *   (fields, raw, index, tags, msg_end). On None the caller runs the Python framer, so
+ *   field; then it returns what FrameReader._next would have produced, its fields
+ *   unzipped: (values, raw, index, tags, msg_end). On None the caller runs the
+ *   Python framer, so
  *   every garbled, partial or unusual input keeps the reference behaviour.
  *
  *   encode(...) returns FixEncoder.encode's message, byte for byte.
@@ -59,11 +61,12 @@ static PyObject *tag_number(const char *p, Py_ssize_t n) {
     return v;
 }
 
-/* Split `raw` into (tag, value) pairs, the first-occurrence index and the tags in
- * order, as codec.parse_fields, FixMessage._idx and FixMessage.tags do. `fields` and
- * `tags` have one slot per SOH in `raw` (a field ends at each). Returns 1 on success, 0 when a DATA length tag is
- * present (the caller falls back), -1 on error. */
-static int split_fields(PyObject *raw, PyObject *data_tags, PyObject *fields, PyObject *index,
+/* Split `raw` into its values and tags in order and the first-occurrence index, as
+ * codec.parse_fields (its pairs, unzipped), FixMessage._idx and FixMessage.tags do.
+ * `values` and `tags` have one slot per SOH in `raw` (a field ends at each). Returns 1
+ * on success, 0 when a DATA length tag is present (the caller falls back), -1 on
+ * error. No (tag, value) tuple is made: FixMessage.fields pairs them on demand. */
+static int split_fields(PyObject *raw, PyObject *data_tags, PyObject *values, PyObject *index,
                         PyObject *tags) {
     const char *s = PyBytes_AS_STRING(raw);
     Py_ssize_t n = PyBytes_GET_SIZE(raw);
@@ -95,15 +98,12 @@ static int split_fields(PyObject *raw, PyObject *data_tags, PyObject *fields, Py
             Py_XDECREF(value);
             return -1;
         }
-        PyObject *pair = PyTuple_Pack(2, tag, value);
-        int failed = pair == NULL || PyDict_SetDefault(index, tag, value) == NULL;
-        Py_DECREF(value);
-        if (failed) {
-            Py_XDECREF(pair);
+        if (PyDict_SetDefault(index, tag, value) == NULL) {
+            Py_DECREF(value);
             Py_DECREF(tag);
             return -1;
         }
-        PyList_SET_ITEM(fields, k, pair); /* both steal the reference */
+        PyList_SET_ITEM(values, k, value); /* both steal the reference */
         PyTuple_SET_ITEM(tags, k, tag);
         k++;
         a = b + 1;
@@ -157,13 +157,13 @@ static PyObject *frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     Py_ssize_t nfields = 0;
     const char *text = PyBytes_AS_STRING(raw);
     for (Py_ssize_t k = 0; k < msg_end - start; k++) nfields += text[k] == SOH;
-    PyObject *fields = PyList_New(nfields);
+    PyObject *values = PyList_New(nfields);
     PyObject *index = PyDict_New();
     PyObject *tags = PyTuple_New(nfields);
     PyObject *end = NULL;
     PyObject *result = NULL;
-    if (fields == NULL || index == NULL || tags == NULL) goto done;
-    int split = split_fields(raw, args[3], fields, index, tags);
+    if (values == NULL || index == NULL || tags == NULL) goto done;
+    int split = split_fields(raw, args[3], values, index, tags);
     if (split < 0) goto done;
     if (split == 0) {
         result = Py_None;
@@ -171,10 +171,10 @@ static PyObject *frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
         goto done;
     }
     end = PyLong_FromSsize_t(msg_end);
-    if (end != NULL) result = PyTuple_Pack(5, fields, raw, index, tags, end);
+    if (end != NULL) result = PyTuple_Pack(5, values, raw, index, tags, end);
 done:
     Py_DECREF(raw);
-    Py_XDECREF(fields);
+    Py_XDECREF(values);
     Py_XDECREF(index);
     Py_XDECREF(tags);
     Py_XDECREF(end);
@@ -249,7 +249,7 @@ static PyObject *encode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef methods[] = {
     {"frame", (PyCFunction)(void (*)(void))frame, METH_FASTCALL,
-     "frame(buf, pos, max_body_length, data_tags) -> (fields, raw, index, tags, end) | None"},
+     "frame(buf, pos, max_body_length, data_tags) -> (values, raw, index, tags, end) | None"},
     {"encode", (PyCFunction)(void (*)(void))encode, METH_FASTCALL,
      "encode(begin, comp, msg_type, seq, sending_time, extra, body) -> bytes"},
     {NULL, NULL, 0, NULL},

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 def frame(
     buf: bytearray, pos: int, max_body_length: int, data_tags: Mapping[int, int], /
-) -> tuple[list[tuple[int, bytes]], bytes, dict[int, bytes], tuple[int, ...], int] | None: ...
+) -> tuple[list[bytes], bytes, dict[int, bytes], tuple[int, ...], int] | None: ...
 def encode(
     begin: bytes,
     comp: bytes,

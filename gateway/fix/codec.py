@@ -73,7 +73,7 @@ _MAX_HEADER_SCAN: Final = 64  # also in _cframe.c
 
 _FastFrame = Callable[
     [bytearray, int, int, Mapping[int, int]],
-    tuple[list[tuple[int, bytes]], bytes, dict[int, bytes], tuple[int, ...], int] | None,
+    tuple[list[bytes], bytes, dict[int, bytes], tuple[int, ...], int] | None,
 ]
 _FastEncode = Callable[[bytes, bytes, bytes, int, bytes, bytes, bytes], bytes]
 _cframe_frame: _FastFrame | None
@@ -112,22 +112,44 @@ class FixMessage:
     available through :attr:`fields` or :meth:`get_all`.
     """
 
-    __slots__ = ("_index", "_msg_type", "_tags", "fields", "raw")
+    __slots__ = ("_fields", "_index", "_msg_type", "_tags", "_values", "raw")
 
     def __init__(
         self,
-        fields: list[tuple[int, bytes]],
+        fields: list[tuple[int, bytes]] | None,
         raw: bytes = b"",
         index: dict[int, bytes] | None = None,
         tags: tuple[int, ...] | None = None,
+        values: list[bytes] | None = None,
     ) -> None:
-        self.fields = fields
+        """``fields``, or (from the C framer) ``tags`` and ``values`` in order."""
+        self._fields = fields
         self.raw = raw
-        # first occurrence of each tag, and the tags in order: built on first use
-        # unless the framer (the C one) already has them
+        # first occurrence of each tag, and the tags and values in order: built on
+        # first use unless the framer (the C one) already has them
         self._index = index
         self._tags = tags
+        self._values = values
         self._msg_type: str | None = None
+        if fields is None and (tags is None or values is None):
+            raise ValueError("FixMessage needs fields, or tags and values")
+
+    @property
+    def fields(self) -> list[tuple[int, bytes]]:
+        """The ``(tag, value)`` pairs in message order."""
+        fields = self._fields
+        if fields is None:
+            assert self._tags is not None and self._values is not None
+            fields = self._fields = list(zip(self._tags, self._values, strict=True))
+        return fields
+
+    @property
+    def values(self) -> list[bytes]:
+        """The values in message order (``fields`` without the tags)."""
+        values = self._values
+        if values is None:
+            values = self._values = [value for _, value in self.fields]
+        return values
 
     def _idx(self) -> dict[int, bytes]:
         idx = self._index
@@ -308,8 +330,8 @@ class FrameReader:
             if fast is not None:
                 framed = fast(buf, pos, self.max_body_length, self.data_tags)
                 if framed is not None:
-                    fields, raw, index, tags, pos = framed
-                    out.append(FixMessage(fields, raw, index, tags))
+                    values, raw, index, tags, pos = framed
+                    out.append(FixMessage(None, raw, index, tags, values))
                     continue
             item, pos = self._next(buf, pos)
             if item is None:

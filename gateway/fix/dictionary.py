@@ -338,14 +338,15 @@ class DataDictionary:
         cached plan; any failure there re-runs the full check, which reports the first
         problem exactly as before.
         """
-        fields = msg.fields
         raw = msg.raw
-        if raw and fields and b"=\x01" not in raw:  # no empty value anywhere
-            key = (msg.msg_type, msg.tags)
+        tags = msg.tags
+        if raw and tags and b"=\x01" not in raw:  # no empty value anywhere
+            key = (msg.msg_type, tags)
             plan = self._plans.get(key)
             if plan is not None:
+                values = msg.values
                 for i, check in plan:
-                    if not check(fields[i][1]):
+                    if not check(values[i]):
                         return self._validate(msg)
                 return None
             rej = self._validate(msg)

@@ -105,16 +105,18 @@ def test_whatever_the_c_framer_returns_is_the_python_framers_answer(
     framed = _cframe.frame(buf, pos, 200, DEFAULT_DATA_TAGS)
     if framed is None:
         return
-    fields, raw, index, tags, end = framed
+    values, raw, index, tags, end = framed
     item, reference_end = FrameReader(max_body_length=200, accelerate=False)._next(buf, pos)
     assert isinstance(item, FixMessage)
-    assert (fields, raw, index, tags, end) == (
-        item.fields,
+    assert (values, raw, index, tags, end) == (
+        [value for _, value in item.fields],
         item.raw,
         item._idx(),
-        item.tags,
+        tuple(tag for tag, _ in item.fields),
         reference_end,
     )
+    fast = FixMessage(None, raw, index, tags, values)  # as FrameReader.feed builds it
+    assert (fast.fields, fast.values, fast.tags) == (item.fields, item.values, item.tags)
 
 
 def _is_length_tag(field: bytes) -> bool:
