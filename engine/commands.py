@@ -13,6 +13,7 @@ commands positionally, and tests/engine/test_native_build.py checks the match.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import IntEnum
@@ -309,9 +310,8 @@ def command_from_record(record: list[Any]) -> Command:
     values = record[1:]
     for k, enum in _ENUM_POSITIONS[cls]:
         if k < len(values) and values[k] is not None:
-            try:
+            # no such member: replayed as recorded, for the engine to reject
+            with contextlib.suppress(ValueError):
                 values[k] = enum(values[k])
-            except ValueError:
-                pass  # no such member: replayed as recorded, for the engine to reject
     command: Command = cls(*values)
     return command
