@@ -159,7 +159,10 @@ class Engine:
         self.out = out
         if self._gtd and self._gtd[0][0] <= ts_us:
             self._expire_gtd(ts_us)
-        self._handlers[type(command)](command)
+        if type(command) is NewOrder:  # the common command: a native call, not a vectorcall
+            self._new_order(command)
+        else:
+            self._handlers[type(command)](command)
         if self.dirty:
             for (account, asset), bal in self.dirty.items():
                 out.append(

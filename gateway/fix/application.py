@@ -219,7 +219,10 @@ class FixGateway:
                 msg, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE, f"unsupported MsgType {mt}"
             )
             return
-        handler(session, msg)
+        if mt == "D":  # the common message: a native call, not a vectorcall
+            self._on_new_order(session, msg)
+        else:
+            handler(session, msg)
 
     # ------------------------------------------------------------ inbound
 
