@@ -79,23 +79,36 @@ def session_dir_name(begin_string: str, sender_comp_id: str, target_comp_id: str
 _SEGMENT: Final = re.compile(r"^messages-(\d{20})$")
 
 
+_RECENT_MAX: Final = 1024
+
+
 class _Segment:
     """One file of the message log and its positional index: ``offsets[seq -
     first_seq]`` is where that message's record starts, -1 for a number not stored
     (admin). 8 bytes a message. Records are appended in increasing seq order, so a
     record ends where the next stored one starts (or at the end of the file)."""
 
-    __slots__ = ("fd", "first_seq", "offsets", "path", "pending", "size")
+    __slots__ = ("fd", "first_seq", "offsets", "path", "pending", "recent", "size")
 
     def __init__(self, path: Path, first_seq: int) -> None:
         self.path = path
         self.first_seq = first_seq
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         self.offsets = array("q")
+        # the newest offsets, moved into the array in bulk: array.append is a generic
+        # method call from compiled code, list.append a native one
+        self.recent: list[int] = []
         self.pending: list[bytes] = []
         self.size = 0
 
     def index(self, seq: int, offset: int) -> None:
+        recent = self.recent
+        if seq - self.first_seq == len(self.offsets) + len(recent):  # the next number
+            recent.append(offset)
+            if len(recent) >= _RECENT_MAX:
+                self.settle()
+            return
+        self.settle()
         offsets = self.offsets
         i = seq - self.first_seq
         if i < 0:  # below the segment's start (an adopted single-file log): start over
@@ -107,9 +120,16 @@ class _Segment:
             offsets.extend(array("q", [-1]) * (i - len(offsets)))
         offsets.append(offset)
 
+    def settle(self) -> None:
+        """Move the recent offsets into the array."""
+        if self.recent:
+            self.offsets.extend(self.recent)
+            self.recent.clear()
+
     def read(self, begin: int, end: int) -> list[StoredMessage]:
         """This segment's stored messages with ``begin <= seq <= end``: one read of
         the span of the file they occupy."""
+        self.settle()
         offsets, first = self.offsets, self.first_seq
         lo, hi = max(begin - first, 0), min(end - first, len(offsets) - 1)
         while lo <= hi and offsets[lo] < 0:
