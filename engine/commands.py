@@ -3,17 +3,22 @@
 Every edge (FIX, WebSocket, REST, admin) builds these and calls ``Engine.submit``.
 Quantities are lots, prices ticks, amounts asset units (see engine.model).
 
-The per-order commands (NewOrder, Cancel, Replace, MassCancel) write their
-``__init__`` by hand (``init=False``), setting each field as a frozen dataclass's
-generated one does: mypyc compiles a hand-written ``__init__`` but leaves the
-generated one interpreted, and a NewOrder built natively costs ~1 us less. Keep each
-signature identical to the fields (order and defaults): journal replay builds
-commands positionally, and tests/engine/test_native_build.py checks the match.
+The per-order commands (NewOrder, Cancel, Replace, MassCancel) are frozen dataclasses
+that write their ``__init__`` by hand (``init=False``): mypyc compiles a hand-written
+``__init__`` but leaves a dataclass's generated one interpreted. Compiled, ``self.x =
+v`` there is a direct slot write (the frozen ``__setattr__`` still refuses every write
+from outside); interpreted, that statement would raise, so the pure build sets the
+fields through ``object.__setattr__`` (:func:`_frozen_init`), as the generated one
+does. A NewOrder so built costs ~0.1 us instead of ~2 (generated) or ~1 (through
+``object.__setattr__`` compiled). Keep each signature identical to the fields (order
+and defaults): journal replay builds commands positionally, and
+tests/engine/test_native_build.py checks the match and the frozenness on both builds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import IntEnum
@@ -39,6 +44,21 @@ __all__ = [
     "command_from_record",
     "command_to_record",
 ]
+
+
+def _is_compiled() -> bool:
+    """True when this module runs as a mypyc extension (`make native`)."""
+    return not isinstance(_is_compiled, types.FunctionType)
+
+
+#: Whether the hand-written __init__s may assign fields directly (see the docstring).
+_DIRECT_WRITES: Final = _is_compiled()
+
+
+def _frozen_init(command: object, values: tuple[object, ...]) -> None:
+    """Set a frozen dataclass's fields in order, as its generated __init__ does."""
+    for f, value in zip(fields(type(command)), values, strict=True):  # type: ignore[arg-type]
+        object.__setattr__(command, f.name, value)
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -78,19 +98,25 @@ class NewOrder:
         stp: Stp | None = None,
         expire_ts_us: int = 0,
     ) -> None:
-        set_field = object.__setattr__  # frozen: the dataclass way, compiled
-        set_field(self, "account", account)
-        set_field(self, "symbol", symbol)
-        set_field(self, "side", side)
-        set_field(self, "ord_type", ord_type)
-        set_field(self, "qty", qty)
-        set_field(self, "price", price)
-        set_field(self, "tif", tif)
-        set_field(self, "client_order_id", client_order_id)
-        set_field(self, "quote_qty", quote_qty)
-        set_field(self, "post_only", post_only)
-        set_field(self, "stp", stp)
-        set_field(self, "expire_ts_us", expire_ts_us)
+        if not _DIRECT_WRITES:
+            _frozen_init(
+                self,
+                (account, symbol, side, ord_type, qty, price, tif, client_order_id, quote_qty,
+                 post_only, stp, expire_ts_us),
+            )  # fmt: skip
+            return
+        self.account = account  # type: ignore[misc]
+        self.symbol = symbol  # type: ignore[misc]
+        self.side = side  # type: ignore[misc]
+        self.ord_type = ord_type  # type: ignore[misc]
+        self.qty = qty  # type: ignore[misc]
+        self.price = price  # type: ignore[misc]
+        self.tif = tif  # type: ignore[misc]
+        self.client_order_id = client_order_id  # type: ignore[misc]
+        self.quote_qty = quote_qty  # type: ignore[misc]
+        self.post_only = post_only  # type: ignore[misc]
+        self.stp = stp  # type: ignore[misc]
+        self.expire_ts_us = expire_ts_us  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -111,12 +137,14 @@ class Cancel:
         client_order_id: str = "",
         request_id: str = "",
     ) -> None:
-        set_field = object.__setattr__  # frozen: the dataclass way, compiled
-        set_field(self, "account", account)
-        set_field(self, "symbol", symbol)
-        set_field(self, "order_id", order_id)
-        set_field(self, "client_order_id", client_order_id)
-        set_field(self, "request_id", request_id)
+        if not _DIRECT_WRITES:
+            _frozen_init(self, (account, symbol, order_id, client_order_id, request_id))
+            return
+        self.account = account  # type: ignore[misc]
+        self.symbol = symbol  # type: ignore[misc]
+        self.order_id = order_id  # type: ignore[misc]
+        self.client_order_id = client_order_id  # type: ignore[misc]
+        self.request_id = request_id  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -145,14 +173,19 @@ class Replace:
         orig_client_order_id: str = "",
         client_order_id: str = "",
     ) -> None:
-        set_field = object.__setattr__  # frozen: the dataclass way, compiled
-        set_field(self, "account", account)
-        set_field(self, "symbol", symbol)
-        set_field(self, "qty", qty)
-        set_field(self, "price", price)
-        set_field(self, "order_id", order_id)
-        set_field(self, "orig_client_order_id", orig_client_order_id)
-        set_field(self, "client_order_id", client_order_id)
+        if not _DIRECT_WRITES:
+            _frozen_init(
+                self,
+                (account, symbol, qty, price, order_id, orig_client_order_id, client_order_id),
+            )
+            return
+        self.account = account  # type: ignore[misc]
+        self.symbol = symbol  # type: ignore[misc]
+        self.qty = qty  # type: ignore[misc]
+        self.price = price  # type: ignore[misc]
+        self.order_id = order_id  # type: ignore[misc]
+        self.orig_client_order_id = orig_client_order_id  # type: ignore[misc]
+        self.client_order_id = client_order_id  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -171,11 +204,13 @@ class MassCancel:
         side: int = 0,
         request_id: str = "",
     ) -> None:
-        set_field = object.__setattr__  # frozen: the dataclass way, compiled
-        set_field(self, "account", account)
-        set_field(self, "symbol", symbol)
-        set_field(self, "side", side)
-        set_field(self, "request_id", request_id)
+        if not _DIRECT_WRITES:
+            _frozen_init(self, (account, symbol, side, request_id))
+            return
+        self.account = account  # type: ignore[misc]
+        self.symbol = symbol  # type: ignore[misc]
+        self.side = side  # type: ignore[misc]
+        self.request_id = request_id  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,12 @@ def test_hand_written_constructors_are_compiled(cls: type) -> None:
     assert not isinstance(cls.__init__, types.FunctionType), f"{cls.__name__}.__init__"
 
 
+def test_compiled_commands_assign_their_fields_directly() -> None:
+    """Compiled, the hand-written __init__s write slots directly (the fast path);
+    interpreted they must not (a frozen dataclass refuses the write)."""
+    assert commands._DIRECT_WRITES is bool("commands" in engine.NATIVE)
+
+
 @native_only
 def test_per_report_values_are_compiled() -> None:
     for constructor in (OrderState.__new__, OrderState.__init__):
