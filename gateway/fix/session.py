@@ -196,7 +196,8 @@ class FixSession:
         self._throttle_window = -1
         self._throttle_count = 0
         self._now = 0.0
-        self._sending_at = -1.0  # the loop clock (_now) of the last wall-clock reading
+        self._wall_at = -1.0  # the loop clock (_now) of the last wall-clock reading
+        self._wall_us = 0
         self._sending_ms = -1
         self._sending_time = b""
         self._replay: _Replay | None = None
@@ -246,15 +247,11 @@ class FixSession:
         body = fields if isinstance(fields, bytes) else encode_fields(fields)
         store = self.store
         seq = store.next_sender()
-        # SendingTime has millisecond precision: the wall clock is read again only when
-        # the loop clock moved (uvloop's moves once per loop pass, so a pass's reports
-        # share one reading), and the text is reused within one millisecond
-        if self._now != self._sending_at:
-            self._sending_at = self._now
-            ms = self._wall_clock_us() // 1000
-            if ms != self._sending_ms:
-                self._sending_ms = ms
-                self._sending_time = format_utc_timestamp(ms * 1000)
+        # SendingTime has millisecond precision: its text is reused within one
+        ms = self._wall_now_us() // 1000
+        if ms != self._sending_ms:
+            self._sending_ms = ms
+            self._sending_time = format_utc_timestamp(ms * 1000)
         sending_time = self._sending_time
         store.save(seq, mt, sending_time, body)
         if self.state in _LIVE:
@@ -534,7 +531,16 @@ class FixSession:
         ts = parse_utc_timestamp(raw) if raw else None
         if ts is None:
             return True  # missing/malformed: the dictionary check reports it
-        return abs(self._wall_clock_us() - ts) <= self.sending_time_tolerance_us
+        return abs(self._wall_now_us() - ts) <= self.sending_time_tolerance_us
+
+    def _wall_now_us(self) -> int:
+        """The wall clock for SendingTime and its checks, read again only when the loop
+        clock (_now) moved: uvloop's moves once per loop pass, so the messages of one
+        pass share one reading (asyncio's moves on every call: a reading each time)."""
+        if self._now != self._wall_at:
+            self._wall_at = self._now
+            self._wall_us = self._wall_clock_us()
+        return self._wall_us
 
     def _handle(self, msg: FixMessage) -> None:
         if msg.get(8) != self._begin_b:  # == (msg.begin_string != settings.begin_string)
