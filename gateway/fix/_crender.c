@@ -7,16 +7,18 @@
  * writes the same bytes in one pass into one buffer.
  *
  * Contract (tests/gateway/test_crender.py checks it differentially against
- * translate._render_er, which stays the reference and the pure-Python build):
+ * translate.er_body(..., accelerate=False), whose _render_er stays the reference and
+ * the pure-Python build):
  *   er_body(order_id, clordid, orig_clordid, exec_id, fix42, exec_type, ord_status,
  *           static, limit, grids, qty, price, last_qty, last_px, leaves, filled,
  *           notional, ts_us, commission, liquidity, text)
- *   returns translate._render_er's bytes for the same arguments, or None when a
- *   number is outside the exact integer range (a value of 1e20 grid units or more,
- *   an average price that is not a whole number of asset units, an int beyond 64
- *   bits, a TransactTime before 1970 or after 9999): the caller then runs the
- *   Python reference, which handles those with Decimal (and time.gmtime). grids is (lot_mant, lot_scale, tick_mant, tick_scale, unit_mant,
- *   unit_scale): each grid step is mant * 10**-scale.
+ *   returns the reference's bytes for the same report, or None when a number is
+ *   outside the exact integer range (a value of 1e20 grid units or more, an average
+ *   price that is not a whole number of asset units, an int beyond 64 bits, a
+ *   TransactTime before 1970 or after 9999): the caller then runs the reference,
+ *   which handles those with Decimal (and time.gmtime). grids is (lot_mant,
+ *   lot_scale, tick_mant, tick_scale, unit_mant, unit_scale): each grid step is
+ *   mant * 10**-scale. ts_us is TransactTime in epoch microseconds.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
