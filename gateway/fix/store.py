@@ -85,8 +85,9 @@ _RECENT_MAX: Final = 1024
 class _Segment:
     """One file of the message log and its positional index: ``offsets[seq -
     first_seq]`` is where that message's record starts, -1 for a number not stored
-    (admin). 8 bytes a message. Records are appended in increasing seq order, so a
-    record ends where the next stored one starts (or at the end of the file)."""
+    (admin), the newest few kept in ``recent`` until :meth:`settle`. 8 bytes a message.
+    Records are appended in increasing seq order, so a record ends where the next
+    stored one starts (or at the end of the file)."""
 
     __slots__ = ("fd", "first_seq", "offsets", "path", "pending", "recent", "size")
 
