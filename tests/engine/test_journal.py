@@ -6,15 +6,19 @@ import dataclasses
 import os
 import random
 import struct
+import typing
 import zlib
 from collections.abc import Callable
+from enum import IntEnum
 from pathlib import Path
 
 import orjson
 import pytest
 
 import engine
+from engine import commands
 from engine.commands import (
+    COMMAND_TYPES,
     Command,
     NewOrder,
     OpenAccount,
@@ -83,6 +87,19 @@ def test_enum_fields_come_back_as_enums(command: Command) -> None:
     for f in dataclasses.fields(command):
         value = getattr(command, f.name)
         assert type(getattr(back, f.name)) is type(value), f.name
+
+
+@pytest.mark.skipif(engine.NATIVE, reason="compiled, `Stp | None` annotations read as `type`")
+@pytest.mark.parametrize("cls", list(COMMAND_TYPES.values()), ids=lambda c: c.__name__)
+def test_the_decoded_enum_fields_are_every_enum_field(cls: type) -> None:
+    """command_from_record's table is kept by hand: a new enum field left out of it
+    would replay as an int, which the native build refuses."""
+    expected = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        for candidate in (hint, *typing.get_args(hint)):
+            if isinstance(candidate, type) and issubclass(candidate, IntEnum):
+                expected[name] = candidate
+    assert commands._ENUM_FIELDS.get(cls, {}) == expected
 
 
 def test_an_enum_value_that_is_no_member_replays_as_recorded() -> None:
