@@ -2,10 +2,9 @@
 
 `make native` compiles the FIX hot path (codec, dictionary, session, store,
 translate, application), the order tracker, the market-data publisher, the metrics
-they update and the WS edge's host listener (ws/router) with mypyc, like the
-engine; their shared mypyc
-runtime lives in engine/, so the engine package is imported first. A compiled module
-older than its source refuses to import.
+they update and the WS edge's host listener (ws/router) with mypyc, like the engine;
+their shared mypyc runtime lives in engine/, so the engine package is imported first.
+A compiled module older than its source refuses to import.
 """
 
 from __future__ import annotations
