@@ -38,13 +38,18 @@ def _error(status: int, code: str, msg: str) -> web.Response:
 
 
 def _int_query(request: web.Request, name: str, default: int, high: int) -> int | web.Response:
-    """A query parameter in 1..high, or the 400 answer to send instead."""
-    text = request.query.get(name)
-    if text is None:
+    """A query parameter in 1..high, or the 400 answer to send instead. Only ASCII
+    digits count (str.isdigit and int() also take other scripts' digits, and int()
+    refuses thousands of them), and the length is bounded before int() reads them."""
+    values = request.query.getall(name, [])
+    if not values:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= high:
+    if len(values) > 1:
+        return _error(400, "invalid_param", f"{name} given more than once")
+    digits = values[0].lstrip("0") if values[0].isascii() else ""
+    if not (digits.isdigit() and len(digits) <= len(str(high)) and int(digits) <= high):
         return _error(400, "invalid_param", f"{name} must be an integer 1..{high}")
-    return int(text)
+    return int(digits)
 
 
 class HttpServer:
