@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench bench-fix bench-core bench-snapshot loadtest clean native clean-native
+.PHONY: run test lint typecheck check bench bench-fix quickfix-acceptor bench-core bench-snapshot loadtest clean native clean-native
 # Modules compiled by `make native` (mypyc): the engine's hot path and what it calls,
 # and the gateway's per-order path (FIX codec/validation/session/store/translation/
 # application, the order tracker, the market-data publisher, the metrics they update).
@@ -49,10 +49,19 @@ bench: $(STAMP)
 	$(MAKE) native
 	$(BIN)/python -m loadtest.engine_bench
 
-# FIX order-entry benchmark on the native build, as `make run` runs the gateway.
+# FIX order-entry benchmark on the native build, as `make run` runs the gateway, in one
+# run beside the null acceptor and the QuickFIX C++ reference acceptor (built when the
+# distribution's libquickfix-dev is installed; skipped with a note otherwise).
 FIX_BENCH_ARGS ?= --orders 20000 --uvloop --fsync never
 bench-fix: $(STAMP) $(NATIVE_STAMP)
+	-@$(MAKE) --no-print-directory quickfix-acceptor
 	$(BIN)/python -m loadtest.fix_bench $(FIX_BENCH_ARGS)
+
+# The QuickFIX C++ acceptor with a minimal matcher that fix_bench compares against.
+QUICKFIX_ACCEPTOR := loadtest/quickfix/ordermatch
+quickfix-acceptor: $(QUICKFIX_ACCEPTOR)
+$(QUICKFIX_ACCEPTOR): loadtest/quickfix/ordermatch.cpp
+	$(CXX) -O2 -std=c++14 -Wall -Wextra -Wno-deprecated $< -o $@ -lquickfix -lpthread
 
 # What an order costs behind the protocol edges (engine, journal, views, FIX ERs out).
 bench-core: $(STAMP) $(NATIVE_STAMP)

@@ -33,11 +33,13 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, cast
 
 from loadtest import run_loop
@@ -444,21 +446,33 @@ async def _drive(args: argparse.Namespace, port: int, pid: int) -> list[dict[str
     return results
 
 
-def _print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    target = "echo floor (no gateway)" if args.echo_floor else f"gateway fsync={args.fsync}"
+def _print_table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> None:
+    """One row per target and level; the ratios are against the gateway's row of the same
+    level in this run (orders/s: target / gateway; p50: gateway / target)."""
     print(
-        f"fix_bench: {target} uvloop={args.uvloop} orders/level={args.orders}"
-        f" (+{args.warmup} warmup)"
+        f"fix_bench: gateway fsync={args.fsync} uvloop={args.uvloop}"
+        f" orders/level={args.orders} (+{args.warmup} warmup)"
     )
-    head = f"{'in-flight':>9} {'orders':>8} {'err':>4} {'secs':>7} {'orders/s':>9}"
-    head += f" {'p50 us':>8} {'p99 us':>8} {'p99.9 us':>9} {'max us':>9} {'gw cpu us/order':>15}"
+    head = f"{'target':<9} {'in-flight':>9} {'orders':>8} {'err':>4} {'secs':>7} {'orders/s':>9}"
+    head += f" {'p50 us':>8} {'p99 us':>8} {'p99.9 us':>9} {'max us':>9} {'cpu us/order':>12}"
+    head += f" {'gw/target rate':>14} {'gw/target p50':>13}"
     print(head)
-    for r in results:
-        print(
-            f"{r['in_flight']:>9} {r['orders']:>8} {r['errors']:>4} {r['seconds']:>7.2f}"
-            f" {r['orders_per_s']:>9} {r['p50_us']:>8.1f} {r['p99_us']:>8.1f}"
-            f" {r['p99_9_us']:>9.1f} {r['max_us']:>9.1f} {r['gw_cpu_us_per_order']:>15.1f}"
-        )
+    gateway = {r["in_flight"]: r for r in results.get("gateway", [])}
+    for target, rows in results.items():
+        for r in rows:
+            gw = gateway.get(r["in_flight"])
+            rate = p50 = ""
+            if gw is not None and r["orders_per_s"] and r["p50_us"]:
+                rate = f"{gw['orders_per_s'] / r['orders_per_s']:.2f}x"
+                p50 = f"{gw['p50_us'] / r['p50_us']:.2f}x"
+            print(
+                f"{target:<9} {r['in_flight']:>9} {r['orders']:>8} {r['errors']:>4}"
+                f" {r['seconds']:>7.2f} {r['orders_per_s']:>9} {r['p50_us']:>8.1f}"
+                f" {r['p99_us']:>8.1f} {r['p99_9_us']:>9.1f} {r['max_us']:>9.1f}"
+                f" {r['gw_cpu_us_per_order']:>12.1f} {rate:>14} {p50:>13}"
+            )
+    for target in results:
+        print(f"  {target}: {TARGET_TITLES[target]}")
 
 
 def _ready_line(stdout: IO[str]) -> dict[str, Any]:
@@ -471,6 +485,97 @@ def _ready_line(stdout: IO[str]) -> dict[str, Any]:
     raise SystemExit("gateway child exited before it was ready")
 
 
+QUICKFIX_ACCEPTOR = Path(__file__).parent / "quickfix" / "ordermatch"
+"""The QuickFIX C++ reference acceptor (`make quickfix-acceptor` builds it)."""
+
+TARGETS = ("gateway", "echo", "quickfix")
+TARGET_TITLES = {
+    "gateway": "gateway",
+    "echo": "null acceptor (Python echo, the ceiling)",
+    "quickfix": "QuickFIX C++ acceptor + minimal matcher",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _quickfix_settings(tmp: str, port: int) -> str:
+    """A QuickFIX acceptor for CLIENT1 and CLIENT2 that validates against our FIX 4.4
+    dictionary and keeps a file message store, as the gateway does."""
+    spec = Path(__file__).resolve().parent.parent / "fix_specs" / "FIX44.xml"
+    sessions = "".join(f"[SESSION]\nTargetCompID={c}\n" for c in ("CLIENT1", "CLIENT2"))
+    path = os.path.join(tmp, "quickfix.cfg")
+    with open(path, "w") as fh:
+        fh.write(
+            "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=GATEWAY\n"
+            f"SocketAcceptPort={port}\nSocketAcceptAddress=127.0.0.1\nSocketReuseAddress=Y\n"
+            "SocketNodelay=Y\nStartTime=00:00:00\nEndTime=00:00:00\nResetOnLogon=Y\n"
+            f"FileStorePath={os.path.join(tmp, 'quickfix-store')}\n"
+            f"UseDataDictionary=Y\nDataDictionary={spec}\n" + sessions
+        )
+    return path
+
+
+def _start(
+    target: str, args: argparse.Namespace, tmp: str
+) -> tuple[subprocess.Popen[str], int, int]:
+    """Start one target in a child process: (process, FIX port, pid)."""
+    if target == "quickfix":
+        port = _free_port()
+        cmd = [str(QUICKFIX_ACCEPTOR), _quickfix_settings(tmp, port)]
+        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None
+        if child.stdout.readline().strip() != "ready":
+            raise SystemExit("the QuickFIX acceptor exited before it was ready")
+        return child, port, child.pid
+    cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve", tmp, "--fsync", args.fsync]
+    if target == "echo":
+        cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve-echo"]
+    if args.uvloop:
+        cmd.append("--uvloop")
+    if args.profile and target == "gateway":
+        cmd += ["--profile", os.path.abspath(args.profile)]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    info = _ready_line(child.stdout)
+    return child, int(info["fix_port"]), int(info["pid"])
+
+
+def _run_target(target: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix=f"fix_bench-{target}-") as tmp:
+        child, port, pid = _start(target, args, tmp)
+        try:
+            if args.print_pid:
+                print(f"{target} pid {pid}", flush=True)
+            return run_loop(_drive(args, port, pid), args.uvloop)
+        finally:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _targets(args: argparse.Namespace) -> list[str]:
+    """The targets to run, in order; the QuickFIX one only where it has been built."""
+    if args.echo_floor:
+        return ["echo"]
+    targets = list(dict.fromkeys(args.targets))
+    if "quickfix" in targets and not QUICKFIX_ACCEPTOR.exists():
+        if args.targets_given:
+            raise SystemExit(f"{QUICKFIX_ACCEPTOR} is not built: run `make quickfix-acceptor`")
+        print(
+            "fix_bench: skipping the QuickFIX acceptor (not built; `make quickfix-acceptor`"
+            " needs g++ and libquickfix-dev)",
+            file=sys.stderr,
+        )
+        targets.remove("quickfix")
+    return targets
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.fix_bench", description=__doc__)
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 100])
@@ -479,13 +584,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=30.0, help="time bound per level")
     parser.add_argument("--fsync", choices=("never", "batch", "interval"), default="batch")
     parser.add_argument("--uvloop", action="store_true", help="uvloop in gateway and client")
+    parser.add_argument(
+        "--targets",
+        nargs="+",
+        choices=TARGETS,
+        default=None,
+        help="what to drive, one after the other in this run (default: all three; the"
+        " QuickFIX acceptor only if built)",
+    )
     parser.add_argument("--json", help="write the results as JSON to this file")
     parser.add_argument("--profile", help="cProfile the gateway; stats to this file")
-    parser.add_argument("--print-pid", action="store_true", help="print the gateway pid")
+    parser.add_argument("--print-pid", action="store_true", help="print each target's pid")
     parser.add_argument(
-        "--echo-floor",
-        action="store_true",
-        help="drive a trivial echo acceptor instead of the gateway: the machine's floor",
+        "--echo-floor", action="store_true", help="the same as --targets echo (kept for scripts)"
     )
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # child mode: temp dir
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
@@ -494,40 +605,16 @@ def main(argv: list[str] | None = None) -> int:
         return _serve_echo(args)
     if args.serve:
         return _serve(args)
+    args.targets_given = args.targets is not None
+    if args.targets is None:
+        args.targets = list(TARGETS)
 
-    with tempfile.TemporaryDirectory(prefix="fix_bench-") as tmp:
-        cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve", tmp, "--fsync", args.fsync]
-        if args.echo_floor:
-            cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve-echo"]
-        if args.uvloop:
-            cmd.append("--uvloop")
-        if args.profile:
-            cmd += ["--profile", os.path.abspath(args.profile)]
-        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        try:
-            assert child.stdout is not None
-            info = _ready_line(child.stdout)
-            if args.print_pid:
-                print(f"gateway pid {info['pid']}", flush=True)
-            results = run_loop(_drive(args, info["fix_port"], info["pid"]), args.uvloop)
-        finally:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+    results = {target: _run_target(target, args) for target in _targets(args)}
     _print_table(results, args)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(
-                {
-                    "target": "echo" if args.echo_floor else "gateway",
-                    "fsync": args.fsync,
-                    "uvloop": args.uvloop,
-                    "levels": results,
-                },
-                fh,
-                indent=2,
+                {"fsync": args.fsync, "uvloop": args.uvloop, "targets": results}, fh, indent=2
             )
     return 0
 
