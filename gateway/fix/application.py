@@ -634,6 +634,8 @@ class FixGateway:
                 target.send("8", body)
         elif event.request in ("cancel", "replace") and isinstance(command, Cancel | Replace):
             view = self.tracker.get(event.order_id) if event.order_id else None
+            if view is not None and view.account != command.account:
+                view = None  # another account's order is answered as an unknown one
             if isinstance(command, Cancel):
                 clordid, orig, response_to = command.request_id, command.client_order_id, b"1"
             else:
