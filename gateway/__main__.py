@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import sys
 
+import structlog
+
 from gateway.app import App, configure_logging
 from gateway.config import ConfigError, load_config
 
@@ -17,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
+        configure_logging("info")  # the configured level is unknown: the file is wrong
+        structlog.get_logger("gateway").error("config.invalid", error=str(exc))
         return 2
     configure_logging(config.log_level)
     try:

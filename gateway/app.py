@@ -8,9 +8,7 @@ journal is closed, so every acknowledged command is on disk at exit.
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
-import sys
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
@@ -18,6 +16,7 @@ import structlog
 from gateway.config import Config
 from gateway.gcpacer import GcPacer
 from gateway.host import EngineHost
+from gateway.logs import configure_logging
 from gateway.loopwatch import LoopWatch
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import Registry
@@ -38,18 +37,6 @@ class Component(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-    )
 
 
 class App:
@@ -128,13 +115,14 @@ class App:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await self.start(pace_gc=True)
-        _print_demo_banner(self.config)
+        _log_demo_banner(self.config)
         await stop.wait()
         await self.stop()
 
 
-def _print_demo_banner(config: Config) -> None:
-    """Where to connect and with what: the first thing a new user needs."""
+def _log_demo_banner(config: Config) -> None:
+    """Where to connect and with what: the first thing a new user needs. A log event
+    like any other (stderr carries JSON only), one banner line per list item."""
     lines = [
         "venue gateway ready",
         f"  FIX acceptor   {config.fix.listen}  (SenderCompID {config.fix.sender_comp_id})",
@@ -155,4 +143,4 @@ def _print_demo_banner(config: Config) -> None:
         )
     for key in config.ws.api_keys:
         lines.append(f"  WS api key     {key.key} account={key.account}")
-    print("\n".join(lines), file=sys.stderr, flush=True)
+    log.info("gateway.ready", banner=lines)

@@ -169,6 +169,7 @@ class GatewayProcess:
         python: str | None = None,
         log_file: str | Path | None = None,
         keep: bool = False,
+        log_level: str = "warning",
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="loadtest-gw-"))
@@ -180,7 +181,10 @@ class GatewayProcess:
         self.load_sessions = load_sessions
         self.fsync = fsync
         self.python = python or sys.executable
+        self.log_level = log_level
+        #: the gateway's stderr (its JSON log); stdout, which should stay empty, apart
         self.log_path = Path(log_file) if log_file else self.data_dir / "gateway.log"
+        self.stdout_path = self.log_path.with_suffix(".stdout")
         self.config_path = self.data_dir / "gateway.toml"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -210,19 +214,17 @@ class GatewayProcess:
             self.http_port,
             self.load_sessions,
             self.fsync,
+            self.log_level,
         )
         self.config_path.write_text(dump_toml(doc))
-        log = self.log_path.open("ab")
-        try:
+        with self.log_path.open("ab") as log, self.stdout_path.open("ab") as out:
             self.proc = subprocess.Popen(
                 [self.python, "-m", "gateway", "--config", str(self.config_path)],
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=out,
                 stderr=log,
                 cwd=str(self.data_dir),
             )
-        finally:
-            log.close()
         try:
             self.wait_ready(timeout_s)
         except BaseException:

@@ -10,11 +10,13 @@ end of the test.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from gateway.app import App
 from gateway.config import Config, load_config
@@ -38,6 +40,19 @@ def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
         for name, values in defaults.items()
     }
     return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """``configure_logging`` (benchmarks call it in-process) sets process-wide state:
+    every test gets back the logging set-up it started with."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    structlog_config = structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.configure(**structlog_config)
 
 
 @pytest.fixture

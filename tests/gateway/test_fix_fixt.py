@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from gateway.app import App
 from gateway.config import ConfigError, load_config
@@ -207,16 +208,17 @@ async def test_load_harness_logs_on_to_a_fixt_session(app: App) -> None:
     await client.logout()
 
 
-def test_start_banner_names_every_session_and_the_fixt_application_version(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """What `make run` prints is what a new user connects with: every FIX session, and
+def test_start_banner_names_every_session_and_the_fixt_application_version() -> None:
+    """What `make run` logs is what a new user connects with: every FIX session, and
     for FIXT.1.1 the application version their engine must load."""
-    from gateway.app import _print_demo_banner
+    from gateway.app import _log_demo_banner
 
     config = load_config()
-    _print_demo_banner(config)
-    banner = capsys.readouterr().err
+    with capture_logs() as logs:
+        _log_demo_banner(config)
+    (event,) = logs
+    assert event["event"] == "gateway.ready"
+    banner = "\n".join(event["banner"])
     for sess in config.fix.sessions:
         assert f"FIX session    {sess.target_comp_id} -> " in banner
     assert "CLIENT5X -> GATEWAY FIXT.1.1 (ApplVerID 9 = FIX50SP2) role=order_entry" in banner
