@@ -16,6 +16,7 @@ stops recovery with an error naming the file and offset.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -90,6 +91,8 @@ class JournalWriter:
         self._pending = 0
         self._last_fsync_ns = 0
         self._fd = -1
+        self._size = 0  # bytes of whole records in the open segment
+        self._failed: OSError | None = None
         self._open_segment(next_seq, reuse_last=True)
 
     def _open_segment(self, first_seq: int, reuse_last: bool, sync_dir: bool = True) -> None:
@@ -99,6 +102,7 @@ class JournalWriter:
         else:
             path = self.directory / f"journal-{first_seq:020d}.log"
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._size = os.fstat(self._fd).st_size
         self.path = path
         if sync_dir:
             _fsync_dir(self.directory)
@@ -128,14 +132,27 @@ class JournalWriter:
 
         Split from fsync() so the gateway can fsync on another thread while its event
         loop keeps accepting the next group (pipelined group commit).
+
+        A write that fails (ENOSPC, EIO) raises OSError after cutting the segment back
+        to its last whole record, and every later write raises it again: records after
+        a torn one would turn a torn tail into corruption that recovery must refuse.
+        The owner must stop (the gateway exits 70); nothing of the group is durable.
         """
         if not self._pending:
             return 0
+        if self._failed is not None:
+            raise self._failed
         start = time.perf_counter_ns()
         data = bytes(self._buffer)
         written = 0
-        while written < len(data):
-            written += os.write(self._fd, data[written:])
+        try:
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+        except OSError as exc:
+            self._failed = exc
+            self._cut_back()
+            raise
+        self._size += written
         stats = self.stats
         stats.write_ns += time.perf_counter_ns() - start
         count = self._pending
@@ -145,6 +162,12 @@ class JournalWriter:
         self._buffer.clear()
         self._pending = 0
         return count
+
+    def _cut_back(self) -> None:
+        """Drop a partial group from the segment; if even that fails, recovery
+        truncates the torn tail (nothing is written after it)."""
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, self._size)
 
     def fsync_due(self) -> bool:
         """Does the policy want an fsync now (after a write)?"""

@@ -41,10 +41,10 @@ from gateway.snapshots import SnapshotWriter
 __all__ = ["EngineHost", "EventBatch", "Listener"]
 
 
-def _fail_stop(error: BaseException) -> NoReturn:
+def _fail_stop(error: BaseException, event: str = "journal.fsync_failed") -> NoReturn:
     """Durability is gone: acknowledging anything now would be a lie. Fail stop; the
     journal on disk is still consistent up to the last good fsync."""
-    log.critical("journal.fsync_failed", error=repr(error))
+    log.critical(event, error=repr(error))
     os._exit(70)
 
 
@@ -259,7 +259,10 @@ class EngineHost:
         journal = self.journal
         if journal is not None and journal.pending:
             start = time.perf_counter_ns()
-            count = journal.write()
+            try:
+                count = journal.write()
+            except OSError as exc:  # disk full: the group is not durable, nor is any later
+                _fail_stop(exc, "journal.write_failed")
             self._m_flush_us.observe((time.perf_counter_ns() - start) / 1000)
             self._m_batch.observe(count)
             self._since_snapshot += count
@@ -331,7 +334,10 @@ class EngineHost:
         assert self.journal is not None
         if self.snapshots.running:
             return False
-        self.journal.roll(self.engine.last_seq + 1, defer=self._on_journal_thread)
+        try:
+            self.journal.roll(self.engine.last_seq + 1, defer=self._on_journal_thread)
+        except OSError as exc:
+            _fail_stop(exc, "journal.write_failed")
         self._since_snapshot = 0
         return self.snapshots.start(self.engine)
 

@@ -37,6 +37,7 @@ from engine.journal import (
 )
 from engine.model import OrdType, Side, Stp, TimeInForce, TradingStatus
 from engine.sequencer import Sequencer
+from tests.diskfull import fill, tmpfs
 from tests.engine.helpers import Clock
 from tests.engine.streams import random_command, setup_commands
 
@@ -349,3 +350,28 @@ def test_a_deferred_roll_hands_the_old_segment_to_its_job(tmp_path: Path) -> Non
         f"journal-{1:020d}.log",
         f"journal-{3:020d}.log",
     ]
+
+
+def test_a_failed_write_leaves_whole_records_and_no_later_write(tmp_path: Path) -> None:
+    """ENOSPC on a real full filesystem: the partial group is cut off, and once space is
+    back no later group lands behind a torn record (which recovery must refuse)."""
+    with tmpfs(tmp_path / "disk") as disk:
+        eng = Engine(Sequencer(Clock()))
+        writer = JournalWriter(disk, fsync="never")
+        eng.on_command = writer.append
+        for c in setup_commands():
+            eng.submit(c)
+        writer.flush()
+        filler = fill(disk / "filler")
+        durable = eng.last_seq
+        with pytest.raises(OSError):
+            for _ in range(10_000):  # the segment's last page fills, then ENOSPC
+                for _ in range(7):
+                    eng.submit(Tick())
+                writer.flush()
+                durable = eng.last_seq
+        filler.unlink()
+        eng.submit(Tick())
+        with pytest.raises(OSError):
+            writer.flush()  # stays failed: the owner must stop
+        assert [r[0] for r in read_records(disk)] == list(range(1, durable + 1))

@@ -7,10 +7,13 @@ import dataclasses
 from pathlib import Path
 
 from engine.commands import Tick
-from engine.journal import read_records
+from engine.core import Engine
+from engine.journal import read_records, recover
 from gateway.config import load_config
 from gateway.host import EngineHost, EventBatch
 from gateway.metrics import Registry
+from tests.diskfull import fill, tmpfs
+from tests.gateway.durability import Driver, resting_client_ids
 
 
 def _host(tmp_path: Path, fsync: str) -> EngineHost:
@@ -67,3 +70,29 @@ async def test_fsync_never_releases_right_after_the_write(tmp_path: Path) -> Non
     assert host._syncing is None and seen == [host.engine.last_seq]
     assert host._m_fsync_us.count == 0
     await host.stop()
+
+
+def test_a_full_disk_stops_the_host_and_every_acknowledged_order_survives(tmp_path: Path) -> None:
+    """A journal write that fails (ENOSPC, here on a real full tmpfs) is fail-stop like a
+    failed fsync: exit 70, nothing torn left in front of later records, and once space
+    is back the journal replays with every order that was acknowledged."""
+    with tmpfs(tmp_path / "disk") as disk:
+        journal_dir = disk / "journal"
+        driver = Driver(journal_dir)
+        filler = fill(disk / "filler")
+        acked = []
+        for i in range(1000):  # a few KB at most fit in the segment's last page
+            if not driver.order(f"o{i}"):
+                break
+            acked.append(f"o{i}")
+        filler.unlink()  # space comes back while the host may still be up
+        for i in range(1000, 1005):
+            if driver.order(f"o{i}"):
+                acked.append(f"o{i}")
+        code, stderr = driver.finish()
+        assert code == 70, stderr
+        assert "journal.write_failed" in stderr
+        assert acked  # some orders were acknowledged before the disk filled
+        engine = Engine()
+        recover(engine, journal_dir)  # no JournalCorrupt: the restart succeeds
+        assert set(acked) <= resting_client_ids(engine)
