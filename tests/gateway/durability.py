@@ -16,8 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import structlog
-
 from engine.commands import NewOrder
 from engine.core import Engine
 from engine.model import OrdType, Side
@@ -73,13 +71,12 @@ class Driver:
 
 
 async def _drive(journal_dir: str) -> None:
-    from gateway.app import configure_logging
     from gateway.config import load_config
     from gateway.host import EngineHost
+    from gateway.logs import configure_logging
     from gateway.metrics import Registry
 
-    configure_logging("info")
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))  # not stdout
+    configure_logging("info")  # to stderr: stdout carries the acks
     cfg = load_config()
     journal = dataclasses.replace(cfg.journal, dir=journal_dir, fsync="batch", snapshot_every=0)
     host = EngineHost(dataclasses.replace(cfg, journal=journal), Registry())
