@@ -345,14 +345,15 @@ class FrameReader:
         self, buf: bytearray, start: int, search_from: int, reason: str
     ) -> tuple[Garbled, int]:
         """Drop a bad frame: up to the end of its trailer if one is visible, else
-        up to the next ``8=`` that follows a SOH."""
+        up to the next ``8=`` that follows a SOH. A trailer past that ``8=`` is the
+        next message's (this frame has none): the drop ends before that message."""
+        nxt = buf.find(b"\x018=", start + 1)
         k = buf.find(b"\x0110=", max(search_from - 1, start))
-        if k != -1:
+        if k != -1 and (nxt == -1 or k < nxt):
             e = buf.find(SOH, k + 1)
             if e != -1:
                 return Garbled(reason, bytes(buf[start : e + 1])), e + 1
-        k = buf.find(b"\x018=", start + 1)
-        end = len(buf) if k == -1 else k + 1
+        end = len(buf) if nxt == -1 else nxt + 1
         return Garbled(reason, bytes(buf[start:end])), end
 
     def _next(self, buf: bytearray, pos: int) -> tuple[FixMessage | Garbled | None, int]:
@@ -403,7 +404,9 @@ class FrameReader:
             # is already visible, this frame can never become valid.
             k = buf.find(b"\x0110=", body_start - 1)
             if k != -1 and n > k + 9 and buf[k + 7] == 1 and buf.startswith(b"8=", k + 8):
-                return Garbled("BodyLength(9) incorrect", bytes(buf[start : k + 8])), k + 8
+                # ...and this frame ends where the first message after it begins
+                end = buf.find(b"\x018=", body_start - 1) + 1
+                return Garbled("BodyLength(9) incorrect", bytes(buf[start:end])), end
             return None, pos
         if buf[body_end : body_end + 3] != b"10=" or buf[msg_end - 1] != 1:
             return self._resync(buf, start, body_start, "BodyLength(9) incorrect")

@@ -215,3 +215,18 @@ def test_timestamps_roundtrip() -> None:
         b"20240615-08:30:15.12x",
     ):
         assert parse_utc_timestamp(bad) is None
+
+
+def test_a_message_missing_its_checksum_ends_where_the_next_begins() -> None:
+    good = build_message("FIX.4.4", [(35, "0"), (49, "A"), (56, "B"), (34, 1)])
+    no_checksum = good[: good.rindex(b"10=")]
+    third = build_message("FIX.4.4", [(35, "1"), (49, "A"), (56, "B"), (34, 2), (112, "t")])
+    # the next message in the same read, then with a third behind it (its trailer
+    # complete and followed by "8="), then arriving only in the next read
+    for reads in ([no_checksum + good], [no_checksum + good + third], [no_checksum, good]):
+        r = FrameReader(accelerate=False)
+        items = [item for data in reads for item in r.feed(data)]
+        assert isinstance(items[0], Garbled) and items[0].data == no_checksum
+        assert [type(i).__name__ for i in items[1:]] == ["FixMessage"] * (len(items) - 1)
+        assert items[1].raw == good  # type: ignore[union-attr]
+        assert r.buffered == 0

@@ -50,7 +50,9 @@ def messages(draw: st.DrawFn) -> bytes:
     msg_type = draw(st.sampled_from([b"35=D\x01", b"35=0\x01", b"35=\x01", b"", b"34=1\x01"]))
     body = msg_type + b"".join(draw(body_fields))
     msg = frame_message(draw(st.sampled_from([b"FIX.4.4", b"FIX.4.2", b"FIXT.1.1", b""])), body)
-    damage = draw(st.sampled_from(["none", "none", "none", "byte", "cut", "length", "sum"]))
+    damage = draw(
+        st.sampled_from(["none", "none", "none", "byte", "cut", "length", "sum", "nosum"])
+    )
     if damage == "byte" and msg:
         k = draw(st.integers(0, len(msg) - 1))
         msg = msg[:k] + bytes([draw(st.integers(0, 255))]) + msg[k + 1 :]
@@ -60,6 +62,8 @@ def messages(draw: st.DrawFn) -> bytes:
         msg = msg.replace(b"\x019=%d\x01" % len(body), b"\x019=%d\x01" % draw(st.integers(0, 999)))
     elif damage == "sum":
         msg = msg[:-4] + b"%03d\x01" % ((int(msg[-4:-1]) + 1) % 256)
+    elif damage == "nosum":  # no CheckSum field at all: the next message must survive
+        msg = msg[: msg.rindex(b"10=")]
     return msg
 
 
@@ -141,6 +145,15 @@ def test_the_c_framer_leaves_data_fields_and_oversized_bodies_to_python() -> Non
     plain = frame_message(b"FIX.4.4", b"35=0\x01112=x\x01")
     assert _cframe.frame(bytearray(plain), 0, 5, DEFAULT_DATA_TAGS) is None
     assert _cframe.frame(bytearray(plain), 0, 1 << 20, DEFAULT_DATA_TAGS) is not None
+
+
+def test_after_a_message_missing_its_checksum_both_framers_read_the_next() -> None:
+    good = frame_message(b"FIX.4.4", b"35=0\x01112=x\x01")
+    stream = good[: good.rindex(b"10=")] + good + good
+    for accelerate in (True, False):
+        items, buffered = read_all(stream, [], accelerate)
+        assert [item[0] for item in items] == ["garbled", "message", "message"]
+        assert buffered == 0
 
 
 def test_the_c_framer_refuses_what_is_not_a_bytearray() -> None:
