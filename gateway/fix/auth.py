@@ -38,20 +38,30 @@ _SCRYPT_P = 1
 _SCRYPT_LEN = 32
 
 
-def _scrypt(password: str, salt: bytes) -> bytes:
+def _scrypt(password: bytes, salt: bytes) -> bytes:
     return hashlib.scrypt(
-        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=_SCRYPT_LEN
+        password, salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=_SCRYPT_LEN
     )
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
     """``scrypt$<salt hex>$<hash hex>`` for a config file (16-byte random salt)."""
+    if "\x00" in password:
+        raise ValueError("a password may not contain NUL characters")
     salt = os.urandom(16) if salt is None else salt
-    return f"scrypt${salt.hex()}${_scrypt(password, salt).hex()}"
+    return f"scrypt${salt.hex()}${_scrypt(password.encode(), salt).hex()}"
 
 
-def verify_password(stored: str, password: str) -> bool:
-    """Constant-time check of ``password`` against a stored ``scrypt$...`` hash."""
+def verify_password(stored: str, password: str | bytes) -> bool:
+    """Constant-time check of ``password`` (text, or its UTF-8 bytes as received)
+    against a stored ``scrypt$...`` hash.
+
+    A password containing NUL is refused before hashing: scrypt keys HMAC-SHA256 with
+    the password, and HMAC pads a short key with zero bytes, so ``"pw\\0"`` would hash
+    exactly like ``"pw"``."""
+    raw = password.encode() if isinstance(password, str) else password
+    if b"\x00" in raw:
+        return False
     parts = stored.split("$")
     if len(parts) != 3 or parts[0] != "scrypt":
         return False
@@ -59,7 +69,7 @@ def verify_password(stored: str, password: str) -> bool:
         salt, expected = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
     except ValueError:
         return False
-    return hmac.compare_digest(_scrypt(password, salt), expected)
+    return hmac.compare_digest(_scrypt(raw, salt), expected)
 
 
 def ed25519_payload(

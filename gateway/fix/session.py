@@ -500,7 +500,7 @@ class FixSession:
         if s.auth is AuthMode.PASSWORD:
             if s.username is not None and msg.get_str(553) != s.username:
                 return False
-            password = msg.get_str(554)
+            password = msg.get(554)  # the bytes as sent: no lossy decoding
             return password is not None and auth.verify_password(s.password_hash or "", password)
         key_id = msg.get_str(553)
         raw = msg.get(96)

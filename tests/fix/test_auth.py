@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.fix.auth import (
@@ -26,6 +27,15 @@ def test_password_hash_roundtrip() -> None:
     assert not verify_password(h, "hunter3")
     assert not verify_password("plain", "plain")
     assert not verify_password("scrypt$zz$zz", "x")
+    assert verify_password(h, b"hunter2")
+
+
+def test_password_with_nul_never_verifies() -> None:
+    h = hash_password("hunter2", salt=b"\x00" * 16)
+    assert not verify_password(h, "hunter2\x00")
+    assert not verify_password(h, b"hunter2\x00\x00")
+    with pytest.raises(ValueError, match="NUL"):
+        hash_password("a\x00b")
 
 
 def test_ed25519_vectors() -> None:
