@@ -224,6 +224,20 @@ def _join(where: str, name: str) -> str:
 _STP_NAMES = ("none", "expire_taker", "expire_maker", "expire_both", "decrement")
 
 
+def _check_decimal(key: str, text: str) -> None:
+    """A config decimal is in the grammar of every edge (gateway/decimals.py) and, as
+    every one is a size, an amount, a fee or a percentage, not negative."""
+    from engine.model import GridError
+    from gateway.decimals import parse_decimal
+
+    try:
+        value = parse_decimal(text)
+    except GridError as exc:
+        raise ConfigError(f"{key}: {exc}") from exc
+    if value < 0:
+        raise ConfigError(f"{key}: must be >= 0, got {text}")
+
+
 def _validate(config: Config) -> None:
     """Semantic checks beyond types; every message names its key."""
     from engine.model import GridError, Instrument, decimal_to_units
@@ -233,6 +247,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("journal.fsync: expected one of batch, interval, never")
     symbols = set()
     for i, inst in enumerate(config.instruments):
+        for name in ("tick_size", "lot_size", "min_qty", "min_notional", "collar_pct"):
+            _check_decimal(f"instruments[{i}].{name}", getattr(inst, name))
         try:
             Instrument.from_decimals(
                 inst.symbol, inst.base, inst.quote, inst.tick_size, inst.lot_size,
@@ -252,19 +268,21 @@ def _validate(config: Config) -> None:
         if acct.stp not in _STP_NAMES:
             raise ConfigError(f"{where}.stp: expected one of {', '.join(_STP_NAMES)}")
         for name in ("maker_fee_bps", "taker_fee_bps"):
+            _check_decimal(f"{where}.{name}", getattr(acct, name))
             try:
                 bps_to_ppm(getattr(acct, name))
             except (GridError, ValueError) as exc:
                 raise ConfigError(f"{where}.{name}: {exc}") from exc
         for name in ("max_order_qty", "max_order_notional"):
+            _check_decimal(f"{where}.{name}", getattr(acct, name))
             try:
                 decimal_to_units(getattr(acct, name))
             except GridError as exc:
                 raise ConfigError(f"{where}.{name}: {exc}") from exc
         for asset, amount in acct.balances.items():
+            _check_decimal(f"{where}.balances.{asset}", amount)
             try:
-                if decimal_to_units(amount) < 0:
-                    raise GridError("balance must be >= 0")
+                decimal_to_units(amount)
             except GridError as exc:
                 raise ConfigError(f"{where}.balances.{asset}: {exc}") from exc
     for section in (config.fix, config.ws, config.http):

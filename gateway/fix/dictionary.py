@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final
 
 import gateway
+from gateway.decimals import DECIMAL_PATTERN
 from gateway.fix.codec import FixMessage, parse_utc_timestamp
 
 __all__ = [
@@ -143,7 +144,7 @@ class MessageDef:
 
 _INT: Final = re.compile(rb"-?\d+")
 _UINT: Final = re.compile(rb"\d+")
-_FLOAT: Final = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)")
+_FLOAT: Final = re.compile(DECIMAL_PATTERN.encode())  # the grammar of every edge
 # Dates and times, with the ranges parse_utc_timestamp checks for UTCTimestamp: month
 # 01-12, day 01-31, hour 00-23, minute 00-59, second 00-60 (leap second), 1-9 digits
 # of fraction. A time zone offset (TZ types) is Z or +/-hh[:mm], hh 00-14, mm 00-59.

@@ -26,6 +26,7 @@ from engine.model import (
     TimeInForce,
     decimal_to_units,
 )
+from gateway.decimals import decimal_text
 from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp, parse_utc_timestamp
 from gateway.orders import OrderView
 
@@ -136,7 +137,7 @@ def _on_grid(
     if cached is not None:
         return cached
     try:
-        count: int = convert(value.decode("ascii"))
+        count: int = convert(decimal_text(value.decode("ascii")))
     except (GridError, UnicodeDecodeError) as exc:
         raise FixRequestError(reason, f"{name}: {exc}") from exc
     if len(_PARSED) >= _PARSED_MAX:
@@ -188,7 +189,7 @@ def parse_new_order(msg: FixMessage, account: str, listings: dict[str, Instrumen
         if ord_type != OrdType.MARKET or raw_qty is not None:
             raise FixRequestError(11, "CashOrderQty (152) is for market orders without OrderQty")
         try:
-            quote_qty = decimal_to_units(raw_cash.decode("ascii"))
+            quote_qty = decimal_to_units(decimal_text(raw_cash.decode("ascii")))
         except (GridError, UnicodeDecodeError) as exc:
             raise FixRequestError(13, f"CashOrderQty (152): {exc}") from exc
         if quote_qty <= 0:

@@ -44,6 +44,7 @@ from engine.model import (
     decimal_to_units,
     units_to_decimal,
 )
+from gateway.decimals import decimal_text
 from gateway.orders import OrderView
 from gateway.ws.errors import ApiError, ErrorCode, close_reason_name, engine_error, status_name
 from gateway.ws.outbox import Outbox
@@ -208,7 +209,7 @@ class Params:
         if not isinstance(value, str):
             raise self._bad(f"'{name}' must be a decimal string such as \"1.25\", got {value!r}")
         try:
-            return convert(value)
+            return convert(decimal_text(value))
         except GridError as exc:
             raise ApiError(ErrorCode.INVALID_DECIMAL, f"{self.method}: {name}: {exc}") from None
 

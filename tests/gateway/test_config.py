@@ -1,0 +1,46 @@
+"""Config decimals take the one grammar of every edge (gateway/decimals.py) and are
+never negative: every refusal names its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, load_config
+
+INSTRUMENT = '[[instruments]]\nsymbol = "X-USD"\nbase = "X"\nquote = "USD"\n'
+ACCOUNT = '[[accounts]]\nid = "ACC1"\n'
+OTHER_DEMO_ACCOUNTS = '[[accounts]]\nid = "ACC2"\n[[accounts]]\nid = "ACC3"\n'
+
+
+@pytest.mark.parametrize(
+    ("toml", "error"),
+    [
+        (INSTRUMENT + 'tick_size = "1e-2"\nlot_size = "1"\n', r"\[0\]\.tick_size: not a decimal"),
+        (INSTRUMENT + 'tick_size = "0.01"\nlot_size = "+1"\n', r"\[0\]\.lot_size: not a decimal"),
+        (INSTRUMENT + 'tick_size = "0.01"\nlot_size = "1"\nmin_notional = "-1"\n',
+         r"instruments\[0\]\.min_notional: must be >= 0"),
+        (ACCOUNT + 'balances = { USD = "1_000" }\n', r"\[0\]\.balances\.USD: not a decimal"),
+        (ACCOUNT + 'balances = { USD = "-5" }\n', r"accounts\[0\]\.balances\.USD: must be >= 0"),
+        (ACCOUNT + 'max_order_qty = "-1"\n', r"accounts\[0\]\.max_order_qty: must be >= 0"),
+        (ACCOUNT + 'max_order_notional = " 10"\n', r"accounts\[0\]\.max_order_notional: not a"),
+        (ACCOUNT + 'taker_fee_bps = "1E1"\n', r"accounts\[0\]\.taker_fee_bps: not a decimal"),
+        (ACCOUNT + 'maker_fee_bps = "-0.5"\n', r"accounts\[0\]\.maker_fee_bps: must be >= 0"),
+    ],
+)  # fmt: skip
+def test_config_decimals_outside_the_grammar_or_negative_are_refused(
+    tmp_path: Path, toml: str, error: str
+) -> None:
+    path = tmp_path / "venue.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=error):
+        load_config(path)
+
+
+def test_the_grammars_odd_forms_are_config_decimals(tmp_path: Path) -> None:
+    path = tmp_path / "venue.toml"
+    path.write_text(ACCOUNT + 'maker_fee_bps = ".5"\nbalances = { USD = "10." }\n'
+                    + OTHER_DEMO_ACCOUNTS)  # fmt: skip
+    account = load_config(path).accounts[0]
+    assert (account.maker_fee_bps, account.balances) == (".5", {"USD": "10."})
