@@ -22,8 +22,10 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
+from gateway.fix.auth import LogonGuard
 from gateway.fix.codec import DEFAULT_DATA_TAGS, FixMessage, FrameReader, Garbled
 from gateway.fix.dictionary import load_dictionary
 from gateway.fix.session import FixApplication, FixSession
@@ -33,6 +35,10 @@ from gateway.fix.store import FileStore, session_dir_name
 __all__ = ["FixAcceptor", "build_ssl_context"]
 
 log = logging.getLogger(__name__)
+
+#: Threads for password checks: scrypt takes tens of milliseconds of CPU, and these
+#: threads must leave the event loop a core.
+_AUTH_THREADS = 1
 
 
 def build_ssl_context(settings: AcceptorSettings) -> ssl.SSLContext | None:
@@ -189,7 +195,8 @@ class _Connection(asyncio.Protocol):
             self._slow_timer.cancel()
             self._slow_timer = None
         self.session = session
-        session.attach(self, now)
+        peer = self.peer
+        session.attach(self, now, peer[0] if isinstance(peer, tuple) and peer else "")
         session.on_message(msg, now)
         return self.session
 
@@ -252,6 +259,10 @@ class FixAcceptor:
         self.sessions: dict[tuple[str, str], FixSession] = {}
         self._connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
+        #: password checks (scrypt) run here, never on the event loop
+        self._auth_pool = ThreadPoolExecutor(_AUTH_THREADS, thread_name_prefix="fix-auth")
+        #: runs every session's credential checks and throttles failed logons
+        self.logon_guard = LogonGuard(self._auth_pool)
         self._flushes: list[Callable[[], None]] = []
         self._flushes_scheduled = False
         #: length-prefixed DATA fields (length tag -> data tag) of every dictionary in
@@ -313,6 +324,7 @@ class FixAcceptor:
                 sending_time_tolerance_s=st.sending_time_tolerance_s,
                 scheduler=self.defer_flush,
                 clock=loop.time,
+                guard=self.logon_guard,
             )
         data_tags = dict(DEFAULT_DATA_TAGS)
         for session in self.sessions.values():
@@ -346,6 +358,7 @@ class FixAcceptor:
             if s.is_connected:
                 s.connection_lost()
             s.store.close()
+        self._auth_pool.shutdown(wait=False, cancel_futures=True)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None

@@ -12,11 +12,17 @@ either raw (RawDataLength 95 = 64) or base64-encoded (95 = 88).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from typing import Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -24,6 +30,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from gateway.fix.codec import SOH, FixMessage
 
 __all__ = [
+    "AUTH_BUSY",
+    "AUTH_FAILED",
+    "AUTH_THROTTLED",
+    "LogonGuard",
     "decode_signature",
     "ed25519_payload",
     "hash_password",
@@ -31,6 +41,13 @@ __all__ = [
     "verify_ed25519",
     "verify_password",
 ]
+
+log = logging.getLogger(__name__)
+
+#: Logout texts of a refused authentication.
+AUTH_FAILED: Final = "Authentication failed"
+AUTH_THROTTLED: Final = "Too many failed logons; retry later"
+AUTH_BUSY: Final = "Authentication busy; retry later"
 
 _SCRYPT_N = 2**14
 _SCRYPT_R = 8
@@ -108,3 +125,123 @@ def verify_ed25519(public_key_hex: str, payload: bytes, signature: bytes) -> boo
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+class _Failures:
+    __slots__ = ("blocked_until", "count", "last")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last = 0.0
+        self.blocked_until = 0.0
+
+
+class LogonGuard:
+    """Runs logon credential checks and throttles failed ones.
+
+    A slow check (scrypt) runs on ``executor`` so that it never holds the event loop;
+    at most ``max_pending`` wait or run there, and a check beyond that is refused
+    (:data:`AUTH_BUSY`) without running. Without an executor (sans-I/O tests) checks
+    run inline.
+
+    Throttling: each *source* (the peer's IP address, the session's CompIDs) may fail
+    ``free_failures`` times in a row; every further failure blocks it for ``base_delay_s``
+    doubled per failure, up to ``max_delay_s``. A check from a blocked source is
+    refused (:data:`AUTH_THROTTLED`) without running. A success clears its sources, a
+    source quiet for ``forget_s`` starts again from zero, and at most ``max_sources``
+    are remembered (the least recently failed is forgotten first).
+    """
+
+    def __init__(
+        self,
+        executor: Executor | None = None,
+        *,
+        max_pending: int = 32,
+        free_failures: int = 3,
+        base_delay_s: float = 1.0,
+        max_delay_s: float = 60.0,
+        forget_s: float = 600.0,
+        max_sources: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._executor = executor
+        self.max_pending = max_pending
+        self.free_failures = free_failures
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self.forget_s = forget_s
+        self.max_sources = max_sources
+        self._clock = clock
+        self._failures: dict[str, _Failures] = {}
+        #: checks submitted to the executor and not finished
+        self.pending = 0
+
+    def check(
+        self,
+        sources: Sequence[str],
+        verify: Callable[[], bool],
+        done: Callable[[str | None], None],
+        *,
+        slow: bool,
+    ) -> None:
+        """Run ``verify`` unless a source is throttled, then call ``done`` on the
+        loop with None (accepted) or the refusal text. ``slow`` checks go to the
+        executor; ``done`` may be called before this returns."""
+        now = self._clock()
+        for source in sources:
+            rec = self._failures.get(source)
+            if rec is not None and rec.blocked_until > now:
+                done(AUTH_THROTTLED)
+                return
+        if not slow or self._executor is None:
+            self._finish(sources, _run(verify), done)
+            return
+        if self.pending >= self.max_pending:
+            done(AUTH_BUSY)
+            return
+        self.pending += 1
+        future = asyncio.get_running_loop().run_in_executor(self._executor, _run, verify)
+
+        def finished(f: asyncio.Future[bool]) -> None:
+            self.pending -= 1
+            if not f.cancelled():  # cancelled: the acceptor is stopping
+                self._finish(sources, f.result(), done)
+
+        future.add_done_callback(finished)
+
+    def is_throttled(self, source: str) -> bool:
+        rec = self._failures.get(source)
+        return rec is not None and rec.blocked_until > self._clock()
+
+    def _finish(self, sources: Sequence[str], ok: bool, done: Callable[[str | None], None]) -> None:
+        if ok:
+            for source in sources:
+                self._failures.pop(source, None)
+            done(None)
+            return
+        now = self._clock()
+        failures = self._failures
+        for source in sources:
+            rec = failures.pop(source, None)  # re-inserted last: dict order is recency
+            if rec is None or now - rec.last > self.forget_s:
+                rec = _Failures()
+            rec.count += 1
+            rec.last = now
+            over = rec.count - self.free_failures
+            if over > 0:
+                rec.blocked_until = now + min(
+                    self.base_delay_s * 2 ** min(over - 1, 32), self.max_delay_s
+                )
+            failures[source] = rec
+        while len(failures) > self.max_sources:
+            del failures[next(iter(failures))]
+        done(AUTH_FAILED)
+
+
+def _run(verify: Callable[[], bool]) -> bool:
+    """``verify()``; an exception is a failed check, logged (never with credentials)."""
+    try:
+        return verify()
+    except Exception:
+        log.exception("logon credential check raised")
+        return False

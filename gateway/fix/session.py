@@ -20,6 +20,11 @@ RESEND_IN_PROGRESS     like LOGGED_ON, queueing messages above the gap until it 
 LOGOUT_SENT            waits for the Logout answer or the LOGOUT timer
 =====================  ===============================================================
 
+Credentials are checked by a :class:`~gateway.fix.auth.LogonGuard`, a password off the
+event loop: while a Logon's check runs (first Logon, or 141=Y during the session) the
+session processes nothing else from its connection; what arrives meanwhile is held
+and processed in order after the answer (or dropped with the connection).
+
 Timers (:class:`Timer`): HEARTBEAT (nothing sent for HeartBtInt -> Heartbeat),
 TEST_REQUEST (nothing received for HeartBtInt * test_request_factor -> TestRequest;
 the same silence again -> Logout + disconnect), LOGOUT (Logout answer overdue).
@@ -67,6 +72,9 @@ _RESEND_STEP: Final = 2_000
 #: New messages held back while a paced resend runs; past this the client is not
 #: reading its resend and is disconnected (nothing is lost: see the store).
 _MAX_HELD: Final = 100_000
+#: Messages held while a Logon's credentials are checked; a client that sends more
+#: before our answer is disconnected.
+_MAX_HELD_AUTH: Final = 1_000
 
 
 class _Replay:
@@ -152,6 +160,7 @@ class FixSession:
         wall_clock_us: Callable[[], int] = _wall_clock_us,
         scheduler: Callable[[Callable[[], None]], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        guard: auth.LogonGuard | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -202,6 +211,14 @@ class FixSession:
         self._sending_time = b""
         self._replay: _Replay | None = None
         self._writable = True
+        #: shared by the acceptor's sessions (failures are throttled per peer address
+        #: and per session); a sans-I/O session checks inline
+        self._guard = guard if guard is not None else auth.LogonGuard()
+        self._peer = ""
+        #: not None while a Logon's credentials are being checked: input held meanwhile
+        self._held: list[FixMessage] | None = None
+        #: identifies the check in flight; bumped on disconnect so a late answer is void
+        self._auth_token = 0
 
     # -- public surface ----------------------------------------------------------
 
@@ -225,11 +242,13 @@ class FixSession:
     def next_target_seq(self) -> int:
         return self.store.next_target_seq
 
-    def attach(self, transport: Transport, now: float) -> None:
-        """Bind a new connection; the next message must be a Logon."""
+    def attach(self, transport: Transport, now: float, peer: str = "") -> None:
+        """Bind a new connection (from address ``peer``); the next message must be a
+        Logon."""
         if self.state is not SessionState.DISCONNECTED:
             raise RuntimeError(f"{self.session_id}: already connected")
         self._transport = transport
+        self._peer = peer
         self.state = SessionState.AWAITING_LOGON
         self._last_recv = self._last_sent = self._now = now
         self._test_request_sent = False
@@ -391,17 +410,72 @@ class FixSession:
         self._test_request_sent = False
         self._batch += 1
         try:
-            if self.state is SessionState.AWAITING_LOGON:
-                self._on_logon_attempt(msg)
-            else:
-                self._handle(msg)
-                self._drain_queue()
+            self._dispatch(msg)
         finally:
             self._batch -= 1
         if not self._batch:
             self.flush()
 
     # -- the state machine ---------------------------------------------------------
+
+    def _dispatch(self, msg: FixMessage) -> None:
+        held = self._held
+        if held is not None:  # a Logon's credentials are being checked
+            if len(held) >= _MAX_HELD_AUTH:
+                self._disconnect("too many messages before the Logon answer", clean=False)
+                return
+            held.append(msg)
+        elif self.state is SessionState.AWAITING_LOGON:
+            self._on_logon_attempt(msg)
+        else:
+            self._handle(msg)
+            self._drain_queue()
+
+    def _check_credentials(self, msg: FixMessage, then: Callable[[FixMessage], None]) -> None:
+        """Authenticate a Logon (see :meth:`_credentials_ok`), then ``then(msg)``; on
+        refusal Logout + disconnect. Until the answer, input is held."""
+        if self.settings.auth is AuthMode.NONE:
+            then(msg)
+            return
+        self._auth_token += 1
+        token = self._auth_token
+        self._held = []
+        sources = [f"session {self.session_id}"]
+        if self._peer:
+            sources.append(f"address {self._peer}")
+
+        def done(refusal: str | None) -> None:
+            if token == self._auth_token:  # else the connection is gone
+                self._on_credentials_checked(msg, refusal, then)
+
+        self._guard.check(
+            sources,
+            lambda: self._credentials_ok(msg),
+            done,
+            slow=self.settings.auth is AuthMode.PASSWORD,
+        )
+
+    def _on_credentials_checked(
+        self, msg: FixMessage, refusal: str | None, then: Callable[[FixMessage], None]
+    ) -> None:
+        held, self._held = self._held or [], None
+        self._batch += 1
+        try:
+            if refusal is not None:
+                log.warning("%s: logon authentication failed: %s", self.session_id, refusal)
+                self._logout_and_disconnect(refusal)
+                return
+            then(msg)
+            while held and self._held is None and self.state is not SessionState.DISCONNECTED:
+                self._dispatch(held.pop(0))
+            if held and self._held is not None:  # another Logon is being checked
+                self._held[:0] = held
+        finally:
+            self._batch -= 1
+        if not self._batch:
+            self.flush()
+        if self._transport is not None:
+            self._transport.deadline_changed()
 
     def _on_logon_attempt(self, msg: FixMessage) -> None:
         s = self.settings
@@ -429,10 +503,12 @@ class FixSession:
         if wrong_appl_ver is not None:  # absent: the dictionary check already refused it
             self._logout_and_disconnect(wrong_appl_ver)
             return
-        if not self._authenticate(msg):
-            log.warning("%s: logon authentication failed", self.session_id)
-            self._logout_and_disconnect("Authentication failed")
-            return
+        self._check_credentials(msg, self._complete_logon)
+
+    def _complete_logon(self, msg: FixMessage) -> None:
+        """The rest of a first Logon, once its credentials are accepted."""
+        s = self.settings
+        seq = msg.get_int(34) or 0
         hb = msg.get_int(108) or 0
         if not s.heartbeat_min_s <= hb <= s.heartbeat_max_s:
             self._logout_and_disconnect(
@@ -493,7 +569,8 @@ class FixSession:
             )
         return next_expected, None
 
-    def _authenticate(self, msg: FixMessage) -> bool:
+    def _credentials_ok(self, msg: FixMessage) -> bool:
+        """The Logon's credentials verify (a password check runs off the loop)."""
         s = self.settings
         if s.auth is AuthMode.NONE:
             return True
@@ -722,15 +799,22 @@ class FixSession:
             return
         # 789: our answer will be MsgSeqNum 1, so 1 is the only right value; another one
         # is refused as on a first Logon (Logout + disconnect), before anything is reset
-        next_expected, refusal = self._next_expected(msg, 1)
+        _, refusal = self._next_expected(msg, 1)
         if refusal is not None:
             self._logout_and_disconnect(refusal)
             return
+        self._check_credentials(msg, self._complete_logon_reset)
+
+    def _complete_logon_reset(self, msg: FixMessage) -> None:
+        """The reset, once the mid-session Logon's credentials are accepted."""
+        if self.state not in _LIVE:
+            return
+        next_expected, _ = self._next_expected(msg, 1)
         self.store.reset()
         self._queue.clear()
         self.state = SessionState.LOGGED_ON
         # our 789, only if theirs came: their Logon (MsgSeqNum 1) counted, 2 is next
-        self._send_logon_response(True, None if next_expected is None else seq + 1)
+        self._send_logon_response(True, None if next_expected is None else 2)
         self.store.incr_next_target_seq()
         log.info("%s: sequence numbers reset by Logon 141=Y", self.session_id)
 
@@ -949,6 +1033,8 @@ class FixSession:
         if transport is not None:
             transport.close()
         self._queue.clear()
+        self._held = None
+        self._auth_token += 1  # a check still running answers nobody
         log.info("%s: disconnected: %s", self.session_id, reason)
         if was_logged_on:
             self.application.on_logout(self, clean)

@@ -3,21 +3,81 @@ work kept off the event loop, failure throttling and Ed25519 replays."""
 
 from __future__ import annotations
 
-from gateway.fix.auth import hash_password
+import asyncio
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from gateway.fix import auth
+from gateway.fix.auth import AUTH_FAILED, AUTH_THROTTLED, hash_password
 from gateway.fix.session import SessionState
 from gateway.fix.settings import AuthMode, SessionSettings
-from tests.fix.conftest import CLIENT, Harness
+from tests.fix.conftest import CLIENT, FixClient, Harness
 
 PASSWORD = "s3cret"
+_HASH = hash_password(PASSWORD, salt=b"\x01" * 16)
 
 
-def password_session(**kw: object) -> SessionSettings:
+def password_session(target: str = CLIENT, **kw: object) -> SessionSettings:
     return SessionSettings(
-        target_comp_id=CLIENT,
+        target_comp_id=target,
         auth=AuthMode.PASSWORD,
-        password_hash=hash_password(PASSWORD, salt=b"\x01" * 16),
+        password_hash=_HASH,
         **kw,  # type: ignore[arg-type]
     )
+
+
+def credentials(password: str = PASSWORD) -> list[tuple[int, str]]:
+    return [(553, "u"), (554, password)]
+
+
+class CountingScrypt:
+    """Replaces auth._scrypt: counts calls and, while ``gate`` is clear, holds each
+    one (at most ``hold_s``: a check wrongly run on the event loop freezes it)."""
+
+    def __init__(self, real: Callable[[bytes, bytes], bytes], hold_s: float = 2.0) -> None:
+        self._real = real
+        self._hold_s = hold_s
+        self._lock = threading.Lock()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.started = 0
+        self.finished = 0
+
+    def __call__(self, password: bytes, salt: bytes) -> bytes:
+        with self._lock:
+            self.started += 1
+        self.gate.wait(self._hold_s)
+        try:
+            return self._real(password, salt)
+        finally:
+            with self._lock:
+                self.finished += 1
+
+
+@pytest.fixture
+def scrypt(monkeypatch: pytest.MonkeyPatch) -> CountingScrypt:
+    counting = CountingScrypt(auth._scrypt)
+    monkeypatch.setattr(auth, "_scrypt", counting)
+    return counting
+
+
+async def connect_from(h: Harness, host: str, sender: str = CLIENT) -> FixClient:
+    """A client whose connection comes from the loopback address ``host``."""
+    assert h.acceptor is not None
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", h.acceptor.port, local_addr=(host, 0)
+    )
+    client = FixClient(reader, writer, sender=sender)
+    h.clients.append(client)
+    return client
+
+
+async def refused(c: FixClient, text: str) -> None:
+    lo = await c.expect("5")
+    assert lo.get(58) == text.encode()
+    await c.expect_closed()
 
 
 async def test_password_with_trailing_nul_refused(harness: Harness) -> None:
@@ -32,3 +92,119 @@ async def test_password_with_trailing_nul_refused(harness: Harness) -> None:
     assert harness.session().state is SessionState.DISCONNECTED
     c2 = await harness.connect()
     await c2.logon([(553, "u"), (554, PASSWORD)])
+
+
+# -- password checks run off the event loop ---------------------------------------
+
+
+async def test_password_checks_do_not_hold_the_event_loop(
+    harness: Harness, scrypt: CountingScrypt
+) -> None:
+    others = [f"P{i}" for i in range(3)]
+    await harness.start(
+        SessionSettings(target_comp_id=CLIENT), *(password_session(t) for t in others)
+    )
+    c = await harness.connect()
+    await c.logon()
+    scrypt.gate.clear()
+    wrong = []
+    for target in others:
+        w = await harness.connect(sender=target)
+        await w.send("A", [(98, 0), (108, 30), *credentials("wrong")])
+        wrong.append(w)
+    await harness.wait_for(lambda: scrypt.started >= 1)
+    # a check is running, none has finished: the loop still answers
+    await c.send("1", [(112, "PING")])
+    hb = await c.expect("0")
+    assert hb.get(112) == b"PING"
+    assert scrypt.finished == 0
+    assert harness.acceptor is not None
+    assert harness.acceptor.logon_guard.pending == len(others)  # all in flight
+    scrypt.gate.set()
+    for w in wrong:
+        await refused(w, AUTH_FAILED)
+    assert scrypt.finished == len(others)
+
+
+async def test_input_behind_a_logon_waits_for_its_answer(
+    harness: Harness, scrypt: CountingScrypt
+) -> None:
+    await harness.start(password_session())
+    c = await harness.connect()
+    scrypt.gate.clear()
+    logon = c.build("A", [(98, 0), (108, 30), *credentials()])
+    await c.send_raw(logon + c.build("1", [(112, "BEHIND")]))
+    await harness.wait_for(lambda: scrypt.started == 1)
+    assert harness.session().state is SessionState.AWAITING_LOGON
+    scrypt.gate.set()
+    await c.expect("A")
+    hb = await c.expect("0")
+    assert hb.get(112) == b"BEHIND"
+    assert harness.session().next_target_seq == 3
+
+
+# -- failed logons are throttled ----------------------------------------------------
+
+
+async def test_failed_logons_throttled_without_hashing(
+    harness: Harness, scrypt: CountingScrypt
+) -> None:
+    await harness.start(password_session(), password_session("CLIENT2"))
+    assert harness.acceptor is not None
+    free = harness.acceptor.logon_guard.free_failures
+    for _ in range(free):
+        c = await connect_from(harness, "127.0.0.1")
+        await c.send("A", [(98, 0), (108, 30), *credentials("wrong")])
+        await refused(c, AUTH_FAILED)
+    assert scrypt.started == free
+    # one failure more blocks the source address and the CompID: even the right
+    # password is refused, and not hashed
+    c = await connect_from(harness, "127.0.0.1")
+    await c.send("A", [(98, 0), (108, 30), *credentials("wrong")])
+    await refused(c, AUTH_FAILED)
+    hashed = scrypt.started
+    c = await connect_from(harness, "127.0.0.1")
+    await c.send("A", [(98, 0), (108, 30), *credentials()])
+    await refused(c, AUTH_THROTTLED)
+    other_address = await connect_from(harness, "127.0.0.2")
+    await other_address.send("A", [(98, 0), (108, 30), *credentials()])
+    await refused(other_address, AUTH_THROTTLED)  # the CompID is blocked
+    other_session = await connect_from(harness, "127.0.0.1", sender="CLIENT2")
+    await other_session.send("A", [(98, 0), (108, 30), *credentials()])
+    await refused(other_session, AUTH_THROTTLED)  # the address is blocked
+    assert scrypt.started == hashed
+    # neither blocked: a new address on another session
+    fresh = await connect_from(harness, "127.0.0.2", sender="CLIENT2")
+    await fresh.logon(credentials())
+    assert scrypt.started == hashed + 1
+
+
+# -- a Logon during the session is authenticated like the first ---------------------
+
+
+async def test_mid_session_reset_logon_with_wrong_password_refused(harness: Harness) -> None:
+    await harness.start(password_session())
+    c = await harness.connect()
+    await c.logon(credentials())
+    await c.send("1", [(112, "X")])
+    await c.expect("0")
+    sess = harness.session()
+    before = (sess.next_target_seq, sess.next_sender_seq)
+    assert before == (3, 3)
+    await c.send("A", [(98, 0), (108, 30), (141, "Y"), *credentials("wrong")], seq=1)
+    await refused(c, AUTH_FAILED)
+    # not reset: only our Logout was sequenced
+    assert (sess.next_target_seq, sess.next_sender_seq) == (3, 4)
+
+
+async def test_mid_session_reset_logon_with_right_password_resets(harness: Harness) -> None:
+    await harness.start(password_session())
+    c = await harness.connect()
+    await c.logon(credentials())
+    await c.send("1", [(112, "X")])
+    await c.expect("0")
+    await c.send("A", [(98, 0), (108, 30), (141, "Y"), *credentials()], seq=1)
+    ack = await c.expect("A")
+    assert ack.get(141) == b"Y" and ack.get(34) == b"1"
+    sess = harness.session()
+    assert (sess.next_target_seq, sess.next_sender_seq) == (2, 2)
