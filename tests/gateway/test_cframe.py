@@ -152,7 +152,8 @@ def test_after_a_message_missing_its_checksum_both_framers_read_the_next() -> No
     stream = good[: good.rindex(b"10=")] + good + good
     for accelerate in (True, False):
         items, buffered = read_all(stream, [], accelerate)
-        assert [item[0] for item in items] == ["garbled", "message", "message"]
+        kinds = [item[0] for item in items if isinstance(item, tuple)]
+        assert len(items) == 3 and kinds == ["garbled", "message", "message"]
         assert buffered == 0
 
 
