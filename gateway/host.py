@@ -236,7 +236,9 @@ class EngineHost:
         """Run callback after the next flush, in order with held batches.
 
         For answers that are not engine commands (FIX OrderStatusRequest, market-data
-        snapshots): they must not overtake the acknowledgements already held.
+        snapshots): they must not overtake the acknowledgements already held. And to
+        learn that what was submitted so far is durable (journaled, fsynced if the
+        policy wants it): the FIX stores count an inbound MsgSeqNum only then.
         """
         self._held.append(callback)
         if not self._flush_scheduled:

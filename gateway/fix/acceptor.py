@@ -247,9 +247,14 @@ class FixAcceptor:
         application: FixApplication,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        after_durable: Callable[[Callable[[], object]], object] | None = None,
     ) -> None:
+        """``after_durable(callback)`` runs callback once every command submitted so far
+        is journaled (EngineHost.defer): the stores count an inbound message only then
+        (see fix/store.py). Without it they count it at once."""
         self.settings = settings
         self.application = application
+        self._after_durable = after_durable
         self._session_settings = list(sessions)
         keys = [(s.sender_comp_id, s.target_comp_id) for s in self._session_settings]
         if len(set(keys)) != len(keys):
@@ -318,7 +323,12 @@ class FixAcceptor:
             )
             self.sessions[(s.sender_comp_id, s.target_comp_id)] = FixSession(
                 s,
-                FileStore(directory, fsync=st.fsync, resend_window=st.resend_window),
+                FileStore(
+                    directory,
+                    fsync=st.fsync,
+                    resend_window=st.resend_window,
+                    after_durable=self._after_durable,
+                ),
                 load_dictionary(s.begin_string, st.spec_dir, s.default_appl_ver_id),
                 self.application,
                 sending_time_tolerance_s=st.sending_time_tolerance_s,
@@ -351,6 +361,11 @@ class FixAcceptor:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while any(s.is_connected for s in self.sessions.values()) and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        # the last inbound numbers count once what they caused is journaled
+        while (
+            any(s.store.awaiting_durable for s in self.sessions.values()) and loop.time() < deadline
+        ):
             await asyncio.sleep(0.01)
         for conn in list(self._connections):
             conn.close()

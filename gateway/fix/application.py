@@ -133,6 +133,7 @@ class FixGateway:
             acceptor_settings(config),
             [session_settings(config, s) for s in config.fix.sessions],
             self,
+            after_durable=host.defer,
         )
         self.owner: dict[int, FixSession] = {}
         self.state: dict[int, _SessionState] = {}

@@ -26,7 +26,14 @@ status (H, AF) instead. A store written before segments (one ``messages`` file)
 becomes the first segment on open.
 
 Writes are buffered; :meth:`FileStore.flush` pushes them to the OS (and fsyncs if
-the store was opened with ``fsync=True``). The acceptor flushes once per event-loop
+the store was opened with ``fsync=True``).
+
+**Inbound numbers count once durable.** With an ``after_durable`` hook (the engine
+host's: it runs a callback once every command submitted before it is journaled), the
+next target sequence number on disk moves only when the hook confirms it: an inbound
+message counts as received once what it caused is durable. Killed in between, the
+gateway restarts expecting that message again and asks for it with a ResendRequest,
+instead of having counted an order that is in no journal. The acceptor flushes once per event-loop
 iteration in which something changed. On open, a torn record at the end of a
 segment (crash mid-write) is truncated away, and the next sender sequence number is
 never lower than the last stored message + 1.
@@ -38,6 +45,7 @@ import mmap
 import os
 import re
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -178,7 +186,11 @@ class FileStore:
     """The store of one session. Not thread-safe; owned by the event loop."""
 
     def __init__(
-        self, directory: Path, fsync: bool = False, resend_window: int = 1_000_000
+        self,
+        directory: Path,
+        fsync: bool = False,
+        resend_window: int = 1_000_000,
+        after_durable: Callable[[Callable[[], object]], object] | None = None,
     ) -> None:
         if resend_window < 1:
             raise ValueError("resend_window must be at least 1")
@@ -193,7 +205,14 @@ class FileStore:
         self._seq_dirty = False
         self._unwritten = False  # a segment has pending records
         self._segments: list[_Segment] = []
+        self._after_durable = after_durable
+        #: the next target number on disk, and the newest one handed to after_durable;
+        #: _epoch tells a confirmation from before a reset (141=Y) to do nothing
+        self._durable_target = self._asked_target = 1
+        self._epoch = 0
+        self._closed = False
         self._load()
+        self._durable_target = self._asked_target = self.next_target_seq
         self._seq_fd = os.open(self._seq_path, os.O_RDWR | os.O_CREAT, 0o644)
         if os.fstat(self._seq_fd).st_size != _SEQ_SIZE:  # new (or foreign): lay it out
             os.ftruncate(self._seq_fd, _SEQ_SIZE)
@@ -319,6 +338,11 @@ class FileStore:
     def dirty(self) -> bool:
         return self._seq_dirty or self._unwritten
 
+    @property
+    def awaiting_durable(self) -> bool:
+        """An inbound number is counted in memory but not yet on disk."""
+        return self._durable_target != self.next_target_seq
+
     def flush(self) -> None:
         """Write buffered messages and sequence numbers to the OS (fsync if configured)."""
         if self._unwritten:
@@ -328,9 +352,26 @@ class FileStore:
                     segment.write_pending(self.fsync)
         if self._seq_dirty:
             self._seq_dirty = False
-            self._seq_map[:] = self._seq_record()
-            if self.fsync:
-                self._seq_map.flush()
+            target = self.next_target_seq
+            hook = self._after_durable
+            if hook is None:
+                self._durable_target = target
+            elif target != self._asked_target:
+                self._asked_target = target
+                epoch = self._epoch
+                hook(lambda: self._target_durable(target, epoch))
+            self._write_seqnums()
+
+    def _target_durable(self, target: int, epoch: int) -> None:
+        """after_durable's confirmation: what ``target`` counts is journaled."""
+        if epoch == self._epoch and target > self._durable_target and not self._closed:
+            self._durable_target = target
+            self._write_seqnums()
+
+    def _write_seqnums(self) -> None:
+        self._seq_map[:] = self._seq_record()
+        if self.fsync:
+            self._seq_map.flush()
 
     def reset(self) -> None:
         """Sequence numbers back to 1/1 and an empty message log (141=Y)."""
@@ -339,14 +380,17 @@ class FileStore:
         self._segments.clear()
         self.next_sender_seq = 1
         self.next_target_seq = 1
+        self._durable_target = self._asked_target = 1
+        self._epoch += 1
         self._seq_dirty = True
         self.flush()
 
     def _seq_record(self) -> bytes:
-        return _SEQ_FMT % (self.next_sender_seq, self.next_target_seq)
+        return _SEQ_FMT % (self.next_sender_seq, self._durable_target)
 
     def close(self) -> None:
         self.flush()
+        self._closed = True
         self._seq_map.close()
         for segment in self._segments:
             os.close(segment.fd)

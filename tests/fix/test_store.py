@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,33 @@ def test_store_index_over_thousands_of_messages_with_gaps_and_rewinds(
             want = [(k, v) for k, v in sorted(stored.items()) if begin <= k <= begin + span]
             assert got == want
     store.close()
+
+
+def _seqnums_on_disk(directory: Path) -> tuple[int, int]:
+    sender, target = (directory / "seqnums").read_bytes().split()
+    return int(sender), int(target)
+
+
+def test_inbound_number_reaches_the_disk_only_once_after_durable_confirms(
+    tmp_path: Path,
+) -> None:
+    confirmations: list[Callable[[], object]] = []
+    s = FileStore(tmp_path / "s", after_durable=confirmations.append)
+    s.next_sender()
+    s.incr_next_target_seq()
+    s.incr_next_target_seq()
+    s.flush()
+    assert (s.next_target_seq, _seqnums_on_disk(tmp_path / "s")) == (3, (2, 1))
+    assert s.awaiting_durable and len(confirmations) == 1
+    s.flush()  # nothing new to ask for
+    assert len(confirmations) == 1
+    confirmations.pop()()
+    assert _seqnums_on_disk(tmp_path / "s") == (2, 3) and not s.awaiting_durable
+    # a confirmation from before a reset (141=Y) does not move the new numbers
+    s.incr_next_target_seq()
+    s.flush()
+    s.reset()
+    confirmations.pop()()
+    assert _seqnums_on_disk(tmp_path / "s") == (1, 1)
+    s.close()
+    assert FileStore(tmp_path / "s").next_target_seq == 1
