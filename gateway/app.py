@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from gateway.config import Config
+from gateway.fdlimit import needed_descriptors, raise_fd_limit
 from gateway.gcpacer import GcPacer
 from gateway.host import EngineHost
 from gateway.logs import configure_logging
@@ -84,6 +85,7 @@ class App:
         GcPacer: what a real gateway wants, but not tests that share one process.
         The loop watch starts last: start-up work (replay, the initial full GC) holds
         the loop by design and is no stall."""
+        raise_fd_limit(needed_descriptors(self.config))
         self.host.start()
         self.tracker.seed(self.host.engine)
         self.components = self._build_components()

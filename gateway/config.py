@@ -101,6 +101,8 @@ class FixConfig:
     resend_window: int = 1_000_000  # latest MsgSeqNums a session can resend (older: gap fill)
     logon_timeout_s: float = 10.0
     slow_consumer_timeout_s: float = 5.0  # a client that stops reading is disconnected
+    max_connections: int = 1000  # open connections, logged on or not; 0 = no cap
+    max_connections_per_source: int = 100  # from one source address; 0 = no cap
     sessions: list[FixSessionConfig] = field(default_factory=list)
 
 
@@ -121,12 +123,18 @@ class WsConfig:
     ping_timeout_s: float = 10.0
     logon_window_ms: int = 5000
     send_queue: int = 1024
+    handshake_timeout_s: float = 5.0  # TCP accept to completed WebSocket handshake
+    max_connections: int = 5000
+    max_connections_per_source: int = 200
     api_keys: list[ApiKeyConfig] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class HttpConfig:
     listen: str = "127.0.0.1:8080"
+    header_timeout_s: float = 5.0  # to a complete request header, from accept or last answer
+    max_connections: int = 256
+    max_connections_per_source: int = 32
 
 
 @dataclass(frozen=True)
@@ -285,8 +293,18 @@ def _validate(config: Config) -> None:
                 decimal_to_units(amount)
             except GridError as exc:
                 raise ConfigError(f"{where}.balances.{asset}: {exc}") from exc
-    for section in (config.fix, config.ws, config.http):
+    for name, section in (("fix", config.fix), ("ws", config.ws), ("http", config.http)):
         parse_listen(section.listen)
+        for cap in ("max_connections", "max_connections_per_source"):
+            if getattr(section, cap) < 0:
+                raise ConfigError(f"{name}.{cap}: must be >= 0 (0 = no cap)")
+    for where, timeout in (
+        ("fix.logon_timeout_s", config.fix.logon_timeout_s),
+        ("ws.handshake_timeout_s", config.ws.handshake_timeout_s),
+        ("http.header_timeout_s", config.http.header_timeout_s),
+    ):
+        if not timeout > 0:
+            raise ConfigError(f"{where}: must be > 0")
     for i, sess in enumerate(config.fix.sessions):
         where = f"fix.sessions[{i}]"
         if sess.role not in ("order_entry", "market_data", "drop_copy"):

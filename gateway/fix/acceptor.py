@@ -12,6 +12,8 @@ Connection handling before a session is bound: garbled bytes are ignored; the
 first message must be a Logon for a configured (SenderCompID, TargetCompID) pair,
 else the connection is closed without a reply; a Logon for a session that already
 has a live connection closes the *new* connection and leaves the existing one alone.
+A connection over the acceptor's :class:`~gateway.connguard.ConnectionGuard` caps is
+closed at accept, and one that does not log on within ``logon_timeout_s`` is closed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
+from gateway.connguard import ConnectionGuard
 from gateway.fix.auth import LogonGuard
 from gateway.fix.codec import DEFAULT_DATA_TAGS, FixMessage, FrameReader, Garbled
 from gateway.fix.dictionary import load_dictionary
@@ -66,10 +69,14 @@ class _Connection(asyncio.Protocol):
         self._logon_timer: asyncio.TimerHandle | None = None
         self._slow_timer: asyncio.TimerHandle | None = None
         self.peer: object = None
+        self._source: str | None = None  # set once the guard admits the connection
 
     # asyncio.Protocol ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._source = self._acceptor.guard.admit(transport)
+        if self._source is None:
+            return  # over a cap: aborted, never seen by a session
         # uvloop's TCPTransport is not an asyncio.Transport subclass: duck-type it
         self._transport = cast(asyncio.Transport, transport)
         self.peer = transport.get_extra_info("peername")
@@ -86,6 +93,8 @@ class _Connection(asyncio.Protocol):
         self._acceptor._connections.add(self)
 
     def data_received(self, data: bytes) -> None:
+        if self._source is None:
+            return
         now = self._loop.time()
         items = self._reader.feed(data)
         session = self.session
@@ -142,6 +151,10 @@ class _Connection(asyncio.Protocol):
         transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        source, self._source = self._source, None
+        if source is None:
+            return
+        self._acceptor.guard.release(source)
         self._cancel_timers()
         self._acceptor._connections.discard(self)
         session, self.session = self.session, None
@@ -248,11 +261,14 @@ class FixAcceptor:
         *,
         ssl_context: ssl.SSLContext | None = None,
         after_durable: Callable[[Callable[[], object]], object] | None = None,
+        guard: ConnectionGuard | None = None,
     ) -> None:
         """``after_durable(callback)`` runs callback once every command submitted so far
         is journaled (EngineHost.defer): the stores count an inbound message only then
         (see fix/store.py). Without it they count it at once."""
         self.settings = settings
+        #: caps on open connections (default: none)
+        self.guard = guard if guard is not None else ConnectionGuard("fix", 0, 0)
         self.application = application
         self._after_durable = after_durable
         self._session_settings = list(sessions)

@@ -38,6 +38,7 @@ from engine.events import (
 )
 from engine.model import Instrument, OrderStatus, Side, Stp
 from gateway.config import Config, FixSessionConfig
+from gateway.connguard import ConnectionGuard
 from gateway.fix.acceptor import FixAcceptor
 from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp
 from gateway.fix.marketdata import FixMarketData
@@ -134,6 +135,9 @@ class FixGateway:
             [session_settings(config, s) for s in config.fix.sessions],
             self,
             after_durable=host.defer,
+            guard=ConnectionGuard(
+                "fix", config.fix.max_connections, config.fix.max_connections_per_source, registry
+            ),
         )
         self.owner: dict[int, FixSession] = {}
         self.state: dict[int, _SessionState] = {}

@@ -7,6 +7,7 @@ snapshot and deltas up to that seq.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ import structlog
 from aiohttp import web
 
 from gateway.config import Config, parse_listen
+from gateway.connguard import ConnectionGuard, GuardedProtocol
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher, levels_as_strings
 from gateway.metrics import Registry
@@ -52,6 +54,31 @@ def _int_query(request: web.Request, name: str, default: int, high: int) -> int 
     return int(digits)
 
 
+class _GuardedSite(web.BaseSite):
+    """aiohttp's TCPSite, with each connection admitted by a ConnectionGuard first."""
+
+    __slots__ = ("_guard", "_host", "_port")
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, guard: ConnectionGuard):
+        super().__init__(runner)
+        self._host = host
+        self._port = port
+        self._guard = guard
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None
+        guard = self._guard
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: GuardedProtocol(guard, server()), self._host, self._port, reuse_address=True
+        )
+
+
 class HttpServer:
     """The HTTP component; `port` is the bound port once started."""
 
@@ -72,6 +99,9 @@ class HttpServer:
         self.ready = ready
         self.port = 0
         self._runner: web.AppRunner | None = None
+        self.guard = ConnectionGuard(
+            "http", config.http.max_connections, config.http.max_connections_per_source, registry
+        )
         app = web.Application()
         app.router.add_get("/health", self.health)
         app.router.add_get("/ready", self.readiness)
@@ -87,9 +117,13 @@ class HttpServer:
 
     async def start(self) -> None:
         host, port = parse_listen(self.config.http.listen)
-        runner = web.AppRunner(self.app, access_log=None)
+        # aiohttp's keep-alive timer runs from accept and from each answer and closes
+        # a connection still waiting for a complete request: the header timeout.
+        runner = web.AppRunner(
+            self.app, access_log=None, keepalive_timeout=self.config.http.header_timeout_s
+        )
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = _GuardedSite(runner, host, port, self.guard)
         await site.start()
         self._runner = runner
         for address in runner.addresses:

@@ -30,6 +30,7 @@ from websockets.protocol import State
 
 from engine.model import Instrument, TradingStatus, units_to_decimal
 from gateway.config import Config, parse_listen
+from gateway.connguard import ConnectionGuard
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
@@ -201,6 +202,31 @@ def _cap_send_buffer(transport: asyncio.BaseTransport) -> None:
         return
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+
+
+def _guarded_connection(guard: ConnectionGuard) -> type[ServerConnection]:
+    """websockets' connection class, admitting each connection through ``guard``
+    first: one over a cap is aborted before websockets starts its handshake."""
+
+    class GuardedConnection(ServerConnection):
+        source: str | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.source = guard.admit(transport)
+            if self.source is not None:
+                super().connection_made(transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            source, self.source = self.source, None
+            if source is not None:
+                guard.release(source)
+                super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self.source is not None:
+                super().data_received(data)
+
+    return GuardedConnection
 
 
 def _frame_header(size: int) -> bytes:
@@ -375,6 +401,9 @@ class WsServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self.port = 0
+        self.guard = ConnectionGuard(
+            "ws", config.ws.max_connections, config.ws.max_connections_per_source, registry
+        )
         self.m_sent = registry.counter("gw_ws_messages_sent_total", "WebSocket frames sent")
         self.m_slow = registry.counter(
             "gw_slow_consumers_total",
@@ -437,6 +466,8 @@ class WsServer:
             close_timeout=CLOSE_TIMEOUT_S,
             max_size=MAX_MESSAGE_BYTES,
             write_limit=WRITE_LIMIT_BYTES,
+            open_timeout=cfg.handshake_timeout_s,
+            create_connection=_guarded_connection(self.guard),
         )
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("ws.listening", host=host, port=self.port, path=cfg.path)

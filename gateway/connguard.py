@@ -1,0 +1,142 @@
+"""Connection caps per source address and in total, one guard per listener (FIX, WS, HTTP).
+
+Every open connection costs a file descriptor, and they are shared by all edges: without
+caps, a thousand idle connections to any one port leave none for FIX logons, WebSocket
+connects or ``/health``. A connection over a cap is closed at accept, before the edge's
+protocol sees a byte; the refusal is counted in ``gw_connections_refused_total`` and
+logged at most once per source every ``LOG_EVERY_S`` (with how many were refused since).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import cast
+
+import structlog
+
+from gateway.metrics import Registry
+
+__all__ = ["LOG_EVERY_S", "ConnectionGuard", "GuardedProtocol"]
+
+log = structlog.get_logger("gateway.connguard")
+
+#: A refusing source is logged at most this often.
+LOG_EVERY_S = 60.0
+#: Sources remembered for log rate limiting; past this the oldest quiet ones go.
+_MAX_LOGGED_SOURCES = 4096
+REFUSED_HELP = "Connections closed at accept: over the per-source or the total cap"
+
+
+def peer_source(transport: asyncio.BaseTransport) -> str:
+    """The source address of a connection (the host part of its peer name)."""
+    peer = transport.get_extra_info("peername")
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer or "")
+
+
+class ConnectionGuard:
+    """Admits connections within ``max_total`` and ``max_per_source`` (0 = no cap)."""
+
+    def __init__(
+        self,
+        protocol: str,
+        max_total: int,
+        max_per_source: int,
+        registry: Registry | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.protocol = protocol
+        self.max_total = max_total
+        self.max_per_source = max_per_source
+        self.total = 0
+        self.by_source: dict[str, int] = {}
+        self._clock = clock
+        self._refused = (registry or Registry()).counter(
+            "gw_connections_refused_total", REFUSED_HELP
+        )
+        #: source -> (when it was last logged, refusals since then)
+        self._logged: dict[str, tuple[float, int]] = {}
+
+    def admit(self, transport: asyncio.BaseTransport) -> str | None:
+        """The connection's source if admitted (``release`` it at close); else the
+        connection is aborted, counted and maybe logged, and the answer is None."""
+        source = peer_source(transport)
+        if self.max_total and self.total >= self.max_total:
+            reason = "total"
+        elif self.max_per_source and self.by_source.get(source, 0) >= self.max_per_source:
+            reason = "per_source"
+        else:
+            self.total += 1
+            self.by_source[source] = self.by_source.get(source, 0) + 1
+            return source
+        cast(asyncio.Transport, transport).abort()  # uvloop's is no asyncio.Transport
+        self._refused.inc(protocol=self.protocol, reason=reason)
+        self._log_refusal(source, reason)
+        return None
+
+    def release(self, source: str) -> None:
+        """An admitted connection from ``source`` has closed."""
+        self.total -= 1
+        left = self.by_source[source] - 1
+        if left:
+            self.by_source[source] = left
+        else:
+            del self.by_source[source]
+
+    def _log_refusal(self, source: str, reason: str) -> None:
+        now = self._clock()
+        last = self._logged.get(source)
+        if last is not None and now - last[0] < LOG_EVERY_S:
+            self._logged[source] = (last[0], last[1] + 1)
+            return
+        if len(self._logged) >= _MAX_LOGGED_SOURCES:
+            self._logged = {
+                s: entry for s, entry in self._logged.items() if now - entry[0] < LOG_EVERY_S
+            }
+        self._logged[source] = (now, 0)
+        log.warning(
+            "connection.refused",
+            protocol=self.protocol,
+            source=source,
+            reason=reason,
+            open_from_source=self.by_source.get(source, 0),
+            open_total=self.total,
+            refused_since_last_log=0 if last is None else last[1],
+        )
+
+
+class GuardedProtocol(asyncio.Protocol):
+    """Wraps a server's protocol so that ``guard`` admits its connection first (for
+    servers, like aiohttp's, that do not let us hook their own protocol)."""
+
+    def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
+        self._guard = guard
+        self._inner = inner
+        self._source: str | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._source = self._guard.admit(transport)
+        if self._source is not None:
+            self._inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        source, self._source = self._source, None
+        if source is not None:
+            self._guard.release(source)
+            self._inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._source is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._source is not None else None
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
