@@ -143,10 +143,12 @@ def gateway_config(
             }
         )
     fix["sessions"] = sessions
+    fix["max_connections_per_source"] = 0
     doc["fix"] = fix
     ws = dict(doc["ws"])
     ws["listen"] = f"127.0.0.1:{ws_port}"
     ws["max_requests_per_s"] = 1_000_000
+    ws["max_connections_per_source"] = 0  # every load client comes from loopback
     doc["ws"] = ws
     doc["http"] = {**doc.get("http", {}), "listen": f"127.0.0.1:{http_port}"}
     return doc

@@ -89,7 +89,12 @@ def _serve(args: argparse.Namespace) -> int:
     sections: dict[str, dict[str, Any]] = {
         "journal": {"dir": str(Path(args.dir) / "journal"), "fsync": args.fsync},
         "fix": {"listen": "127.0.0.1:0", "store_dir": str(Path(args.dir) / "fix")},
-        "ws": {"listen": "127.0.0.1:0", "max_requests_per_s": 1_000_000},
+        # every subscriber comes from loopback: no per-source cap
+        "ws": {
+            "listen": "127.0.0.1:0",
+            "max_requests_per_s": 1_000_000,
+            "max_connections_per_source": 0,
+        },
         "http": {"listen": "127.0.0.1:0"},
     }
     changes = {n: dataclasses.replace(getattr(base, n), **v) for n, v in sections.items()}
