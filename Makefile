@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench bench-fix quickfix-acceptor bench-core bench-snapshot loadtest clean native clean-native
+.PHONY: run test lint typecheck check bench bench-fix quickfix-acceptor bench-core bench-snapshot bench-dos loadtest clean native clean-native
 # Modules compiled by `make native` (mypyc): the engine's hot path and what it calls,
 # and the gateway's per-order path (FIX codec/validation/session/store/translation/
 # application, the order tracker, the market-data publisher, the metrics they update).
@@ -70,6 +70,11 @@ bench-core: $(STAMP) $(NATIVE_STAMP)
 # What a snapshot costs the event loop (journal roll + fork) vs writing it inline.
 bench-snapshot: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/python -m loadtest.snapshot_bench --uvloop
+
+# Connection-level DoS (issue #14): a trading session and /health, quiet vs while 200
+# wrong-password FIX logons and 1,000 idle connections hit the gateway; PASS/FAIL.
+bench-dos: $(STAMP) $(NATIVE_STAMP)
+	$(BIN)/python -m loadtest.dos_bench --uvloop
 
 # Compile the hot modules in place with mypyc (needs a C compiler).
 native: $(NATIVE_STAMP)

@@ -172,7 +172,10 @@ class GatewayProcess:
         log_file: str | Path | None = None,
         keep: bool = False,
         log_level: str = "warning",
+        overrides: dict[str, dict[str, Any]] | None = None,
     ) -> None:
+        #: per-section keys laid over the generated config, e.g. {"fix": {"logon_timeout_s": 2}}
+        self.overrides = overrides or {}
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="loadtest-gw-"))
         self.keep = keep or not self._own_dir
@@ -218,6 +221,8 @@ class GatewayProcess:
             self.fsync,
             self.log_level,
         )
+        for section, values in self.overrides.items():
+            doc[section] = {**doc.get(section, {}), **values}
         self.config_path.write_text(dump_toml(doc))
         with self.log_path.open("ab") as log, self.stdout_path.open("ab") as out:
             self.proc = subprocess.Popen(
