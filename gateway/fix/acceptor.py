@@ -74,7 +74,7 @@ class _Connection(asyncio.Protocol):
     # asyncio.Protocol ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._source = self._acceptor.guard.admit(transport)
+        self._source = self._acceptor.connection_guard.admit(transport)
         if self._source is None:
             return  # over a cap: aborted, never seen by a session
         # uvloop's TCPTransport is not an asyncio.Transport subclass: duck-type it
@@ -154,7 +154,7 @@ class _Connection(asyncio.Protocol):
         source, self._source = self._source, None
         if source is None:
             return
-        self._acceptor.guard.release(source)
+        self._acceptor.connection_guard.release(source)
         self._cancel_timers()
         self._acceptor._connections.discard(self)
         session, self.session = self.session, None
@@ -261,14 +261,14 @@ class FixAcceptor:
         *,
         ssl_context: ssl.SSLContext | None = None,
         after_durable: Callable[[Callable[[], object]], object] | None = None,
-        guard: ConnectionGuard | None = None,
+        connection_guard: ConnectionGuard | None = None,
     ) -> None:
         """``after_durable(callback)`` runs callback once every command submitted so far
         is journaled (EngineHost.defer): the stores count an inbound message only then
         (see fix/store.py). Without it they count it at once."""
         self.settings = settings
         #: caps on open connections (default: none)
-        self.guard = guard if guard is not None else ConnectionGuard("fix", 0, 0)
+        self.connection_guard = connection_guard or ConnectionGuard("fix", 0, 0)
         self.application = application
         self._after_durable = after_durable
         self._session_settings = list(sessions)

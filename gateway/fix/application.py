@@ -135,7 +135,7 @@ class FixGateway:
             [session_settings(config, s) for s in config.fix.sessions],
             self,
             after_durable=host.defer,
-            guard=ConnectionGuard(
+            connection_guard=ConnectionGuard(
                 "fix", config.fix.max_connections, config.fix.max_connections_per_source, registry
             ),
         )

@@ -16,7 +16,7 @@ async def test_connections_that_never_log_on_are_closed(make_gateway: MakeGatewa
     garbled[1].write(b"not fix at all\x01" * 10)
     for reader, _ in (silent, partial, garbled):
         assert await closed_by_gateway(reader)
-    guard = app.fix.acceptor.guard
+    guard = app.fix.acceptor.connection_guard
     await until(lambda: guard.total == 0 and app.fix.acceptor.connection_count == 0, "released")
     for _, writer in (silent, partial, garbled):
         writer.close()

@@ -17,7 +17,7 @@ EDGES = ["fix", "ws", "http"]
 
 def guard(app: App, edge: str) -> ConnectionGuard:
     if edge == "fix":
-        return app.fix.acceptor.guard
+        return app.fix.acceptor.connection_guard
     server = app.ws if edge == "ws" else app.http
     assert server is not None
     return server.guard
