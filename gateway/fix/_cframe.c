@@ -46,13 +46,20 @@ static Py_ssize_t find_soh(const char *s, Py_ssize_t from, Py_ssize_t to) {
 }
 
 /* A tag number as codec._parse_tag reads it: 0 unless a positive integer without a
- * leading zero and at most MAX_DIGITS long. New reference, or NULL on error. */
+ * leading zero and at most MAX_DIGITS long, or the negative of one ("-1" is -1).
+ * New reference, or NULL on error. */
 static PyObject *tag_number(const char *p, Py_ssize_t n) {
-    if (!all_digits(p, n) || p[0] == '0' || n > MAX_DIGITS) return PyLong_FromLong(0);
-    if (n <= MAX_FAST_TAG_DIGITS) {
+    const char *d = p;
+    Py_ssize_t nd = n;
+    if (n > 0 && p[0] == '-') {
+        d = p + 1;
+        nd = n - 1;
+    }
+    if (!all_digits(d, nd) || d[0] == '0' || nd > MAX_DIGITS) return PyLong_FromLong(0);
+    if (nd <= MAX_FAST_TAG_DIGITS) {
         long long v = 0;
-        for (Py_ssize_t k = 0; k < n; k++) v = v * 10 + (p[k] - '0');
-        return PyLong_FromLongLong(v);
+        for (Py_ssize_t k = 0; k < nd; k++) v = v * 10 + (d[k] - '0');
+        return PyLong_FromLongLong(d == p ? v : -v);
     }
     PyObject *text = PyUnicode_FromStringAndSize(p, n);
     if (text == NULL) return NULL;

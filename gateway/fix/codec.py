@@ -221,7 +221,10 @@ class Garbled:
 
 
 def _parse_tag(t: bytes) -> int:
-    if t.isdigit() and t[:1] != b"0" and len(t) <= _MAX_DIGITS:
+    """A positive integer without a leading zero as itself, its negative (``-1``) too,
+    anything else as 0 (all three invalid tag numbers to the dictionary)."""
+    digits = t[1:] if t[:1] == b"-" else t
+    if digits.isdigit() and digits[:1] != b"0" and len(digits) <= _MAX_DIGITS:
         return int(t)
     return 0
 

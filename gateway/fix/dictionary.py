@@ -56,7 +56,7 @@ class RejectReason:
     INVALID_TAG_NUMBER: Final = 0
     REQUIRED_TAG_MISSING: Final = 1
     TAG_NOT_DEFINED_FOR_MESSAGE: Final = 2
-    UNDEFINED_TAG: Final = 3
+    UNDEFINED_TAG: Final = 3  # not sent: an undefined tag is an invalid tag number (0)
     TAG_WITHOUT_VALUE: Final = 4
     VALUE_OUT_OF_RANGE: Final = 5
     INCORRECT_DATA_FORMAT: Final = 6
@@ -422,11 +422,9 @@ class DataDictionary:
         i = 3
         while i < n:
             tag, value = fields[i]
-            if tag <= 0:
-                return Rejection(RejectReason.INVALID_TAG_NUMBER, tag)
             fd = defs.get(tag)
-            if fd is None:
-                return Rejection(RejectReason.UNDEFINED_TAG, tag)
+            if fd is None:  # not a tag number (0, negative) or none the dictionary has
+                return Rejection(RejectReason.INVALID_TAG_NUMBER, tag)
             if not value:
                 return Rejection(RejectReason.TAG_WITHOUT_VALUE, tag)
             if tag in header_tags:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import simplefix
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -179,9 +180,18 @@ def test_data_field_with_soh() -> None:
 
 
 def test_invalid_tag_kept_as_zero() -> None:
-    fields = parse_fields(b"8=FIX.4.4\x01abc=1\x01=2\x0155\x0110=000\x01")
+    fields = parse_fields(b"8=FIX.4.4\x01abc=1\x01=2\x0155\x01007=3\x0110=000\x01")
     assert fields is not None
-    assert [t for t, _ in fields] == [8, 0, 0, 0, 10]
+    assert [t for t, _ in fields] == [8, 0, 0, 0, 0, 10]
+
+
+@pytest.mark.parametrize("accelerate", [True, False])
+def test_negative_tag_kept_as_received(accelerate: bool) -> None:
+    """-1 stays -1 (not 0), so a Reject can name it in RefTagID as it was received."""
+    raw = build_message("FIX.4.4", [(35, "0"), (-1, "x"), (-0, "y")])
+    [m] = FrameReader(accelerate=accelerate).feed(raw)
+    assert isinstance(m, FixMessage)
+    assert m.tags[3:5] == (-1, 0) and m.get(-1) == b"x"
 
 
 @given(

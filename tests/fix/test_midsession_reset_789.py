@@ -89,12 +89,12 @@ async def test_midsession_reset_with_wrong_789_logout_nothing_reset(
 
 async def test_midsession_reset_789_on_fix42_is_a_dictionary_reject(harness: Harness) -> None:
     """FIX 4.2 has no 789: a mid-session reset Logon carrying it fails the dictionary
-    check (Reject 373=3 371=789), nothing reset (unchanged behaviour)."""
+    check (Reject 373=0 371=789: no such tag), nothing reset."""
     await harness.start(SessionSettings(target_comp_id="C42", begin_string="FIX.4.2"))
     c = await harness.connect(begin_string="FIX.4.2", sender="C42")
     await c.logon()
     await c.send("A", [(98, 0), (108, 30), (141, "Y"), (789, 1)], seq=1)
     rj = await c.expect("3")
-    assert (rj.get(45), rj.get(373), rj.get(371)) == (b"1", b"3", b"789")
+    assert (rj.get(45), rj.get(373), rj.get(371)) == (b"1", b"0", b"789")
     sess = harness.session("C42")
     assert (sess.next_sender_seq, sess.next_target_seq) == (3, 2)

@@ -280,7 +280,7 @@ async def test_logon_next_expected_on_fix42_refused(harness: Harness) -> None:
     c = await harness.connect(begin_string="FIX.4.2", sender="C42")
     await c.send("A", [(98, 0), (108, 30), (789, 1)])
     lo = await c.expect("5")
-    assert lo.get(58) == b"Logon rejected: Undefined Tag (tag 789)"
+    assert lo.get(58) == b"Logon rejected: Invalid tag number (tag 789)"
     await c.expect_closed()
 
 

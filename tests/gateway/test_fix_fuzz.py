@@ -53,7 +53,7 @@ ORDER_ENTRY = ("D", "F", "G", "H", "q", "AF")
 #: not in FIX44.xml (Reject 373=11), or in it but for another role (j 380=3)
 OTHER_TYPES = ("ZZ", "U9", "XYZ", "V", "x", "R", "8", "j", "AE")
 #: SessionRejectReason values RULES_OF_ENGAGEMENT 2.10 lists for a body we send
-SESSION_REASONS = {0, 1, 2, 3, 4, 5, 6, 11, 13, 14, 15, 16}
+SESSION_REASONS = {0, 1, 2, 4, 5, 6, 11, 13, 14, 15, 16}
 
 # ------------------------------------------------------------------ values
 
@@ -141,7 +141,7 @@ SPECS: dict[str, tuple[tuple[int, str, bool], ...]] = {
     "other": ((11, "clordid", True), (55, "symbol", True), (58, "text", False)),
 }  # fmt: skip
 
-#: tags to add: undefined (373=3), defined but not in these messages (373=2), and
+#: tags to add: undefined (373=0), defined but not in these messages (373=2), and
 #: Text (58), which D/F/G/q/AF allow
 EXTRA_TAGS = (9999, 5001, 8888, 262, 112, 320, 7929, 58)
 
