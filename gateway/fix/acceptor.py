@@ -8,10 +8,11 @@ Usage (inside a running loop; uvloop or the default loop)::
     ...
     await acceptor.stop()           # Logout every live session, close, flush stores
 
-Connection handling before a session is bound: garbled bytes are ignored; the
-first message must be a Logon for a configured (SenderCompID, TargetCompID) pair,
-else the connection is closed without a reply; a Logon for a session that already
-has a live connection closes the *new* connection and leaves the existing one alone.
+Connection handling before a session is bound: the first message must be a Logon for
+a configured (SenderCompID, TargetCompID) pair, else the connection is closed without a
+reply, at once when that first frame is garbled (there is no session to answer on); a
+Logon for a session that already has a live connection closes the *new* connection and
+leaves the existing one alone.
 A connection over the acceptor's :class:`~gateway.connguard.ConnectionGuard` caps is
 closed at accept, and one that does not log on within ``logon_timeout_s`` is closed.
 """
@@ -104,7 +105,13 @@ class _Connection(asyncio.Protocol):
             for item in items:
                 if session is None:
                     if isinstance(item, Garbled):
-                        continue
+                        log.warning(
+                            "connection %s: garbled first message (%s): disconnecting",
+                            self.peer,
+                            item.reason,
+                        )
+                        self.close()
+                        return
                     session = self._bind(item, now)
                     if session is None:
                         return

@@ -11,9 +11,13 @@ Three jobs, kept free of any session logic:
   length-prefixed DATA fields (RawData 96 etc.) that may contain SOH.
 * :class:`FixEncoder` builds outbound messages from precomputed header parts.
 
-A tag that is not a positive integer is kept with tag number ``0`` so that the
-dictionary can answer it with SessionRejectReason 0 (Invalid tag number) instead of
-treating the whole message as garbled.
+A tag that is not a positive integer is kept with tag number ``0`` (a negative one,
+``-1``, as itself) so that the dictionary can answer it with SessionRejectReason 0
+(Invalid tag number) instead of treating the whole message as garbled.
+
+A garbled frame is dropped up to its own trailer or up to the next message start
+(``8=`` after a SOH), whichever comes first: a message behind a frame with a wrong
+BodyLength or CheckSum is framed on its own, never swallowed with it.
 """
 
 from __future__ import annotations
@@ -403,19 +407,25 @@ class FrameReader:
         body_end = body_start + body_len
         msg_end = body_end + 7
         if n < msg_end:
-            # BodyLength too large? if a complete trailer followed by a new message
-            # is already visible, this frame can never become valid.
+            # BodyLength too large? if a complete trailer followed by a new message is
+            # already visible, or the bytes end in a trailer with their own CheckSum (a
+            # complete frame as sent), this frame can never become valid.
             k = buf.find(b"\x0110=", body_start - 1)
             if k != -1 and n > k + 9 and buf[k + 7] == 1 and buf.startswith(b"8=", k + 8):
                 # ...and this frame ends where the first message after it begins
                 end = buf.find(b"\x018=", body_start - 1) + 1
                 return Garbled("BodyLength(9) incorrect", bytes(buf[start:end])), end
+            if _ends_in_own_trailer(buf, start, body_start):
+                return Garbled("BodyLength(9) incorrect", bytes(buf[start:])), n
             return None, pos
         if buf[body_end : body_end + 3] != b"10=" or buf[msg_end - 1] != 1:
             return self._resync(buf, start, body_start, "BodyLength(9) incorrect")
         cs_bytes = bytes(buf[body_end + 3 : body_end + 6])
         raw = bytes(buf[start:msg_end])
         if not cs_bytes.isdigit() or int(cs_bytes) != checksum(memoryview(raw)[: body_end - start]):
+            nxt = raw.find(b"\x018=", 1)  # a BodyLength reaching into the next message
+            if nxt != -1:
+                return self._resync(buf, start, body_start, "BodyLength(9) incorrect")
             return Garbled("CheckSum(10) incorrect", raw), msg_end
         if not buf.startswith(b"35=", body_start):
             return Garbled("MsgType(35) is not the third field", raw), msg_end
@@ -423,6 +433,16 @@ class FrameReader:
         if fields is None:
             return Garbled("malformed data field", raw), msg_end
         return FixMessage(fields, raw), msg_end
+
+
+def _ends_in_own_trailer(buf: bytearray, start: int, body_start: int) -> bool:
+    """The bytes from ``start`` end in ``10=nnn<SOH>`` whose value is their CheckSum."""
+    n = len(buf)
+    k = n - 8  # where the SOH before "10=" must be
+    if k < body_start - 1 or buf[n - 1] != 1 or not buf.startswith(b"\x0110=", k):
+        return False
+    cs = bytes(buf[k + 4 : n - 1])
+    return cs.isdigit() and int(cs) == checksum(memoryview(buf)[start : k + 1])
 
 
 def _to_bytes(v: FieldValue) -> bytes:

@@ -16,6 +16,7 @@ from gateway.fix.codec import (
     FrameReader,
     Garbled,
     build_message,
+    checksum,
     format_utc_timestamp,
     parse_fields,
     parse_utc_timestamp,
@@ -170,6 +171,44 @@ def test_garbled_detection_and_resync() -> None:
     assert r2.feed(too_large) == []
     items = r2.feed(good)
     assert [type(i).__name__ for i in items] == ["Garbled", "FixMessage"]
+
+
+def _with_body_length(msg: bytes, length: int, fix_checksum: bool = False) -> bytes:
+    head, rest = msg.split(b"\x019=", 1)
+    out = head + b"\x019=%d" % length + rest[rest.index(b"\x01") :]
+    if fix_checksum:  # the CheckSum of the bytes actually sent before the trailer
+        body = out[: out.rindex(b"10=")]
+        out = body + b"10=%03d\x01" % checksum(body)
+    return out
+
+
+@pytest.mark.parametrize("accelerate", [True, False])
+def test_bad_body_length_frame_never_swallows_the_next_message(accelerate: bool) -> None:
+    """A frame with a wrong BodyLength is dropped up to the next message start (8= after
+    a SOH), never beyond: the message behind it is framed even when the bad frame has no
+    trailer of its own, or when its BodyLength reaches exactly to that message's end."""
+    msgs = [build_message("FIX.4.4", [(35, "D"), (34, n), (11, f"C{n}")]) for n in (2, 3, 4)]
+    a, b, c = msgs
+    body_a = len(a.split(b"\x01", 2)[2]) - 7  # the correct BodyLength of a
+    no_trailer = a[: a.rindex(b"10=")]
+    covers_b = _with_body_length(a, body_a + len(b))  # its 10= falls on b's trailer
+    for bad in (no_trailer, covers_b):
+        items = FrameReader(accelerate=accelerate).feed(bad + b + c)
+        kinds = [i.reason if isinstance(i, Garbled) else i.get(34) for i in items]
+        assert kinds[1:] == [b"3", b"4"], kinds
+        assert isinstance(items[0], Garbled)
+
+
+def test_too_large_body_length_with_a_complete_trailer_is_garbled_at_once() -> None:
+    """BodyLength past the end, but the bytes end with a trailer carrying their own
+    CheckSum: the frame is complete as sent, so it is garbled now, not waited on."""
+    good = build_message("FIX.4.4", [(35, "A"), (49, "C"), (56, "G"), (34, 1)])
+    body = len(good.split(b"\x01", 2)[2]) - 7
+    bad = _with_body_length(good, body + 3, fix_checksum=True)
+    [item] = FrameReader().feed(bad)
+    assert isinstance(item, Garbled) and item.reason == "BodyLength(9) incorrect"
+    # the checksum of other bytes (a trailer of an inner DATA field, say) keeps waiting
+    assert FrameReader().feed(_with_body_length(good, body + 3)) == []
 
 
 def test_data_field_with_soh() -> None:
