@@ -27,7 +27,8 @@ and processed in order after the answer (or dropped with the connection).
 
 Timers (:class:`Timer`): HEARTBEAT (nothing sent for HeartBtInt -> Heartbeat),
 TEST_REQUEST (nothing received for HeartBtInt * test_request_factor -> TestRequest;
-the same silence again -> Logout + disconnect), LOGOUT (Logout answer overdue).
+the same silence again -> Logout + disconnect; no regular Heartbeat while that
+TestRequest is unanswered), LOGOUT (Logout answer overdue).
 """
 
 from __future__ import annotations
@@ -51,6 +52,22 @@ from gateway.fix.codec import (
 from gateway.fix.dictionary import REJECT_TEXTS, DataDictionary, RejectReason
 from gateway.fix.settings import APPL_VER_IDS, AuthMode, SessionSettings
 from gateway.fix.store import FileStore
+from gateway.fix.tags import (
+    BEGIN_STRING,
+    GAP_FILL_FLAG,
+    MSG_SEQ_NUM,
+    MT_SEQUENCE_RESET,
+    NEW_SEQ_NO,
+    REF_MSG_TYPE,
+    REF_SEQ_NUM,
+    REF_TAG_ID,
+    REVERSE_ROUTING,
+    SENDER_COMP_ID,
+    SESSION_REJECT_REASON,
+    TARGET_COMP_ID,
+    TEST_REQ_ID,
+    TEXT,
+)
 
 __all__ = [
     "BusinessRejectReason",
@@ -283,11 +300,10 @@ class FixSession:
         self, ref_msg: FixMessage, reason: int, text: str, ref_id_tag: int | None = 11
     ) -> int:
         """BusinessMessageReject (j) for ``ref_msg``; BusinessRejectRefID (379) is
-        taken from ``ref_id_tag`` (ClOrdID by default) when present."""
-        fields: list[tuple[int, FieldValue]] = [
-            (45, ref_msg.get(34) or b"0"),
-            (372, ref_msg.get(35) or b""),
-        ]
+        taken from ``ref_id_tag`` (ClOrdID by default) when present. Routing fields go
+        back reversed (they lead the body: header fields, also when resent)."""
+        fields = _reverse_routing(ref_msg)
+        fields += [(REF_SEQ_NUM, ref_msg.get(34) or b"0"), (REF_MSG_TYPE, ref_msg.get(35) or b"")]
         ref_id = ref_msg.get(ref_id_tag) if ref_id_tag is not None else None
         if ref_id:
             fields.append((379, ref_id))
@@ -346,8 +362,9 @@ class FixSession:
             return None
         hb = self.heartbeat_s
         silence = hb * self.settings.test_request_factor
-        recv_due = self._last_recv + silence * (2 if self._test_request_sent else 1)
-        return min(self._last_sent + hb, recv_due)
+        if self._test_request_sent:  # no Heartbeat until answered: the disconnect is next
+            return self._last_recv + silence * 2
+        return min(self._last_sent + hb, self._last_recv + silence)
 
     def due_timers(self, now: float) -> list[Timer]:
         st = self.state
@@ -360,7 +377,7 @@ class FixSession:
         silence = hb * self.settings.test_request_factor
         if now >= self._last_recv + silence * (2 if self._test_request_sent else 1):
             due.append(Timer.TEST_REQUEST)
-        if now >= self._last_sent + hb:
+        if now >= self._last_sent + hb and not self._test_request_sent:
             due.append(Timer.HEARTBEAT)
         return due
 
@@ -377,8 +394,12 @@ class FixSession:
                         return
                     self._test_request_counter += 1
                     self._test_request_sent = True
-                    self._send_admin(b"1", [(112, f"TEST{self._test_request_counter}")])
-                elif timer is Timer.HEARTBEAT and self.state in _LIVE:
+                    self._send_admin(b"1", [(TEST_REQ_ID, f"TEST{self._test_request_counter}")])
+                elif (
+                    timer is Timer.HEARTBEAT
+                    and self.state in _LIVE
+                    and not self._test_request_sent  # the TestRequest just sent is traffic
+                ):
                     self._send_admin(b"0", [])
         finally:
             self._batch -= 1
@@ -483,7 +504,7 @@ class FixSession:
             self._disconnect("First message not a logon", clean=False)
             return
         if msg.begin_string != s.begin_string:
-            self._logout_and_disconnect("Incorrect BeginString")
+            self._refuse_logon("Incorrect BeginString")
             return
         seq = msg.get_int(34)
         if seq is None or seq <= 0:
@@ -494,7 +515,7 @@ class FixSession:
             self._logout_and_disconnect(f"Logon rejected: {rej.message} (tag {rej.ref_tag})")
             return
         if not self._sending_time_ok(msg):
-            self._logout_and_disconnect(REJECT_TEXTS[RejectReason.SENDING_TIME_ACCURACY])
+            self._refuse_logon(REJECT_TEXTS[RejectReason.SENDING_TIME_ACCURACY])
             return
         if msg.get(98) != b"0":
             self._logout_and_disconnect("EncryptMethod(98) must be 0")
@@ -620,19 +641,27 @@ class FixSession:
         return self._wall_us
 
     def _handle(self, msg: FixMessage) -> None:
-        if msg.get(8) != self._begin_b:  # == (msg.begin_string != settings.begin_string)
+        if msg.get(BEGIN_STRING) != self._begin_b:  # == (msg.begin_string != ...)
             self._logout_and_disconnect("Incorrect BeginString")
             return
-        seq = msg.get_int(34)
-        if seq is None or seq <= 0:
-            self._logout_and_disconnect("MsgSeqNum(34) missing or invalid")
-            return
         mt = msg.msg_type
+        reset_mode = mt == MT_SEQUENCE_RESET and msg.get(GAP_FILL_FLAG) != b"Y"
+        seq = msg.get_int(MSG_SEQ_NUM)
+        if seq is None or seq <= 0:
+            if not reset_mode:
+                self._logout_and_disconnect("MsgSeqNum(34) missing or invalid")
+                return
+            seq = 0  # Reset mode ignores MsgSeqNum: 0 is RefSeqNum(45) of any Reject
         expected = self.store.next_target_seq
-        sender, target = msg.get(49), msg.get(56)
-        if sender != self._target_b or target != self._sender_b:
+        sender, target = msg.get(SENDER_COMP_ID), msg.get(TARGET_COMP_ID)
+        # an absent or empty CompID is the dictionary's (required tag missing / tag
+        # without a value), like any other header field: only a wrong one is a CompID problem
+        if sender and target and (sender != self._target_b or target != self._sender_b):
             self._reject(
-                msg, seq, RejectReason.COMPID_PROBLEM, 49 if sender != self._target_b else 56
+                msg,
+                seq,
+                RejectReason.COMPID_PROBLEM,
+                SENDER_COMP_ID if sender != self._target_b else TARGET_COMP_ID,
             )
             if seq == expected:
                 self.store.incr_next_target_seq()
@@ -644,7 +673,7 @@ class FixSession:
                 self.store.incr_next_target_seq()
             self._logout_and_disconnect(REJECT_TEXTS[RejectReason.SENDING_TIME_ACCURACY])
             return
-        if mt == "4" and msg.get(123) != b"Y":
+        if reset_mode:
             self._on_sequence_reset(msg, seq)
             return
         if mt == "A" and msg.get(141) == b"Y":
@@ -759,19 +788,21 @@ class FixSession:
         return True
 
     def _on_sequence_reset(self, msg: FixMessage, seq: int) -> None:
-        """SequenceReset-Reset: MsgSeqNum is ignored, NewSeqNo may only go up."""
-        rej = self.dictionary.validate(msg)
+        """SequenceReset-Reset: MsgSeqNum is ignored (0, or absent, is no error), NewSeqNo
+        may only go up."""
+        checked = msg if MSG_SEQ_NUM in msg else _with_msg_seq_num_0(msg)
+        rej = self.dictionary.validate(checked)
         if rej is not None:
             self._reject(msg, seq, rej.reason, rej.ref_tag, rej.text or None)
             return
-        new_seq = msg.get_int(36) or 0
+        new_seq = msg.get_int(NEW_SEQ_NO) or 0
         expected = self.store.next_target_seq
         if new_seq < expected:
             self._reject(
                 msg,
                 seq,
                 RejectReason.VALUE_OUT_OF_RANGE,
-                36,
+                NEW_SEQ_NO,
                 f"Attempt to lower sequence number, invalid value NewSeqNo={new_seq}",
             )
             return
@@ -969,18 +1000,19 @@ class FixSession:
         ref_tag: int | None,
         text: str | None = None,
     ) -> None:
-        fields: list[tuple[int, FieldValue]] = [(45, seq)]
+        fields = _reverse_routing(msg)
+        fields.append((REF_SEQ_NUM, seq))
         if ref_tag is not None:
-            fields.append((371, ref_tag))
+            fields.append((REF_TAG_ID, ref_tag))
         mt = msg.get(35)
         if mt:
-            fields.append((372, mt))
+            fields.append((REF_MSG_TYPE, mt))
         body_text = text or REJECT_TEXTS.get(reason, "Other")
         if self.fix42 and reason > RejectReason.INVALID_MSGTYPE:
             pass  # 373 only defines 0-11 in FIX 4.2: the reason goes in Text only
         else:
-            fields.append((373, reason))
-        fields.append((58, body_text))
+            fields.append((SESSION_REJECT_REASON, reason))
+        fields.append((TEXT, body_text))
         self._send_admin(b"3", fields)
         log.info(
             "%s: Reject seq %d reason %d tag %s: %s",
@@ -1016,6 +1048,12 @@ class FixSession:
             self._flush_scheduled = True
             self._scheduler(self.flush)
 
+    def _refuse_logon(self, reason: str) -> None:
+        """A Logon not accepted before it could be trusted: disconnect, no Logout (the
+        test cases' answer to a Logon with a wrong BeginString or SendingTime)."""
+        log.warning("%s: logon refused, disconnecting: %s", self.session_id, reason)
+        self._disconnect(reason, clean=False)
+
     def _logout_and_disconnect(self, text: str) -> None:
         self._send_logout(text)
         log.warning("%s: logout: %s", self.session_id, text)
@@ -1038,3 +1076,16 @@ class FixSession:
         log.info("%s: disconnected: %s", self.session_id, reason)
         if was_logged_on:
             self.application.on_logout(self, clean)
+
+
+def _reverse_routing(msg: FixMessage) -> list[tuple[int, FieldValue]]:
+    """The routing fields (OnBehalfOf*/DeliverTo*) an answer to ``msg`` carries: each
+    one it has, in its reverse field (115 -> 128, 128 -> 115, ...)."""
+    return [(back, value) for tag, back in REVERSE_ROUTING if (value := msg.get(tag))]
+
+
+def _with_msg_seq_num_0(msg: FixMessage) -> FixMessage:
+    """``msg`` with MsgSeqNum(34)=0 after MsgType, for validating a message whose
+    MsgSeqNum is ignored: its absence is then no reason to reject it."""
+    fields = msg.fields
+    return FixMessage([*fields[:3], (MSG_SEQ_NUM, b"0"), *fields[3:]])

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.fix.codec import FieldValue
-from tests.fix.conftest import Harness, now_ts
+from gateway.fix.codec import FieldValue, build_message
+from tests.fix.conftest import CLIENT, FIX44_AND_FIXT, GATEWAY, FixClient, Harness, now_ts
 
+ROUTING: list[tuple[int, FieldValue]] = [
+    (115, "BROKER"),
+    (128, "DESK"),
+    (116, "TRADER"),
+    (129, "DESKSUB"),
+    (144, "LDN"),
+    (145, "NYC"),
+]
 ORDER_REST: list[tuple[int, FieldValue]] = [
     (55, "BTC-USD"),
     (54, "1"),
@@ -16,6 +24,94 @@ ORDER_REST: list[tuple[int, FieldValue]] = [
     (40, "2"),
     (44, "100"),
 ]
+#: what our answer must carry: each routing field's value in its reverse field
+REVERSED = {128: b"BROKER", 115: b"DESK", 129: b"TRADER", 116: b"DESKSUB", 145: b"LDN", 144: b"NYC"}
+
+
+def raw_message(c: FixClient, fields: list[tuple[int, FieldValue]]) -> bytes:
+    """A message of exactly these fields after BodyLength (no header added)."""
+    return build_message(c.begin_string, fields)
+
+
+# -- SequenceReset-Reset: MsgSeqNum ignored -------------------------------------------
+
+
+@FIX44_AND_FIXT
+@pytest.mark.parametrize("seq", [0, None], ids=["msgseqnum-0", "msgseqnum-missing"])
+async def test_sequence_reset_reset_ignores_msg_seq_num(harness: Harness, seq: int | None) -> None:
+    """Reset mode (123 absent) with 34=0 or no 34: NewSeqNo applies, no Logout."""
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    fields: list[tuple[int, FieldValue]] = [(35, "4"), (49, CLIENT), (56, GATEWAY)]
+    if seq is not None:
+        fields.append((34, seq))
+    fields += [(52, now_ts()), (36, 10)]
+    await c.send_raw(raw_message(c, fields))
+    await harness.wait_for(lambda: harness.session().next_target_seq == 10)
+    await c.send("1", [(112, "after-reset")], seq=10)
+    assert (await c.expect("0")).get(112) == b"after-reset"
+
+
+async def test_sequence_reset_reset_without_msg_seq_num_still_validated(
+    harness: Harness,
+) -> None:
+    """Only MsgSeqNum is excused: a Reset without 34 and without NewSeqNo(36) gets
+    Reject 373=1|371=36 (45=0: there is no number to refer to), nothing changes."""
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    fields: list[tuple[int, FieldValue]] = [(35, "4"), (49, CLIENT), (56, GATEWAY), (52, now_ts())]
+    await c.send_raw(raw_message(c, fields))
+    rj = await c.expect("3")
+    assert (rj.get(45), rj.get(373), rj.get(371)) == (b"0", b"1", b"36")
+    assert harness.session().next_target_seq == 2
+
+
+# -- missing or empty CompIDs: required-field rejects, not CompID problems ---------------
+
+
+@FIX44_AND_FIXT
+@pytest.mark.parametrize(
+    ("tag", "value", "reason"),
+    [(56, None, b"1"), (56, "", b"4"), (49, None, b"1"), (49, "", b"4")],
+    ids=["56-missing", "56-empty", "49-missing", "49-empty"],
+)
+async def test_missing_or_empty_compid_rejected_session_kept(
+    harness: Harness, tag: int, value: str | None, reason: bytes
+) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    fields: list[tuple[int, FieldValue]] = [(35, "0"), (49, CLIENT), (56, GATEWAY)]
+    fields = [(t, v if t != tag else value) for t, v in fields if t != tag or value is not None]
+    fields += [(34, 2), (52, now_ts())]
+    await c.send_raw(raw_message(c, fields))
+    rj = await c.expect("3")
+    assert (rj.get(45), rj.get(372), rj.get(373), rj.get(371)) == (b"2", b"0", reason, b"%d" % tag)
+    await c.send("1", [(112, "alive")], seq=3)  # 2 was consumed, no Logout
+    assert (await c.expect("0")).get(112) == b"alive"
+
+
+# -- a Logon that is not accepted: disconnect without Logout ---------------------------
+
+
+async def test_logon_wrong_begin_string_disconnected_without_logout(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.send("A", [(98, 0), (108, 30)], begin_string="FIX.4.2")
+    await c.expect_closed()  # EOF with nothing before it
+    assert harness.app.logons == [] and harness.session().next_sender_seq == 1
+
+
+async def test_logon_sending_time_out_of_tolerance_disconnected_without_logout(
+    harness: Harness,
+) -> None:
+    await harness.start(tolerance=2)
+    c = await harness.connect()
+    await c.send("A", [(98, 0), (108, 30)], sending_time=now_ts(-60))
+    await c.expect_closed()
+    assert harness.app.logons == [] and harness.session().next_sender_seq == 1
 
 
 # -- a garbled first message: disconnect at once ---------------------------------------
@@ -38,6 +134,41 @@ async def test_garbled_logon_disconnects_at_once(harness: Harness, damage: str) 
     await c.send_raw(bad)
     await c.expect_closed(timeout=2)
     assert harness.session().next_target_seq == 1
+
+
+# -- reverse routing on Reject and BusinessMessageReject ---------------------------------
+
+
+@FIX44_AND_FIXT
+async def test_reject_carries_reverse_routing(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("1", [(112, "x"), (9999, "y")], header=ROUTING)
+    rj = await c.expect("3")
+    assert {t: rj.get(t) for t in REVERSED} == REVERSED
+    assert (rj.get(49), rj.get(56)) == (GATEWAY.encode(), CLIENT.encode())
+
+
+@FIX44_AND_FIXT
+async def test_business_reject_carries_reverse_routing(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("e", [(324, "S1"), (55, "BTC-USD"), (263, "0")], header=ROUTING)
+    j = await c.expect("j")
+    assert {t: j.get(t) for t in REVERSED} == REVERSED
+    assert j.get(380) == b"3"
+
+
+async def test_reject_without_routing_has_none(harness: Harness) -> None:
+    await harness.start()
+    c = await harness.connect()
+    await c.logon()
+    await c.send("1", [(112, "x"), (9999, "y")], header=[(115, "BROKER")])
+    rj = await c.expect("3")
+    assert rj.get(128) == b"BROKER"
+    assert [rj.get(t) for t in (115, 116, 129, 144, 145)] == [None] * 5
 
 
 # -- a real message behind a frame with a wrong BodyLength ------------------------------

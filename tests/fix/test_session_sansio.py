@@ -78,7 +78,13 @@ def test_timers_heartbeat_test_request_disconnect(tmp_path: Path) -> None:
     clock.mono = 112.0
     s.on_timer(clock.mono)
     assert t.out[-1].msg_type == "1" and t.out[-1].get(112) == b"TEST1"
-    assert s.next_deadline() == 122.0  # next heartbeat, before the 124.0 disconnect
+    # while the TestRequest is unanswered no regular Heartbeat: the next deadline is
+    # the disconnect, though nothing will have been sent for HeartBtInt at 122.0
+    assert s.next_deadline() == 124.0
+    clock.mono = 122.0
+    assert s.due_timers(clock.mono) == []
+    s.on_timer(clock.mono)
+    assert t.out[-1].msg_type == "1"
     clock.mono = 124.0
     s.on_timer(clock.mono)
     assert t.out[-1].msg_type == "5"
@@ -92,12 +98,13 @@ def test_any_message_clears_test_request(tmp_path: Path) -> None:
     s.on_message(msg(clock, "A", 1, (98, 0), (108, 10)), clock.mono)
     clock.mono = 112.0
     s.on_timer(clock.mono)  # heartbeat (due at 110) and test request (due at 112)
-    assert [m.msg_type for m in t.out[-2:]] == ["1", "0"]
+    assert [m.msg_type for m in t.out[1:]] == ["1"]  # the TestRequest is the traffic
     clock.mono = 113.0
     s.on_message(msg(clock, "0", 2, (112, "TEST1")), clock.mono)
+    assert s.next_deadline() == 122.0  # answered: regular Heartbeats again
     clock.mono = 124.0
     s.on_timer(clock.mono)
-    assert s.is_logged_on
+    assert s.is_logged_on and t.out[-1].msg_type == "0"
 
 
 def test_logout_timer(tmp_path: Path) -> None:

@@ -1,0 +1,61 @@
+"""FIX tag numbers and MsgType values by name.
+
+``Final`` ints: mypy knows their values, so compiled modules (mypyc) use them as C
+constants and a name costs nothing over the raw number. Named here as the session
+layer comes to use them; not every tag of the dictionaries.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- standard header and trailer -------------------------------------------------------
+BEGIN_STRING: Final = 8
+BODY_LENGTH: Final = 9
+CHECK_SUM: Final = 10
+MSG_SEQ_NUM: Final = 34
+MSG_TYPE: Final = 35
+POSS_DUP_FLAG: Final = 43
+SENDER_COMP_ID: Final = 49
+SENDING_TIME: Final = 52
+TARGET_COMP_ID: Final = 56
+ON_BEHALF_OF_COMP_ID: Final = 115
+ON_BEHALF_OF_SUB_ID: Final = 116
+ORIG_SENDING_TIME: Final = 122
+DELIVER_TO_COMP_ID: Final = 128
+DELIVER_TO_SUB_ID: Final = 129
+ON_BEHALF_OF_LOCATION_ID: Final = 144
+DELIVER_TO_LOCATION_ID: Final = 145
+
+# -- session-level bodies ----------------------------------------------------------------
+NEW_SEQ_NO: Final = 36
+REF_SEQ_NUM: Final = 45
+TEXT: Final = 58
+TEST_REQ_ID: Final = 112
+GAP_FILL_FLAG: Final = 123
+REF_TAG_ID: Final = 371
+REF_MSG_TYPE: Final = 372
+SESSION_REJECT_REASON: Final = 373
+BUSINESS_REJECT_REF_ID: Final = 379
+BUSINESS_REJECT_REASON: Final = 380
+
+# -- MsgType (35) values -----------------------------------------------------------------
+MT_HEARTBEAT: Final = "0"
+MT_TEST_REQUEST: Final = "1"
+MT_RESEND_REQUEST: Final = "2"
+MT_REJECT: Final = "3"
+MT_SEQUENCE_RESET: Final = "4"
+MT_LOGOUT: Final = "5"
+MT_LOGON: Final = "A"
+MT_BUSINESS_MESSAGE_REJECT: Final = "j"
+
+#: The standard header's routing fields, each with the field that carries its value
+#: back: an answer to a routed message goes the reverse way (OnBehalfOf <-> DeliverTo).
+REVERSE_ROUTING: Final = (
+    (ON_BEHALF_OF_COMP_ID, DELIVER_TO_COMP_ID),
+    (DELIVER_TO_COMP_ID, ON_BEHALF_OF_COMP_ID),
+    (ON_BEHALF_OF_SUB_ID, DELIVER_TO_SUB_ID),
+    (DELIVER_TO_SUB_ID, ON_BEHALF_OF_SUB_ID),
+    (ON_BEHALF_OF_LOCATION_ID, DELIVER_TO_LOCATION_ID),
+    (DELIVER_TO_LOCATION_ID, ON_BEHALF_OF_LOCATION_ID),
+)
