@@ -32,6 +32,19 @@ GATEWAY = "GATEWAY"
 FIX44_AND_FIXT = pytest.mark.parametrize("harness", ["FIX.4.4", FIXT11], indirect=True)
 
 
+def new_order_single(cl_ord_id: str = "C1") -> list[tuple[int, FieldValue]]:
+    """The body of a valid limit NewOrderSingle (D) with this ClOrdID."""
+    return [
+        (11, cl_ord_id),
+        (55, "BTC-USD"),
+        (54, "1"),
+        (60, "20240101-00:00:00.000"),
+        (38, "1"),
+        (40, "2"),
+        (44, "100"),
+    ]
+
+
 def now_ts(offset_s: float = 0.0) -> bytes:
     return format_utc_timestamp(time.time_ns() // 1000 + int(offset_s * 1_000_000))
 

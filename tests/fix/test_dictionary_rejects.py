@@ -10,17 +10,9 @@ from hypothesis import strategies as st
 
 from gateway.fix.codec import FieldValue, FixMessage, FrameReader, build_message
 from gateway.fix.dictionary import REJECT_TEXTS, load_dictionary
-from tests.fix.conftest import CLIENT, FIX44_AND_FIXT, GATEWAY, Harness, now_ts
+from tests.fix.conftest import CLIENT, FIX44_AND_FIXT, GATEWAY, Harness, new_order_single, now_ts
 
-NOS: list[tuple[int, FieldValue]] = [
-    (11, "C1"),
-    (55, "BTC-USD"),
-    (54, "1"),
-    (60, "20240101-00:00:00.000"),
-    (38, "1"),
-    (40, "2"),
-    (44, "100"),
-]
+NOS = new_order_single()
 
 
 def without(tag: int) -> list[tuple[int, FieldValue]]:

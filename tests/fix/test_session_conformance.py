@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from gateway.fix.codec import FieldValue, build_message
-from tests.fix.conftest import CLIENT, FIX44_AND_FIXT, GATEWAY, FixClient, Harness, now_ts
+from tests.fix.conftest import (
+    CLIENT,
+    FIX44_AND_FIXT,
+    GATEWAY,
+    FixClient,
+    Harness,
+    new_order_single,
+    now_ts,
+)
 
 ROUTING: list[tuple[int, FieldValue]] = [
     (115, "BROKER"),
@@ -15,14 +23,6 @@ ROUTING: list[tuple[int, FieldValue]] = [
     (129, "DESKSUB"),
     (144, "LDN"),
     (145, "NYC"),
-]
-ORDER_REST: list[tuple[int, FieldValue]] = [
-    (55, "BTC-USD"),
-    (54, "1"),
-    (60, "20240101-00:00:00.000"),
-    (38, "1"),
-    (40, "2"),
-    (44, "100"),
 ]
 #: what our answer must carry: each routing field's value in its reverse field
 REVERSED = {128: b"BROKER", 115: b"DESK", 129: b"TRADER", 116: b"DESKSUB", 145: b"LDN", 144: b"NYC"}
@@ -184,7 +184,7 @@ async def test_message_behind_bad_body_length_recovered_by_ordinary_resend(
     await harness.start()
     c = await harness.connect()
     await c.logon()
-    orders = [c.build("D", [(11, f"C{n}"), *ORDER_REST], seq=n) for n in (2, 3, 4)]
+    orders = [c.build("D", new_order_single(f"C{n}"), seq=n) for n in (2, 3, 4)]
     bad = orders[0]
     body = len(bad.split(b"\x01", 2)[2]) - 7
     if damage == "no-trailer":
@@ -197,7 +197,7 @@ async def test_message_behind_bad_body_length_recovered_by_ordinary_resend(
     assert (rr.get(7), rr.get(16)) == (b"2", b"0")
     for n in (2, 3, 4):  # the ordinary answer to 7=2|16=0
         dup = [(43, "Y"), (122, now_ts(-1))]
-        await c.send("D", [(11, f"C{n}"), *ORDER_REST], seq=n, header=dup)
+        await c.send("D", new_order_single(f"C{n}"), seq=n, header=dup)
     acks = [await c.expect("8") for _ in range(3)]
     assert [a.get(11) for a in acks] == [b"C2", b"C3", b"C4"]
     await c.expect_nothing()

@@ -12,21 +12,9 @@ from gateway.fix.auth import ed25519_payload, hash_password
 from gateway.fix.codec import build_message
 from gateway.fix.session import SessionState
 from gateway.fix.settings import AuthMode, SessionSettings
-from tests.fix.conftest import CLIENT, FIX44_AND_FIXT, GATEWAY, Harness, now_ts
+from tests.fix.conftest import CLIENT, FIX44_AND_FIXT, GATEWAY, Harness, new_order_single, now_ts
 
-ORDER = [
-    (11, "C1"),
-    (55, "BTC-USD"),
-    (54, "1"),
-    (60, "20240101-00:00:00.000"),
-    (38, "1"),
-    (40, "2"),
-    (44, "100"),
-]
-
-
-def order(cl_ord_id: str) -> list[tuple[int, str]]:
-    return [(11, cl_ord_id), *ORDER[1:]]
+order = new_order_single
 
 
 async def logged_on(h: Harness, **kw: object) -> tuple[object, object]:
