@@ -788,9 +788,9 @@ class FixSession:
         return True
 
     def _on_sequence_reset(self, msg: FixMessage, seq: int) -> None:
-        """SequenceReset-Reset: MsgSeqNum is ignored (0, or absent, is no error), NewSeqNo
-        may only go up."""
-        checked = msg if MSG_SEQ_NUM in msg else _with_msg_seq_num_0(msg)
+        """SequenceReset-Reset: MsgSeqNum is ignored (absent, 0 or no number at all: ``seq``
+        is then 0, and no error), NewSeqNo may only go up."""
+        checked = msg if seq > 0 else _with_msg_seq_num_0(msg)
         rej = self.dictionary.validate(checked)
         if rej is not None:
             self._reject(msg, seq, rej.reason, rej.ref_tag, rej.text or None)
@@ -1085,7 +1085,13 @@ def _reverse_routing(msg: FixMessage) -> list[tuple[int, FieldValue]]:
 
 
 def _with_msg_seq_num_0(msg: FixMessage) -> FixMessage:
-    """``msg`` with MsgSeqNum(34)=0 after MsgType, for validating a message whose
-    MsgSeqNum is ignored: its absence is then no reason to reject it."""
-    fields = msg.fields
-    return FixMessage([*fields[:3], (MSG_SEQ_NUM, b"0"), *fields[3:]])
+    """``msg`` with MsgSeqNum(34)=0 (in place of its own, else after MsgType), for
+    validating a message whose MsgSeqNum is ignored: an absent or malformed one is
+    then no reason to reject it."""
+    fields = list(msg.fields)
+    for i, (tag, _) in enumerate(fields):
+        if tag == MSG_SEQ_NUM:
+            fields[i] = (MSG_SEQ_NUM, b"0")
+            return FixMessage(fields)
+    fields.insert(3, (MSG_SEQ_NUM, b"0"))
+    return FixMessage(fields)

@@ -37,9 +37,16 @@ def raw_message(c: FixClient, fields: list[tuple[int, FieldValue]]) -> bytes:
 
 
 @FIX44_AND_FIXT
-@pytest.mark.parametrize("seq", [0, None], ids=["msgseqnum-0", "msgseqnum-missing"])
-async def test_sequence_reset_reset_ignores_msg_seq_num(harness: Harness, seq: int | None) -> None:
-    """Reset mode (123 absent) with 34=0 or no 34: NewSeqNo applies, no Logout."""
+@pytest.mark.parametrize(
+    "seq",
+    [0, None, -1, "x"],
+    ids=["msgseqnum-0", "msgseqnum-missing", "msgseqnum-negative", "msgseqnum-not-a-number"],
+)
+async def test_sequence_reset_reset_ignores_msg_seq_num(
+    harness: Harness, seq: int | str | None
+) -> None:
+    """Reset mode (123 absent) with 34=0, no 34 or a 34 that is no sequence number at
+    all: NewSeqNo applies, no Logout, no Reject."""
     await harness.start()
     c = await harness.connect()
     await c.logon()
@@ -50,7 +57,7 @@ async def test_sequence_reset_reset_ignores_msg_seq_num(harness: Harness, seq: i
     await c.send_raw(raw_message(c, fields))
     await harness.wait_for(lambda: harness.session().next_target_seq == 10)
     await c.send("1", [(112, "after-reset")], seq=10)
-    assert (await c.expect("0")).get(112) == b"after-reset"
+    assert (await c.expect("0")).get(112) == b"after-reset"  # not a Reject first
 
 
 async def test_sequence_reset_reset_without_msg_seq_num_still_validated(
