@@ -229,15 +229,16 @@ class FixClient(asyncio.Protocol):
         if cfg.begin_string == "FIXT.1.1":
             fields.append((1137, b"9"))  # DefaultApplVerID: we speak FIX 5.0 SP2
         if cfg.ed25519_key is not None:
-            payload = fix_logon_signature_payload(b"A", self._s, self._t, seq, st)
-            sig = sign_logon_ed25519(cfg.ed25519_key, payload, cfg.sig_encoding)
-            fields += [(95, len(sig)), (96, sig)]
             fields.append((553, cfg.key_id or cfg.username or cfg.sender))
         elif cfg.password is not None:
             fields += [(553, cfg.username or cfg.sender), (554, cfg.password)]
         elif cfg.username is not None:
             fields.append((553, cfg.username))
         fields += list(cfg.extra_logon)
+        if cfg.ed25519_key is not None:  # signs every field above: goes last
+            payload = fix_logon_signature_payload(self._b, fields)
+            sig = sign_logon_ed25519(cfg.ed25519_key, payload, cfg.sig_encoding)
+            fields += [(95, len(sig)), (96, sig)]
         self._write(encode(self._b, fields))
         try:
             await asyncio.wait_for(asyncio.shield(self._logon_fut), cfg.logon_timeout_s)

@@ -18,6 +18,7 @@ __all__ = [
     "Template",
     "encode",
     "fix_logon_signature_payload",
+    "fix_logon_signed_bytes",
     "frame",
     "parse",
     "sending_time",
@@ -47,8 +48,7 @@ def _finish(begin: bytes, body: bytes) -> bytes:
     return b"%b%b10=%03d\x01" % (head, body, (sum(head) + sum(body)) & 0xFF)
 
 
-def encode(begin: bytes, fields: Sequence[tuple[int, bytes | str | int]]) -> bytes:
-    """Encode a message from (tag, value) pairs, MsgType (35) first; adds 8, 9 and 10."""
+def _encode_fields(fields: Sequence[tuple[int, bytes | str | int]]) -> bytes:
     parts = []
     for tag, val in fields:
         if isinstance(val, int):
@@ -58,7 +58,12 @@ def encode(begin: bytes, fields: Sequence[tuple[int, bytes | str | int]]) -> byt
         else:
             v = val
         parts.append(b"%d=%b\x01" % (tag, v))
-    return _finish(begin, b"".join(parts))
+    return b"".join(parts)
+
+
+def encode(begin: bytes, fields: Sequence[tuple[int, bytes | str | int]]) -> bytes:
+    """Encode a message from (tag, value) pairs, MsgType (35) first; adds 8, 9 and 10."""
+    return _finish(begin, _encode_fields(fields))
 
 
 class Template:
@@ -138,16 +143,27 @@ def parse(msg: bytes) -> dict[bytes, bytes]:
     return out
 
 
-def fix_logon_signature_payload(
-    msg_type: bytes, sender: bytes, target: bytes, seq: int, sending_time: bytes
-) -> bytes:
-    """The bytes an Ed25519 Logon signature covers.
+#: Logon fields an Ed25519 signature does not cover: BodyLength, CheckSum, and the
+#: signature itself (RawDataLength, RawData).
+_UNSIGNED = frozenset((9, 10, 95, 96))
 
-    MsgType, SenderCompID, TargetCompID, MsgSeqNum and SendingTime joined by SOH
-    (the gateway issue's definition, the same as Binance's FIX API).  Adjust here if
-    the acceptor documents another payload.
+
+def fix_logon_signature_payload(
+    begin: bytes, fields: Sequence[tuple[int, bytes | str | int]]
+) -> bytes:
+    """The bytes an Ed25519 Logon signature covers (fix_specs/RULES_OF_ENGAGEMENT.md,
+    2.2): ``8=<begin><SOH>`` and then every field of the Logon in the order it is sent,
+    as ``tag=value<SOH>``, without BodyLength 9, RawDataLength 95, RawData 96 and
+    CheckSum 10. Each signed Logon is accepted once.
     """
-    return SOH.join((msg_type, sender, target, b"%d" % seq, sending_time))
+    return b"8=%b\x01" % begin + _encode_fields([f for f in fields if f[0] not in _UNSIGNED])
+
+
+def fix_logon_signed_bytes(raw: bytes) -> bytes:
+    """:func:`fix_logon_signature_payload` of a received Logon (its signature in
+    base64 or hex: no SOH inside RawData)."""
+    kept = [f for f in raw.split(SOH) if f and int(f.partition(b"=")[0]) not in _UNSIGNED]
+    return b"".join(f + SOH for f in kept)
 
 
 def sign_logon_ed25519(private_key: object, payload: bytes, encoding: str = "base64") -> bytes:

@@ -46,7 +46,7 @@ from websockets.protocol import State
 from loadtest.fixproto import (
     Template,
     encode,
-    fix_logon_signature_payload,
+    fix_logon_signed_bytes,
     frame,
     parse,
     sending_time,
@@ -145,7 +145,7 @@ class NullFixSession(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buf += data
         for raw in frame(self.buf):
-            self.on_message(parse(raw))
+            self.on_message(parse(raw), raw)
         if self.out and self.t is not None:
             self.t.write(b"".join(self.out))
             self.out.clear()
@@ -161,7 +161,7 @@ class NullFixSession(asyncio.Protocol):
         ]
         self.out.append(encode(self.begin, head + fields))
 
-    def on_message(self, f: dict[bytes, bytes]) -> None:
+    def on_message(self, f: dict[bytes, bytes], raw: bytes) -> None:
         mt = f.get(b"35", b"")
         acc = self.acc
         key = mt.decode(errors="replace")
@@ -228,7 +228,7 @@ class NullFixSession(asyncio.Protocol):
                 )
             )
         elif mt == b"A":
-            self._on_logon(f)
+            self._on_logon(f, raw)
         elif mt == b"1":
             self._admin(b"0", [(112, f.get(b"112", b""))])
         elif mt == b"5":
@@ -238,7 +238,7 @@ class NullFixSession(asyncio.Protocol):
                 self.out.clear()
                 self.t.close()
 
-    def _on_logon(self, f: dict[bytes, bytes]) -> None:
+    def _on_logon(self, f: dict[bytes, bytes], raw: bytes) -> None:
         self.begin = f.get(b"8", b"FIX.4.4")
         self.sender = f.get(b"56", b"GATEWAY")
         self.target = f.get(b"49", b"CLIENT1")
@@ -246,13 +246,7 @@ class NullFixSession(asyncio.Protocol):
         if verify is not None:
             from cryptography.exceptions import InvalidSignature
 
-            payload = fix_logon_signature_payload(
-                b"A",
-                f.get(b"49", b""),
-                f.get(b"56", b""),
-                int(f.get(b"34", b"0")),
-                f.get(b"52", b""),
-            )
+            payload = fix_logon_signed_bytes(raw)
             try:
                 verify.verify(base64.b64decode(f.get(b"96", b"")), payload)
             except (InvalidSignature, ValueError):

@@ -4,10 +4,12 @@ Password hashes use scrypt (``hashlib.scrypt``, N=2**14, r=8, p=1, 32-byte key)
 in the format ``scrypt$<salt hex>$<hash hex>``. Passwords are never logged or
 stored in clear.
 
-Ed25519 logons sign ``MsgType, SenderCompID, TargetCompID, MsgSeqNum,
-SendingTime`` joined by SOH, exactly as they appear in the Logon, with the key
-whose id is in Username(553). The 64-byte signature travels in RawData(96)
-either raw (RawDataLength 95 = 64) or base64-encoded (95 = 88).
+Ed25519 logons sign the whole Logon: every field in the order sent, BeginString(8)
+first, each as ``tag=value<SOH>``, leaving out only BodyLength(9), the signature's
+RawDataLength(95) and RawData(96), and CheckSum(10) (:func:`ed25519_payload`); the key
+is the one whose id is in Username(553). The 64-byte signature travels in RawData(96)
+either raw (RawDataLength 95 = 64) or base64-encoded (95 = 88). Each signed Logon is
+accepted once (the session remembers it while its SendingTime is within tolerance).
 """
 
 from __future__ import annotations
@@ -20,19 +22,20 @@ import hmac
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from gateway.fix.codec import SOH, FixMessage
+from gateway.fix.codec import FixMessage
 
 __all__ = [
     "AUTH_BUSY",
     "AUTH_FAILED",
     "AUTH_THROTTLED",
+    "UNSIGNED_TAGS",
     "LogonGuard",
     "decode_signature",
     "ed25519_payload",
@@ -89,22 +92,20 @@ def verify_password(stored: str, password: str | bytes) -> bool:
     return hmac.compare_digest(_scrypt(raw, salt), expected)
 
 
-def ed25519_payload(
-    msg_type: bytes, sender: bytes, target: bytes, seq_num: bytes, sending_time: bytes
-) -> bytes:
-    """The signed bytes: the five header values joined by SOH."""
-    return SOH.join((msg_type, sender, target, seq_num, sending_time))
+#: The fields of a Logon its signature does not cover: the framing (BodyLength,
+#: CheckSum) and the signature itself (RawDataLength, RawData).
+UNSIGNED_TAGS: Final = frozenset((9, 10, 95, 96))
+
+
+def ed25519_payload(fields: Iterable[tuple[int, bytes]]) -> bytes:
+    """The signed bytes: ``fields`` (a Logon's, in order, BeginString first) as
+    ``tag=value<SOH>``, without :data:`UNSIGNED_TAGS`."""
+    return b"".join(b"%d=%s\x01" % (t, v) for t, v in fields if t not in UNSIGNED_TAGS)
 
 
 def logon_payload(msg: FixMessage) -> bytes:
     """:func:`ed25519_payload` of a received Logon (values as sent)."""
-    return ed25519_payload(
-        msg.get(35) or b"",
-        msg.get(49) or b"",
-        msg.get(56) or b"",
-        msg.get(34) or b"",
-        msg.get(52) or b"",
-    )
+    return ed25519_payload(msg.fields)
 
 
 def decode_signature(raw: bytes) -> bytes | None:
@@ -156,7 +157,7 @@ class LogonGuard:
         self,
         executor: Executor | None = None,
         *,
-        max_pending: int = 32,
+        max_pending: int = 128,
         free_failures: int = 3,
         base_delay_s: float = 1.0,
         max_delay_s: float = 60.0,
@@ -208,10 +209,6 @@ class LogonGuard:
                 self._finish(sources, f.result(), done)
 
         future.add_done_callback(finished)
-
-    def is_throttled(self, source: str) -> bool:
-        rec = self._failures.get(source)
-        return rec is not None and rec.blocked_until > self._clock()
 
     def _finish(self, sources: Sequence[str], ok: bool, done: Callable[[str | None], None]) -> None:
         if ok:

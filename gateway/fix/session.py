@@ -34,6 +34,7 @@ TestRequest is unanswered), LOGOUT (Logout answer overdue).
 from __future__ import annotations
 
 import enum
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -68,6 +69,7 @@ from gateway.fix.tags import (
     TEST_REQ_ID,
     TEXT,
 )
+from gateway.single_use import SingleUse
 
 __all__ = [
     "BusinessRejectReason",
@@ -92,6 +94,9 @@ _MAX_HELD: Final = 100_000
 #: Messages held while a Logon's credentials are checked; a client that sends more
 #: before our answer is disconnected.
 _MAX_HELD_AUTH: Final = 1_000
+#: Signed Logons remembered per session while their SendingTime is within tolerance
+#: (each is accepted once); past this many, signed Logons are refused until some expire.
+_MAX_SIGNED_LOGONS: Final = 10_000
 
 
 class _Replay:
@@ -236,6 +241,7 @@ class FixSession:
         self._held: list[FixMessage] | None = None
         #: identifies the check in flight; bumped on disconnect so a late answer is void
         self._auth_token = 0
+        self._signed_logons = SingleUse(_MAX_SIGNED_LOGONS)
 
     # -- public surface ----------------------------------------------------------
 
@@ -608,7 +614,18 @@ class FixSession:
         signature = auth.decode_signature(raw)
         if key_hex is None or signature is None:
             return False
-        return auth.verify_ed25519(key_hex, auth.logon_payload(msg), signature)
+        payload = auth.logon_payload(msg)
+        if not auth.verify_ed25519(key_hex, payload, signature):
+            return False
+        # once only (a replay within the SendingTime tolerance is refused); this runs
+        # on the loop: Ed25519 checks are not sent to the guard's threads
+        raw = msg.get(52)
+        sent_us = parse_utc_timestamp(raw) if raw else None
+        if sent_us is None:
+            return False
+        expires = sent_us + self.sending_time_tolerance_us
+        digest = hashlib.sha256(payload).digest()
+        return self._signed_logons.claim(digest, expires, self._wall_now_us())
 
     def _wrong_appl_ver(self, msg: FixMessage, tag: int) -> str | None:
         """FIXT.1.1: why ``tag`` (DefaultApplVerID 1137 or ApplVerID 1128) is not the

@@ -4,6 +4,7 @@ test client speaking over a real TCP socket, and a recording application."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import socket
 import time
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.fix.acceptor import FixAcceptor
+from gateway.fix.auth import logon_payload
 from gateway.fix.codec import (
     FieldValue,
     FixMessage,
@@ -191,6 +194,27 @@ class FixClient:
         self.writer.close()
         with contextlib.suppress(ConnectionError, OSError):
             await self.writer.wait_closed()
+
+
+def signed_logon(
+    client: FixClient,
+    key: Ed25519PrivateKey,
+    key_id: str,
+    body: Iterable[tuple[int, FieldValue]] = ((98, 0), (108, 30)),
+    *,
+    seq: int | None = None,
+) -> bytes:
+    """A Logon from ``client`` signed with ``key`` as fix_specs/RULES_OF_ENGAGEMENT.md
+    (2.2) says: every field but 9, 95, 96 and 10; the signature (base64) goes last."""
+    if seq is None:
+        seq = client.seq
+    client.seq = seq + 1
+    signed = [*body, (553, key_id)]
+    st = now_ts()
+    [msg] = FrameReader().feed(client.build("A", signed, seq=seq, sending_time=st))
+    assert isinstance(msg, FixMessage)
+    sig = base64.b64encode(key.sign(logon_payload(msg)))
+    return client.build("A", [*signed, (95, len(sig)), (96, sig)], seq=seq, sending_time=st)
 
 
 class Harness:

@@ -43,18 +43,9 @@ def test_ed25519_vectors() -> None:
     key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(doc["seed_hex"]))
     assert key.public_key().public_bytes_raw().hex() == doc["public_key_hex"]
     for v in doc["vectors"]:
-        payload = ed25519_payload(
-            *(
-                v[k].encode()
-                for k in (
-                    "msg_type",
-                    "sender_comp_id",
-                    "target_comp_id",
-                    "msg_seq_num",
-                    "sending_time",
-                )
-            )
-        )
+        fields = [(8, v["begin_string"].encode())]
+        fields += [(tag, value.encode()) for tag, value in v["fields"]]
+        payload = ed25519_payload(fields)
         assert payload.hex() == v["payload_hex"]
         assert payload.replace(b"\x01", b"|").decode() == v["payload_text"]
         sig = key.sign(payload)  # Ed25519 is deterministic

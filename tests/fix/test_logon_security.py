@@ -8,12 +8,14 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.fix import auth
 from gateway.fix.auth import AUTH_FAILED, AUTH_THROTTLED, hash_password
+from gateway.fix.codec import FixMessage, FrameReader, build_message
 from gateway.fix.session import SessionState
 from gateway.fix.settings import AuthMode, SessionSettings
-from tests.fix.conftest import CLIENT, FixClient, Harness
+from tests.fix.conftest import CLIENT, FixClient, Harness, signed_logon
 
 PASSWORD = "s3cret"
 _HASH = hash_password(PASSWORD, salt=b"\x01" * 16)
@@ -208,3 +210,53 @@ async def test_mid_session_reset_logon_with_right_password_resets(harness: Harne
     assert ack.get(141) == b"Y" and ack.get(34) == b"1"
     sess = harness.session()
     assert (sess.next_target_seq, sess.next_sender_seq) == (2, 2)
+
+
+# -- Ed25519: the whole Logon is signed, and each signed Logon works once -----------
+
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+
+
+def ed25519_session() -> SessionSettings:
+    pub = KEY.public_key().public_bytes_raw().hex()
+    return SessionSettings(
+        target_comp_id=CLIENT, auth=AuthMode.ED25519, ed25519_public_keys={"k1": pub}
+    )
+
+
+def altered(logon: bytes, tag: int, value: bytes) -> bytes:
+    """``logon`` with one field's value changed, framed again (signature kept)."""
+    [msg] = FrameReader().feed(logon)
+    assert isinstance(msg, FixMessage)
+    fields = [(t, value if t == tag else v) for t, v in msg.fields if t not in (8, 9, 10)]
+    return build_message(msg.get(8) or b"", fields)
+
+
+async def test_replayed_signed_logon_refused(harness: Harness) -> None:
+    await harness.start(ed25519_session())
+    c = await harness.connect()
+    logon = signed_logon(c, KEY, "k1", [(98, 0), (108, 30), (141, "Y")], seq=1)
+    await c.send_raw(logon)
+    await c.expect("A")
+    await c.send("5")
+    await c.expect("5")
+    await c.expect_closed()
+    sess = harness.session()
+    assert (sess.next_target_seq, sess.next_sender_seq) == (3, 3)
+    # the captured Logon, byte for byte, on a new connection (141=Y, 34=1 would fit)
+    thief = await harness.connect()
+    await thief.send_raw(logon)
+    await refused(thief, AUTH_FAILED)
+    assert sess.next_target_seq == 3  # nothing reset
+
+
+async def test_signed_logon_with_altered_fields_refused(harness: Harness) -> None:
+    await harness.start(ed25519_session())
+    c = await harness.connect()
+    logon = signed_logon(c, KEY, "k1", [(98, 0), (108, 30), (141, "Y")], seq=1)
+    for tag, value in ((108, b"5"), (141, b"N"), (553, b"k2")):
+        thief = await harness.connect()
+        await thief.send_raw(altered(logon, tag, value))
+        await refused(thief, AUTH_FAILED)
+    await c.send_raw(logon)  # the original was never used: accepted once
+    await c.expect("A")

@@ -4,15 +4,22 @@ each speaking FIX over a real TCP socket to the acceptor."""
 from __future__ import annotations
 
 import asyncio
-import base64
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.fix.auth import ed25519_payload, hash_password
+from gateway.fix.auth import hash_password
 from gateway.fix.codec import build_message
 from gateway.fix.session import SessionState
 from gateway.fix.settings import AuthMode, SessionSettings
-from tests.fix.conftest import CLIENT, FIX44_AND_FIXT, GATEWAY, Harness, new_order_single, now_ts
+from tests.fix.conftest import (
+    CLIENT,
+    FIX44_AND_FIXT,
+    GATEWAY,
+    Harness,
+    new_order_single,
+    now_ts,
+    signed_logon,
+)
 
 order = new_order_single
 
@@ -98,17 +105,16 @@ async def test_logon_ed25519(harness: Harness) -> None:
         target_comp_id=CLIENT, auth=AuthMode.ED25519, ed25519_public_keys={"k1": pub}
     )
     await harness.start(s)
-    st = now_ts()
-    sig = key.sign(ed25519_payload(b"A", CLIENT.encode(), GATEWAY.encode(), b"1", st))
-    b64 = base64.b64encode(sig)
     c = await harness.connect()
-    await c.logon([(553, "k1"), (95, len(b64)), (96, b64)], sending_time=st)
+    await c.send_raw(signed_logon(c, key, "k1"))
+    await c.expect("A")
     await c.close()
     await harness.wait_for(lambda: not harness.session().is_connected)
-    # wrong signature (signed another seq): Logout + disconnect
+    # signed with another key: Logout + disconnect
     c2 = await harness.connect()
     c2.seq = 2
-    await c2.send("A", [(98, 0), (108, 30), (553, "k1"), (95, 64), (96, sig)], sending_time=st)
+    other = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+    await c2.send_raw(signed_logon(c2, other, "k1"))
     lo = await c2.expect("5")
     assert lo.get(58) == b"Authentication failed"
     await c2.expect_closed()

@@ -17,7 +17,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from loadtest.fixproto import encode, fix_logon_signature_payload, sign_logon_ed25519
+from loadtest.fixproto import (
+    encode,
+    fix_logon_signature_payload,
+    fix_logon_signed_bytes,
+    sign_logon_ed25519,
+)
 from loadtest.gateway_runner import dump_toml, gateway_config, metric_sum, parse_metrics
 from loadtest.scenarios import RunConfig, proc_roles
 from loadtest.ws_client import LocalBook, WsConfig, book_checksum, ws_logon_payload, ws_sign
@@ -29,33 +34,15 @@ def test_fix_ed25519_logon_matches_the_published_vectors() -> None:
     doc = json.loads((ROOT / "fix_specs" / "ed25519_test_vectors.json").read_text())
     key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(doc["seed_hex"]))
     for v in doc["vectors"]:
-        payload = fix_logon_signature_payload(
-            v["msg_type"].encode(),
-            v["sender_comp_id"].encode(),
-            v["target_comp_id"].encode(),
-            int(v["msg_seq_num"]),
-            v["sending_time"].encode(),
-        )
+        fields = [(tag, value.encode()) for tag, value in v["fields"]]
+        payload = fix_logon_signature_payload(v["begin_string"].encode(), fields)
         assert payload.hex() == v["payload_hex"]
+        assert fix_logon_signed_bytes(v["logon_message"].replace("|", "\x01").encode()) == payload
         sig = sign_logon_ed25519(key, payload, "base64")
         assert sig.decode() == v["signature_base64"]
         assert sign_logon_ed25519(key, payload, "raw").hex() == v["signature_hex"]
-        # The Logon as the FIX client builds it (same field order), minus 141=Y.
-        msg = encode(
-            b"FIX.4.4",
-            [
-                (35, b"A"),
-                (49, v["sender_comp_id"]),
-                (56, v["target_comp_id"]),
-                (34, int(v["msg_seq_num"])),
-                (52, v["sending_time"]),
-                (98, 0),
-                (108, 30),
-                (95, len(sig)),
-                (96, sig),
-                (553, doc["key_id"]),
-            ],
-        )
+        # The Logon as the FIX client builds it: the signature after the signed fields.
+        msg = encode(v["begin_string"].encode(), [*fields, (95, len(sig)), (96, sig)])
         assert msg.replace(b"\x01", b"|").decode() == v["logon_message"]
 
 
