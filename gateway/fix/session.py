@@ -52,7 +52,7 @@ from gateway.fix.codec import (
 )
 from gateway.fix.dictionary import REJECT_TEXTS, DataDictionary, RejectReason
 from gateway.fix.settings import APPL_VER_IDS, AuthMode, SessionSettings
-from gateway.fix.store import FileStore
+from gateway.fix.store import MAX_SEQ_NUM, FileStore
 from gateway.fix.tags import (
     BEGIN_STRING,
     GAP_FILL_FLAG,
@@ -162,6 +162,12 @@ class FixApplication(Protocol):
 
 
 _LIVE: Final = (SessionState.LOGGED_ON, SessionState.RESEND_IN_PROGRESS)
+
+
+def _too_high(tag: int, value: int) -> str:
+    """Why a sequence number above MAX_SEQ_NUM is refused (the store cannot hold it)."""
+    name = "MsgSeqNum" if tag == MSG_SEQ_NUM else "NewSeqNo"
+    return f"{name}({tag})={value} is above the maximum {MAX_SEQ_NUM}"
 
 
 def _wall_clock_us() -> int:
@@ -516,6 +522,9 @@ class FixSession:
         if seq is None or seq <= 0:
             self._logout_and_disconnect("MsgSeqNum(34) missing or invalid")
             return
+        if seq > MAX_SEQ_NUM:
+            self._logout_and_disconnect(_too_high(MSG_SEQ_NUM, seq))
+            return
         rej = self.dictionary.validate(msg)
         if rej is not None:
             self._logout_and_disconnect(f"Logon rejected: {rej.message} (tag {rej.ref_tag})")
@@ -669,6 +678,11 @@ class FixSession:
                 self._logout_and_disconnect("MsgSeqNum(34) missing or invalid")
                 return
             seq = 0  # Reset mode ignores MsgSeqNum: 0 is RefSeqNum(45) of any Reject
+        elif seq > MAX_SEQ_NUM and not reset_mode:  # cannot be counted, nor what follows
+            text = _too_high(MSG_SEQ_NUM, seq)
+            self._reject(msg, seq, RejectReason.VALUE_OUT_OF_RANGE, MSG_SEQ_NUM, text)
+            self._logout_and_disconnect(text)
+            return
         expected = self.store.next_target_seq
         sender, target = msg.get(SENDER_COMP_ID), msg.get(TARGET_COMP_ID)
         # an absent or empty CompID is the dictionary's (required tag missing / tag
@@ -726,14 +740,13 @@ class FixSession:
             return
         if mt == "4":  # GapFill (Reset mode is handled before the sequence checks)
             new_seq = msg.get_int(36) or 0
-            if new_seq <= seq:
-                self._reject(
-                    msg,
-                    seq,
-                    RejectReason.VALUE_OUT_OF_RANGE,
-                    36,
-                    f"Attempt to lower sequence number, invalid value NewSeqNo={new_seq}",
+            if new_seq <= seq or new_seq > MAX_SEQ_NUM:
+                text = (
+                    _too_high(NEW_SEQ_NO, new_seq)
+                    if new_seq > MAX_SEQ_NUM
+                    else f"Attempt to lower sequence number, invalid value NewSeqNo={new_seq}"
                 )
+                self._reject(msg, seq, RejectReason.VALUE_OUT_OF_RANGE, 36, text)
                 store.incr_next_target_seq()
             else:
                 store.set_next_target_seq(new_seq)
@@ -814,6 +827,10 @@ class FixSession:
             return
         new_seq = msg.get_int(NEW_SEQ_NO) or 0
         expected = self.store.next_target_seq
+        if new_seq > MAX_SEQ_NUM:
+            text = _too_high(NEW_SEQ_NO, new_seq)
+            self._reject(msg, seq, RejectReason.VALUE_OUT_OF_RANGE, NEW_SEQ_NO, text)
+            return
         if new_seq < expected:
             self._reject(
                 msg,

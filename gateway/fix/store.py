@@ -50,8 +50,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["FileStore", "StoredMessage", "session_dir_name"]
+__all__ = ["MAX_SEQ_NUM", "FileStore", "StoredMessage", "session_dir_name"]
 
+#: The largest sequence number a session takes (a signed 64-bit integer): one above it
+#: still fits the 20-digit fields of ``seqnums``, and the C encoder writes it.
+MAX_SEQ_NUM: Final = 2**63 - 1
 _SEQ_FMT: Final = b"%020d %020d\n"
 _SEQ_SIZE: Final = 42  # len(_SEQ_FMT % (0, 0))
 
