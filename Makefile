@@ -5,25 +5,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck check bench bench-fix quickfix-acceptor bench-core bench-snapshot bench-dos loadtest clean native clean-native
-# Modules compiled by `make native` (mypyc): the engine's hot path and what it calls,
-# and the gateway's per-order path (FIX codec/validation/session/store/translation/
-# application, the order tracker, the market-data publisher, the metrics they update).
-# One mypyc run, so one shared runtime; it is kept in engine/, which the gateway
-# package imports first.
-NATIVE_MODULES := model book matching risk core sequencer commands events journal snapshot
-GATEWAY_NATIVE := host orders marketdata metrics ws/router fix/codec fix/dictionary fix/session \
-	fix/store fix/translate fix/application
-NATIVE_SOURCES := $(addprefix engine/,$(addsuffix .py,$(NATIVE_MODULES))) \
-	$(addprefix gateway/,$(addsuffix .py,$(GATEWAY_NATIVE)))
+# `make native` builds the compiled modules in place, through setup.py (which lists them
+# and also builds them into wheels): the engine's hot path, the gateway's per-order path
+# and two hand-written C modules. One mypyc group, so one shared runtime; it is kept in
+# engine/, which the gateway package imports first.
+NATIVE_SOURCES := setup.py $(wildcard engine/*.py gateway/*.py gateway/*/*.py gateway/fix/*.c)
 NATIVE_STAMP := engine/.native-built
-# Hand-written C: the FIX framer's common case and the ExecutionReport body (each .c says why).
-C_SOURCES := gateway/fix/_cframe.c gateway/fix/_crender.c
-PYINFO = $(BIN)/python -c 'import sysconfig, sys; print(sysconfig.get_config_var(sys.argv[1]) or sysconfig.get_paths()[sys.argv[1]])'
-
-$(STAMP): pyproject.toml
+# Pure Python for development (VENUE_PURE=1); versions from constraints.txt.
+$(STAMP): pyproject.toml setup.py constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	VENUE_PURE=1 $(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 # The gateway runs the mypyc-compiled engine (rebuilt when an engine source changes).
@@ -34,8 +26,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine gateway loadtest tests
-	$(BIN)/ruff format --check engine gateway loadtest tests
+	$(BIN)/ruff check engine gateway loadtest tests setup.py
+	$(BIN)/ruff format --check engine gateway loadtest tests setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -79,14 +71,11 @@ bench-dos: $(STAMP) $(NATIVE_STAMP)
 # Compile the hot modules in place with mypyc (needs a C compiler).
 native: $(NATIVE_STAMP)
 
-$(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES) $(C_SOURCES) Makefile
+$(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES) Makefile
 	rm -rf build engine/*.so gateway/*.so gateway/fix/*.so gateway/ws/*.so
-	$(BIN)/mypyc $(NATIVE_SOURCES) >build-native.log 2>&1 || (tail -20 build-native.log; exit 1)
+	VENUE_NATIVE=1 $(BIN)/python setup.py build_ext --inplace >build-native.log 2>&1 \
+		|| (tail -20 build-native.log; exit 1)
 	mv ./*__mypyc.*.so engine/
-	for c in $(C_SOURCES); do \
-		$(CC) -O2 -Wall -Wextra -Werror -fPIC -shared -I"$$($(PYINFO) include)" \
-			$$c -o $${c%.c}$$($(PYINFO) EXT_SUFFIX) || exit 1; \
-	done
 	@$(BIN)/python -c "import gateway, engine; print('native:', *engine.NATIVE, *gateway.NATIVE)"
 	touch $(NATIVE_STAMP)
 

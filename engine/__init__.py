@@ -2,9 +2,10 @@
 
 The modules are plain typed Python. `make native` compiles the hot ones with mypyc
 into C extensions beside the sources (about 1.9x faster on the benchmark mix);
-`make clean-native` removes them. Python prefers an extension over the .py of the
-same name, so a stale build would silently run old code: importing the engine
-refuses when any source is newer than its compiled module.
+`make clean-native` removes them; a wheel built with a C compiler carries them (see
+setup.py). Python prefers an extension over the .py of the same name, so a stale
+build in a checkout would silently run old code: importing the engine there refuses
+when any source is newer than its compiled module.
 """
 
 from __future__ import annotations
@@ -29,21 +30,33 @@ def _load_runtime(ext: Path) -> None:
     spec.loader.exec_module(module)
 
 
+def _in_checkout(package_dir: Path) -> bool:
+    """Whether the package is in a source tree (pyproject.toml beside its top-level
+    package), where sources change after a build. An installed package's files come
+    from one build, and installers write them in any order (a .py may be newer)."""
+    top = package_dir.resolve()
+    while (top.parent / "__init__.py").is_file():
+        top = top.parent
+    return (top.parent / "pyproject.toml").is_file()
+
+
 def native_modules(package_dir: Path) -> tuple[str, ...]:
     """The modules of ``package_dir`` that run as compiled extensions.
 
     Loads any mypyc runtime found there first (compiled modules import it by a
-    top-level name), and refuses a compiled module older than its source (the
-    ``.py`` mypyc compiled, or the ``.c`` of a hand-written extension).
+    top-level name), and in a checkout refuses a compiled module older than its
+    source (the ``.py`` mypyc compiled, or the ``.c`` of a hand-written extension).
     """
     for ext in package_dir.glob("*__mypyc.*.so"):
         _load_runtime(ext)
+    checkout = _in_checkout(package_dir)
     built = []
     for ext in package_dir.glob("*.so"):
         if "__mypyc." in ext.name:
             continue
         stem = ext.name.split(".", 1)[0]
-        for source in (package_dir / (stem + ".py"), package_dir / (stem + ".c")):
+        sources = (package_dir / (stem + ".py"), package_dir / (stem + ".c"))
+        for source in sources if checkout else ():
             if source.exists() and source.stat().st_mtime > ext.stat().st_mtime:
                 raise ImportError(
                     f"{ext} is older than {source.name}: "

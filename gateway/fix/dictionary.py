@@ -9,15 +9,14 @@ standard text of the reason.
 
 from __future__ import annotations
 
-import functools
+import importlib.resources
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Final
 
-import gateway
 from gateway.decimals import DECIMAL_PATTERN
 from gateway.fix.codec import FixMessage, parse_utc_timestamp
 
@@ -33,10 +32,8 @@ __all__ = [
     "load_dictionary",
 ]
 
-#: fix_specs/ at the repository root.
-SPEC_DIR: Final = (
-    Path(gateway.__file__).resolve().parents[1] / "fix_specs"
-)  # gateway/ is not compiled
+#: The fix_specs package's files (fix_specs/ in a checkout, package data when installed).
+SPEC_DIR: Final[Traversable] = importlib.resources.files("fix_specs")
 
 _SPEC_FILES: Final = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml", "FIXT.1.1": "FIXT11.xml"}
 #: DefaultApplVerID (1137) of a FIXT.1.1 session -> its application dictionary.
@@ -188,19 +185,25 @@ _TYPE_PATTERNS: Final[dict[str, re.Pattern[bytes]]] = {
 }
 
 
+def _parse_xml(source: Traversable) -> ET.Element:
+    """A file or a package resource (an installed package may not be a directory)."""
+    with source.open("rb") as fh:
+        return ET.parse(fh).getroot()
+
+
 class DataDictionary:
     """One session's dictionary (header, trailer, messages, fields): a FIX 4.x file, or
     for FIXT.1.1 the transport file plus an application file."""
 
-    def __init__(self, path: Path, app_path: Path | None = None) -> None:
+    def __init__(self, path: Traversable, app_path: Traversable | None = None) -> None:
         """``path`` alone: a FIX 4.x dictionary. With ``app_path``: ``path`` is the
         transport dictionary (FIXT11.xml: header, trailer, session messages) and the
         application messages come from ``app_path`` (e.g. FIX50SP2.xml), as QuickFIX's
         TransportDataDictionary + AppDataDictionary. Each file's messages are built with
         its own components; where both define a field, the transport definition wins
         (it is the one that describes the header and the session messages)."""
-        root = ET.parse(path).getroot()
-        roots = [root] if app_path is None else [root, ET.parse(app_path).getroot()]
+        root = _parse_xml(path)
+        roots = [root] if app_path is None else [root, _parse_xml(app_path)]
         self.begin_string = "{}.{}.{}".format(
             root.get("type", "FIX"), root.get("major"), root.get("minor")
         )
@@ -529,13 +532,20 @@ _BOOLEANS: Final = frozenset((b"Y", b"N"))
 _MAX_PLANS: Final = 1024
 
 
-@functools.cache
-def _load(path: Path, app_path: Path | None) -> DataDictionary:
-    return DataDictionary(path, app_path)
+#: Loaded dictionaries by the names of their files (a Traversable need not be hashable).
+_LOADED: Final[dict[tuple[str, str], DataDictionary]] = {}
+
+
+def _load(path: Traversable, app_path: Traversable | None) -> DataDictionary:
+    key = (str(path), str(app_path or ""))
+    loaded = _LOADED.get(key)
+    if loaded is None:
+        loaded = _LOADED[key] = DataDictionary(path, app_path)
+    return loaded
 
 
 def load_dictionary(
-    begin_string: str, spec_dir: Path | None = None, appl_ver_id: str = "9"
+    begin_string: str, spec_dir: Traversable | None = None, appl_ver_id: str = "9"
 ) -> DataDictionary:
     """The (cached) dictionary of a session: FIX42.xml or FIX44.xml for "FIX.4.2" and
     "FIX.4.4"; for "FIXT.1.1" FIXT11.xml plus the application dictionary of its
