@@ -15,7 +15,8 @@ Requests are ``{"id", "method", "params"}``; answers ``{"id", "status", "result"
 
 The logon signing payload is :func:`ws_logon_payload` (docs/WS_API.md: the UTF-8
 bytes of ``f"{api_key}\n{timestamp_ms}"``), signed by :func:`ws_sign` (HMAC-SHA256 as
-64 hex digits, or Ed25519 as 128 hex digits).
+64 hex digits, or Ed25519 as 128 hex digits); each logon uses a new timestamp, since
+the gateway accepts each (api_key, timestamp_ms) once.
 
 Book channels are followed as docs/WS_API.md "Keeping a local order book" says: a
 ``snapshot`` replaces the local book, a ``delta`` must chain (``prev_seq`` equal to
@@ -67,6 +68,7 @@ class WsAnswer(NamedTuple):
     status: int
     result: Any
     reason: str = ""
+    code: int = 0  # the error code of a refusal
 
 
 @dataclass
@@ -155,6 +157,17 @@ def classify_push(msg: dict[str, Any]) -> tuple[str, int | None, int | None, int
 _METRIC = {"order.place": "order_ack", "order.cancel": "cancel_ack", "order.replace": "replace_ack"}
 _run_tag = format(int(time.time() * 1000) % 36**6, "x")
 _client_ids = itertools.count(1)
+#: WS_API.md: each (api_key, timestamp_ms) logs on once (error 1015 otherwise)
+_LOGON_REPLAYED = 1015
+_LOGON_TRIES = 5
+_last_logon_ms = 0
+
+
+def _fresh_timestamp_ms() -> int:
+    """Now in ms, but after every logon timestamp this process used."""
+    global _last_logon_ms
+    _last_logon_ms = max(int(time.time() * 1000), _last_logon_ms + 1)
+    return _last_logon_ms
 
 
 class WsClient:
@@ -201,15 +214,18 @@ class WsClient:
     async def logon(self) -> None:
         if self.cfg.api_key is None:
             return
-        ts = int(time.time() * 1000)
-        params = {
-            "api_key": self.cfg.api_key,
-            "timestamp_ms": ts,
-            "signature": ws_sign(self.cfg, ts),
-        }
-        ans = await asyncio.wait_for(
-            self.request("session.logon", params, time.perf_counter_ns()), 10
-        )
+        for _ in range(_LOGON_TRIES):
+            ts = _fresh_timestamp_ms()
+            params = {
+                "api_key": self.cfg.api_key,
+                "timestamp_ms": ts,
+                "signature": ws_sign(self.cfg, ts),
+            }
+            ans = await asyncio.wait_for(
+                self.request("session.logon", params, time.perf_counter_ns()), 10
+            )
+            if ans.status != 401 or ans.code != _LOGON_REPLAYED:
+                break  # 1015: another process used this key and ms: sign a new one
         if ans.status != 200:
             self.stats.error(f"logon refused: {ans.reason}"[:120])
             raise WsError(f"logon refused: {ans.reason}")
@@ -397,7 +413,8 @@ class WsClient:
             stats.reject(f"{method} {reason}")
             self._taker_start.pop(clid, None)
             if not fut.done():
-                fut.set_result(WsAnswer(status, None, reason))
+                code = err.get("code")
+                fut.set_result(WsAnswer(status, None, reason, code if isinstance(code, int) else 0))
             return
         result = msg.get("result")
         if method == "order.place":

@@ -5,6 +5,9 @@ decimal millisecond timestamp exactly as sent in ``timestamp_ms``. Signature: lo
 or upper-case hex of either HMAC-SHA256(secret, payload) (64 hex digits) or the
 Ed25519 signature of payload (128 hex digits). Which one is decided by the length;
 a key must have the matching credential configured.
+
+Each payload logs on once: a verified ``(api_key, timestamp_ms)`` is remembered until
+it leaves the window, and using it again (a replayed logon) is refused.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.config import ApiKeyConfig
+from gateway.single_use import SingleUse
 from gateway.ws.errors import ApiError, ErrorCode
 
 __all__ = ["KeyRing", "logon_payload", "sign_ed25519", "sign_hmac"]
+
+#: Logon payloads remembered (each until it leaves the window); when this many are,
+#: logons are refused until some expire. Only valid signatures are remembered.
+_MAX_REMEMBERED = 100_000
 
 
 def logon_payload(api_key: str, timestamp_ms: int) -> bytes:
@@ -52,6 +60,7 @@ class KeyRing:
 
     def __init__(self, keys: list[ApiKeyConfig], window_ms: int) -> None:
         self.window_ms = window_ms
+        self._used = SingleUse(_MAX_REMEMBERED)
         self._keys = {
             k.key: _Key(
                 k.account,
@@ -79,15 +88,25 @@ class KeyRing:
         except ValueError:
             raise ApiError(ErrorCode.BAD_SIGNATURE, "signature is not hex") from None
         payload = logon_payload(api_key, timestamp_ms)
+        if not self._signature_ok(key, raw, payload):
+            raise ApiError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
+        if not self._used.claim(payload, timestamp_ms + self.window_ms, now_ms):
+            raise ApiError(
+                ErrorCode.LOGON_REPLAYED,
+                f"timestamp_ms {timestamp_ms} was already used to log on with this key;"
+                " sign a new one",
+            )
+        return key.account
+
+    @staticmethod
+    def _signature_ok(key: _Key, raw: bytes, payload: bytes) -> bool:
         if len(raw) == 32 and key.hmac_secret:
             expected = hmac.new(key.hmac_secret, payload, hashlib.sha256).digest()
-            if hmac.compare_digest(raw, expected):
-                return key.account
-        elif len(raw) == 64 and key.ed25519 is not None:
+            return hmac.compare_digest(raw, expected)
+        if len(raw) == 64 and key.ed25519 is not None:
             try:
                 key.ed25519.verify(raw, payload)
             except InvalidSignature:
-                pass
-            else:
-                return key.account
-        raise ApiError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
+                return False
+            return True
+        return False

@@ -18,6 +18,17 @@ SECRETS = {"demo-acc1": "demo-secret-acc1", "demo-acc2": "demo-secret-acc2",
 ED25519_SEED = bytes(range(32)).hex()  # the demo key pair of demo-acc1
 
 
+_last_ts = 0
+
+
+def fresh_timestamp_ms() -> int:
+    """Now in ms, but after every timestamp this process used: the gateway accepts
+    each (api_key, timestamp_ms) once."""
+    global _last_ts
+    _last_ts = max(int(time.time() * 1000), _last_ts + 1)
+    return _last_ts
+
+
 def url(app: App) -> str:
     assert app.ws is not None
     return f"ws://127.0.0.1:{app.ws.port}{app.config.ws.path}"
@@ -91,7 +102,7 @@ class Client:
                 self.pushes.pop()
 
     async def logon(self, key: str = "demo-acc1", **extra: Any) -> dict[str, Any]:
-        ts = int(time.time() * 1000)
+        ts = fresh_timestamp_ms()
         params = {"api_key": key, "timestamp_ms": ts, "signature": sign_hmac(SECRETS[key], key, ts)}
         params.update(extra)
         result: dict[str, Any] = await self.ok("session.logon", params)

@@ -90,8 +90,10 @@ def test_keyring_hmac_and_ed25519() -> None:
     )
     now = 1_700_000_000_000
     assert ring.verify("k1", now, sign_hmac("s3cret", "k1", now), now + 999) == "ACC1"
-    assert ring.verify("k1", now, sign_ed25519(seed, "k1", now), now - 1000) == "ACC1"
+    later = now + 1
+    assert ring.verify("k1", later, sign_ed25519(seed, "k1", later), now - 999) == "ACC1"
     cases = [
+        ("k1", now, sign_ed25519(seed, "k1", now), ErrorCode.LOGON_REPLAYED),
         ("k2", now, sign_hmac("s3cret", "k2", now), ErrorCode.UNKNOWN_API_KEY),
         ("k1", now, sign_hmac("s3cret", "k1", now + 1), ErrorCode.BAD_SIGNATURE),
         ("k1", now, sign_hmac("wrong", "k1", now), ErrorCode.BAD_SIGNATURE),

@@ -14,7 +14,7 @@ from websockets.exceptions import InvalidStatus
 from gateway.app import App
 from gateway.ws.auth import sign_ed25519, sign_hmac
 from tests.conftest import MakeGateway
-from tests.ws.helpers import ED25519_SEED, Client, connect_client, limit, url
+from tests.ws.helpers import ED25519_SEED, Client, connect_client, fresh_timestamp_ms, limit, url
 
 
 async def expect_error(
@@ -41,7 +41,7 @@ async def test_logon_hmac_and_ed25519(gateway: App) -> None:
         409, 1014, "already logged on as 'demo-acc2'",
     )  # fmt: skip
     d = await connect_client(gateway)
-    ts = int(time.time() * 1000)
+    ts = fresh_timestamp_ms()
     sig = sign_ed25519(ED25519_SEED, "demo-acc1", ts)
     res = await d.ok("session.logon", {"api_key": "demo-acc1", "timestamp_ms": ts,
                                        "signature": sig, "cancel_on_disconnect": True})  # fmt: skip
@@ -52,7 +52,7 @@ async def test_logon_hmac_and_ed25519(gateway: App) -> None:
 
 async def test_logon_failures_keep_the_connection(gateway: App) -> None:
     c = await connect_client(gateway)
-    ts = int(time.time() * 1000)
+    ts = fresh_timestamp_ms()
     good = sign_hmac("demo-secret-acc1", "demo-acc1", ts)
     await expect_error(
         c, "session.logon", {"api_key": "demo-acc1", "timestamp_ms": ts,

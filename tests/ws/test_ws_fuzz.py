@@ -44,21 +44,21 @@ from tests.gateway.fuzz_checks import (
     check_journal_replays,
     fuzz_settings,
 )
-from tests.ws.helpers import SECRETS, Client, connect_client
+from tests.ws.helpers import SECRETS, Client, connect_client, fresh_timestamp_ms
 
 MAX_FRAME = 64 * 1024
 
 #: docs/WS_API.md, Errors: code -> HTTP status
 STATUS = {
     1001: 400, 1002: 400, 1003: 400, 1004: 400, 1005: 400, 1010: 401, 1011: 401,
-    1012: 401, 1013: 401, 1014: 409, 1020: 400, 1021: 400, 1029: 429, 1500: 500,
+    1012: 401, 1013: 401, 1014: 409, 1015: 401, 1020: 400, 1021: 400, 1029: 429, 1500: 500,
     2001: 404, 2020: 404, 2016: 409,
     **{2000 + n: 400 for n in range(2, 26) if n not in (16, 20)},
 }  # fmt: skip
 ENGINE_CODES = frozenset(range(2001, 2026))
 #: error codes each method can produce once dispatched (besides 1004, any method)
 METHOD_CODES: dict[str, frozenset[int]] = {
-    "session.logon": frozenset({1011, 1012, 1013}),
+    "session.logon": frozenset({1011, 1012, 1013, 1015}),
     "order.place": frozenset({1005}) | ENGINE_CODES,
     "order.cancel": ENGINE_CODES,
     "order.replace": frozenset({1005}) | ENGINE_CODES,
@@ -209,7 +209,7 @@ class WsFuzz:
         if value == "@channels":
             return [CHANNELS[(pick + i) % len(CHANNELS)] for i in range(1 + pick % 3)]
         if value == "@now_ms":
-            self.logon_ts = int(time.time() * 1000)
+            self.logon_ts = fresh_timestamp_ms()
             return self.logon_ts
         if value == "@signature":  # of api_key demo-acc2 and the timestamp_ms just made
             return sign_hmac(SECRETS["demo-acc2"], "demo-acc2", self.logon_ts)

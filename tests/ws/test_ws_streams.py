@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from gateway.app import App
 from tests.conftest import MakeGateway
-from tests.ws.helpers import Client, connect_client, limit
+from tests.ws.helpers import Client, connect_client, fresh_timestamp_ms, limit
 
 
 class LocalBook:
@@ -243,7 +243,7 @@ async def test_user_channel_overflow_disconnects_and_cancels(make_gateway: MakeG
     app = await make_gateway(ws={"send_queue": 16})
     slow = await connect_client(app)
     conn, gate = await gate_sends(app, 0)
-    ts = int(time.time() * 1000)
+    ts = fresh_timestamp_ms()
     from gateway.ws.auth import sign_hmac
 
     await slow.send("session.logon", {"api_key": "demo-acc1", "timestamp_ms": ts,
