@@ -8,8 +8,10 @@ import sys
 
 import structlog
 
+from engine.journal import JournalCorrupt
 from gateway.app import App, configure_logging
 from gateway.config import ConfigError, load_config
+from gateway.dirlock import DirLocked
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,9 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency; stay usable without it
-        asyncio.run(App(config).run_forever())
+        run = asyncio.run
     else:
-        uvloop.run(App(config).run_forever())
+        run = uvloop.run
+    try:
+        run(App(config).run_forever())
+    except (DirLocked, JournalCorrupt) as exc:  # nothing was served: say why, no traceback
+        structlog.get_logger("gateway").critical("gateway.start_refused", error=str(exc))
+        return 1
     return 0
 
 

@@ -35,6 +35,7 @@ from engine.events import Event, OrderRejected, Trade
 from engine.journal import JournalWriter, RecoveryReport, recover
 from engine.model import Stp, decimal_to_units
 from gateway.config import Config
+from gateway.dirlock import lock_dir
 from gateway.metrics import Registry
 from gateway.snapshots import SnapshotWriter
 
@@ -117,6 +118,7 @@ class EngineHost:
             "gw_journal_fsync_us", "Journal fsync, on the journal thread (microseconds)"
         )
         self.snapshots = SnapshotWriter(self.journal_dir, registry)
+        self._lock_fd = -1
         self._fsync_thread = ThreadPoolExecutor(1, thread_name_prefix="journal-fsync")
         self._syncing: asyncio.Future[int] | None = None
         self._m_batch = registry.histogram(
@@ -132,8 +134,14 @@ class EngineHost:
     # ---------------------------------------------------------------- lifecycle
 
     def start(self) -> RecoveryReport:
-        """Replay the journal, then open it for appends and seed the config's venue."""
-        self.recovery = recover(self.engine, self.journal_dir)
+        """Lock the journal directory (DirLocked if another gateway has it), replay the
+        journal, then open it for appends and seed the config's venue."""
+        self._lock_fd = self.snapshots.keep_fd = lock_dir(self.journal_dir)
+        try:
+            self.recovery = recover(self.engine, self.journal_dir)
+        except BaseException:
+            self._unlock()
+            raise
         self.journal = JournalWriter(
             self.journal_dir,
             self.config.journal.fsync,
@@ -201,6 +209,12 @@ class EngineHost:
         if self.journal is not None:
             self.journal.close()
             self.journal = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = self.snapshots.keep_fd = -1
 
     # ---------------------------------------------------------------- commands
 

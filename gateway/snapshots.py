@@ -16,6 +16,7 @@ POSIX only, like the rest of the journal (it fsyncs directories).
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import os
 import signal
@@ -36,6 +37,10 @@ __all__ = ["SnapshotResult", "SnapshotWriter"]
 
 log = structlog.get_logger("gateway.snapshots")
 
+_PR_SET_PDEATHSIG = 1
+#: loaded in the parent, so the child does not dlopen between fork and work
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
 
 @dataclass(frozen=True, slots=True)
 class SnapshotResult:
@@ -54,6 +59,8 @@ class SnapshotWriter:
     def __init__(self, directory: Path, registry: Registry, keep: int = 2) -> None:
         self.directory = directory
         self.keep = keep
+        #: a descriptor the child keeps open: the journal directory's lock (gateway/dirlock.py)
+        self.keep_fd = -1
         self.last: SnapshotResult | None = None
         self._reaped: asyncio.Future[SnapshotResult] | None = None
         self._m_pause = registry.histogram(
@@ -75,6 +82,7 @@ class SnapshotWriter:
             return False
         seq = engine.last_seq
         start = time.perf_counter_ns()
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError as exc:  # EAGAIN/ENOMEM: out of processes or memory
@@ -82,7 +90,7 @@ class SnapshotWriter:
             log.error("journal.snapshot_failed", seq=seq, error=repr(exc))
             return False
         if pid == 0:
-            _child_main(engine, self.directory, self.keep)
+            _child_main(engine, self.directory, self.keep, parent, self.keep_fd)
         pause = (time.perf_counter_ns() - start) // 1000
         loop = asyncio.get_running_loop()
         reaped = loop.run_in_executor(None, _wait_child, pid, seq, start, pause)
@@ -132,24 +140,42 @@ def _wait_child(pid: int, seq: int, start_ns: int, pause_us: int) -> SnapshotRes
     return SnapshotResult(seq, os.waitstatus_to_exitcode(status) == 0, pid, pause_us, duration)
 
 
-def _child_main(engine: Engine, directory: Path, keep: int) -> NoReturn:
+def _child_main(engine: Engine, directory: Path, keep: int, parent: int, keep_fd: int) -> NoReturn:
     """The forked child: write the snapshot and leave without running any parent cleanup.
 
-    It closes the inherited descriptors first, so a socket the parent closes meanwhile
-    is really closed for its peer, and takes the default signal actions, so stopping
-    the process group also stops it (a snapshot cut short is never used)."""
+    It dies with its parent: a gateway killed with -9 must not leave a writer that
+    goes on pruning the journal directory under the next gateway. It closes the
+    inherited descriptors but keep_fd (the directory lock, so a restart waits for it),
+    so a socket the parent closes meanwhile is really closed for its peer, and takes
+    the default signal actions, so stopping the process group also stops it (a
+    snapshot cut short is never used)."""
     code = 1
     try:
+        _die_with(parent)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         gc.disable()  # a collection would touch (and so copy) every tracked object
-        os.closerange(3, _max_fd())
+        max_fd = _max_fd()
+        if keep_fd >= 3:
+            os.closerange(3, keep_fd)
+            os.closerange(keep_fd + 1, max_fd)
+        else:
+            os.closerange(3, max_fd)
         write_snapshot(engine, directory, keep)
         code = 0
     except BaseException:
         traceback.print_exc(file=sys.stderr)
     finally:
         os._exit(code)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux prctl
+    PR_SET_PDEATHSIG); if the parent is already gone, exit now."""
+    if _libc is not None and _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # died between the fork and the prctl
+        os._exit(1)
 
 
 def _max_fd() -> int:

@@ -4,6 +4,7 @@ orders on stdout, for durability tests over real files.
 ``python -m tests.gateway.durability JOURNAL_DIR``: reads one ClOrdID per stdin line,
 submits a resting bid for it and prints ``ack <ClOrdID>`` once the listener sees it
 (after the group commit). Prints ``ready`` first; on EOF it stops the host and exits 0.
+Lines starting with ``!`` are controls (see ``_control``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,37 @@ from pathlib import Path
 from engine.commands import NewOrder
 from engine.core import Engine
 from engine.model import OrdType, Side
+from gateway.config import load_config
+from gateway.host import EngineHost, EventBatch
+from gateway.logs import configure_logging
+from gateway.metrics import Registry
 
-__all__ = ["Driver", "resting_client_ids"]
+__all__ = ["Driver", "children", "process_alive", "resting_client_ids"]
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def process_alive(pid: int) -> bool:
+    """Running (a zombie nobody reaps, as under a container's init, counts as dead)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is pid."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 def resting_client_ids(engine: Engine) -> set[str]:
@@ -63,6 +91,14 @@ class Driver:
             return False
         return self.read_line(timeout) == f"ack {client_id}"
 
+    def control(self, line: str, timeout: float = 30) -> str | None:
+        """Send a ``!`` control line; returns the line it answers."""
+        stdin = self.proc.stdin
+        assert stdin is not None
+        stdin.write(f"{line}\n".encode())
+        stdin.flush()
+        return self.read_line(timeout)
+
     def finish(self) -> tuple[int, str]:
         """Close stdin, wait for the exit; returns (exit code, stderr)."""
         with contextlib.suppress(BrokenPipeError):
@@ -71,19 +107,14 @@ class Driver:
 
 
 async def _drive(journal_dir: str) -> None:
-    from gateway.config import load_config
-    from gateway.host import EngineHost
-    from gateway.logs import configure_logging
-    from gateway.metrics import Registry
-
     configure_logging("info")  # to stderr: stdout carries the acks
     cfg = load_config()
     journal = dataclasses.replace(cfg.journal, dir=journal_dir, fsync="batch", snapshot_every=0)
     host = EngineHost(dataclasses.replace(cfg, journal=journal), Registry())
     host.start()
 
-    def ack(batch: object) -> None:
-        command = getattr(batch, "command", None)
+    def ack(batch: EventBatch) -> None:
+        command = batch.command
         if isinstance(command, NewOrder):
             sys.stdout.write(f"ack {command.client_order_id}\n")
             sys.stdout.flush()
@@ -95,6 +126,9 @@ async def _drive(journal_dir: str) -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     price = 9_000
     while line := await reader.readline():
+        if line.startswith(b"!"):
+            _control(host, line.decode().strip())
+            continue
         price -= 1
         host.submit(
             NewOrder(
@@ -103,6 +137,15 @@ async def _drive(journal_dir: str) -> None:
             )
         )  # fmt: skip
     await host.stop()
+
+
+def _control(host: EngineHost, line: str) -> None:
+    """``!seq`` prints ``seq <last seq>``; ``!snapshot`` starts one, prints ``snapshot``."""
+    if line == "!seq":
+        print(f"seq {host.engine.last_seq}", flush=True)
+    elif line == "!snapshot":
+        assert host.snapshot()
+        print("snapshot", flush=True)
 
 
 if __name__ == "__main__":

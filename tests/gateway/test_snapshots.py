@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import signal
+import time
 from pathlib import Path
 
 import orjson
@@ -18,6 +20,7 @@ from engine.model import OrdType, Side
 from gateway.config import load_config
 from gateway.host import EngineHost
 from gateway.metrics import Counter, Registry
+from tests.gateway.durability import Driver, children, process_alive, resting_client_ids
 
 
 def _host(tmp_path: Path, snapshot_every: int) -> EngineHost:
@@ -136,3 +139,39 @@ async def test_a_fork_that_fails_is_logged_and_the_host_goes_on(
     final_hash = host.engine.state_hash()
     await host.stop()
     assert recover(Engine(), tmp_path / "j").state_hash == final_hash
+
+
+def test_a_snapshot_child_dies_with_its_killed_gateway_and_a_restart_is_clean(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of the gateway while its child writes a snapshot: the child must not
+    go on changing the journal directory under the next gateway."""
+    journal_dir = tmp_path / "j"
+    driver = Driver(journal_dir)
+    assert driver.order("before")
+    answer = driver.control("!seq")
+    assert answer is not None
+    seq = int(answer.split()[1])
+    fifo = journal_dir / f"snapshot-{seq:020d}.tmp"
+    os.mkfifo(fifo)  # the child blocks opening its temp file: a snapshot in progress
+    assert driver.control("!snapshot") == "snapshot"
+    (child,) = children(driver.proc.pid)
+    try:
+        os.kill(driver.proc.pid, signal.SIGKILL)
+        driver.proc.wait()
+        for _ in range(200):
+            if not process_alive(child):
+                break
+            time.sleep(0.05)
+        assert not process_alive(child)
+    finally:
+        if process_alive(child):
+            os.kill(child, signal.SIGKILL)
+    fifo.unlink()
+    restarted = Driver(journal_dir)  # the directory lock is free again
+    assert restarted.order("after")
+    code, stderr = restarted.finish()
+    assert code == 0, stderr
+    engine = Engine()
+    recover(engine, journal_dir)
+    assert {"before", "after"} <= resting_client_ids(engine)
