@@ -18,15 +18,39 @@ import structlog
 
 from gateway.metrics import Registry
 
-__all__ = ["LOG_EVERY_S", "ConnectionGuard", "GuardedProtocol"]
+__all__ = ["LOG_EVERY_S", "ConnectionGuard", "GuardedProtocol", "RefusalLog"]
 
 log = structlog.get_logger("gateway.connguard")
 
 #: A refusing source is logged at most this often.
 LOG_EVERY_S = 60.0
-#: Sources remembered for log rate limiting; past this the oldest quiet ones go.
+#: Keys remembered for log rate limiting; past this the quiet ones are forgotten.
 _MAX_LOGGED_SOURCES = 4096
 REFUSED_HELP = "Connections closed at accept: over the per-source or the total cap"
+
+
+class RefusalLog:
+    """Which refusals to log: the first per key (a source and a reason), then at most one
+    every ``LOG_EVERY_S``. A client that reconnects in a loop would otherwise cost a log
+    line per attempt, which is dearer than refusing it."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        #: key -> (when it was last logged, refusals not logged since)
+        self._seen: dict[str, tuple[float, int]] = {}
+
+    def allow(self, key: str) -> int | None:
+        """None: do not log this one. Else log it, with the returned number of refusals
+        under ``key`` that were not logged since the last line."""
+        now = self._clock()
+        last = self._seen.get(key)
+        if last is not None and now - last[0] < LOG_EVERY_S:
+            self._seen[key] = (last[0], last[1] + 1)
+            return None
+        if len(self._seen) >= _MAX_LOGGED_SOURCES:
+            self._seen = {k: e for k, e in self._seen.items() if now - e[0] < LOG_EVERY_S}
+        self._seen[key] = (now, 0)
+        return 0 if last is None else last[1]
 
 
 def peer_source(transport: asyncio.BaseTransport) -> str:
@@ -53,12 +77,10 @@ class ConnectionGuard:
         self.max_per_source = max_per_source
         self.total = 0
         self.by_source: dict[str, int] = {}
-        self._clock = clock
         self._refused = (registry or Registry()).counter(
             "gw_connections_refused_total", REFUSED_HELP
         )
-        #: source -> (when it was last logged, refusals since then)
-        self._logged: dict[str, tuple[float, int]] = {}
+        self._log = RefusalLog(clock)
 
     def admit(self, transport: asyncio.BaseTransport) -> str | None:
         """The connection's source if admitted (``release`` it at close); else the
@@ -74,7 +96,17 @@ class ConnectionGuard:
             return source
         cast(asyncio.Transport, transport).abort()  # uvloop's is no asyncio.Transport
         self._refused.inc(protocol=self.protocol, reason=reason)
-        self._log_refusal(source, reason)
+        unlogged = self._log.allow(source)
+        if unlogged is not None:
+            log.warning(
+                "connection.refused",
+                protocol=self.protocol,
+                source=source,
+                reason=reason,
+                open_from_source=self.by_source.get(source, 0),
+                open_total=self.total,
+                refused_since_last_log=unlogged,
+            )
         return None
 
     def release(self, source: str) -> None:
@@ -85,27 +117,6 @@ class ConnectionGuard:
             self.by_source[source] = left
         else:
             del self.by_source[source]
-
-    def _log_refusal(self, source: str, reason: str) -> None:
-        now = self._clock()
-        last = self._logged.get(source)
-        if last is not None and now - last[0] < LOG_EVERY_S:
-            self._logged[source] = (last[0], last[1] + 1)
-            return
-        if len(self._logged) >= _MAX_LOGGED_SOURCES:
-            self._logged = {
-                s: entry for s, entry in self._logged.items() if now - entry[0] < LOG_EVERY_S
-            }
-        self._logged[source] = (now, 0)
-        log.warning(
-            "connection.refused",
-            protocol=self.protocol,
-            source=source,
-            reason=reason,
-            open_from_source=self.by_source.get(source, 0),
-            open_total=self.total,
-            refused_since_last_log=0 if last is None else last[1],
-        )
 
 
 class GuardedProtocol(asyncio.Protocol):

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
-from gateway.connguard import ConnectionGuard
+from gateway.connguard import ConnectionGuard, RefusalLog
 from gateway.fix.auth import LogonGuard
 from gateway.fix.codec import DEFAULT_DATA_TAGS, FixMessage, FrameReader, Garbled
 from gateway.fix.dictionary import load_dictionary
@@ -189,24 +189,29 @@ class _Connection(asyncio.Protocol):
 
     # internals -------------------------------------------------------------------
 
+    def _refuse(self, reason: str, detail: str) -> None:
+        """Close a connection no session took; logged at most once a minute per source
+        address and reason (a client retrying in a loop must not cost a line each)."""
+        unlogged = self._acceptor.refusal_log.allow(f"{self._source} {reason}")
+        if unlogged is not None:
+            more = f" ({unlogged} more from this address since the last such line)"
+            log.warning("connection %s: %s%s", self.peer, detail, more if unlogged else "")
+        self.close()
+
     def _bind(self, msg: FixMessage, now: float) -> FixSession | None:
         if msg.msg_type != "A":
-            log.warning("connection %s: first message not a logon (35=%s)", self.peer, msg.msg_type)
-            self.close()
+            self._refuse("not logon", f"first message not a logon (35={msg.msg_type})")
             return None
         ours, theirs = msg.get_str(56) or "", msg.get_str(49) or ""
         session = self._acceptor.sessions.get((ours, theirs))
         if session is None:
-            log.warning("connection %s: unknown session %s->%s", self.peer, theirs, ours)
-            self.close()
+            self._refuse("unknown session", f"unknown session {theirs}->{ours}")
             return None
         if session.is_connected:
-            log.warning(
-                "connection %s: %s already logged on; new connection refused",
-                self.peer,
-                session.session_id,
+            self._refuse(
+                "already connected",
+                f"{session.session_id} already logged on; new connection refused",
             )
-            self.close()
             return None
         if self._logon_timer is not None:
             self._logon_timer.cancel()
@@ -223,8 +228,7 @@ class _Connection(asyncio.Protocol):
     def _logon_timeout(self) -> None:
         self._logon_timer = None
         if self.session is None and self._transport is not None:
-            log.warning("connection %s: no logon in time", self.peer)
-            self._transport.close()
+            self._refuse("logon timeout", "no logon in time")
 
     def _arm_timer(self) -> None:
         session = self.session
@@ -276,6 +280,8 @@ class FixAcceptor:
         self.settings = settings
         #: caps on open connections (default: none)
         self.connection_guard = connection_guard or ConnectionGuard("fix", 0, 0)
+        #: which refusals of connections that no session took get a log line
+        self.refusal_log = RefusalLog()
         self.application = application
         self._after_durable = after_durable
         self._session_settings = list(sessions)

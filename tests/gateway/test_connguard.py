@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from structlog.testing import capture_logs
 
 from gateway.app import App
 from gateway.connguard import ConnectionGuard
@@ -36,9 +37,13 @@ async def test_per_source_cap(make_gateway: MakeGateway, edge: str) -> None:
     app = await make_gateway(**{edge: {"max_connections_per_source": 2}})
     held = [await open_from(app, edge) for _ in range(2)]
     await until(lambda: guard(app, edge).by_source.get("127.0.0.1") == 2, "two admitted")
-    reader, writer = await open_from(app, edge)
-    assert await closed_by_gateway(reader)
-    writer.close()
+    with capture_logs() as logs:
+        for _ in range(2):
+            reader, writer = await open_from(app, edge)
+            assert await closed_by_gateway(reader)
+            writer.close()
+    refused = [e for e in logs if e["event"] == "connection.refused"]
+    assert [(e["source"], e["reason"]) for e in refused] == [("127.0.0.1", "per_source")]
     # another source has its own budget; /health answers (the HTTP cap is per source too)
     await exchange(app, edge, "127.0.0.2")
     assert await health_from(app, "127.0.0.3") == b"HTTP/1.1 200 OK\r\n"
@@ -47,7 +52,7 @@ async def test_per_source_cap(make_gateway: MakeGateway, edge: str) -> None:
     await until(lambda: guard(app, edge).by_source.get("127.0.0.1") == 1, "one released")
     await exchange(app, edge, "127.0.0.1", fix_sender="CLIENT2")
     lines = await metrics_from(app, "127.0.0.4")
-    assert f'gw_connections_refused_total{{protocol="{edge}",reason="per_source"}} 1' in lines
+    assert f'gw_connections_refused_total{{protocol="{edge}",reason="per_source"}} 2' in lines
     for _, w in held:
         w.close()
 
