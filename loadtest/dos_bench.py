@@ -8,7 +8,7 @@ connections (FIX, WebSocket and HTTP, each re-opened when the gateway closes it)
 A trading session (LOAD1, from 127.0.0.1) sends one IOC order at a time, paced, and a
 probe GETs ``/health`` over a new connection every 50 ms. Both are measured quiet, then
 under attack. The attack runs in a child process from other loopback addresses
-(127.0.0.2-5 log on, 127.0.1.1-10 idle; Linux routes 127/8 to lo), so the per-source
+(127.0.0.2-5 log on, 127.0.1.x idle; Linux routes 127/8 to lo), so the per-source
 caps apply to it and not to the trader. Targets: the trader's order-ack p99 under attack
 within 2 ms of its quiet p99; ``/health`` p99 under attack below 10 ms with every probe
 answered.
@@ -49,7 +49,6 @@ ACK_WAIT_S = 10.0
 #: costs the gateway a password check, unlike a Logon for a session already logged on.
 VICTIMS = ["CLIENT1", "CLIENT2", *(f"LOAD{n}" for n in range(2, 9))]
 LOGON_SOURCES = [f"127.0.0.{n}" for n in range(2, 6)]
-IDLE_SOURCES = [f"127.0.1.{n}" for n in range(1, 11)]
 #: How the idle connections are spread over the edges.
 IDLE_SHARE = {"fix": 0.4, "ws": 0.4, "http": 0.2}
 
@@ -69,9 +68,9 @@ class _AttackStats:
 
 
 async def _wrong_logons(
-    port: int, source: str, target: str, stop: asyncio.Event, st: _AttackStats
+    port: int, source: str, target: str, stop: asyncio.Event, st: _AttackStats, pause: float
 ) -> None:
-    """Log on with a wrong password, wait for the gateway to hang up, again."""
+    """Log on with a wrong password, wait for the gateway to hang up, ``pause``, again."""
     while not stop.is_set():
         try:
             reader, writer = await asyncio.open_connection(
@@ -103,6 +102,7 @@ async def _wrong_logons(
         except (OSError, TimeoutError):
             st.counts["logon.error"] += 1
         writer.close()
+        await asyncio.sleep(pause)
 
 
 async def _idle(
@@ -140,13 +140,17 @@ async def _attack(args: argparse.Namespace) -> None:
     tasks: list[asyncio.Task[None]] = []
     for n in range(args.logons):
         source, target = LOGON_SOURCES[n % len(LOGON_SOURCES)], VICTIMS[n % len(VICTIMS)]
-        tasks.append(loop.create_task(_wrong_logons(args.fix_port, source, target, stop, st)))
+        tasks.append(
+            loop.create_task(
+                _wrong_logons(args.fix_port, source, target, stop, st, args.retry_after)
+            )
+        )
     opened: list[asyncio.Event] = []
     n = 0
     for edge, share in IDLE_SHARE.items():
         for _ in range(round(args.idle * share)):
             opened.append(asyncio.Event())
-            source = IDLE_SOURCES[n % len(IDLE_SOURCES)]
+            source = f"127.0.1.{1 + n % args.idle_sources}"
             tasks.append(loop.create_task(_idle(edge, ports[edge], source, stop, st, opened[-1])))
             n += 1
     with contextlib.suppress(TimeoutError):
@@ -235,6 +239,10 @@ def _start_attacker(gw: GatewayProcess, args: argparse.Namespace) -> subprocess.
         str(args.logons),
         "--idle",
         str(args.idle),
+        "--retry-after",
+        str(args.retry_after),
+        "--idle-sources",
+        str(args.idle_sources),
     ]
     if args.uvloop:
         cmd.append("--uvloop")
@@ -333,6 +341,20 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--logons", type=int, default=200, help="concurrent wrong-password logons")
         p.add_argument("--idle", type=int, default=1000, help="idle connections held open")
         p.add_argument("--uvloop", action="store_true", help="uvloop in the bench processes")
+        p.add_argument(
+            "--idle-sources",
+            type=int,
+            default=1,
+            choices=range(1, 255),
+            metavar="N",
+            help="how many addresses the idle connections come from",
+        )
+        p.add_argument(
+            "--retry-after",
+            type=float,
+            default=0.0,
+            help="seconds a wrong-password client waits before its next try",
+        )
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per phase")
     parser.add_argument("--rate", type=float, default=200.0, help="trader orders per second")
     parser.add_argument("--fsync", default="never", choices=["batch", "interval", "never"])
