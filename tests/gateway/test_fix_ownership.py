@@ -87,28 +87,28 @@ async def refusals(
     return answers[0], answers[1]
 
 
+#: F and G, with the fields each takes besides 11, 37 and 41
+AMENDS = pytest.mark.parametrize(
+    ("msg_type", "fields"),
+    [("F", []), ("G", [(38, "0.3"), (40, 2), (44, "40000")])],
+    ids=["cancel", "replace"],
+)
+
+
 @SNOOPS
-async def test_cancel_of_another_accounts_order_is_refused_as_unknown(
-    fix_login: Connect, snoop_login: Connect, snoop_of: Snoop
+@AMENDS
+async def test_cancel_or_replace_of_another_accounts_order_is_refused_as_unknown(
+    fix_login: Connect,
+    snoop_login: Connect,
+    snoop_of: Snoop,
+    msg_type: str,
+    fields: list[tuple[int, FieldValue]],
 ) -> None:
     """The OrderCancelReject carried the victim's real OrdStatus (39) and, without
     OrigClOrdID in the request, the victim's ClOrdID in 41."""
     victim, snoop, order_id = await victim_order(fix_login, snoop_login, snoop_of)
-    body = [*snoop_of[2], (55, "BTC-USD"), (54, 1), TT]
-    not_owned, unknown = await refusals(snoop, "F", "9", order_id, body)
-    assert (not_owned.get(37), unknown.get(37)) == (order_id.encode(), UNKNOWN_ID.encode())
-    assert comparable(not_owned) == comparable(unknown)
-    assert not_owned.get(39) == b"8" and not_owned.get(41) == b"NONE"
-    await victim.expect_nothing()
-
-
-@SNOOPS
-async def test_replace_of_another_accounts_order_is_refused_as_unknown(
-    fix_login: Connect, snoop_login: Connect, snoop_of: Snoop
-) -> None:
-    victim, snoop, order_id = await victim_order(fix_login, snoop_login, snoop_of)
-    body = [*snoop_of[2], (55, "BTC-USD"), (54, 1), (38, "0.3"), (40, 2), (44, "40000"), TT]
-    not_owned, unknown = await refusals(snoop, "G", "9", order_id, body)
+    body = [*snoop_of[2], (55, "BTC-USD"), (54, 1), *fields, TT]
+    not_owned, unknown = await refusals(snoop, msg_type, "9", order_id, body)
     assert (not_owned.get(37), unknown.get(37)) == (order_id.encode(), UNKNOWN_ID.encode())
     assert comparable(not_owned) == comparable(unknown)
     assert not_owned.get(39) == b"8" and not_owned.get(41) == b"NONE"
