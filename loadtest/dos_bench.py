@@ -67,19 +67,27 @@ class _AttackStats:
     counts: Counter[str] = field(default_factory=Counter)
 
 
+async def _connect(
+    port: int, source: str, st: _AttackStats, what: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    """A connection from ``source``; None (counted, after a short pause) if it failed."""
+    try:
+        return await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    except OSError:
+        st.counts[f"{what}.connect_failed"] += 1
+        await asyncio.sleep(0.1)
+        return None
+
+
 async def _wrong_logons(
     port: int, source: str, target: str, stop: asyncio.Event, st: _AttackStats, pause: float
 ) -> None:
     """Log on with a wrong password, wait for the gateway to hang up, ``pause``, again."""
     while not stop.is_set():
-        try:
-            reader, writer = await asyncio.open_connection(
-                "127.0.0.1", port, local_addr=(source, 0)
-            )
-        except OSError:
-            st.counts["logon.connect_failed"] += 1
-            await asyncio.sleep(0.1)
+        streams = await _connect(port, source, st, "logon")
+        if streams is None:
             continue
+        reader, writer = streams
         fields: list[tuple[int, bytes | str | int]] = [
             (35, b"A"),
             (49, target),
@@ -110,14 +118,10 @@ async def _idle(
 ) -> None:
     """Hold a connection that never says anything; re-open it when the gateway closes it."""
     while not stop.is_set():
-        try:
-            reader, writer = await asyncio.open_connection(
-                "127.0.0.1", port, local_addr=(source, 0)
-            )
-        except OSError:
-            st.counts[f"idle.{edge}.connect_failed"] += 1
-            await asyncio.sleep(0.1)
+        streams = await _connect(port, source, st, f"idle.{edge}")
+        if streams is None:
             continue
+        reader, writer = streams
         st.counts[f"idle.{edge}.opened"] += 1
         opened.set()
         started = time.monotonic()

@@ -99,7 +99,7 @@ class HttpServer:
         self.ready = ready
         self.port = 0
         self._runner: web.AppRunner | None = None
-        self.guard = ConnectionGuard(
+        self.connection_guard = ConnectionGuard(
             "http", config.http.max_connections, config.http.max_connections_per_source, registry
         )
         app = web.Application()
@@ -123,7 +123,7 @@ class HttpServer:
             self.app, access_log=None, keepalive_timeout=self.config.http.header_timeout_s
         )
         await runner.setup()
-        site = _GuardedSite(runner, host, port, self.guard)
+        site = _GuardedSite(runner, host, port, self.connection_guard)
         await site.start()
         self._runner = runner
         for address in runner.addresses:

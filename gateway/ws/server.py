@@ -401,7 +401,7 @@ class WsServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self.port = 0
-        self.guard = ConnectionGuard(
+        self.connection_guard = ConnectionGuard(
             "ws", config.ws.max_connections, config.ws.max_connections_per_source, registry
         )
         self.m_sent = registry.counter("gw_ws_messages_sent_total", "WebSocket frames sent")
@@ -467,7 +467,7 @@ class WsServer:
             max_size=MAX_MESSAGE_BYTES,
             write_limit=WRITE_LIMIT_BYTES,
             open_timeout=cfg.handshake_timeout_s,
-            create_connection=_guarded_connection(self.guard),
+            create_connection=_guarded_connection(self.connection_guard),
         )
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("ws.listening", host=host, port=self.port, path=cfg.path)

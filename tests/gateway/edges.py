@@ -9,6 +9,9 @@ from collections.abc import Callable
 from websockets.asyncio.client import connect
 
 from gateway.app import App
+from gateway.fix.acceptor import FixAcceptor
+from gateway.rest.server import HttpServer
+from gateway.ws.server import WsServer
 from tests.fix.conftest import FixClient
 
 PASSWORD = "demo-password"
@@ -16,12 +19,17 @@ PASSWORD = "demo-password"
 PATIENCE_S = 10.0
 
 
-def port(app: App, edge: str) -> int:
+def server(app: App, edge: str) -> FixAcceptor | WsServer | HttpServer:
+    """The component listening for ``edge`` (each has ``port`` and ``connection_guard``)."""
     if edge == "fix":
-        return app.fix.acceptor.port
-    server = app.ws if edge == "ws" else app.http
-    assert server is not None
-    return server.port
+        return app.fix.acceptor
+    component = app.ws if edge == "ws" else app.http
+    assert component is not None
+    return component
+
+
+def port(app: App, edge: str) -> int:
+    return server(app, edge).port
 
 
 async def open_from(

@@ -11,17 +11,20 @@ from structlog.testing import capture_logs
 from gateway.app import App
 from gateway.connguard import ConnectionGuard
 from tests.conftest import MakeGateway
-from tests.gateway.edges import closed_by_gateway, exchange, health_from, open_from, until
+from tests.gateway.edges import (
+    closed_by_gateway,
+    exchange,
+    health_from,
+    open_from,
+    server,
+    until,
+)
 
 EDGES = ["fix", "ws", "http"]
 
 
 def guard(app: App, edge: str) -> ConnectionGuard:
-    if edge == "fix":
-        return app.fix.acceptor.connection_guard
-    server = app.ws if edge == "ws" else app.http
-    assert server is not None
-    return server.guard
+    return server(app, edge).connection_guard
 
 
 async def metrics_from(app: App, source: str) -> set[str]:

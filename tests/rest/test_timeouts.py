@@ -24,7 +24,7 @@ async def test_header_timeout_closes_silent_and_slow_connections(
     length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
     await reader.readexactly(length)
     assert await closed_by_gateway(reader)
-    guard = app.http.guard
+    guard = app.http.connection_guard
     await until(lambda: guard.total == 0, "closed connections released")
     for _, w in (silent, slow, (reader, writer)):
         w.close()
