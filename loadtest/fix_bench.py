@@ -47,7 +47,8 @@ from loadtest import run_loop
 __all__ = ["main"]
 
 SOH = b"\x01"
-PASSWORD = "demo-password"
+#: the demo config's passwords of the two sessions the benchmark uses
+PASSWORDS = {"CLIENT1": "demo-client1", "CLIENT2": "demo-client2"}
 SYMBOL = "BTC-USD"
 PRICE = b"100.00"
 QTY = b"0.1000"
@@ -247,7 +248,7 @@ class Conn(asyncio.Protocol):
         body = (
             b"35=A\x0149=%s\x0156=GATEWAY\x0134=1\x0152=%s\x0198=0\x01108=30\x01141=Y\x01"
             b"553=%s\x01554=%s\x01"
-        ) % (self.sender.encode(), _utc_ms(), self.sender.encode(), PASSWORD.encode())
+        ) % (self.sender.encode(), _utc_ms(), self.sender.encode(), PASSWORDS[self.sender].encode())
         self.seq = 2
         transport.write(_frame(body))  # type: ignore[attr-defined]
 

@@ -39,12 +39,12 @@ __all__ = [
     "scrape_metrics",
 ]
 
-#: password of the LOADn sessions (the demo hash of "demo-password" is reused).
-LOAD_PASSWORD = "demo-password"
+#: password of the LOADn sessions, which this runner adds (no demo session shares it).
+LOAD_PASSWORD = "load-password"
 
-_DEMO_PASSWORD_HASH = (
-    "scrypt$64656164626565663031323334353637$"
-    "41d517273d0e086933b462bc681a2e096297acb41e571c612bdfc5b41c07cb78"
+_LOAD_PASSWORD_HASH = (
+    "scrypt$6d75f1454807b19e43e3e67af0e325d7$"
+    "ff1ad529d83a95d5a22f3761adbd649369cd17ea74b58d9f8d7b4233cc4ca83e"
 )
 
 
@@ -137,7 +137,7 @@ def gateway_config(
                 "role": "order_entry",
                 "account": ["ACC1" if n % 2 else "ACC2"],
                 "auth": "password",
-                "password_hash": _DEMO_PASSWORD_HASH,
+                "password_hash": _LOAD_PASSWORD_HASH,
                 "reset_on_logon": True,
                 "max_msgs_per_s": 1_000_000,
             }

@@ -13,7 +13,13 @@ from gateway.app import App
 from gateway.config import Config, load_config
 from tests.fix.conftest import FixClient
 
-PASSWORD = "demo-password"
+#: The demo config's FIX passwords (gateway/demo.toml): each session has its own.
+DEMO_PASSWORDS = {c: f"demo-{c.lower()}" for c in ("CLIENT1", "CLIENT2", "CLIENT5X", "MD1", "DC1")}
+
+
+def password(comp_id: str) -> str:
+    """The demo password of the session whose client CompID is ``comp_id``."""
+    return DEMO_PASSWORDS[comp_id]
 
 
 def gateway_config(tmp: Path, **fix_overrides: object) -> Config:
@@ -44,13 +50,15 @@ Connect = Callable[..., Awaitable[FixClient]]
 
 @pytest.fixture
 async def fix_login(app: App) -> AsyncIterator[Connect]:
-    """Connect and log on a demo session (CLIENT1, CLIENT2, MD1, DC1 use the password)."""
+    """Connect and log on a demo session (CLIENT1, CLIENT2, MD1, DC1: their passwords)."""
     clients: list[FixClient] = []
 
     async def connect(sender: str = "CLIENT1", begin_string: str = "FIX.4.4") -> FixClient:
         reader, writer = await asyncio.open_connection("127.0.0.1", app.fix.port)
         client = FixClient(reader, writer, begin_string=begin_string, sender=sender)
-        await client.send("A", [(98, 0), (108, 30), (141, "Y"), (553, sender), (554, PASSWORD)])
+        await client.send(
+            "A", [(98, 0), (108, 30), (141, "Y"), (553, sender), (554, password(sender))]
+        )
         logon = await client.expect("A")
         assert logon.get(141) == b"Y"
         clients.append(client)

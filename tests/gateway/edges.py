@@ -13,8 +13,8 @@ from gateway.fix.acceptor import FixAcceptor
 from gateway.rest.server import HttpServer
 from gateway.ws.server import WsServer
 from tests.fix.conftest import FixClient
+from tests.gateway.conftest import password
 
-PASSWORD = "demo-password"
 #: A bound on waits for what must happen at once; not a timing assertion.
 PATIENCE_S = 10.0
 
@@ -70,7 +70,9 @@ async def exchange(app: App, edge: str, source: str, fix_sender: str = "CLIENT1"
     else:
         reader, writer = await open_from(app, "fix", source)
         client = FixClient(reader, writer, sender=fix_sender)
-        await client.send("A", [(98, 0), (108, 30), (141, "Y"), (553, fix_sender), (554, PASSWORD)])
+        await client.send(
+            "A", [(98, 0), (108, 30), (141, "Y"), (553, fix_sender), (554, password(fix_sender))]
+        )
         await client.expect("A", PATIENCE_S)
         writer.close()
 

@@ -16,7 +16,7 @@ from gateway.fix.codec import FixMessage
 from gateway.fix.dictionary import load_dictionary
 from gateway.fix.settings import FIXT11
 from tests.fix.conftest import FixClient
-from tests.gateway.conftest import PASSWORD, Connect, gateway_config
+from tests.gateway.conftest import Connect, gateway_config, password
 from tests.gateway.test_fix_orders import TT, order, tags
 
 FIXT_CLIENT = "CLIENT5X"  # the demo FIXT.1.1 order-entry session (ACC3)
@@ -47,7 +47,7 @@ async def fixt_connect(app: App, sender: str = FIXT_CLIENT) -> FixClient:
     """A FIXT.1.1 client logged on with 141=Y (FixClient.logon adds 1137=9)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", app.fix.port)
     client = FixClient(reader, writer, begin_string=FIXT11, sender=sender)
-    logon = await client.logon([(553, sender), (554, PASSWORD)], reset=True)
+    logon = await client.logon([(553, sender), (554, password(sender))], reset=True)
     assert (logon.get(141), logon.get(1137)) == (b"Y", b"9")
     fix50(logon)
     return client
@@ -95,7 +95,7 @@ async def test_fixt_unsupported_message_type_gets_business_reject(app: App) -> N
 async def test_fixt_logon_without_default_appl_ver_id_refused(app: App) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", app.fix.port)
     client = FixClient(reader, writer, begin_string=FIXT11, sender=FIXT_CLIENT)
-    await client.send("A", [(98, 0), (108, 30), (553, FIXT_CLIENT), (554, PASSWORD)])
+    await client.send("A", [(98, 0), (108, 30), (553, FIXT_CLIENT), (554, password(FIXT_CLIENT))])
     logout = fix50(await client.expect("5"))
     assert logout.get(58) == b"Logon rejected: Required tag missing (tag 1137)"
     await client.expect_closed()
@@ -198,7 +198,7 @@ async def test_load_harness_logs_on_to_a_fixt_session(app: App) -> None:
     cfg = FixSessionConfig(
         port=app.fix.port,
         sender="CLIENT5X",
-        password=PASSWORD,
+        password=password("CLIENT5X"),
         begin_string=FIXT11,
         logon_timeout_s=3,
     )

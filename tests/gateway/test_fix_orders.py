@@ -296,14 +296,16 @@ async def test_security_list(fix_login: Connect) -> None:
 
 
 async def test_cancel_on_disconnect_cancels_the_sessions_orders(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.gateway.conftest import PASSWORD, gateway_config
+    from tests.gateway.conftest import gateway_config, password
 
     app = App(gateway_config(tmp_path, cancel_on_disconnect=True))
     await app.start()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", app.fix.port)
         client = FixClient(reader, writer)
-        await client.send("A", [(98, 0), (108, 30), (141, "Y"), (553, "CLIENT1"), (554, PASSWORD)])
+        await client.send(
+            "A", [(98, 0), (108, 30), (141, "Y"), (553, "CLIENT1"), (554, password("CLIENT1"))]
+        )
         await client.expect("A")
         await client.send("D", order("cod1", 1, "0.1", "40000"))
         await client.expect("8")
@@ -321,14 +323,16 @@ async def test_cancel_on_disconnect_cancels_the_sessions_orders(tmp_path) -> Non
 
 
 async def test_orders_survive_restart_and_report_after_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.gateway.conftest import PASSWORD, gateway_config
+    from tests.gateway.conftest import gateway_config, password
 
     cfg = gateway_config(tmp_path)
     app = App(cfg)
     await app.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", app.fix.port)
     client = FixClient(reader, writer)
-    await client.send("A", [(98, 0), (108, 30), (141, "Y"), (553, "CLIENT1"), (554, PASSWORD)])
+    await client.send(
+        "A", [(98, 0), (108, 30), (141, "Y"), (553, "CLIENT1"), (554, password("CLIENT1"))]
+    )
     await client.expect("A")
     await client.send("D", order("keep", 2, "0.1", "60000"))
     ack = await client.expect("8")
@@ -342,7 +346,9 @@ async def test_orders_survive_restart_and_report_after_it(tmp_path) -> None:  # 
         assert app2.host.engine.state_hash() == hash_before
         reader, writer = await asyncio.open_connection("127.0.0.1", app2.fix.port)
         client = FixClient(reader, writer)
-        await client.send("A", [(98, 0), (108, 30), (141, "Y"), (553, "CLIENT1"), (554, PASSWORD)])
+        await client.send(
+            "A", [(98, 0), (108, 30), (141, "Y"), (553, "CLIENT1"), (554, password("CLIENT1"))]
+        )
         await client.expect("A")
         await client.send("H", [(11, "keep"), (55, "BTC-USD"), (54, 2)])
         status = await client.expect("8")
@@ -364,7 +370,7 @@ def _unused() -> None:  # keep now_ts import meaningful for future tests
 
 
 async def test_fix42_session_gets_fix42_execution_reports(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.gateway.conftest import PASSWORD, gateway_config
+    from tests.gateway.conftest import gateway_config, password
 
     app = App(gateway_config(tmp_path, begin_string="FIX.4.2"))
     await app.start()
@@ -373,7 +379,9 @@ async def test_fix42_session_gets_fix42_execution_reports(tmp_path) -> None:  # 
         for sender in ("CLIENT1", "CLIENT2"):
             reader, writer = await asyncio.open_connection("127.0.0.1", app.fix.port)
             client = FixClient(reader, writer, begin_string="FIX.4.2", sender=sender)
-            await client.send("A", [(98, 0), (108, 30), (141, "Y"), (553, sender), (554, PASSWORD)])
+            await client.send(
+                "A", [(98, 0), (108, 30), (141, "Y"), (553, sender), (554, password(sender))]
+            )
             await client.expect("A")
             clients.append(client)
         maker, taker = clients

@@ -18,7 +18,7 @@ from gateway.app import App
 from gateway.fix.codec import FieldValue, FixMessage
 from gateway.fix.settings import FIXT11
 from tests.fix.conftest import FixClient
-from tests.gateway.conftest import PASSWORD, Connect
+from tests.gateway.conftest import Connect, password
 
 TT = (60, "20261123-00:00:00")
 #: BodyLength, MsgSeqNum, SendingTime, CheckSum; OrderID (echoes the request), ExecID
@@ -47,7 +47,7 @@ async def snoop_login(app: App) -> AsyncIterator[Connect]:
         reader, writer = await asyncio.open_connection("127.0.0.1", app.fix.port)
         client = FixClient(reader, writer, begin_string=begin_string, sender=sender)
         clients.append(client)
-        await client.logon([(553, sender), (554, PASSWORD)], reset=True)
+        await client.logon([(553, sender), (554, password(sender))], reset=True)
         return client
 
     yield connect

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gateway.fix.codec import FieldValue
 from tests.fix.conftest import FixClient, now_ts
-from tests.gateway.conftest import PASSWORD
+from tests.gateway.conftest import password
 from tests.gateway.fix_process import GatewayChild
 
 ORDER: list[tuple[int, FieldValue]] = [
@@ -35,7 +35,7 @@ async def test_an_order_killed_before_its_journal_write_is_asked_for_again(
     gateway killed in between asks for the order again after the restart."""
     gateway = GatewayChild(tmp_path, kill_after_order=True)
     client = await _connect(gateway.port, 1)
-    await client.logon([(553, "CLIENT1"), (554, PASSWORD)], reset=True)
+    await client.logon([(553, "CLIENT1"), (554, password("CLIENT1"))], reset=True)
     sent_at = now_ts()
     await client.send("D", [(11, "lost-1"), *ORDER], sending_time=sent_at)  # MsgSeqNum 2
     gateway.wait_killed()
@@ -44,7 +44,7 @@ async def test_an_order_killed_before_its_journal_write_is_asked_for_again(
     gateway = GatewayChild(tmp_path)
     try:
         client = await _connect(gateway.port, 3)
-        await client.logon([(553, "CLIENT1"), (554, PASSWORD)])
+        await client.logon([(553, "CLIENT1"), (554, password("CLIENT1"))])
         resend = await client.expect("2")
         assert (resend.get(7), resend.get(16)) == (b"2", b"0")
         await client.send("D", [(11, "lost-1"), *ORDER], seq=2, header=[(43, "Y"), (122, sent_at)])

@@ -18,7 +18,9 @@ import structlog
 from gateway.logs import configure_logging
 from loadtest.gateway_runner import GatewayProcess
 from tests.fix.conftest import FixClient
-from tests.gateway.conftest import PASSWORD
+from tests.gateway.conftest import password
+
+PASSWORD = password("CLIENT1")
 
 WRONG_PASSWORD = "hunter2-not-the-password"
 

@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from gateway.app import App
 from tests.conftest import MakeGateway
 from tests.fix.conftest import FixClient
+from tests.gateway.conftest import password
 from tests.ws.helpers import connect_client, limit
 
-PASSWORD = "demo-password"
 TT = (60, "20261123-00:00:00")
 #: Unreachable objects allowed per measured phase: none come from the order path
 #: today (0 on asyncio and uvloop); a cycle per order would be hundreds.
@@ -71,7 +71,7 @@ def census(objects: list[object]) -> dict[str, int]:
 async def fix_logon(app: App, sender: str) -> FixClient:
     reader, writer = await asyncio.open_connection("127.0.0.1", app.fix.port)
     client = FixClient(reader, writer, sender=sender)
-    await client.send("A", [(98, 0), (108, 30), (141, "Y"), (553, sender), (554, PASSWORD)])
+    await client.send("A", [(98, 0), (108, 30), (141, "Y"), (553, sender), (554, password(sender))])
     await client.expect("A")
     return client
 
