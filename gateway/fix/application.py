@@ -262,7 +262,38 @@ class FixGateway:
             )
             self.host.defer(lambda: session.send("8", body))
             return
+        if msg.get(43) == b"Y" and self._answer_resent_order(session, account, msg):
+            return
         self.host.submit(command, session)
+
+    def _answer_resent_order(self, session: FixSession, account: str, msg: FixMessage) -> bool:
+        """A NewOrderSingle sent again with PossDupFlag=Y (a resend after a gap or a
+        restart) whose ClOrdID names an order this account already placed is not a new
+        order: it gets that order's current status (150=I), never a duplicate-ClOrdID
+        reject that would tell the client a live order was refused."""
+        view = self.tracker.find(account, msg.get_str(11) or "")
+        if view is None:
+            return False
+        known = view
+
+        def answer() -> None:
+            session.send("8", self._status_body(session, known, ()))
+
+        self.host.defer(answer)
+        return True
+
+    def _status_body(
+        self,
+        session: FixSession,
+        view: OrderView,
+        extra: tuple[tuple[int, bytes | str | int], ...],
+    ) -> bytes:
+        """An ExecutionReport 150=I with the order's state now."""
+        inst = self.host.engine.listings[view.symbol].instrument
+        return er_body(
+            view, _current(view), inst, self._exec_id(), b"I", view.updated_us, session.fix42,
+            extra=extra,
+        )  # fmt: skip
 
     def _on_cancel(self, session: FixSession, msg: FixMessage) -> None:
         self._amend(session, msg, parse_cancel, b"1")
@@ -314,17 +345,7 @@ class FixGateway:
                 )
                 body = body.replace(b"150=8\x01", b"150=I\x01", 1)
             else:
-                inst = self.host.engine.listings[view.symbol].instrument
-                body = er_body(
-                    view,
-                    _current(view),
-                    inst,
-                    self._exec_id(),
-                    b"I",
-                    view.updated_us,
-                    session.fix42,
-                    extra=extra,
-                )
+                body = self._status_body(session, view, extra)
             session.send("8", body)
 
         self.host.defer(answer)

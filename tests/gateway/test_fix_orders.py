@@ -401,3 +401,33 @@ async def test_fix42_session_gets_fix42_execution_reports(tmp_path) -> None:  # 
             client.writer.close()
     finally:
         await app.stop()
+
+
+async def test_possdup_resend_of_a_placed_order_gets_its_status_not_a_reject(
+    fix_login: Connect, app: App
+) -> None:
+    """A NewOrderSingle resent with PossDupFlag=Y (after a gap or a restart) whose
+    ClOrdID this account already used is answered with the order's status (150=I),
+    not a second order and not a duplicate-ClOrdID reject; a resent order the gateway
+    never received is placed as usual."""
+    client = await fix_login("CLIENT1")
+    await client.send("D", order("pd1", 1, "0.1", "40000"))
+    ack = await client.expect("8")
+    assert ack.get(150) == b"0"
+    open_before = len(app.host.engine.orders)
+
+    resend = [(43, "Y"), (122, now_ts(-1))]
+    await client.send("D", order("pd1", 1, "0.1", "40000"), header=resend)
+    status = await client.expect("8")
+    assert tags(status, 11, 37, 150, 39, 151) == {
+        11: "pd1",
+        37: ack.get_str(37) or "",
+        150: "I",
+        39: "0",
+        151: "0.1",
+    }
+    assert len(app.host.engine.orders) == open_before
+
+    await client.send("D", order("pd2", 1, "0.1", "40000"), header=resend)
+    assert tags(await client.expect("8"), 11, 150) == {11: "pd2", 150: "0"}
+    assert len(app.host.engine.orders) == open_before + 1
