@@ -3,6 +3,7 @@
 Layout of the journal directory:
     journal-<first seq, 20 digits>.log   segments of records, in seq order
     snapshot-<seq, 20 digits>.json      engine state after <seq> (plus its hash)
+    journal-manifest.json               the newest segment and a seq known durable
 
 Record = u32 little-endian payload length | u32 CRC-32 of payload | payload, where
 payload = orjson [seq, ts_us, command type, command fields...].
@@ -12,6 +13,13 @@ A record appended is only buffered; flush() writes the whole buffer with one wri
 the policy. A crash can leave a torn last record: recovery detects it (short read or
 CRC mismatch) and truncates it away. Damage anywhere else is real corruption and
 stops recovery with an error naming the file and offset.
+
+The manifest is rewritten when a segment is opened (at start and at each roll, after
+the previous segment is durable), never per record. A deleted newest segment, or a
+missing run of records, would otherwise replay as a shorter but valid history:
+recovery compares the segments and the seqs it found with the manifest and refuses
+to start on a gap. The manifest only ever names a segment that already exists and a
+seq already fsynced, so a crash at any point leaves a journal that starts.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from engine.snapshot import restore_state
 __all__ = [
     "FSYNC_POLICIES",
     "JournalCorrupt",
+    "JournalGap",
     "JournalStats",
     "JournalWriter",
     "RecoveryReport",
@@ -52,6 +61,7 @@ _crc32: Final = zlib.crc32
 _dumps: Final = orjson.dumps
 _SEGMENT: Final = re.compile(r"^journal-(\d{20})\.log$")
 _SNAPSHOT: Final = re.compile(r"^snapshot-(\d{20})\.json$")
+MANIFEST: Final = "journal-manifest.json"
 
 
 #: work that makes a rolled-over segment durable (see JournalWriter.roll)
@@ -60,6 +70,10 @@ DurabilityJob = Callable[[], None]
 
 class JournalCorrupt(Exception):
     """A damaged record that is not a torn tail: refuse to guess."""
+
+
+class JournalGap(JournalCorrupt):
+    """Records known to have been journaled are missing (a deleted segment)."""
 
 
 @dataclass
@@ -94,12 +108,15 @@ class JournalWriter:
         self._size = 0  # bytes of whole records in the open segment
         self._failed: OSError | None = None
         self._open_segment(next_seq, reuse_last=True)
+        os.fsync(self._fd)  # what recovery read may still be only in the page cache
+        _write_manifest(self.directory, self.segment_seq, next_seq - 1)
 
     def _open_segment(self, first_seq: int, reuse_last: bool, sync_dir: bool = True) -> None:
         segments = _list(self.directory, _SEGMENT)
         if reuse_last and segments:
-            path = segments[-1][1]
+            self.segment_seq, path = segments[-1]
         else:
+            self.segment_seq = first_seq
             path = self.directory / f"journal-{first_seq:020d}.log"
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._size = os.fstat(self._fd).st_size
@@ -211,6 +228,7 @@ class JournalWriter:
             os.fsync(old_fd)
             os.close(old_fd)
             _fsync_dir(self.directory)
+            _write_manifest(self.directory, next_seq, next_seq - 1)
 
         self._open_segment(next_seq, reuse_last=False, sync_dir=False)
         if defer is None:
@@ -232,6 +250,42 @@ def _list(directory: Path, pattern: re.Pattern[str]) -> list[tuple[int, Path]]:
         if m:
             found.append((int(m.group(1)), path))
     return sorted(found)
+
+
+def _write_manifest(directory: Path, segment_seq: int, durable_seq: int) -> None:
+    """Atomically record the newest segment (it exists) and a seq already durable."""
+    path = directory / MANIFEST
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(_dumps({"segment": segment_seq, "seq": durable_seq}))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(directory)
+
+
+def _read_manifest(directory: Path) -> tuple[int, int] | None:
+    """(newest segment's first seq, a seq known durable), if the journal has a manifest."""
+    try:
+        doc = orjson.loads((directory / MANIFEST).read_bytes())
+    except FileNotFoundError:
+        return None  # a journal older than manifests, or a fresh directory
+    except orjson.JSONDecodeError as exc:  # written atomically: not a torn write
+        raise JournalCorrupt(f"{directory / MANIFEST}: unreadable: {exc}") from exc
+    return int(doc["segment"]), int(doc["seq"])
+
+
+def _check_segments(directory: Path, manifest: tuple[int, int]) -> None:
+    """The newest segment the manifest names must still be there."""
+    segments = _list(directory, _SEGMENT)
+    newest = segments[-1][0] if segments else 0
+    if newest < manifest[0]:
+        raise JournalGap(
+            f"{directory / f'journal-{manifest[0]:020d}.log'} is missing: the journal "
+            f"manifest names it as the newest segment (newest found: "
+            f"{segments[-1][1].name if segments else 'none'}); refusing to start without "
+            "the commands it held: restore it, or move the directory aside to start empty"
+        )
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -363,9 +417,22 @@ def recover(engine: Engine, directory: str | Path) -> RecoveryReport:
                 raise JournalCorrupt(f"{path}: state hash mismatch")
             snapshot_seq = seq
             break
+    manifest = _read_manifest(directory) if directory.exists() else None
+    if manifest is not None:
+        _check_segments(directory, manifest)
     replayed = 0
     for seq, ts_us, command in read_records(directory, snapshot_seq):
+        if seq != engine.last_seq + 1:
+            raise JournalGap(
+                f"{directory}: records {engine.last_seq + 1} to {seq - 1} are missing "
+                "(a deleted segment?); refusing to start without them"
+            )
         engine.apply(seq, ts_us, command)
         replayed += 1
+    if manifest is not None and engine.last_seq < manifest[1]:
+        raise JournalGap(
+            f"{directory}: the journal ends at seq {engine.last_seq} but seq {manifest[1]} "
+            "was durable (journal-manifest.json); refusing to start without the rest"
+        )
     engine.sequencer.resume(engine.last_seq, engine.last_ts_us)
     return RecoveryReport(snapshot_seq, replayed, engine.last_seq, engine.state_hash())

@@ -30,6 +30,7 @@ from engine.commands import (
 from engine.core import Engine
 from engine.journal import (
     JournalCorrupt,
+    JournalGap,
     JournalWriter,
     read_records,
     recover,
@@ -375,3 +376,59 @@ def test_a_failed_write_leaves_whole_records_and_no_later_write(tmp_path: Path) 
         with pytest.raises(OSError):
             writer.flush()  # stays failed: the owner must stop
         assert [r[0] for r in read_records(disk)] == list(range(1, durable + 1))
+
+
+def _three_segments(directory: Path) -> Engine:
+    """Records 1..N in three segments, the writer closed."""
+    clock = Clock()
+    eng = Engine(Sequencer(clock))
+    writer = JournalWriter(directory, fsync="never")
+    eng.on_command = writer.append
+    for c in setup_commands():
+        eng.submit(c)
+    for _ in range(2):
+        for _ in range(50):
+            clock.now += 10
+            eng.submit(Tick())
+        writer.flush()
+        writer.roll(eng.last_seq + 1)
+    for _ in range(50):
+        eng.submit(Tick())
+    writer.close()
+    return eng
+
+
+def test_a_deleted_newest_segment_refuses_to_start(tmp_path: Path) -> None:
+    """Without the newest segment the journal replays a shorter, valid history: the
+    manifest written at the roll names the segment, so recovery refuses instead."""
+    _three_segments(tmp_path)
+    newest = sorted(tmp_path.glob("journal-*.log"))[-1]
+    newest.unlink()
+    with pytest.raises(JournalGap, match=rf"{newest.name} is missing"):
+        recover(Engine(), tmp_path)
+
+
+def test_a_deleted_middle_segment_is_a_named_gap(tmp_path: Path) -> None:
+    _three_segments(tmp_path)
+    sorted(tmp_path.glob("journal-*.log"))[1].unlink()
+    with pytest.raises(JournalGap, match=r"records \d+ to \d+ are missing"):
+        recover(Engine(), tmp_path)
+
+
+def test_a_crash_at_any_point_of_a_roll_leaves_a_journal_that_starts(tmp_path: Path) -> None:
+    """The new segment exists before the manifest names it, and the manifest is
+    replaced atomically: every state a kill -9 can leave behind recovers."""
+    writer = JournalWriter(tmp_path, fsync="never")
+    for seq in (1, 2):
+        writer.append(seq, seq * 10, Tick())
+    jobs: list[Callable[[], None]] = []
+    writer.roll(3, defer=jobs.append)
+    writer.append(3, 30, Tick())
+    writer.write()
+    assert recover(Engine(), tmp_path).last_seq == 3  # killed before the job ran
+    (tmp_path / "journal-manifest.tmp").write_bytes(b'{"segm')  # killed mid-manifest
+    assert recover(Engine(), tmp_path).last_seq == 3
+    jobs[0]()
+    assert recover(Engine(), tmp_path).last_seq == 3  # after it
+    writer.close()
+    assert recover(Engine(), tmp_path).last_seq == 3

@@ -140,12 +140,12 @@ async def _drive(journal_dir: str) -> None:
 
 
 def _control(host: EngineHost, line: str) -> None:
-    """``!seq`` prints ``seq <last seq>``; ``!snapshot`` starts one, prints ``snapshot``."""
+    """``!seq`` prints ``seq <last seq>``; ``!snapshot`` starts one if none is running and
+    says which (``snapshot started`` or ``snapshot busy``)."""
     if line == "!seq":
         print(f"seq {host.engine.last_seq}", flush=True)
     elif line == "!snapshot":
-        assert host.snapshot()
-        print("snapshot", flush=True)
+        print("snapshot started" if host.snapshot() else "snapshot busy", flush=True)
 
 
 if __name__ == "__main__":

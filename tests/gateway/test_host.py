@@ -6,9 +6,11 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from engine.commands import Tick
 from engine.core import Engine
-from engine.journal import read_records, recover
+from engine.journal import JournalGap, read_records, recover
 from gateway.config import load_config
 from gateway.host import EngineHost, EventBatch
 from gateway.metrics import Registry
@@ -96,3 +98,45 @@ def test_a_full_disk_stops_the_host_and_every_acknowledged_order_survives(tmp_pa
         engine = Engine()
         recover(engine, journal_dir)  # no JournalCorrupt: the restart succeeds
         assert set(acked) <= resting_client_ids(engine)
+
+
+async def test_a_deleted_newest_segment_stops_the_next_start(tmp_path: Path) -> None:
+    """400 commands, a snapshot (and roll) after 300: without the newest segment the
+    last 100 would be silently gone. The next start refuses and names the file."""
+    host = _host(tmp_path, "never")
+    host.start()
+    for _ in range(300):
+        host.submit(Tick())
+    await asyncio.sleep(0)
+    assert host.snapshot()
+    await host.snapshots.wait()
+    for _ in range(100):
+        host.submit(Tick())
+    await host.stop()
+    newest = sorted((tmp_path / "j").glob("journal-*.log"))[-1]
+    newest.unlink()
+    restarted = _host(tmp_path, "never")
+    with pytest.raises(JournalGap, match=rf"{newest.name} is missing"):
+        restarted.start()
+
+
+def test_kill_9_at_any_point_leaves_a_journal_that_starts(tmp_path: Path) -> None:
+    """Killed right after a roll (its durability job and the snapshot child in flight)
+    or between orders: every restart succeeds with every acknowledged order."""
+    journal_dir = tmp_path / "j"
+    acked: list[str] = []
+    for cycle in range(3):
+        driver = Driver(journal_dir)  # asserts it started
+        for i in range(20):
+            assert driver.order(f"c{cycle}-{i}")
+            acked.append(f"c{cycle}-{i}")
+            if i == 10:
+                assert driver.control("!snapshot") == "snapshot started"
+        if cycle == 1:
+            answer = driver.control("!snapshot")  # the kill lands on the roll
+            assert answer is not None and answer.startswith("snapshot")
+        driver.proc.kill()
+        driver.proc.communicate(timeout=60)
+    engine = Engine()
+    recover(engine, journal_dir)
+    assert set(acked) <= resting_client_ids(engine)

@@ -154,7 +154,7 @@ def test_a_snapshot_child_dies_with_its_killed_gateway_and_a_restart_is_clean(
     seq = int(answer.split()[1])
     fifo = journal_dir / f"snapshot-{seq:020d}.tmp"
     os.mkfifo(fifo)  # the child blocks opening its temp file: a snapshot in progress
-    assert driver.control("!snapshot") == "snapshot"
+    assert driver.control("!snapshot") == "snapshot started"
     (child,) = children(driver.proc.pid)
     try:
         os.kill(driver.proc.pid, signal.SIGKILL)
