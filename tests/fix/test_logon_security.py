@@ -145,6 +145,29 @@ async def test_input_behind_a_logon_waits_for_its_answer(
     assert harness.session().next_target_seq == 3
 
 
+async def test_answer_for_a_closed_connection_is_void(
+    harness: Harness, scrypt: CountingScrypt
+) -> None:
+    await harness.start(password_session())
+    scrypt.gate.clear()
+    gone = await harness.connect()
+    await gone.send("A", [(98, 0), (108, 30), *credentials("wrong")])
+    await harness.wait_for(lambda: scrypt.started == 1)
+    await gone.close()
+    sess = harness.session()
+    await harness.wait_for(lambda: sess.state is SessionState.DISCONNECTED)
+    # a new connection logs on while the old check still runs: its failure, when it
+    # comes, must not log the new connection out
+    c = await harness.connect()
+    await c.send("A", [(98, 0), (108, 30), *credentials()])
+    scrypt.gate.set()
+    await c.expect("A")
+    await harness.wait_for(lambda: scrypt.finished == 2)
+    await c.send("1", [(112, "STILL")])
+    assert (await c.expect("0")).get(112) == b"STILL"
+    assert sess.state is SessionState.LOGGED_ON
+
+
 # -- failed logons are throttled ----------------------------------------------------
 
 
