@@ -55,8 +55,12 @@ from gateway.fix.settings import APPL_VER_IDS, AuthMode, SessionSettings
 from gateway.fix.store import MAX_SEQ_NUM, FileStore
 from gateway.fix.tags import (
     BEGIN_STRING,
+    BUSINESS_REJECT_REASON,
+    BUSINESS_REJECT_REF_ID,
     GAP_FILL_FLAG,
     MSG_SEQ_NUM,
+    MSG_TYPE,
+    MT_BUSINESS_MESSAGE_REJECT,
     MT_SEQUENCE_RESET,
     NEW_SEQ_NO,
     REF_MSG_TYPE,
@@ -315,12 +319,15 @@ class FixSession:
         taken from ``ref_id_tag`` (ClOrdID by default) when present. Routing fields go
         back reversed (they lead the body: header fields, also when resent)."""
         fields = _reverse_routing(ref_msg)
-        fields += [(REF_SEQ_NUM, ref_msg.get(34) or b"0"), (REF_MSG_TYPE, ref_msg.get(35) or b"")]
+        fields += [
+            (REF_SEQ_NUM, ref_msg.get(MSG_SEQ_NUM) or b"0"),
+            (REF_MSG_TYPE, ref_msg.get(MSG_TYPE) or b""),
+        ]
         ref_id = ref_msg.get(ref_id_tag) if ref_id_tag is not None else None
         if ref_id:
-            fields.append((379, ref_id))
-        fields += [(380, reason), (58, text)]
-        return self.send("j", fields)
+            fields.append((BUSINESS_REJECT_REF_ID, ref_id))
+        fields += [(BUSINESS_REJECT_REASON, reason), (TEXT, text)]
+        return self.send(MT_BUSINESS_MESSAGE_REJECT, fields)
 
     def logout(self, text: str = "", now: float | None = None) -> None:
         """Initiate a Logout; disconnects on the answer or after logout_timeout_s."""
@@ -1038,7 +1045,7 @@ class FixSession:
         fields.append((REF_SEQ_NUM, seq))
         if ref_tag is not None:
             fields.append((REF_TAG_ID, ref_tag))
-        mt = msg.get(35)
+        mt = msg.get(MSG_TYPE)
         if mt:
             fields.append((REF_MSG_TYPE, mt))
         body_text = text or REJECT_TEXTS.get(reason, "Other")
