@@ -124,6 +124,7 @@ class WsConfig:
     logon_window_ms: int = 5000
     send_queue: int = 1024
     handshake_timeout_s: float = 5.0  # TCP accept to completed WebSocket handshake
+    idle_timeout_s: float = 60.0  # neither logged on nor subscribed this long: closed; 0 = never
     max_connections: int = 5000
     max_connections_per_source: int = 200
     api_keys: list[ApiKeyConfig] = field(default_factory=list)
@@ -305,6 +306,8 @@ def _validate(config: Config) -> None:
     ):
         if not timeout > 0:
             raise ConfigError(f"{where}: must be > 0")
+    if config.ws.idle_timeout_s < 0:
+        raise ConfigError("ws.idle_timeout_s: must be >= 0 (0 = never)")
     for i, sess in enumerate(config.fix.sessions):
         where = f"fix.sessions[{i}]"
         if sess.role not in ("order_entry", "market_data", "drop_copy"):

@@ -14,6 +14,7 @@ from engine.model import OrderStatus
 
 __all__ = [
     "CLOSE_GOING_AWAY",
+    "CLOSE_IDLE",
     "CLOSE_SLOW_CONSUMER",
     "ENGINE_CODE_BASE",
     "ApiError",
@@ -61,6 +62,8 @@ _HTTP_STATUS: dict[int, int] = {
 CLOSE_SLOW_CONSUMER = 4008
 """Close code when a non-conflatable stream (responses, user, trades) overflows."""
 CLOSE_GOING_AWAY = 1001
+CLOSE_IDLE = 4001
+"""Close code for a connection neither logged on nor subscribed for ``idle_timeout_s``."""
 
 
 class ApiError(Exception):

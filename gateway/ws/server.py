@@ -36,7 +36,7 @@ from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
 from gateway.orders import OrderTracker
 from gateway.ws.auth import KeyRing
-from gateway.ws.errors import CLOSE_SLOW_CONSUMER
+from gateway.ws.errors import CLOSE_IDLE, CLOSE_SLOW_CONSUMER
 from gateway.ws.outbox import Outbox
 from gateway.ws.protocol import Session, fill_shape, order_shape
 from gateway.ws.router import UserRouter, UserUpdates
@@ -256,8 +256,8 @@ class _Connection:
     send buffer is capped (SEND_BUFFER_BYTES) so that the pause actually happens.
     """
 
-    __slots__ = ("killer", "outbox", "protocol", "ready", "scheduled", "server", "session",
-                 "transport", "writer", "ws")  # fmt: skip
+    __slots__ = ("idle_since", "idle_timer", "killer", "outbox", "protocol", "ready", "scheduled",
+                 "server", "session", "transport", "writer", "ws")  # fmt: skip
 
     def __init__(self, server: WsServer, ws: ServerConnection) -> None:
         self.server = server
@@ -274,6 +274,8 @@ class _Connection:
         self.session = Session(server.venue, self.outbox, str(peer))
         self.writer: asyncio.Task[None] | None = None
         self.killer: asyncio.Task[None] | None = None
+        self.idle_timer: asyncio.TimerHandle | None = None
+        self.idle_since = 0.0
 
     def buffered(self) -> int:
         """Bytes in the transport's write buffer (written, not yet taken by the kernel)."""
@@ -336,6 +338,9 @@ class _Connection:
         As reference cycles they would wait for a full collection, which the GcPacer
         runs only while the gateway is idle (README, GC pacing)."""
         self.outbox.detach()
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
         self.writer = None  # cancelled: the event loop holds it until its last step
         self.killer = None  # done: the handler awaited it
 
@@ -360,6 +365,28 @@ class _Connection:
                     await self.ready.wait()
         except (ConnectionClosed, OSError):
             pass
+
+    def watch_idle(self, timeout: float) -> None:
+        """Close the connection once it has been neither logged on nor subscribed to a
+        channel for ``timeout`` seconds (checked every half of that): such a client
+        holds a connection, and its file descriptor, for nothing."""
+        loop = asyncio.get_running_loop()
+        self.idle_since = loop.time()
+        self.idle_timer = loop.call_later(timeout / 2, self._check_idle, timeout)
+
+    def _check_idle(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        session = self.session
+        if session.account or session.subs:
+            self.idle_since = now
+        elif now - self.idle_since >= timeout:
+            self.idle_timer = None
+            if self.killer is None:
+                reason = f"idle: neither logged on nor subscribed for {timeout:g} s"
+                self.killer = loop.create_task(self._kill(CLOSE_IDLE, reason))
+            return
+        self.idle_timer = loop.call_later(timeout / 2, self._check_idle, timeout)
 
     def _overflow(self, reason: str) -> None:
         self.server.m_slow.inc(protocol="ws", action="disconnected")
@@ -495,6 +522,8 @@ class WsServer:
         conn = _Connection(self, ws)
         self.connections[conn] = None
         conn.writer = asyncio.get_running_loop().create_task(conn.write_loop())
+        if self.config.ws.idle_timeout_s:
+            conn.watch_idle(self.config.ws.idle_timeout_s)
         session = conn.session
         try:
             async for message in ws:
