@@ -45,9 +45,10 @@ ACK_P99_SLACK_US = 2_000
 HEALTH_P99_US = 10_000
 PROBE_EVERY_S = 0.05
 ACK_WAIT_S = 10.0
-#: Password sessions the wrong-password logons aim at (never the trader's LOAD1): each
-#: costs the gateway a password check, unlike a Logon for a session already logged on.
-VICTIMS = ["CLIENT1", "CLIENT2", *(f"LOAD{n}" for n in range(2, 9))]
+#: Each wrong-password client aims at its own password session LOAD2, LOAD3, ... (never
+#: the trader's LOAD1), so that each try costs a password check (or, once the source is
+#: throttled, a refusal), not the cheaper refusal of a session already connected.
+FIRST_VICTIM = 2
 LOGON_SOURCES = [f"127.0.0.{n}" for n in range(2, 6)]
 #: How the idle connections are spread over the edges.
 IDLE_SHARE = {"fix": 0.4, "ws": 0.4, "http": 0.2}
@@ -143,7 +144,7 @@ async def _attack(args: argparse.Namespace) -> None:
     ports = {"fix": args.fix_port, "ws": args.ws_port, "http": args.http_port}
     tasks: list[asyncio.Task[None]] = []
     for n in range(args.logons):
-        source, target = LOGON_SOURCES[n % len(LOGON_SOURCES)], VICTIMS[n % len(VICTIMS)]
+        source, target = LOGON_SOURCES[n % len(LOGON_SOURCES)], f"LOAD{FIRST_VICTIM + n}"
         tasks.append(
             loop.create_task(
                 _wrong_logons(args.fix_port, source, target, stop, st, args.retry_after)
@@ -372,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         "fix": {"max_connections_per_source": FixConfig.max_connections_per_source},
         "ws": {"max_connections_per_source": WsConfig.max_connections_per_source},
     }
-    with GatewayProcess(fsync=args.fsync, overrides=caps) as gw:
+    sessions = FIRST_VICTIM - 1 + args.logons
+    with GatewayProcess(fsync=args.fsync, load_sessions=sessions, overrides=caps) as gw:
         result = run_loop(_measure(gw, args), args.uvloop)
     return 0 if _report(result) else 1
 
