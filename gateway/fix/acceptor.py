@@ -369,8 +369,15 @@ class FixAcceptor:
         for session in self.sessions.values():
             data_tags.update(session.dictionary.data_tags)
         self.data_tags = data_tags
+        # Over TLS a connection reaches _Connection (its caps and logon timer) only once
+        # the handshake is done: a client that never finishes it is cut as late.
         self._server = await loop.create_server(
-            lambda: _Connection(self, loop), st.host, st.port, ssl=self._ssl, reuse_address=True
+            lambda: _Connection(self, loop),
+            st.host,
+            st.port,
+            ssl=self._ssl,
+            ssl_handshake_timeout=st.logon_timeout_s if self._ssl is not None else None,
+            reuse_address=True,
         )
         log.info(
             "FIX acceptor listening on %s:%d (%d sessions, tls=%s)",

@@ -133,3 +133,24 @@ async def test_client_that_stops_reading_is_disconnected_and_loses_nothing(
     resent = [await again.expect("B") for _ in range(3)]
     assert [m.get(34) for m in resent] == [b"2", b"3", b"4"]
     assert {m.get(43) for m in resent} == {b"Y"}
+
+
+async def test_tls_handshake_that_never_comes_is_cut_at_the_logon_timeout(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    settings = AcceptorSettings(
+        host="127.0.0.1",
+        port=0,
+        store_dir=tmp_path / "s",
+        tls_cert=cert,
+        tls_key=key,
+        logon_timeout_s=0.2,
+    )
+    acc = FixAcceptor(settings, [SessionSettings(target_comp_id=CLIENT)], RecordingApp())
+    await acc.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", acc.port)
+        # no ClientHello, ever; the bound is patience, the default would be 60 s
+        assert await asyncio.wait_for(reader.read(1), 10) == b""
+        writer.close()
+    finally:
+        await acc.stop(timeout=0.2)
