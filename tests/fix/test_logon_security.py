@@ -207,27 +207,29 @@ async def test_failed_logons_throttled_without_hashing(
 # -- a Logon during the session is authenticated like the first ---------------------
 
 
-async def test_mid_session_reset_logon_with_wrong_password_refused(harness: Harness) -> None:
-    await harness.start(password_session())
-    c = await harness.connect()
+async def in_session(h: Harness) -> FixClient:
+    """A password session logged on and one exchange in: both numbers are at 3."""
+    await h.start(password_session())
+    c = await h.connect()
     await c.logon(credentials())
     await c.send("1", [(112, "X")])
     await c.expect("0")
-    sess = harness.session()
-    before = (sess.next_target_seq, sess.next_sender_seq)
-    assert before == (3, 3)
+    sess = h.session()
+    assert (sess.next_target_seq, sess.next_sender_seq) == (3, 3)
+    return c
+
+
+async def test_mid_session_reset_logon_with_wrong_password_refused(harness: Harness) -> None:
+    c = await in_session(harness)
     await c.send("A", [(98, 0), (108, 30), (141, "Y"), *credentials("wrong")], seq=1)
     await refused(c, AUTH_FAILED)
     # not reset: only our Logout was sequenced
+    sess = harness.session()
     assert (sess.next_target_seq, sess.next_sender_seq) == (3, 4)
 
 
 async def test_mid_session_reset_logon_with_right_password_resets(harness: Harness) -> None:
-    await harness.start(password_session())
-    c = await harness.connect()
-    await c.logon(credentials())
-    await c.send("1", [(112, "X")])
-    await c.expect("0")
+    c = await in_session(harness)
     await c.send("A", [(98, 0), (108, 30), (141, "Y"), *credentials()], seq=1)
     ack = await c.expect("A")
     assert ack.get(141) == b"Y" and ack.get(34) == b"1"
