@@ -4,11 +4,17 @@ A file given with --config is laid over the defaults section by section: each
 top-level section present in the file replaces the default one; absent sections
 keep the demo values. Unknown keys and wrong types are errors that name the key
 ("accounts[1].stp: expected one of ...").
+
+A secret key ``k`` (password_hash, hmac_secret) may instead be given as ``k_env``,
+the name of an environment variable holding it, or ``k_file``, a file holding it
+(a final newline is dropped): secrets need not live in the TOML. Secrets stay out
+of the config's repr and of every error message.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 import types
 import typing
@@ -34,6 +40,12 @@ __all__ = [
 
 class ConfigError(ValueError):
     """Invalid configuration; the message names the offending key."""
+
+
+def _secret() -> Any:
+    """A secret field: settable from the environment or a file (``_env``/``_file``),
+    kept out of repr."""
+    return field(default="", repr=False, metadata={"secret": True})
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,7 @@ class FixSessionConfig:
     role: str = "order_entry"  # order_entry | market_data | drop_copy
     account: list[str] = field(default_factory=list)
     auth: str = "none"  # none | password | ed25519
-    password_hash: str = ""  # scrypt$<salt hex>$<hash hex>
+    password_hash: str = _secret()  # scrypt$<salt hex>$<hash hex>
     ed25519_keys: dict[str, str] = field(default_factory=dict)  # key id -> public key hex
     reset_on_logon: bool = True
     cancel_on_disconnect: bool = False
@@ -110,7 +122,7 @@ class FixConfig:
 class ApiKeyConfig:
     key: str
     account: str
-    hmac_secret: str = ""  # HMAC-SHA256 secret
+    hmac_secret: str = _secret()  # HMAC-SHA256 secret
     ed25519_public_key: str = ""  # hex
 
 
@@ -183,6 +195,7 @@ def _read(path: Path) -> dict[str, Any]:
 def _build(cls: type[Any], data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'config'}: expected a table")
+    data = _read_secrets(cls, data, where)
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
@@ -197,6 +210,45 @@ def _build(cls: type[Any], data: Any, where: str) -> Any:
             continue
         values[f.name] = _convert(hints[f.name], data[f.name], key)
     return cls(**values)
+
+
+def _read_secrets(cls: type[Any], data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``data`` with each secret given as ``<name>_env`` or ``<name>_file`` read into
+    ``<name>``."""
+    data = dict(data)
+    for f in dataclasses.fields(cls):
+        if not f.metadata.get("secret"):
+            continue
+        given = [k for k in (f.name, f"{f.name}_env", f"{f.name}_file") if k in data]
+        if len(given) > 1:
+            raise ConfigError(f"{where}: set only one of {', '.join(given)}")
+        if not given or given[0] == f.name:
+            continue
+        key, source = _join(where, given[0]), data.pop(given[0])
+        if not isinstance(source, str):
+            raise ConfigError(f"{key}: expected str, got {type(source).__name__}")
+        data[f.name] = _read_file(key, source) if key.endswith("_file") else _read_env(key, source)
+    return data
+
+
+def _read_env(key: str, name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise ConfigError(f"{key}: {name} is not set in the environment (or is empty)")
+    return value
+
+
+def _read_file(key: str, path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            value = fh.read().removesuffix("\n").removesuffix("\r")
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{key}: {path} is not UTF-8 text") from None
+    if not value:
+        raise ConfigError(f"{key}: {path} is empty")
+    return value
 
 
 def _convert(tp: Any, value: Any, key: str) -> Any:
