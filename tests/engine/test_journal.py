@@ -43,13 +43,19 @@ from tests.engine.helpers import Clock
 from tests.engine.streams import random_command, setup_commands
 
 
-def run(directory: Path, n: int, seed: int = 7) -> tuple[Engine, JournalWriter]:
+def venue(directory: Path) -> tuple[Engine, JournalWriter, Clock]:
+    """An engine journaling to directory (fsync never), its venue set up, not flushed."""
     clock = Clock()
     eng = Engine(Sequencer(clock))
     writer = JournalWriter(directory, fsync="never")
     eng.on_command = writer.append
     for c in setup_commands():
         eng.submit(c)
+    return eng, writer, clock
+
+
+def run(directory: Path, n: int, seed: int = 7) -> tuple[Engine, JournalWriter]:
+    eng, writer, clock = venue(directory)
     rng = random.Random(seed)
     for _ in range(n):
         clock.now += rng.randint(0, 400)
@@ -357,11 +363,7 @@ def test_a_failed_write_leaves_whole_records_and_no_later_write(tmp_path: Path) 
     """ENOSPC on a real full filesystem: the partial group is cut off, and once space is
     back no later group lands behind a torn record (which recovery must refuse)."""
     with tmpfs(tmp_path / "disk") as disk:
-        eng = Engine(Sequencer(Clock()))
-        writer = JournalWriter(disk, fsync="never")
-        eng.on_command = writer.append
-        for c in setup_commands():
-            eng.submit(c)
+        eng, writer, _ = venue(disk)
         writer.flush()
         filler = fill(disk / "filler")
         durable = eng.last_seq
@@ -380,12 +382,7 @@ def test_a_failed_write_leaves_whole_records_and_no_later_write(tmp_path: Path) 
 
 def _three_segments(directory: Path) -> Engine:
     """Records 1..N in three segments, the writer closed."""
-    clock = Clock()
-    eng = Engine(Sequencer(clock))
-    writer = JournalWriter(directory, fsync="never")
-    eng.on_command = writer.append
-    for c in setup_commands():
-        eng.submit(c)
+    eng, writer, clock = venue(directory)
     for _ in range(2):
         for _ in range(50):
             clock.now += 10
