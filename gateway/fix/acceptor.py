@@ -408,7 +408,10 @@ class FixAcceptor:
         for s in self.sessions.values():
             if s.is_connected:
                 s.connection_lost()
-            s.store.close()
+            try:
+                s.store.close()
+            except OSError as error:  # what it could not write was never sent
+                log.error("%s: message store closed unwritten: %s", s.session_id, error)
         self._auth_pool.shutdown(wait=False, cancel_futures=True)
         if self._server is not None:
             await self._server.wait_closed()

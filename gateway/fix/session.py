@@ -362,13 +362,42 @@ class FixSession:
     def flush(self) -> None:
         """Persist the store, then write buffered output to the transport."""
         self._flush_scheduled = False
-        if self.store.dirty:
-            self.store.flush()
+        if self.store.dirty and not self._store_writes():
+            return
         if self._out:
             data = b"".join(self._out)
             self._out.clear()
             if self._transport is not None:
                 self._transport.write(data)
+
+    def _store_writes(self) -> bool:
+        """Flush the store; False if it cannot write (the session is then logged out)."""
+        try:
+            self.store.flush()
+        except OSError as error:
+            self._store_failed(error)
+            return False
+        return True
+
+    def _store_failed(self, error: OSError) -> None:
+        """Never send what could not be stored: the output waiting for this flush is
+        dropped (its application messages stay buffered in the store, written once it
+        can write again, then resent on request), and the session is logged out. Its
+        Logons are refused the same way until the store writes again."""
+        self._out.clear()
+        if self.state is SessionState.DISCONNECTED:
+            return
+        log.error("%s: message store write failed, logging out: %s", self.session_id, error)
+        text = "Message store unavailable; log on again later"
+        transport = self._transport
+        if transport is not None:  # an admin message, never stored: sent directly
+            sending_time = format_utc_timestamp(self._wall_clock_us())
+            logout = encode_fields([(TEXT, text)])
+            transport.write(
+                self._encoder.encode(b"5", self.store.next_sender(), sending_time, logout)
+            )
+        self._replay = None
+        self._disconnect(text, clean=False)
 
     # -- timers --------------------------------------------------------------------
 
@@ -576,6 +605,8 @@ class FixSession:
             self._logout_and_disconnect(
                 f"MsgSeqNum too low, expecting {expected} but received {seq}"
             )
+            return
+        if not self._store_writes():
             return
         self.heartbeat_s = hb
         self.state = SessionState.LOGGED_ON
@@ -930,7 +961,12 @@ class FixSession:
         resend window)."""
         cursor = begin
         now_b = format_utc_timestamp(self._wall_clock_us())
-        for m in self.store.get_range(begin, end):
+        try:
+            stored = self.store.get_range(begin, end)
+        except OSError as error:  # writing what it buffered first failed
+            self._store_failed(error)
+            return
+        for m in stored:
             if m.seq_num > cursor:
                 self._send_gap_fill(cursor, m.seq_num, now_b)
             extra = b"43=Y\x01122=" + m.sending_time + b"\x01"

@@ -171,12 +171,18 @@ class _Segment:
         return out
 
     def write_pending(self, fsync: bool) -> None:
+        """Write the pending records; on an OSError (a full disk) what was not written
+        stays pending, in order, for the next try, and the error is raised."""
         data = b"".join(self.pending)
         self.pending.clear()
         view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+        except OSError:
+            self.pending.append(bytes(view))
+            raise
         if fsync:
             os.fsync(self.fd)
 
@@ -347,12 +353,22 @@ class FileStore:
         return self._durable_target != self.next_target_seq
 
     def flush(self) -> None:
-        """Write buffered messages and sequence numbers to the OS (fsync if configured)."""
-        if self._unwritten:
-            self._unwritten = False
-            for segment in self._segments:
-                if segment.pending:
-                    segment.write_pending(self.fsync)
+        """Write buffered messages and sequence numbers to the OS (fsync if configured).
+
+        A message write that fails raises its OSError: the records not written stay
+        buffered and the next flush tries again. The sequence numbers are written all
+        the same (a store into a page the file already has), so a number sent once is
+        never reused, even after a restart."""
+        try:
+            if self._unwritten:
+                for segment in self._segments:
+                    if segment.pending:
+                        segment.write_pending(self.fsync)
+                self._unwritten = False
+        finally:
+            self._flush_seqnums()
+
+    def _flush_seqnums(self) -> None:
         if self._seq_dirty:
             self._seq_dirty = False
             target = self.next_target_seq
@@ -392,9 +408,14 @@ class FileStore:
         return _SEQ_FMT % (self.next_sender_seq, self._durable_target)
 
     def close(self) -> None:
-        self.flush()
+        """Flush and close (once); the files are closed even if the flush raises."""
+        if self._closed:
+            return
         self._closed = True
-        self._seq_map.close()
-        for segment in self._segments:
-            os.close(segment.fd)
-        os.close(self._seq_fd)
+        try:
+            self.flush()
+        finally:
+            self._seq_map.close()
+            for segment in self._segments:
+                os.close(segment.fd)
+            os.close(self._seq_fd)
