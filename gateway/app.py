@@ -22,6 +22,7 @@ from gateway.loopwatch import LoopWatch
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import Registry
 from gateway.orders import OrderTracker
+from gateway.procmetrics import register_process_metrics
 
 if TYPE_CHECKING:
     from gateway.rest.server import HttpServer
@@ -46,6 +47,7 @@ class App:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.registry = Registry()
+        register_process_metrics(self.registry)
         self.host = EngineHost(config, self.registry)
         self.tracker = OrderTracker()
         self.loopwatch = LoopWatch(self.registry)

@@ -5,7 +5,7 @@ CPython starts a young collection when tracked allocations minus deallocations p
 about as many old ones die (closed orders leaving the tracker window, filled orders
 leaving the book), so that net count hardly moves, collections are rare, and each
 one walks every object created since the last: 40,000+ objects, 5-28 ms in a
-3,000 orders/s soak (``gw_gc_pause_us``), every session stalled meanwhile.
+3,000 orders/s soak (``gw_gc_pause_seconds``), every session stalled meanwhile.
 
 So automatic collection is off, and every ``interval_s`` the pacer collects
 generations 0 and 1 itself. The young generation then holds only what the last

@@ -108,14 +108,14 @@ class EngineHost:
         self._m_commands = registry.counter("gw_commands_total", "Commands by type and result")
         self._m_command_keys: dict[tuple[type, bool], tuple[tuple[str, str], ...]] = {}
         self._m_fills = registry.counter("gw_fills_total", "Trades executed")
-        self._m_engine_us = registry.histogram(
-            "gw_engine_command_us", "Engine apply time per command (microseconds)"
+        self._m_engine_us = registry.duration(
+            "gw_engine_command_seconds", "Engine apply time per command"
         )
-        self._m_flush_us = registry.histogram(
-            "gw_journal_flush_us", "Journal group write to the OS (microseconds)"
+        self._m_flush_us = registry.duration(
+            "gw_journal_flush_seconds", "Journal group write to the OS"
         )
-        self._m_fsync_us = registry.histogram(
-            "gw_journal_fsync_us", "Journal fsync, on the journal thread (microseconds)"
+        self._m_fsync_us = registry.duration(
+            "gw_journal_fsync_seconds", "Journal fsync, on the journal thread"
         )
         self.snapshots = SnapshotWriter(self.journal_dir, registry)
         self._lock_fd = -1

@@ -5,10 +5,10 @@ callback, a full GC pass, a slow synchronous write) delays every acknowledgement
 that much. A load test sees such stalls only as latency outliers; these two metrics
 say whether the gateway caused them, and the log says when:
 
-- ``gw_loop_lag_us``: how late a timer set every ``interval_s`` fires. Resolution is
+- ``gw_loop_lag_seconds``: how late a timer set every ``interval_s`` fires. Resolution is
   about 1 ms (uvloop's timers count milliseconds), so read it for the tail.
   A lag of ``stall_ms`` or more also logs ``loop.stalled`` (warning).
-- ``gw_gc_pause_us`` and ``gw_gc_collections_total{generation}``: each collection of
+- ``gw_gc_pause_seconds`` and ``gw_gc_collections_total{generation}``: each collection of
   the cyclic garbage collector, timed by ``gc.callbacks``.
 """
 
@@ -40,11 +40,11 @@ class LoopWatch:
         self.max_lag_us = 0.0
         self._task: asyncio.Task[None] | None = None
         self._gc_start_ns = 0
-        self._m_lag = registry.histogram(
-            "gw_loop_lag_us", "How late the event loop ran a periodic timer (microseconds)"
+        self._m_lag = registry.duration(
+            "gw_loop_lag_seconds", "How late the event loop ran a periodic timer"
         )
-        self._m_gc_pause = registry.histogram(
-            "gw_gc_pause_us", "Cyclic garbage collector pauses (microseconds)"
+        self._m_gc_pause = registry.duration(
+            "gw_gc_pause_seconds", "Cyclic garbage collector pauses"
         )
         counter = registry.counter("gw_gc_collections_total", "GC collections by generation")
         self._m_gc_runs = [counter.labels(generation=str(g)) for g in range(3)]

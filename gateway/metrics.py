@@ -1,24 +1,54 @@
 """A minimal Prometheus registry: counters, gauges and fixed-bucket histograms.
 
 Kept in-process and allocation-free on the hot path (a counter increment is a dict
-update); rendered to the Prometheus text format by GET /metrics.
+update); rendered to the Prometheus text format (version 0.0.4) by GET /metrics.
+Names follow Prometheus conventions, which the registry checks when a metric is
+made: counters end in ``_total``, durations are in seconds (``_seconds``).
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Callable
 
-__all__ = ["BoundCounter", "Counter", "Gauge", "Histogram", "Registry"]
+__all__ = ["CONTENT_TYPE", "BoundCounter", "Counter", "Gauge", "Histogram", "Registry"]
+
+#: The Content-Type of the text exposition format the registry renders.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 Labels = tuple[tuple[str, str], ...]
 
 
+def _escape(value: str) -> str:
+    """A label value as the text format quotes it: backslash, quote, newline escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
 def _fmt_labels(labels: Labels, extra: str = "") -> str:
-    parts = [f'{k}="{v}"' for k, v in labels]
+    parts = [f'{k}="{_escape(v)}"' for k, v in labels]
     if extra:
         parts.append(extra)
     return "{" + ",".join(parts) + "}" if parts else ""
+
+
+def _fmt_value(value: float) -> str:
+    """Exact for integers (``:g`` would print a count of 1234567 as 1.23457e+06)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 2**53:
+        return str(int(value))
+    return repr(float(value))
+
+
+def _header(name: str, help_text: str, kind: str) -> list[str]:
+    return [f"# HELP {name} {_escape_help(help_text)}", f"# TYPE {name} {kind}"]
 
 
 class Counter:
@@ -39,8 +69,10 @@ class Counter:
         return BoundCounter(self, tuple(sorted(labels.items())))
 
     def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
-        lines += [f"{self.name}{_fmt_labels(k)} {v:g}" for k, v in sorted(self.values.items())]
+        lines = _header(self.name, self.help, "counter")
+        lines += [
+            f"{self.name}{_fmt_labels(k)} {_fmt_value(v)}" for k, v in sorted(self.values.items())
+        ]
         return lines
 
 
@@ -59,18 +91,22 @@ class BoundCounter:
 
 
 class Gauge:
-    """A gauge whose value is read from a callback at render time (no hot-path cost)."""
+    """A gauge whose value is read from a callback at render time (no hot-path cost).
+    ``kind="counter"`` exposes a total kept elsewhere (the kernel's CPU time)."""
 
-    def __init__(self, name: str, help_text: str) -> None:
-        self.name, self.help = name, help_text
+    def __init__(self, name: str, help_text: str, kind: str = "gauge") -> None:
+        self.name, self.help, self.kind = name, help_text, kind
         self.sources: dict[Labels, Callable[[], float]] = {}
 
     def set_source(self, source: Callable[[], float], **labels: str) -> None:
         self.sources[tuple(sorted(labels.items()))] = source
 
     def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} gauge"]
-        lines += [f"{self.name}{_fmt_labels(k)} {f():g}" for k, f in sorted(self.sources.items())]
+        lines = _header(self.name, self.help, self.kind)
+        lines += [
+            f"{self.name}{_fmt_labels(k)} {_fmt_value(f())}"
+            for k, f in sorted(self.sources.items())
+        ]
         return lines
 
 
@@ -84,11 +120,22 @@ DEFAULT_US_BUCKETS = (
 
 
 class Histogram:
-    """Cumulative-bucket histogram in microseconds (Prometheus convention: le buckets)."""
+    """Cumulative-bucket histogram (Prometheus convention: ``le`` buckets, _sum, _count).
 
-    def __init__(self, name: str, help_text: str, buckets: tuple[float, ...] = DEFAULT_US_BUCKETS):
+    ``observe`` takes the caller's unit, for durations microseconds (what the hot path
+    has at hand); bounds and sum are divided by ``unit`` when rendered, so a duration
+    is exposed in seconds."""
+
+    def __init__(
+        self,
+        name: str,
+        help_text: str,
+        buckets: tuple[float, ...] = DEFAULT_US_BUCKETS,
+        unit: float = 1,
+    ) -> None:
         self.name, self.help = name, help_text
         self.buckets = buckets
+        self.unit = unit
         self.counts = [0] * (len(buckets) + 1)
         self.sum = 0.0
         self.count = 0
@@ -99,13 +146,13 @@ class Histogram:
         self.count += 1
 
     def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
+        lines = _header(self.name, self.help, "histogram")
         running = 0
         for bound, n in zip(self.buckets, self.counts, strict=False):
             running += n
-            lines.append(f'{self.name}_bucket{{le="{bound:g}"}} {running}')
+            lines.append(f'{self.name}_bucket{{le="{bound / self.unit:g}"}} {running}')
         lines.append(f'{self.name}_bucket{{le="+Inf"}} {self.count}')
-        lines.append(f"{self.name}_sum {self.sum:g}")
+        lines.append(f"{self.name}_sum {_fmt_value(self.sum / self.unit)}")
         lines.append(f"{self.name}_count {self.count}")
         return lines
 
@@ -117,17 +164,29 @@ class Registry:
         self.metrics: dict[str, Counter | Gauge | Histogram] = {}
 
     def counter(self, name: str, help_text: str) -> Counter:
+        assert name.endswith("_total"), name
         metric = self.metrics.setdefault(name, Counter(name, help_text))
         assert isinstance(metric, Counter)
         return metric
 
-    def gauge(self, name: str, help_text: str) -> Gauge:
-        metric = self.metrics.setdefault(name, Gauge(name, help_text))
+    def gauge(self, name: str, help_text: str, kind: str = "gauge") -> Gauge:
+        assert kind == "gauge" or name.endswith("_total"), name
+        metric = self.metrics.setdefault(name, Gauge(name, help_text, kind))
         assert isinstance(metric, Gauge)
         return metric
 
     def histogram(self, name: str, help_text: str) -> Histogram:
+        """A histogram of counts (a duration is a :meth:`duration`)."""
         metric = self.metrics.setdefault(name, Histogram(name, help_text))
+        assert isinstance(metric, Histogram)
+        return metric
+
+    def duration(self, name: str, help_text: str) -> Histogram:
+        """A duration histogram: observed in microseconds, exposed in seconds."""
+        assert name.endswith("_seconds"), name
+        metric = self.metrics.setdefault(
+            name, Histogram(name, help_text, DEFAULT_US_BUCKETS, 1_000_000)
+        )
         assert isinstance(metric, Histogram)
         return metric
 

@@ -63,11 +63,11 @@ class SnapshotWriter:
         self.keep_fd = -1
         self.last: SnapshotResult | None = None
         self._reaped: asyncio.Future[SnapshotResult] | None = None
-        self._m_pause = registry.histogram(
-            "gw_snapshot_pause_us", "Event-loop time a snapshot took (the fork; microseconds)"
+        self._m_pause = registry.duration(
+            "gw_snapshot_pause_seconds", "Event-loop time a snapshot took (the fork)"
         )
-        self._m_duration = registry.histogram(
-            "gw_snapshot_duration_us", "Snapshot start to file written (microseconds)"
+        self._m_duration = registry.duration(
+            "gw_snapshot_duration_seconds", "Snapshot start to file written"
         )
         self._m_failed = registry.counter("gw_snapshot_failures_total", "Snapshots not written")
 

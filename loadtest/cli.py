@@ -25,8 +25,10 @@ import contextlib
 import dataclasses
 import ipaddress
 import json
+import math
 import multiprocessing as mp
 import queue
+import re
 import shlex
 import subprocess
 import sys
@@ -548,7 +550,7 @@ def _uses_fix(scenario: str) -> bool:
     return scenario != "ws-orders"
 
 
-_GW_STALL_HISTOGRAMS = ("gw_loop_lag_us", "gw_gc_pause_us", "gw_snapshot_pause_us")
+_GW_STALL_HISTOGRAMS = ("gw_loop_lag_seconds", "gw_gc_pause_seconds", "gw_snapshot_pause_seconds")
 _GW_COUNTERS = (
     "gw_commands_total",
     "gw_fix_messages_in_total",
@@ -624,33 +626,41 @@ def _render_gateway(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _over(delta: dict[str, float], histogram: str, bound_us: int) -> int:
-    """How many of the run's observations of ``histogram`` exceeded ``bound_us``."""
-    within = delta.get(f'{histogram}_bucket{{le="{bound_us}"}}', 0.0)
+def _over(delta: dict[str, float], histogram: str, bound_s: float) -> int:
+    """How many of the run's observations of ``histogram`` exceeded ``bound_s`` (a
+    bucket bound: ``le`` values are compared as numbers, not as rendered)."""
+    within = 0.0
+    for key, count in delta.items():
+        le = _LE_RE.fullmatch(key.removeprefix(f"{histogram}_bucket"))
+        if le and math.isclose(float(le.group(1)), bound_s):
+            within = count
     return int(delta.get(f"{histogram}_count", 0.0) - within)
+
+
+_LE_RE = re.compile(r'\{le="([^"]+)"\}')
 
 
 def _render_stalls(d: dict[str, float]) -> list[str]:
     """The gateway's own stalls during the run: event-loop lag, GC and snapshot pauses."""
     lines = []
-    samples = d.get("gw_loop_lag_us_count", 0.0)
+    samples = d.get("gw_loop_lag_seconds_count", 0.0)
     if samples:
         lines.append(
             f"   event-loop lag: {samples:,.0f} samples, "
-            f"{_over(d, 'gw_loop_lag_us', 10_000):,} over 10 ms, "
-            f"{_over(d, 'gw_loop_lag_us', 100_000):,} over 100 ms"
+            f"{_over(d, 'gw_loop_lag_seconds', 0.01):,} over 10 ms, "
+            f"{_over(d, 'gw_loop_lag_seconds', 0.1):,} over 100 ms"
         )
     runs = [metric_sum(d, "gw_gc_collections_total", generation=str(g)) for g in range(3)]
     if any(runs):
         lines.append(
             f"   GC collections (gen 0/1/2): {runs[0]:,.0f}/{runs[1]:,.0f}/{runs[2]:,.0f}, "
-            f"{_over(d, 'gw_gc_pause_us', 10_000):,} paused over 10 ms"
+            f"{_over(d, 'gw_gc_pause_seconds', 0.01):,} paused over 10 ms"
         )
-    snapshots = d.get("gw_snapshot_pause_us_count", 0.0)
+    snapshots = d.get("gw_snapshot_pause_seconds_count", 0.0)
     if snapshots:
         lines.append(
             f"   snapshots: {snapshots:,.0f}, "
-            f"{_over(d, 'gw_snapshot_pause_us', 10_000):,} paused the loop over 10 ms"
+            f"{_over(d, 'gw_snapshot_pause_seconds', 0.01):,} paused the loop over 10 ms"
         )
     return lines
 

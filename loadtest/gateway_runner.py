@@ -302,7 +302,8 @@ class GatewayProcess:
         self.stop()
 
 
-_LINE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
+# name, labels (a quoted value may hold any character, escaped quotes too), value
+_LINE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})?\s+(\S+)$')
 
 
 def parse_metrics(text: str) -> dict[str, float]:

@@ -19,7 +19,7 @@ from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard, GuardedProtocol
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher, levels_as_strings
-from gateway.metrics import Registry
+from gateway.metrics import CONTENT_TYPE, Registry
 from gateway.ws.server import instrument_list
 
 __all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "HttpServer"]
@@ -148,9 +148,9 @@ class HttpServer:
 
     async def metrics(self, request: web.Request) -> web.Response:
         return web.Response(
-            text=self.registry.render(), content_type="text/plain", charset="utf-8",
-            headers={"X-Content-Type-Options": "nosniff"},
-        )  # fmt: skip
+            body=self.registry.render().encode(),
+            headers={"Content-Type": CONTENT_TYPE, "X-Content-Type-Options": "nosniff"},
+        )
 
     async def instruments(self, request: web.Request) -> web.Response:
         return _json({"instruments": instrument_list(self.host)})

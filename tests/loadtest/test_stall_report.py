@@ -10,16 +10,16 @@ from loadtest.gateway_runner import parse_metrics
 
 def test_stall_lines_count_what_exceeded_the_bounds() -> None:
     registry = Registry()
-    lag = registry.histogram("gw_loop_lag_us", "")
+    lag = registry.duration("gw_loop_lag_seconds", "")
     for us in (800, 900, 12_000, 30_000, 150_000):
         lag.observe(us)
     gc_runs = registry.counter("gw_gc_collections_total", "")
     gc_runs.add(40, generation="0")
     gc_runs.add(4, generation="1")
-    pauses = registry.histogram("gw_gc_pause_us", "")
+    pauses = registry.duration("gw_gc_pause_seconds", "")
     for us in (50, 400, 11_000):
         pauses.observe(us)
-    registry.histogram("gw_snapshot_pause_us", "").observe(1_800)
+    registry.duration("gw_snapshot_pause_seconds", "").observe(1_800)
     lines = _render_stalls(parse_metrics(registry.render()))
     assert lines == [
         "   event-loop lag: 5 samples, 3 over 10 ms, 1 over 100 ms",

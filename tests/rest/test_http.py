@@ -7,8 +7,11 @@ from typing import Any
 import aiohttp
 
 from gateway.app import App
+from tests.prometheus_text import parse_strict
 from tests.ws.helpers import connect_client, limit
 from tests.ws.test_ws_streams import LocalBook, random_flow
+
+HOSTILE = 'CLI"ENT\\1\n'
 
 
 def base(app: App) -> str:
@@ -59,14 +62,33 @@ async def test_metrics_count_what_happened(gateway: App) -> None:
         "gw_fills_total 1",
         'gw_md_updates_total{kind="trade"} 1',
         'gw_ws_send_queue_depth{stat="max"} 0',
-        "gw_engine_command_us_count 2",
-        "# TYPE gw_journal_flush_us histogram",
-        'gw_journal_flush_us_bucket{le="+Inf"} 2',
+        "gw_engine_command_seconds_count 2",
+        "# TYPE gw_journal_flush_seconds histogram",
+        'gw_journal_flush_seconds_bucket{le="+Inf"} 2',
     ]:
         assert line in lines, line
     await a.close()
     await b.close()
     await public.close()
+
+
+async def test_metrics_exposition_is_strict_prometheus_text(gateway: App) -> None:
+    """Every family parses (an independent parser, strict checks on top), a hostile
+    label value survives the trip, the process metrics are there, in base units."""
+    a = await connect_client(gateway)
+    await a.logon("demo-acc1")
+    await a.ok("order.place", limit("BTC-USD", "sell", "1", "100"))
+    gateway.registry.counter("gw_hostile_total", "x").inc(comp_id=HOSTILE)
+    async with aiohttp.ClientSession() as http, http.get(base(gateway) + "/metrics") as resp:
+        assert resp.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+        families = parse_strict(await resp.text())
+    await a.close()
+    assert families["gw_hostile"].samples[0].labels == {"comp_id": HOSTILE}
+    for name in ("process_cpu_seconds", "process_resident_memory_bytes", "process_open_fds",
+                 "process_max_fds", "process_start_time_seconds"):  # fmt: skip
+        assert name in families, name
+    assert families["gw_engine_command_seconds"].type == "histogram"
+    assert not [name for name in families if name.endswith(("_us", "_ms"))]
 
 
 async def test_instruments_book_and_trades(gateway: App) -> None:
