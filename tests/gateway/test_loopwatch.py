@@ -6,6 +6,7 @@ import asyncio
 import gc
 import time
 
+import pytest
 from structlog.testing import capture_logs
 
 from gateway.app import App
@@ -20,6 +21,7 @@ def _histogram(registry: Registry, name: str) -> Histogram:
     return metric
 
 
+@pytest.mark.slow
 async def test_a_blocked_loop_is_measured_and_logged() -> None:
     registry = Registry()
     watch = LoopWatch(registry, interval_s=0.005, stall_ms=100)

@@ -36,6 +36,7 @@ def _assert_clean(doc: dict[str, Any]) -> None:
     assert doc["target"]["self_test"] is True
 
 
+@pytest.mark.slow
 def test_fix_orders_closed_loop(tmp_path: Path) -> None:
     doc = _run(tmp_path, "fix-orders", "--duration", "2", "--sessions", "2", "--in-flight", "8")
     _assert_clean(doc)
@@ -67,6 +68,7 @@ def test_ws_orders(tmp_path: Path) -> None:
     assert g["latency"]["cancel_ack"]["count"] > 0
 
 
+@pytest.mark.slow
 def test_md_fanout(tmp_path: Path) -> None:
     doc = _run(tmp_path, "md-fanout", "--duration", "2", "--subscribers", "8", "--md-rate", "500")
     _assert_clean(doc)
@@ -80,6 +82,7 @@ def test_md_fanout(tmp_path: Path) -> None:
     assert md["throughput"]["md_msgs_per_s"] > 1000
 
 
+@pytest.mark.slow
 def test_md_fanout_hundreds_of_subscribers_is_bounded(tmp_path: Path) -> None:
     """Subscribers flooded beyond what one process reads: the run still ends on time.
 

@@ -65,6 +65,7 @@ async def test_closed_loop_stops_at_count() -> None:
     assert t.hist.count == 500
 
 
+@pytest.mark.slow
 async def test_closed_loop_stops_at_duration() -> None:
     t = SerialTarget(0.0005)
     t0 = time.monotonic()
@@ -74,6 +75,7 @@ async def test_closed_loop_stops_at_duration() -> None:
     assert res.sent == res.answered > 50
 
 
+@pytest.mark.slow
 async def test_open_loop_holds_the_rate() -> None:
     t = SerialTarget(0.0)
     res = await run_open_loop(t.op, rate=2000, duration_s=0.5)
@@ -109,6 +111,7 @@ async def test_failures_are_counted() -> None:
     assert res.answered == 0
 
 
+@pytest.mark.slow
 async def test_a_stall_shows_in_open_loop_p99_but_hides_in_closed_loop() -> None:
     """Coordinated omission: a 300 ms stall during a 1 s run.
 

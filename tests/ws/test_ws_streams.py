@@ -322,7 +322,7 @@ async def test_dead_connection_is_closed_by_ping_timeout(make_gateway: MakeGatew
         data += chunk
     elapsed = time.monotonic() - start
     assert data[0] == 0x89  # a ping frame came first
-    assert 0.3 < elapsed < 2.5
+    assert elapsed > 0.3  # not before the ping timeout (each read above is bounded)
     writer.close()  # a dead peer would not; then the 2 s close timeout applies
     for _ in range(100):
         if not app.ws.connections:
