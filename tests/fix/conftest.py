@@ -1,5 +1,8 @@
 """Shared fixtures: an acceptor on 127.0.0.1 with an ephemeral port, a raw FIX
-test client speaking over a real TCP socket, and a recording application."""
+test client speaking over a real TCP socket, and a recording application.
+
+The client builds and parses with simplefix, not with gateway.fix.codec: a codec bug
+must not be able to hide behind the same codec on the other end of the socket."""
 
 from __future__ import annotations
 
@@ -8,23 +11,17 @@ import base64
 import contextlib
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import simplefix
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.fix.acceptor import FixAcceptor
 from gateway.fix.auth import logon_payload
-from gateway.fix.codec import (
-    FieldValue,
-    FixMessage,
-    FrameReader,
-    Garbled,
-    build_message,
-    format_utc_timestamp,
-)
+from gateway.fix.codec import FieldValue, FixMessage
 from gateway.fix.session import FixSession
 from gateway.fix.settings import FIXT11, AcceptorSettings, SessionSettings
 
@@ -49,7 +46,11 @@ def new_order_single(cl_ord_id: str = "C1") -> list[tuple[int, FieldValue]]:
 
 
 def now_ts(offset_s: float = 0.0) -> bytes:
-    return format_utc_timestamp(time.time_ns() // 1000 + int(offset_s * 1_000_000))
+    """SendingTime now (plus ``offset_s``): UTCTimestamp with milliseconds."""
+    ms = time.time_ns() // 1_000_000 + int(offset_s * 1000)
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(ms // 1000)).encode() + b".%03d" % (
+        ms % 1000
+    )
 
 
 class RecordingApp:
@@ -86,8 +87,103 @@ class RecordingApp:
             )
 
 
+class ClientMessage:
+    """A message from the acceptor as simplefix parsed it, after the client checked
+    BodyLength and CheckSum itself; the accessors tests use on a FixMessage."""
+
+    def __init__(self, pairs: list[tuple[int, bytes]]) -> None:
+        self.fields = pairs
+        wire = b"".join(b"%d=%s\x01" % pair for pair in pairs)
+        self.raw = wire
+        assert pairs[0][0] == 8 and pairs[1][0] == 9 and pairs[2][0] == 35, pairs[:3]
+        assert pairs[-1][0] == 10, pairs[-1]
+        body_start = wire.index(b"\x01", wire.index(b"\x019=") + 1) + 1
+        trailer = len(wire) - len(b"10=%s\x01" % pairs[-1][1])
+        assert int(pairs[1][1]) == trailer - body_start, f"BodyLength(9) wrong: {wire!r}"
+        assert int(pairs[-1][1]) == sum(wire[:trailer]) % 256, f"CheckSum(10) wrong: {wire!r}"
+
+    @property
+    def tags(self) -> tuple[int, ...]:
+        return tuple(tag for tag, _ in self.fields)
+
+    @property
+    def values(self) -> list[bytes]:
+        return [value for _, value in self.fields]
+
+    def get(self, tag: int) -> bytes | None:
+        """The first occurrence, as FixMessage.get."""
+        return next((value for t, value in self.fields if t == tag), None)
+
+    def get_all(self, tag: int) -> list[bytes]:
+        return [value for t, value in self.fields if t == tag]
+
+    def get_str(self, tag: int) -> str | None:
+        value = self.get(tag)
+        return None if value is None else value.decode()
+
+    def get_int(self, tag: int) -> int | None:
+        value = self.get(tag)
+        return None if value is None else int(value)
+
+    def __contains__(self, tag: object) -> bool:
+        return any(t == tag for t, _ in self.fields)
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        return iter(self.fields)
+
+    @property
+    def msg_type(self) -> str:
+        return self.fields[2][1].decode()
+
+    @property
+    def begin_string(self) -> str:
+        return self.fields[0][1].decode()
+
+    def to_fix_message(self) -> FixMessage:
+        """The same fields as the gateway's message type, for its dictionary's checks."""
+        return FixMessage(list(self.fields), self.raw)
+
+    def __repr__(self) -> str:
+        return "ClientMessage(" + "|".join(f"{t}={v!r}" for t, v in self.fields) + ")"
+
+
+def encode(begin_string: str | bytes, fields: Iterable[tuple[int, FieldValue]]) -> bytes:
+    """A complete message (8, 9 and 10 added by simplefix); ``fields`` start at 35."""
+    fields = list(fields)
+    # simplefix moves 35 first and drops other 8, 9, 10: a malformed layout needs frame()
+    assert fields[0][0] == 35 and not {8, 9, 10, 35} & {t for t, _ in fields[1:]}, fields
+    msg = simplefix.FixMessage()
+    msg.append_pair(8, begin_string, header=True)
+    for tag, value in fields:
+        msg.append_pair(tag, value)
+    return bytes(msg.encode())
+
+
+def frame(body: bytes, begin_string: bytes = b"FIX.4.4") -> bytes:
+    """``body`` (from 35=, as bytes: for fields no encoder would write) framed by hand:
+    BeginString and BodyLength before, CheckSum after."""
+    msg = b"8=%s\x019=%d\x01%s" % (begin_string, len(body), body)
+    return msg + b"10=%03d\x01" % (sum(msg) % 256)
+
+
+def field_bytes(fields: Iterable[tuple[int, FieldValue]]) -> bytes:
+    """``tag=value<SOH>`` for each field, values as given (str, bytes or int)."""
+    return b"".join(
+        b"%d=%s\x01" % (tag, v if isinstance(v, bytes) else str(v).encode()) for tag, v in fields
+    )
+
+
+def parse_one(data: bytes) -> ClientMessage:
+    """The one whole message in ``data``, parsed by simplefix (and checked)."""
+    parser = simplefix.FixParser()
+    parser.append_buffer(data)
+    msg = parser.get_message()
+    assert msg is not None and not parser.get_buffer(), data
+    return ClientMessage([(int(tag), value) for tag, value in msg.pairs])
+
+
 class FixClient:
-    """Minimal counterparty for tests: builds messages by hand, reads with FrameReader."""
+    """Minimal counterparty for tests: builds and parses with simplefix (see above)."""
 
     def __init__(
         self,
@@ -103,8 +199,8 @@ class FixClient:
         self.sender = sender
         self.target = target
         self.seq = 1
-        self._frames = FrameReader()
-        self._pending: list[FixMessage] = []
+        self._parser = simplefix.FixParser()
+        self._pending: list[ClientMessage] = []
 
     def build(
         self,
@@ -130,7 +226,7 @@ class FixClient:
             *header,
             *body,
         ]
-        return build_message(begin_string or self.begin_string, fields)
+        return encode(begin_string or self.begin_string, fields)
 
     async def send(
         self, msg_type: str, body: Iterable[tuple[int, FieldValue]] = (), **kw: Any
@@ -142,7 +238,7 @@ class FixClient:
         self.writer.write(data)
         await self.writer.drain()
 
-    async def recv(self, timeout: float = 2.0) -> FixMessage:
+    async def recv(self, timeout: float = 2.0) -> ClientMessage:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self._pending:
@@ -152,12 +248,12 @@ class FixClient:
             data = await asyncio.wait_for(self.reader.read(65536), remaining)
             if not data:
                 raise ConnectionError("closed by acceptor")
-            for item in self._frames.feed(data):
-                assert not isinstance(item, Garbled), item
-                self._pending.append(item)
+            self._parser.append_buffer(data)
+            while (msg := self._parser.get_message()) is not None:
+                self._pending.append(ClientMessage([(int(t), v) for t, v in msg.pairs]))
         return self._pending.pop(0)
 
-    async def expect(self, msg_type: str, timeout: float = 2.0) -> FixMessage:
+    async def expect(self, msg_type: str, timeout: float = 2.0) -> ClientMessage:
         msg = await self.recv(timeout)
         assert msg.msg_type == msg_type, f"expected 35={msg_type}, got {msg!r}"
         return msg
@@ -181,7 +277,7 @@ class FixClient:
         heartbeat: int = 30,
         reset: bool = False,
         **kw: Any,
-    ) -> FixMessage:
+    ) -> ClientMessage:
         fields: list[tuple[int, FieldValue]] = [(98, 0), (108, heartbeat)]
         if reset:
             fields.append((141, "Y"))
@@ -211,9 +307,8 @@ def signed_logon(
     client.seq = seq + 1
     signed = [*body, (553, key_id)]
     st = now_ts()
-    [msg] = FrameReader().feed(client.build("A", signed, seq=seq, sending_time=st))
-    assert isinstance(msg, FixMessage)
-    sig = base64.b64encode(key.sign(logon_payload(msg)))
+    msg = parse_one(client.build("A", signed, seq=seq, sending_time=st))
+    sig = base64.b64encode(key.sign(logon_payload(msg.to_fix_message())))
     return client.build("A", [*signed, (95, len(sig)), (96, sig)], seq=seq, sending_time=st)
 
 

@@ -21,6 +21,7 @@ from gateway.fix.codec import (
     parse_fields,
     parse_utc_timestamp,
 )
+from tests.fix.conftest import ClientMessage
 
 RESERVED = {
     8,
@@ -279,3 +280,15 @@ def test_a_message_missing_its_checksum_ends_where_the_next_begins() -> None:
         assert [type(i).__name__ for i in items[1:]] == ["FixMessage"] * (len(items) - 1)
         assert items[1].raw == good  # type: ignore[union-attr]
         assert r.buffered == 0
+
+
+def test_the_test_client_checks_body_length_and_checksum_itself() -> None:
+    """The socket tests' client (simplefix) must not take a wrong frame on trust:
+    simplefix frames by CheckSum(10) and checks neither value."""
+    good = [(8, b"FIX.4.4"), (9, b"5"), (35, b"0"), (10, b"163")]
+    assert sum(b"8=FIX.4.4\x019=5\x0135=0\x01") % 256 == 163
+    assert ClientMessage(good).msg_type == "0"
+    with pytest.raises(AssertionError, match="CheckSum"):
+        ClientMessage([*good[:3], (10, b"164")])
+    with pytest.raises(AssertionError, match="BodyLength"):
+        ClientMessage([good[0], (9, b"6"), *good[2:]])

@@ -79,7 +79,7 @@ async def test_fixt_logon_answer_carries_default_appl_ver_id(harness: Harness) -
     c = await harness.connect()
     resp = await c.logon([(789, 1)])
     assert (resp.get(8), resp.get(1137), resp.get(789)) == (b"FIXT.1.1", b"9", b"2")
-    assert load_dictionary(FIXT11).validate(resp) is None
+    assert load_dictionary(FIXT11).validate(resp.to_fix_message()) is None
 
 
 @fixt

@@ -12,10 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.fix import auth
 from gateway.fix.auth import AUTH_FAILED, AUTH_THROTTLED, hash_password
-from gateway.fix.codec import FixMessage, FrameReader, build_message
 from gateway.fix.session import SessionState
 from gateway.fix.settings import AuthMode, SessionSettings
-from tests.fix.conftest import CLIENT, FixClient, Harness, signed_logon
+from tests.fix.conftest import CLIENT, FixClient, Harness, encode, parse_one, signed_logon
 
 PASSWORD = "s3cret"
 _HASH = hash_password(PASSWORD, salt=b"\x01" * 16)
@@ -251,10 +250,9 @@ def ed25519_session() -> SessionSettings:
 
 def altered(logon: bytes, tag: int, value: bytes) -> bytes:
     """``logon`` with one field's value changed, framed again (signature kept)."""
-    [msg] = FrameReader().feed(logon)
-    assert isinstance(msg, FixMessage)
+    msg = parse_one(logon)
     fields = [(t, value if t == tag else v) for t, v in msg.fields if t not in (8, 9, 10)]
-    return build_message(msg.get(8) or b"", fields)
+    return encode(msg.begin_string, fields)
 
 
 async def test_replayed_signed_logon_refused(harness: Harness) -> None:

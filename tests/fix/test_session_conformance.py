@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.fix.codec import FieldValue, build_message
+from gateway.fix.codec import FieldValue
 from tests.fix.conftest import (
     CLIENT,
     FIX44_AND_FIXT,
     GATEWAY,
     FixClient,
     Harness,
+    encode,
     new_order_single,
     now_ts,
 )
@@ -30,7 +31,7 @@ REVERSED = {128: b"BROKER", 115: b"DESK", 129: b"TRADER", 116: b"DESKSUB", 145: 
 
 def raw_message(c: FixClient, fields: list[tuple[int, FieldValue]]) -> bytes:
     """A message of exactly these fields after BodyLength (no header added)."""
-    return build_message(c.begin_string, fields)
+    return encode(c.begin_string, fields)
 
 
 # -- SequenceReset-Reset: MsgSeqNum ignored -------------------------------------------

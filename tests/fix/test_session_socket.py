@@ -8,7 +8,6 @@ import asyncio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.fix.auth import hash_password
-from gateway.fix.codec import build_message
 from gateway.fix.session import SessionState
 from gateway.fix.settings import AuthMode, SessionSettings
 from tests.fix.conftest import (
@@ -16,6 +15,7 @@ from tests.fix.conftest import (
     FIX44_AND_FIXT,
     GATEWAY,
     Harness,
+    encode,
     new_order_single,
     now_ts,
     signed_logon,
@@ -753,7 +753,7 @@ async def test_raw_logon_bytes_example(harness: Harness) -> None:
     await harness.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", harness.acceptor.port)  # type: ignore[union-attr]
     writer.write(
-        build_message(
+        encode(
             "FIX.4.4",
             [(35, "A"), (49, CLIENT), (56, GATEWAY), (34, 1), (52, now_ts()), (98, 0), (108, 30)],
         )

@@ -12,10 +12,9 @@ from structlog.testing import capture_logs
 
 from gateway.app import App
 from gateway.config import ConfigError, load_config
-from gateway.fix.codec import FixMessage
 from gateway.fix.dictionary import load_dictionary
 from gateway.fix.settings import FIXT11
-from tests.fix.conftest import FixClient
+from tests.fix.conftest import ClientMessage, FixClient
 from tests.gateway.conftest import Connect, gateway_config, password
 from tests.gateway.test_fix_orders import TT, order, tags
 
@@ -23,23 +22,23 @@ FIXT_CLIENT = "CLIENT5X"  # the demo FIXT.1.1 order-entry session (ACC3)
 _HEADER = frozenset({8, 9, 35, 49, 56, 34, 52, 10})
 
 
-def fix50(msg: FixMessage) -> FixMessage:
+def fix50(msg: ClientMessage) -> ClientMessage:
     """``msg`` as a FIXT.1.1 + FIX 5.0 SP2 engine sees it: valid, no ExecTransType."""
     assert msg.get(8) == FIXT11.encode()
-    rej = load_dictionary(FIXT11).validate(msg)
+    rej = load_dictionary(FIXT11).validate(msg.to_fix_message())
     assert rej is None, (rej, msg)
     assert 20 not in msg  # ExecTransType: FIX 4.2 only
     return msg
 
 
-def fix44(msg: FixMessage) -> FixMessage:
+def fix44(msg: ClientMessage) -> ClientMessage:
     assert msg.get(8) == b"FIX.4.4"
-    rej = load_dictionary("FIX.4.4").validate(msg)
+    rej = load_dictionary("FIX.4.4").validate(msg.to_fix_message())
     assert rej is None, (rej, msg)
     return msg
 
 
-def body(msg: FixMessage) -> list[tuple[int, bytes]]:
+def body(msg: ClientMessage) -> list[tuple[int, bytes]]:
     return [(t, v) for t, v in msg.fields if t not in _HEADER]
 
 

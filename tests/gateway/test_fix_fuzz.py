@@ -37,9 +37,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.app import App
-from gateway.fix.codec import FieldValue, FixMessage, checksum, encode_fields
+from gateway.fix.codec import FieldValue
 from gateway.fix.dictionary import load_dictionary
-from tests.fix.conftest import FixClient, now_ts
+from tests.fix.conftest import ClientMessage, FixClient, field_bytes, frame, now_ts
 from tests.gateway.conftest import Connect
 from tests.gateway.fuzz_checks import (
     LogWatch,
@@ -184,14 +184,14 @@ class FixFuzz:
         pool = POOLS[kind]
         return pool[pick % len(pool)]
 
-    async def recv(self, timeout: float = 3.0) -> FixMessage:
+    async def recv(self, timeout: float = 3.0) -> ClientMessage:
         m = await self.client.recv(timeout)
         assert m.begin_string == "FIX.4.4", m
         assert (m.get(49), m.get(56)) == (b"GATEWAY", b"CLIENT1"), m
         assert m.get_int(34) == self.next_in, f"MsgSeqNum gap: expected {self.next_in}, {m!r}"
         self.next_in += 1
         assert m.get(43) is None, m  # nothing is resent on this session
-        rejection = DICT.validate(m)
+        rejection = DICT.validate(m.to_fix_message())
         assert rejection is None, f"outbound message invalid per FIX44.xml: {rejection} {m!r}"
         if m.msg_type == "8":
             order_id, exec_type, clordid = m.get(37), m.get(150), m.get_str(11)
@@ -205,7 +205,7 @@ class FixFuzz:
                 self.closed.add(order_id)
         return m
 
-    async def exchange(self, msg_type: str, body: Body) -> tuple[int, list[FixMessage]]:
+    async def exchange(self, msg_type: str, body: Body) -> tuple[int, list[ClientMessage]]:
         """Send one message; return its MsgSeqNum and everything the gateway sent until
         the Heartbeat that answers our TestRequest (which proves the session alive)."""
         seq = self.client.seq
@@ -274,7 +274,7 @@ def _sent(body: Body, tag: int) -> bytes | None:
 
 
 def check_answer(
-    msg_type: str, seq: int, body: Body, got: list[FixMessage], pristine: bool
+    msg_type: str, seq: int, body: Body, got: list[ClientMessage], pristine: bool
 ) -> None:
     """(a): what RULES_OF_ENGAGEMENT allows as the answer to this message."""
     what = f"35={msg_type} {body!r} -> {got!r}"
@@ -497,13 +497,12 @@ async def test_order_id_beyond_64_bits_or_int_limits(fuzz: FixFuzz) -> None:
 
 def raw_message(client: FixClient, msg_type: bytes, body: bytes, seq: int | None = None) -> bytes:
     """A correctly framed message whose body is given as bytes (for fields that
-    build_message cannot format, such as a 5000-digit tag number)."""
+    an encoder cannot format, such as a 5000-digit tag number)."""
     if seq is None:
         seq, client.seq = client.seq, client.seq + 1
-    head = encode_fields([(35, msg_type), (49, client.sender), (56, client.target), (34, seq),
-                          (52, now_ts())])  # fmt: skip
-    msg = b"8=FIX.4.4\x019=%d\x01%s%s" % (len(head) + len(body), head, body)
-    return msg + b"10=%03d\x01" % checksum(msg)
+    head = field_bytes([(35, msg_type), (49, client.sender), (56, client.target), (34, seq),
+                        (52, now_ts())])  # fmt: skip
+    return frame(head + body)
 
 
 async def test_tag_number_beyond_int_limits(fuzz: FixFuzz) -> None:
@@ -537,10 +536,9 @@ async def test_msg_seq_num_beyond_int_limits(app: App, fix_login: Connect) -> No
     "MsgSeqNum(34) missing or invalid" + disconnect; a new Logon works."""
     with LogWatch() as logs:
         client = await fix_login("CLIENT1")
-        head = encode_fields([(35, "1"), (49, "CLIENT1"), (56, "GATEWAY")])
+        head = field_bytes([(35, "1"), (49, "CLIENT1"), (56, "GATEWAY")])
         body = b"%s34=%s\x0152=%s\x01112=x\x01" % (head, b"9" * 5000, now_ts())
-        msg = b"8=FIX.4.4\x019=%d\x01%s" % (len(body), body)
-        await client.send_raw(msg + b"10=%03d\x01" % checksum(msg))
+        await client.send_raw(frame(body))
         logout = await client.expect("5")
         assert logout.get_str(58) == "MsgSeqNum(34) missing or invalid"
         await client.expect_closed()

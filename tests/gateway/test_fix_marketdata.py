@@ -8,9 +8,8 @@ import random
 from decimal import Decimal
 
 from gateway.app import App
-from gateway.fix.codec import FixMessage
 from gateway.fix.marketdata import FULL_DEPTH
-from tests.fix.conftest import FixClient
+from tests.fix.conftest import ClientMessage, FixClient
 from tests.gateway.conftest import Connect
 
 SYMBOL = "BTC-USD"
@@ -41,7 +40,7 @@ Book = dict[str, dict[Decimal, Decimal]]  # "0" bids / "1" offers: price -> qty
 class LocalBook:
     """A FIX client's book: W then X entries applied strictly (279 checked)."""
 
-    def __init__(self, snapshot: FixMessage, depth: int = 0) -> None:
+    def __init__(self, snapshot: ClientMessage, depth: int = 0) -> None:
         assert snapshot.msg_type == "W"
         self.depth = depth
         self.seq = int(snapshot.get(7929) or b"-1")
@@ -54,7 +53,7 @@ class LocalBook:
         assert int(snapshot.get(268) or b"0") == sum(len(s) for s in self.book.values())
         self.check_depth()
 
-    def apply(self, msg: FixMessage) -> None:
+    def apply(self, msg: ClientMessage) -> None:
         assert msg.msg_type == "X"
         rows = entries(msg, 279)
         assert int(msg.get(268) or b"0") == len(rows) > 0
@@ -85,7 +84,7 @@ class LocalBook:
             assert all(len(side) <= self.depth for side in self.book.values())
 
 
-def entries(msg: FixMessage, first: int) -> list[dict[int, str]]:
+def entries(msg: ClientMessage, first: int) -> list[dict[int, str]]:
     """Repeating-group entries in wire order; an entry starts at tag ``first``."""
     out: list[dict[int, str]] = []
     for tag, value in msg.fields:
@@ -120,8 +119,8 @@ def engine_book(app: App) -> Book:
     return out
 
 
-async def drain(client: FixClient, timeout: float = 0.3) -> list[FixMessage]:
-    out: list[FixMessage] = []
+async def drain(client: FixClient, timeout: float = 0.3) -> list[ClientMessage]:
+    out: list[ClientMessage] = []
     while True:
         try:
             out.append(await client.recv(timeout))
@@ -148,7 +147,7 @@ async def test_book_from_w_and_x_equals_published_book_under_random_flow(
     books = {"full": LocalBook(await md.expect("W")), "top3": LocalBook(await md.expect("W"), 3)}
     rnd = random.Random(20261123)
     last = {}
-    late: list[FixMessage] = []
+    late: list[ClientMessage] = []
     for i in range(200):
         n = rnd.randrange(2)
         side = rnd.choice((1, 2))

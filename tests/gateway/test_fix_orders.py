@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from gateway.app import App
-from gateway.fix.codec import FixMessage
-from tests.fix.conftest import FixClient, now_ts
+from tests.fix.conftest import ClientMessage, FixClient, now_ts
 from tests.gateway.conftest import Connect
 
 TT = (60, "20261123-00:00:00")
@@ -26,7 +25,7 @@ def order(clordid: str, side: int, qty: str, price: str, *extra: tuple[int, obje
     ]
 
 
-def tags(msg: FixMessage, *wanted: int) -> dict[int, str]:
+def tags(msg: ClientMessage, *wanted: int) -> dict[int, str]:
     return {t: (msg.get_str(t) or "") for t in wanted}
 
 

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gateway.app import App
-from gateway.fix.codec import FieldValue, FixMessage
+from gateway.fix.codec import FieldValue
 from gateway.fix.settings import FIXT11
-from tests.fix.conftest import FixClient
+from tests.fix.conftest import ClientMessage, FixClient
 from tests.gateway.conftest import Connect, password
 
 TT = (60, "20261123-00:00:00")
@@ -34,7 +34,7 @@ SNOOPS = pytest.mark.parametrize(
 Snoop = tuple[str, str, list[tuple[int, FieldValue]]]
 
 
-def comparable(msg: FixMessage) -> list[tuple[int, bytes]]:
+def comparable(msg: ClientMessage) -> list[tuple[int, bytes]]:
     return [(tag, value) for tag, value in msg.fields if tag not in _PER_MESSAGE]
 
 
@@ -78,7 +78,7 @@ async def victim_order(
 async def refusals(
     snoop: FixClient, msg_type: str, answer_type: str, order_id: str,
     body: list[tuple[int, FieldValue]],
-) -> tuple[FixMessage, FixMessage]:  # fmt: skip
+) -> tuple[ClientMessage, ClientMessage]:  # fmt: skip
     """The answers to one request naming the victim's order, then an unknown one."""
     answers = []
     for target in (order_id, UNKNOWN_ID):
