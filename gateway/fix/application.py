@@ -39,6 +39,7 @@ from engine.events import (
 from engine.model import Instrument, OrderStatus, Side, Stp
 from gateway.config import Config, FixSessionConfig
 from gateway.connguard import ConnectionGuard
+from gateway.edges import fix_reject_text, reject_rule
 from gateway.fix.acceptor import FixAcceptor
 from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp
 from gateway.fix.marketdata import FixMarketData
@@ -51,7 +52,6 @@ from gateway.fix.translate import (
     cancel_reject_body,
     engine_order_id,
     er_body,
-    ord_rej_reason,
     parse_cancel,
     parse_new_order,
     parse_replace,
@@ -636,7 +636,8 @@ class FixGateway:
 
     def _reject(self, session: FixSession, batch: EventBatch, event: OrderRejected) -> None:
         command = batch.command
-        text = f"E{event.code}: {event.text}"
+        rule = reject_rule(event.code)
+        text = fix_reject_text(event.code, event.text)
         exec_id = f"{event.seq}-{event.idx}"
         if event.request == "new" and isinstance(command, NewOrder):
             inst = self.host.engine.listings.get(command.symbol)
@@ -651,7 +652,7 @@ class FixGateway:
             if inst is not None and command.price:
                 fields[44] = inst.instrument.ticks_to_price(command.price)
             body = reject_er_body(
-                fields, exec_id, event.ts_us, session.fix42, ord_rej_reason(event.code), text
+                fields, exec_id, event.ts_us, session.fix42, rule.ord_rej_reason, text
             )
             targets = [session] + [
                 s for s in self._targets(-1, command.account) if s is not session
@@ -671,14 +672,13 @@ class FixGateway:
                     b"2",
                 )
             status = _STATUS.get(view.status, b"8") if view is not None else b"8"
-            reason = 1 if event.code == 20 else 99
             body = cancel_reject_body(
                 str(event.order_id or command.order_id or "NONE"),
                 clordid,
                 orig or (view.client_order_id if view else ""),
                 status,
                 response_to,
-                reason,
+                rule.cxl_rej_reason,
                 text,
                 command.account,
             )

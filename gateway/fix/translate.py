@@ -13,7 +13,7 @@ from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Final
 
 from engine.commands import Cancel, NewOrder, Replace
-from engine.events import CloseReason, RejectCode
+from engine.events import CloseReason
 from engine.model import (
     ASSET_UNIT,
     MAX_COUNT,
@@ -48,7 +48,6 @@ __all__ = [
     "cancel_reject_body",
     "engine_order_id",
     "er_body",
-    "ord_rej_reason",
     "parse_cancel",
     "parse_new_order",
     "parse_replace",
@@ -67,35 +66,6 @@ class FixRequestError(Exception):
         self.reason = reason
         self.text = text
 
-
-# OrdRejReason (103) for engine reject codes; the engine code and text go in Text (58).
-_ORD_REJ: Final = {
-    RejectCode.UNKNOWN_INSTRUMENT: 1,
-    RejectCode.TRADING_HALTED: 2,
-    RejectCode.INSTRUMENT_HALTED: 2,
-    RejectCode.INSTRUMENT_CANCEL_ONLY: 2,
-    RejectCode.MAX_ORDER_QTY: 3,
-    RejectCode.MAX_ORDER_NOTIONAL: 3,
-    RejectCode.MAX_OPEN_ORDERS: 3,
-    RejectCode.INSUFFICIENT_BALANCE: 3,
-    RejectCode.UNKNOWN_ORDER: 5,
-    RejectCode.DUPLICATE_CLIENT_ORDER_ID: 6,
-    RejectCode.POST_ONLY_WOULD_TAKE: 11,
-    RejectCode.INVALID_TIME_IN_FORCE: 11,
-    RejectCode.INVALID_EXPIRE_TIME: 11,
-    RejectCode.INVALID_ORDER: 11,
-    RejectCode.INVALID_QUANTITY: 13,
-    RejectCode.BELOW_MIN_QTY: 13,
-    RejectCode.UNKNOWN_ACCOUNT: 15,
-    RejectCode.ACCOUNT_DISABLED: 15,
-}
-
-
-def ord_rej_reason(code: int) -> int:
-    return _ORD_REJ.get(RejectCode(code), 99) if code in _REJECT_CODES else 99
-
-
-_REJECT_CODES: Final = frozenset(int(c) for c in RejectCode)
 
 _SIDES: Final = {b"1": Side.BUY, b"2": Side.SELL}
 _ORD_TYPES: Final = {b"1": OrdType.MARKET, b"2": OrdType.LIMIT}

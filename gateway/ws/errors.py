@@ -2,15 +2,17 @@
 documents. Numbers are stable; clients key on them.
 
 Gateway errors (found before the engine sees a command) are 1xxx. Engine rejects are
-2000 + :class:`engine.events.RejectCode` (so INSUFFICIENT_BALANCE = 15 is 2015).
+2000 + :class:`engine.events.RejectCode` (so INSUFFICIENT_BALANCE = 15 is 2015), with
+the status of their row in the edges' reject table (:data:`gateway.edges.REJECTS`).
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
 
-from engine.events import CloseReason, RejectCode
+from engine.events import CloseReason
 from engine.model import OrderStatus
+from gateway.edges import ENGINE_CODE_BASE, REJECTS, reject_rule
 
 __all__ = [
     "CLOSE_GOING_AWAY",
@@ -43,8 +45,6 @@ class ErrorCode(IntEnum):
     INTERNAL = 1500
 
 
-ENGINE_CODE_BASE = 2000
-
 _HTTP_STATUS: dict[int, int] = {
     ErrorCode.NOT_LOGGED_ON: 401,
     ErrorCode.UNKNOWN_API_KEY: 401,
@@ -54,9 +54,7 @@ _HTTP_STATUS: dict[int, int] = {
     ErrorCode.ALREADY_LOGGED_ON: 409,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INTERNAL: 500,
-    ENGINE_CODE_BASE + RejectCode.UNKNOWN_INSTRUMENT: 404,
-    ENGINE_CODE_BASE + RejectCode.UNKNOWN_ORDER: 404,
-    ENGINE_CODE_BASE + RejectCode.DUPLICATE_CLIENT_ORDER_ID: 409,
+    **{rule.ws_code: rule.ws_status for rule in REJECTS.values()},
 }
 
 CLOSE_SLOW_CONSUMER = 4008
@@ -81,7 +79,8 @@ class ApiError(Exception):
 
 
 def engine_error(code: int, text: str) -> ApiError:
-    return ApiError(ENGINE_CODE_BASE + code, text)
+    """The error answering engine reject ``code``: its row's WS code, the engine's text."""
+    return ApiError(reject_rule(code).ws_code, text)
 
 
 _STATUS_NAMES = {

@@ -45,6 +45,7 @@ from engine.model import (
     units_to_decimal,
 )
 from gateway.decimals import decimal_text
+from gateway.edges import RateLimiter
 from gateway.orders import OrderView
 from gateway.ws.errors import ApiError, ErrorCode, close_reason_name, engine_error, status_name
 from gateway.ws.outbox import Outbox
@@ -262,26 +263,6 @@ class Pending:
     trailer: list[bytes] | None = None
 
 
-class RateLimiter:
-    """Token bucket: `rate` requests per second, bursts up to `rate`."""
-
-    __slots__ = ("last", "rate", "tokens")
-
-    def __init__(self, rate: int) -> None:
-        self.rate = float(rate)
-        self.tokens = float(rate)
-        self.last = time.monotonic()
-
-    def take(self, now: float) -> bool:
-        tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if tokens >= 1.0:
-            self.tokens = tokens - 1.0
-            return True
-        self.tokens = tokens
-        return False
-
-
 class Session:
     """One WebSocket connection's protocol state."""
 
@@ -298,7 +279,7 @@ class Session:
         self.unacked = 0
         self.last_pending: Pending | None = None
         self.inbox: deque[Request | bytes] = deque()
-        self.limiter = RateLimiter(venue.config.max_requests_per_s)
+        self.limiter = RateLimiter(venue.config.max_requests_per_s, time.monotonic())
         self.own_orders: dict[int, str] = {}  # order id -> symbol, for cancel_on_disconnect
         self.closed = False
 

@@ -101,4 +101,4 @@ def test_per_report_values_are_compiled() -> None:
 def test_the_c_modules_and_the_per_order_listeners_are_built() -> None:
     # metrics: every command observes a histogram and bumps counters (interpreted,
     # ~0.5 us per order); mypyc could not compile Counter.inc(amount=1, **labels)
-    assert {"fix._cframe", "fix._crender", "metrics", "ws.router"} <= set(gateway.NATIVE)
+    assert {"fix._cframe", "fix._crender", "metrics", "edges", "ws.router"} <= set(gateway.NATIVE)

@@ -1,0 +1,145 @@
+"""gateway/edges.py: the policies every edge shares."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.commands import Cancel, NewOrder
+from engine.events import OrderAccepted, RejectCode
+from engine.model import OrdType, Side
+from gateway.app import App
+from gateway.edges import (
+    COD_REQUEST_ID,
+    REJECTS,
+    OwnerRegistry,
+    RateLimiter,
+    cancel_on_disconnect,
+    fix_reject_text,
+    reject_rule,
+)
+
+# ------------------------------------------------------------------- reject table
+
+
+@pytest.mark.parametrize("code", list(RejectCode), ids=lambda c: c.name)
+def test_every_engine_reject_code_has_a_row(code: RejectCode) -> None:
+    rule = REJECTS[code]  # a new RejectCode without a row fails here
+    assert rule.ws_code == 2000 + code
+    assert rule.ws_status in (400, 404, 409)
+    assert 0 <= rule.ord_rej_reason <= 99 and rule.cxl_rej_reason in (1, 99)
+
+
+def test_the_table_has_no_row_for_a_code_the_engine_does_not_have() -> None:
+    assert set(REJECTS) == {int(c) for c in RejectCode}
+
+
+def test_documented_rows() -> None:
+    """Rows that clients see (RULES_OF_ENGAGEMENT, WS_API): spot checks of each column."""
+    unknown_order = reject_rule(RejectCode.UNKNOWN_ORDER)
+    assert (unknown_order.ord_rej_reason, unknown_order.cxl_rej_reason) == (5, 1)
+    assert (unknown_order.ws_code, unknown_order.ws_status) == (2020, 404)
+    balance = reject_rule(RejectCode.INSUFFICIENT_BALANCE)
+    assert (balance.ord_rej_reason, balance.cxl_rej_reason, balance.ws_status) == (3, 99, 400)
+    assert reject_rule(RejectCode.DUPLICATE_CLIENT_ORDER_ID).ws_status == 409
+    assert reject_rule(RejectCode.UNKNOWN_INSTRUMENT).ord_rej_reason == 1
+
+
+def test_a_code_this_build_does_not_know_is_other() -> None:
+    rule = reject_rule(77)
+    assert (rule.ord_rej_reason, rule.cxl_rej_reason, rule.ws_code, rule.ws_status) == (
+        99,
+        99,
+        2077,
+        400,
+    )
+
+
+def test_fix_text_carries_the_engine_code() -> None:
+    assert fix_reject_text(15, "insufficient balance") == "E15: insufficient balance"
+
+
+# ------------------------------------------------------------------- rate limiter
+
+
+def test_rate_limiter_allows_a_burst_of_rate_then_refuses() -> None:
+    limiter = RateLimiter(3, now=100.0)
+    assert [limiter.take(100.0) for _ in range(4)] == [True, True, True, False]
+
+
+def test_rate_limiter_refills_at_rate_per_second() -> None:
+    limiter = RateLimiter(4, now=0.0)
+    assert all(limiter.take(0.0) for _ in range(4))
+    assert not limiter.take(0.1)  # 0.4 of a token
+    assert limiter.take(0.25)  # 1.0 token (0.4 + 0.6)
+    assert not limiter.take(0.25)
+
+
+def test_rate_limiter_never_stores_more_than_one_burst() -> None:
+    limiter = RateLimiter(2, now=0.0)
+    assert [limiter.take(3600.0) for _ in range(3)] == [True, True, False]
+
+
+def test_refused_messages_cost_no_token() -> None:
+    limiter = RateLimiter(1, now=0.0)
+    assert limiter.take(0.0)
+    assert not limiter.take(0.5) and not limiter.take(0.5)
+    assert limiter.take(1.0)
+
+
+# ------------------------------------------------------------------- owner registry
+
+
+def test_owner_registry_routes_and_releases() -> None:
+    owners: OwnerRegistry[str] = OwnerRegistry()
+    owners.add(7, "a")
+    owners.add(3, "a")
+    owners.add(5, "b")
+    assert (owners.owner(7), owners.owner(5), owners.owner(9), len(owners)) == ("a", "b", None, 3)
+    assert owners.orders_of("a") == [3, 7]
+    owners.release(7)
+    owners.release(9)  # unknown: nothing
+    assert owners.owner(7) is None and owners.orders_of("a") == [3] and len(owners) == 2
+
+
+def test_dropping_a_session_forgets_its_orders_only() -> None:
+    owners: OwnerRegistry[str] = OwnerRegistry()
+    for order_id, session in ((4, "a"), (2, "a"), (6, "b")):
+        owners.add(order_id, session)
+    assert owners.drop("a") == [2, 4]
+    assert owners.drop("a") == []
+    assert (owners.owner(2), owners.owner(6), owners.orders_of("b")) == (None, "b", [6])
+
+
+# ------------------------------------------------------------------- cancel-on-disconnect
+
+
+def _place(app: App, client_order_id: str) -> int:
+    order = NewOrder(
+        "ACC1", "BTC-USD", Side.BUY, OrdType.LIMIT, 1_000, 10_000, client_order_id=client_order_id
+    )
+    events = app.host.submit(order, "test")
+    accepted = events[0]
+    assert isinstance(accepted, OrderAccepted)
+    return accepted.order_id
+
+
+async def test_cancel_on_disconnect_cancels_the_live_orders_only(gateway: App) -> None:
+    first, done, last = (_place(gateway, f"cod{i}") for i in range(3))
+    gateway.host.submit(Cancel("ACC1", "BTC-USD", done), "test")
+    submitted: list[tuple[object, object]] = []
+    submit = gateway.host.submit
+
+    def recording(command: object, origin: object = None) -> list[object]:
+        submitted.append((command, origin))
+        return submit(command, origin)  # type: ignore[arg-type]
+
+    gateway.host.submit = recording  # type: ignore[assignment,method-assign]
+    try:
+        assert cancel_on_disconnect(gateway.host, [first, done, last, 999_999], "gone") == 2
+    finally:
+        del gateway.host.submit
+    assert [(c.order_id, c.request_id, o) for c, o in submitted] == [  # type: ignore[attr-defined]
+        (first, COD_REQUEST_ID, "gone"),
+        (last, COD_REQUEST_ID, "gone"),
+    ]
+    assert first not in gateway.host.engine.orders and last not in gateway.host.engine.orders
