@@ -528,6 +528,7 @@ class FixSession:
         self, msg: FixMessage, refusal: str | None, then: Callable[[FixMessage], None]
     ) -> None:
         held, self._held = self._held or [], None
+        self._now = self._clock()  # a password check answers on a later loop pass
         self._batch += 1
         try:
             if refusal is not None:
