@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -39,7 +38,13 @@ from engine.events import (
 from engine.model import Instrument, OrderStatus, Side, Stp
 from gateway.config import Config, FixSessionConfig
 from gateway.connguard import ConnectionGuard
-from gateway.edges import fix_reject_text, reject_rule
+from gateway.edges import (
+    COD_REQUEST_ID,
+    OwnerRegistry,
+    cancel_on_disconnect,
+    fix_reject_text,
+    reject_rule,
+)
 from gateway.fix.acceptor import FixAcceptor
 from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp
 from gateway.fix.marketdata import FixMarketData
@@ -107,13 +112,6 @@ def session_settings(config: Config, sess: FixSessionConfig) -> SessionSettings:
     )
 
 
-@dataclass
-class _SessionState:
-    """What the application keeps per session (orders it owns)."""
-
-    owned: set[int] = field(default_factory=set)
-
-
 class FixGateway:
     """Component: the FIX acceptor plus the translation between FIX and the engine."""
 
@@ -139,8 +137,7 @@ class FixGateway:
                 "fix", config.fix.max_connections, config.fix.max_connections_per_source, registry
             ),
         )
-        self.owner: dict[int, FixSession] = {}
-        self.state: dict[int, _SessionState] = {}
+        self.owners: OwnerRegistry[FixSession] = OwnerRegistry()
         self.market_data = FixMarketData(host, publisher)
         publisher.sinks.append(self.market_data)
         self._exec_ids = itertools.count(1)
@@ -193,7 +190,6 @@ class FixGateway:
 
     def on_logon(self, session: FixSession) -> None:
         self._m_sessions += 1
-        self.state.setdefault(id(session), _SessionState())
         log.info("fix.logon", session=session.session_id)
 
     def on_logout(self, session: FixSession, clean: bool) -> None:
@@ -201,14 +197,7 @@ class FixGateway:
         self.market_data.drop_session(session)
         settings = session.settings
         if settings.cancel_on_disconnect and (not clean or settings.cancel_on_logout):
-            state = self.state.get(id(session))
-            for order_id in sorted(state.owned if state else ()):
-                view = self.tracker.get(order_id)
-                if view is not None and view.is_open:
-                    self.host.submit(
-                        Cancel(view.account, view.symbol, order_id, request_id=_COD),
-                        session,
-                    )
+            cancel_on_disconnect(self.host, self.owners.orders_of(session), session)
         log.info("fix.logout", session=session.session_id, clean=clean)
 
     def on_app_message(self, session: FixSession, msg: FixMessage) -> None:
@@ -455,11 +444,7 @@ class FixGateway:
             kind = type(event)
             if kind is OrderAccepted and origin is not None:
                 assert isinstance(event, OrderAccepted)
-                self.owner[event.order_id] = origin
-                state = self.state.get(id(origin))
-                if state is None:
-                    state = self.state[id(origin)] = _SessionState()
-                state.owned.add(event.order_id)
+                self.owners.add(event.order_id, origin)
             self._report(event, batch, origin)
 
     def _report(self, event: Event, batch: EventBatch, origin: FixSession | None) -> None:
@@ -515,7 +500,7 @@ class FixGateway:
                 if (
                     isinstance(event, OrderCanceled)
                     and event.reason == CloseReason.USER_CANCEL
-                    and event.request_id not in ("", _COD)
+                    and event.request_id not in ("", COD_REQUEST_ID)
                 ):
                     clordid, orig = event.request_id, event.client_order_id
                 status = OrderStatus.CANCELED if kind is OrderCanceled else OrderStatus.EXPIRED
@@ -605,7 +590,7 @@ class FixGateway:
     def _targets(self, order_id: int, account: str) -> list[FixSession]:
         """Owner session plus drop copies. An order whose owner is unknown (placed before a
         restart) reports to every order-entry session of its account."""
-        owner = self.owner.get(order_id)
+        owner = self.owners.owner(order_id)
         by_account = self._by_account.get(account)
         if by_account is None:
             drop, entry = [], []
@@ -628,11 +613,7 @@ class FixGateway:
         return list(drop)
 
     def _forget(self, order_id: int) -> None:
-        owner = self.owner.pop(order_id, None)
-        if owner is not None:
-            state = self.state.get(id(owner))
-            if state is not None:
-                state.owned.discard(order_id)
+        self.owners.release(order_id)
 
     def _reject(self, session: FixSession, batch: EventBatch, event: OrderRejected) -> None:
         command = batch.command
@@ -713,9 +694,6 @@ class FixGateway:
                 fields.append((55, command.symbol))
         fields.append((60, format_utc_timestamp(batch.ts_us, 6)))
         session.send("r", encode_fields(fields))
-
-
-_COD: Final = "cancel-on-disconnect"
 
 
 def _party_account(msg: FixMessage) -> str | None:

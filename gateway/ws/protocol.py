@@ -45,7 +45,7 @@ from engine.model import (
     units_to_decimal,
 )
 from gateway.decimals import decimal_text
-from gateway.edges import RateLimiter
+from gateway.edges import RateLimiter, cancel_on_disconnect
 from gateway.orders import OrderView
 from gateway.ws.errors import ApiError, ErrorCode, close_reason_name, engine_error, status_name
 from gateway.ws.outbox import Outbox
@@ -280,7 +280,6 @@ class Session:
         self.last_pending: Pending | None = None
         self.inbox: deque[Request | bytes] = deque()
         self.limiter = RateLimiter(venue.config.max_requests_per_s, time.monotonic())
-        self.own_orders: dict[int, str] = {}  # order id -> symbol, for cancel_on_disconnect
         self.closed = False
 
     # ---------------------------------------------------------------- input
@@ -419,8 +418,7 @@ class Session:
             for event in events:
                 if type(event) is OrderAccepted:
                     assert isinstance(event, OrderAccepted)
-                    self.own_orders[event.order_id] = event.symbol
-                    self.venue.order_owner[event.order_id] = self
+                    self.venue.owners.add(event.order_id, self)
 
     def on_batch(self, pending: Pending, batch: EventBatch) -> None:
         """The answer to a command of ours, after the journal commit."""
@@ -650,16 +648,9 @@ class Session:
         self.inbox.clear()
         for name in list(self.subs):
             self._drop(name)
-        venue = self.venue
+        owned = self.venue.owners.drop(self)
         if self.cancel_on_disconnect and self.account:
-            live = venue.host.engine.orders
-            for order_id, symbol in sorted(self.own_orders.items()):
-                venue.order_owner.pop(order_id, None)
-                if order_id in live:
-                    venue.host.submit(
-                        Cancel(self.account, symbol, order_id, request_id="cancel_on_disconnect")
-                    )
-        self.own_orders.clear()
+            cancel_on_disconnect(self.venue.host, owned, None)
 
 
 @dataclass(slots=True)

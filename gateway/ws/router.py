@@ -20,6 +20,7 @@ from engine.events import (
     OrderReplaced,
     Trade,
 )
+from gateway.edges import OwnerRegistry
 from gateway.host import EventBatch
 from gateway.ws.protocol import Pending, Session
 
@@ -37,7 +38,7 @@ class UserRouter:
     def __init__(
         self,
         users: dict[str, dict[Session, None]],
-        owners: dict[int, Session],
+        owners: OwnerRegistry[Session],
         balances: dict[str, dict[str, tuple[int, int]]],
         push: Callable[[UserUpdates], None],
     ) -> None:
@@ -66,11 +67,11 @@ class UserRouter:
                     out.setdefault(event.account, ({}, [], []))[2].append(event)
             elif kind is Trade:
                 assert isinstance(event, Trade)
-                if owners:
+                if len(owners):
                     if event.maker_leaves == 0:
-                        _release(owners, event.maker_order_id)
+                        owners.release(event.maker_order_id)
                     if event.taker_leaves == 0:
-                        _release(owners, event.taker_order_id)
+                        owners.release(event.taker_order_id)
                 if users:
                     for account, order_id in (
                         (event.taker_account, event.taker_order_id),
@@ -86,16 +87,10 @@ class UserRouter:
                 assert isinstance(
                     event, (OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced)
                 )
-                if owners and kind is not OrderAccepted and kind is not OrderReplaced:
-                    _release(owners, event.order_id)
+                if len(owners) and kind is not OrderAccepted and kind is not OrderReplaced:
+                    owners.release(event.order_id)
                 if event.account in users:
                     out = out or {}
                     out.setdefault(event.account, ({}, [], []))[0][event.order_id] = None
         if out:
             self.push(out)
-
-
-def _release(owners: dict[int, Session], order_id: int) -> None:
-    session = owners.pop(order_id, None)
-    if session is not None:
-        session.own_orders.pop(order_id, None)

@@ -31,6 +31,7 @@ from websockets.protocol import State
 from engine.model import Instrument, TradingStatus, units_to_decimal
 from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard
+from gateway.edges import OwnerRegistry
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
@@ -79,7 +80,8 @@ class Venue:
         self.market = WsMarketData(publisher)
         self.keys = KeyRing(config.ws.api_keys, config.ws.logon_window_ms)
         self.users: dict[str, dict[Session, None]] = {}
-        self.order_owner: dict[int, Session] = {}
+        #: order -> its session, kept only for sessions with cancel_on_disconnect
+        self.owners: OwnerRegistry[Session] = OwnerRegistry()
         self.balances: dict[str, dict[str, tuple[int, int]]] = {
             acct_id: {asset: (bal.total, bal.held) for asset, bal in acct.balances.items()}
             for acct_id, acct in host.engine.accounts.items()
@@ -88,7 +90,7 @@ class Venue:
             "gw_ws_requests_total", "WebSocket requests by method and answer status"
         )
         # the host listener (compiled); it calls back here only for logged-on users
-        self.listener = UserRouter(self.users, self.order_owner, self.balances, self._push_user)
+        self.listener = UserRouter(self.users, self.owners, self.balances, self._push_user)
 
     @staticmethod
     def clock_ms() -> int:

@@ -17,6 +17,8 @@ from gateway.edges import (
     fix_reject_text,
     reject_rule,
 )
+from tests.gateway.conftest import Connect
+from tests.ws.helpers import connect_client, limit
 
 # ------------------------------------------------------------------- reject table
 
@@ -143,3 +145,20 @@ async def test_cancel_on_disconnect_cancels_the_live_orders_only(gateway: App) -
         (last, COD_REQUEST_ID, "gone"),
     ]
     assert first not in gateway.host.engine.orders and last not in gateway.host.engine.orders
+
+
+async def test_a_ws_cancel_on_disconnect_reaches_fix_drop_copy_without_a_request_id(
+    app: App, fix_login: Connect
+) -> None:
+    """One sentinel for every edge: the cancel a WS connection's cancel_on_disconnect
+    submits is no client's request, so the FIX drop copy reports it with the order's
+    own ClOrdID, as it does for a FIX session's, not with a made-up ClOrdID (11)."""
+    drop = await fix_login("DC1")
+    ws = await connect_client(app)
+    await ws.logon("demo-acc1", cancel_on_disconnect=True)
+    await ws.ok("order.place", limit("BTC-USD", "buy", "0.1", "100", client_order_id="w1"))
+    ack = await drop.expect("8")
+    assert (ack.get_str(11), ack.get_str(150)) == ("w1", "0")
+    await ws.close()
+    canceled = await drop.expect("8")
+    assert (canceled.get_str(150), canceled.get_str(11), canceled.get(41)) == ("4", "w1", None)
