@@ -2,13 +2,15 @@
 
 Servers are Components: anything with async start() and async stop(). They are
 started after the journal is replayed and stopped in reverse order, before the
-journal is closed, so every acknowledged command is on disk at exit.
+journal is closed, so every acknowledged command is on disk at exit. The host's
+listeners see each event batch in the order of their :class:`Priority`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from enum import IntEnum
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
@@ -16,7 +18,7 @@ import structlog
 from gateway.config import Config
 from gateway.fdlimit import needed_descriptors, raise_fd_limit
 from gateway.gcpacer import GcPacer
-from gateway.host import EngineHost
+from gateway.host import EngineHost, Listener
 from gateway.logs import configure_logging
 from gateway.loopwatch import LoopWatch
 from gateway.marketdata import MarketDataPublisher
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from gateway.rest.server import HttpServer
     from gateway.ws.server import WsServer
 
-__all__ = ["App", "Component", "configure_logging"]
+__all__ = ["App", "Component", "Priority", "configure_logging"]
 
 log = structlog.get_logger("gateway.app")
 
@@ -39,6 +41,20 @@ class Component(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class Priority(IntEnum):
+    """When a host listener sees each event batch: lower first, ties in the order added."""
+
+    #: the order tracker: the edges render the views the batch updated
+    VIEWS = 10
+    #: the FIX edge: a batch's ExecutionReports leave before its market data
+    FIX = 20
+    #: the market-data publisher, whose sinks are the FIX and WS market data
+    MARKET_DATA = 30
+    #: the WS edge answers after the publisher: a client that gets an ack finds its
+    #: order in the published book (REST, WS)
+    WS = 40
 
 
 class App:
@@ -52,7 +68,8 @@ class App:
         self.tracker = OrderTracker()
         self.loopwatch = LoopWatch(self.registry)
         self.gcpacer = GcPacer(lambda: self.host.engine.last_seq)
-        self.host.listeners.append(self.tracker)  # first: edges render updated views
+        self._listening: list[tuple[Priority, Listener]] = []
+        self.listen(Priority.VIEWS, self.tracker)
         self.publisher: MarketDataPublisher | None = None
         self.http: HttpServer | None = None
         self.ws: WsServer | None = None
@@ -66,21 +83,28 @@ class App:
         from gateway.rest.server import HttpServer
         from gateway.ws.server import WsServer
 
-        # Listener order: tracker -> FIX -> publisher -> WS. The publisher exists first
-        # (FIX market data is one of its sinks), but FIX listens before it, so a batch's
-        # ExecutionReports leave before its market data (FIX and WS sinks); WS answers
-        # after the publisher, so a client that gets an ack finds its order in the
-        # published book (REST, WS).
+        # The publisher exists first: FIX market data is one of its sinks.
         self.publisher = MarketDataPublisher(self.host.engine, self.registry)
         self.fix = FixGateway(self.config, self.host, self.tracker, self.publisher, self.registry)
-        self.fix.listen()
-        self.host.listeners.append(self.publisher)
         self.ws = WsServer(self.config, self.host, self.tracker, self.publisher, self.registry)
+        for priority, listener in (
+            (Priority.FIX, self.fix.on_batch),
+            (Priority.MARKET_DATA, self.publisher),
+            (Priority.WS, self.ws.listener),
+        ):
+            self.listen(priority, listener)
+        self.fix.listen()  # its end-of-group flush
         # HTTP first: /health answers while the rest starts; /ready waits for App.ready.
         self.http = HttpServer(
             self.config, self.host, self.publisher, self.registry, lambda: self.ready
         )
         return [self.http, self.fix, self.ws]
+
+    def listen(self, priority: Priority, listener: Listener) -> None:
+        """Add a host listener at its place in the priority order."""
+        self._listening.append((priority, listener))
+        self._listening.sort(key=lambda entry: entry[0])  # stable: ties keep their order
+        self.host.listeners[:] = [listener for _, listener in self._listening]
 
     async def start(self, pace_gc: bool = False) -> None:
         """Replay, then start the servers. ``pace_gc`` hands garbage collection to the

@@ -171,10 +171,11 @@ class FixGateway:
         return self.acceptor.port
 
     def listen(self) -> None:
-        """Register the event listener (App does it before the publisher's: acks first)."""
+        """Register the event listener (App places it by its priority first: acks
+        before market data) and the flush that ends each group of batches."""
         if self.on_batch not in self.host.listeners:
             self.host.listeners.append(self.on_batch)
-            self.host.group_end[self.on_batch] = self.acceptor.run_flushes
+        self.host.group_end[self.on_batch] = self.acceptor.run_flushes
 
     async def start(self) -> None:
         self.listen()

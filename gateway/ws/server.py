@@ -424,7 +424,8 @@ class WsServer:
     ) -> None:
         self.config = config
         self.venue = Venue(config, host, tracker, publisher, registry)
-        host.listeners.append(self.venue.listener)
+        #: the host listener that answers commands and feeds the user channel (App adds it)
+        self.listener = self.venue.listener
         self.connections: dict[_Connection, None] = {}
         self._dirty: list[_Connection] = []
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -1,0 +1,30 @@
+"""App: the host listeners run in the order of their priority."""
+
+from __future__ import annotations
+
+from gateway.app import App, Priority
+from gateway.host import EventBatch
+
+
+async def test_listeners_run_by_priority(gateway: App) -> None:
+    assert gateway.fix is not None and gateway.ws is not None
+    assert gateway.host.listeners == [
+        gateway.tracker,
+        gateway.fix.on_batch,
+        gateway.publisher,
+        gateway.ws.listener,
+    ]
+
+
+async def test_a_listener_added_later_takes_its_place_by_priority(gateway: App) -> None:
+    def after_fix(batch: EventBatch) -> None: ...
+
+    def last(batch: EventBatch) -> None: ...
+
+    assert gateway.publisher is not None
+    gateway.listen(Priority.WS, last)
+    gateway.listen(Priority.FIX, after_fix)
+    listeners = gateway.host.listeners
+    assert listeners.index(after_fix) == listeners.index(gateway.fix.on_batch) + 1
+    assert listeners.index(after_fix) < listeners.index(gateway.publisher)
+    assert listeners[-1] is last
