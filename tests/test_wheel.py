@@ -32,23 +32,45 @@ NOT_SOURCE = shutil.ignore_patterns(
 
 
 def run(*cmd: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """The command's output (stdout, then stderr); it must succeed."""
     done = subprocess.run(
         [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, f"{cmd}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
-    return done.stdout
+    return done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv (outside the repository) with the pure wheel installed."""
-    tmp = tmp_path_factory.mktemp("wheel")
-    src = tmp / "src"
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the checkout's sources, so that builds leave the checkout alone."""
+    src = tmp_path_factory.mktemp("wheel") / "src"
     shutil.copytree(ROOT, src, ignore=NOT_SOURCE)
-    env = {**os.environ, "VENUE_PURE": "1"}
-    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp / "dist", src,
-        cwd=tmp, env=env)  # fmt: skip
-    (wheel,) = (tmp / "dist").glob("venue_gateway-*.whl")
+    return src
+
+
+def build_wheel(src: Path, out: Path, **env: str) -> tuple[Path, str]:
+    """The wheel built from ``src`` into ``out`` (VENUE_* settings from ``env`` only)
+    and the build's output."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("VENUE_")}
+    log = run(sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", out, src,
+              cwd=out.parent, env={**keep, **env})  # fmt: skip
+    (wheel,) = out.glob("venue_gateway-*.whl")
+    return wheel, log
+
+
+def test_without_a_compiler_the_wheel_is_pure_python_with_a_warning(
+    source: Path, tmp_path: Path
+) -> None:
+    wheel, log = build_wheel(source, tmp_path / "dist", CC="/nonexistent/cc")
+    assert wheel.name.endswith("-py3-none-any.whl")
+    assert "WARNING: venue-gateway: no C compiler (/nonexistent/cc); building pure Python" in log
+
+
+@pytest.fixture(scope="module")
+def venv(source: Path) -> Path:
+    """A fresh venv (outside the repository) with the pure wheel installed."""
+    tmp = source.parent
+    wheel, _ = build_wheel(source, tmp / "dist", VENUE_PURE="1")
     assert wheel.name.endswith("-py3-none-any.whl")
     run(sys.executable, "-m", "venv", tmp / "venv", cwd=tmp)
     pip = tmp / "venv" / "bin" / "pip"
