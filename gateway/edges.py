@@ -1,7 +1,7 @@
 """What every protocol edge shares, so that a new edge (admin API, console) reuses the
 policies instead of copying them: the order-owner registry, cancel-on-disconnect, the
-rate limiter and the reject table (one row per engine reject code, with what each edge
-answers).
+rate limiter, the reject table (one row per engine reject code, with what each edge
+answers) and the instrument list the JSON edges (WS, REST) publish.
 
 On the per-order path (the owner registry, the reject table), so `make native`
 compiles it.
@@ -10,10 +10,11 @@ compiles it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from engine.commands import Cancel
 from engine.events import RejectCode
+from engine.model import TradingStatus, units_to_decimal
 from gateway.host import EngineHost
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "RejectRule",
     "cancel_on_disconnect",
     "fix_reject_text",
+    "instrument_list",
     "reject_rule",
 ]
 
@@ -208,3 +210,26 @@ def cancel_on_disconnect(host: EngineHost, order_ids: Iterable[int], origin: obj
             )
             submitted += 1
     return submitted
+
+
+# ------------------------------------------------------------------- instruments
+
+
+def instrument_list(host: EngineHost) -> list[dict[str, Any]]:
+    """The instruments as published by `instruments` and GET /api/v1/instruments."""
+    out = []
+    for symbol, listing in host.engine.listings.items():
+        inst = listing.instrument
+        out.append(
+            {
+                "symbol": symbol,
+                "base": inst.base,
+                "quote": inst.quote,
+                "tick_size": format(inst.tick_size, "f"),
+                "lot_size": format(inst.lot_size, "f"),
+                "min_qty": inst.lots_to_qty(inst.min_qty),
+                "min_notional": units_to_decimal(inst.min_notional),
+                "status": TradingStatus(listing.status).name.lower(),
+            }
+        )
+    return out

@@ -17,10 +17,10 @@ from aiohttp import web
 
 from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard, GuardedProtocol
+from gateway.edges import instrument_list
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher, levels_as_strings
 from gateway.metrics import CONTENT_TYPE, Registry
-from gateway.ws.server import instrument_list
 
 __all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "HttpServer"]
 

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -52,8 +52,13 @@ from gateway.ws.outbox import Outbox
 from gateway.ws.subscriptions import Subscription, parse_channel
 
 if TYPE_CHECKING:
-    from gateway.host import EventBatch
-    from gateway.ws.server import Venue
+    from gateway.config import WsConfig
+    from gateway.edges import OwnerRegistry
+    from gateway.host import EngineHost, EventBatch
+    from gateway.marketdata import MarketDataPublisher
+    from gateway.orders import OrderTracker
+    from gateway.ws.auth import KeyRing
+    from gateway.ws.subscriptions import WsMarketData
 
 __all__ = [
     "COMMAND_METHODS",
@@ -61,6 +66,7 @@ __all__ = [
     "METHODS",
     "Pending",
     "Session",
+    "Venue",
     "fill_shape",
     "order_shape",
 ]
@@ -228,6 +234,41 @@ def _positive_units(text: str) -> int:
 
 
 # ------------------------------------------------------------------- session
+
+
+class Venue(Protocol):
+    """What a session needs of the state every WS session shares (the server's Venue
+    implements it): the session does not depend on its server."""
+
+    config: WsConfig
+    host: EngineHost
+    tracker: OrderTracker
+    publisher: MarketDataPublisher
+    market: WsMarketData
+    keys: KeyRing
+    #: order -> its session, for the sessions with cancel_on_disconnect
+    owners: OwnerRegistry[Session]
+
+    def clock_ms(self) -> int: ...
+
+    def find_instrument(self, symbol: str) -> Instrument | None: ...
+
+    def instrument(self, symbol: str) -> Instrument: ...
+
+    def instrument_list(self) -> list[dict[str, Any]]: ...
+
+    def order_dict(self, order_id: int) -> dict[str, Any] | None: ...
+
+    def balance_list(self, account: str) -> list[dict[str, str]]: ...
+
+    def count_request(self, method: str, status: int) -> None: ...
+
+    def log_exception(self, method: str) -> None: ...
+
+    def add_user(self, session: Session) -> None: ...
+
+    def remove_user(self, session: Session) -> None: ...
+
 
 COMMAND_METHODS = frozenset({"order.place", "order.cancel", "order.replace", "orders.cancel_all"})
 METHODS = (

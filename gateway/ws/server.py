@@ -28,10 +28,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from engine.model import Instrument, TradingStatus, units_to_decimal
+from engine.model import Instrument, units_to_decimal
 from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard
-from gateway.edges import OwnerRegistry
+from gateway.edges import OwnerRegistry, instrument_list
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
@@ -175,26 +175,6 @@ def _balance_shape(asset: str, total: int, held: int) -> dict[str, Any]:
         "available": units_to_decimal(total - held),
         "held": units_to_decimal(held),
     }
-
-
-def instrument_list(host: EngineHost) -> list[dict[str, Any]]:
-    """The instruments as published by `instruments` and GET /api/v1/instruments."""
-    out = []
-    for symbol, listing in host.engine.listings.items():
-        inst = listing.instrument
-        out.append(
-            {
-                "symbol": symbol,
-                "base": inst.base,
-                "quote": inst.quote,
-                "tick_size": format(inst.tick_size, "f"),
-                "lot_size": format(inst.lot_size, "f"),
-                "min_qty": inst.lots_to_qty(inst.min_qty),
-                "min_notional": units_to_decimal(inst.min_notional),
-                "status": TradingStatus(listing.status).name.lower(),
-            }
-        )
-    return out
 
 
 def _cap_send_buffer(transport: asyncio.BaseTransport) -> None:
