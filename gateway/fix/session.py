@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Final, Protocol
 
+from gateway.edges import RateLimiter
 from gateway.fix import auth
 from gateway.fix.codec import (
     FieldValue,
@@ -234,8 +235,7 @@ class FixSession:
         self._logout_deadline = 0.0
         self._resend_end = 0
         self._queue: dict[int, FixMessage] = {}
-        self._throttle_window = -1
-        self._throttle_count = 0
+        self._limiter: RateLimiter | None = None  # max_msgs_per_s, from the first message
         self._now = 0.0
         self._wall_at = -1.0  # the loop clock (_now) of the last wall-clock reading
         self._wall_us = 0
@@ -820,12 +820,10 @@ class FixSession:
             return
         limit = self.settings.max_msgs_per_s
         if limit:
-            window = int(self._now)
-            if window != self._throttle_window:
-                self._throttle_window = window
-                self._throttle_count = 0
-            self._throttle_count += 1
-            if self._throttle_count > limit:
+            limiter = self._limiter
+            if limiter is None:
+                limiter = self._limiter = RateLimiter(limit, self._now)
+            if not limiter.take(self._now):
                 self.send_business_reject(
                     msg, BusinessRejectReason.OTHER, "Throttle limit exceeded"
                 )

@@ -38,11 +38,13 @@ class Clock:
         return T0_US + int((self.mono - 100.0) * 1_000_000)
 
 
-def make(tmp_path: Path) -> tuple[FixSession, FakeTransport, Clock, RecordingApp]:
+def make(
+    tmp_path: Path, settings: SessionSettings | None = None
+) -> tuple[FixSession, FakeTransport, Clock, RecordingApp]:
     clock = Clock()
     app = RecordingApp()
     s = FixSession(
-        SessionSettings(target_comp_id=CLIENT),
+        settings or SessionSettings(target_comp_id=CLIENT),
         FileStore(tmp_path / "store"),
         load_dictionary("FIX.4.4"),
         app,
@@ -142,3 +144,28 @@ def test_sending_time_is_read_when_the_loop_clock_moves(tmp_path: Path) -> None:
         format_utc_timestamp(T0_US),
         format_utc_timestamp(T0_US + 7_000),
     ]
+
+
+def test_throttle_is_a_token_bucket_not_a_window_that_restarts_each_second(
+    tmp_path: Path,
+) -> None:
+    """A burst at the end of one second and another at the start of the next is twice
+    the rate: the bucket refuses the second (a fixed window would accept both)."""
+    s, t, clock, app = make(tmp_path, SessionSettings(target_comp_id=CLIENT, max_msgs_per_s=2))
+    s.on_message(msg(clock, "A", 1, (98, 0), (108, 30)), clock.mono)
+    order = (
+        (11, "X"),
+        (55, "BTC-USD"),
+        (54, 1),
+        (38, 1),
+        (40, 2),
+        (44, 1),
+        (60, "20240615-08:30:15"),
+    )
+    seq = 2
+    for clock.mono in (100.9, 100.9, 101.05, 101.05, 101.6):
+        s.on_message(msg(clock, "D", seq, *order), clock.mono)
+        seq += 1
+    assert len(app.messages) == 3  # two of the burst, then one token refilled by 101.6
+    rejects = [m for m in t.out if m.msg_type == "j"]
+    assert [m.get(58) for m in rejects] == [b"Throttle limit exceeded"] * 2
