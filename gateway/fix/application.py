@@ -50,6 +50,49 @@ from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp
 from gateway.fix.marketdata import FixMarketData
 from gateway.fix.session import BusinessRejectReason, FixSession
 from gateway.fix.settings import AcceptorSettings, Role, SessionSettings
+from gateway.fix.tags import (
+    ACCOUNT,
+    AVG_PX,
+    CL_ORD_ID,
+    CUM_QTY,
+    EXEC_ID,
+    EXEC_TYPE,
+    LAST_RPT_REQUESTED,
+    LEAVES_QTY,
+    MASS_ACTION_REPORT_ID,
+    MASS_CANCEL_REJECT_REASON,
+    MASS_CANCEL_REQUEST_TYPE,
+    MASS_CANCEL_RESPONSE,
+    MASS_CANCEL_TOTAL_AFFECTED_ORDERS,
+    MASS_STATUS_REQ_ID,
+    MASS_STATUS_REQ_TYPE,
+    MT_EXECUTION_REPORT,
+    MT_MARKET_DATA_REQUEST,
+    MT_NEW_ORDER_SINGLE,
+    MT_ORDER_CANCEL_REJECT,
+    MT_ORDER_CANCEL_REPLACE_REQUEST,
+    MT_ORDER_CANCEL_REQUEST,
+    MT_ORDER_MASS_CANCEL_REPORT,
+    MT_ORDER_MASS_CANCEL_REQUEST,
+    MT_ORDER_MASS_STATUS_REQUEST,
+    MT_ORDER_STATUS_REQUEST,
+    MT_SECURITY_LIST_REQUEST,
+    ORD_STATUS,
+    ORD_STATUS_REQ_ID,
+    ORD_TYPE,
+    ORDER_ID,
+    ORDER_QTY,
+    ORIG_CL_ORD_ID,
+    PARTY_ID,
+    PARTY_ROLE,
+    POSS_DUP_FLAG,
+    PRICE,
+    SIDE,
+    SYMBOL,
+    TEXT,
+    TOT_NUM_REPORTS,
+    TRANSACT_TIME,
+)
 from gateway.fix.translate import (
     CLOSE_TEXT,
     FixRequestError,
@@ -156,14 +199,14 @@ class FixGateway:
             lambda: self.acceptor.connection_count, protocol="fix"
         )
         self._handlers: dict[str, Callable[[FixSession, FixMessage], None]] = {
-            "D": self._on_new_order,
-            "F": self._on_cancel,
-            "G": self._on_replace,
-            "H": self._on_status,
-            "q": self._on_mass_cancel,
-            "AF": self._on_mass_status,
-            "V": self.market_data.on_request,
-            "x": self.market_data.on_security_list,
+            MT_NEW_ORDER_SINGLE: self._on_new_order,
+            MT_ORDER_CANCEL_REQUEST: self._on_cancel,
+            MT_ORDER_CANCEL_REPLACE_REQUEST: self._on_replace,
+            MT_ORDER_STATUS_REQUEST: self._on_status,
+            MT_ORDER_MASS_CANCEL_REQUEST: self._on_mass_cancel,
+            MT_ORDER_MASS_STATUS_REQUEST: self._on_mass_status,
+            MT_MARKET_DATA_REQUEST: self.market_data.on_request,
+            MT_SECURITY_LIST_REQUEST: self.market_data.on_security_list,
         }
 
     @property
@@ -214,7 +257,7 @@ class FixGateway:
                 msg, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE, f"unsupported MsgType {mt}"
             )
             return
-        if mt == "D":  # the common message: a native call, not a vectorcall
+        if mt == MT_NEW_ORDER_SINGLE:  # the common message: a native call, not a vectorcall
             self._on_new_order(session, msg)
         else:
             handler(session, msg)
@@ -231,7 +274,7 @@ class FixGateway:
 
     def _account(self, session: FixSession, msg: FixMessage, fallback: str | None = None) -> str:
         """Account (1), else ``fallback``, else the session's first account."""
-        raw = msg.get_str(1) or fallback
+        raw = msg.get_str(ACCOUNT) or fallback
         account = session.settings.resolve_account(raw)
         if account is None:
             raise FixRequestError(15, f"account {raw!r} is not allowed on this session")
@@ -250,9 +293,9 @@ class FixGateway:
             body = reject_er_body(
                 fields, self._exec_id(), _now_us(self.host), session.fix42, err.reason, err.text
             )
-            self.host.defer(lambda: session.send("8", body))
+            self.host.defer(lambda: session.send(MT_EXECUTION_REPORT, body))
             return
-        if msg.get(43) == b"Y" and self._answer_resent_order(session, account, msg):
+        if msg.get(POSS_DUP_FLAG) == b"Y" and self._answer_resent_order(session, account, msg):
             return
         self.host.submit(command, session)
 
@@ -261,13 +304,13 @@ class FixGateway:
         restart) whose ClOrdID names an order this account already placed is not a new
         order: it gets that order's current status (150=I), never a duplicate-ClOrdID
         reject that would tell the client a live order was refused."""
-        view = self.tracker.find(account, msg.get_str(11) or "")
+        view = self.tracker.find(account, msg.get_str(CL_ORD_ID) or "")
         if view is None:
             return False
         known = view
 
         def answer() -> None:
-            session.send("8", self._status_body(session, known, ()))
+            session.send(MT_EXECUTION_REPORT, self._status_body(session, known, ()))
 
         self.host.defer(answer)
         return True
@@ -311,23 +354,23 @@ class FixGateway:
         self, session: FixSession, msg: FixMessage, response_to: bytes, text: str
     ) -> None:
         body = cancel_reject_body(
-            msg.get_str(37) or "NONE",
-            msg.get_str(11) or "NONE",
-            msg.get_str(41) or "NONE",
+            msg.get_str(ORDER_ID) or "NONE",
+            msg.get_str(CL_ORD_ID) or "NONE",
+            msg.get_str(ORIG_CL_ORD_ID) or "NONE",
             b"8",
             response_to,
             99,
             text,
         )
-        self.host.defer(lambda: session.send("9", body))
+        self.host.defer(lambda: session.send(MT_ORDER_CANCEL_REJECT, body))
 
     def _on_status(self, session: FixSession, msg: FixMessage) -> None:
         def answer() -> None:
             view = self._lookup(session, msg)
             extra: tuple[tuple[int, bytes | str | int], ...] = ()
-            req_id = msg.get(790)
+            req_id = msg.get(ORD_STATUS_REQ_ID)
             if req_id and not session.fix42:
-                extra = ((790, req_id),)
+                extra = ((ORD_STATUS_REQ_ID, req_id),)
             if view is None:
                 fields = {t: v.decode("utf-8", "replace") for t, v in msg.fields if t in _ECHO_TAGS}
                 body = reject_er_body(
@@ -336,16 +379,16 @@ class FixGateway:
                 body = body.replace(b"150=8\x01", b"150=I\x01", 1)
             else:
                 body = self._status_body(session, view, extra)
-            session.send("8", body)
+            session.send(MT_EXECUTION_REPORT, body)
 
         self.host.defer(answer)
 
     def _lookup(self, session: FixSession, msg: FixMessage) -> OrderView | None:
-        raw_id = msg.get(37)
+        raw_id = msg.get(ORDER_ID)
         if raw_id and raw_id.isdigit():
             view = self.tracker.get(engine_order_id(raw_id))  # 0 (none) if out of range
         else:
-            clordid = msg.get_str(11) or ""
+            clordid = msg.get_str(CL_ORD_ID) or ""
             view = None
             for account in session.settings.accounts:
                 view = self.tracker.find(account, clordid)
@@ -356,9 +399,9 @@ class FixGateway:
         return view
 
     def _on_mass_cancel(self, session: FixSession, msg: FixMessage) -> None:
-        req_type = msg.get(530) or b""
-        clordid = msg.get_str(11) or "NONE"
-        symbol = msg.get_str(55) or ""
+        req_type = msg.get(MASS_CANCEL_REQUEST_TYPE) or b""
+        clordid = msg.get_str(CL_ORD_ID) or "NONE"
+        symbol = msg.get_str(SYMBOL) or ""
         try:
             account = self._account(session, msg, _party_account(msg))
             if req_type == b"1" and not symbol:
@@ -370,27 +413,27 @@ class FixGateway:
         except FixRequestError as err:
             body = encode_fields(
                 [
-                    (11, clordid),
+                    (CL_ORD_ID, clordid),
                     *self._report_ids(session, "NONE"),
-                    (530, req_type or b"0"),
-                    (531, b"0"),
-                    (532, 1 if err.reason == 1 else 99),
-                    (58, err.text),
+                    (MASS_CANCEL_REQUEST_TYPE, req_type or b"0"),
+                    (MASS_CANCEL_RESPONSE, b"0"),
+                    (MASS_CANCEL_REJECT_REASON, 1 if err.reason == 1 else 99),
+                    (TEXT, err.text),
                 ]
             )
-            self.host.defer(lambda: session.send("r", body))
+            self.host.defer(lambda: session.send(MT_ORDER_MASS_CANCEL_REPORT, body))
             return
         self.host.submit(
             MassCancel(account, symbol if req_type == b"1" else "", 0, clordid), session
         )
 
     def _on_mass_status(self, session: FixSession, msg: FixMessage) -> None:
-        req_id = msg.get_str(584) or "NONE"
-        req_type = msg.get(585) or b"7"
-        symbol = msg.get_str(55) or ""
+        req_id = msg.get_str(MASS_STATUS_REQ_ID) or "NONE"
+        req_type = msg.get(MASS_STATUS_REQ_TYPE) or b"7"
+        symbol = msg.get_str(SYMBOL) or ""
 
         def answer() -> None:
-            account = session.settings.resolve_account(msg.get_str(1))
+            account = session.settings.resolve_account(msg.get_str(ACCOUNT))
             views = (
                 []
                 if account is None
@@ -399,28 +442,32 @@ class FixGateway:
             if not views:
                 body = encode_fields(
                     [
-                        (37, "NONE"),
-                        (11, "NONE"),
-                        (584, req_id),
-                        (17, self._exec_id()),
-                        (150, b"I"),
-                        (39, b"8"),
-                        (55, symbol or "NA"),
-                        (54, b"1"),
-                        (151, b"0"),
-                        (14, b"0"),
-                        (6, b"0"),
-                        (912, b"Y"),
-                        (58, "no open orders"),
+                        (ORDER_ID, "NONE"),
+                        (CL_ORD_ID, "NONE"),
+                        (MASS_STATUS_REQ_ID, req_id),
+                        (EXEC_ID, self._exec_id()),
+                        (EXEC_TYPE, b"I"),
+                        (ORD_STATUS, b"8"),
+                        (SYMBOL, symbol or "NA"),
+                        (SIDE, b"1"),
+                        (LEAVES_QTY, b"0"),
+                        (CUM_QTY, b"0"),
+                        (AVG_PX, b"0"),
+                        (LAST_RPT_REQUESTED, b"Y"),
+                        (TEXT, "no open orders"),
                     ]
                 )
-                session.send("8", body)
+                session.send(MT_EXECUTION_REPORT, body)
                 return
             for i, view in enumerate(views, 1):
                 inst = self.host.engine.listings[view.symbol].instrument
-                extra = ((584, req_id), (911, len(views)), (912, b"Y" if i == len(views) else b"N"))
+                extra = (
+                    (MASS_STATUS_REQ_ID, req_id),
+                    (TOT_NUM_REPORTS, len(views)),
+                    (LAST_RPT_REQUESTED, b"Y" if i == len(views) else b"N"),
+                )
                 session.send(
-                    "8",
+                    MT_EXECUTION_REPORT,
                     er_body(
                         view,
                         _current(view),
@@ -624,15 +671,15 @@ class FixGateway:
         if event.request == "new" and isinstance(command, NewOrder):
             inst = self.host.engine.listings.get(command.symbol)
             fields = {
-                11: command.client_order_id,
-                1: command.account,
-                55: command.symbol,
-                54: "1" if command.side == Side.BUY else "2",
+                CL_ORD_ID: command.client_order_id,
+                ACCOUNT: command.account,
+                SYMBOL: command.symbol,
+                SIDE: "1" if command.side == Side.BUY else "2",
             }
             if inst is not None and command.qty:
-                fields[38] = inst.instrument.lots_to_qty(command.qty)
+                fields[ORDER_QTY] = inst.instrument.lots_to_qty(command.qty)
             if inst is not None and command.price:
-                fields[44] = inst.instrument.ticks_to_price(command.price)
+                fields[PRICE] = inst.instrument.ticks_to_price(command.price)
             body = reject_er_body(
                 fields, exec_id, event.ts_us, session.fix42, rule.ord_rej_reason, text
             )
@@ -640,7 +687,7 @@ class FixGateway:
                 s for s in self._targets(-1, command.account) if s is not session
             ]
             for target in targets:
-                target.send("8", body)
+                target.send(MT_EXECUTION_REPORT, body)
         elif event.request in ("cancel", "replace") and isinstance(command, Cancel | Replace):
             view = self.tracker.get(event.order_id) if event.order_id else None
             if view is not None and view.account != command.account:
@@ -664,7 +711,7 @@ class FixGateway:
                 text,
                 command.account,
             )
-            session.send("9", body)
+            session.send(MT_ORDER_CANCEL_REJECT, body)
 
     def _report_ids(
         self, session: FixSession, order_id: str, report_id: str = ""
@@ -672,8 +719,8 @@ class FixGateway:
         """OrderMassCancelReport ids: OrderID (37); FIX 5.0 SP2 also requires
         MassActionReportID (1369), unique per report (empty: a fresh one)."""
         if not session.fixt:
-            return [(37, order_id)]
-        return [(37, order_id), (1369, report_id or self._exec_id())]
+            return [(ORDER_ID, order_id)]
+        return [(ORDER_ID, order_id), (MASS_ACTION_REPORT_ID, report_id or self._exec_id())]
 
     def _mass_cancel_report(self, session: FixSession, batch: EventBatch) -> None:
         command = batch.command
@@ -682,19 +729,26 @@ class FixGateway:
         canceled = sum(1 for e in batch.events if type(e) is OrderCanceled)
         req_type = b"1" if command.symbol else b"7"
         fields: list[tuple[int, bytes | str | int]] = [
-            (11, command.request_id or "NONE"),
+            (CL_ORD_ID, command.request_id or "NONE"),
             *self._report_ids(session, f"MC{batch.seq}", f"MC{batch.seq}"),
-            (530, req_type),
+            (MASS_CANCEL_REQUEST_TYPE, req_type),
         ]
         if rejected:
             assert isinstance(rejected[0], OrderRejected)
-            fields += [(531, b"0"), (532, 99), (58, rejected[0].text)]
+            fields += [
+                (MASS_CANCEL_RESPONSE, b"0"),
+                (MASS_CANCEL_REJECT_REASON, 99),
+                (TEXT, rejected[0].text),
+            ]
         else:
-            fields += [(531, req_type), (533, canceled)]
+            fields += [
+                (MASS_CANCEL_RESPONSE, req_type),
+                (MASS_CANCEL_TOTAL_AFFECTED_ORDERS, canceled),
+            ]
             if command.symbol:
-                fields.append((55, command.symbol))
-        fields.append((60, format_utc_timestamp(batch.ts_us, 6)))
-        session.send("r", encode_fields(fields))
+                fields.append((SYMBOL, command.symbol))
+        fields.append((TRANSACT_TIME, format_utc_timestamp(batch.ts_us, 6)))
+        session.send(MT_ORDER_MASS_CANCEL_REPORT, encode_fields(fields))
 
 
 def _party_account(msg: FixMessage) -> str | None:
@@ -703,9 +757,9 @@ def _party_account(msg: FixMessage) -> str | None:
     Parties)."""
     party = None
     for tag, value in msg.fields:
-        if tag == 448:
+        if tag == PARTY_ID:
             party = value
-        elif tag == 452 and value == b"24" and party is not None:
+        elif tag == PARTY_ROLE and value == b"24" and party is not None:
             return party.decode("utf-8", "replace")
     return None
 
@@ -714,7 +768,7 @@ def _current(view: OrderView) -> OrderState:
     return OrderState(view.status, view.qty, view.price, view.leaves, view.filled, view.notional)
 
 
-_ECHO_TAGS: Final = frozenset({11, 1, 55, 54, 38, 40, 44})
+_ECHO_TAGS: Final = frozenset({CL_ORD_ID, ACCOUNT, SYMBOL, SIDE, ORDER_QTY, ORD_TYPE, PRICE})
 _STATUS: Final = {
     OrderStatus.NEW: b"0",
     OrderStatus.PARTIALLY_FILLED: b"1",

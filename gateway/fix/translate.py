@@ -28,6 +28,31 @@ from engine.model import (
 )
 from gateway.decimals import decimal_text
 from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp, parse_utc_timestamp
+from gateway.fix.tags import (
+    ACCOUNT,
+    AVG_PX,
+    CL_ORD_ID,
+    CUM_QTY,
+    CXL_REJ_REASON,
+    CXL_REJ_RESPONSE_TO,
+    EXEC_ID,
+    EXEC_TRANS_TYPE,
+    EXEC_TYPE,
+    LEAVES_QTY,
+    ORD_REJ_REASON,
+    ORD_TYPE,
+    ORDER_ID,
+    ORDER_QTY,
+    ORIG_CL_ORD_ID,
+    PRICE,
+    SIDE,
+    SYMBOL,
+    TEXT,
+    TRANSACT_TIME,
+)
+from gateway.fix.tags import (
+    ORD_STATUS as ORD_STATUS_TAG,
+)
 from gateway.orders import OrderView
 
 _FastErBody = Callable[
@@ -541,23 +566,23 @@ def reject_er_body(
 ) -> bytes:
     """ExecutionReport 150=8/39=8 for a NewOrderSingle that never became an order."""
     fields: list[tuple[int, bytes | str | int]] = [
-        (37, "NONE"),
-        (11, msg_fields.get(11, "NONE")),
-        (17, exec_id),
+        (ORDER_ID, "NONE"),
+        (CL_ORD_ID, msg_fields.get(CL_ORD_ID, "NONE")),
+        (EXEC_ID, exec_id),
     ]
     if fix42:
-        fields.append((20, b"0"))
-    fields += [(150, b"8"), (39, b"8")]
-    for tag in (1, 55, 54, 38, 40, 44):
+        fields.append((EXEC_TRANS_TYPE, b"0"))
+    fields += [(EXEC_TYPE, b"8"), (ORD_STATUS_TAG, b"8")]
+    for tag in (ACCOUNT, SYMBOL, SIDE, ORDER_QTY, ORD_TYPE, PRICE):
         if msg_fields.get(tag):
             fields.append((tag, msg_fields[tag]))
     fields += [
-        (151, b"0"),
-        (14, b"0"),
-        (6, b"0"),
-        (103, reason),
-        (60, format_utc_timestamp(ts_us, 6)),
-        (58, text),
+        (LEAVES_QTY, b"0"),
+        (CUM_QTY, b"0"),
+        (AVG_PX, b"0"),
+        (ORD_REJ_REASON, reason),
+        (TRANSACT_TIME, format_utc_timestamp(ts_us, 6)),
+        (TEXT, text),
     ]
     return encode_fields(fields)
 
@@ -574,14 +599,14 @@ def cancel_reject_body(
 ) -> bytes:
     """OrderCancelReject (9). response_to: b"1" cancel, b"2" replace."""
     fields: list[tuple[int, bytes | str | int]] = [
-        (37, order_id or "NONE"),
-        (11, clordid or "NONE"),
-        (41, orig_clordid or "NONE"),
-        (39, status),
+        (ORDER_ID, order_id or "NONE"),
+        (CL_ORD_ID, clordid or "NONE"),
+        (ORIG_CL_ORD_ID, orig_clordid or "NONE"),
+        (ORD_STATUS_TAG, status),
     ]
     if account:
-        fields.append((1, account))
-    fields += [(434, response_to), (102, reason), (58, text)]
+        fields.append((ACCOUNT, account))
+    fields += [(CXL_REJ_RESPONSE_TO, response_to), (CXL_REJ_REASON, reason), (TEXT, text)]
     return encode_fields(fields)
 
 
