@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from engine.commands import Cancel, NewOrder
@@ -17,6 +19,7 @@ from gateway.edges import (
     fix_reject_text,
     reject_rule,
 )
+from gateway.host import EventBatch
 from tests.gateway.conftest import Connect
 from tests.ws.helpers import connect_client, limit
 
@@ -128,23 +131,24 @@ def _place(app: App, client_order_id: str) -> int:
 async def test_cancel_on_disconnect_cancels_the_live_orders_only(gateway: App) -> None:
     first, done, last = (_place(gateway, f"cod{i}") for i in range(3))
     gateway.host.submit(Cancel("ACC1", "BTC-USD", done), "test")
-    submitted: list[tuple[object, object]] = []
-    submit = gateway.host.submit
+    ours: list[EventBatch] = []
 
-    def recording(command: object, origin: object = None) -> list[object]:
-        submitted.append((command, origin))
-        return submit(command, origin)  # type: ignore[arg-type]
+    def record(batch: EventBatch) -> None:
+        if batch.origin == "gone":
+            ours.append(batch)
 
-    gateway.host.submit = recording  # type: ignore[assignment,method-assign]
-    try:
-        assert cancel_on_disconnect(gateway.host, [first, done, last, 999_999], "gone") == 2
-    finally:
-        del gateway.host.submit
-    assert [(c.order_id, c.request_id, o) for c, o in submitted] == [  # type: ignore[attr-defined]
-        (first, COD_REQUEST_ID, "gone"),
-        (last, COD_REQUEST_ID, "gone"),
-    ]
+    gateway.host.listeners.append(record)
+    assert cancel_on_disconnect(gateway.host, [first, done, last, 999_999], "gone") == 2
     assert first not in gateway.host.engine.orders and last not in gateway.host.engine.orders
+    for _ in range(1000):  # the batches leave after the journal commit
+        if len(ours) == 2:
+            break
+        await asyncio.sleep(0.01)
+    cancels = [batch.command for batch in ours]
+    assert [(c.order_id, c.request_id) for c in cancels if isinstance(c, Cancel)] == [
+        (first, COD_REQUEST_ID),
+        (last, COD_REQUEST_ID),
+    ]
 
 
 async def test_a_ws_cancel_on_disconnect_reaches_fix_drop_copy_without_a_request_id(
