@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Final, Protocol
 
+from gateway.connguard import RefusalLog
 from gateway.edges import RateLimiter
 from gateway.fix import auth
 from gateway.fix.codec import (
@@ -251,6 +252,10 @@ class FixSession:
         self._held: list[FixMessage] | None = None
         #: identifies the check in flight; bumped on disconnect so a late answer is void
         self._auth_token = 0
+        #: failed logons are logged once a minute per reason, with a count: a password
+        #: guesser's every attempt costing log lines would cost the loop more than
+        #: refusing it (issue #14's logon-storm benchmark)
+        self._auth_failure_log = RefusalLog()
         self._signed_logons = SingleUse(_MAX_SIGNED_LOGONS)
 
     # -- public surface ----------------------------------------------------------
@@ -532,8 +537,14 @@ class FixSession:
         self._batch += 1
         try:
             if refusal is not None:
-                log.warning("%s: logon authentication failed: %s", self.session_id, refusal)
-                self._logout_and_disconnect(refusal)
+                unlogged = self._auth_failure_log.allow(refusal)
+                if unlogged is not None:
+                    log.warning(
+                        "%s: logon authentication failed: %s (%d more since the last line)",
+                        self.session_id, refusal, unlogged,
+                    )  # fmt: skip
+                self._send_logout(refusal)
+                self._disconnect(refusal, clean=False, quiet=unlogged is None)
                 return
             then(msg)
             while held and self._held is None and self.state is not SessionState.DISCONNECTED:
@@ -1135,7 +1146,8 @@ class FixSession:
         log.warning("%s: logout: %s", self.session_id, text)
         self._disconnect(text, clean=False)
 
-    def _disconnect(self, reason: str, clean: bool) -> None:
+    def _disconnect(self, reason: str, clean: bool, quiet: bool = False) -> None:
+        """``quiet``: a refusal whose log line was rate-limited away logs no more here."""
         if self.state is SessionState.DISCONNECTED:
             return
         was_logged_on = self.state in _LIVE or self.state is SessionState.LOGOUT_SENT
@@ -1149,7 +1161,8 @@ class FixSession:
         self._queue.clear()
         self._held = None
         self._auth_token += 1  # a check still running answers nobody
-        log.info("%s: disconnected: %s", self.session_id, reason)
+        if not quiet:
+            log.info("%s: disconnected: %s", self.session_id, reason)
         if was_logged_on:
             self.application.on_logout(self, clean)
 

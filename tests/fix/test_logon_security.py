@@ -4,6 +4,7 @@ work kept off the event loop, failure throttling and Ed25519 replays."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 
@@ -283,3 +284,22 @@ async def test_signed_logon_with_altered_fields_refused(harness: Harness) -> Non
         await refused(thief, AUTH_FAILED)
     await c.send_raw(logon)  # the original was never used: accepted once
     await c.expect("A")
+
+
+async def test_failed_logons_are_logged_once_a_minute_with_a_count(
+    harness: Harness, scrypt: CountingScrypt, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A password guesser costs one log line, not three per attempt: the first failure
+    is logged (and its disconnect); the next ones only add to the count."""
+    caplog.set_level(logging.INFO, logger="gateway.fix.session")
+    await harness.start(password_session())
+    assert harness.acceptor is not None
+    for _ in range(harness.acceptor.logon_guard.free_failures):
+        c = await connect_from(harness, "127.0.0.1")
+        await c.send("A", [(98, 0), (108, 30), *credentials("wrong")])
+        await refused(c, AUTH_FAILED)
+    lines = [r.getMessage() for r in caplog.records if r.name == "gateway.fix.session"]
+    failed = [line for line in lines if "logon authentication failed" in line]
+    assert len(failed) == 1 and failed[0].endswith("(0 more since the last line)")
+    assert len([line for line in lines if ": disconnected: " in line]) == 1
+    assert not [line for line in lines if ": logout: " in line]
