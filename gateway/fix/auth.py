@@ -148,9 +148,10 @@ class LogonGuard:
     Throttling: each *source* (the peer's IP address, the session's CompIDs) may fail
     ``free_failures`` times in a row; every further failure blocks it for ``base_delay_s``
     doubled per failure, up to ``max_delay_s``. A check from a blocked source is
-    refused (:data:`AUTH_THROTTLED`) without running. A success clears its sources, a
-    source quiet for ``forget_s`` starts again from zero, and at most ``max_sources``
-    are remembered (the least recently failed is forgotten first).
+    refused (:data:`AUTH_THROTTLED`) without running; that refusal, and a busy one, is
+    answered ``tarpit_s`` later, so a client that retries at once waits. A success
+    clears its sources, a source quiet for ``forget_s`` starts again from zero, and at
+    most ``max_sources`` are remembered (the least recently failed is forgotten first).
     """
 
     def __init__(
@@ -163,9 +164,11 @@ class LogonGuard:
         max_delay_s: float = 60.0,
         forget_s: float = 600.0,
         max_sources: int = 100_000,
+        tarpit_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._executor = executor
+        self.tarpit_s = tarpit_s
         self.max_pending = max_pending
         self.free_failures = free_failures
         self.base_delay_s = base_delay_s
@@ -192,13 +195,13 @@ class LogonGuard:
         for source in sources:
             rec = self._failures.get(source)
             if rec is not None and rec.blocked_until > now:
-                done(AUTH_THROTTLED)
+                self._refuse(AUTH_THROTTLED, done)
                 return
         if not slow or self._executor is None:
             self._finish(sources, _run(verify), done)
             return
         if self.pending >= self.max_pending:
-            done(AUTH_BUSY)
+            self._refuse(AUTH_BUSY, done)
             return
         self.pending += 1
         future = asyncio.get_running_loop().run_in_executor(self._executor, _run, verify)
@@ -209,6 +212,16 @@ class LogonGuard:
                 self._finish(sources, f.result(), done)
 
         future.add_done_callback(finished)
+
+    def _refuse(self, refusal: str, done: Callable[[str | None], None]) -> None:
+        """A refusal without a check is answered ``tarpit_s`` later (at once without an
+        executor: sans-I/O tests): a client that logs on again as soon as it is refused
+        would otherwise turn each refusal into a new connection, Logon and Logout for
+        the event loop, as fast as it can loop."""
+        if self._executor is None or self.tarpit_s <= 0:
+            done(refusal)
+            return
+        asyncio.get_running_loop().call_later(self.tarpit_s, done, refusal)
 
     def _finish(self, sources: Sequence[str], ok: bool, done: Callable[[str | None], None]) -> None:
         if ok:

@@ -176,6 +176,7 @@ async def test_failed_logons_throttled_without_hashing(
 ) -> None:
     await harness.start(password_session(), password_session("CLIENT2"))
     assert harness.acceptor is not None
+    harness.acceptor.logon_guard.base_delay_s = 60.0  # blocks outlast the tarpits below
     free = harness.acceptor.logon_guard.free_failures
     for _ in range(free):
         c = await connect_from(harness, "127.0.0.1")
@@ -303,3 +304,27 @@ async def test_failed_logons_are_logged_once_a_minute_with_a_count(
     assert len(failed) == 1 and failed[0].endswith("(0 more since the last line)")
     assert len([line for line in lines if ": disconnected: " in line]) == 1
     assert not [line for line in lines if ": logout: " in line]
+
+
+async def test_throttled_logon_answered_only_after_the_tarpit(
+    harness: Harness, scrypt: CountingScrypt
+) -> None:
+    """A throttled Logon is not answered at once: a client that logs on again as soon
+    as it is refused waits ``tarpit_s`` per attempt instead of looping on the loop's
+    time. Meanwhile other sessions log on as usual."""
+    await harness.start(password_session(), password_session("CLIENT2"))
+    assert harness.acceptor is not None
+    guard = harness.acceptor.logon_guard
+    for _ in range(guard.free_failures + 1):
+        c = await connect_from(harness, "127.0.0.1")
+        await c.send("A", [(98, 0), (108, 30), *credentials("wrong")])
+        await refused(c, AUTH_FAILED)
+    guard.tarpit_s = 60.0
+    throttled = await connect_from(harness, "127.0.0.1")
+    await throttled.send("A", [(98, 0), (108, 30), *credentials()])
+    other = await connect_from(harness, "127.0.0.2", sender="CLIENT2")
+    await other.logon(credentials())
+    await other.send("1", [(112, "after")])
+    await other.expect("0")
+    with pytest.raises(TimeoutError):
+        await throttled.recv(timeout=0.2)  # the other session's round trip went first
