@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
+from gateway.busypoll import BusyPoll
 from gateway.config import Config
 from gateway.fdlimit import needed_descriptors, raise_fd_limit
 from gateway.gcpacer import GcPacer
@@ -55,6 +56,8 @@ class Priority(IntEnum):
     #: the WS edge answers after the publisher: a client that gets an ack finds its
     #: order in the published book (REST, WS)
     WS = 40
+    #: busy polling (gateway/busypoll.py) only extends its window: last
+    BUSY_POLL = 90
 
 
 class App:
@@ -70,6 +73,8 @@ class App:
         self.gcpacer = GcPacer(lambda: self.host.engine.last_seq)
         self._listening: list[tuple[Priority, Listener]] = []
         self.listen(Priority.VIEWS, self.tracker)
+        if config.busy_poll_us:
+            self.listen(Priority.BUSY_POLL, BusyPoll(config.busy_poll_us))
         self.publisher: MarketDataPublisher | None = None
         self.http: HttpServer | None = None
         self.ws: WsServer | None = None

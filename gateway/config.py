@@ -159,6 +159,7 @@ class Config:
     ws: WsConfig = field(default_factory=WsConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     log_level: str = "info"
+    busy_poll_us: int = 0  # keep the loop polling this long after a command; 0 = sleep
 
 
 DEMO_TOML = Path(__file__).with_name("demo.toml")
@@ -380,3 +381,5 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"ws.api_keys[{i}]: needs hmac_secret or ed25519_public_key")
     if config.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level: expected debug, info, warning or error")
+    if not 0 <= config.busy_poll_us <= 1_000_000:
+        raise ConfigError("busy_poll_us: expected 0..1000000 (microseconds)")

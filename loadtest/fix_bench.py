@@ -71,6 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
     cfg = dataclasses.replace(
         cfg,
         log_level="warning",
+        busy_poll_us=args.busy_poll_us,
         journal=dataclasses.replace(
             cfg.journal, dir=os.path.join(tmp, "journal"), fsync=args.fsync
         ),
@@ -533,6 +534,7 @@ def _start(
             raise SystemExit("the QuickFIX acceptor exited before it was ready")
         return child, port, child.pid
     cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve", tmp, "--fsync", args.fsync]
+    cmd += ["--busy-poll-us", str(args.busy_poll_us)]
     if target == "echo":
         cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve-echo"]
     if args.uvloop:
@@ -592,6 +594,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="what to drive, one after the other in this run (default: all three; the"
         " QuickFIX acceptor only if built)",
+    )
+    parser.add_argument(
+        "--busy-poll-us",
+        type=int,
+        default=0,
+        help="the gateway's busy_poll_us (keep its loop polling after each command)",
     )
     parser.add_argument("--json", help="write the results as JSON to this file")
     parser.add_argument("--profile", help="cProfile the gateway; stats to this file")
