@@ -10,7 +10,7 @@ import pytest
 
 from gateway.app import App
 from gateway.busypoll import BusyPoll
-from gateway.config import ConfigError, _validate, load_config
+from gateway.config import ConfigError, load_config
 from tests.conftest import test_config as venue_config
 
 
@@ -44,8 +44,15 @@ async def test_app_listens_with_busy_poll_only_when_configured(tmp_path: Path) -
     assert isinstance(app.host.listeners[-1], BusyPoll)
 
 
+def test_busy_poll_is_read_from_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "venue.toml"
+    path.write_text("busy_poll_us = 250\n")
+    assert load_config(path).busy_poll_us == 250
+
+
 @pytest.mark.parametrize("value", [-1, 1_000_001])
-def test_busy_poll_out_of_range_is_a_config_error(value: int) -> None:
-    cfg = dataclasses.replace(load_config(), busy_poll_us=value)
+def test_busy_poll_out_of_range_is_a_config_error(tmp_path: Path, value: int) -> None:
+    path = tmp_path / "venue.toml"
+    path.write_text(f"busy_poll_us = {value}\n")
     with pytest.raises(ConfigError, match="busy_poll_us"):
-        _validate(cfg)
+        load_config(path)
