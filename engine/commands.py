@@ -26,6 +26,7 @@ from operator import attrgetter
 from typing import Any, Final
 
 from engine.model import OrdType, Side, Stp, TimeInForce, TradingStatus
+from engine.venue import VENUE_COMMANDS, VenueCommand
 
 __all__ = [
     "COMMAND_TYPES",
@@ -284,6 +285,7 @@ Command = (
     | SetInstrumentStatus
     | SetGlobalHalt
     | SetAccountEnabled
+    | VenueCommand
 )
 
 # Journal type codes: append only, never renumber (old journals must replay).
@@ -299,6 +301,7 @@ COMMAND_TYPES: Final[dict[int, type[Any]]] = {
     9: SetInstrumentStatus,
     10: SetGlobalHalt,
     11: SetAccountEnabled,
+    **VENUE_COMMANDS,  # the operator side's commands, codes 20 and up (engine/venue)
 }
 _CODE_OF: Final[dict[type[Any], int]] = {cls: code for code, cls in COMMAND_TYPES.items()}
 

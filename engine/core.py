@@ -8,6 +8,7 @@ state_hash() proves.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 from collections.abc import Callable
@@ -56,6 +57,12 @@ from engine.model import (
 )
 from engine.risk import PPM, Account, Balance, RiskError, bps_to_ppm, collar_bps
 from engine.sequencer import Sequencer
+from engine.venue import VENUE_HANDLERS
+from engine.venue.credentials import Credentials
+from engine.venue.fees import FeeBook
+from engine.venue.funds import Funds
+from engine.venue.operators import Operators
+from engine.venue.tenancy import MarketState, Tenancy
 
 __all__ = ["Engine", "Listing"]
 
@@ -67,6 +74,7 @@ _LIMIT: Final = int(OrdType.LIMIT)
 _MARKET: Final = int(OrdType.MARKET)
 _FOK: Final = int(TimeInForce.FOK)
 _GTD: Final = int(TimeInForce.GTD)
+_MARKET_ENABLED: Final = int(MarketState.ENABLED)
 
 CommandHook = Callable[[int, int, Command], None]
 _ClosedFields = tuple[int, int, int, int, str, str, str, int, int, int, int, int]
@@ -111,6 +119,12 @@ class Engine:
         self.on_command: CommandHook | None = None
         """Called with (seq, ts_us, command) before it is applied: the journal's append."""
         self._gtd: list[tuple[int, int]] = []  # (expire_ts_us, order_id) heap
+        # The operator side (engine/venue): each module owns its part.
+        self.tenancy = Tenancy()
+        self.credentials = Credentials()
+        self.fee_book = FeeBook()
+        self.funds = Funds()
+        self.operators = Operators()
         # Per-command scratch, read by matching.
         self.seq = 0
         self.ts_us = 0
@@ -129,6 +143,8 @@ class Engine:
             SetGlobalHalt: self._set_global_halt,
             SetAccountEnabled: self._set_account_enabled,
         }
+        for cls, handler in VENUE_HANDLERS.items():
+            self._handlers[cls] = functools.partial(handler, self)
 
     # ---------------------------------------------------------------- entry points
 
@@ -222,6 +238,11 @@ class Engine:
                 raise RiskError(RejectCode.INSTRUMENT_CANCEL_ONLY, f"{symbol} is cancel-only")
             if not account.enabled:
                 raise RiskError(RejectCode.ACCOUNT_DISABLED, "account is disabled")
+            if account.trade_block:
+                raise RiskError(RejectCode(account.trade_block), account.trade_block_text)
+            markets = account.markets
+            if markets is not None and markets.get(symbol, 0) != _MARKET_ENABLED:
+                raise RiskError(RejectCode.NOT_LISTED, f"{symbol} is not open to this account")
         return account, listing
 
     def _new_order(self, cmd: NewOrder) -> None:

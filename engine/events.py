@@ -32,6 +32,7 @@ __all__ = [
     "RejectCode",
     "SelfTradePrevented",
     "Trade",
+    "VenueEvent",
 ]
 
 
@@ -63,6 +64,20 @@ class RejectCode(IntEnum):
     ALREADY_EXISTS = 23
     INVALID_AMOUNT = 24
     INVALID_COMMAND = 25
+    # The operator side (engine/venue): tenants, KYC, credentials, fees, funds.
+    UNKNOWN_TENANT = 26
+    INVALID_TRANSITION = 27  # a state machine refuses this step from the current state
+    TENANT_SUSPENDED = 28
+    KYC_FORBIDS = 29  # the account's KYC status or tier does not allow this action
+    NOT_FLAT = 30  # closing an account (or sub-account) that holds balances or orders
+    LIMIT_EXCEEDED = 31  # a configured limit (daily withdrawal, fee bound, ...) is exceeded
+    NOT_LISTED = 32  # the instrument is not listed (or hidden/view-only) for this tenant
+    UNKNOWN_CREDENTIAL = 33
+    UNKNOWN_OPERATOR = 34
+    SAME_ACTOR = 35  # maker-checker: the approver must not be the requester
+    UNKNOWN_REQUEST = 36  # no deposit or withdrawal with this id or reference
+    ACCOUNT_CLOSED = 37
+    INSTRUMENT_DELISTED = 38
 
 
 class CloseReason(IntEnum):
@@ -514,6 +529,34 @@ class AdminApplied:
         self.detail = detail
 
 
+@dataclass(slots=True, init=False)
+class VenueEvent:
+    """The operator side changed: kind names what ("tenant.created", "withdrawal.held"),
+    subject the thing it happened to (a tenant, account, key or request id), data the
+    new state as JSON-ready values (ints, strings, bools, lists, dicts; never floats).
+
+    One event type for the whole operator side keeps every edge's dispatch simple: the
+    admin API answers with it, the gateway's credential view and the read side follow it.
+    """
+
+    seq: int
+    ts_us: int
+    idx: int
+    kind: str
+    subject: str
+    data: dict[str, object]
+
+    def __init__(
+        self, seq: int, ts_us: int, idx: int, kind: str, subject: str, data: dict[str, object]
+    ) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.idx = idx
+        self.kind = kind
+        self.subject = subject
+        self.data = data
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -525,4 +568,5 @@ Event = (
     | BookDelta
     | BalanceChanged
     | AdminApplied
+    | VenueEvent
 )

@@ -68,6 +68,7 @@ class Account:
         "hold_fee_ppm",
         "live_client_ids",
         "maker_fee_ppm",
+        "markets",
         "max_open_orders",
         "max_order_notional",
         "max_order_qty",
@@ -77,6 +78,9 @@ class Account:
         "recent_window",
         "stp",
         "taker_fee_ppm",
+        "tenant",
+        "trade_block",
+        "trade_block_text",
     )
 
     RECENT_CLIENT_IDS = 10_000
@@ -111,6 +115,14 @@ class Account:
         self.recent_client_ids: deque[str] = deque()
         self.recent_client_set: set[str] = set()
         self.recent_window = self.RECENT_CLIENT_IDS
+        # Set by engine.venue.tenancy from the account's tenant, status and KYC (derived
+        # state: not in snapshots, recomputed on restore). trade_block is the RejectCode
+        # new orders get (0 = none); markets maps symbol -> MarketState for a tenant's
+        # account (None = every instrument, as for an account outside any tenant).
+        self.tenant = ""
+        self.trade_block = 0
+        self.trade_block_text = ""
+        self.markets: dict[str, int] | None = None
 
     def balance(self, asset: str) -> Balance:
         bal = self.balances.get(asset)

@@ -85,6 +85,13 @@ def engine_state(engine: Engine) -> dict[str, Any]:
         "fees": engine.fees,
         "listings": listings,
         "accounts": accounts,
+        "venue": {
+            "tenancy": engine.tenancy.to_state(),
+            "credentials": engine.credentials.to_state(),
+            "fees": engine.fee_book.to_state(),
+            "funds": engine.funds.to_state(),
+            "operators": engine.operators.to_state(),
+        },
     }
 
 
@@ -129,6 +136,12 @@ def restore_state(engine: Engine, state: dict[str, Any]) -> None:
                 order = _make_order(row)
                 listing.book.side(order.side).add(order)
                 restored.append(order)
+    venue = state.get("venue", {})
+    engine.tenancy.from_state(venue.get("tenancy", {}))
+    engine.credentials.from_state(venue.get("credentials", {}))
+    engine.fee_book.from_state(venue.get("fees", {}))
+    engine.funds.from_state(venue.get("funds", {}))
+    engine.operators.from_state(venue.get("operators", {}))
     # The order index is insertion-ordered by order id (ids grow with seq).
     for order in sorted(restored, key=lambda o: o.order_id):
         engine.orders[order.order_id] = order

@@ -1,0 +1,25 @@
+"""API keys and FIX sessions: created, changed and revoked live.
+
+Journal codes 60-69.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.venue import Handler
+
+__all__ = ["COMMANDS", "HANDLERS", "Credentials"]
+
+
+class Credentials:
+    def to_state(self) -> dict[str, Any]:
+        return {}
+
+    def from_state(self, state: dict[str, Any]) -> None:
+        pass
+
+
+COMMANDS: dict[int, type[Any]] = {}
+HANDLERS: dict[type[Any], Handler] = {}

@@ -1,0 +1,25 @@
+"""Fee schedules with volume tiers, tenant markups and revenue accounts.
+
+Journal codes 40-49.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.venue import Handler
+
+__all__ = ["COMMANDS", "HANDLERS", "FeeBook"]
+
+
+class FeeBook:
+    def to_state(self) -> dict[str, Any]:
+        return {}
+
+    def from_state(self, state: dict[str, Any]) -> None:
+        pass
+
+
+COMMANDS: dict[int, type[Any]] = {}
+HANDLERS: dict[type[Any], Handler] = {}
