@@ -97,6 +97,19 @@ REJECTS: Final[dict[int, RejectRule]] = dict(
         _rule(RejectCode.ALREADY_EXISTS, _OTHER),
         _rule(RejectCode.INVALID_AMOUNT, _OTHER),
         _rule(RejectCode.INVALID_COMMAND, _OTHER),
+        _rule(RejectCode.UNKNOWN_TENANT, 15, ws_status=404),
+        _rule(RejectCode.INVALID_TRANSITION, _OTHER, ws_status=409),
+        _rule(RejectCode.TENANT_SUSPENDED, 0, ws_status=403),
+        _rule(RejectCode.KYC_FORBIDS, 0, ws_status=403),
+        _rule(RejectCode.NOT_FLAT, _OTHER, ws_status=409),
+        _rule(RejectCode.LIMIT_EXCEEDED, 3),
+        _rule(RejectCode.NOT_LISTED, 1, ws_status=404),  # as unknown: hidden stays hidden
+        _rule(RejectCode.UNKNOWN_CREDENTIAL, _OTHER, ws_status=404),
+        _rule(RejectCode.UNKNOWN_OPERATOR, _OTHER, ws_status=404),
+        _rule(RejectCode.SAME_ACTOR, _OTHER, ws_status=403),
+        _rule(RejectCode.UNKNOWN_REQUEST, _OTHER, ws_status=404),
+        _rule(RejectCode.ACCOUNT_CLOSED, 15, ws_status=403),
+        _rule(RejectCode.INSTRUMENT_DELISTED, 2),
     ]
 )
 
