@@ -149,7 +149,8 @@ class EngineHost:
             next_seq=self.engine.last_seq + 1,
         )
         self.engine.on_command = self.journal.append
-        self._seed_from_config()
+        if self.engine.last_seq == 0:
+            self._seed_from_config()
         self.journal.sync()
         self._loop = asyncio.get_running_loop()
         self._ticker = self._loop.create_task(self._tick_gtd(), name="gtd-ticker")
@@ -166,11 +167,11 @@ class EngineHost:
         return self.recovery
 
     def _seed_from_config(self) -> None:
-        """Instruments and accounts from config that the journal does not know yet.
+        """Bootstrap the config's venue into an empty journal (and only then).
 
-        They go through submit() like any command, so a replay rebuilds them; config
-        changes to an existing account's balances are NOT re-applied (the journal is
-        the truth; use the admin API to adjust).
+        It goes through submit() like any command, so a replay rebuilds it. Once the
+        journal holds anything it is the truth: config changes to instruments, accounts
+        or balances are not applied at later starts (use the admin API).
         """
         engine = self.engine
         for inst in self.config.instruments:

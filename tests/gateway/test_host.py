@@ -140,3 +140,24 @@ def test_kill_9_at_any_point_leaves_a_journal_that_starts(tmp_path: Path) -> Non
     engine = Engine()
     recover(engine, journal_dir)
     assert set(acked) <= resting_client_ids(engine)
+
+
+async def test_the_config_bootstraps_an_empty_journal_only(tmp_path: Path) -> None:
+    """After the first start the journal is the truth: a config account added later is
+    not opened, and a changed opening balance is not applied."""
+    host = _host(tmp_path, "never")
+    host.start()
+    assert "ACC1" in host.engine.accounts
+    first_hash, first_seq = host.engine.state_hash(), host.engine.last_seq
+    await host.stop()
+
+    cfg = host.config
+    extra = dataclasses.replace(cfg.accounts[0], id="LATE1", balances={"USD": "5"})
+    richer = dataclasses.replace(cfg.accounts[0], balances={"USD": "1"})
+    cfg = dataclasses.replace(cfg, accounts=[richer, *cfg.accounts[1:], extra])
+    again = EngineHost(cfg, Registry())
+    again.start()
+    assert "LATE1" not in again.engine.accounts
+    assert again.engine.last_seq == first_seq
+    assert again.engine.state_hash() == first_hash
+    await again.stop()
