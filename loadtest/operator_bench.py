@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import importlib
 import json
 import shutil
 import signal
@@ -47,20 +48,27 @@ class Shape:
         return f"operator-{self.tenants}t-{self.accounts}a-{self.keys}k"
 
 
+def _command(module: str, name: str) -> Any:
+    """A command class of an engine/venue module (looked up by name: the lanes that
+    define them land on main independently)."""
+    return getattr(importlib.import_module(f"engine.venue.{module}"), name)
+
+
 def population(shape: Shape) -> Iterator[Any]:
     """The commands that create the large state, in order (deterministic)."""
-    from engine.venue.credentials import CreateApiKey
-    from engine.venue.tenancy import CreateTenant, OpenTenantAccount, SetKyc
-
+    create_tenant = _command("tenancy", "CreateTenant")
+    open_account = _command("tenancy", "OpenTenantAccount")
+    set_kyc = _command("tenancy", "SetKyc")
+    create_key = _command("credentials", "CreateApiKey")
     for t in range(shape.tenants):
-        yield CreateTenant(f"T{t:03d}", f"Tenant {t}", f"T{t:03d}-REV")
+        yield create_tenant(f"T{t:03d}", f"Tenant {t}", f"T{t:03d}-REV")
     for a in range(shape.accounts):
         tenant = f"T{a % shape.tenants:03d}"
-        yield OpenTenantAccount(f"A{a:06d}", tenant)
-        yield SetKyc(f"A{a:06d}", 2, 1, "bench", "bench", "")
+        yield open_account(f"A{a:06d}", tenant)
+        yield set_kyc(f"A{a:06d}", 2, 1, "bench", "bench", "")
     for k in range(shape.keys):
         account = f"A{k % shape.accounts:06d}"
-        yield CreateApiKey(
+        yield create_key(
             f"key-{k:06d}", account, "ed25519", bytes(32).hex(), "read,trade", "", 0, "bench"
         )
 
