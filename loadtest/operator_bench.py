@@ -30,8 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from loadtest import fix_bench
-from loadtest.fix_bench import run_loop
+from loadtest import fix_bench, run_loop
 
 #: Where built states are kept between runs (keyed by their parameters).
 CACHE = Path("var/bench")
