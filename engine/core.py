@@ -57,7 +57,7 @@ from engine.model import (
 )
 from engine.risk import PPM, Account, Balance, RiskError, bps_to_ppm, collar_bps
 from engine.sequencer import Sequencer
-from engine.venue import VENUE_HANDLERS
+from engine.venue import VENUE_HANDLERS, fees
 from engine.venue.credentials import Credentials
 from engine.venue.fees import FeeBook
 from engine.venue.funds import Funds
@@ -122,7 +122,11 @@ class Engine:
         # The operator side (engine/venue): each module owns its part.
         self.tenancy = Tenancy()
         self.credentials = Credentials()
-        self.fee_book = FeeBook()
+        self.fee_book = FeeBook(self)
+        # Bound by engine.venue.fees: where the venue's fee part goes (None = self.fees)
+        # and the quote asset whose fills count toward fee tiers.
+        self.fee_revenue: Account | None = None
+        self.fee_volume_asset = ""
         self.funds = Funds()
         self.operators = Operators()
         # Per-command scratch, read by matching.
@@ -814,6 +818,8 @@ class Engine:
             cmd.max_order_notional,
             cmd.max_open_orders,
         )
+        if self.fee_book.default:
+            fees.assign_rates(self, [cmd.account])
         self._admin("open_account", cmd.account)
 
     def _adjust_balance(self, cmd: AdjustBalance) -> None:

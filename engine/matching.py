@@ -15,6 +15,7 @@ from engine.book import Book, BookSide, Level, Order
 from engine.events import BookDelta, CloseReason, OrderExpired, SelfTradePrevented, Trade
 from engine.model import OrdType, Side, Stp
 from engine.risk import PPM
+from engine.venue import fees
 
 if TYPE_CHECKING:
     from engine.core import Engine, Listing
@@ -174,6 +175,12 @@ def _fill(
     taker_acct = eng.accounts[taker.account]
     maker_fee = notional * maker_acct.maker_fee_ppm // PPM
     taker_fee = notional * taker_acct.taker_fee_ppm // PPM
+    if maker_fee < 0 or maker_acct.markup_ppm or taker_acct.markup_ppm:
+        maker_fee, taker_fee, venue_fee = fees.split(
+            eng, inst.quote, notional, maker_acct, taker_acct
+        )
+    else:
+        venue_fee = maker_fee + taker_fee
 
     maker.leaves -= qty
     maker.filled += qty
@@ -227,7 +234,16 @@ def _fill(
     bal = seller.balance(quote)
     bal.total += notional - seller_fee
     dirty[(seller.account_id, quote)] = bal
-    eng.fees[quote] = eng.fees.get(quote, 0) + buyer_fee + seller_fee
+    revenue = eng.fee_revenue
+    if revenue is None:
+        eng.fees[quote] = eng.fees.get(quote, 0) + venue_fee
+    elif venue_fee:
+        bal = revenue.balance(quote)
+        bal.total += venue_fee
+        dirty[(revenue.account_id, quote)] = bal
+    if quote == eng.fee_volume_asset:
+        maker_acct.fee_volume += notional
+        taker_acct.fee_volume += notional
 
     book.md_seq += 1
     book.last_price = price

@@ -7,8 +7,12 @@ Money rules (all integers in asset units):
 - Fees are charged in the quote asset, rounded DOWN to the unit. Rounding down is
   what makes holds exact: the hold for the remaining quantity after a fill never
   needs more than was held before it (proof sketch in README), so available
-  balances can never go negative.
-- Fees collected are kept per asset, so total supply of every asset is conserved.
+  balances can never go negative. The rates are the effective ones (venue fee plus
+  tenant markup, engine.venue.fees); a maker rebate (negative maker rate) only ever
+  lowers a buyer's cost below what the hold covers.
+- Every fee unit is credited to a revenue account (engine.venue.fees.split), or kept
+  per asset in engine.fees while no fee schedule is set, so the total supply of every
+  asset is conserved.
 """
 
 from __future__ import annotations
@@ -64,11 +68,13 @@ class Account:
         "account_id",
         "balances",
         "enabled",
+        "fee_volume",
         "has_limits",
         "hold_fee_ppm",
         "live_client_ids",
         "maker_fee_ppm",
         "markets",
+        "markup_ppm",
         "max_open_orders",
         "max_order_notional",
         "max_order_qty",
@@ -102,6 +108,10 @@ class Account:
         self.maker_fee_ppm = maker_fee_ppm
         self.taker_fee_ppm = taker_fee_ppm
         self.hold_fee_ppm = max(maker_fee_ppm, taker_fee_ppm)
+        # Set by engine.venue.fees: the tenant markup included in both rates above, and
+        # today's traded notional in the fee reference asset (rolled by the day tick).
+        self.markup_ppm = 0
+        self.fee_volume = 0
         self.max_order_qty = max_order_qty
         self.max_order_notional = max_order_notional
         self.max_open_orders = max_open_orders

@@ -77,6 +77,8 @@ def engine_state(engine: Engine) -> dict[str, Any]:
             "open_orders": acct.open_orders,
             "recent_client_ids": list(acct.recent_client_ids),
         }
+        if acct.fee_volume:
+            accounts[account_id]["fee_volume"] = acct.fee_volume
     return {
         "last_seq": engine.last_seq,
         "last_ts_us": engine.last_ts_us,
@@ -119,6 +121,7 @@ def restore_state(engine: Engine, state: dict[str, Any]) -> None:
         acct.open_orders = data["open_orders"]
         acct.recent_client_ids = deque(data["recent_client_ids"])
         acct.recent_client_set = set(acct.recent_client_ids)
+        acct.fee_volume = data.get("fee_volume", 0)
         engine.accounts[account_id] = acct
     restored: list[Order] = []
     for symbol, data in state["listings"].items():
