@@ -182,17 +182,20 @@ def _copy(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class CreateApiKey(VenueCommand):
-    """A new API key. ``scopes`` and ``ip_allowlist`` are comma-separated; give an
-    ``hmac_salt`` (hex, or CONFIG_SECRET), an ``ed25519_public_key`` (hex), or both."""
+    """A new API key of ``kind`` "hmac" (``key`` is its salt: 16-64 hex digits, or
+    CONFIG_SECRET) or "ed25519" (``key`` is its public key in hex). ``scopes`` and
+    ``ip_allowlist`` are comma-separated. An HMAC key may also accept Ed25519
+    signatures from ``ed25519_public_key`` (the demo key ``demo-acc1`` does)."""
 
     key_id: str
     account: str
-    hmac_salt: str
-    ed25519_public_key: str
+    kind: str
+    key: str
     scopes: str
     ip_allowlist: str = ""
     expires_us: int = 0
     label: str = ""
+    ed25519_public_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +293,23 @@ def _check_account(engine: Engine, account: str) -> None:
         raise _Invalid(RejectCode.UNKNOWN_ACCOUNT, f"unknown account {account!r}")
 
 
+def _key_material(cmd: CreateApiKey) -> tuple[str, str]:
+    """(hmac salt, Ed25519 public key) of a new key, or _Invalid."""
+    if cmd.kind == "hmac":
+        salt, public_key = cmd.key, cmd.ed25519_public_key
+        if salt != CONFIG_SECRET and not _SALT.fullmatch(salt):
+            raise _Invalid(RejectCode.INVALID_COMMAND, "hmac key: 16-64 lower-case hex digits")
+    elif cmd.kind == "ed25519":
+        if cmd.ed25519_public_key:
+            raise _Invalid(RejectCode.INVALID_COMMAND, "an ed25519 key has one public key")
+        salt, public_key = "", cmd.key
+    else:
+        raise _Invalid(RejectCode.INVALID_COMMAND, "kind: hmac or ed25519")
+    if public_key and not _HEX64.fullmatch(public_key):
+        raise _Invalid(RejectCode.INVALID_COMMAND, "ed25519 public key: 32 bytes in hex")
+    return salt, public_key
+
+
 def _create_api_key(engine: Engine, cmd: CreateApiKey) -> None:
     creds = engine.credentials
     try:
@@ -298,12 +318,7 @@ def _create_api_key(engine: Engine, cmd: CreateApiKey) -> None:
         if cmd.key_id in creds.api_keys:
             raise _Invalid(RejectCode.ALREADY_EXISTS, f"api key {cmd.key_id!r} exists")
         _check_account(engine, cmd.account)
-        if not cmd.hmac_salt and not cmd.ed25519_public_key:
-            raise _Invalid(RejectCode.INVALID_COMMAND, "a key needs an hmac_salt or a public key")
-        if cmd.hmac_salt and cmd.hmac_salt != CONFIG_SECRET and not _SALT.fullmatch(cmd.hmac_salt):
-            raise _Invalid(RejectCode.INVALID_COMMAND, "hmac_salt: 16-64 lower-case hex digits")
-        if cmd.ed25519_public_key and not _HEX64.fullmatch(cmd.ed25519_public_key):
-            raise _Invalid(RejectCode.INVALID_COMMAND, "ed25519_public_key: 32 bytes in hex")
+        salt, public_key = _key_material(cmd)
         scopes = _scopes(cmd.scopes)
         networks = _networks(cmd.ip_allowlist)
         if cmd.expires_us < 0 or 0 < cmd.expires_us <= engine.ts_us:
@@ -314,7 +329,7 @@ def _create_api_key(engine: Engine, cmd: CreateApiKey) -> None:
         reject(engine, cmd.key_id, bad.code, bad.text)
         return
     key = ApiKey(
-        cmd.key_id, cmd.account, cmd.hmac_salt, cmd.ed25519_public_key, scopes, networks,
+        cmd.key_id, cmd.account, salt, public_key, scopes, networks,
         cmd.expires_us, cmd.label, created_us=engine.ts_us,
     )  # fmt: skip
     creds.api_keys[key.key_id] = key

@@ -37,7 +37,7 @@ def venue() -> Engine:
 
 def key(key_id: str = "k1", **kw: Any) -> CreateApiKey:
     values: dict[str, Any] = {
-        "account": "ACC1", "hmac_salt": SALT, "ed25519_public_key": "", "scopes": "read,trade",
+        "account": "ACC1", "kind": "hmac", "key": SALT, "scopes": "read,trade",
     }  # fmt: skip
     values.update(kw)
     return CreateApiKey(key_id, **values)
@@ -89,9 +89,16 @@ def test_a_key_is_created_with_its_scopes_networks_and_expiry() -> None:
         (key(scopes="read,admin"), RejectCode.INVALID_COMMAND, "unknown scope 'admin'"),
         (key(scopes=""), RejectCode.INVALID_COMMAND, "at least one scope"),
         (key(account="NOPE"), RejectCode.UNKNOWN_ACCOUNT, "unknown account"),
-        (key(hmac_salt=""), RejectCode.INVALID_COMMAND, "hmac_salt or a public key"),
-        (key(hmac_salt="xyz"), RejectCode.INVALID_COMMAND, "hmac_salt"),
-        (key(ed25519_public_key="ab"), RejectCode.INVALID_COMMAND, "ed25519_public_key"),
+        (key(kind="rsa"), RejectCode.INVALID_COMMAND, "kind: hmac or ed25519"),
+        (key(key=""), RejectCode.INVALID_COMMAND, "hmac key"),
+        (key(key="xyz"), RejectCode.INVALID_COMMAND, "hmac key"),
+        (key(kind="ed25519", key="ab"), RejectCode.INVALID_COMMAND, "public key"),
+        (key(ed25519_public_key="ab"), RejectCode.INVALID_COMMAND, "public key"),
+        (
+            key(kind="ed25519", key=PUB, ed25519_public_key=PUB),
+            RejectCode.INVALID_COMMAND,
+            "one public key",
+        ),
         (key("bad id"), RejectCode.INVALID_COMMAND, "key_id"),
         (key(expires_us=5), RejectCode.INVALID_COMMAND, "expires_us"),
         (key(expires_us=-1), RejectCode.INVALID_COMMAND, "expires_us"),
@@ -123,7 +130,7 @@ def test_revoke_once() -> None:
 
 def test_a_config_secret_key_keeps_no_salt() -> None:
     eng = venue()
-    eng.submit(key(hmac_salt=CONFIG_SECRET))
+    eng.submit(key(key=CONFIG_SECRET))
     assert eng.credentials.api_keys["k1"].hmac_salt == CONFIG_SECRET
 
 
@@ -188,7 +195,7 @@ def test_update_keeps_the_begin_string() -> None:
 def _commands() -> list[Command]:
     return [
         key(),
-        key("k2", hmac_salt="", ed25519_public_key=PUB, ip_allowlist="127.0.0.0/8"),
+        key("k2", kind="ed25519", key=PUB, ip_allowlist="127.0.0.0/8"),
         key("k3", expires_us=10**18, scopes="withdraw"),
         RevokeApiKey("k2", "leaked"),
         session(),
@@ -236,3 +243,10 @@ def test_credentials_change_the_state_hash() -> None:
     before = eng.state_hash()
     eng.submit(key())
     assert eng.state_hash() != before
+
+
+def test_an_ed25519_key_positionally_as_the_operator_bench_builds_it() -> None:
+    eng = venue()
+    command = CreateApiKey("key-1", "ACC1", "ed25519", bytes(32).hex(), "read,trade", "", 0, "b")
+    event = venue_event(eng.submit(command))
+    assert event.data["key_kind"] == "ed25519" and event.data["hmac_salt"] == ""
