@@ -191,6 +191,11 @@ class Engine:
             self.dirty = {}
         return out
 
+    def dispatch(self, command: Command) -> None:
+        """Run a command's handler inside the command being applied: how an envelope
+        (engine.venue.operators.AdminRequest) applies the command it carries."""
+        self._handlers[type(command)](command)
+
     def next_expiry_us(self) -> int | None:
         """Earliest GTD expiry still pending, so the gateway knows when to send a Tick."""
         while self._gtd and self._gtd[0][1] not in self.orders:
