@@ -28,6 +28,7 @@ from gateway.orders import OrderTracker
 from gateway.procmetrics import register_process_metrics
 
 if TYPE_CHECKING:
+    from gateway.admin.server import AdminServer
     from gateway.rest.server import HttpServer
     from gateway.ws.server import WsServer
 
@@ -78,6 +79,7 @@ class App:
         self.publisher: MarketDataPublisher | None = None
         self.http: HttpServer | None = None
         self.ws: WsServer | None = None
+        self.admin: AdminServer | None = None
         self.components: list[Component] = []
         self.ready = False
         self._stopped = asyncio.Event()
@@ -103,7 +105,13 @@ class App:
         self.http = HttpServer(
             self.config, self.host, self.publisher, self.registry, lambda: self.ready
         )
-        return [self.http, self.fix, self.ws]
+        components: list[Component] = [self.http]
+        if self.config.admin.listen:
+            from gateway.admin.server import AdminServer
+
+            self.admin = AdminServer(self.config, self.host)
+            components.append(self.admin)
+        return [*components, self.fix, self.ws]
 
     def listen(self, priority: Priority, listener: Listener) -> None:
         """Add a host listener at its place in the priority order."""
@@ -160,7 +168,9 @@ def _log_demo_banner(config: Config) -> None:
         "venue gateway ready",
         f"  FIX acceptor   {config.fix.listen}  (SenderCompID {config.fix.sender_comp_id})",
         f"  WebSocket      ws://{config.ws.listen}{config.ws.path}",
-        f"  HTTP admin     http://{config.http.listen}/health",
+        f"  HTTP health    http://{config.http.listen}/health",
+        f"  admin API      http://{config.admin.listen}/admin/v1"
+        "  (OpenAPI: /admin/v1/openapi.json)",
         f"  journal        {config.journal.dir} (fsync={config.journal.fsync})",
         "  instruments    " + ", ".join(i.symbol for i in config.instruments),
     ]
@@ -176,4 +186,8 @@ def _log_demo_banner(config: Config) -> None:
         )
     for key in config.ws.api_keys:
         lines.append(f"  WS api key     {key.key} account={key.account}")
+    for op in config.admin.operators:
+        tenant = f" tenant={op.tenant}" if op.tenant else ""
+        seed = f" DEMO seed={op.demo_seed}" if op.demo_seed else ""
+        lines.append(f"  admin operator {op.id} role={op.role}{tenant}{seed}")
     log.info("gateway.ready", banner=lines)

@@ -24,6 +24,8 @@ from typing import Any
 
 __all__ = [
     "AccountConfig",
+    "AdminConfig",
+    "AdminOperatorConfig",
     "ApiKeyConfig",
     "Config",
     "ConfigError",
@@ -151,6 +153,28 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class AdminOperatorConfig:
+    """An operator seeded into an empty journal (after that, the journal is the truth)."""
+
+    id: str
+    role: str  # venue-admin | ops | compliance | support | read-only | tenant-admin
+    public_key: str  # Ed25519, 64 hex digits
+    tenant: str = ""  # tenant-admin only
+    demo_seed: str = _secret()  # demo only: the private seed the banner prints
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    listen: str = "127.0.0.1:8081"  # "" = no admin listener
+    max_body_bytes: int = 65536
+    signature_window_s: int = 30  # a signed request's timestamp within this of our clock
+    nonce_capacity: int = 100_000  # nonces remembered within the window
+    audit_log: str = ""  # "" = admin-audit.jsonl in the journal directory
+    header_timeout_s: float = 5.0
+    operators: list[AdminOperatorConfig] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Config:
     journal: JournalConfig = field(default_factory=JournalConfig)
     instruments: list[InstrumentConfig] = field(default_factory=list)
@@ -158,6 +182,7 @@ class Config:
     fix: FixConfig = field(default_factory=FixConfig)
     ws: WsConfig = field(default_factory=WsConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
     log_level: str = "info"
     busy_poll_us: int = 0  # keep the loop polling this long after a command; 0 = sleep
 
@@ -379,7 +404,42 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"ws.api_keys[{i}].account: unknown account {key.account!r}")
         if not key.hmac_secret and not key.ed25519_public_key:
             raise ConfigError(f"ws.api_keys[{i}]: needs hmac_secret or ed25519_public_key")
+    _validate_admin(config.admin)
     if config.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level: expected debug, info, warning or error")
     if not 0 <= config.busy_poll_us <= 1_000_000:
         raise ConfigError("busy_poll_us: expected 0..1000000 (microseconds)")
+
+
+_ROLES = ("venue-admin", "ops", "compliance", "support", "read-only", "tenant-admin")
+
+
+def _validate_admin(admin: AdminConfig) -> None:
+    if admin.listen:
+        parse_listen(admin.listen)
+    for name in ("max_body_bytes", "signature_window_s", "nonce_capacity"):
+        if getattr(admin, name) <= 0:
+            raise ConfigError(f"admin.{name}: must be > 0")
+    if not admin.header_timeout_s > 0:
+        raise ConfigError("admin.header_timeout_s: must be > 0")
+    ids = set()
+    for i, op in enumerate(admin.operators):
+        where = f"admin.operators[{i}]"
+        if op.id in ids:
+            raise ConfigError(f"{where}.id: duplicate {op.id!r}")
+        ids.add(op.id)
+        if op.role not in _ROLES:
+            raise ConfigError(f"{where}.role: expected one of {', '.join(_ROLES)}")
+        if (op.role == "tenant-admin") != bool(op.tenant):
+            raise ConfigError(f"{where}.tenant: required for tenant-admin, and only for it")
+        if len(op.public_key) != 64 or any(c not in "0123456789abcdef" for c in op.public_key):
+            raise ConfigError(f"{where}.public_key: expected 64 lower-case hex digits")
+        if op.demo_seed:
+            from gateway.admin.signing import public_key_of
+
+            try:
+                derived = public_key_of(op.demo_seed)
+            except ValueError:
+                raise ConfigError(f"{where}.demo_seed: expected 64 hex digits") from None
+            if derived != op.public_key:
+                raise ConfigError(f"{where}.demo_seed: does not match public_key")

@@ -34,6 +34,7 @@ from engine.core import Engine
 from engine.events import Event, OrderRejected, Trade
 from engine.journal import JournalWriter, RecoveryReport, recover
 from engine.model import Stp, decimal_to_units
+from engine.venue.operators import seed_operators
 from gateway.config import Config
 from gateway.dirlock import lock_dir
 from gateway.metrics import Registry
@@ -194,6 +195,8 @@ class EngineHost:
             )  # fmt: skip
             for asset, amount in acct.balances.items():
                 engine.submit(AdjustBalance(acct.id, asset, decimal_to_units(amount)))
+        if not engine.operators.by_id:
+            seed_operators(self.config, engine.submit)
 
     async def stop(self) -> None:
         """Finish the commit in flight, commit what is held (synchronously), close."""

@@ -66,6 +66,7 @@ async def _run_stage(stage: str, orders: int, warmup: int, group: int, tmp: str)
         fix=dataclasses.replace(cfg.fix, listen="127.0.0.1:0", store_dir=os.path.join(tmp, "fix")),
         ws=dataclasses.replace(cfg.ws, listen="127.0.0.1:0"),
         http=dataclasses.replace(cfg.http, listen="127.0.0.1:0"),
+        admin=dataclasses.replace(cfg.admin, listen="127.0.0.1:0"),
     )
     app = App(cfg)
     await app.start(pace_gc=True)  # as `python -m gateway` runs it

@@ -78,6 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
         fix=dataclasses.replace(cfg.fix, listen="127.0.0.1:0", store_dir=os.path.join(tmp, "fix")),
         ws=dataclasses.replace(cfg.ws, listen="127.0.0.1:0"),
         http=dataclasses.replace(cfg.http, listen="127.0.0.1:0"),
+        admin=dataclasses.replace(cfg.admin, listen="127.0.0.1:0"),
     )
 
     async def run() -> None:

@@ -151,6 +151,7 @@ def gateway_config(
     ws["max_connections_per_source"] = 0  # every load client comes from loopback
     doc["ws"] = ws
     doc["http"] = {**doc.get("http", {}), "listen": f"127.0.0.1:{http_port}"}
+    doc["admin"] = {**doc.get("admin", {}), "listen": "127.0.0.1:0"}
     return doc
 
 

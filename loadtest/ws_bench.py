@@ -96,6 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
             "max_connections_per_source": 0,
         },
         "http": {"listen": "127.0.0.1:0"},
+        "admin": {"listen": "127.0.0.1:0"},
     }
     changes = {n: dataclasses.replace(getattr(base, n), **v) for n, v in sections.items()}
     config = dataclasses.replace(base, log_level="warning", **changes)

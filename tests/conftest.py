@@ -32,6 +32,7 @@ def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
         "fix": {"listen": "127.0.0.1:0", "store_dir": str(tmp_path / "fix")},
         "ws": {"listen": "127.0.0.1:0"},
         "http": {"listen": "127.0.0.1:0"},
+        "admin": {"listen": "127.0.0.1:0"},
     }
     for name, values in sections.items():
         defaults.setdefault(name, {}).update(values)

@@ -34,6 +34,7 @@ def gateway_config(tmp: Path, **fix_overrides: object) -> Config:
         ),
         ws=dataclasses.replace(cfg.ws, listen="127.0.0.1:0"),
         http=dataclasses.replace(cfg.http, listen="127.0.0.1:0"),
+        admin=dataclasses.replace(cfg.admin, listen="127.0.0.1:0"),
     )
 
 

@@ -78,6 +78,7 @@ async def _run(data_dir: Path) -> None:
         fix=dataclasses.replace(cfg.fix, listen="127.0.0.1:0", store_dir=str(data_dir / "fix")),
         ws=dataclasses.replace(cfg.ws, listen="127.0.0.1:0"),
         http=dataclasses.replace(cfg.http, listen="127.0.0.1:0"),
+        admin=dataclasses.replace(cfg.admin, listen="127.0.0.1:0"),
     )
     app = App(cfg)
     await app.start()
