@@ -1,13 +1,16 @@
-"""An admin client over real HTTP: signs each request as one of the demo operators."""
+"""An admin client over real HTTP: signs each request as one of the demo operators, and
+checks every answer against the gateway's own OpenAPI document."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import jsonschema
 import orjson
 import pytest
 
@@ -39,6 +42,8 @@ class AdminClient:
         self.base = f"http://127.0.0.1:{app.admin.port}"
         self.http = http
         self.seeds = {op.id: op.demo_seed for op in app.config.admin.operators}
+        self.document: dict[str, Any] = orjson.loads(app.admin.openapi)
+        self.checked = 0
 
     def headers(
         self, operator: str, method: str, path: str, body: bytes, **overrides: Any
@@ -60,7 +65,36 @@ class AdminClient:
         ) as resp:
             data = await resp.read()
             parsed = orjson.loads(data) if data and "json" in resp.content_type else data
-            return Reply(resp.status, resp.content_type, parsed, dict(resp.headers))
+            reply = Reply(resp.status, resp.content_type, parsed, dict(resp.headers))
+        self.check(method, path, reply)
+        return reply
+
+    def check(self, method: str, path: str, reply: Reply) -> None:
+        """The reply matches the document's schema for its route and status (a problem
+        for an unknown route matches the Problem schema)."""
+        doc = self.document
+        if path == "/admin/v1/openapi.json":
+            return
+        bare = path.split("?", 1)[0]
+        operation = None
+        for template, operations in doc["paths"].items():
+            pattern = "^" + re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+            pattern = re.sub(r"{\w+}", "[^/]+", pattern) + "$"
+            if re.match(pattern, bare) and method.lower() in operations:
+                operation = operations[method.lower()]
+        if operation is None:
+            schema = doc["components"]["schemas"]["Problem"]
+            assert reply.content_type == "application/problem+json", reply
+        else:
+            response = operation["responses"].get(str(reply.status))
+            response = response or operation["responses"]["default"]
+            ((content_type, media),) = response["content"].items()
+            assert reply.content_type == content_type, (reply, content_type)
+            schema = media["schema"]
+        if "$ref" in schema:
+            schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        jsonschema.validate(reply.body, schema)
+        self.checked += 1
 
     async def call(
         self,
