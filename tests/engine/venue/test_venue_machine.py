@@ -307,8 +307,15 @@ class VenueMachine(RuleBasedStateMachine):
 
 def test_venue_machine(tmp_path: Path) -> None:
     runs = itertools.count()
+
+    class Machine(VenueMachine):
+        """One journal directory per example."""
+
+        def __init__(self) -> None:
+            super().__init__(tmp_path / f"run{next(runs)}")
+
     run_state_machine_as_test(
-        lambda: VenueMachine(tmp_path / f"run{next(runs)}"),
+        Machine,
         settings=settings(
             max_examples=60,
             stateful_step_count=40,
