@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from engine.events import RejectCode
 from engine.venue import VenueCommand, emit, reject
-from engine.venue.tenancy import AccountStatus, TenantStatus
+from engine.venue.tenancy import AccountStatus, KycStatus, TenantStatus
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -315,20 +315,29 @@ def _bad_text(actor: str, reason: str) -> str:
 
 
 def _refuse_moves(engine: Engine, account: str, action: str) -> tuple[RejectCode, str] | None:
-    """Why funds may not move for account now (account and tenant status, KYC tier)."""
+    """Why funds may not move for account now: its status and its owner's (a
+    sub-account's parent), the tenant's status (withdrawals), KYC status and tier."""
     acct = engine.accounts.get(account)
     if acct is None:
         return RejectCode.UNKNOWN_ACCOUNT, f"unknown account {account!r}"
-    info = engine.tenancy.accounts.get(account)
-    if info is not None and info.status == AccountStatus.CLOSED:
-        return RejectCode.ACCOUNT_CLOSED, f"account {account!r} is closed"
-    if action == "withdraw":
-        if not acct.enabled or (info is not None and info.status == AccountStatus.DISABLED):
-            return RejectCode.ACCOUNT_DISABLED, f"account {account!r} is disabled"
-        tenant = engine.tenancy.tenant_of(account)
-        if tenant is not None and tenant.status == TenantStatus.SUSPENDED:
-            return RejectCode.TENANT_SUSPENDED, f"tenant {tenant.tenant_id!r} is suspended"
-    tier = engine.tenancy.tier_of(account)
+    if action == "withdraw" and not acct.enabled:
+        return RejectCode.ACCOUNT_DISABLED, f"account {account!r} is disabled"
+    tenancy = engine.tenancy
+    info = tenancy.accounts.get(account)
+    if info is None:
+        return None  # outside any tenant: no tenant, KYC or tier gates
+    owner = tenancy.accounts.get(info.parent, info) if info.parent else info
+    for member in (info, owner):
+        if member.status == AccountStatus.CLOSED:
+            return RejectCode.ACCOUNT_CLOSED, f"account {member.account_id!r} is closed"
+        if action == "withdraw" and member.status == AccountStatus.DISABLED:
+            return RejectCode.ACCOUNT_DISABLED, f"account {member.account_id!r} is disabled"
+    tenant = tenancy.tenant_of(account)
+    if action == "withdraw" and tenant is not None and tenant.status == TenantStatus.SUSPENDED:
+        return RejectCode.TENANT_SUSPENDED, f"tenant {tenant.tenant_id!r} is suspended"
+    if owner.kyc_status != KycStatus.VERIFIED:
+        return RejectCode.KYC_FORBIDS, f"KYC is {owner.kyc_status.name.lower()}"
+    tier = tenancy.tier_of(account)
     if tier is not None and not (tier.withdraw if action == "withdraw" else tier.deposit):
         return RejectCode.KYC_FORBIDS, f"KYC tier {tier.tier} does not allow {action}"
     return None

@@ -32,6 +32,7 @@ from engine.venue.funds import (
 from engine.venue.tenancy import (
     AccountInfo,
     AccountStatus,
+    KycStatus,
     Tenant,
     TenantStatus,
     Tier,
@@ -68,7 +69,9 @@ def put_tenant(
     for account, parent in accounts.items():
         if account not in eng.accounts:
             eng.submit(OpenAccount(account))
-        eng.tenancy.accounts[account] = AccountInfo(account, tenant, parent, kyc_tier=1)
+        eng.tenancy.accounts[account] = AccountInfo(
+            account, tenant, parent, kyc_status=KycStatus.VERIFIED, kyc_tier=1
+        )
     return t
 
 
@@ -259,6 +262,20 @@ def test_deposit_needs_a_tier_that_allows_it(venue: tuple[Engine, Clock]) -> Non
     assert unchanged(eng, ConfirmDeposit(ev.subject, "c")) == RejectCode.KYC_FORBIDS
 
 
+def test_deposit_needs_verified_kyc_and_a_disabled_account_still_receives(
+    venue: tuple[Engine, Clock],
+) -> None:
+    eng, _ = venue
+    put_tenant(eng, "T", {"C": ""})
+    eng.tenancy.accounts["C"].kyc_status = KycStatus.PENDING
+    assert unchanged(eng, CreditDeposit("C", "BTC", BTC, "tx1", "c")) == RejectCode.KYC_FORBIDS
+    eng.tenancy.accounts["C"].kyc_status = KycStatus.VERIFIED
+    eng.tenancy.accounts["C"].status = AccountStatus.DISABLED
+    assert answer(eng.submit(CreditDeposit("C", "BTC", BTC, "tx1", "c"))).kind == (
+        "deposit.credited"
+    )
+
+
 def test_deposit_to_a_closed_account_is_refused(venue: tuple[Engine, Clock]) -> None:
     eng, _ = venue
     put_tenant(eng, "T", {"C": ""})
@@ -438,13 +455,16 @@ def test_withdrawal_from_unknown_or_disabled_account(venue: tuple[Engine, Clock]
         ("account_closed", RejectCode.ACCOUNT_CLOSED),
         ("tier_forbids", RejectCode.KYC_FORBIDS),
         ("asset_not_in_tier", RejectCode.KYC_FORBIDS),
+        ("kyc_suspended", RejectCode.KYC_FORBIDS),
+        ("parent_disabled", RejectCode.ACCOUNT_DISABLED),
+        ("parent_kyc_pending", RejectCode.KYC_FORBIDS),
     ],
 )
 def test_tenancy_gates_withdrawals(
     venue: tuple[Engine, Clock], setup: str, code: RejectCode
 ) -> None:
     eng, _ = venue
-    tenant = put_tenant(eng, "T", {"C": ""})
+    tenant = put_tenant(eng, "T", {"P": "", "C": "P"} if "parent" in setup else {"C": ""})
     funded(eng, "C")
     info = eng.tenancy.accounts["C"]
     asset = "BTC"
@@ -456,6 +476,12 @@ def test_tenancy_gates_withdrawals(
         info.status = AccountStatus.CLOSED
     elif setup == "tier_forbids":
         tenant.tiers[1].withdraw = False
+    elif setup == "kyc_suspended":
+        info.kyc_status = KycStatus.SUSPENDED
+    elif setup == "parent_disabled":
+        eng.tenancy.accounts["P"].status = AccountStatus.DISABLED
+    elif setup == "parent_kyc_pending":
+        eng.tenancy.accounts["P"].kyc_status = KycStatus.PENDING
     else:
         answer(eng.submit(CreditDeposit("C", "ETH", BTC, "tx-eth", "custody")))
         asset = "ETH"
