@@ -75,6 +75,10 @@ _MARKET: Final = int(OrdType.MARKET)
 _FOK: Final = int(TimeInForce.FOK)
 _GTD: Final = int(TimeInForce.GTD)
 _MARKET_ENABLED: Final = int(MarketState.ENABLED)
+_OPEN: Final = int(TradingStatus.OPEN)
+_HALTED: Final = int(TradingStatus.HALTED)
+_DELISTED: Final = int(TradingStatus.DELISTED)
+_CANCEL_ONLY: Final = int(TradingStatus.CANCEL_ONLY)
 
 CommandHook = Callable[[int, int, Command], None]
 _ClosedFields = tuple[int, int, int, int, str, str, str, int, int, int, int, int]
@@ -120,7 +124,7 @@ class Engine:
         """Called with (seq, ts_us, command) before it is applied: the journal's append."""
         self._gtd: list[tuple[int, int]] = []  # (expire_ts_us, order_id) heap
         # The operator side (engine/venue): each module owns its part.
-        self.tenancy = Tenancy()
+        self.tenancy = Tenancy(self.accounts)
         self.credentials = Credentials()
         self.fee_book = FeeBook(self)
         # Bound by engine.venue.fees: where the venue's fee part goes (None = self.fees)
@@ -238,12 +242,16 @@ class Engine:
         account = self.accounts.get(account_id)
         if account is None:
             raise RiskError(RejectCode.UNKNOWN_ACCOUNT, f"unknown account {account_id!r}")
-        if listing.status == TradingStatus.HALTED:
-            raise RiskError(RejectCode.INSTRUMENT_HALTED, f"{symbol} is halted")
+        status = listing.status
+        if status != _OPEN:
+            if status == _HALTED:
+                raise RiskError(RejectCode.INSTRUMENT_HALTED, f"{symbol} is halted")
+            if status == _DELISTED:
+                raise RiskError(RejectCode.INSTRUMENT_DELISTED, f"{symbol} is delisted")
         if trading:
             if self.halted:
                 raise RiskError(RejectCode.TRADING_HALTED, "trading is halted")
-            if listing.status == TradingStatus.CANCEL_ONLY:
+            if status == _CANCEL_ONLY:
                 raise RiskError(RejectCode.INSTRUMENT_CANCEL_ONLY, f"{symbol} is cancel-only")
             if not account.enabled:
                 raise RiskError(RejectCode.ACCOUNT_DISABLED, "account is disabled")
@@ -621,15 +629,16 @@ class Engine:
                     f"unknown instrument {cmd.symbol!r}",
                 )
                 return
-            if listing.status == TradingStatus.HALTED:
+            if listing.status == _HALTED or listing.status == _DELISTED:
+                halted = listing.status == _HALTED
                 self._reject(
                     "mass_cancel",
                     cmd.account,
                     cmd.symbol,
                     "",
                     0,
-                    RejectCode.INSTRUMENT_HALTED,
-                    f"{cmd.symbol} is halted",
+                    RejectCode.INSTRUMENT_HALTED if halted else RejectCode.INSTRUMENT_DELISTED,
+                    f"{cmd.symbol} is {'halted' if halted else 'delisted'}",
                 )
                 return
         victims = [
@@ -807,25 +816,65 @@ class Engine:
             self._admin_reject(cmd.account, "", RejectCode.ALREADY_EXISTS, "account exists")
             return
         try:
-            maker, taker = bps_to_ppm(cmd.maker_fee_bps), bps_to_ppm(cmd.taker_fee_bps)
-        except (GridError, ValueError) as err:
-            self._admin_reject(cmd.account, "", RejectCode.INVALID_COMMAND, str(err))
+            self.new_account(
+                cmd.account,
+                cmd.stp,
+                cmd.maker_fee_bps,
+                cmd.taker_fee_bps,
+                cmd.max_order_qty,
+                cmd.max_order_notional,
+                cmd.max_open_orders,
+            )
+        except RiskError as err:
+            self._admin_reject(cmd.account, "", err.code, err.text)
             return
-        if cmd.stp not in _STP_MODES:
-            self._admin_reject(cmd.account, "", RejectCode.INVALID_COMMAND, "unknown STP mode")
-            return
-        self.accounts[cmd.account] = Account(
-            cmd.account,
-            cmd.stp,
-            maker,
-            taker,
-            cmd.max_order_qty,
-            cmd.max_order_notional,
-            cmd.max_open_orders,
-        )
         if self.fee_book.default:
             fees.assign_rates(self, [cmd.account])
         self._admin("open_account", cmd.account)
+
+    def new_account(
+        self,
+        account_id: str,
+        stp: int = 0,
+        maker_fee_bps: str = "0",
+        taker_fee_bps: str = "0",
+        max_order_qty: int = 0,
+        max_order_notional: int = 0,
+        max_open_orders: int = 0,
+        *,
+        like: Account | None = None,
+    ) -> Account:
+        """Create and register an account (OpenAccount's and the tenancy commands' one
+        path); with ``like``, that account's settings. RiskError, changing nothing, when
+        a setting is invalid; the caller has checked the id is free."""
+        if like is not None:
+            account = Account(
+                account_id,
+                like.stp,
+                like.maker_fee_ppm,
+                like.taker_fee_ppm,
+                like.max_order_qty,
+                like.max_order_notional,
+                like.max_open_orders,
+            )
+        else:
+            try:
+                maker, taker = bps_to_ppm(maker_fee_bps), bps_to_ppm(taker_fee_bps)
+            except (GridError, ValueError) as err:
+                raise RiskError(RejectCode.INVALID_COMMAND, str(err)) from None
+            if stp not in _STP_MODES:
+                raise RiskError(RejectCode.INVALID_COMMAND, "unknown STP mode")
+            account = Account(
+                account_id,
+                stp,
+                maker,
+                taker,
+                max_order_qty,
+                max_order_notional,
+                max_open_orders,
+            )
+        self.accounts[account_id] = account
+        return account
 
     def _adjust_balance(self, cmd: AdjustBalance) -> None:
         account = self.accounts.get(cmd.account)
@@ -850,7 +899,16 @@ class Engine:
         if cmd.status not in _STATUSES:
             self._admin_reject("", cmd.symbol, RejectCode.INVALID_COMMAND, "unknown status")
             return
+        if listing.status == _DELISTED:
+            self._admin_reject(
+                "", cmd.symbol, RejectCode.INVALID_TRANSITION, "a delisted instrument stays so"
+            )
+            return
         listing.status = TradingStatus(cmd.status)
+        if listing.status == _DELISTED:  # its book empties for good
+            victims = [o for o in self.orders.values() if o.symbol == cmd.symbol]
+            for order in victims:
+                self.close(order, OrderCanceled, CloseReason.DELISTED, delta=True)
         self._admin("instrument_status", f"{cmd.symbol} {listing.status.name}")
 
     def _set_global_halt(self, cmd: SetGlobalHalt) -> None:

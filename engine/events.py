@@ -95,6 +95,8 @@ class CloseReason(IntEnum):
     STP_EXPIRE_MAKER = 10
     STP_EXPIRE_BOTH = 11
     STP_DECREMENT = 12
+    TENANT_SUSPENDED = 13  # the account's tenant was suspended with its orders canceled
+    DELISTED = 14  # the instrument was delisted
 
 
 @dataclass(slots=True, init=False)

@@ -65,6 +65,7 @@ class TradingStatus(IntEnum):
     OPEN = 1
     HALTED = 2
     CANCEL_ONLY = 3
+    DELISTED = 4  # final: its orders were canceled and it accepts nothing
 
 
 class OrderStatus(IntEnum):

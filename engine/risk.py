@@ -85,6 +85,7 @@ class Account:
         "stp",
         "taker_fee_ppm",
         "tenant",
+        "tier_max_notional",
         "trade_block",
         "trade_block_text",
     )
@@ -133,6 +134,14 @@ class Account:
         self.trade_block = 0
         self.trade_block_text = ""
         self.markets: dict[str, int] | None = None
+        self.tier_max_notional = 0  # the KYC tier's cap on one order's notional, 0 = none
+
+    def set_tier_max_notional(self, notional: int) -> None:
+        """The KYC tier's per-order notional cap (derived, set by engine.venue.tenancy)."""
+        self.tier_max_notional = notional
+        self.has_limits = bool(
+            self.max_order_qty or self.max_order_notional or self.max_open_orders or notional
+        )
 
     def balance(self, asset: str) -> Balance:
         bal = self.balances.get(asset)
@@ -166,6 +175,8 @@ class Account:
             raise RiskError(RejectCode.MAX_ORDER_QTY, "order quantity above account limit")
         if self.max_order_notional and notional > self.max_order_notional:
             raise RiskError(RejectCode.MAX_ORDER_NOTIONAL, "order notional above account limit")
+        if self.tier_max_notional and notional > self.tier_max_notional:
+            raise RiskError(RejectCode.MAX_ORDER_NOTIONAL, "order notional above KYC tier limit")
         if new_order and self.max_open_orders and self.open_orders >= self.max_open_orders:
             raise RiskError(RejectCode.MAX_OPEN_ORDERS, "too many open orders")
 

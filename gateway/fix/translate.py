@@ -623,4 +623,6 @@ CLOSE_TEXT: Final = {
     CloseReason.STP_EXPIRE_MAKER: "self-trade prevention: maker expired",
     CloseReason.STP_EXPIRE_BOTH: "self-trade prevention: both expired",
     CloseReason.STP_DECREMENT: "self-trade prevention: decremented",
+    CloseReason.TENANT_SUSPENDED: "canceled: the account's tenant is suspended",
+    CloseReason.DELISTED: "canceled: the instrument is delisted",
 }
