@@ -881,12 +881,13 @@ class Engine:
         if account is None:
             self._admin_reject(cmd.account, "", RejectCode.UNKNOWN_ACCOUNT, "unknown account")
             return
-        bal = account.balance(cmd.asset)
-        if cmd.amount < 0 and -cmd.amount > bal.total - bal.held:
+        held = account.balances.get(cmd.asset)
+        if cmd.amount < 0 and (held is None or -cmd.amount > held.total - held.held):
             self._admin_reject(
                 cmd.account, "", RejectCode.INSUFFICIENT_BALANCE, "withdrawal above available"
             )
             return
+        bal = account.balance(cmd.asset)  # created only once the command is accepted
         bal.total += cmd.amount
         self.dirty[(cmd.account, cmd.asset)] = bal
         self._admin("adjust_balance", f"{cmd.account} {cmd.asset} {cmd.amount:+d}")

@@ -286,7 +286,8 @@ class Tenancy:
         }
 
     def from_state(self, state: dict[str, Any]) -> None:
-        """Load saved state (into a fresh Tenancy), then re-derive every gate slot."""
+        """Load saved state into a fresh Tenancy, deriving every gate slot (a parent is
+        saved before its sub-accounts, so each is derived with its parent in place)."""
         for tid, t in state.get("tenants", {}).items():
             tiers = {
                 int(n): Tier(int(n), trade, deposit, withdraw, notional, dict(limits))
@@ -321,8 +322,6 @@ class Tenancy:
                     reference,
                 )
             )
-        for aid in self.accounts:  # a parent restored before its children saw none yet
-            self.derive(aid)
 
 
 def _commands() -> tuple[dict[int, type[Any]], dict[type[Any], Handler]]:

@@ -146,6 +146,14 @@ def test_adjust_balance() -> None:
     assert reject_code(eng.submit(AdjustBalance("Z", "USD", 1))) == RejectCode.UNKNOWN_ACCOUNT
 
 
+def test_refused_withdrawal_of_an_asset_never_held_leaves_no_trace() -> None:
+    eng, _ = make_engine()
+    open_account(eng, "A", usd=0, btc=0)
+    before = eng.state()["accounts"]
+    assert reject_code(eng.submit(AdjustBalance("A", "ETH", -1))) == RejectCode.INSUFFICIENT_BALANCE
+    assert eng.state()["accounts"] == before
+
+
 def test_admin_rejects() -> None:
     eng, _ = make_engine()
     add = AddInstrument("BTC-USD", "BTC", "USD", "0.01", "0.01")
