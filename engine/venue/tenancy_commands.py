@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from engine.events import CloseReason, OrderCanceled, RejectCode
 from engine.model import TradingStatus, units_to_decimal
 from engine.risk import RiskError
-from engine.venue import VenueCommand, emit, reject
+from engine.venue import VenueCommand, emit, fees, reject
 from engine.venue.tenancy import (
     ACCOUNT_TRANSITIONS,
     KYC_TRANSITIONS,
@@ -296,6 +296,8 @@ def _create_tenant(engine: Engine, cmd: CreateTenant) -> None:
     engine.new_account(cmd.revenue_account)
     tenancy.add_tenant(Tenant(cmd.tenant_id, cmd.name, revenue_account=cmd.revenue_account))
     tenancy.add_account(AccountInfo(cmd.revenue_account, cmd.tenant_id, label="revenue"))
+    if engine.fee_book.default:
+        fees.assign_rates(engine, [cmd.revenue_account])
     emit(
         engine,
         "tenant.created",
@@ -386,7 +388,11 @@ def _cancel_tenant(engine: Engine, cmd: CancelTenantOrders) -> None:
 # ---------------------------------------------------------------- accounts
 
 
-def _account_event(engine: Engine, kind: str, info: AccountInfo) -> None:
+def _joined(engine: Engine, kind: str, info: AccountInfo) -> None:
+    """An account just came under a tenant: its fee rates follow the tenant's (when the
+    fee book is active), then the event."""
+    if engine.fee_book.default:
+        fees.assign_rates(engine, [info.account_id])
     emit(
         engine,
         kind,
@@ -420,7 +426,7 @@ def _open_tenant_account(engine: Engine, cmd: OpenTenantAccount) -> None:
         raise _Refused(cmd.account, err.code, err.text) from None
     info = AccountInfo(cmd.account, cmd.tenant_id, label=cmd.label)
     tenancy.add_account(info)
-    _account_event(engine, "account.opened", info)
+    _joined(engine, "account.opened", info)
 
 
 def _assign_account(engine: Engine, cmd: AssignAccount) -> None:
@@ -434,7 +440,7 @@ def _assign_account(engine: Engine, cmd: AssignAccount) -> None:
         raise _Refused(cmd.account, RejectCode.TENANT_SUSPENDED, "tenant is suspended")
     info = AccountInfo(cmd.account, cmd.tenant_id, label=cmd.label)
     tenancy.add_account(info)
-    _account_event(engine, "account.assigned", info)
+    _joined(engine, "account.assigned", info)
 
 
 def _create_sub_account(engine: Engine, cmd: CreateSubAccount) -> None:
@@ -449,7 +455,7 @@ def _create_sub_account(engine: Engine, cmd: CreateSubAccount) -> None:
     engine.new_account(cmd.account, like=engine.accounts[cmd.parent])
     info = AccountInfo(cmd.account, parent.tenant_id, cmd.parent, label=cmd.label)
     tenancy.add_account(info)
-    _account_event(engine, "subaccount.created", info)
+    _joined(engine, "subaccount.created", info)
 
 
 def _not_flat(engine: Engine, account_id: str) -> str:
