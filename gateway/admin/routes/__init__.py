@@ -13,7 +13,8 @@ How to add a route
            summary="Suspend a tenant",
            request={"type": "object", "properties": {...}, "required": [...],
                     "additionalProperties": False},
-       )
+           cli="suspend-tenant",  # the venue-admin subcommand: path parameters become
+       )                          # positional arguments, body fields --options
 
    ``roles`` is required and must be non-empty: a route nobody may call cannot be
    declared, and a role not named is denied. ``tenant`` says how to find the tenant of
@@ -37,7 +38,8 @@ How to add a route
    checks pick up every declared route by themselves; add tests of your behaviour over
    real HTTP (see tests/gateway/admin/conftest.py ``admin`` fixture).
 
-Duplicate (method, path) pairs are refused when the table is built.
+Duplicate (method, path) pairs and duplicate ``cli`` names are refused when the table
+is built.
 """
 
 from __future__ import annotations
@@ -147,6 +149,8 @@ class Route:
     request: dict[str, Any] | None = None
     response: dict[str, Any] | None = None
     description: str = ""
+    #: the ``venue-admin`` subcommand (default: from method and path, e.g. put-halt)
+    cli: str = ""
 
     def __post_init__(self) -> None:
         where = f"{self.method} {self.path}"
@@ -215,6 +219,7 @@ def all_routes() -> list[Route]:
     """Every lane's routes; duplicates of (method, path) are refused."""
     routes: list[Route] = []
     seen: set[tuple[str, str]] = set()
+    commands: set[str] = set()
     lanes = sorted(info.name for info in pkgutil.iter_modules(__path__))
     for lane in lanes:
         module = importlib.import_module(f"gateway.admin.routes.{lane}")
@@ -223,5 +228,8 @@ def all_routes() -> list[Route]:
             if key in seen:
                 raise ValueError(f"{route.method} {route.path}: declared twice ({lane})")
             seen.add(key)
+            if route.cli and route.cli in commands:
+                raise ValueError(f"{route.method} {route.path}: cli name {route.cli!r} taken")
+            commands.add(route.cli)
             routes.append(route)
     return routes

@@ -172,14 +172,17 @@ ROUTES: Final = [
     Route(
         "GET", "/halt", get_halt, roles=STAFF, summary="Whether trading is halted venue-wide",
         response=_obj(["halted"], halted={"type": "boolean"}),
+        cli="halt-status",
     ),
     Route(
         "PUT", "/halt", set_halt, roles=_KILL, summary="Halt or resume trading venue-wide",
         request=_obj(["halted"], halted={"type": "boolean"}),
+        cli="halt",
     ),
     Route(
         "GET", "/instruments", list_instruments, roles=STAFF, summary="Instruments and status",
         response=_obj(["instruments"], instruments={"type": "array", "items": {"type": "object"}}),
+        cli="instruments",
     ),
     Route(
         "POST", "/instruments", add_instrument, roles=frozenset({VENUE_ADMIN}),
@@ -189,28 +192,33 @@ ROUTES: Final = [
             symbol=_ID, base=_ID, quote=_ID, tick_size=_DECIMAL, lot_size=_DECIMAL,
             min_qty=_DECIMAL, min_notional=_DECIMAL, collar_pct=_DECIMAL,
         ),
+        cli="add-instrument",
     ),
     Route(
         "PUT", "/instruments/{symbol}/status", set_instrument_status, roles=_KILL,
         summary="Open, halt, or set an instrument cancel-only",
         request=_obj(["status"], status={"type": "string", "enum": sorted(_STATUS)}),
+        cli="instrument-status",
     ),
     Route(
         "GET", "/accounts/{account}", get_account,
         roles=STAFF | {TENANT_ADMIN}, tenant=tenant_of_account_in_path("account"),
         summary="An account's status and balances", response=_ACCOUNT,
+        cli="account",
     ),
     Route(
         "PUT", "/accounts/{account}/enabled", set_account_enabled,
         roles=_KILL | {COMPLIANCE, TENANT_ADMIN}, tenant=tenant_of_account_in_path("account"),
         summary="Enable or disable an account's trading (kill switch)",
         request=_obj(["enabled"], enabled={"type": "boolean"}),
+        cli="account-enabled",
     ),
     Route(
         "POST", "/mass-cancel", mass_cancel,
         roles=_KILL | {TENANT_ADMIN}, tenant=tenant_of_account_in_body("account"),
         summary="Cancel every open order of an account, an instrument, or both",
         request=_obj([], account=_ID, symbol=_ID),
+        cli="mass-cancel",
     ),
     Route(
         "GET", "/operators/me", whoami, roles=ALL_ROLES, tenant=own_tenant,
@@ -219,11 +227,13 @@ ROUTES: Final = [
             ["operator", "role", "tenant"],
             operator={"type": "string"}, role={"type": "string"}, tenant={"type": "string"},
         ),
+        cli="whoami",
     ),
     Route(
         "GET", "/operators", list_operators, roles=frozenset({VENUE_ADMIN}),
         summary="Every operator (public keys only)",
         response=_obj(["operators"], operators={"type": "array", "items": {"type": "object"}}),
+        cli="operators",
     ),
     Route(
         "POST", "/operators", create_operator, roles=frozenset({VENUE_ADMIN}),
@@ -232,15 +242,18 @@ ROUTES: Final = [
             ["operator", "role", "public_key"], operator=_ID,
             role={"type": "string", "enum": list(OPERATOR_ROLES)}, public_key=_KEY, tenant=_ID,
         ),
+        cli="create-operator",
     ),
     Route(
         "PUT", "/operators/{operator}/enabled", set_operator_enabled,
         roles=frozenset({VENUE_ADMIN}), summary="Enable or disable an operator",
         request=_obj(["enabled"], enabled={"type": "boolean"}),
+        cli="operator-enabled",
     ),
     Route(
         "POST", "/operators/{operator}/keys", add_operator_key, roles=frozenset({VENUE_ADMIN}),
         summary="Add a public key to an operator (rotation)",
         request=_obj(["public_key"], public_key=_KEY),
+        cli="add-operator-key",
     ),
 ]  # fmt: skip
