@@ -163,7 +163,7 @@ class EngineHost:
             last_seq=self.engine.last_seq,
             state_hash=self.engine.state_hash(),
             instruments=list(self.engine.listings),
-            accounts=list(self.engine.accounts),
+            accounts=len(self.engine.accounts),
         )
         return self.recovery
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import importlib
 import json
 import shutil
 import signal
@@ -30,6 +29,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine.commands import Command
+from engine.venue.credentials import CreateApiKey
+from engine.venue.tenancy import KycStatus
+from engine.venue.tenancy_commands import CreateTenant, OpenTenantAccount, SetKyc, SetTier
 from loadtest import fix_bench, run_loop
 
 #: Where built states are kept between runs (keyed by their parameters).
@@ -47,29 +50,22 @@ class Shape:
         return f"operator-{self.tenants}t-{self.accounts}a-{self.keys}k"
 
 
-def _command(module: str, name: str) -> Any:
-    """A command class of an engine/venue module (looked up by name: the lanes that
-    define them land on main independently)."""
-    return getattr(importlib.import_module(f"engine.venue.{module}"), name)
-
-
-def population(shape: Shape) -> Iterator[Any]:
-    """The commands that create the large state, in order (deterministic)."""
-    create_tenant = _command("tenancy", "CreateTenant")
-    open_account = _command("tenancy", "OpenTenantAccount")
-    set_kyc = _command("tenancy", "SetKyc")
-    create_key = _command("credentials", "CreateApiKey")
+def population(shape: Shape) -> Iterator[Command]:
+    """The commands that create the large state, in order (deterministic): each tenant
+    with a trading tier, each account KYC-verified at it, keys spread over accounts."""
     for t in range(shape.tenants):
-        yield create_tenant(f"T{t:03d}", f"Tenant {t}", f"T{t:03d}-REV")
+        tenant = f"T{t:03d}"
+        yield CreateTenant(tenant, f"Tenant {t}", f"{tenant}-REV")
+        yield SetTier(tenant, 1, trade=True, deposit=True, withdraw=True)
     for a in range(shape.accounts):
-        tenant = f"T{a % shape.tenants:03d}"
-        yield open_account(f"A{a:06d}", tenant)
-        yield set_kyc(f"A{a:06d}", 2, 1, "bench", "bench", "")
+        account = f"A{a:06d}"
+        yield OpenTenantAccount(account, f"T{a % shape.tenants:03d}")
+        yield SetKyc(account, KycStatus.PENDING, 1, "bench", "onboarding")
+        yield SetKyc(account, KycStatus.VERIFIED, 1, "bench", "documents checked")
+    public_key = bytes(32).hex()
     for k in range(shape.keys):
         account = f"A{k % shape.accounts:06d}"
-        yield create_key(
-            f"key-{k:06d}", account, "ed25519", bytes(32).hex(), "read,trade", "", 0, "bench"
-        )
+        yield CreateApiKey(f"key-{k:06d}", account, "ed25519", public_key, "read,trade")
 
 
 async def _build(shape: Shape, directory: Path) -> dict[str, Any]:
