@@ -1,0 +1,1 @@
+"""The read side: a journal follower beside the gateway, off the order path."""

@@ -1,0 +1,150 @@
+"""A trading floor for surveillance tests: a real Engine whose every command's events
+feed a Surveillance, as the follower's replay does, optionally journaled to disk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from engine.commands import (
+    AddInstrument,
+    AdjustBalance,
+    Cancel,
+    Command,
+    MassCancel,
+    NewOrder,
+    OpenAccount,
+    Tick,
+)
+from engine.core import Engine
+from engine.events import Event, OrderAccepted
+from engine.journal import JournalWriter, read_records
+from engine.model import OrdType, Side, Stp, TimeInForce
+from engine.sequencer import Sequencer
+from gateway.follower.surveillance import Alert, Surveillance, SurveillanceConfig
+
+SYMBOL = "BTC-USD"
+S_US = 1_000_000
+HOUR_US = 3_600 * S_US
+DAY_US = 24 * HOUR_US
+BUY = Side.BUY
+SELL = Side.SELL
+USD = 100_000_000
+
+
+def usd(ticks: float) -> int:
+    """A USD price in ticks (tick 0.01)."""
+    return round(ticks * 100)
+
+
+class Clock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class Floor:
+    """BTC-USD (tick 0.01 USD, lot ``lot`` BTC) and funded accounts, watched."""
+
+    def __init__(
+        self,
+        config: SurveillanceConfig | None = None,
+        *,
+        owners: Mapping[str, str] | None = None,
+        groups: Mapping[str, Iterable[str]] | None = None,
+        lot: str = "0.01",
+        start_us: int = 1_000_000,
+        journal: Path | None = None,
+    ) -> None:
+        self.clock = Clock(start_us)
+        self.engine = Engine(Sequencer(self.clock))
+        self.writer = JournalWriter(journal, fsync="never") if journal else None
+        if self.writer is not None:
+            self.engine.on_command = self.writer.append
+        self.config = config
+        self.owners = owners
+        self.groups = groups
+        self.surv = self._surveillance()
+        self.alerts: list[Alert] = []
+        self.submit(AddInstrument(SYMBOL, "BTC", "USD", "0.01", lot))
+        self.qpt = self.engine.listings[SYMBOL].instrument.quote_per_tick_lot
+        self.surv.market.quote_per_tick_lot = {SYMBOL: self.qpt}
+
+    def _surveillance(self) -> Surveillance:
+        return Surveillance(self.config, owners=self.owners, groups=self.groups)
+
+    def submit(self, command: Command) -> list[Event]:
+        events = self.engine.submit(command)
+        if self.writer is not None:
+            self.writer.flush()
+        self.alerts += self.surv.advance(self.engine.last_ts_us)
+        self.alerts += self.surv.feed(events)
+        return events
+
+    def open(self, *accounts: str, stp: Stp = Stp.NONE) -> None:
+        for account in accounts:
+            self.submit(OpenAccount(account, stp))
+            self.submit(AdjustBalance(account, "USD", 100_000_000 * USD))
+            self.submit(AdjustBalance(account, "BTC", 100_000 * USD))
+
+    def at(self, ts_us: int) -> None:
+        self.clock.now = ts_us
+
+    def later(self, us: int) -> None:
+        self.clock.now += us
+
+    def tick(self) -> None:
+        self.submit(Tick())
+
+    def limit(
+        self, account: str, side: Side, price: int, qty: int, tif: TimeInForce = TimeInForce.GTC
+    ) -> int:
+        """Place a limit order; its engine order id (0 when refused)."""
+        events = self.submit(NewOrder(account, SYMBOL, side, OrdType.LIMIT, qty, price, tif))
+        accepted = [e for e in events if isinstance(e, OrderAccepted)]
+        return accepted[0].order_id if accepted else 0
+
+    def cross(self, maker: str, taker: str, taker_side: Side, price: int, qty: int) -> None:
+        """maker rests qty at price, taker takes it all (IOC)."""
+        self.limit(maker, SELL if taker_side == BUY else BUY, price, qty)
+        self.limit(taker, taker_side, price, qty, TimeInForce.IOC)
+
+    def cancel(self, account: str, order_id: int) -> None:
+        self.submit(Cancel(account, SYMBOL, order_id))
+
+    def mass_cancel(self, account: str, side: Side) -> None:
+        self.submit(MassCancel(account, SYMBOL, int(side)))
+
+    def rules(self, kind: str | None = None) -> list[str]:
+        return [a.rule for a in self.alerts if kind is None or a.kind == kind]
+
+    def of(self, rule: str) -> list[Alert]:
+        return [a for a in self.alerts if a.rule == rule]
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def replay(
+    journal: Path,
+    config: SurveillanceConfig | None = None,
+    *,
+    owners: Mapping[str, str] | None = None,
+    groups: Mapping[str, Iterable[str]] | None = None,
+) -> list[Alert]:
+    """The follower's view: each journaled command through a fresh Engine, its events
+    through a fresh Surveillance."""
+    engine = Engine()
+    surv = Surveillance(config, owners=owners, groups=groups)
+    alerts: list[Alert] = []
+    for seq, ts_us, command in read_records(journal):
+        events = engine.apply(seq, ts_us, command)
+        if isinstance(command, AddInstrument):
+            listing = engine.listings[command.symbol]
+            surv.market.quote_per_tick_lot = {command.symbol: listing.instrument.quote_per_tick_lot}
+        alerts += surv.advance(ts_us)
+        alerts += surv.feed(events)
+    return alerts
