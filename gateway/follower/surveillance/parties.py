@@ -48,8 +48,9 @@ class Parties:
         self._owners[account] = owner
 
     def learn(self, event: VenueEvent) -> None:
-        """A sub-account opened on the operator side: its parent is its owner."""
-        if event.kind.startswith("account."):
+        """A sub-account opened on the operator side (engine/venue/tenancy): its parent
+        is its owner."""
+        if event.kind.startswith(("account.", "subaccount.")):
             parent = event.data.get("parent")
             if isinstance(parent, str) and parent:
                 self._owners[event.subject] = parent
