@@ -40,8 +40,9 @@ MYPYC_MODULES = [
         "fix/dictionary", "fix/session", "fix/store", "fix/translate", "fix/application",
     )),
 ]  # fmt: skip
-#: Hand-written C (each .c says why): the FIX framer's common case, the ExecutionReport body.
-C_MODULES = ["gateway/fix/_cframe.c", "gateway/fix/_crender.c"]
+#: Hand-written C (each .c says why): the FIX framer's common case, the ExecutionReport body,
+#: the fan-out benchmark's subscriber scanner (loadtest/ws_scan.py falls back to Python).
+C_MODULES = ["gateway/fix/_cframe.c", "gateway/fix/_crender.c", "loadtest/_cwsscan.c"]
 #: Name of mypyc's shared runtime module (`<group>__mypyc`); `make native` keeps it in engine/.
 MYPYC_GROUP = "venue_gateway"
 

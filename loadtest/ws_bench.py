@@ -3,6 +3,7 @@
 ::
 
     python -m loadtest.ws_bench fanout [--subscribers 500] [--rate 250] [--duration 10]
+                                       [--targets gateway null | --self-test]
     python -m loadtest.ws_bench orders [--in-flight 1 100] [--orders 5000]
 
 Each run starts a real gateway (:class:`gateway.app.App` under uvloop) in a CHILD
@@ -12,15 +13,20 @@ raised to 1,000,000 so the per-connection rate limit is not what gets measured.
 
 **fanout.** ``--subscribers`` connections, spread over ``--client-procs`` client
 processes, each subscribe to ``--channel`` (default ``book.BTC-USD.10``). A client
-is a bare asyncio protocol (own RFC 6455 framing, no per-message future or task):
-per frame it byte-searches ``"ts_us":`` (and ``seq``/``prev_seq``), records
-``receipt time - ts_us`` in an HdrHistogram, and checks the ``prev_seq`` chain
-(a break is a *gap*; a snapshot after the first is a *conflation*). Histograms are
-merged across processes. Meanwhile one order-flow driver (two logged-on accounts,
+is a bare asyncio protocol (own RFC 6455 framing, no per-message future or task)
+whose every receive goes first to :func:`loadtest.ws_scan.scan` (C in the native
+build): per frame it reads ``seq``/``prev_seq``/``ts_us``, keeps
+``receipt time - ts_us`` and checks the ``prev_seq`` chain (a break is a *gap*; a
+snapshot after the first is a *conflation*). Latencies go into HdrHistograms merged
+across processes. Against the gateway, one order-flow driver (two logged-on accounts,
 ACC1 and ACC2) places orders at ``--rate`` per second, open loop: makers inside the
 top 10 levels and IOC takers crossing them, alternating sides so balances and book
 size stay flat. Every order changes the top 10, so each order is one delta per
-subscriber: delivered msgs/s ~= rate x subscribers.
+subscriber: delivered msgs/s ~= rate x subscribers. Against ``null``
+(loadtest/ws_null.py, own process) the same subscribers get ``--rate`` deltas/s from
+a server that does nothing else: the harness's ceiling. Each target is one row, the
+gateway's with its ratios to the null row of the same run; ``client us/msg`` is the
+subscriber processes' CPU per message received.
 
 **orders.** One logged-on connection, closed loop with N requests in flight (for each
 ``--in-flight`` level): as soon as an answer arrives the next ``order.place`` goes
@@ -51,14 +57,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from array import array
+from collections import Counter
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 
 from loadtest.histogram import LatencyHistogram
+from loadtest.ws_scan import COUNTERS, scan
+from loadtest.ws_scan import NATIVE as SCAN_NATIVE
 
 __all__ = ["main"]
 
@@ -189,14 +199,21 @@ class RawWs(asyncio.Protocol):
 
     ``on_message(buf, start, end, now_us)`` is called per text/binary frame with the
     payload's position in the receive buffer (no copy); ``now_us`` is taken once per
-    ``data_received`` call, i.e. when the bytes reached the process.
+    ``data_received`` call, i.e. when the bytes reached the process. ``fast(buf, pos,
+    now_us)``, if given, is offered the buffer first at each frame boundary and returns
+    the position after the frames it consumed (the subscribers' scanner).
     """
 
     def __init__(
-        self, host: str, port: int, on_message: Callable[[bytearray, int, int, int], None]
+        self,
+        host: str,
+        port: int,
+        on_message: Callable[[bytearray, int, int, int], None],
+        fast: Callable[[bytearray, int, int], int] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.on_message = on_message
+        self.fast = fast
         self.buf = bytearray()
         self.transport: asyncio.Transport | None = None
         self.open: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -236,8 +253,12 @@ class RawWs(asyncio.Protocol):
             pos = end + 4
             self.open.set_result(None)
         size = len(buf)
-        on_message = self.on_message
-        while size - pos >= 2:
+        on_message, fast = self.on_message, self.fast
+        while True:
+            if fast is not None:
+                pos = fast(buf, pos, now)
+            if size - pos < 2:
+                break
             b0, n = buf[pos], buf[pos + 1] & 0x7F
             off = pos + 2
             if n == 126:
@@ -280,18 +301,19 @@ class RawWs(asyncio.Protocol):
 async def connect(
     host: str, port: int, on_message: Callable[[bytearray, int, int, int], None]
 ) -> RawWs:
-    loop = asyncio.get_running_loop()
-    _, proto = await loop.create_connection(lambda: RawWs(host, port, on_message), host, port)
+    return await _open(lambda: RawWs(host, port, on_message), host, port)
+
+
+_W = TypeVar("_W", bound=RawWs)
+
+
+async def _open(factory: Callable[[], _W], host: str, port: int) -> _W:
+    _, proto = await asyncio.get_running_loop().create_connection(factory, host, port)
     await proto.open
     return proto
 
 
 # ====================================================================== subscribers
-
-_TS = b'"ts_us":'
-_SEQ = b'"seq":'
-_PREV = b'"prev_seq":'
-_SNAP = b'"type":"snapshot"'
 
 
 def _int_at(buf: bytearray, i: int) -> int:
@@ -302,49 +324,58 @@ def _int_at(buf: bytearray, i: int) -> int:
 
 
 class SubStats:
-    """One subscriber process: all its connections record here."""
+    """One subscriber process: all its connections record here.
+
+    ``counts`` is what :func:`loadtest.ws_scan.scan` adds to (frames, gaps, snapshots,
+    conflations) and the measuring window; ``lats`` gets one int64 per frame received
+    inside the window.
+    """
 
     def __init__(self) -> None:
-        self.hist = LatencyHistogram()
-        self.record = self.hist.record_us
-        self.window = (1 << 62, 1 << 62)
-        self.messages = 0  # inside the window
-        self.total = 0
-        self.gaps = 0
-        self.conflations = 0
-        self.snapshots = 0
+        self.counts = array("q", bytes(8 * len(COUNTERS)))
+        self.counts[4] = self.counts[5] = 1 << 62  # no window yet
+        self.lats = bytearray()
+        self.unread = 0  # pushes the scanner could not read
+
+    def open_window(self, start_us: int, end_us: int) -> None:
+        self.counts[4], self.counts[5] = start_us, end_us
+
+    def histogram(self) -> LatencyHistogram:
+        values = array("q", bytes(self.lats))
+        if sys.byteorder != "little":
+            values.byteswap()
+        hist = LatencyHistogram()
+        for value, count in Counter(values).items():
+            hist.record_us(value, count)
+        return hist
 
 
-class Subscriber:
-    __slots__ = ("last_seq", "stats", "ws")
+class Subscriber(RawWs):
+    """A subscriber connection. Each receive goes to the scanner first, which reads the
+    market-data frames (and the wall clock) itself; what it leaves (the handshake, the
+    subscribe answer, a partial frame) takes RawWs's general path."""
 
-    def __init__(self, stats: SubStats) -> None:
+    def __init__(self, host: str, port: int, stats: SubStats) -> None:
+        super().__init__(host, port, self._other, self._scan)
         self.stats = stats
+        self.counts, self.lats = stats.counts, stats.lats
         self.last_seq = -1
-        self.ws: RawWs | None = None
 
-    def on_message(self, buf: bytearray, start: int, end: int, now: int) -> None:
-        if buf[start + 2] != 99:  # not {"channel":...: the subscribe answer
+    def data_received(self, data: bytes) -> None:
+        if self.buf or not self._handshaken:
+            super().data_received(data)
             return
-        st = self.stats
-        st.total += 1
-        i = buf.find(_SEQ, start, end)
-        seq = _int_at(buf, i + 6)
-        i = buf.find(_PREV, i, end)
-        if i < 0:  # a snapshot
-            if buf.find(_SNAP, start, end) >= 0:
-                st.snapshots += 1
-                if self.last_seq >= 0:
-                    st.conflations += 1
-            i = start
-        elif _int_at(buf, i + 11) != self.last_seq:
-            st.gaps += 1
-        self.last_seq = seq
-        i = buf.find(_TS, i, end)
-        lo, hi = st.window
-        if lo <= now < hi:
-            st.messages += 1
-            st.record(now - _int_at(buf, i + 8))
+        pos, self.last_seq = scan(data, 0, self.last_seq, -1, self.counts, self.lats)
+        if pos < len(data):
+            super().data_received(data[pos:])
+
+    def _scan(self, buf: bytearray, pos: int, now: int) -> int:
+        pos, self.last_seq = scan(buf, pos, self.last_seq, now, self.counts, self.lats)
+        return pos
+
+    def _other(self, buf: bytearray, start: int, end: int, now: int) -> None:
+        if buf.startswith(b'{"channel":', start, end):  # one the scanner refused
+            self.stats.unread += 1
 
 
 def _subscriber_main(port: int, count: int, channel: str, pipe: Connection) -> None:
@@ -360,33 +391,38 @@ async def _subscriber(port: int, count: int, channel: str, pipe: Connection) -> 
     sem = asyncio.Semaphore(32)
 
     async def one() -> None:
-        sub = Subscriber(stats)
         async with sem:
-            sub.ws = await connect("127.0.0.1", port, sub.on_message)
-        sub.ws.send(request)
+            sub = await _open(lambda: Subscriber("127.0.0.1", port, stats), "127.0.0.1", port)
+        sub.send(request)
         subs.append(sub)
 
     await asyncio.gather(*(one() for _ in range(count)))
-    while stats.snapshots < count:
+    while stats.counts[2] < count:
         await asyncio.sleep(0.01)
     pipe.send(("ready", count))
     loop = asyncio.get_running_loop()
     start, end = await loop.run_in_executor(None, pipe.recv)
-    stats.window = (start, end)
+    stats.open_window(start, end)
+    cpu0, frames0 = time.process_time(), stats.counts[0]
     await asyncio.sleep(max(0.0, (end - _now_us()) / 1e6) + 0.5)
-    lost = sum(1 for s in subs if s.ws is not None and s.ws.closed.done())
+    cpu, frames = time.process_time() - cpu0, stats.counts[0] - frames0
+    lost = sum(1 for s in subs if s.closed.done())
     for s in subs:
-        if s.ws is not None:
-            s.ws.close()
+        s.close()
+    hist = stats.histogram()
+    frames, gaps, _, conflations = stats.counts[:4]
     pipe.send(
         {
-            "messages": stats.messages,
-            "total": stats.total,
-            "gaps": stats.gaps,
-            "conflations": stats.conflations,
+            "messages": len(stats.lats) // 8,
+            "total": frames,
+            "gaps": gaps,
+            "conflations": conflations,
+            "unread": stats.unread,
+            "cpu_s": cpu,
+            "cpu_frames": frames,
             "disconnected": lost,
-            "hdr": stats.hist.encode(),
-            "clamped": stats.hist.clamped,
+            "hdr": hist.encode(),
+            "clamped": hist.clamped,
         }
     )
     await asyncio.sleep(0.1)
@@ -521,70 +557,132 @@ def _metric(http_port: int, name: str) -> dict[str, float]:
     return out
 
 
-def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
-    gw = Gateway(args.fsync)
+class NullServer:
+    """The null fan-out server (loadtest/ws_null.py) in a child process."""
+
+    def __init__(self, rate: float, drop_every: int = 0) -> None:
+        cmd = [sys.executable, "-m", "loadtest.ws_null", "--rate", str(rate)]
+        cmd += ["--drop-every", str(drop_every)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "READY":
+            self.stop()
+            raise RuntimeError("null server child did not start")
+        self.ws_port, self.pid = int(line[1]), int(line[2])
+        self.counters: dict[str, int] = {}
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
+                out, _ = self.proc.communicate(timeout=10)
+                self.counters = json.loads(out.strip().splitlines()[-1])
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+
+#: The fan-out targets, in the order they run, and what each row is.
+TARGETS = {
+    "gateway": "the gateway, an order driver changing the top 10 at --rate orders/s",
+    "null": "null server (loadtest/ws_null.py: --rate pre-built deltas/s, the harness ceiling)",
+}
+
+
+def _start_subscribers(args: argparse.Namespace, port: int) -> list[tuple[Any, Connection]]:
+    ctx = mp.get_context("fork")
     procs: list[tuple[Any, Connection]] = []
+    nprocs = max(1, min(args.client_procs, args.subscribers))
+    for k in range(nprocs):
+        count = args.subscribers // nprocs + (1 if k < args.subscribers % nprocs else 0)
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(
+            target=_subscriber_main, args=(port, count, args.channel, child), daemon=True
+        )
+        proc.start()
+        procs.append((proc, parent))
+    for _, pipe in procs:
+        if not pipe.poll(120):
+            raise RuntimeError("subscriber process did not get ready")
+        pipe.recv()
+    return procs
+
+
+def _fanout_target(target: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One row: the subscribers against the gateway (with the order driver) or null."""
+    if target == "gateway":
+        server: Gateway | NullServer = Gateway(args.fsync)
+    else:
+        server = NullServer(args.rate, args.null_drop_every)
+    procs: list[tuple[Any, Connection]] = []
+    driver: dict[str, Any] = {"orders_sent": 0, "errors": 0}
     try:
-        ctx = mp.get_context("fork")
-        nprocs = max(1, min(args.client_procs, args.subscribers))
-        for k in range(nprocs):
-            count = args.subscribers // nprocs + (1 if k < args.subscribers % nprocs else 0)
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(
-                target=_subscriber_main, args=(gw.ws_port, count, args.channel, child), daemon=True
-            )
-            proc.start()
-            procs.append((proc, parent))
-        for _, pipe in procs:
-            if not pipe.poll(120):
-                raise RuntimeError("subscriber process did not get ready")
-            pipe.recv()
-        sent_before = _metric(gw.http_port, "gw_ws_messages_sent_total")
+        procs = _start_subscribers(args, server.ws_port)
+        if isinstance(server, Gateway):
+            sent_before = _metric(server.http_port, "gw_ws_messages_sent_total")
         start_us = _now_us() + 1_500_000  # driver warm-up: logon, standing book
         warm_us = start_us + int(args.warmup * 1e6)
         end_us = start_us + int((args.warmup + args.duration) * 1e6)
         for _, pipe in procs:
             pipe.send((warm_us, end_us))
-        prof = Profiler(gw.pid, args.profile, args.duration)
+        profile = args.profile if target == "gateway" else None
+        prof = Profiler(server.pid, profile, args.duration)
         import uvloop
 
-        driver = uvloop.run(_drive(gw.ws_port, args.rate, start_us, end_us))
+        if isinstance(server, Gateway):
+            driver = uvloop.run(_drive(server.ws_port, args.rate, start_us, end_us))
+        else:
+            time.sleep(max(0.0, (end_us - _now_us()) / 1e6))
         results = []
         for _, pipe in procs:
-            if not pipe.poll(30):
+            if not pipe.poll(60):
                 raise RuntimeError("subscriber process did not report")
             results.append(pipe.recv())
         prof.wait()
-        sent_after = _metric(gw.http_port, "gw_ws_messages_sent_total")
-        slow = _metric(gw.http_port, "gw_slow_consumers_total")
+        if isinstance(server, Gateway):
+            sent_after = _metric(server.http_port, "gw_ws_messages_sent_total")
+            server_sent = sum(sent_after.values()) - sum(sent_before.values())
     finally:
         for proc, _ in procs:
             proc.join(5)
             if proc.is_alive():
                 proc.terminate()
-        gw.stop()
+        server.stop()
+    if isinstance(server, NullServer):
+        server_sent = server.counters.get("frames_sent", 0)
     hist = LatencyHistogram()
     for r in results:
         hist.merge(LatencyHistogram.decode(r["hdr"], r["clamped"]))
     messages = sum(r["messages"] for r in results)
+    cpu_frames = sum(r["cpu_frames"] for r in results)
     return {
-        "scenario": "fanout",
-        "subscribers": args.subscribers,
-        "client_procs": len(procs),
-        "channel": args.channel,
-        "rate": args.rate,
-        "duration_s": args.duration,
-        "fsync": args.fsync,
+        "target": target,
         "orders_sent": driver["orders_sent"],
         "order_errors": driver["errors"],
         "delivered": messages,
         "delivered_per_s": round(messages / args.duration),
         "gaps": sum(r["gaps"] for r in results),
         "conflations": sum(r["conflations"] for r in results),
+        "unread": sum(r["unread"] for r in results),
         "disconnected": sum(r["disconnected"] for r in results),
-        "server_frames_sent": sum(sent_after.values()) - sum(sent_before.values()),
-        "server_slow_consumer_actions": slow,
+        "server_frames_sent": server_sent,
+        "client_cpu_us_per_msg": 1e6 * sum(r["cpu_s"] for r in results) / max(1, cpu_frames),
         "latency_us": hist.summary(),
+    }
+
+
+def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "scenario": "fanout",
+        "subscribers": args.subscribers,
+        "client_procs": max(1, min(args.client_procs, args.subscribers)),
+        "channel": args.channel,
+        "rate": args.rate,
+        "duration_s": args.duration,
+        "fsync": args.fsync,
+        "scanner": "C" if SCAN_NATIVE else "Python",
+        "targets": {t: _fanout_target(t, args) for t in dict.fromkeys(args.targets)},
     }
 
 
@@ -663,31 +761,47 @@ def _fmt_lat(lat: dict[str, Any]) -> str:
     ).replace("max_us", "max")
 
 
+def _print_fanout(r: dict[str, Any]) -> None:
+    """One row per target; the ratios are the gateway's row over the null row of this
+    run (msgs/s: gateway / null, p99: gateway / null)."""
+    print(
+        f"fan-out: {r['subscribers']} subscribers of {r['channel']} over {r['client_procs']}"
+        f" client processes, rate {r['rate']:g}/s, {r['duration_s']:g} s, fsync={r['fsync']},"
+        f" {r['scanner']} scanner"
+    )
+    head = f"{'target':<8} {'msgs/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8}"
+    head += f" {'max ms':>7} {'gaps':>5} {'confl':>5} {'unread':>6} {'lost':>5} {'sent':>9}"
+    head += f" {'client us/msg':>13} {'gw/null msgs/s':>14} {'gw/null p99':>11}"
+    print(head)
+    targets = r["targets"]
+    null = targets.get("null")
+    for name, t in targets.items():
+        lat = t["latency_us"]
+        rate = p99 = ""
+        if (
+            null is not None
+            and name != "null"
+            and null["delivered_per_s"]
+            and null["latency_us"]["p99"]
+        ):
+            rate = f"{t['delivered_per_s'] / null['delivered_per_s']:.2f}x"
+            p99 = f"{lat['p99'] / null['latency_us']['p99']:.1f}x"
+        print(
+            f"{name:<8} {t['delivered_per_s']:>8} {lat['p50'] / 1000:>7.2f}"
+            f" {lat['p99'] / 1000:>7.2f} {lat['p99.9'] / 1000:>8.2f} {lat['max_us'] / 1000:>7.2f}"
+            f" {t['gaps']:>5} {t['conflations']:>5} {t['unread']:>6} {t['disconnected']:>5}"
+            f" {int(t['server_frames_sent']):>9} {t['client_cpu_us_per_msg']:>13.2f}"
+            f" {rate:>14} {p99:>11}"
+        )
+        if name == "gateway":
+            print(f"         ({t['orders_sent']} orders sent, {t['order_errors']} errors)")
+    for name in targets:
+        print(f"  {name}: {TARGETS[name]}")
+
+
 def print_table(result: dict[str, Any]) -> None:
     if result["scenario"] == "fanout":
-        r = result
-        lat = r["latency_us"]
-        rows = [
-            ("subscribers", f"{r['subscribers']} over {r['client_procs']} client processes"),
-            ("channel", r["channel"]),
-            (
-                "order rate",
-                f"{r['rate']:g}/s ({r['orders_sent']} sent, {r['order_errors']} errors)",
-            ),
-            ("delivered", f"{r['delivered']} msgs in {r['duration_s']:g}s"),
-            ("delivered msgs/s", f"{r['delivered_per_s']:,}"),
-            ("latency p50", f"{lat['p50'] / 1000:.2f} ms"),
-            ("latency p99", f"{lat['p99'] / 1000:.2f} ms"),
-            ("latency p99.9", f"{lat['p99.9'] / 1000:.2f} ms"),
-            ("latency max", f"{lat['max_us'] / 1000:.2f} ms"),
-            ("gaps / conflations", f"{r['gaps']} / {r['conflations']}"),
-            ("disconnected", str(r["disconnected"])),
-            ("server frames sent", f"{int(r['server_frames_sent']):,}"),
-        ]
-        width = max(len(k) for k, _ in rows)
-        print(f"fan-out (fsync={r['fsync']})")
-        for k, v in rows:
-            print(f"  {k:<{width}}  {v}")
+        _print_fanout(result)
         return
     print(f"WS order entry (fsync={result['fsync']})")
     print(f"  {'in flight':>9}  {'orders':>7}  {'orders/s':>9}  {'p50 ms':>7}  {'p99 ms':>7}"
@@ -721,6 +835,23 @@ def main(argv: list[str] | None = None) -> int:
     fan.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
     fan.add_argument("--client-procs", type=int, default=2)
     fan.add_argument("--channel", default=f"book.{SYMBOL}.10")
+    fan.add_argument(
+        "--targets",
+        nargs="+",
+        choices=tuple(TARGETS),
+        default=list(TARGETS),
+        help="what the subscribers read from, one after the other (default: both)",
+    )
+    fan.add_argument(
+        "--self-test", action="store_true", help="the null server only (--targets null)"
+    )
+    fan.add_argument(
+        "--null-drop-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the null server leaves out every Nth delta (a planted gap, for tests)",
+    )
     common(fan)
     orders = sub.add_parser("orders", help="closed-loop WS order entry")
     orders.add_argument("--in-flight", type=int, nargs="+", default=[1, 100])
@@ -732,6 +863,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cmd == "_serve":
         return _serve(args)
+    if args.cmd == "fanout" and args.self_test:
+        args.targets = ["null"]
     result = run_fanout(args) if args.cmd == "fanout" else run_orders(args)
     print_table(result)
     if args.json:
