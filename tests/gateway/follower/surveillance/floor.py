@@ -63,17 +63,12 @@ class Floor:
         self.writer = JournalWriter(journal, fsync="never") if journal else None
         if self.writer is not None:
             self.engine.on_command = self.writer.append
-        self.config = config
-        self.owners = owners
-        self.groups = groups
-        self.surv = self._surveillance()
+        self.grid: dict[str, int] = {}
+        self.surv = Surveillance(config, owners=owners, groups=groups, quote_per_tick_lot=self.grid)
         self.alerts: list[Alert] = []
         self.submit(AddInstrument(SYMBOL, "BTC", "USD", "0.01", lot))
         self.qpt = self.engine.listings[SYMBOL].instrument.quote_per_tick_lot
-        self.surv.market.quote_per_tick_lot = {SYMBOL: self.qpt}
-
-    def _surveillance(self) -> Surveillance:
-        return Surveillance(self.config, owners=self.owners, groups=self.groups)
+        self.grid[SYMBOL] = self.qpt
 
     def submit(self, command: Command) -> list[Event]:
         events = self.engine.submit(command)
@@ -138,13 +133,13 @@ def replay(
     """The follower's view: each journaled command through a fresh Engine, its events
     through a fresh Surveillance."""
     engine = Engine()
-    surv = Surveillance(config, owners=owners, groups=groups)
+    grid: dict[str, int] = {}
+    surv = Surveillance(config, owners=owners, groups=groups, quote_per_tick_lot=grid)
     alerts: list[Alert] = []
     for seq, ts_us, command in read_records(journal):
         events = engine.apply(seq, ts_us, command)
-        if isinstance(command, AddInstrument):
-            listing = engine.listings[command.symbol]
-            surv.market.quote_per_tick_lot = {command.symbol: listing.instrument.quote_per_tick_lot}
+        if isinstance(command, AddInstrument) and command.symbol in engine.listings:
+            grid[command.symbol] = engine.listings[command.symbol].instrument.quote_per_tick_lot
         alerts += surv.advance(ts_us)
         alerts += surv.feed(events)
     return alerts
