@@ -79,3 +79,12 @@ def test_near_miss_no_owner_makes_half_the_aggressive_buying() -> None:
         floor.cross("M", buyer, BUY, usd(price), 2)
     reach_close(floor)
     assert floor.alerts == []
+
+
+def test_near_miss_a_small_aggressor() -> None:
+    floor = Floor()
+    day_trading(floor)
+    floor.at(CLOSE - 60 * S_US)
+    floor.cross("M", "C", BUY, usd(50_600), 1)  # 1.2 % up, but 506 USD < 1000 USD
+    reach_close(floor)
+    assert floor.alerts == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.follower.surveillance import Kind
 from tests.gateway.follower.surveillance.floor import BUY, HOUR_US, SELL, Floor, usd
 
@@ -86,3 +88,22 @@ def test_near_miss_a_small_position() -> None:
     floor = Floor()
     pump(floor, lots=16)  # sales of 16 x 600 USD < 10000 USD
     assert floor.alerts == []
+
+
+@pytest.mark.parametrize(("bought_hour", "alerted"), [(7, True), (5, False)])
+def test_only_buying_within_four_hours_before_the_trough_counts(
+    bought_hour: int, alerted: bool
+) -> None:
+    floor = Floor()
+    floor.open("P", "X", "Y")
+    floor.at(bought_hour * HOUR_US)
+    floor.cross("Y", "P", BUY, usd(50_500), 40)
+    floor.at(9 * HOUR_US + 1)
+    floor.cross("Y", "X", BUY, usd(50_000), 2)  # the trough
+    floor.at(11 * HOUR_US)
+    floor.cross("Y", "X", BUY, usd(56_000), 2)
+    floor.at(13 * HOUR_US)
+    floor.cross("P", "X", BUY, usd(60_000), 40)
+    floor.at(15 * HOUR_US)
+    floor.cross("X", "Y", SELL, usd(50_000), 2)
+    assert [a.owner for a in floor.alerts] == (["P"] if alerted else [])

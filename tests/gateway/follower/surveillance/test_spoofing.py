@@ -3,8 +3,10 @@ large orders canceled quickly and mostly unfilled."""
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.follower.surveillance import Kind, Severity
-from tests.gateway.follower.surveillance.floor import BUY, S_US, SELL, Floor, usd
+from tests.gateway.follower.surveillance.floor import BUY, DAY_US, HOUR_US, S_US, SELL, Floor, usd
 
 BID = usd(49_990)
 ASK = usd(50_010)
@@ -134,3 +136,17 @@ def test_near_miss_no_trade_on_the_other_side() -> None:
     floor.later(S_US)
     floor.cancel("S", bait)
     assert floor.alerts == []
+
+
+@pytest.mark.parametrize(("day_volume", "alerted"), [(69_000, True), (71_000, False)])
+def test_the_bait_must_be_one_percent_of_the_average_daily_volume(
+    day_volume: int, alerted: bool
+) -> None:
+    floor = Floor()
+    market(floor)
+    floor.open("X", "Y")
+    floor.cross("X", "Y", BUY, usd(50_000), day_volume)  # the 7-day ADV is day_volume / 7
+    floor.at(DAY_US + HOUR_US)
+    floor.limit("M", BUY, BID, 5)
+    spoof(floor, bait_lots=100)  # 100 lots against 1 % of 9857 or of 10142
+    assert [a.rule for a in floor.alerts] == (["spoofing_layering"] if alerted else [])
