@@ -39,11 +39,19 @@ from engine.commands import (
     SetAccountEnabled,
 )
 from engine.core import Engine
-from engine.events import Event, OrderAccepted, VenueEvent
+from engine.events import Event, OrderAccepted, OrderRejected, VenueEvent
 from engine.journal import JournalWriter, recover, write_snapshot
 from engine.model import OrdType, Side, TimeInForce
 from engine.sequencer import Sequencer
 from engine.snapshot import restore_state
+from engine.venue.fees import (
+    ConfigureFees,
+    DefineFeeSchedule,
+    FeeDayTick,
+    SetDefaultFeeSchedule,
+    SetFeeOverride,
+    SetTenantFees,
+)
 from engine.venue.funds import (
     DAY_US,
     OPEN_WITHDRAWAL,
@@ -58,9 +66,28 @@ from engine.venue.funds import (
     RequestWithdrawal,
     Withdrawal,
 )
+from engine.venue.tenancy import KycStatus, MarketState
+from engine.venue.tenancy_commands import (
+    CreateSubAccount,
+    CreateTenant,
+    OpenTenantAccount,
+    ResumeTenant,
+    SetAccountStatus,
+    SetKyc,
+    SetMarketState,
+    SetTenantThreshold,
+    SetTier,
+    SetTierWithdrawLimit,
+    SuspendTenant,
+    Transfer,
+)
 from tests.engine.helpers import Clock
 
-ACCOUNTS = ("A", "B", "C")
+CONFIG_ACCOUNTS = ("A", "B", "C")  # outside any tenant: no KYC gates or daily limits
+TENANT_ACCOUNTS = ("D", "D.1")  # tenant T1's client and its sub-account
+REVENUE = ("REV", "T1-REV")  # the venue's and T1's fee revenue accounts
+ACCOUNTS = (*CONFIG_ACCOUNTS, *TENANT_ACCOUNTS, *REVENUE)
+TRADERS = (*CONFIG_ACCOUNTS, *TENANT_ACCOUNTS)
 ASSETS = ("BTC", "USD")
 SYMBOL = "BTC-USD"
 SEED = {"BTC": 50_000_000, "USD": 100_000_000}  # per account, by AdjustBalance
@@ -68,6 +95,8 @@ ACTORS = ("client", "ops1", "ops2")
 FEES = (("1", "2.5"), ("0", "5"), ("2", "0"))  # maker, taker bps per account
 
 accounts = st.sampled_from(ACCOUNTS)
+traders = st.sampled_from(TRADERS)
+family = st.sampled_from(TENANT_ACCOUNTS)
 assets = st.sampled_from(ASSETS)
 actors = st.sampled_from(ACTORS)
 amounts = st.integers(-1, 80_000_000)
@@ -91,8 +120,29 @@ class VenueMachine(RuleBasedStateMachine):
         self.withdrawals: list[str] = []
         self.orders: list[tuple[str, int]] = []
         self.submit(AddInstrument(SYMBOL, "BTC", "USD", "0.01", "0.01"))
-        for account, (maker, taker) in zip(ACCOUNTS, FEES, strict=True):
+        for account, (maker, taker) in zip(CONFIG_ACCOUNTS, FEES, strict=True):
             self.submit(OpenAccount(account, maker_fee_bps=maker, taker_fee_bps=taker))
+        self.submit(OpenAccount("REV"))
+        for command in (
+            ConfigureFees("REV", "USD", "1", "5"),
+            DefineFeeSchedule("std", "0:1:2,1000000000:-0.5:1.5"),
+            SetDefaultFeeSchedule("std"),
+            CreateTenant("T1", "Tenant one", "T1-REV"),
+            SetTenantFees("T1", "", "1"),
+            SetTier("T1", 1, trade=True, deposit=True, withdraw=True),
+            SetTierWithdrawLimit("T1", 1, "BTC", 30_000_000),
+            SetTierWithdrawLimit("T1", 1, "USD", 40_000_000),
+            SetTier("T1", 2, trade=True, deposit=True, withdraw=False),
+            SetTenantThreshold("T1", "BTC", 20_000_000),
+            SetMarketState("T1", SYMBOL, MarketState.ENABLED),
+            OpenTenantAccount("D", "T1"),
+            SetKyc("D", KycStatus.PENDING, actor="kyc", reason="documents"),
+            SetKyc("D", KycStatus.VERIFIED, 1, actor="kyc", reason="checked", reference="c1"),
+            CreateSubAccount("D.1", "D"),
+        ):
+            refused = [e for e in self.submit(command) if isinstance(e, OrderRejected)]
+            assert not refused, refused
+        for account in TRADERS:
             for asset, amount in SEED.items():
                 self.submit(AdjustBalance(account, asset, amount))
                 self.supply[asset] += amount
@@ -165,7 +215,17 @@ class VenueMachine(RuleBasedStateMachine):
     ) -> None:
         self.submit(RequestWithdrawal(account, asset, amount, "dest", actor, "", client_id))
 
-    request_withdrawal_2 = request_withdrawal
+    @rule(
+        account=family,
+        asset=assets,
+        amount=st.integers(1, 30_000_000),
+        actor=actors,
+    )
+    def tenant_withdrawal(self, account: str, asset: str, amount: int, actor: str) -> None:
+        """Within the tenant's limits and thresholds, where most requests are held."""
+        self.submit(RequestWithdrawal(account, asset, amount, "dest", actor))
+
+    tenant_withdrawal_2 = tenant_withdrawal
 
     @precondition(lambda self: self.withdrawals)
     @rule(
@@ -207,6 +267,7 @@ class VenueMachine(RuleBasedStateMachine):
         self.submit(command)
 
     progress_withdrawal_2 = progress_withdrawal
+    progress_withdrawal_3 = progress_withdrawal
 
     def open_withdrawals(self) -> list[Withdrawal]:
         funds = self.eng.funds
@@ -215,7 +276,7 @@ class VenueMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ trading
 
     @rule(
-        account=accounts,
+        account=traders,
         side=st.sampled_from([Side.BUY, Side.SELL]),
         price=st.integers(90, 110),
         qty=st.integers(1, 60),
@@ -226,7 +287,7 @@ class VenueMachine(RuleBasedStateMachine):
 
     order_2 = order
 
-    @rule(account=accounts, side=st.sampled_from([Side.BUY, Side.SELL]), qty=st.integers(1, 40))
+    @rule(account=traders, side=st.sampled_from([Side.BUY, Side.SELL]), qty=st.integers(1, 40))
     def market_order(self, account: str, side: Side, qty: int) -> None:
         self.submit(NewOrder(account, SYMBOL, side, OrdType.MARKET, qty, 0, TimeInForce.IOC))
 
@@ -243,6 +304,57 @@ class VenueMachine(RuleBasedStateMachine):
     @rule(account=accounts, enabled=st.booleans())
     def enable(self, account: str, enabled: bool) -> None:
         self.submit(SetAccountEnabled(account, enabled))
+
+    # ------------------------------------------------------------ tenancy
+
+    @rule(
+        pair=st.sampled_from([("D", "D.1"), ("D.1", "D"), ("D", "A"), ("D.1", "D.1")]),
+        asset=assets,
+        amount=amounts,
+    )
+    def transfer(self, pair: tuple[str, str], asset: str, amount: int) -> None:
+        self.submit(Transfer(pair[0], pair[1], asset, amount, "t"))
+
+    @rule(
+        change=st.sampled_from(["suspend", "suspend+cancel", "resume", "kyc", "status"]),
+        kyc=st.sampled_from(list(KycStatus)),
+        tier=st.sampled_from([-1, 1, 1, 2]),
+        account=family,
+        status=st.sampled_from([1, 1, 2, 3]),
+    )
+    def tenancy_change(
+        self, change: str, kyc: KycStatus, tier: int, account: str, status: int
+    ) -> None:
+        """One rule for the changes that stop funds moving, so they stay rare."""
+        command: Command
+        if change.startswith("suspend"):
+            command = SuspendTenant("T1", change.endswith("cancel"), "review")
+        elif change == "resume":
+            command = ResumeTenant("T1", "cleared")
+        elif change == "kyc":
+            command = SetKyc("D", kyc, tier, actor="kyc", reason="review", reference="c2")
+        else:
+            command = SetAccountStatus(account, status, "ops")
+        self.submit(command)
+
+    @rule(
+        asset=assets,
+        limit=st.sampled_from([0, 10_000_000, 60_000_000, 200_000_000]),
+        threshold=st.sampled_from([0, 1, 20_000_000]),
+    )
+    def limits(self, asset: str, limit: int, threshold: int) -> None:
+        self.submit(SetTierWithdrawLimit("T1", 1, asset, limit))
+        self.submit(SetTenantThreshold("T1", asset, threshold))
+
+    # ------------------------------------------------------------ fees
+
+    @rule(account=traders, rates=st.sampled_from([("0", "0"), ("-0.5", "3"), ("2", "2")]))
+    def fee_override(self, account: str, rates: tuple[str, str]) -> None:
+        self.submit(SetFeeOverride(account, *rates))
+
+    @rule()
+    def fee_day(self) -> None:
+        self.submit(FeeDayTick(self.clock.now // DAY_US))
 
     # ------------------------------------------------------------ state round trips
 
@@ -318,7 +430,7 @@ def test_venue_machine(tmp_path: Path) -> None:
         Machine,
         settings=settings(
             max_examples=60,
-            stateful_step_count=40,
+            stateful_step_count=50,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
