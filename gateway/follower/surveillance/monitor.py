@@ -34,7 +34,17 @@ from gateway.follower.surveillance.spoofing import Spoofing, SpoofParams
 from gateway.follower.surveillance.stp import StpCounts, StpParams
 from gateway.follower.surveillance.wash import WashParams, WashTrades
 
-__all__ = ["Surveillance", "SurveillanceConfig"]
+__all__ = ["RULES", "Surveillance", "SurveillanceConfig"]
+
+#: Each rule by its SurveillanceConfig field (and [surveillance] config table).
+RULES: dict[str, type[Rule[Any]]] = {
+    "wash": WashTrades,
+    "stp": StpCounts,
+    "spoofing": Spoofing,
+    "ratios": OrderRatios,
+    "ramping": Ramping,
+    "marking": MarkingTheClose,
+}
 
 
 @dataclass(frozen=True)
@@ -72,14 +82,7 @@ class Surveillance:
         self.market = Market(quote_per_tick_lot)
         self._sink: list[Alert] = []
         args = (self.market, self.parties, self._sink)
-        rules: list[Rule[Any]] = [
-            WashTrades(config.wash, *args),
-            StpCounts(config.stp, *args),
-            Spoofing(config.spoofing, *args),
-            OrderRatios(config.ratios, *args),
-            Ramping(config.ramping, *args),
-            MarkingTheClose(config.marking, *args),
-        ]
+        rules = [cls(getattr(config, table), *args) for table, cls in RULES.items()]
         self.rules = [r for r in rules if r.name not in config.disabled]
         self._pos = (0, -1)
         self._open_seq = 0  # the command whose events are being fed, 0 when none
