@@ -156,8 +156,16 @@ class App:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await self.start(pace_gc=True)
+        follower = None
+        if self.config.store.follower:
+            from gateway.follower.supervisor import FollowerSupervisor
+
+            follower = FollowerSupervisor(self.config)
+            await follower.start()
         _log_demo_banner(self.config)
         await stop.wait()
+        if follower is not None:
+            await follower.stop()
         await self.stop()
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "HttpConfig",
     "InstrumentConfig",
     "JournalConfig",
+    "StoreConfig",
     "WsConfig",
     "load_config",
     "parse_listen",
@@ -56,6 +57,14 @@ class JournalConfig:
     fsync: str = "batch"  # batch | interval | never
     fsync_interval_ms: int = 10
     snapshot_every: int = 100_000  # commands between snapshots; 0 = never
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    follower: bool = True  # `python -m gateway` starts and supervises the journal follower
+    url: str = _secret()  # "" = SQLite beside the journal dir; postgresql://...; sqlite:PATH
+    batch: int = 1000  # commands per store transaction at most
+    lag_log_s: float = 10.0  # how often the follower logs its lag
 
 
 @dataclass(frozen=True)
@@ -177,6 +186,7 @@ class AdminConfig:
 @dataclass(frozen=True)
 class Config:
     journal: JournalConfig = field(default_factory=JournalConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     instruments: list[InstrumentConfig] = field(default_factory=list)
     accounts: list[AccountConfig] = field(default_factory=list)
     fix: FixConfig = field(default_factory=FixConfig)
@@ -405,6 +415,13 @@ def _validate(config: Config) -> None:
         if not key.hmac_secret and not key.ed25519_public_key:
             raise ConfigError(f"ws.api_keys[{i}]: needs hmac_secret or ed25519_public_key")
     _validate_admin(config.admin)
+    store = config.store
+    if store.url and not store.url.startswith(("postgresql://", "postgres://", "sqlite:")):
+        raise ConfigError("store.url: expected postgresql://..., sqlite:PATH or empty")
+    if store.batch < 1:
+        raise ConfigError("store.batch: must be >= 1")
+    if not store.lag_log_s > 0:
+        raise ConfigError("store.lag_log_s: must be > 0")
     if config.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level: expected debug, info, warning or error")
     if not 0 <= config.busy_poll_us <= 1_000_000:

@@ -152,6 +152,9 @@ def gateway_config(
     doc["ws"] = ws
     doc["http"] = {**doc.get("http", {}), "listen": f"127.0.0.1:{http_port}"}
     doc["admin"] = {**doc.get("admin", {}), "listen": "127.0.0.1:0"}
+    # The journal follower competes for the same cores: off unless a run asks for it
+    # (overrides={"store": {"follower": True}}), so figures stay comparable across runs.
+    doc["store"] = {"follower": False}
     return doc
 
 

@@ -44,3 +44,30 @@ def test_the_grammars_odd_forms_are_config_decimals(tmp_path: Path) -> None:
                     + OTHER_DEMO_ACCOUNTS)  # fmt: skip
     account = load_config(path).accounts[0]
     assert (account.maker_fee_bps, account.balances) == (".5", {"USD": "10."})
+
+
+@pytest.mark.parametrize(
+    ("toml", "error"),
+    [
+        ('[store]\nurl = "mysql://db/venue"\n', r"store\.url: expected postgresql://"),
+        ("[store]\nbatch = 0\n", r"store\.batch: must be >= 1"),
+        ("[store]\nlag_log_s = 0\n", r"store\.lag_log_s: must be > 0"),
+    ],
+)
+def test_store_settings_are_checked(tmp_path: Path, toml: str, error: str) -> None:
+    path = tmp_path / "venue.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=error):
+        load_config(path)
+
+
+def test_the_store_url_may_come_from_the_environment_and_stays_out_of_the_repr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORE_URL", "postgresql://venue:s3cret@db/venue")
+    path = tmp_path / "venue.toml"
+    path.write_text('[store]\nurl_env = "STORE_URL"\n')
+    config = load_config(path)
+    assert config.store.url == "postgresql://venue:s3cret@db/venue"
+    assert config.store.follower
+    assert "s3cret" not in repr(config)

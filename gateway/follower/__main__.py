@@ -1,0 +1,104 @@
+"""`venue-follower [--config FILE.toml]`: follow the journal into the SQL store.
+
+Reads [journal] dir and [store] from the same TOML as the gateway. The environment
+variable VENUE_STORE_URL, if set, overrides [store] url (how the gateway hands the URL,
+which may hold a password, to the follower it supervises: never on the command line).
+Exits 0 on SIGINT/SIGTERM, 1 when the journal cannot feed the store (a gap or a
+diverged journal: see docs/READ_SIDE.md), 2 on a config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import structlog
+
+from gateway.config import ConfigError, load_config
+from gateway.follower.follower import Follower, FollowerSettings
+from gateway.follower.replay import JournalDiverged
+from gateway.follower.store import StaleBatch, redact
+from gateway.follower.tail import JournalGap
+from gateway.logs import configure_logging
+
+log = structlog.get_logger("gateway.follower")
+
+
+def settings_from_args(argv: list[str] | None) -> tuple[FollowerSettings, str, int]:
+    parser = argparse.ArgumentParser(prog="venue-follower", description=__doc__)
+    parser.add_argument("--config", help="the gateway's TOML file (laid over the demo config)")
+    parser.add_argument("--journal-dir", help="overrides [journal] dir")
+    parser.add_argument("--log-level", help="overrides log_level")
+    parser.add_argument("--batch", type=int, help="overrides [store] batch")
+    parser.add_argument("--lag-log-s", type=float, help="overrides [store] lag_log_s")
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        default=0,
+        help="stop when this process (the supervising gateway) is gone",
+    )
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    journal = Path(args.journal_dir or config.journal.dir)
+    url = os.environ.get("VENUE_STORE_URL", config.store.url)
+    settings = FollowerSettings(
+        journal_dir=journal,
+        store_url=url,
+        batch=args.batch or config.store.batch,
+        lag_log_s=args.lag_log_s or config.store.lag_log_s,
+    )
+    return settings, args.log_level or config.log_level, args.parent_pid
+
+
+async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
+    """A gateway killed with SIGKILL cannot stop its follower: notice it is gone."""
+    while not stop.is_set():
+        if os.getppid() != parent:
+            log.warning("follower.parent_gone", parent=parent)
+            stop.set()
+            return
+        await asyncio.sleep(0.5)
+
+
+async def _run(settings: FollowerSettings, parent_pid: int) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    watch = asyncio.create_task(_watch_parent(parent_pid, stop)) if parent_pid else None
+    follower = Follower(settings)
+    log.info(
+        "follower.starting",
+        journal=str(settings.journal_dir),
+        store=redact(settings.store_url) or str(settings.sqlite_path()),
+    )
+    try:
+        await follower.run(stop)
+    except (JournalGap, JournalDiverged, StaleBatch) as exc:
+        log.critical("follower.cannot_follow", error=str(exc))
+        return 1
+    finally:
+        if watch is not None:
+            watch.cancel()
+        await follower.close()
+    log.info("follower.stopped", seq=follower.applied_seq)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings, level, parent_pid = settings_from_args(argv)
+    except ConfigError as exc:
+        configure_logging("info")
+        log.error("config.invalid", error=str(exc))
+        return 2
+    configure_logging(level)
+    return asyncio.run(_run(settings, parent_pid))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The follower's loop: tail the journal, replay, write batches, survive the database.
+
+The database may be down at start or go away at any time: the follower keeps the batch
+it could not write, retries with backoff (reconnecting), and logs how many commands it
+is behind the journal (``follower.lag``). Trading is unaffected: the gateway never
+waits for the follower, and the journal is the truth the follower catches up from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from gateway.follower.replay import Batch, Replayer
+from gateway.follower.store import Store, StoreUnavailable, open_store
+
+__all__ = ["Follower", "FollowerSettings"]
+
+log = structlog.get_logger("gateway.follower")
+
+
+@dataclass(frozen=True)
+class FollowerSettings:
+    journal_dir: Path
+    store_url: str = ""  # "" = SQLite at store_path
+    store_path: Path | None = None  # default: store.sqlite3 beside the journal dir
+    batch: int = 1000  # commands per transaction at most
+    poll_s: float = 0.05  # how often an idle follower looks for new records
+    lag_log_s: float = 10.0  # how often the lag is logged
+    retry_min_s: float = 0.1
+    retry_max_s: float = 5.0
+
+    def sqlite_path(self) -> Path:
+        return self.store_path or self.journal_dir.parent / "store.sqlite3"
+
+
+class Follower:
+    def __init__(self, settings: FollowerSettings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store or open_store(settings.store_url, settings.sqlite_path())
+        self.replayer = Replayer(settings.journal_dir)
+        self.applied_seq = 0  # in the store
+        self.lag = 0
+        self.retries = 0
+        self._last_lag_log = 0.0
+
+    async def start(self, stop: asyncio.Event) -> bool:
+        """Connect (retrying), rebuild the engine at the store's position; False if stopped."""
+        while not stop.is_set():
+            try:
+                await self.store.open()
+                seq, crc = await self.store.position()
+                pseudo = await self.store.pseudo_balances()
+                break
+            except StoreUnavailable as exc:
+                await self._backoff(stop, exc)
+        else:
+            return False
+        self.retries = 0
+        self.applied_seq = seq
+        opening = self.replayer.start(seq, crc, pseudo)
+        log.info("follower.started", seq=seq, journal=str(self.settings.journal_dir))
+        if opening is not None:
+            log.info("follower.from_snapshot", seq=opening.last_seq)
+            return await self._write(opening, stop)
+        return True
+
+    async def step(self, stop: asyncio.Event) -> int:
+        """Replay and store what the journal has now (one batch); commands written."""
+        records = self.replayer.tail.read(self.settings.batch)
+        if not records:
+            return 0
+        batch = self.replayer.apply(records)
+        if not await self._write(batch, stop):
+            return 0
+        return len(records)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow until stop is set."""
+        if not await self.start(stop):
+            return
+        while not stop.is_set():
+            if not await self.step(stop):
+                self._report_lag(idle=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.poll_s)
+            else:
+                self._report_lag(idle=False)
+
+    async def _write(self, batch: Batch, stop: asyncio.Event) -> bool:
+        """Write the batch, retrying until it is stored; False if stopped first."""
+        while True:
+            try:
+                await self.store.write(batch)
+            except StoreUnavailable as exc:
+                if stop.is_set():
+                    return False
+                await self._backoff(stop, exc)
+                if stop.is_set():
+                    return False
+                with contextlib.suppress(StoreUnavailable):
+                    await self.store.open()
+                continue
+            if self.retries:
+                log.info("store.available", after_retries=self.retries, seq=batch.last_seq)
+                self.retries = 0
+            self.applied_seq = batch.last_seq
+            return True
+
+    async def _backoff(self, stop: asyncio.Event, exc: Exception) -> None:
+        self.retries += 1
+        delay = min(
+            self.settings.retry_max_s, self.settings.retry_min_s * 2 ** min(self.retries, 16)
+        )
+        self.lag = self.replayer.tail.probe_head() - self.applied_seq
+        log.warning(
+            "store.unavailable",
+            error=str(exc),
+            attempt=self.retries,
+            retry_in_s=round(delay, 3),
+            applied_seq=self.applied_seq,
+            lag=self.lag,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+
+    def _report_lag(self, idle: bool) -> None:
+        now = time.monotonic()
+        if now - self._last_lag_log < self.settings.lag_log_s:
+            return
+        self._last_lag_log = now
+        head = self.replayer.tail.probe_head()
+        self.lag = max(0, head - self.applied_seq)
+        log.info(
+            "follower.lag", applied_seq=self.applied_seq, journal_seq=head, lag=self.lag, idle=idle
+        )
+
+    async def close(self) -> None:
+        await self.store.close()

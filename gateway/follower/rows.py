@@ -1,0 +1,255 @@
+"""One command's events -> the store's rows (orders, fills, ledger, venue events).
+
+Pure: no I/O, no clock. The ledger is double entry: every balance movement is a pair
+of legs (account and contra account) that sum to zero per asset, and each leg carries
+the account's running balance after it. Trades give exact legs (base and quote between
+buyer and seller, each fee from its payer to ``@fees``); what a command moved beyond
+those (deposits, withdrawals, transfers, adjustments, fees credited to revenue
+accounts) is read from the BalanceChanged totals and booked with the reason the
+command's events name. Pseudo accounts start with ``@``: ``@fees`` (fees collected,
+not yet credited to an account) and ``@external`` (money entering or leaving the venue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+
+from engine.events import (
+    AdminApplied,
+    BalanceChanged,
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    OrderReplaced,
+    SelfTradePrevented,
+    Trade,
+    VenueEvent,
+)
+from engine.model import Instrument, Side
+
+__all__ = [
+    "EXTERNAL",
+    "FEES",
+    "Ledger",
+    "Rows",
+    "order_rows",
+]
+
+FEES: Final = "@fees"
+EXTERNAL: Final = "@external"
+_BUY: Final = int(Side.BUY)
+
+#: orders row: seq, idx, event, order_id, account, symbol, client_order_id,
+#: orig_client_order_id, side, ord_type, tif, price, qty, leaves, filled, notional,
+#: code (close reason or reject code), text, request, ts_us, origin
+OrderRow = tuple[
+    int, int, str, int, str, str, str, str, int, int, int, int, int, int, int, int, int, str,
+    str, int, str | None,
+]  # fmt: skip
+#: fills row: seq, idx, trade_id, liquidity (maker/taker), symbol, order_id, account,
+#: client_order_id, side, price, qty, fee, fee_asset, filled, notional, leaves, ts_us
+FillRow = tuple[int, int, int, str, str, int, str, str, int, int, int, int, str, int, int, int, int]
+#: ledger row: seq, leg, account, asset, amount, balance, reason, contra, trade_id, ts_us
+LedgerRow = tuple[int, int, str, str, int, int, str, str, int, int]
+#: venue_events row: seq, idx, kind, subject, data (JSON text), ts_us
+VenueRow = tuple[int, int, str, str, str, int]
+
+
+@dataclass
+class Rows:
+    """What one batch of commands writes, in (seq, idx) order."""
+
+    orders: list[OrderRow] = field(default_factory=list)
+    fills: list[FillRow] = field(default_factory=list)
+    ledger: list[LedgerRow] = field(default_factory=list)
+    venue_events: list[VenueRow] = field(default_factory=list)
+
+    def count(self) -> int:
+        return len(self.orders) + len(self.fills) + len(self.ledger) + len(self.venue_events)
+
+
+def order_rows(events: list[Event], rows: Rows, origin: str | None = None) -> None:
+    """Orders, fills and venue-event rows of one command's events (the ledger is Ledger's)."""
+    for ev in events:
+        if type(ev) is OrderAccepted:
+            rows.orders.append(
+                (ev.seq, ev.idx, "accepted", ev.order_id, ev.account, ev.symbol,
+                 ev.client_order_id, "", ev.side, ev.ord_type, ev.tif, ev.price, ev.qty,
+                 ev.qty, 0, 0, 0, "", "", ev.ts_us, origin)
+            )  # fmt: skip
+        elif type(ev) in (OrderCanceled, OrderExpired):
+            closed: OrderCanceled | OrderExpired = ev  # type: ignore[assignment]
+            canceled = type(ev) is OrderCanceled
+            rows.orders.append(
+                (ev.seq, ev.idx, "canceled" if canceled else "expired", closed.order_id,
+                 closed.account, closed.symbol, closed.client_order_id, "", closed.side, 0, 0,
+                 0, closed.qty, 0, closed.filled, closed.notional, closed.reason, "",
+                 ev.request_id if type(ev) is OrderCanceled else "", ev.ts_us, origin)
+            )  # fmt: skip
+        elif type(ev) is OrderReplaced:
+            rows.orders.append(
+                (ev.seq, ev.idx, "replaced", ev.order_id, ev.account, ev.symbol,
+                 ev.client_order_id, ev.orig_client_order_id, ev.side, 0, 0, ev.price, ev.qty,
+                 ev.leaves, ev.filled, ev.notional, int(ev.priority_kept), "", "", ev.ts_us,
+                 origin)
+            )  # fmt: skip
+        elif type(ev) is OrderRejected:
+            if ev.request == "admin":
+                _venue(rows, ev, "admin.rejected", ev.account, {"code": ev.code, "text": ev.text})
+            else:
+                rows.orders.append(
+                    (ev.seq, ev.idx, "rejected", ev.order_id, ev.account, ev.symbol,
+                     ev.client_order_id, "", 0, 0, 0, 0, 0, 0, 0, 0, ev.code, ev.text,
+                     ev.request, ev.ts_us, origin)
+                )  # fmt: skip
+        elif type(ev) is Trade:
+            _fills(ev, rows)
+        elif type(ev) is VenueEvent:
+            _venue(rows, ev, ev.kind, ev.subject, ev.data)
+        elif type(ev) is AdminApplied:
+            _venue(rows, ev, "admin." + ev.command, "", {"detail": ev.detail})
+        elif type(ev) is SelfTradePrevented:
+            _venue(
+                rows, ev, "stp.prevented", ev.account,
+                {"symbol": ev.symbol, "taker_order_id": ev.taker_order_id,
+                 "maker_order_id": ev.maker_order_id, "qty": ev.qty, "mode": ev.mode},
+            )  # fmt: skip
+
+
+def _fills(t: Trade, rows: Rows) -> None:
+    maker_side = 3 - t.taker_side  # Side.BUY = 1, Side.SELL = 2
+    rows.fills.append(
+        (t.seq, t.idx, t.trade_id, "maker", t.symbol, t.maker_order_id, t.maker_account,
+         t.maker_client_order_id, maker_side, t.price, t.qty, t.maker_fee, "", t.maker_filled,
+         t.maker_notional, t.maker_leaves, t.ts_us)
+    )  # fmt: skip
+    rows.fills.append(
+        (t.seq, t.idx, t.trade_id, "taker", t.symbol, t.taker_order_id, t.taker_account,
+         t.taker_client_order_id, t.taker_side, t.price, t.qty, t.taker_fee, "", t.taker_filled,
+         t.taker_notional, t.taker_leaves, t.ts_us)
+    )  # fmt: skip
+
+
+def _venue(rows: Rows, ev: Any, kind: str, subject: str, data: Mapping[str, object]) -> None:
+    text = orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    rows.venue_events.append((ev.seq, ev.idx, kind, subject, text, ev.ts_us))
+
+
+def _reason(events: list[Event]) -> str:
+    """Why a non-trade command moved balances, from the kinds of its venue events."""
+    for ev in events:
+        if type(ev) is VenueEvent:
+            for reason in ("deposit", "withdrawal", "transfer", "rebate", "fee"):
+                if ev.kind.startswith(reason):
+                    return reason
+    return "adjustment"
+
+
+class Ledger:
+    """Running balances of every (account, asset), real and pseudo, and the legs."""
+
+    def __init__(self, balances: Mapping[tuple[str, str], int] | None = None) -> None:
+        self.balances: dict[tuple[str, str], int] = dict(balances or {})
+
+    def opening(self, seq: int, ts_us: int, rows: Rows) -> None:
+        """Book every balance held at a snapshot as coming from outside (a rebuild that
+        starts from a snapshot has no history before it)."""
+        leg = 0
+        for (account, asset), total in sorted(self.balances.items()):
+            if account.startswith("@") or not total:
+                continue
+            ext = self.balances.get((EXTERNAL, asset), 0) - total
+            self.balances[(EXTERNAL, asset)] = ext
+            rows.ledger.append(
+                (seq, leg, account, asset, total, total, "opening", EXTERNAL, 0, ts_us)
+            )
+            rows.ledger.append(
+                (seq, leg + 1, EXTERNAL, asset, -total, ext, "opening", account, 0, ts_us)
+            )
+            leg += 2
+
+    def apply(
+        self,
+        events: list[Event],
+        instruments: Mapping[str, Instrument],
+        rows: Rows,
+    ) -> None:
+        """The legs of one command. Afterwards every real account's running balance
+        equals the total its last BalanceChanged reported."""
+        legs: list[tuple[str, str, int, str, str, int]] = []
+        for ev in events:
+            if type(ev) is Trade:
+                _trade_legs(ev, instruments[ev.symbol], legs)
+        moved: dict[tuple[str, str], int] = {}
+        for account, asset, amount, _, _, _ in legs:
+            moved[(account, asset)] = moved.get((account, asset), 0) + amount
+        residual: dict[tuple[str, str], int] = {}
+        for ev in events:
+            if type(ev) is BalanceChanged:  # at most one per (account, asset) and command
+                key = (ev.account, ev.asset)
+                rest = ev.total - self.balances.get(key, 0) - moved.get(key, 0)
+                if rest:
+                    residual[key] = rest
+        if residual:
+            traded = bool(legs)
+            reason = "fee" if traded else _reason(events)
+            _residual_legs(residual, FEES if traded else EXTERNAL, reason, legs)
+        seq, ts_us = (events[0].seq, events[0].ts_us) if events else (0, 0)
+        balances = self.balances
+        for leg, (account, asset, amount, reason, contra, trade_id) in enumerate(legs):
+            key = (account, asset)
+            balance = balances.get(key, 0) + amount
+            balances[key] = balance
+            rows.ledger.append(
+                (seq, leg, account, asset, amount, balance, reason, contra, trade_id, ts_us)
+            )
+
+
+def _trade_legs(
+    t: Trade, inst: Instrument, legs: list[tuple[str, str, int, str, str, int]]
+) -> None:
+    notional = t.price * t.qty * inst.quote_per_tick_lot
+    base_units = t.qty * inst.base_per_lot
+    if t.taker_side == _BUY:
+        buyer, seller = t.taker_account, t.maker_account
+    else:
+        buyer, seller = t.maker_account, t.taker_account
+    quote, base, tid = inst.quote, inst.base, t.trade_id
+    legs.append((buyer, quote, -notional, "trade", seller, tid))
+    legs.append((seller, quote, notional, "trade", buyer, tid))
+    legs.append((seller, base, -base_units, "trade", buyer, tid))
+    legs.append((buyer, base, base_units, "trade", seller, tid))
+    for payer, fee in ((t.maker_account, t.maker_fee), (t.taker_account, t.taker_fee)):
+        if fee:
+            reason = "fee" if fee > 0 else "rebate"
+            legs.append((payer, quote, -fee, reason, FEES, tid))
+            legs.append((FEES, quote, fee, reason, payer, tid))
+
+
+def _residual_legs(
+    residual: dict[tuple[str, str], int],
+    pool: str,
+    reason: str,
+    legs: list[tuple[str, str, int, str, str, int]],
+) -> None:
+    """Book movements the trade legs do not explain. Two accounts whose movements in an
+    asset cancel out are each other's contra (a transfer); otherwise each moves against
+    ``pool``."""
+    by_asset: dict[str, list[tuple[str, int]]] = {}
+    for (account, asset), amount in sorted(residual.items()):
+        by_asset.setdefault(asset, []).append((account, amount))
+    for asset, moves in by_asset.items():
+        if len(moves) == 2 and moves[0][1] + moves[1][1] == 0 and pool == EXTERNAL:
+            (a, amount_a), (b, amount_b) = moves
+            legs.append((a, asset, amount_a, reason, b, 0))
+            legs.append((b, asset, amount_b, reason, a, 0))
+            continue
+        for account, amount in moves:
+            legs.append((account, asset, amount, reason, pool, 0))
+            legs.append((pool, asset, -amount, reason, account, 0))

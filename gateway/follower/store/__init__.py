@@ -1,0 +1,74 @@
+"""The follower's SQL store: SQLite (default, embedded) or PostgreSQL (asyncpg).
+
+Both run the same migrations (store/schema.py) and offer the same coroutines. A write
+is one transaction holding a batch's rows and the new position (seq and CRC of the
+last command applied): exactly once, whatever crashes when.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from gateway.follower.replay import Batch
+
+__all__ = ["StaleBatch", "Store", "StoreUnavailable", "open_store", "redact"]
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or refused the write: retry later."""
+
+
+class StaleBatch(Exception):
+    """The store's position is not where the batch starts (another writer?)."""
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+
+    async def close(self) -> None: ...
+
+    async def position(self) -> tuple[int, int]:
+        """(seq, crc) of the last command whose rows are stored; (0, 0) when empty."""
+
+    async def pseudo_balances(self) -> dict[tuple[str, str], int]:
+        """The running balance of every pseudo account (``@fees``, ``@external``)."""
+
+    async def write(self, batch: Batch) -> bool:
+        """Store the batch and its position in one transaction. False if the store
+        already holds it (a commit whose answer was lost); StaleBatch if the store is
+        elsewhere."""
+
+    async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Rows of a query (``?`` placeholders), for reads and tests."""
+
+
+def open_store(url: str, default_path: Path) -> Store:
+    """The store a URL names: "" = SQLite at default_path, ``sqlite:PATH``, or
+    ``postgresql://...``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from gateway.follower.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite:").removeprefix("//")
+        return _sqlite(Path(path))
+    if url:
+        raise ValueError("store url: expected postgresql://... or sqlite:PATH")
+    return _sqlite(default_path)
+
+
+def _sqlite(path: Path) -> Store:
+    from gateway.follower.store.sqlite import SqliteStore
+
+    return SqliteStore(path)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in creds:
+        return url
+    return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"

@@ -1,0 +1,129 @@
+"""Versioned migrations and the row statements, one text for SQLite and PostgreSQL.
+
+The SQL here is the common subset of both: BIGINT, INTEGER, SMALLINT and TEXT
+columns, no booleans (0/1) and JSON as text. Statements use ``?`` placeholders; the
+PostgreSQL store numbers them. A migration is applied once, in a transaction with
+its row in schema_migrations; append new ones, never edit an applied one.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["INSERTS", "MIGRATIONS", "PSEUDO_BALANCE", "PSEUDO_PAIRS", "TABLE_COLUMNS"]
+
+MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
+    (
+        1,
+        "history tables",
+        (
+            """CREATE TABLE follower_state (
+                id INTEGER PRIMARY KEY,
+                seq BIGINT NOT NULL,
+                crc BIGINT NOT NULL,
+                ts_us BIGINT NOT NULL
+            )""",
+            "INSERT INTO follower_state (id, seq, crc, ts_us) VALUES (1, 0, 0, 0)",
+            """CREATE TABLE orders (
+                seq BIGINT NOT NULL,
+                idx INTEGER NOT NULL,
+                event TEXT NOT NULL,
+                order_id BIGINT NOT NULL,
+                account TEXT NOT NULL,
+                symbol TEXT NOT NULL,
+                client_order_id TEXT NOT NULL,
+                orig_client_order_id TEXT NOT NULL,
+                side SMALLINT NOT NULL,
+                ord_type SMALLINT NOT NULL,
+                tif SMALLINT NOT NULL,
+                price BIGINT NOT NULL,
+                qty BIGINT NOT NULL,
+                leaves BIGINT NOT NULL,
+                filled BIGINT NOT NULL,
+                notional BIGINT NOT NULL,
+                code INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                request TEXT NOT NULL,
+                ts_us BIGINT NOT NULL,
+                origin TEXT,
+                PRIMARY KEY (seq, idx)
+            )""",
+            "CREATE INDEX orders_account_ts ON orders (account, ts_us)",
+            "CREATE INDEX orders_order_id ON orders (order_id)",
+            """CREATE TABLE fills (
+                seq BIGINT NOT NULL,
+                idx INTEGER NOT NULL,
+                trade_id BIGINT NOT NULL,
+                liquidity TEXT NOT NULL,
+                symbol TEXT NOT NULL,
+                order_id BIGINT NOT NULL,
+                account TEXT NOT NULL,
+                client_order_id TEXT NOT NULL,
+                side SMALLINT NOT NULL,
+                price BIGINT NOT NULL,
+                qty BIGINT NOT NULL,
+                fee BIGINT NOT NULL,
+                fee_asset TEXT NOT NULL,
+                filled BIGINT NOT NULL,
+                notional BIGINT NOT NULL,
+                leaves BIGINT NOT NULL,
+                ts_us BIGINT NOT NULL,
+                PRIMARY KEY (seq, idx, liquidity)
+            )""",
+            "CREATE INDEX fills_account_ts ON fills (account, ts_us)",
+            """CREATE TABLE ledger (
+                seq BIGINT NOT NULL,
+                leg INTEGER NOT NULL,
+                account TEXT NOT NULL,
+                asset TEXT NOT NULL,
+                amount BIGINT NOT NULL,
+                balance BIGINT NOT NULL,
+                reason TEXT NOT NULL,
+                contra TEXT NOT NULL,
+                trade_id BIGINT NOT NULL,
+                ts_us BIGINT NOT NULL,
+                PRIMARY KEY (seq, leg)
+            )""",
+            "CREATE INDEX ledger_account_asset ON ledger (account, asset, seq)",
+            """CREATE TABLE venue_events (
+                seq BIGINT NOT NULL,
+                idx INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                data TEXT NOT NULL,
+                ts_us BIGINT NOT NULL,
+                PRIMARY KEY (seq, idx)
+            )""",
+            "CREATE INDEX venue_events_kind ON venue_events (kind, seq)",
+        ),
+    ),
+)
+
+TABLE_COLUMNS: Final = {
+    "orders": (
+        "seq", "idx", "event", "order_id", "account", "symbol", "client_order_id",
+        "orig_client_order_id", "side", "ord_type", "tif", "price", "qty", "leaves", "filled",
+        "notional", "code", "text", "request", "ts_us", "origin",
+    ),
+    "fills": (
+        "seq", "idx", "trade_id", "liquidity", "symbol", "order_id", "account",
+        "client_order_id", "side", "price", "qty", "fee", "fee_asset", "filled", "notional",
+        "leaves", "ts_us",
+    ),
+    "ledger": (
+        "seq", "leg", "account", "asset", "amount", "balance", "reason", "contra", "trade_id",
+        "ts_us",
+    ),
+    "venue_events": ("seq", "idx", "kind", "subject", "data", "ts_us"),
+}  # fmt: skip
+
+INSERTS: Final = {
+    table: f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    for table, cols in TABLE_COLUMNS.items()
+}
+
+#: the pseudo accounts' (account, asset) pairs, and each one's latest running balance
+PSEUDO_PAIRS: Final = "SELECT DISTINCT account, asset FROM ledger WHERE account LIKE '@%'"
+PSEUDO_BALANCE: Final = (
+    "SELECT balance FROM ledger WHERE account = ? AND asset = ? ORDER BY seq DESC, leg DESC LIMIT 1"
+)

@@ -1,0 +1,105 @@
+"""The gateway's side of the follower: start the process, restart it when it dies.
+
+The gateway never waits for the follower: starting it is one spawn, its exit is
+noticed by a task, and a follower that keeps dying is restarted with a growing delay
+(logged each time). The store URL goes to the child in its environment, not on its
+command line, where any local user could read a password in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from typing import Final
+
+import structlog
+
+from gateway.config import Config
+
+__all__ = ["FollowerSupervisor"]
+
+log = structlog.get_logger("gateway.follower.supervisor")
+
+_RESTART_MIN_S: Final = 1.0
+_RESTART_MAX_S: Final = 30.0
+_HEALTHY_S: Final = 60.0  # a follower that ran this long restarts without delay
+_STOP_TIMEOUT_S: Final = 5.0
+
+
+class FollowerSupervisor:
+    name = "follower"
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.proc: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gateway.follower",
+            "--journal-dir",
+            self.config.journal.dir,
+            "--log-level",
+            self.config.log_level,
+            "--batch",
+            str(self.config.store.batch),
+            "--lag-log-s",
+            str(self.config.store.lag_log_s),
+            "--parent-pid",
+            str(os.getpid()),
+        ]
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._supervise(), name="follower-supervisor")
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        env = dict(os.environ)
+        env["VENUE_STORE_URL"] = self.config.store.url
+        proc = await asyncio.create_subprocess_exec(
+            *self.command(), stdin=asyncio.subprocess.DEVNULL, env=env
+        )
+        log.info("follower.spawned", pid=proc.pid)
+        return proc
+
+    async def _supervise(self) -> None:
+        delay = _RESTART_MIN_S
+        while not self._stopping:
+            started = time.monotonic()
+            try:
+                self.proc = await self._spawn()
+            except OSError as exc:
+                log.error("follower.spawn_failed", error=str(exc), retry_in_s=delay)
+            else:
+                code = await self.proc.wait()
+                if self._stopping:
+                    return
+                log.error("follower.exited", pid=self.proc.pid, code=code, restart_in_s=delay)
+            if time.monotonic() - started >= _HEALTHY_S:
+                delay = _RESTART_MIN_S
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RESTART_MAX_S)
+            self.restarts += 1
+
+    async def stop(self) -> None:
+        self._stopping = True
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), _STOP_TIMEOUT_S)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,98 @@
+"""`python -m gateway` starts the follower, restarts it when it dies, stops it with
+itself; a gateway killed outright does not leave it behind."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from loadtest.gateway_runner import GatewayProcess
+from tests.gateway.durability import process_alive
+
+HANG_GUARD_S = 60.0
+T = TypeVar("T")
+
+
+def _until(probe: Callable[[], T | None], what: str) -> T:
+    deadline = time.monotonic() + HANG_GUARD_S
+    while True:
+        found = probe()
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, f"hang guard: still waiting for {what}"
+        time.sleep(0.02)
+
+
+def _events(gateway: GatewayProcess, name: str) -> list[dict[str, Any]]:
+    out = []
+    for line in gateway.log_tail(1 << 20).splitlines():
+        if f'"{name}"' in line:
+            out.append(orjson.loads(line))
+    return out
+
+
+def _spawned(gateway: GatewayProcess, count: int) -> int | None:
+    """The pid of the count-th follower the gateway spawned, once it has."""
+    spawned = _events(gateway, "follower.spawned")
+    return int(spawned[count - 1]["pid"]) if len(spawned) >= count else None
+
+
+def _store_seq(path: Path) -> int | None:
+    """The store's position once the follower has written something."""
+    if not path.exists():
+        return None
+    try:
+        with sqlite3.connect(path) as db:
+            (seq,) = db.execute("SELECT seq FROM follower_state").fetchone()
+    except sqlite3.OperationalError:
+        return None  # not migrated yet
+    return int(seq) or None
+
+
+def _gateway(tmp_path: Path) -> GatewayProcess:
+    return GatewayProcess(
+        tmp_path, load_sessions=0, log_level="info", overrides={"store": {"follower": True}}
+    ).start()
+
+
+def test_the_gateway_restarts_a_follower_that_dies_and_stops_it_with_itself(
+    tmp_path: Path,
+) -> None:
+    gateway = _gateway(tmp_path)
+    try:
+        first = _until(lambda: _spawned(gateway, 1), "the follower")
+        # the demo venue's opening balances are journaled: the follower stores them
+        _until(lambda: _store_seq(tmp_path / "store.sqlite3"), "the store")
+        os_kill(first)
+        second = _until(lambda: _spawned(gateway, 2), "a restarted follower")
+        assert second != first
+        (exited,) = _events(gateway, "follower.exited")
+        assert exited["code"] == -signal.SIGKILL
+    finally:
+        code = gateway.stop()
+    assert code == 0, gateway.log_tail()
+    assert not process_alive(second)
+
+
+def test_a_follower_does_not_outlive_a_gateway_killed_outright(tmp_path: Path) -> None:
+    gateway = _gateway(tmp_path)
+    try:
+        pid = _until(lambda: _spawned(gateway, 1), "the follower")
+        assert gateway.proc is not None
+        gateway.proc.kill()
+        gateway.proc.wait()
+        _until(lambda: True if not process_alive(pid) else None, "the follower to exit")
+    finally:
+        gateway.stop()
+
+
+def os_kill(pid: int) -> None:
+    import os
+
+    os.kill(pid, signal.SIGKILL)
