@@ -18,10 +18,18 @@ from engine.commands import (
 )
 from engine.core import Engine
 from engine.events import Event, OrderAccepted
-from engine.journal import JournalWriter, read_records
+from engine.journal import JournalWriter
 from engine.model import OrdType, Side, Stp, TimeInForce
 from engine.sequencer import Sequencer
-from gateway.follower.surveillance import Alert, Surveillance, SurveillanceConfig
+from gateway.follower.surveillance import (
+    Alert,
+    PerInstrument,
+    StpParams,
+    Surveillance,
+    SurveillanceConfig,
+)
+from gateway.follower.surveillance.replay import replay_journal
+from gateway.follower.surveillance.settings import SurveillanceSettings
 
 SYMBOL = "BTC-USD"
 S_US = 1_000_000
@@ -128,18 +136,36 @@ def replay(
     config: SurveillanceConfig | None = None,
     *,
     owners: Mapping[str, str] | None = None,
-    groups: Mapping[str, Iterable[str]] | None = None,
+    groups: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[Alert]:
     """The follower's view: each journaled command through a fresh Engine, its events
     through a fresh Surveillance."""
-    engine = Engine()
-    grid: dict[str, int] = {}
-    surv = Surveillance(config, owners=owners, groups=groups, quote_per_tick_lot=grid)
-    alerts: list[Alert] = []
-    for seq, ts_us, command in read_records(journal):
-        events = engine.apply(seq, ts_us, command)
-        if isinstance(command, AddInstrument) and command.symbol in engine.listings:
-            grid[command.symbol] = engine.listings[command.symbol].instrument.quote_per_tick_lot
-        alerts += surv.advance(ts_us)
-        alerts += surv.feed(events)
-    return alerts
+    settings = SurveillanceSettings(config or SurveillanceConfig(), owners or {}, groups or {})
+    return list(replay_journal(journal, settings))
+
+
+EVENTFUL_CONFIG = SurveillanceConfig(stp=PerInstrument(StpParams(max_per_day=2)))
+EVENTFUL_OWNERS = {"S1": "P", "S2": "P"}
+
+
+def eventful_day(floor: Floor) -> None:
+    """Wash trades, prevented self-trades, a spoof and a marked close."""
+    floor.open("S1", "S2", "M", "B", "C")
+    floor.open("T", stp=Stp.EXPIRE_TAKER)
+    floor.at(HOUR_US)
+    for n in range(3):
+        floor.cross("S1", "S2", BUY if n % 2 else SELL, usd(50_000), 10)
+    floor.limit("T", SELL, usd(50_100), 5)
+    for _ in range(3):
+        floor.limit("T", BUY, usd(50_100), 1, TimeInForce.IOC)
+    floor.mass_cancel("T", SELL)
+    floor.limit("M", BUY, usd(49_990), 5)
+    bait = floor.limit("B", BUY, usd(49_995), 100)
+    floor.cross("B", "M", BUY, usd(50_005), 10)
+    floor.later(S_US)
+    floor.cancel("B", bait)
+    for n, price in enumerate((50_300, 50_500, 50_700)):
+        floor.at(DAY_US - 200 * S_US + n * S_US)
+        floor.cross("M", "C", BUY, usd(price), 2)
+    floor.at(DAY_US + 1)
+    floor.tick()
