@@ -160,7 +160,9 @@ class App:
         if self.config.store.follower:
             from gateway.follower.supervisor import FollowerSupervisor
 
-            follower = FollowerSupervisor(self.config)
+            follower = FollowerSupervisor(
+                self.config, self.registry, lambda: self.host.engine.last_seq
+            )
             await follower.start()
         _log_demo_banner(self.config)
         await stop.wait()

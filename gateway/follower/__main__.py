@@ -16,6 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
+import orjson
 import structlog
 
 from gateway.config import ConfigError, load_config
@@ -28,13 +29,18 @@ from gateway.logs import configure_logging
 log = structlog.get_logger("gateway.follower")
 
 
-def settings_from_args(argv: list[str] | None) -> tuple[FollowerSettings, str, int]:
+def settings_from_args(argv: list[str] | None) -> tuple[FollowerSettings, str, argparse.Namespace]:
     parser = argparse.ArgumentParser(prog="venue-follower", description=__doc__)
     parser.add_argument("--config", help="the gateway's TOML file (laid over the demo config)")
     parser.add_argument("--journal-dir", help="overrides [journal] dir")
     parser.add_argument("--log-level", help="overrides log_level")
     parser.add_argument("--batch", type=int, help="overrides [store] batch")
     parser.add_argument("--lag-log-s", type=float, help="overrides [store] lag_log_s")
+    parser.add_argument(
+        "--status-stdout",
+        action="store_true",
+        help="write status lines (JSON: applied_seq, journal_seq, store_up) on stdout",
+    )
     parser.add_argument(
         "--parent-pid",
         type=int,
@@ -51,7 +57,7 @@ def settings_from_args(argv: list[str] | None) -> tuple[FollowerSettings, str, i
         batch=args.batch or config.store.batch,
         lag_log_s=args.lag_log_s or config.store.lag_log_s,
     )
-    return settings, args.log_level or config.log_level, args.parent_pid
+    return settings, args.log_level or config.log_level, args
 
 
 async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
@@ -64,13 +70,22 @@ async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.5)
 
 
-async def _run(settings: FollowerSettings, parent_pid: int) -> int:
+def _status_line(applied_seq: int, journal_seq: int, store_up: bool) -> None:
+    line = orjson.dumps(
+        {"applied_seq": applied_seq, "journal_seq": journal_seq, "store_up": store_up}
+    )
+    sys.stdout.buffer.write(line + b"\n")
+    sys.stdout.buffer.flush()
+
+
+async def _run(settings: FollowerSettings, args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    watch = asyncio.create_task(_watch_parent(parent_pid, stop)) if parent_pid else None
-    follower = Follower(settings)
+    parent = args.parent_pid
+    watch = asyncio.create_task(_watch_parent(parent, stop)) if parent else None
+    follower = Follower(settings, status=_status_line if args.status_stdout else None)
     log.info(
         "follower.starting",
         journal=str(settings.journal_dir),
@@ -91,13 +106,13 @@ async def _run(settings: FollowerSettings, parent_pid: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        settings, level, parent_pid = settings_from_args(argv)
+        settings, level, args = settings_from_args(argv)
     except ConfigError as exc:
         configure_logging("info")
         log.error("config.invalid", error=str(exc))
         return 2
     configure_logging(level)
-    return asyncio.run(_run(settings, parent_pid))
+    return asyncio.run(_run(settings, args))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,11 @@ import structlog
 from gateway.follower.replay import Batch, Replayer
 from gateway.follower.store import Store, StoreUnavailable, open_store
 
-__all__ = ["Follower", "FollowerSettings"]
+__all__ = ["Follower", "FollowerSettings", "Status"]
+
+#: what the follower reports to its supervisor: applied_seq, journal_seq, store_up
+Status = Callable[[int, int, bool], None]
+_STATUS_EVERY_S = 0.5
 
 log = structlog.get_logger("gateway.follower")
 
@@ -40,8 +45,12 @@ class FollowerSettings:
 
 
 class Follower:
-    def __init__(self, settings: FollowerSettings, store: Store | None = None) -> None:
+    def __init__(
+        self, settings: FollowerSettings, store: Store | None = None, status: Status | None = None
+    ) -> None:
         self.settings = settings
+        self.status = status
+        self._last_status = (-1, -1, True, 0.0)
         self.store = store or open_store(settings.store_url, settings.sqlite_path())
         self.replayer = Replayer(settings.journal_dir)
         self.applied_seq = 0  # in the store
@@ -64,6 +73,7 @@ class Follower:
         self.retries = 0
         self.applied_seq = seq
         opening = self.replayer.start(seq, crc, pseudo)
+        self._report(store_up=True)
         log.info("follower.started", seq=seq, journal=str(self.settings.journal_dir))
         if opening is not None:
             log.info("follower.from_snapshot", seq=opening.last_seq)
@@ -110,6 +120,7 @@ class Follower:
                 log.info("store.available", after_retries=self.retries, seq=batch.last_seq)
                 self.retries = 0
             self.applied_seq = batch.last_seq
+            self._report(store_up=True)
             return True
 
     async def _backoff(self, stop: asyncio.Event, exc: Exception) -> None:
@@ -126,8 +137,21 @@ class Follower:
             applied_seq=self.applied_seq,
             lag=self.lag,
         )
+        self._report(store_up=False)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
+
+    def _report(self, store_up: bool) -> None:
+        """Tell the supervisor (at most every half second, or when the store comes or goes)."""
+        if self.status is None:
+            return
+        seq, head, was_up, at = self._last_status
+        now = time.monotonic()
+        if store_up == was_up and (seq == self.applied_seq or now - at < _STATUS_EVERY_S):
+            return
+        head = max(self.replayer.tail.head_seq, self.applied_seq)
+        self._last_status = (self.applied_seq, head, store_up, now)
+        self.status(self.applied_seq, head, store_up)
 
     def _report_lag(self, idle: bool) -> None:
         now = time.monotonic()

@@ -2,8 +2,10 @@
 
 The gateway never waits for the follower: starting it is one spawn, its exit is
 noticed by a task, and a follower that keeps dying is restarted with a growing delay
-(logged each time). The store URL goes to the child in its environment, not on its
-command line, where any local user could read a password in it.
+(logged each time). The follower reports its position in status lines on its stdout;
+the gateway's /metrics shows them, with the lag against the live engine. The store
+URL goes to the child in its environment, not on its command line, where any local
+user could read a password in it.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Final
 
+import orjson
 import structlog
 
 from gateway.config import Config
+from gateway.metrics import Registry
 
 __all__ = ["FollowerSupervisor"]
 
@@ -32,10 +37,28 @@ _STOP_TIMEOUT_S: Final = 5.0
 class FollowerSupervisor:
     name = "follower"
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, registry: Registry, last_seq: Callable[[], int]) -> None:
         self.config = config
         self.proc: asyncio.subprocess.Process | None = None
         self.restarts = 0
+        self.applied_seq = 0
+        self.store_up = False
+        self.running = False
+        registry.gauge("gw_follower_up", "1 while the journal follower process runs").set_source(
+            lambda: float(self.running)
+        )
+        registry.gauge(
+            "gw_follower_store_up", "1 while the follower's last store write succeeded"
+        ).set_source(lambda: float(self.store_up))
+        registry.gauge(
+            "gw_follower_applied_seq", "Last seq whose rows the follower has stored"
+        ).set_source(lambda: self.applied_seq)
+        registry.gauge(
+            "gw_follower_lag_commands", "Commands journaled but not yet in the store"
+        ).set_source(lambda: max(0, last_seq() - self.applied_seq))
+        registry.gauge(
+            "gw_follower_restarts_total", "Times the follower was restarted", kind="counter"
+        ).set_source(lambda: self.restarts)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -54,6 +77,7 @@ class FollowerSupervisor:
             str(self.config.store.lag_log_s),
             "--parent-pid",
             str(os.getpid()),
+            "--status-stdout",
         ]
 
     async def start(self) -> None:
@@ -63,7 +87,10 @@ class FollowerSupervisor:
         env = dict(os.environ)
         env["VENUE_STORE_URL"] = self.config.store.url
         proc = await asyncio.create_subprocess_exec(
-            *self.command(), stdin=asyncio.subprocess.DEVNULL, env=env
+            *self.command(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
         )
         log.info("follower.spawned", pid=proc.pid)
         return proc
@@ -77,7 +104,10 @@ class FollowerSupervisor:
             except OSError as exc:
                 log.error("follower.spawn_failed", error=str(exc), retry_in_s=delay)
             else:
+                self.running = True
+                await self._read_status(self.proc)
                 code = await self.proc.wait()
+                self.running = False
                 if self._stopping:
                     return
                 log.error("follower.exited", pid=self.proc.pid, code=code, restart_in_s=delay)
@@ -86,6 +116,17 @@ class FollowerSupervisor:
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RESTART_MAX_S)
             self.restarts += 1
+
+    async def _read_status(self, proc: asyncio.subprocess.Process) -> None:
+        """Status lines until the follower's stdout closes (it exited)."""
+        assert proc.stdout is not None
+        while line := await proc.stdout.readline():
+            try:
+                status = orjson.loads(line)
+                self.applied_seq = int(status["applied_seq"])
+                self.store_up = bool(status["store_up"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                log.warning("follower.bad_status_line", line=line[:200].decode(errors="replace"))
 
     async def stop(self) -> None:
         self._stopping = True

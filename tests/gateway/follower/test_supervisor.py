@@ -55,9 +55,12 @@ def _store_seq(path: Path) -> int | None:
     return int(seq) or None
 
 
-def _gateway(tmp_path: Path) -> GatewayProcess:
+def _gateway(tmp_path: Path, **store: object) -> GatewayProcess:
     return GatewayProcess(
-        tmp_path, load_sessions=0, log_level="info", overrides={"store": {"follower": True}}
+        tmp_path,
+        load_sessions=0,
+        log_level="info",
+        overrides={"store": {"follower": True, **store}},
     ).start()
 
 
@@ -74,6 +77,20 @@ def test_the_gateway_restarts_a_follower_that_dies_and_stops_it_with_itself(
         assert second != first
         (exited,) = _events(gateway, "follower.exited")
         assert exited["code"] == -signal.SIGKILL
+        # /metrics: the restart, and a follower caught up with the live engine
+        metrics = _until(
+            lambda: m if (m := gateway.metrics()).get("gw_follower_up") == 1 else None,
+            "the restarted follower to report",
+        )
+        assert metrics["gw_follower_restarts_total"] == 1
+        _until(
+            lambda: (
+                m
+                if (m := gateway.metrics())["gw_follower_applied_seq"] == m["gw_engine_seq"]
+                else None
+            ),
+            "the follower to catch up",
+        )
     finally:
         code = gateway.stop()
     assert code == 0, gateway.log_tail()
@@ -96,3 +113,21 @@ def os_kill(pid: int) -> None:
     import os
 
     os.kill(pid, signal.SIGKILL)
+
+
+def test_the_gateway_trades_while_its_store_is_unreachable(tmp_path: Path) -> None:
+    """The journal is the truth: a database that cannot be reached holds nothing up;
+    the follower retries and /metrics says how far behind it is."""
+    gateway = _gateway(tmp_path, url=f"postgresql://venue@/venue?host={tmp_path / 'no-server'}")
+    try:  # start() returned: the gateway is ready
+        metrics = _until(
+            lambda: m if (m := gateway.metrics()).get("gw_follower_up") == 1 else None,
+            "the follower",
+        )
+        _until(lambda: _events(gateway, "store.unavailable") or None, "a retry")
+        metrics = gateway.metrics()
+        assert metrics["gw_follower_store_up"] == 0
+        assert metrics["gw_follower_lag_commands"] == metrics["gw_engine_seq"] > 0
+    finally:
+        code = gateway.stop()
+    assert code == 0, gateway.log_tail()
