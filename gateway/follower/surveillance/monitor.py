@@ -154,10 +154,10 @@ class Surveillance:
                 rule.on_closed(ev, closing)
             market.closed(ev.order_id)
         elif isinstance(ev, OrderReplaced):
-            market.replaced(ev)
             replaced = market.orders.get(ev.order_id)
             for rule in rules:
                 rule.on_replaced(ev, replaced)
+            market.replaced(ev)
         elif isinstance(ev, SelfTradePrevented):
             for rule in rules:
                 rule.on_stp(ev)

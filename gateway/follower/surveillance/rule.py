@@ -1,8 +1,9 @@
 """The rule interface and per-instrument thresholds.
 
 A rule sees each event after the market state took it in (orders it names are still
-there: closed and filled orders leave only after every rule saw the event), keeps its
-own bounded state, and appends the alerts it raises to a shared sink. Rules read no
+there: closed and filled orders leave only after every rule saw the event; a replace
+is seen before it is applied, so the order still has its old values), keeps its own
+bounded state, and appends the alerts it raises to a shared sink. Rules read no
 clock: time is the events' ts_us, and ``at(ts_us)`` tells them time moved.
 """
 

@@ -53,50 +53,93 @@ class _Episode:
     cancel_after_us: int = 0
 
 
+@dataclass
+class _Bait:
+    order: OpenOrder  # the live order (the market updates it)
+    since: OrderRef  # the order as it became a bait (placed, or enlarged by a replace)
+
+
 class Spoofing(Rule[SpoofParams]):
     name = "spoofing_layering"
     kind = Kind.MARKET_ABUSE
     severity = Severity.HIGH
 
     def setup(self) -> None:
-        self._baits: dict[int, OpenOrder] = {}
+        self._baits: dict[int, _Bait] = {}
         self._live: dict[tuple[str, str, int], int] = {}  # (owner, symbol, side) -> baits
         self._executions: dict[tuple[str, str, int], list[tuple[TradeRef, int]]] = {}
         self._episodes: dict[tuple[str, str, int], _Episode] = {}
 
     def on_accepted(self, ev: OrderAccepted, order: OpenOrder) -> None:
-        if ev.ord_type != _LIMIT or not self._is_bait(order):
+        if ev.ord_type == _LIMIT and self._large(order, order.price, order.qty, 0):
+            self._add(order, order_ref(order, "placed", ev.seq, ev.ts_us, 0))
+
+    def on_replaced(self, ev: OrderReplaced, order: OpenOrder | None) -> None:
+        """Called before the market applies the replace: order still has its old values.
+        A bait stays one while it stays near the touch and large in notional (its size
+        against the touch was judged when it became one); an order enlarged or moved into
+        a bait's position becomes one from this replace on."""
+        if order is None:
             return
-        self._baits[order.order_id] = order
+        if order.order_id in self._baits:
+            if not self._near(order.symbol, order.side, ev.price, ev.qty):
+                self._drop(order.order_id)
+            return
+        own = (
+            order.qty - order.filled
+            if order.price == self.market.best(order.symbol, order.side)[0]
+            else 0
+        )
+        if self._large(order, ev.price, ev.qty, own):
+            ref = OrderRef(
+                order.order_id,
+                ev.seq,
+                ev.ts_us,
+                order.account,
+                order.side,
+                ev.price,
+                ev.qty,
+                ev.filled,
+                "enlarged",
+            )
+            self._add(order, ref)
+
+    def _add(self, order: OpenOrder, since: OrderRef) -> None:
+        self._baits[order.order_id] = _Bait(order, since)
         key = (order.owner, order.symbol, order.side)
         self._live[key] = self._live.get(key, 0) + 1
 
-    def _is_bait(self, order: OpenOrder) -> bool:
-        p = self.params.of(order.symbol)
+    def _near(self, symbol: str, side: int, price: int, qty: int) -> bool:
+        """At or within near_touch_bps of the touch, and at least min_bait_notional."""
+        p = self.params.of(symbol)
         market = self.market
-        if market.notional(order.symbol, order.price, order.qty) < p.min_bait_notional:
+        if market.notional(symbol, price, qty) < p.min_bait_notional:
             return False
-        best, best_qty = market.best(order.symbol, order.side)
-        if best:
-            gap = best - order.price if order.side == BUY else order.price - best
-            reference = best
-        else:
-            reference, _ = market.best(order.symbol, 3 - order.side)
+        reference, _ = market.best(symbol, side)
+        if not reference:
+            reference, _ = market.best(symbol, 3 - side)
             if not reference:
                 return False
-            gap = reference - order.price if order.side == BUY else order.price - reference
-        if gap * 10_000 > p.near_touch_bps * reference:
+        gap = reference - price if side == BUY else price - reference
+        return gap * 10_000 <= p.near_touch_bps * reference
+
+    def _large(self, order: OpenOrder, price: int, qty: int, own_extra: int) -> bool:
+        """A bait: near the touch, large against what others show at the touch (not the
+        owner's own baits there, nor own_extra lots of its own) and against the ADV."""
+        if not self._near(order.symbol, order.side, price, qty):
             return False
-        own = sum(
-            b.qty - b.filled
+        p = self.params.of(order.symbol)
+        best, best_qty = self.market.best(order.symbol, order.side)
+        own = own_extra + sum(
+            b.order.qty - b.order.filled
             for b in self._baits.values()
-            if (b.owner, b.symbol, b.side, b.price) == (order.owner, order.symbol, order.side, best)
-            and b.order_id != order.order_id
+            if (b.order.owner, b.order.symbol, b.order.side, b.order.price)
+            == (order.owner, order.symbol, order.side, best)
         )
-        if order.qty * 100 < p.bait_touch_pct * (best_qty - own):
+        if qty * 100 < p.bait_touch_pct * max(best_qty - own, 0):
             return False
-        adv = market.adv(order.symbol, order.ts_us)
-        return not adv or order.qty * 10_000 >= p.bait_adv_bps * adv
+        adv = self.market.adv(order.symbol, order.ts_us)
+        return not adv or qty * 10_000 >= p.bait_adv_bps * adv
 
     def on_trade(self, ev: Trade) -> None:
         taker_side = ev.taker_side
@@ -113,10 +156,6 @@ class Spoofing(Rule[SpoofParams]):
             if not leaves:
                 self._drop(order_id)
 
-    def on_replaced(self, ev: OrderReplaced, order: OpenOrder | None) -> None:
-        if order is not None and order.order_id in self._baits and not self._is_bait(order):
-            self._drop(order.order_id)
-
     def on_closed(self, ev: OrderClosed, order: OpenOrder | None) -> None:
         bait = self._baits.get(ev.order_id)
         if bait is None:
@@ -125,7 +164,8 @@ class Spoofing(Rule[SpoofParams]):
             self._canceled(ev, bait)
         self._drop(ev.order_id)
 
-    def _canceled(self, ev: OrderCanceled, bait: OpenOrder) -> None:
+    def _canceled(self, ev: OrderCanceled, entry: _Bait) -> None:
+        bait, since = entry.order, entry.since
         p = self.params.of(bait.symbol)
         if ev.filled * 100 > p.max_bait_fill_pct * bait.qty:
             return
@@ -133,12 +173,12 @@ class Spoofing(Rule[SpoofParams]):
         trades = [
             (t, qty)
             for t, qty in self._executions.get(key, ())
-            if t.seq > bait.seq and t.ts_us >= ev.ts_us - p.cancel_window_us
+            if t.seq > since.seq and t.ts_us >= ev.ts_us - p.cancel_window_us
         ]
         if not trades:
             return
         episode = self._episodes.setdefault((bait.owner, bait.symbol, bait.side), _Episode())
-        episode.baits.append(order_ref(bait, "placed", bait.seq, bait.ts_us, 0))
+        episode.baits.append(since)
         episode.baits.append(order_ref(bait, "canceled", ev.seq, ev.ts_us, ev.filled))
         episode.unfilled += ev.qty
         for t, qty in trades:
@@ -148,9 +188,10 @@ class Spoofing(Rule[SpoofParams]):
         latest = max(t.ts_us for t, _ in trades)
         episode.cancel_after_us = max(episode.cancel_after_us, ev.ts_us - latest)
 
-    def _drop(self, order_id: int) -> OpenOrder | None:
-        bait = self._baits.pop(order_id, None)
-        if bait is not None:
+    def _drop(self, order_id: int) -> None:
+        entry = self._baits.pop(order_id, None)
+        if entry is not None:
+            bait = entry.order
             key = (bait.owner, bait.symbol, bait.side)
             left = self._live[key] - 1
             if left:
@@ -158,7 +199,6 @@ class Spoofing(Rule[SpoofParams]):
             else:
                 del self._live[key]
                 self._executions.pop((bait.owner, bait.symbol, 3 - bait.side), None)
-        return bait
 
     def end_command(self, seq: int) -> None:
         episodes, self._episodes = self._episodes, {}

@@ -14,6 +14,7 @@ from engine.commands import (
     MassCancel,
     NewOrder,
     OpenAccount,
+    Replace,
     Tick,
 )
 from engine.core import Engine
@@ -116,6 +117,9 @@ class Floor:
 
     def cancel(self, account: str, order_id: int) -> None:
         self.submit(Cancel(account, SYMBOL, order_id))
+
+    def replace(self, account: str, order_id: int, qty: int, price: int = 0) -> None:
+        self.submit(Replace(account, SYMBOL, qty, price, order_id))
 
     def mass_cancel(self, account: str, side: Side) -> None:
         self.submit(MassCancel(account, SYMBOL, int(side)))

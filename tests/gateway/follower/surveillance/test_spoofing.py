@@ -150,3 +150,36 @@ def test_the_bait_must_be_one_percent_of_the_average_daily_volume(
     floor.limit("M", BUY, BID, 5)
     spoof(floor, bait_lots=100)  # 100 lots against 1 % of 9857 or of 10142
     assert [a.rule for a in floor.alerts] == (["spoofing_layering"] if alerted else [])
+
+
+def test_an_order_enlarged_into_a_bait_is_one_from_the_replace() -> None:
+    floor = Floor()
+    market(floor)
+    order = floor.limit("S", BUY, usd(49_995), 10)  # small: not a bait
+    floor.replace("S", order, 100)
+    floor.cross("S", "B", BUY, usd(50_005), 10)
+    floor.cancel("S", order)
+    [alert] = floor.alerts
+    assert [o.action for o in alert.orders] == ["enlarged", "canceled"]
+    assert alert.orders[0].qty == 100
+
+
+def test_a_bait_trimmed_at_the_touch_stays_a_bait() -> None:
+    floor = Floor()
+    market(floor)
+    bait = floor.limit("S", BUY, usd(49_995), 100)
+    floor.replace("S", bait, 90)
+    floor.cross("S", "B", BUY, usd(50_005), 10)
+    floor.cancel("S", bait)
+    [alert] = floor.alerts
+    assert [(o.action, o.qty) for o in alert.orders] == [("placed", 100), ("canceled", 90)]
+
+
+def test_near_miss_a_bait_moved_away_from_the_touch_before_the_trade() -> None:
+    floor = Floor()
+    market(floor)
+    bait = floor.limit("S", BUY, usd(49_995), 100)
+    floor.replace("S", bait, 100, usd(49_900))  # 18 bps below the best bid
+    floor.cross("S", "B", BUY, usd(50_005), 10)
+    floor.cancel("S", bait)
+    assert floor.alerts == []
