@@ -17,6 +17,7 @@ import structlog
 
 from gateway.busypoll import BusyPoll
 from gateway.config import Config
+from gateway.credentials import CredentialListener
 from gateway.fdlimit import needed_descriptors, raise_fd_limit
 from gateway.gcpacer import GcPacer
 from gateway.host import EngineHost, Listener
@@ -80,6 +81,7 @@ class App:
         self.http: HttpServer | None = None
         self.ws: WsServer | None = None
         self.admin: AdminServer | None = None
+        self.credentials: CredentialListener | None = None
         self.components: list[Component] = []
         self.ready = False
         self._stopped = asyncio.Event()
@@ -94,7 +96,10 @@ class App:
         self.publisher = MarketDataPublisher(self.host.engine, self.registry)
         self.fix = FixGateway(self.config, self.host, self.tracker, self.publisher, self.registry)
         self.ws = WsServer(self.config, self.host, self.tracker, self.publisher, self.registry)
+        #: the live credential view: key ring and FIX sessions follow the engine
+        self.credentials = CredentialListener([self.fix, self.ws.venue])
         for priority, listener in (
+            (Priority.VIEWS, self.credentials),
             (Priority.FIX, self.fix.on_batch),
             (Priority.MARKET_DATA, self.publisher),
             (Priority.WS, self.ws.listener),

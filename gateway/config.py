@@ -5,10 +5,10 @@ top-level section present in the file replaces the default one; absent sections
 keep the demo values. Unknown keys and wrong types are errors that name the key
 ("accounts[1].stp: expected one of ...").
 
-A secret key ``k`` (password_hash, hmac_secret) may instead be given as ``k_env``,
-the name of an environment variable holding it, or ``k_file``, a file holding it
-(a final newline is dropped): secrets need not live in the TOML. Secrets stay out
-of the config's repr and of every error message.
+A secret key ``k`` (password_hash, hmac_secret, key_derivation_secret) may instead
+be given as ``k_env``, the name of an environment variable holding it, or ``k_file``,
+a file holding it (a final newline is dropped): secrets need not live in the TOML.
+Secrets stay out of the config's repr and of every error message.
 """
 
 from __future__ import annotations
@@ -150,6 +150,9 @@ class WsConfig:
     idle_timeout_s: float = 60.0  # neither logged on nor subscribed this long: closed; 0 = never
     max_connections: int = 5000
     max_connections_per_source: int = 200
+    #: master of the API keys' HMAC secrets (gateway/credentials.py); "" = no HMAC keys
+    #: can be issued or verified but config-secret ones
+    key_derivation_secret: str = _secret()
     api_keys: list[ApiKeyConfig] = field(default_factory=list)
 
 

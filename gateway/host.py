@@ -36,6 +36,7 @@ from engine.journal import JournalWriter, RecoveryReport, recover
 from engine.model import Stp, decimal_to_units
 from engine.venue.operators import seed_operators
 from gateway.config import Config
+from gateway.credentials import seed_credentials
 from gateway.dirlock import lock_dir
 from gateway.metrics import Registry
 from gateway.snapshots import SnapshotWriter
@@ -197,6 +198,7 @@ class EngineHost:
                 engine.submit(AdjustBalance(acct.id, asset, decimal_to_units(amount)))
         if not engine.operators.by_id:
             seed_operators(self.config, engine.submit)
+        seed_credentials(self.config, engine.submit)
 
     async def stop(self) -> None:
         """Finish the commit in flight, commit what is held (synchronously), close."""

@@ -9,6 +9,7 @@ end of the test.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -41,6 +42,16 @@ def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
         for name, values in defaults.items()
     }
     return dataclasses.replace(base, **changes)
+
+
+async def submit_applied(app: App, command: Any) -> list[Any]:
+    """Submit ``command`` as the admin API does and wait until every host listener has
+    seen its events (the live views follow it); its events."""
+    events = app.host.submit(command)
+    done = asyncio.get_running_loop().create_future()
+    app.host.defer(lambda: done.set_result(None))
+    await done
+    return events
 
 
 @pytest.fixture(autouse=True)

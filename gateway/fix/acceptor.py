@@ -261,6 +261,11 @@ class _Connection(asyncio.Protocol):
             self._logon_timer = None
 
 
+def _credentials(s: SessionSettings) -> tuple[object, ...]:
+    """What a Logon is checked against: when it changes, a live session logs out."""
+    return (s.auth, s.username, s.password_hash, dict(s.ed25519_public_keys))
+
+
 class FixAcceptor:
     """The FIX acceptor: one listening socket, one FixSession per configured session."""
 
@@ -289,8 +294,15 @@ class FixAcceptor:
         if len(set(keys)) != len(keys):
             raise ValueError("two FIX sessions share the same SenderCompID/TargetCompID pair")
         self._ssl = ssl_context if ssl_context is not None else build_ssl_context(settings)
-        #: (our CompID, their CompID) -> session; filled by :meth:`start`.
+        #: (our CompID, their CompID) -> session, the enabled ones (a Logon binds only
+        #: to these); filled by :meth:`start`, changed by :meth:`put_session`.
         self.sessions: dict[tuple[str, str], FixSession] = {}
+        #: every session built, enabled or not: a session re-enabled or created again
+        #: after a delete reuses its object, so one store is open per directory
+        self._built: dict[tuple[str, str], FixSession] = {}
+        #: sessions replaced by one with another BeginString: stores closed at stop
+        self._retired: list[FixSession] = []
+        self._started = False
         self._connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
         #: password checks (scrypt) run here, never on the event loop
@@ -343,32 +355,85 @@ class FixAcceptor:
         for flush in flushes:
             flush()
 
+    def _build(self, s: SessionSettings) -> FixSession:
+        st = self.settings
+        directory = st.store_dir / session_dir_name(
+            s.begin_string, s.sender_comp_id, s.target_comp_id
+        )
+        session = FixSession(
+            s,
+            FileStore(
+                directory,
+                fsync=st.fsync,
+                resend_window=st.resend_window,
+                after_durable=self._after_durable,
+            ),
+            load_dictionary(s.begin_string, st.spec_dir, s.default_appl_ver_id),
+            self.application,
+            sending_time_tolerance_s=st.sending_time_tolerance_s,
+            scheduler=self.defer_flush,
+            clock=asyncio.get_running_loop().time,
+            guard=self.logon_guard,
+        )
+        self._built[(s.sender_comp_id, s.target_comp_id)] = session
+        data_tags = dict(self.data_tags)
+        data_tags.update(session.dictionary.data_tags)
+        self.data_tags = data_tags
+        return session
+
+    def put_session(self, settings: SessionSettings, enabled: bool, text: str) -> None:
+        """A session created, changed, enabled or disabled while the gateway runs.
+
+        A live connection is logged out with ``text`` when the session is disabled,
+        and when its credentials changed (the ones it logged on with may be gone);
+        other changes apply to it from its next message."""
+        key = (settings.sender_comp_id, settings.target_comp_id)
+        if not self._started:
+            self._session_settings = [
+                s for s in self._session_settings if (s.sender_comp_id, s.target_comp_id) != key
+            ]
+            if enabled:
+                self._session_settings.append(settings)
+            return
+        session = self._built.get(key)
+        if session is not None and session.settings.begin_string != settings.begin_string:
+            session.revoke(text)
+            self.sessions.pop(key, None)
+            self._retired.append(self._built.pop(key))
+            session = None
+        if session is None:
+            session = self._build(settings)
+        else:
+            old = session.settings
+            session.update_settings(settings)
+            if _credentials(old) != _credentials(settings):
+                session.revoke(text)
+        if enabled:
+            self.sessions[key] = session
+        else:
+            self.sessions.pop(key, None)
+            session.revoke(text)
+
+    def drop_session(self, sender_comp_id: str, target_comp_id: str, text: str) -> None:
+        """A session disabled or deleted: no Logon binds to it any more, and a live
+        connection is logged out with ``text``."""
+        key = (sender_comp_id, target_comp_id)
+        if not self._started:
+            self._session_settings = [
+                s for s in self._session_settings if (s.sender_comp_id, s.target_comp_id) != key
+            ]
+            return
+        self.sessions.pop(key, None)
+        session = self._built.get(key)
+        if session is not None:
+            session.revoke(text)
+
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         st = self.settings
         for s in self._session_settings:
-            directory = st.store_dir / session_dir_name(
-                s.begin_string, s.sender_comp_id, s.target_comp_id
-            )
-            self.sessions[(s.sender_comp_id, s.target_comp_id)] = FixSession(
-                s,
-                FileStore(
-                    directory,
-                    fsync=st.fsync,
-                    resend_window=st.resend_window,
-                    after_durable=self._after_durable,
-                ),
-                load_dictionary(s.begin_string, st.spec_dir, s.default_appl_ver_id),
-                self.application,
-                sending_time_tolerance_s=st.sending_time_tolerance_s,
-                scheduler=self.defer_flush,
-                clock=loop.time,
-                guard=self.logon_guard,
-            )
-        data_tags = dict(DEFAULT_DATA_TAGS)
-        for session in self.sessions.values():
-            data_tags.update(session.dictionary.data_tags)
-        self.data_tags = data_tags
+            self.sessions[(s.sender_comp_id, s.target_comp_id)] = self._build(s)
+        self._started = True
         # Over TLS a connection reaches _Connection (its caps and logon timer) only once
         # the handshake is done: a client that never finishes it is cut as late.
         self._server = await loop.create_server(
@@ -391,21 +456,20 @@ class FixAcceptor:
         """Logout every live session, wait up to ``timeout`` for the answers, close."""
         if self._server is not None:
             self._server.close()
-        for s in self.sessions.values():
+        sessions = [*self._built.values(), *self._retired]
+        for s in sessions:
             if s.is_logged_on:
                 s.logout(logout_text)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while any(s.is_connected for s in self.sessions.values()) and loop.time() < deadline:
+        while any(s.is_connected for s in sessions) and loop.time() < deadline:
             await asyncio.sleep(0.01)
         # the last inbound numbers count once what they caused is journaled
-        while (
-            any(s.store.awaiting_durable for s in self.sessions.values()) and loop.time() < deadline
-        ):
+        while any(s.store.awaiting_durable for s in sessions) and loop.time() < deadline:
             await asyncio.sleep(0.01)
         for conn in list(self._connections):
             conn.close()
-        for s in self.sessions.values():
+        for s in sessions:
             if s.is_connected:
                 s.connection_lost()
             try:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import structlog
 
@@ -34,9 +34,10 @@ from engine.events import (
     OrderReplaced,
     SelfTradePrevented,
     Trade,
+    VenueEvent,
 )
 from engine.model import Instrument, OrderStatus, Side, Stp
-from gateway.config import Config, FixSessionConfig
+from gateway.config import Config
 from gateway.connguard import ConnectionGuard
 from gateway.edges import (
     COD_REQUEST_ID,
@@ -49,7 +50,7 @@ from gateway.fix.acceptor import FixAcceptor
 from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp
 from gateway.fix.marketdata import FixMarketData
 from gateway.fix.session import BusinessRejectReason, FixSession
-from gateway.fix.settings import AcceptorSettings, Role, SessionSettings
+from gateway.fix.settings import AcceptorSettings, AuthMode, Role, SessionSettings
 from gateway.fix.tags import (
     ACCOUNT,
     AVG_PX,
@@ -133,26 +134,36 @@ def acceptor_settings(config: Config) -> AcceptorSettings:
     )
 
 
-def session_settings(config: Config, sess: FixSessionConfig) -> SessionSettings:
+def session_settings(data: Mapping[str, Any]) -> SessionSettings:
+    """A session's settings from its engine record (``FixSessionRecord.data()``, the
+    data of a ``fix_session.*`` VenueEvent)."""
     return SessionSettings(
-        target_comp_id=sess.target_comp_id,
-        sender_comp_id=sess.sender_comp_id or config.fix.sender_comp_id,
-        begin_string=sess.begin_string,
-        default_appl_ver_id=sess.default_appl_ver_id,
-        role=Role(sess.role),
-        accounts=tuple(sess.account),
-        auth=sess.auth,  # type: ignore[arg-type]  # validated StrEnum value
-        username=sess.username or None,
-        password_hash=sess.password_hash or None,
-        ed25519_public_keys=dict(sess.ed25519_keys),
-        reset_on_logon=sess.reset_on_logon,
-        cancel_on_disconnect=sess.cancel_on_disconnect,
-        cancel_on_logout=sess.cancel_on_logout,
-        max_msgs_per_s=sess.max_msgs_per_s,
-        heartbeat_min_s=sess.heartbeat_min_s,
-        heartbeat_max_s=sess.heartbeat_max_s,
-        logout_timeout_s=sess.logout_timeout_s,
+        target_comp_id=data["target_comp_id"],
+        sender_comp_id=data["sender_comp_id"],
+        begin_string=data["begin_string"],
+        default_appl_ver_id=data["default_appl_ver_id"],
+        role=Role(data["role"]),
+        accounts=tuple(data["accounts"]),
+        auth=AuthMode(data["auth"]),
+        username=data["username"] or None,
+        password_hash=data["password_hash"] or None,
+        ed25519_public_keys=dict(data["ed25519_keys"]),
+        reset_on_logon=data["reset_on_logon"],
+        cancel_on_disconnect=data["cancel_on_disconnect"],
+        cancel_on_logout=data["cancel_on_logout"],
+        max_msgs_per_s=data["max_msgs_per_s"],
+        heartbeat_min_s=data["heartbeat_min_s"],
+        heartbeat_max_s=data["heartbeat_max_s"],
+        logout_timeout_s=data["logout_timeout_ms"] / 1000,
     )
+
+
+#: Logout texts when the operator changes a live session (RULES_OF_ENGAGEMENT.md).
+_LOGOUT_TEXTS: Final = {
+    "fix_session.disabled": "Session disabled by the venue",
+    "fix_session.deleted": "Session deleted by the venue",
+    "fix_session.updated": "Session credentials changed by the venue; log on again",
+}
 
 
 class FixGateway:
@@ -171,9 +182,14 @@ class FixGateway:
         self.config = config
         self.host = host
         self.tracker = tracker
+        # the engine's sessions once, after recovery; then the credential events
         self.acceptor = FixAcceptor(
             acceptor_settings(config),
-            [session_settings(config, s) for s in config.fix.sessions],
+            [
+                session_settings(record.data())
+                for record in host.engine.credentials.fix_sessions.values()
+                if record.enabled
+            ],
             self,
             after_durable=host.defer,
             connection_guard=ConnectionGuard(
@@ -229,6 +245,25 @@ class FixGateway:
         if self.on_batch in self.host.listeners:
             self.host.listeners.remove(self.on_batch)
             self.host.group_end.pop(self.on_batch, None)
+
+    def on_credential(self, event: VenueEvent) -> None:
+        """A FIX session was created, changed, enabled, disabled or deleted."""
+        kind = event.kind
+        if not kind.startswith("fix_session."):
+            return
+        data = event.data
+        reason = str(data.get("status_reason") or "")
+        text = _LOGOUT_TEXTS.get(kind, "")
+        if text and reason and kind != "fix_session.updated":
+            text = f"{text}: {reason}"
+        if kind == "fix_session.deleted":
+            self.acceptor.drop_session(
+                str(data["sender_comp_id"]), str(data["target_comp_id"]), text
+            )
+        else:
+            self.acceptor.put_session(session_settings(data), bool(data["enabled"]), text)
+        self._by_account.clear()
+        log.info("fix.session_changed", session=event.subject, change=kind)
 
     # ------------------------------------------------------------ FixApplication
 
@@ -650,7 +685,7 @@ class FixGateway:
                     elif settings.role is Role.ORDER_ENTRY:
                         entry.append(session)
             by_account = (drop, entry)
-            if self.acceptor.sessions:  # the session set is fixed once the acceptor started
+            if self.acceptor.sessions:  # cleared when the session set changes
                 self._by_account[account] = by_account
         drop, entry = by_account
         if owner is not None:

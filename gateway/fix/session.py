@@ -257,6 +257,9 @@ class FixSession:
         #: refusing it (issue #14's logon-storm benchmark)
         self._auth_failure_log = RefusalLog()
         self._signed_logons = SingleUse(_MAX_SIGNED_LOGONS)
+        #: the Logout text once the operator disabled or deleted this session: what
+        #: arrives before the Logout answer is refused, never handed to the application
+        self._revoked: str | None = None
 
     # -- public surface ----------------------------------------------------------
 
@@ -287,6 +290,7 @@ class FixSession:
             raise RuntimeError(f"{self.session_id}: already connected")
         self._transport = transport
         self._peer = peer
+        self._revoked = None
         self.state = SessionState.AWAITING_LOGON
         self._last_recv = self._last_sent = self._now = now
         self._test_request_sent = False
@@ -348,6 +352,24 @@ class FixSession:
         if self._transport is not None:
             self._transport.deadline_changed()
         self._wake()
+
+    def revoke(self, text: str) -> None:
+        """The operator disabled, deleted or changed the credentials of this session:
+        a live connection is logged out now with ``text``; application messages that
+        arrive before the Logout answer get a BusinessMessageReject."""
+        if not self.is_connected:
+            return
+        self._revoked = text
+        self.logout(text)
+
+    def update_settings(self, settings: SessionSettings) -> None:
+        """New settings for the same CompIDs and BeginString (the session's identity
+        and its store), from the next message on."""
+        if settings.session_id != self.settings.session_id:
+            raise ValueError(f"{self.session_id}: cannot become {settings.session_id}")
+        self.settings = settings
+        self._app_types = settings.app_msg_types
+        self._limiter = None
 
     def on_pause_writing(self) -> None:
         """The connection's write buffer is over its high-water mark."""
@@ -824,6 +846,9 @@ class FixSession:
             self._on_application(msg, mt)
 
     def _on_application(self, msg: FixMessage, mt: str) -> None:
+        if self._revoked is not None:
+            self.send_business_reject(msg, BusinessRejectReason.OTHER, self._revoked)
+            return
         if mt not in self._app_types:
             self.send_business_reject(
                 msg, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE, "Unsupported Message Type"

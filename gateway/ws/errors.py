@@ -15,6 +15,7 @@ from engine.model import OrderStatus
 from gateway.edges import ENGINE_CODE_BASE, REJECTS, reject_rule
 
 __all__ = [
+    "CLOSE_CREDENTIAL",
     "CLOSE_GOING_AWAY",
     "CLOSE_IDLE",
     "CLOSE_SLOW_CONSUMER",
@@ -39,6 +40,10 @@ class ErrorCode(IntEnum):
     STALE_TIMESTAMP = 1013
     ALREADY_LOGGED_ON = 1014
     LOGON_REPLAYED = 1015
+    KEY_REVOKED = 1016
+    KEY_EXPIRED = 1017
+    IP_NOT_ALLOWED = 1018
+    SCOPE_FORBIDDEN = 1019
     INVALID_CHANNEL = 1020
     TOO_MANY_SUBSCRIPTIONS = 1021
     RATE_LIMITED = 1029
@@ -51,6 +56,10 @@ _HTTP_STATUS: dict[int, int] = {
     ErrorCode.BAD_SIGNATURE: 401,
     ErrorCode.STALE_TIMESTAMP: 401,
     ErrorCode.LOGON_REPLAYED: 401,
+    ErrorCode.KEY_REVOKED: 401,
+    ErrorCode.KEY_EXPIRED: 401,
+    ErrorCode.IP_NOT_ALLOWED: 403,
+    ErrorCode.SCOPE_FORBIDDEN: 403,
     ErrorCode.ALREADY_LOGGED_ON: 409,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INTERNAL: 500,
@@ -62,6 +71,8 @@ CLOSE_SLOW_CONSUMER = 4008
 CLOSE_GOING_AWAY = 1001
 CLOSE_IDLE = 4001
 """Close code for a connection neither logged on nor subscribed for ``idle_timeout_s``."""
+CLOSE_CREDENTIAL = 4003
+"""Close code when the session's API key is revoked or has expired."""
 
 
 class ApiError(Exception):

@@ -47,7 +47,15 @@ from engine.model import (
 from gateway.decimals import decimal_text
 from gateway.edges import RateLimiter, cancel_on_disconnect
 from gateway.orders import OrderView
-from gateway.ws.errors import ApiError, ErrorCode, close_reason_name, engine_error, status_name
+from gateway.scopes import METHOD_SCOPES, PUBLIC_METHODS, READ
+from gateway.ws.errors import (
+    CLOSE_CREDENTIAL,
+    ApiError,
+    ErrorCode,
+    close_reason_name,
+    engine_error,
+    status_name,
+)
 from gateway.ws.outbox import Outbox
 from gateway.ws.subscriptions import Subscription, parse_channel
 
@@ -57,7 +65,7 @@ if TYPE_CHECKING:
     from gateway.host import EngineHost, EventBatch
     from gateway.marketdata import MarketDataPublisher
     from gateway.orders import OrderTracker
-    from gateway.ws.auth import KeyRing
+    from gateway.ws.auth import KeyRing, LiveKey
     from gateway.ws.subscriptions import WsMarketData
 
 __all__ = [
@@ -269,6 +277,11 @@ class Venue(Protocol):
 
     def remove_user(self, session: Session) -> None: ...
 
+    def logged_on(self, session: Session) -> None:
+        """``session`` logged on with ``session.key`` (revoking it closes the session)."""
+
+    def logged_off(self, session: Session) -> None: ...
+
 
 COMMAND_METHODS = frozenset({"order.place", "order.cancel", "order.replace", "orders.cancel_all"})
 METHODS = (
@@ -307,12 +320,18 @@ class Pending:
 class Session:
     """One WebSocket connection's protocol state."""
 
-    def __init__(self, venue: Venue, outbox: Outbox, peer: str = "") -> None:
+    def __init__(self, venue: Venue, outbox: Outbox, peer: str = "", peer_ip: str = "") -> None:
         self.venue = venue
         self.outbox = outbox
         self.peer = peer
+        #: the peer's IP address, checked against the key's allowlist at logon
+        self.peer_ip = peer_ip
         self.account: str | None = None
         self.api_key = ""
+        #: the key this session logged on with: its scopes and expiry
+        self.key: LiveKey | None = None
+        #: closes the connection with (close code, reason); set by the server
+        self.closer: Callable[[int, str], None] | None = None
         self.cancel_on_disconnect = False
         self.subs: dict[str, Subscription] = {}
         self.user = False
@@ -410,8 +429,10 @@ class Session:
                     ErrorCode.UNKNOWN_METHOD,
                     f"unknown method {req.method!r}; methods are: {', '.join(METHODS)}",
                 )
-            if req.method != "session.logon" and req.method not in _PUBLIC and not self.account:
-                raise ApiError(ErrorCode.NOT_LOGGED_ON, f"{req.method} requires session.logon")
+            if req.method not in PUBLIC_METHODS:
+                if not self.account:
+                    raise ApiError(ErrorCode.NOT_LOGGED_ON, f"{req.method} requires session.logon")
+                self._authorize(req.method)
             params = Params(req.method, req.params)
             result = handler(self, params)
         except ApiError as err:
@@ -422,6 +443,8 @@ class Session:
                 self._send(answer)
             self.venue.count_request(req.method if req.method in METHODS else "unknown",
                                      err.status)  # fmt: skip
+            if err.code == ErrorCode.KEY_EXPIRED and self.key is not None:
+                self.close(CLOSE_CREDENTIAL, f"api key {self.api_key} expired")
             return
         except Exception:
             self.venue.log_exception(req.method)
@@ -447,6 +470,24 @@ class Session:
 
     def _send(self, data: bytes) -> None:
         self.outbox.push(data)
+
+    def _authorize(self, method: str) -> None:
+        """The logged-on key may call ``method``: not expired (checked at each request:
+        a session whose key expires is closed at its next request), and its scope."""
+        key = self.key
+        if key is None:
+            return
+        if key.expired(self.venue.clock_ms()):
+            raise ApiError(ErrorCode.KEY_EXPIRED, f"api_key {key.key_id!r} expired")
+        scope = METHOD_SCOPES.get(method)
+        if scope is None:
+            raise ApiError(ErrorCode.SCOPE_FORBIDDEN, f"{method}: no key scope allows it")
+        if scope not in key.scopes:
+            raise ApiError(
+                ErrorCode.SCOPE_FORBIDDEN,
+                f"{method} needs scope {scope!r}; api_key {key.key_id!r} has"
+                f" {', '.join(sorted(key.scopes)) or 'none'}",
+            )
 
     # ---------------------------------------------------------------- commands
 
@@ -519,10 +560,13 @@ class Session:
         p.done()
         assert api_key is not None and ts is not None and sig is not None
         now_ms = self.venue.clock_ms()
-        account = self.venue.keys.verify(api_key, ts, sig, now_ms)
+        key = self.venue.keys.verify(api_key, ts, sig, now_ms, self.peer_ip)
+        account = key.account
         self.account = account
         self.api_key = api_key
+        self.key = key
         self.cancel_on_disconnect = cod
+        self.venue.logged_on(self)
         return {
             "api_key": api_key,
             "account": account,
@@ -681,12 +725,21 @@ class Session:
 
     # ---------------------------------------------------------------- teardown
 
+    def close(self, code: int, reason: str) -> None:
+        """End the session now (its key was revoked or expired): nothing more is
+        processed, and the server closes the connection with ``code`` and ``reason``."""
+        self.disconnect()
+        if self.closer is not None:
+            self.closer(code, reason)
+
     def disconnect(self) -> None:
         """Connection gone: drop subscriptions, then honour cancel_on_disconnect."""
         if self.closed:
             return
         self.closed = True
         self.inbox.clear()
+        if self.key is not None:
+            self.venue.logged_off(self)
         for name in list(self.subs):
             self._drop(name)
         owned = self.venue.owners.drop(self)
@@ -697,9 +750,6 @@ class Session:
 @dataclass(slots=True)
 class _Submit:
     command: Command
-
-
-_PUBLIC = frozenset({"instruments", "subscribe", "unsubscribe"})
 
 
 def _subscribe_handler(session: Session, p: Params) -> Any:
@@ -714,6 +764,8 @@ def _subscribe_handler(session: Session, p: Params) -> Any:
     for name, (kind, _, _) in new.items():
         if kind == "user" and not session.account:
             raise ApiError(ErrorCode.NOT_LOGGED_ON, f"channel {name!r} requires session.logon")
+        if kind == "user" and session.key is not None and READ not in session.key.scopes:
+            raise ApiError(ErrorCode.SCOPE_FORBIDDEN, f"channel {name!r} needs scope 'read'")
     if len(session.subs) + len(new) > MAX_SUBSCRIPTIONS:
         raise ApiError(
             ErrorCode.TOO_MANY_SUBSCRIPTIONS,

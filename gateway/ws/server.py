@@ -28,16 +28,18 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from engine.events import VenueEvent
 from engine.model import Instrument, units_to_decimal
 from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard
+from gateway.credentials import secret_source
 from gateway.edges import OwnerRegistry, instrument_list
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
 from gateway.orders import OrderTracker
-from gateway.ws.auth import KeyRing
-from gateway.ws.errors import CLOSE_IDLE, CLOSE_SLOW_CONSUMER
+from gateway.ws.auth import KeyRing, LiveKey
+from gateway.ws.errors import CLOSE_CREDENTIAL, CLOSE_IDLE, CLOSE_SLOW_CONSUMER
 from gateway.ws.outbox import Outbox
 from gateway.ws.protocol import Session, fill_shape, order_shape
 from gateway.ws.router import UserRouter, UserUpdates
@@ -78,7 +80,12 @@ class Venue:
         self.tracker = tracker
         self.publisher = publisher
         self.market = WsMarketData(publisher)
-        self.keys = KeyRing(config.ws.api_keys, config.ws.logon_window_ms)
+        # the engine's keys once, after recovery; then the credential events
+        self.keys = KeyRing(config.ws.logon_window_ms, secret_source(config))
+        for key in host.engine.credentials.api_keys.values():
+            self.keys.put(LiveKey.from_data(key.data()))
+        #: api key id -> the sessions logged on with it
+        self.by_key: dict[str, dict[Session, None]] = {}
         self.users: dict[str, dict[Session, None]] = {}
         #: order -> its session, kept only for sessions with cancel_on_disconnect
         self.owners: OwnerRegistry[Session] = OwnerRegistry()
@@ -138,6 +145,28 @@ class Venue:
             sessions.pop(session, None)
             if not sessions:
                 del self.users[session.account]
+
+    def logged_on(self, session: Session) -> None:
+        self.by_key.setdefault(session.api_key, {})[session] = None
+
+    def logged_off(self, session: Session) -> None:
+        sessions = self.by_key.get(session.api_key)
+        if sessions is not None:
+            sessions.pop(session, None)
+            if not sessions:
+                del self.by_key[session.api_key]
+
+    def on_credential(self, event: VenueEvent) -> None:
+        """An API key was created or revoked: the ring follows; a revoked key's
+        sessions are closed at once (close code 4003)."""
+        if not event.kind.startswith("api_key."):
+            return
+        key = LiveKey.from_data(event.data)
+        self.keys.put(key)
+        if key.revoked:
+            for session in list(self.by_key.get(key.key_id, ())):
+                log.info("ws.key_revoked", peer=session.peer, api_key=key.key_id)
+                session.close(CLOSE_CREDENTIAL, f"api key {key.key_id} revoked")
 
     # ---------------------------------------------------------------- listener
 
@@ -253,7 +282,9 @@ class _Connection:
         )
         _cap_send_buffer(ws.transport)
         peer = ws.remote_address
-        self.session = Session(server.venue, self.outbox, str(peer))
+        peer_ip = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        self.session = Session(server.venue, self.outbox, str(peer), peer_ip)
+        self.session.closer = self.close
         self.writer: asyncio.Task[None] | None = None
         self.killer: asyncio.Task[None] | None = None
         self.idle_timer: asyncio.TimerHandle | None = None
@@ -320,6 +351,7 @@ class _Connection:
         As reference cycles they would wait for a full collection, which the GcPacer
         runs only while the gateway is idle (README, GC pacing)."""
         self.outbox.detach()
+        self.session.closer = None
         if self.idle_timer is not None:
             self.idle_timer.cancel()
             self.idle_timer = None
@@ -369,6 +401,11 @@ class _Connection:
                 self.killer = loop.create_task(self._kill(CLOSE_IDLE, reason))
             return
         self.idle_timer = loop.call_later(timeout / 2, self._check_idle, timeout)
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the connection with ``code`` and ``reason`` (once)."""
+        if self.killer is None:
+            self.killer = asyncio.get_running_loop().create_task(self._kill(code, reason))
 
     def _overflow(self, reason: str) -> None:
         self.server.m_slow.inc(protocol="ws", action="disconnected")

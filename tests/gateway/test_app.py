@@ -10,6 +10,7 @@ async def test_listeners_run_by_priority(gateway: App) -> None:
     assert gateway.fix is not None and gateway.ws is not None
     assert gateway.host.listeners == [
         gateway.tracker,
+        gateway.credentials,
         gateway.fix.on_batch,
         gateway.publisher,
         gateway.ws.listener,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.model import Instrument
-from gateway.config import ApiKeyConfig
 from gateway.marketdata import checksum
-from gateway.ws.auth import KeyRing, sign_ed25519, sign_hmac
+from gateway.ws.auth import KeyRing, LiveKey, sign_ed25519, sign_hmac
 from gateway.ws.errors import ApiError, ErrorCode
 from gateway.ws.outbox import Outbox
 
@@ -77,21 +76,20 @@ def test_checksum_format_is_interleaved_price_qty_strings() -> None:
 
 def test_keyring_hmac_and_ed25519() -> None:
     seed = bytes(range(32)).hex()
-    ring = KeyRing(
-        [
-            ApiKeyConfig(
-                "k1",
-                "ACC1",
-                hmac_secret="s3cret",
-                ed25519_public_key="03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
-            )
-        ],
-        window_ms=1000,
+    ring = KeyRing(1000, lambda key_id, salt: b"s3cret" if salt == "config" else b"")
+    ring.put(
+        LiveKey(
+            "k1",
+            "ACC1",
+            "config",
+            "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
+            frozenset({"read"}),
+        )
     )
     now = 1_700_000_000_000
-    assert ring.verify("k1", now, sign_hmac("s3cret", "k1", now), now + 999) == "ACC1"
+    assert ring.verify("k1", now, sign_hmac("s3cret", "k1", now), now + 999).account == "ACC1"
     later = now + 1
-    assert ring.verify("k1", later, sign_ed25519(seed, "k1", later), now - 999) == "ACC1"
+    assert ring.verify("k1", later, sign_ed25519(seed, "k1", later), now - 999).account == "ACC1"
     cases = [
         ("k1", now, sign_ed25519(seed, "k1", now), ErrorCode.LOGON_REPLAYED),
         ("k2", now, sign_hmac("s3cret", "k2", now), ErrorCode.UNKNOWN_API_KEY),
