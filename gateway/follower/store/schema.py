@@ -97,6 +97,15 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
             "CREATE INDEX venue_events_kind ON venue_events (kind, seq)",
         ),
     ),
+    (
+        2,
+        "history pages by account in seq order",
+        (
+            "CREATE INDEX orders_account_seq ON orders (account, seq, idx)",
+            "CREATE INDEX fills_account_seq ON fills (account, seq, idx)",
+            "CREATE INDEX ledger_account_seq ON ledger (account, seq, leg)",
+        ),
+    ),
 )
 
 TABLE_COLUMNS: Final = {
