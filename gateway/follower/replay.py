@@ -9,10 +9,12 @@ standby will run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.core import Engine
+from engine.events import Event
 from engine.snapshot import restore_state
 from gateway.follower.rows import Ledger, Rows, order_rows
 from gateway.follower.tail import (
@@ -24,7 +26,10 @@ from gateway.follower.tail import (
     snapshots,
 )
 
-__all__ = ["Batch", "JournalDiverged", "Replayer"]
+__all__ = ["Batch", "EventListener", "JournalDiverged", "Replayer"]
+
+#: sees every replayed command's events, in seq order (surveillance, a hot standby)
+EventListener = Callable[[Record, list[Event]], None]
 
 
 class JournalDiverged(Exception):
@@ -51,6 +56,9 @@ class Replayer:
         self.tail = JournalTail(self.directory)
         self.ledger = Ledger()
         self.last_crc = 0
+        #: called with each record and its events, also for the records a restart
+        #: replays without writing (the store has them; in-memory listeners do not)
+        self.listeners: list[EventListener] = []
 
     def start(
         self, store_seq: int, store_crc: int, pseudo: dict[tuple[str, str], int]
@@ -89,7 +97,9 @@ class Replayer:
             if not records:
                 raise JournalGap(f"{self.directory}: the journal ends before seq {store_seq}")
             for record in records:
-                self.engine.apply(record.seq, record.ts_us, record.command)
+                events = self.engine.apply(record.seq, record.ts_us, record.command)
+                for listener in self.listeners:
+                    listener(record, events)
                 crc = record.crc
         if store_seq > base and crc != store_crc:
             raise JournalDiverged(
@@ -127,6 +137,8 @@ class Replayer:
         instruments = {s: listing.instrument for s, listing in engine.listings.items()}
         for record in records:
             events = engine.apply(record.seq, record.ts_us, record.command)
+            for listener in self.listeners:
+                listener(record, events)
             order_rows(events, rows)
             if len(instruments) != len(engine.listings):
                 instruments = {s: lst.instrument for s, lst in engine.listings.items()}

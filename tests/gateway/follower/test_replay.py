@@ -194,3 +194,25 @@ def test_the_replay_path_imports_no_gateway_state() -> None:
     ).stdout.split()
     assert "gateway.follower.replay" in out
     assert [m for m in out if not m.startswith("gateway.follower")] == ["gateway"]
+
+
+async def test_listeners_see_every_event_once_across_a_restart(
+    store_url: str, tmp_path: Path
+) -> None:
+    """What surveillance or a standby plugs in: the live events, in order, including the
+    commands a restarted follower replays without writing."""
+    journal = tmp_path / "journal"
+    venue = LiveVenue(journal)
+    random_flow(random.Random(4), venue, 200)
+    first = follower(journal, store_url, batch=50)
+    await first.start(asyncio.Event())
+    await catch_up(first, steps=2)
+    await first.close()
+    seen: list[object] = []
+    again = follower(journal, store_url, batch=50)
+    again.replayer.listeners.append(lambda _record, events: seen.extend(events))
+    await again.start(asyncio.Event())
+    await catch_up(again)
+    assert seen == venue.events
+    await again.close()
+    venue.close()
