@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import json
 import math
@@ -38,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -88,7 +91,9 @@ def _serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         app = App(cfg)
         await app.start(pace_gc=True)  # as `python -m gateway` runs it
-        print(json.dumps({"fix_port": app.fix.port, "pid": os.getpid()}), flush=True)
+        admin_port = app.admin.port if app.admin is not None else 0
+        ready = {"fix_port": app.fix.port, "admin_port": admin_port, "pid": os.getpid()}
+        print(json.dumps(ready), flush=True)
         await stop.wait()
         await app.stop()
 
@@ -434,15 +439,29 @@ def _summary(lv: Level) -> dict[str, Any]:
     }
 
 
-async def _drive(args: argparse.Namespace, port: int, pid: int) -> list[dict[str, Any]]:
+#: A level run under some extra load: its in-flight count, and a context manager that
+#: runs the load for the level's duration and yields a dict the load's figures go into.
+LoadedLevel = tuple[int, Callable[[], AbstractContextManager[dict[str, Any]]]]
+
+
+async def _drive(
+    args: argparse.Namespace, port: int, pid: int, loaded: Sequence[LoadedLevel] = ()
+) -> list[dict[str, Any]]:
+    """Run args.in_flight's levels on one pair of sessions, then each loaded level."""
     bench = Bench([("CLIENT1", b"1", "ACC1"), ("CLIENT2", b"2", "ACC2")], pid)
     await bench.connect(port)
+    plan: list[tuple[int, Callable[[], AbstractContextManager[dict[str, Any]]] | None]] = [
+        (in_flight, None) for in_flight in args.in_flight
+    ]
+    plan += loaded
     results = []
-    for in_flight in args.in_flight:
-        lv = await bench.run_level(in_flight, args.orders, args.warmup, args.max_seconds)
+    for in_flight, load in plan:
+        extra: dict[str, Any] = {}
+        with load() if load is not None else contextlib.nullcontext(extra) as extra:
+            lv = await bench.run_level(in_flight, args.orders, args.warmup, args.max_seconds)
         if bench.failure:
             raise SystemExit(f"benchmark failed: {bench.failure}")
-        results.append(_summary(lv))
+        results.append({**_summary(lv), **extra})
     for conn in bench.conns:
         assert conn.transport is not None
         conn.transport.close()
@@ -534,6 +553,16 @@ def _start(
         if child.stdout.readline().strip() != "ready":
             raise SystemExit("the QuickFIX acceptor exited before it was ready")
         return child, port, child.pid
+    child, info = start_python_target(target, args, tmp)
+    return child, int(info["fix_port"]), int(info["pid"])
+
+
+def start_python_target(
+    target: str, args: argparse.Namespace, tmp: str
+) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """Start the gateway or the echo acceptor in a child process: (process, its ready
+    line: fix_port, pid and, for the gateway, admin_port). The gateway's journal is
+    ``tmp/journal``, recovered if it exists."""
     cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve", tmp, "--fsync", args.fsync]
     cmd += ["--busy-poll-us", str(args.busy_poll_us)]
     if target == "echo":
@@ -544,8 +573,7 @@ def _start(
         cmd += ["--profile", os.path.abspath(args.profile)]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
-    info = _ready_line(child.stdout)
-    return child, int(info["fix_port"]), int(info["pid"])
+    return child, _ready_line(child.stdout)
 
 
 def _run_target(target: str, args: argparse.Namespace) -> list[dict[str, Any]]:
