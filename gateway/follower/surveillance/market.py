@@ -58,6 +58,13 @@ class Market:
         price = max(levels) if side == BUY else min(levels)
         return price, levels[price]
 
+    def depth(self, symbol: str, side: int, edge: int) -> int:
+        """Quantity on one side at edge or better (a buy at >= edge, a sell at <= edge)."""
+        levels = self._levels.get((symbol, side), {})
+        if side == BUY:
+            return sum(q for price, q in levels.items() if price >= edge)
+        return sum(q for price, q in levels.items() if price <= edge)
+
     def adv(self, symbol: str, ts_us: int) -> int:
         """Average daily volume in lots over the ADV_DAYS UTC days before ts_us's day."""
         today = ts_us // DAY_US

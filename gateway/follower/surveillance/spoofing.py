@@ -9,7 +9,7 @@ alert.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.events import OrderAccepted, OrderCanceled, OrderClosed, OrderReplaced, Trade
 from engine.model import OrdType
@@ -30,7 +30,9 @@ class SpoofParams:
     - at least bait_touch_pct % of the quantity then at its own side's best level,
       not counting the owner's own baits there (layers stacked behind one another);
     - at least bait_adv_bps of the 7-day average daily volume (while there is one);
-    - at least min_bait_notional quote units.
+    - at least min_bait_notional quote units;
+    - with the owner's other baits on that side, at least min_side_share_pct % of the
+      side's quantity within near_touch_bps of the touch (the book imbalance it makes).
     It is a spoof when it is canceled within cancel_window_us after a trade of the same
     owner on the other side placed after it, having filled at most max_bait_fill_pct %,
     and the unfilled bait canceled is at least bait_to_trade_pct % of that trading."""
@@ -42,6 +44,7 @@ class SpoofParams:
     cancel_window_us: int = 5_000_000
     bait_to_trade_pct: int = 500
     max_bait_fill_pct: int = 10
+    min_side_share_pct: int = 50
 
 
 @dataclass
@@ -71,7 +74,7 @@ class Spoofing(Rule[SpoofParams]):
         self._episodes: dict[tuple[str, str, int], _Episode] = {}
 
     def on_accepted(self, ev: OrderAccepted, order: OpenOrder) -> None:
-        if ev.ord_type == _LIMIT and self._large(order, order.price, order.qty, 0):
+        if ev.ord_type == _LIMIT and self._large(order, order.price, order.qty, None):
             self._add(order, order_ref(order, "placed", ev.seq, ev.ts_us, 0))
 
     def on_replaced(self, ev: OrderReplaced, order: OpenOrder | None) -> None:
@@ -85,12 +88,7 @@ class Spoofing(Rule[SpoofParams]):
             if not self._near(order.symbol, order.side, ev.price, ev.qty):
                 self._drop(order.order_id)
             return
-        own = (
-            order.qty - order.filled
-            if order.price == self.market.best(order.symbol, order.side)[0]
-            else 0
-        )
-        if self._large(order, ev.price, ev.qty, own):
+        if self._large(order, ev.price, ev.qty, (order.price, order.qty - order.filled)):
             ref = OrderRef(
                 order.order_id,
                 ev.seq,
@@ -123,23 +121,42 @@ class Spoofing(Rule[SpoofParams]):
         gap = reference - price if side == BUY else price - reference
         return gap * 10_000 <= p.near_touch_bps * reference
 
-    def _large(self, order: OpenOrder, price: int, qty: int, own_extra: int) -> bool:
-        """A bait: near the touch, large against what others show at the touch (not the
-        owner's own baits there, nor own_extra lots of its own) and against the ADV."""
+    def _large(self, order: OpenOrder, price: int, qty: int, old: tuple[int, int] | None) -> bool:
+        """A bait: near the touch; large against what others show at the touch, against
+        the ADV, and against the side's depth near the touch (with the owner's other
+        baits: the imbalance it makes). old is the (price, leaves) a replaced order
+        still shows in the book, which is not someone else's."""
         if not self._near(order.symbol, order.side, price, qty):
             return False
         p = self.params.of(order.symbol)
-        best, best_qty = self.market.best(order.symbol, order.side)
-        own = own_extra + sum(
-            b.order.qty - b.order.filled
+        market = self.market
+        side = order.side
+        mine = [
+            b.order
             for b in self._baits.values()
-            if (b.order.owner, b.order.symbol, b.order.side, b.order.price)
-            == (order.owner, order.symbol, order.side, best)
-        )
-        if qty * 100 < p.bait_touch_pct * max(best_qty - own, 0):
+            if (b.order.owner, b.order.symbol, b.order.side) == (order.owner, order.symbol, side)
+        ]
+        if old is not None:
+            mine.append(replace(order, price=old[0], qty=old[1], filled=0))
+        best, best_qty = market.best(order.symbol, side)
+        own_at_best = sum(o.qty - o.filled for o in mine if o.price == best)
+        if qty * 100 < p.bait_touch_pct * max(best_qty - own_at_best, 0):
             return False
-        adv = self.market.adv(order.symbol, order.ts_us)
-        return not adv or qty * 10_000 >= p.bait_adv_bps * adv
+        adv = market.adv(order.symbol, order.ts_us)
+        if adv and qty * 10_000 < p.bait_adv_bps * adv:
+            return False
+        touch = (max(best, price) if side == BUY else min(best, price)) if best else price
+        band = touch * p.near_touch_bps // 10_000
+        edge = touch - band if side == BUY else touch + band
+        depth = market.depth(order.symbol, side, edge)
+        ours = sum(
+            o.qty - o.filled for o in mine if (o.price >= edge if side == BUY else o.price <= edge)
+        )
+        others = max(depth - ours, 0)
+        own_baits = ours - (
+            old[1] if old is not None and (old[0] >= edge if side == BUY else old[0] <= edge) else 0
+        )
+        return (qty + own_baits) * 100 >= p.min_side_share_pct * (qty + own_baits + others)
 
     def on_trade(self, ev: Trade) -> None:
         taker_side = ev.taker_side

@@ -183,3 +183,21 @@ def test_near_miss_a_bait_moved_away_from_the_touch_before_the_trade() -> None:
     floor.cross("S", "B", BUY, usd(50_005), 10)
     floor.cancel("S", bait)
     assert floor.alerts == []
+
+
+def test_near_miss_bait_small_against_the_depth_near_the_touch() -> None:
+    floor = Floor()
+    market(floor)
+    for ticks in range(1, 6):
+        floor.limit("M", BUY, BID - 100 * ticks, 21)  # 105 lots within 10 bps below the touch
+    spoof(floor, bait_lots=100)  # 100 of 210 lots near the touch: under half
+    assert floor.alerts == []
+
+
+def test_a_bait_of_half_the_depth_near_the_touch_is_enough() -> None:
+    floor = Floor()
+    market(floor)
+    for ticks in range(1, 6):
+        floor.limit("M", BUY, BID - 100 * ticks, 19)  # 95 + 5 at the touch
+    spoof(floor, bait_lots=100)  # 100 of 200 lots near the touch
+    assert [a.rule for a in floor.alerts] == ["spoofing_layering"]
