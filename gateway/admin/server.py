@@ -212,10 +212,12 @@ class AdminServer:
         if route.mutation:
             replay = submit.remembered()
             if replay is not None:
+                await self.durable()  # the original may still be on its way to disk
                 return _render(replay, trail)
         result = await route.handler(call)
         if isinstance(result, Outcome):
             return _render(result, trail)
+        await self.durable()  # a read shows nothing that is not yet in the journal
         return _json(result)
 
     async def _read(self, request: web.Request) -> bytes:
@@ -317,6 +319,7 @@ class _Submitter:
             raise RuntimeError("submit() is for mutations")
         replay = self.remembered()  # a twin request may have landed while we awaited
         if replay is not None:
+            await self.server.durable()
             return replay
         op = self.operator
         envelope = AdminRequest(

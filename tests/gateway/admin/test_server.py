@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,7 @@ async def test_body_refusals_change_nothing(admin: AdminClient) -> None:
         await admin.call("PUT", path, {"halted": True}, key=None), "idempotency-key-missing", 400
     )
     problem(await admin.call("PUT", path, {"halted": True}, key="a b"), "malformed-request", 400)
+    problem(await admin.call("PUT", path, {"halted": True}, key="clé"), "malformed-request", 400)
     # not JSON, and a JSON body sent as text/plain
     raw = b'{"halted": tru'
     headers = admin.headers("demo-ops", "PUT", path, raw)
@@ -176,6 +178,19 @@ async def test_same_key_same_body_answers_again_without_a_new_command(admin: Adm
     # keys are per operator: another operator's "once" is a new request
     other = await admin.call("PUT", "/admin/v1/halt", {"halted": False}, role="ops", key="once")
     assert other.status == 200 and other.body["replayed"] is False and not engine.halted
+
+
+async def test_twin_requests_in_flight_get_one_command_and_one_answer(
+    admin: AdminClient,
+) -> None:
+    engine = admin.app.host.engine
+    before = engine.last_seq
+    replies = await asyncio.gather(
+        *(admin.call("PUT", "/admin/v1/halt", {"halted": True}, key="twin") for _ in range(4))
+    )
+    assert engine.last_seq == before + 1
+    assert {r.body["seq"] for r in replies} == {before + 1}
+    assert sorted(r.body["replayed"] for r in replies) == [False, True, True, True]
 
 
 async def test_idempotency_survives_a_restart(make_admin: MakeAdmin, tmp_path: Path) -> None:
