@@ -103,6 +103,7 @@ class App:
             (Priority.FIX, self.fix.on_batch),
             (Priority.MARKET_DATA, self.publisher),
             (Priority.WS, self.ws.listener),
+            (Priority.VIEWS, self.ws.venue.withdrawals),
         ):
             self.listen(priority, listener)
         self.fix.listen()  # its end-of-group flush

@@ -32,6 +32,7 @@ from engine.events import (
     OrderRejected,
     OrderReplaced,
     Trade,
+    VenueEvent,
 )
 from engine.model import (
     ASSET_UNIT,
@@ -44,8 +45,10 @@ from engine.model import (
     decimal_to_units,
     units_to_decimal,
 )
+from engine.venue.funds import OPEN_WITHDRAWAL, CancelWithdrawal, RequestWithdrawal
 from gateway.decimals import decimal_text
 from gateway.edges import RateLimiter, cancel_on_disconnect
+from gateway.funds import client_withdrawal
 from gateway.orders import OrderView
 from gateway.scopes import METHOD_SCOPES, PUBLIC_METHODS, READ
 from gateway.ws.errors import (
@@ -62,6 +65,7 @@ from gateway.ws.subscriptions import Subscription, parse_channel
 if TYPE_CHECKING:
     from gateway.config import WsConfig
     from gateway.edges import OwnerRegistry
+    from gateway.funds import WithdrawalView
     from gateway.host import EngineHost, EventBatch
     from gateway.marketdata import MarketDataPublisher
     from gateway.orders import OrderTracker
@@ -81,6 +85,8 @@ __all__ = [
 
 MAX_SUBSCRIPTIONS = 64
 MAX_CLIENT_ID = 36
+MAX_LIST = 1000
+_WITHDRAWAL_STATES = (*sorted(OPEN_WITHDRAWAL), "completed", "rejected", "canceled")
 
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 _SIDE_NAMES = {int(v): k for k, v in _SIDES.items()}
@@ -256,6 +262,7 @@ class Venue(Protocol):
     keys: KeyRing
     #: order -> its session, for the sessions with cancel_on_disconnect
     owners: OwnerRegistry[Session]
+    withdrawals: WithdrawalView
 
     def clock_ms(self) -> int: ...
 
@@ -283,7 +290,11 @@ class Venue(Protocol):
     def logged_off(self, session: Session) -> None: ...
 
 
-COMMAND_METHODS = frozenset({"order.place", "order.cancel", "order.replace", "orders.cancel_all"})
+#: commands answered with the operator-side record their VenueEvent carries
+VENUE_METHODS = frozenset({"withdrawal.request", "withdrawal.cancel"})
+COMMAND_METHODS = frozenset(
+    {"order.place", "order.cancel", "order.replace", "orders.cancel_all", *VENUE_METHODS}
+)
 METHODS = (
     "session.logon",
     "order.place",
@@ -296,6 +307,10 @@ METHODS = (
     "instruments",
     "subscribe",
     "unsubscribe",
+    "withdrawal.request",
+    "withdrawal.cancel",
+    "withdrawal.status",
+    "withdrawal.list",
 )
 _ENVELOPE = frozenset({"id", "method", "params"})
 
@@ -524,6 +539,12 @@ class Session:
             assert isinstance(rej, OrderRejected)
             err = engine_error(rej.code, rej.text)
             return err.status, _error(pending.req_id, err)
+        if pending.method in VENUE_METHODS:
+            for event in events:
+                if type(event) is VenueEvent:
+                    assert isinstance(event, VenueEvent)
+                    return 200, _answer(pending.req_id, client_withdrawal(event.data))
+            return 500, _error(pending.req_id, ApiError(ErrorCode.INTERNAL, "no answer"))
         if pending.method == "orders.cancel_all":
             canceled = [venue.order_dict(e.order_id) for e in events if type(e) is OrderCanceled]
             return 200, _answer(pending.req_id, {"canceled": [c for c in canceled if c]})
@@ -714,6 +735,55 @@ class Session:
         else:
             self.venue.market.remove(sub)
 
+    # ---------------------------------------------------------------- withdrawals
+
+    def _actor(self) -> str:
+        """Who a client request is attributed to: its API key (maker-checker)."""
+        return f"api-key:{self.api_key}"
+
+    def _withdrawal_request(self, p: Params) -> _Submit:
+        asset = p.str_("asset", required=True, max_len=16)
+        amount = p.decimal("amount", _positive_units, required=True)
+        destination = p.str_("destination", required=True, max_len=256)
+        client_id = self._client_id(p, "client_id")
+        p.done()
+        assert self.account is not None and asset is not None and destination is not None
+        return _Submit(
+            RequestWithdrawal(
+                self.account, asset, amount, destination, self._actor(), "", client_id
+            )
+        )
+
+    def _withdrawal_cancel(self, p: Params) -> _Submit:
+        withdrawal_id = p.str_("withdrawal_id", required=True)
+        p.done()
+        assert self.account is not None and withdrawal_id is not None
+        return _Submit(CancelWithdrawal(withdrawal_id, self.account, self._actor()))
+
+    def _withdrawal_status(self, p: Params) -> dict[str, Any]:
+        withdrawal_id = p.str_("withdrawal_id") or ""
+        client_id = self._client_id(p, "client_id")
+        p.done()
+        if bool(withdrawal_id) == bool(client_id):
+            raise p._bad("give exactly one of 'withdrawal_id' or 'client_id'")
+        assert self.account is not None
+        record = self.venue.withdrawals.find(self.account, withdrawal_id, client_id)
+        if record is None:
+            raise engine_error(36, "unknown withdrawal")
+        return client_withdrawal(record)
+
+    def _withdrawal_list(self, p: Params) -> dict[str, Any]:
+        status = p.str_("status") or ""
+        if status and status not in _WITHDRAWAL_STATES:
+            raise p._bad(f"'status' must be one of {', '.join(_WITHDRAWAL_STATES)}")
+        limit = p.int_("limit")
+        p.done()
+        if limit is not None and not 0 < limit <= MAX_LIST:
+            raise p._bad(f"'limit' must be 1..{MAX_LIST}")
+        assert self.account is not None
+        records = self.venue.withdrawals.of_account(self.account, status, limit or 100)
+        return {"withdrawals": [client_withdrawal(r) for r in records]}
+
     _HANDLERS: dict[str, Callable[[Session, Params], Any]] = {}
 
     # ---------------------------------------------------------------- user channel
@@ -791,4 +861,8 @@ Session._HANDLERS = {
     "instruments": Session._instruments,
     "subscribe": _subscribe_handler,
     "unsubscribe": Session._unsubscribe,
+    "withdrawal.request": Session._withdrawal_request,
+    "withdrawal.cancel": Session._withdrawal_cancel,
+    "withdrawal.status": Session._withdrawal_status,
+    "withdrawal.list": Session._withdrawal_list,
 }

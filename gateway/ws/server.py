@@ -34,6 +34,7 @@ from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard
 from gateway.credentials import secret_source
 from gateway.edges import OwnerRegistry, instrument_list
+from gateway.funds import WithdrawalView
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
@@ -89,6 +90,8 @@ class Venue:
         self.users: dict[str, dict[Session, None]] = {}
         #: order -> its session, kept only for sessions with cancel_on_disconnect
         self.owners: OwnerRegistry[Session] = OwnerRegistry()
+        #: committed withdrawals (a host listener: App adds it with the views)
+        self.withdrawals = WithdrawalView(host.engine)
         self.balances: dict[str, dict[str, tuple[int, int]]] = {
             acct_id: {asset: (bal.total, bal.held) for asset, bal in acct.balances.items()}
             for acct_id, acct in host.engine.accounts.items()

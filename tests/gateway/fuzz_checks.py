@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, settings
 from engine.core import Engine
 from engine.journal import recover
 from engine.model import Side
+from engine.venue.funds import OPEN_WITHDRAWAL
 from gateway.app import App
 
 __all__ = ["LogWatch", "check_engine", "check_journal_replays"]
@@ -58,7 +59,8 @@ class LogWatch(logging.Handler):
 
 
 def check_engine(app: App) -> None:
-    """The engine, its books, balances and the gateway's order tracker agree."""
+    """The engine, its books, balances (held = open orders' and open withdrawals' holds)
+    and the gateway's order tracker agree."""
     eng = app.host.engine
     # A command that was sequenced but never applied (e.g. the journal refused it)
     # would make every later command fail with a sequence gap.
@@ -85,6 +87,9 @@ def check_engine(app: App) -> None:
             inst = eng.listings[o.symbol].instrument
             asset = inst.quote if o.side == Side.BUY else inst.base
             holds[asset] = holds.get(asset, 0) + o.hold
+        for w in eng.funds.of_account(name):
+            if w.status in OPEN_WITHDRAWAL:
+                holds[w.asset] = holds.get(w.asset, 0) + w.amount
         assert account.open_orders == len(opened), name
         for asset, bal in account.balances.items():
             assert 0 <= bal.held <= bal.total, (name, asset, bal.total, bal.held)

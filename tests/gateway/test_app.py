@@ -11,6 +11,7 @@ async def test_listeners_run_by_priority(gateway: App) -> None:
     assert gateway.host.listeners == [
         gateway.tracker,
         gateway.credentials,
+        gateway.ws.venue.withdrawals,
         gateway.fix.on_batch,
         gateway.publisher,
         gateway.ws.listener,

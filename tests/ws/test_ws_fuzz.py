@@ -54,6 +54,7 @@ STATUS = {
     1012: 401, 1013: 401, 1014: 409, 1015: 401, 1020: 400, 1021: 400, 1029: 429, 1500: 500,
     2001: 404, 2020: 404, 2016: 409,
     **{2000 + n: 400 for n in range(2, 26) if n not in (16, 20)},
+    2027: 409, 2028: 403, 2029: 403, 2031: 400, 2036: 404, 2037: 403,
 }  # fmt: skip
 ENGINE_CODES = frozenset(range(2001, 2026))
 #: error codes each method can produce once dispatched (besides 1004, any method)
@@ -69,11 +70,18 @@ METHOD_CODES: dict[str, frozenset[int]] = {
     "instruments": frozenset(),
     "subscribe": frozenset({1010, 1020, 1021}),
     "unsubscribe": frozenset({1020}),
-}
+    "withdrawal.request": frozenset({1005, 2002, 2003, 2015, 2023, 2024, 2025, 2028, 2029, 2031,
+                                     2037}),
+    "withdrawal.cancel": frozenset({2025, 2027, 2036}),
+    "withdrawal.status": frozenset({2036}),
+    "withdrawal.list": frozenset(),
+}  # fmt: skip
 PUBLIC = frozenset({"instruments", "subscribe", "unsubscribe"})
 ORDER_KEYS = {"id", "client_order_id", "symbol", "side", "type", "time_in_force", "status",
               "price", "quantity", "quote_quantity", "filled", "remaining", "average_price",
               "fee", "fee_asset", "reason", "ts_us"}  # fmt: skip
+WITHDRAWAL_KEYS = {"withdrawal_id", "client_id", "asset", "amount", "destination", "status",
+                   "custody_reference", "created_us", "updated_us"}  # fmt: skip
 RESULT_KEYS: dict[str, set[str]] = {
     "session.logon": {"api_key", "account", "cancel_on_disconnect", "server_time_ms"},
     "order.place": ORDER_KEYS | {"fills"},
@@ -86,6 +94,10 @@ RESULT_KEYS: dict[str, set[str]] = {
     "instruments": {"instruments"},
     "subscribe": {"subscribed"},
     "unsubscribe": {"subscribed"},
+    "withdrawal.request": WITHDRAWAL_KEYS,
+    "withdrawal.cancel": WITHDRAWAL_KEYS,
+    "withdrawal.status": WITHDRAWAL_KEYS,
+    "withdrawal.list": {"withdrawals"},
 }
 
 # ------------------------------------------------------------------ values
@@ -132,6 +144,12 @@ VALID: dict[str, tuple[Any, ...]] = {
     "timestamp_ms": ("@now_ms",),
     "signature": ("@signature",),
     "cancel_on_disconnect": (False, True),
+    "asset": ("BTC", "ETH", "USD"),
+    "amount": ("0.001", "1", "0.5"),
+    "destination": ("bc1qfuzz", "0xfuzz"),
+    "withdrawal_id": ("@known_withdrawal",),
+    "withdrawal_status": ("held", "canceled"),
+    "limit": (1, 10),
 }
 
 #: method -> (param, in the base request, kind of valid value); the others are extras
@@ -160,6 +178,13 @@ SPECS: dict[str, tuple[tuple[str, bool, str], ...]] = {
     "instruments": (),
     "subscribe": (("channels", True, "channels"),),
     "unsubscribe": (("channels", True, "channels"),),
+    "withdrawal.request": (("asset", True, "asset"), ("amount", True, "amount"),
+                           ("destination", True, "destination"),
+                           ("client_id", False, "client_order_id")),
+    "withdrawal.cancel": (("withdrawal_id", True, "withdrawal_id"),),
+    "withdrawal.status": (("withdrawal_id", True, "withdrawal_id"),
+                          ("client_id", False, "client_order_id")),
+    "withdrawal.list": (("status", False, "withdrawal_status"), ("limit", False, "limit")),
 }  # fmt: skip
 #: the methods with the most params more often; "?": an unknown method
 WEIGHTED_METHODS = (*METHODS, *["order.place"] * 3, *["order.replace"] * 2, "order.cancel", "?")
@@ -186,6 +211,7 @@ class WsFuzz:
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_000))
     clids: list[str] = field(default_factory=list)  # of orders placed
     order_ids: list[int] = field(default_factory=list)
+    withdrawal_ids: list[str] = field(default_factory=list)
     frames: int = 0
     logon_ts: int = 0
     broken: str | None = None  # the first failure
@@ -204,6 +230,9 @@ class WsFuzz:
             return self.clids[-1 - pick % len(self.clids)] if self.clids else "unknown"
         if value == "@known_id":
             return self.order_ids[-1 - pick % len(self.order_ids)] if self.order_ids else 999
+        if value == "@known_withdrawal":
+            known = self.withdrawal_ids
+            return known[-1 - pick % len(known)] if known else "W999"
         if value == "@future":
             return time.time_ns() // 1000 + 3_600_000_000
         if value == "@channels":
@@ -260,6 +289,8 @@ class WsFuzz:
         result = answer.get("result")
         if answer["status"] != 200 or not isinstance(result, dict):
             return
+        if method == "withdrawal.request":
+            self.withdrawal_ids.append(result["withdrawal_id"])
         if method == "order.place":
             self.order_ids.append(result["id"])
             if result["client_order_id"]:
@@ -406,8 +437,8 @@ raw_frames = st.sampled_from(("", "{", "{not json", "[1, 2]", "null", "42", '"id
 
 #: Values of the right JSON type that the method must still refuse (or take), by the
 #: JSON type of the param's kind: the "deep" mutations, which get past type checks.
-DECIMAL_KINDS = frozenset({"quantity", "quote_quantity", "price"})
-INT_KINDS = frozenset({"order_id", "expire_ts_us", "timestamp_ms"})
+DECIMAL_KINDS = frozenset({"quantity", "quote_quantity", "price", "amount"})
+INT_KINDS = frozenset({"order_id", "expire_ts_us", "timestamp_ms", "limit"})
 BOOL_KINDS = frozenset({"post_only", "cancel_on_disconnect"})
 TYPED_BAD: dict[str, tuple[Any, ...]] = {  # roughly the most troublesome first
     "decimal": ("9" * 5000, "x" * 10_000, "1E+999999999", "1" + "0" * 30, "1" + "0" * 20,
