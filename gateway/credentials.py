@@ -30,6 +30,7 @@ from engine.venue.credentials import (
     CreateApiKey,
     CreateFixSession,
 )
+from engine.venue.operators import AdminRequest
 
 if TYPE_CHECKING:
     from engine.commands import Command
@@ -46,7 +47,9 @@ __all__ = [
     "seed_credentials",
 ]
 
-_CREDENTIAL_COMMANDS: Final = frozenset(COMMANDS.values())
+#: the commands whose events the listener reads: ours, and the admin API's envelope
+#: (whose events are its inner command's)
+_CREDENTIAL_COMMANDS: Final = frozenset((*COMMANDS.values(), AdminRequest))
 
 
 def new_salt() -> str:
@@ -122,6 +125,9 @@ def seed_credentials(config: Config, submit: Callable[[Command], object]) -> Non
         )  # fmt: skip
 
 
+_KINDS: Final = ("api_key.", "fix_session.")
+
+
 class CredentialSink(Protocol):
     """An edge that follows credential changes (the WS venue, the FIX gateway)."""
 
@@ -140,6 +146,6 @@ class CredentialListener:
         if type(batch.command) not in _CREDENTIAL_COMMANDS:
             return
         for event in batch.events:
-            if type(event) is VenueEvent:
+            if type(event) is VenueEvent and event.kind.startswith(_KINDS):
                 for sink in self.sinks:
                     sink.on_credential(event)
