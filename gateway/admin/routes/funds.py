@@ -309,7 +309,8 @@ _LIST_HELP: Final = (
 
 ROUTES: Final = [
     Route(
-        "POST", "/deposits", credit_deposit, roles=_CUSTODY,
+        "POST", "/deposits", credit_deposit,
+        cli="deposit", roles=_CUSTODY,
         tenant=tenant_of_account_in_body("account"),
         summary="Credit a deposit seen by custody (or record it pending confirmations)",
         description=(
@@ -324,26 +325,31 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "POST", "/deposits/{deposit_id}/confirm", confirm_deposit, roles=_CUSTODY,
+        "POST", "/deposits/{deposit_id}/confirm", confirm_deposit,
+        cli="confirm-deposit", roles=_CUSTODY,
         tenant=_deposit_tenant, summary="Credit a pending deposit",
         request=_obj([], reason=_TEXT),
     ),
     Route(
-        "POST", "/deposits/{deposit_id}/reject", reject_deposit, roles=_CHECKERS,
+        "POST", "/deposits/{deposit_id}/reject", reject_deposit,
+        cli="reject-deposit", roles=_CHECKERS,
         tenant=_deposit_tenant, summary="Refuse a pending deposit (nothing is credited)",
         request=_obj(["reason"], reason=_TEXT),
     ),
     Route(
-        "GET", "/deposits", list_deposits, roles=_READERS, tenant=_listing_tenant,
+        "GET", "/deposits", list_deposits,
+        cli="deposits", roles=_READERS, tenant=_listing_tenant,
         summary="Deposits", description=_LIST_HELP,
         response=_obj(["deposits"], deposits={"type": "array", "items": _DEPOSIT}),
     ),
     Route(
-        "GET", "/deposits/{deposit_id}", get_deposit, roles=_READERS, tenant=_deposit_tenant,
+        "GET", "/deposits/{deposit_id}", get_deposit,
+        cli="show-deposit", roles=_READERS, tenant=_deposit_tenant,
         summary="One deposit and its history", response=_DEPOSIT,
     ),
     Route(
-        "POST", "/withdrawals", request_withdrawal, roles=_CUSTODY,
+        "POST", "/withdrawals", request_withdrawal,
+        cli="request-withdrawal", roles=_CUSTODY,
         tenant=tenant_of_account_in_body("account"),
         summary="Request a withdrawal on a client's behalf (the amount is held at once)",
         request=_obj(
@@ -352,7 +358,8 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "POST", "/withdrawals/{withdrawal_id}/approve", approve_withdrawal, roles=_CHECKERS,
+        "POST", "/withdrawals/{withdrawal_id}/approve", approve_withdrawal,
+        cli="approve-withdrawal", roles=_CHECKERS,
         tenant=_withdrawal_tenant, summary="Approve a held withdrawal",
         description=(
             "Above the tenant's approval threshold for the asset the approver must not be"
@@ -361,29 +368,34 @@ ROUTES: Final = [
         request=_obj([], reason=_TEXT),
     ),
     Route(
-        "POST", "/withdrawals/{withdrawal_id}/reject", reject_withdrawal, roles=_CHECKERS,
+        "POST", "/withdrawals/{withdrawal_id}/reject", reject_withdrawal,
+        cli="reject-withdrawal", roles=_CHECKERS,
         tenant=_withdrawal_tenant,
         summary="Refuse a held or approved withdrawal (the hold is released)",
         request=_obj(["reason"], reason=_TEXT),
     ),
     Route(
-        "POST", "/withdrawals/{withdrawal_id}/sent", mark_sent, roles=_CUSTODY,
+        "POST", "/withdrawals/{withdrawal_id}/sent", mark_sent,
+        cli="withdrawal-sent", roles=_CUSTODY,
         tenant=_withdrawal_tenant, summary="Custody sent an approved withdrawal",
         request=_obj(["custody_reference"], custody_reference=_REF, reason=_TEXT),
     ),
     Route(
-        "POST", "/withdrawals/{withdrawal_id}/complete", complete_withdrawal, roles=_CUSTODY,
+        "POST", "/withdrawals/{withdrawal_id}/complete", complete_withdrawal,
+        cli="complete-withdrawal", roles=_CUSTODY,
         tenant=_withdrawal_tenant,
         summary="A sent withdrawal is final (the amount leaves the balance)",
         request=_obj([], reason=_TEXT),
     ),
     Route(
-        "GET", "/withdrawals", list_withdrawals, roles=_READERS, tenant=_listing_tenant,
+        "GET", "/withdrawals", list_withdrawals,
+        cli="withdrawals", roles=_READERS, tenant=_listing_tenant,
         summary="Withdrawals", description=_LIST_HELP,
         response=_obj(["withdrawals"], withdrawals={"type": "array", "items": _WITHDRAWAL}),
     ),
     Route(
-        "GET", "/withdrawals/{withdrawal_id}", get_withdrawal, roles=_READERS,
+        "GET", "/withdrawals/{withdrawal_id}", get_withdrawal,
+        cli="show-withdrawal", roles=_READERS,
         tenant=_withdrawal_tenant, summary="One withdrawal and its history",
         response=_WITHDRAWAL,
     ),

@@ -100,3 +100,31 @@ async def test_a_bad_key_file_or_gateway_exits_2(admin: AdminClient, tmp_path: P
     assert proc.returncode == 2 and b"64 hex digits" in err
     code, _, err_text = await run_cli(admin, tmp_path, "--url", "http://127.0.0.1:1", "halt-status")
     assert code == 2 and "cannot reach" in err_text
+
+
+async def test_deposit_and_approve_a_withdrawal_from_the_cli(
+    admin: AdminClient, tmp_path: Path
+) -> None:
+    engine = admin.app.host.engine
+    total = engine.accounts["ACC2"].balances["BTC"].total
+    code, body, err = await run_cli(
+        admin, tmp_path, "deposit", "--account", "ACC2", "--asset", "BTC", "--amount", "2",
+        "--reference", "tx-cli",
+    )  # fmt: skip
+    assert code == 0, err
+    assert body["events"][0]["kind"] == "deposit.credited"
+    code, body, err = await run_cli(
+        admin, tmp_path, "request-withdrawal", "--account", "ACC2", "--asset", "BTC",
+        "--amount", "1", "--destination", "bc1qcli",
+    )  # fmt: skip
+    assert code == 0, err
+    wid = body["events"][0]["subject"]
+    code, body, err = await run_cli(
+        admin, tmp_path, "approve-withdrawal", wid, "--reason", "checked",
+        operator="demo-compliance",
+    )  # fmt: skip
+    assert code == 0, err
+    assert body["events"][0]["kind"] == "withdrawal.approved"
+    assert engine.funds.withdrawals[wid].history[-1][1:3] == ["demo-compliance", "checked"]
+    bal = engine.accounts["ACC2"].balances["BTC"]
+    assert (bal.total, bal.held) == (total + 200_000_000, 100_000_000)
