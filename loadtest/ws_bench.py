@@ -56,6 +56,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from array import array
 from collections import Counter
@@ -66,6 +67,7 @@ from typing import Any, TypeVar, cast
 
 import orjson
 
+from loadtest.fix_bench import _proc_cpu_s
 from loadtest.histogram import LatencyHistogram
 from loadtest.ws_scan import COUNTERS, scan
 from loadtest.ws_scan import NATIVE as SCAN_NATIVE
@@ -590,6 +592,21 @@ TARGETS = {
 }
 
 
+class CpuWindow(threading.Thread):
+    """CPU seconds a process spends between two wall-clock times (us)."""
+
+    def __init__(self, pid: int, start_us: int, end_us: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.start_us, self.end_us = pid, start_us, end_us
+        self.cpu_s = 0.0
+
+    def run(self) -> None:
+        time.sleep(max(0.0, (self.start_us - _now_us()) / 1e6))
+        before = _proc_cpu_s(self.pid)
+        time.sleep(max(0.0, (self.end_us - _now_us()) / 1e6))
+        self.cpu_s = _proc_cpu_s(self.pid) - before
+
+
 def _start_subscribers(args: argparse.Namespace, port: int) -> list[tuple[Any, Connection]]:
     ctx = mp.get_context("fork")
     procs: list[tuple[Any, Connection]] = []
@@ -628,6 +645,8 @@ def _fanout_target(target: str, args: argparse.Namespace) -> dict[str, Any]:
             pipe.send((warm_us, end_us))
         profile = args.profile if target == "gateway" else None
         prof = Profiler(server.pid, profile, args.duration)
+        cpu = CpuWindow(server.pid, warm_us, end_us)
+        cpu.start()
         import uvloop
 
         if isinstance(server, Gateway):
@@ -640,6 +659,7 @@ def _fanout_target(target: str, args: argparse.Namespace) -> dict[str, Any]:
                 raise RuntimeError("subscriber process did not report")
             results.append(pipe.recv())
         prof.wait()
+        cpu.join()
         if isinstance(server, Gateway):
             sent_after = _metric(server.http_port, "gw_ws_messages_sent_total")
             server_sent = sum(sent_after.values()) - sum(sent_before.values())
@@ -668,6 +688,7 @@ def _fanout_target(target: str, args: argparse.Namespace) -> dict[str, Any]:
         "disconnected": sum(r["disconnected"] for r in results),
         "server_frames_sent": server_sent,
         "client_cpu_us_per_msg": 1e6 * sum(r["cpu_s"] for r in results) / max(1, cpu_frames),
+        "server_cpu_us_per_msg": 1e6 * cpu.cpu_s / max(1, messages),
         "latency_us": hist.summary(),
     }
 
@@ -771,7 +792,8 @@ def _print_fanout(r: dict[str, Any]) -> None:
     )
     head = f"{'target':<8} {'msgs/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8}"
     head += f" {'max ms':>7} {'gaps':>5} {'confl':>5} {'unread':>6} {'lost':>5} {'sent':>9}"
-    head += f" {'client us/msg':>13} {'gw/null msgs/s':>14} {'gw/null p99':>11}"
+    head += f" {'server us/msg':>13} {'client us/msg':>13} {'gw/null msgs/s':>14}"
+    head += f" {'gw/null p99':>11}"
     print(head)
     targets = r["targets"]
     null = targets.get("null")
@@ -790,7 +812,8 @@ def _print_fanout(r: dict[str, Any]) -> None:
             f"{name:<8} {t['delivered_per_s']:>8} {lat['p50'] / 1000:>7.2f}"
             f" {lat['p99'] / 1000:>7.2f} {lat['p99.9'] / 1000:>8.2f} {lat['max_us'] / 1000:>7.2f}"
             f" {t['gaps']:>5} {t['conflations']:>5} {t['unread']:>6} {t['disconnected']:>5}"
-            f" {int(t['server_frames_sent']):>9} {t['client_cpu_us_per_msg']:>13.2f}"
+            f" {int(t['server_frames_sent']):>9} {t.get('server_cpu_us_per_msg', 0):>13.2f}"
+            f" {t['client_cpu_us_per_msg']:>13.2f}"
             f" {rate:>14} {p99:>11}"
         )
         if name == "gateway":

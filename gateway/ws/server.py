@@ -260,8 +260,9 @@ class _Connection:
 
     Frames are written straight to the transport, once per loop iteration for every
     connection whose outbox got something (:meth:`WsServer._flush`): the queued
-    payloads are framed (server frames are unmasked, so a header and the shared bytes)
-    and handed over in ONE ``transport.write`` (a long backlog: one per ~WRITE_LIMIT_BYTES,
+    payloads are framed (server frames are unmasked, so a header and the shared bytes;
+    :meth:`WsServer.framed` frames an update once for all its subscribers) and handed
+    over in ONE ``transport.write`` (a long backlog: one per ~WRITE_LIMIT_BYTES,
     stopping as soon as the transport pauses). websockets' own writes (pings, pongs,
     the close frame) are whole frames too, so they interleave safely, and nothing is
     written once the protocol has left the OPEN state. While the transport is paused
@@ -319,8 +320,12 @@ class _Connection:
         if ws.paused or self.protocol.state is not _OPEN or self.transport.is_closing():
             self.ready.set()  # the writer waits for the drain (or ends on close)
             return 0
-        sent = 0
+        framed = self.server.framed
         write = self.transport.write
+        if len(queue) == 1 and not outbox.stale:  # the common case: one update since the last
+            write(framed(queue.popleft()))
+            return 1
+        sent = 0
         while True:
             if queue:
                 # At most about WRITE_LIMIT_BYTES per write: what the socket does not
@@ -331,10 +336,9 @@ class _Connection:
                 size = 0
                 while queue and size < WRITE_LIMIT_BYTES:
                     data = popleft()
-                    append(_frame_header(len(data)))
-                    append(data)
+                    append(framed(data))
                     size += len(data)
-                sent += len(parts) >> 1
+                sent += len(parts)
                 write(b"".join(parts))
                 if ws.paused:
                     break
@@ -448,6 +452,8 @@ class WsServer:
         self.listener = self.venue.listener
         self.connections: dict[_Connection, None] = {}
         self._dirty: list[_Connection] = []
+        #: payload -> frame, for one flush pass (see framed)
+        self._frames: dict[bytes, bytes] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self.port = 0
@@ -489,12 +495,21 @@ class WsServer:
                 loop = self._loop = asyncio.get_running_loop()
             loop.call_soon(self._flush)
 
+    def framed(self, data: bytes) -> bytes:
+        """``data`` as a frame. A market-data update is the same bytes object for all its
+        subscribers, so each is framed once per flush pass (bytes keep their hash)."""
+        frame = self._frames.get(data)
+        if frame is None:
+            frame = self._frames[data] = _frame_header(len(data)) + data
+        return frame
+
     def _flush(self) -> None:
         """One pass over every connection with something to send: one write each."""
         dirty, self._dirty = self._dirty, []
         sent = 0
         for conn in dirty:
             sent += conn.flush()
+        self._frames.clear()
         if sent:
             self.m_sent.add(sent)
 

@@ -54,6 +54,7 @@ def row(msgs_per_s: int, p99_us: int) -> dict[str, Any]:
         "disconnected": 0,
         "server_frames_sent": 0,
         "client_cpu_us_per_msg": 1.0,
+        "server_cpu_us_per_msg": 1.0,
         "latency_us": hist.summary(),
     }
 
