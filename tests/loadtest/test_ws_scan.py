@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import engine
 from engine.model import Instrument
 from gateway.marketdata import DepthSnapshot, DepthUpdate
 from gateway.ws.subscriptions import json_depth_snapshot, json_depth_update
@@ -189,3 +190,8 @@ def test_the_c_scanner_reads_the_clock_when_now_is_negative() -> None:
     counts, lats = counters(), bytearray()
     c_scan(snapshot(1, ts=0), 0, -1, -1, counts, lats)
     assert array("q", bytes(lats))[0] > TS  # now - 0: the wall clock in us
+
+
+@pytest.mark.skipif(not engine.NATIVE, reason="pure-Python build")
+def test_the_native_build_has_the_c_scanner() -> None:
+    assert ws_scan.NATIVE, "setup.py C_MODULES built without loadtest/_cwsscan.c"
