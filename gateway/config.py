@@ -29,6 +29,9 @@ __all__ = [
     "ApiKeyConfig",
     "Config",
     "ConfigError",
+    "FeeScheduleConfig",
+    "FeeTierConfig",
+    "FeesConfig",
     "FixConfig",
     "FixSessionConfig",
     "HttpConfig",
@@ -187,6 +190,32 @@ class AdminConfig:
 
 
 @dataclass(frozen=True)
+class FeeTierConfig:
+    min_volume: str = "0"  # 30-day traded notional (reference asset) where it starts
+    maker_bps: str = "0"  # negative = a rebate, within max_rebate_bps
+    taker_bps: str = "0"
+
+
+@dataclass(frozen=True)
+class FeeScheduleConfig:
+    id: str
+    tiers: list[FeeTierConfig] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FeesConfig:
+    """The venue's fees (engine/venue/fees.py); revenue_account "" = no fee schedules:
+    each account pays the fees its [[accounts]] entry gives."""
+
+    revenue_account: str = ""
+    reference_asset: str = "USD"
+    max_rebate_bps: str = "0"
+    max_markup_bps: str = "0"
+    default_schedule: str = ""
+    schedules: list[FeeScheduleConfig] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Config:
     journal: JournalConfig = field(default_factory=JournalConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -196,6 +225,7 @@ class Config:
     ws: WsConfig = field(default_factory=WsConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    fees: FeesConfig = field(default_factory=FeesConfig)
     log_level: str = "info"
     busy_poll_us: int = 0  # keep the loop polling this long after a command; 0 = sleep
 
@@ -338,6 +368,51 @@ def _check_decimal(key: str, text: str) -> None:
         raise ConfigError(f"{key}: must be >= 0, got {text}")
 
 
+def _validate_fees(config: Config) -> None:
+    """[fees]: the commands seed_fees builds from it would all be accepted."""
+    from engine.model import GridError
+    from engine.venue.fees import FeeError, check_rates, parse_tiers, signed_bps_to_ppm
+
+    fees = config.fees
+    if not fees.revenue_account:
+        return
+    _check_decimal("fees.max_rebate_bps", fees.max_rebate_bps)
+    _check_decimal("fees.max_markup_bps", fees.max_markup_bps)
+    try:
+        max_rebate = signed_bps_to_ppm(fees.max_rebate_bps)
+        max_markup = signed_bps_to_ppm(fees.max_markup_bps)
+    except FeeError as exc:
+        raise ConfigError(f"fees: {exc}") from exc
+    if max_rebate < 0 or max_markup < 0:
+        raise ConfigError("fees: max_rebate_bps and max_markup_bps must be >= 0")
+    ids = set()
+    for i, schedule in enumerate(fees.schedules):
+        where = f"fees.schedules[{i}]"
+        if not schedule.id or schedule.id in ids:
+            raise ConfigError(f"{where}.id: empty or duplicate {schedule.id!r}")
+        ids.add(schedule.id)
+        for j, tier in enumerate(schedule.tiers):
+            _check_decimal(f"{where}.tiers[{j}].min_volume", tier.min_volume)
+            _check_decimal(f"{where}.tiers[{j}].maker_bps", tier.maker_bps.removeprefix("-"))
+            _check_decimal(f"{where}.tiers[{j}].taker_bps", tier.taker_bps)
+        try:
+            for rates in parse_tiers(schedule_tiers(schedule)):
+                check_rates(rates.maker_ppm, rates.taker_ppm, max_rebate)
+        except (FeeError, GridError) as exc:
+            raise ConfigError(f"{where}.tiers: {exc}") from exc
+    if fees.default_schedule not in ids:
+        raise ConfigError(f"fees.default_schedule: no schedule {fees.default_schedule!r}")
+
+
+def schedule_tiers(schedule: FeeScheduleConfig) -> str:
+    """A schedule's tiers as DefineFeeSchedule takes them."""
+    from engine.model import decimal_to_units
+
+    return ",".join(
+        f"{decimal_to_units(t.min_volume)}:{t.maker_bps}:{t.taker_bps}" for t in schedule.tiers
+    )
+
+
 def _validate(config: Config) -> None:
     """Semantic checks beyond types; every message names its key."""
     from engine.model import GridError, Instrument, decimal_to_units
@@ -385,6 +460,7 @@ def _validate(config: Config) -> None:
                 decimal_to_units(amount)
             except GridError as exc:
                 raise ConfigError(f"{where}.balances.{asset}: {exc}") from exc
+    _validate_fees(config)
     for name, section in (("fix", config.fix), ("ws", config.ws), ("http", config.http)):
         parse_listen(section.listen)
         for cap in ("max_connections", "max_connections_per_source"):

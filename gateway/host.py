@@ -34,10 +34,12 @@ from engine.core import Engine
 from engine.events import Event, OrderRejected, Trade
 from engine.journal import JournalWriter, RecoveryReport, recover
 from engine.model import Stp, decimal_to_units
+from engine.venue.fees import FeeDayTick
 from engine.venue.operators import seed_operators
 from gateway.config import Config
 from gateway.credentials import seed_credentials
 from gateway.dirlock import lock_dir
+from gateway.fees import day_tick_due, seed_fees
 from gateway.metrics import Registry
 from gateway.snapshots import SnapshotWriter
 
@@ -153,6 +155,9 @@ class EngineHost:
         self.engine.on_command = self.journal.append
         if self.engine.last_seq == 0:
             self._seed_from_config()
+        day_tick = self._fee_day_tick()
+        if day_tick is not None:  # the day began while we were down (or this is day one)
+            self.engine.submit(day_tick)
         self.journal.sync()
         self._loop = asyncio.get_running_loop()
         self._ticker = self._loop.create_task(self._tick_gtd(), name="gtd-ticker")
@@ -199,6 +204,7 @@ class EngineHost:
         if not engine.operators.by_id:
             seed_operators(self.config, engine.submit)
         seed_credentials(self.config, engine.submit)
+        seed_fees(self.config, engine.submit)
 
     async def stop(self) -> None:
         """Finish the commit in flight, commit what is held (synchronously), close."""
@@ -369,9 +375,19 @@ class EngineHost:
         self._fsync_thread.submit(job).add_done_callback(_fail_stop_on_error)
 
     async def _tick_gtd(self) -> None:
-        """Send a Tick when the earliest GTD order is due, so expiry happens on time."""
+        """Send a Tick when the earliest GTD order is due, so expiry happens on time,
+        and a FeeDayTick when a UTC day begins, so fee tiers roll (both journaled)."""
         while True:
             await asyncio.sleep(0.05)
+            now_us = time.time_ns() // 1000
             due = self.engine.next_expiry_us()
-            if due is not None and due <= time.time_ns() // 1000:
+            if due is not None and due <= now_us:
                 self.submit(Tick())
+            day_tick = self._fee_day_tick(now_us)
+            if day_tick is not None:
+                self.submit(day_tick)
+
+    def _fee_day_tick(self, now_us: int = 0) -> FeeDayTick | None:
+        """The FeeDayTick due now, if a UTC day began since the fee book's last one."""
+        fee_book = self.engine.fee_book
+        return day_tick_due(fee_book.day, bool(fee_book.default), now_us or time.time_ns() // 1000)

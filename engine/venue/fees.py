@@ -15,6 +15,11 @@ the venue revenue account, the markup to the tenant's revenue account. A maker r
 (a negative maker fee, bounded by ``max_rebate``) is paid from the venue part of the
 same fill's taker fee and never exceeds it, so a fill never costs the venue anything.
 
+A tenant's schedule and markup are the ``fee_schedule`` and ``markup_ppm`` of its
+``engine.venue.tenancy.Tenant``, written only by ``SetTenantFees`` (which checks them).
+Whoever gives an account a tenant, or creates an ``Account`` other than through
+OpenAccount, calls :func:`assign_rates` for it.
+
 Until a default schedule is set the book is inactive: accounts keep the rates
 OpenAccount gave them and fees are counted in ``engine.fees`` (config-only engines).
 """
@@ -48,11 +53,13 @@ __all__ = [
     "DefineFeeSchedule",
     "FeeBook",
     "FeeDayTick",
+    "FeeError",
     "FeeSchedule",
     "FeeTier",
     "SetDefaultFeeSchedule",
     "SetFeeOverride",
     "SetTenantFees",
+    "check_rates",
     "format_tiers",
     "parse_tiers",
     "signed_bps_to_ppm",
@@ -138,7 +145,7 @@ def format_tiers(tiers: Iterable[FeeTier]) -> str:
     )
 
 
-def _check_rates(maker_ppm: int, taker_ppm: int, max_rebate_ppm: int) -> None:
+def check_rates(maker_ppm: int, taker_ppm: int, max_rebate_ppm: int) -> None:
     """The bounds every venue rate pair obeys; raises FeeError(LIMIT_EXCEEDED)."""
     if not 0 <= taker_ppm <= MAX_FEE_PPM or maker_ppm > MAX_FEE_PPM:
         raise FeeError(RejectCode.LIMIT_EXCEEDED, f"fees must be within 0..{MAX_FEE_PPM} ppm")
@@ -149,12 +156,6 @@ def _check_rates(maker_ppm: int, taker_ppm: int, max_rebate_ppm: int) -> None:
             RejectCode.LIMIT_EXCEEDED,
             "maker rebate above the venue's max rebate or the taker fee",
         )
-
-
-@dataclass(slots=True)
-class TenantFees:
-    schedule: str = ""  # "" = the venue default
-    markup_ppm: int = 0
 
 
 class FeeBook:
@@ -168,7 +169,6 @@ class FeeBook:
         self.max_markup_ppm = 0
         self.schedules: dict[str, FeeSchedule] = {}
         self.default = ""  # the venue default schedule ("" = the book is inactive)
-        self.tenants: dict[str, TenantFees] = {}
         self.overrides: dict[str, tuple[int, int]] = {}  # account -> (maker, taker) ppm
         self.day = 0  # the UTC day (days since the epoch) of the last tick
         # account -> traded notional of the last WINDOW_DAYS completed days, newest last;
@@ -184,12 +184,11 @@ class FeeBook:
         if not self.default or self.engine is None:
             return None
         tenant = self.engine.tenancy.tenant_of(account_id)
-        settings = None if tenant is None else self.tenants.get(tenant.tenant_id)
         markup = 0
         schedule = self.default
-        if settings is not None:
-            markup = settings.markup_ppm
-            schedule = settings.schedule or self.default
+        if tenant is not None:  # its fee settings are SetTenantFees's (on the Tenant)
+            markup = tenant.markup_ppm
+            schedule = tenant.fee_schedule or self.default
         override = self.overrides.get(account_id)
         if override is not None:
             maker, taker = override
@@ -206,7 +205,6 @@ class FeeBook:
             "max_markup_ppm": self.max_markup_ppm,
             "schedules": {s: format_tiers(v.tiers) for s, v in self.schedules.items()},
             "default": self.default,
-            "tenants": {t: [v.schedule, v.markup_ppm] for t, v in self.tenants.items()},
             "overrides": {a: list(v) for a, v in self.overrides.items()},
             "day": self.day,
             "history": {a: list(v) for a, v in self.history.items()},
@@ -221,7 +219,6 @@ class FeeBook:
             s: FeeSchedule(s, parse_tiers(text)) for s, text in state.get("schedules", {}).items()
         }
         self.default = state.get("default", "")
-        self.tenants = {t: TenantFees(s, m) for t, (s, m) in state.get("tenants", {}).items()}
         self.overrides = {a: (m, t) for a, (m, t) in state.get("overrides", {}).items()}
         self.day = state.get("day", 0)
         self.history = {a: list(v) for a, v in state.get("history", {}).items()}
@@ -426,10 +423,10 @@ def _configure(engine: Engine, cmd: ConfigureFees) -> None:
             raise FeeError(RejectCode.LIMIT_EXCEEDED, f"bounds must be within 0..{MAX_FEE_PPM}")
         for schedule in book.schedules.values():
             for tier in schedule.tiers:
-                _check_rates(tier.maker_ppm, tier.taker_ppm, rebate)
+                check_rates(tier.maker_ppm, tier.taker_ppm, rebate)
         for maker, taker in book.overrides.values():
-            _check_rates(maker, taker, rebate)
-        if any(t.markup_ppm > markup for t in book.tenants.values()):
+            check_rates(maker, taker, rebate)
+        if any(t.markup_ppm > markup for t in engine.tenancy.tenants.values()):
             raise FeeError(RejectCode.LIMIT_EXCEEDED, "a tenant's markup is above the new bound")
     except FeeError as err:
         reject(engine, cmd.revenue_account, err.code, str(err))
@@ -458,7 +455,7 @@ def _define(engine: Engine, cmd: DefineFeeSchedule) -> None:
             raise FeeError(RejectCode.INVALID_COMMAND, "configure the venue's fees first")
         tiers = parse_tiers(cmd.tiers)
         for tier in tiers:
-            _check_rates(tier.maker_ppm, tier.taker_ppm, book.max_rebate_ppm)
+            check_rates(tier.maker_ppm, tier.taker_ppm, book.max_rebate_ppm)
     except FeeError as err:
         reject(engine, cmd.schedule_id, err.code, str(err))
         return
@@ -493,10 +490,9 @@ def _set_tenant(engine: Engine, cmd: SetTenantFees) -> None:
     except FeeError as err:
         reject(engine, cmd.tenant_id, err.code, str(err))
         return
-    if cmd.schedule_id or markup:
-        book.tenants[cmd.tenant_id] = TenantFees(cmd.schedule_id, markup)
-    else:
-        book.tenants.pop(cmd.tenant_id, None)
+    tenant = engine.tenancy.tenants[cmd.tenant_id]
+    tenant.fee_schedule = cmd.schedule_id
+    tenant.markup_ppm = markup
     emit(engine, "fees.tenant", cmd.tenant_id, schedule=cmd.schedule_id, markup_ppm=markup)
     tenancy = engine.tenancy
     _reassign(
@@ -517,7 +513,7 @@ def _set_override(engine: Engine, cmd: SetFeeOverride) -> None:
         if not book.default:
             raise FeeError(RejectCode.INVALID_COMMAND, "set the venue default schedule first")
         maker, taker = signed_bps_to_ppm(cmd.maker_bps), signed_bps_to_ppm(cmd.taker_bps)
-        _check_rates(maker, taker, book.max_rebate_ppm)
+        check_rates(maker, taker, book.max_rebate_ppm)
     except FeeError as err:
         reject(engine, cmd.account, err.code, str(err))
         return
