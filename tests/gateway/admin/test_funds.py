@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.events import OrderRejected
 from engine.model import decimal_to_units
+from engine.venue.tenancy import KycStatus
+from engine.venue.tenancy_commands import (
+    CreateTenant,
+    OpenTenantAccount,
+    SetKyc,
+    SetTenantThreshold,
+    SetTier,
+    SetTierWithdrawLimit,
+)
 from gateway.admin.problems import TYPE_PREFIX
 from tests.gateway.admin.conftest import AdminClient, Reply
 
@@ -179,3 +189,80 @@ async def test_a_tenant_admin_cannot_touch_an_account_outside_its_tenant(
     )
     listed = ok(await admin.call("GET", "/admin/v1/withdrawals", role="tenant-admin"))
     assert listed["withdrawals"] == []
+
+
+def tenant_demo(admin: AdminClient) -> None:
+    """Tenant DEMO (the demo tenant-admin's) with a verified client TC1 holding 5 BTC,
+    a daily limit of 10 BTC and a maker-checker threshold of 1 BTC."""
+    host = admin.app.host
+    for command in (
+        CreateTenant("DEMO", "Demo brand", "DEMO-REV"),
+        SetTier("DEMO", 1, trade=True, deposit=True, withdraw=True),
+        SetTierWithdrawLimit("DEMO", 1, "BTC", 10 * BTC),
+        SetTenantThreshold("DEMO", "BTC", BTC),
+        OpenTenantAccount("TC1", "DEMO"),
+        SetKyc("TC1", KycStatus.PENDING, actor="kyc", reason="documents"),
+        SetKyc("TC1", KycStatus.VERIFIED, 1, actor="kyc", reason="checked", reference="c1"),
+    ):
+        assert not [e for e in host.submit(command) if isinstance(e, OrderRejected)], command
+
+
+async def test_a_tenant_admin_runs_its_clients_funds_under_maker_checker(
+    admin: AdminClient,
+) -> None:
+    tenant_demo(admin)
+    body = {"account": "TC1", "asset": "BTC", "amount": "5", "reference": "t-1"}
+    credited = await admin.call("POST", "/admin/v1/deposits", body, role="tenant-admin")
+    assert event(credited)["kind"] == "deposit.credited"
+    request = {"account": "TC1", "asset": "BTC", "amount": "2", "destination": "bc1q"}
+    held = await admin.call("POST", "/admin/v1/withdrawals", request, role="tenant-admin")
+    path = f"/admin/v1/withdrawals/{event(held)['subject']}"
+    refused(
+        await admin.call("POST", path + "/approve", {}, role="tenant-admin"),
+        "command-rejected",
+        422,
+        "same_actor",
+    )
+    approved = await admin.call("POST", path + "/approve", {}, role="compliance")
+    assert event(approved)["kind"] == "withdrawal.approved"
+    # At the threshold one operator may request and approve.
+    small = {**request, "amount": "1"}
+    wid = event(await admin.call("POST", "/admin/v1/withdrawals", small, role="tenant-admin"))
+    reply = await admin.call(
+        "POST", f"/admin/v1/withdrawals/{wid['subject']}/approve", {}, role="tenant-admin"
+    )
+    assert event(reply)["kind"] == "withdrawal.approved"
+    assert balance(admin, "TC1") == (5 * BTC, 3 * BTC)
+    # The tenant-admin's lists hold its tenant's records only.
+    await deposit(admin)  # ACC1, outside the tenant
+    mine = ok(await admin.call("GET", "/admin/v1/deposits", role="tenant-admin"))["deposits"]
+    assert [d["account"] for d in mine] == ["TC1"]
+    everyone = ok(await admin.call("GET", "/admin/v1/deposits", role="support"))["deposits"]
+    assert [d["account"] for d in everyone] == ["ACC1", "TC1"]
+    listed = await admin.call("GET", "/admin/v1/withdrawals?account=TC1", role="tenant-admin")
+    assert len(ok(listed)["withdrawals"]) == 2
+    refused(
+        await admin.call("GET", "/admin/v1/withdrawals?account=ACC1", role="tenant-admin"),
+        "tenant-forbidden",
+        403,
+    )
+
+
+async def test_the_daily_limit_over_http(admin: AdminClient) -> None:
+    tenant_demo(admin)
+    await admin.call(
+        "POST",
+        "/admin/v1/deposits",
+        {"account": "TC1", "asset": "BTC", "amount": "20", "reference": "t-2"},
+    )
+    request = {"account": "TC1", "asset": "BTC", "amount": "6", "destination": "bc1q"}
+    assert event(await admin.call("POST", "/admin/v1/withdrawals", request))["kind"] == (
+        "withdrawal.held"
+    )
+    refused(
+        await admin.call("POST", "/admin/v1/withdrawals", request),
+        "command-rejected",
+        422,
+        "limit_exceeded",
+    )
+    assert balance(admin, "TC1") == (20 * BTC, 6 * BTC)
