@@ -188,7 +188,7 @@ _STRING: Final = {"type": "string"}
 
 ROUTES: Final = [
     Route(
-        "GET", "/fees", get_fees, roles=STAFF,
+        "GET", "/fees", get_fees, cli="fees", roles=STAFF,
         summary="The venue's fee settings and schedules",
         response=_obj(
             ["revenue_account", "reference_asset", "max_rebate_bps", "max_markup_bps",
@@ -199,7 +199,7 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "PUT", "/fees/config", configure, roles=_VENUE,
+        "PUT", "/fees/config", configure, cli="configure-fees", roles=_VENUE,
         summary="The venue revenue account, the volume asset, the rebate and markup bounds",
         description="The reference asset cannot change once set; tightening a bound below "
         "a schedule, override or tenant markup in force is refused (limit_exceeded).",
@@ -210,7 +210,8 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "PUT", "/fees/schedules/{schedule}", define_schedule, roles=_VENUE,
+        "PUT", "/fees/schedules/{schedule}", define_schedule, cli="define-fee-schedule",
+        roles=_VENUE,
         summary="Create or replace a fee schedule (volume tiers)",
         description="Tiers ascend by 30-day traded notional in the reference asset, the "
         "first from 0. Each tier's maker fee is at most its taker fee; a negative maker "
@@ -218,24 +219,24 @@ ROUTES: Final = [
         request=_obj(["tiers"], tiers={"type": "array", "items": _TIER, "maxItems": 32}),
     ),
     Route(
-        "PUT", "/fees/default", set_default, roles=_VENUE,
+        "PUT", "/fees/default", set_default, cli="default-fee-schedule", roles=_VENUE,
         summary="Set the venue default schedule",
         request=_obj(["schedule"], schedule=_ID),
     ),
     Route(
-        "PUT", "/tenants/{tenant}/fees", set_tenant_fees, roles=_VENUE,
+        "PUT", "/tenants/{tenant}/fees", set_tenant_fees, cli="tenant-fees", roles=_VENUE,
         summary="A tenant's schedule (\"\" = the venue default) and markup",
         request=_obj(["schedule", "markup_bps"], schedule={**_STRING, "maxLength": 64},
                      markup_bps=_BPS),
     ),
     Route(
-        "PUT", "/tenants/{tenant}/fees/markup", set_tenant_markup,
+        "PUT", "/tenants/{tenant}/fees/markup", set_tenant_markup, cli="tenant-markup",
         roles=frozenset({VENUE_ADMIN, TENANT_ADMIN}), tenant=tenant_in_path("tenant"),
         summary="A tenant's markup on top of the venue fee (at most max_markup_bps)",
         request=_obj(["markup_bps"], markup_bps=_BPS),
     ),
     Route(
-        "GET", "/accounts/{account}/fees", get_account_fees,
+        "GET", "/accounts/{account}/fees", get_account_fees, cli="account-fees",
         roles=STAFF | {TENANT_ADMIN}, tenant=tenant_of_account_in_path("account"),
         summary="An account's effective fees, where they come from, and its volume",
         response=_obj(
@@ -248,12 +249,13 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "PUT", "/accounts/{account}/fees/override", set_override, roles=_VENUE,
+        "PUT", "/accounts/{account}/fees/override", set_override, cli="fee-override", roles=_VENUE,
         summary="An account's own venue fee, ahead of any schedule (the markup still applies)",
         request=_obj(["maker_bps", "taker_bps"], maker_bps=_SIGNED_BPS, taker_bps=_BPS),
     ),
     Route(
-        "DELETE", "/accounts/{account}/fees/override", clear_override, roles=_VENUE,
+        "DELETE", "/accounts/{account}/fees/override", clear_override,
+        cli="clear-fee-override", roles=_VENUE,
         summary="Remove an account's fee override",
     ),
 ]  # fmt: skip
