@@ -29,13 +29,18 @@ from engine.venue.funds import (
     RejectWithdrawal,
     RequestWithdrawal,
 )
-from engine.venue.tenancy import (
-    AccountInfo,
-    AccountStatus,
-    KycStatus,
-    Tenant,
-    TenantStatus,
-    Tier,
+from engine.venue.tenancy import AccountStatus, KycStatus
+from engine.venue.tenancy_commands import (
+    AssignAccount,
+    CreateSubAccount,
+    CreateTenant,
+    OpenTenantAccount,
+    SetAccountStatus,
+    SetKyc,
+    SetTenantThreshold,
+    SetTier,
+    SetTierWithdrawLimit,
+    SuspendTenant,
 )
 from tests.engine.helpers import Clock, make_engine, of
 
@@ -55,24 +60,30 @@ def put_tenant(
     tenant: str,
     accounts: dict[str, str],
     *,
-    tier: Tier | None = None,
+    deposit: bool = True,
     threshold: dict[str, int] | None = None,
-) -> Tenant:
-    """A tenant with one KYC tier (1) and accounts (id -> parent, "" for top level).
-
-    Set on the tenancy state directly: these tests are about funds, which only read it."""
-    t = Tenant(tenant, withdraw_approval_threshold=threshold or {})
-    t.tiers[1] = tier or Tier(
-        1, trade=True, deposit=True, withdraw=True, daily_withdraw_limit={"BTC": 10 * BTC}
-    )
-    eng.tenancy.tenants[tenant] = t
+) -> None:
+    """A tenant with KYC tier 1 (a daily limit of 10 BTC) and accounts (id -> parent,
+    "" for top level) verified at tier 1; an account the engine has already is assigned."""
+    commands: list[Command] = [
+        CreateTenant(tenant, tenant, f"{tenant}-REV"),
+        SetTier(tenant, 1, trade=True, deposit=deposit, withdraw=True),
+        SetTierWithdrawLimit(tenant, 1, "BTC", 10 * BTC),
+    ]
+    for asset, amount in (threshold or {}).items():
+        commands.append(SetTenantThreshold(tenant, asset, amount))
     for account, parent in accounts.items():
-        if account not in eng.accounts:
-            eng.submit(OpenAccount(account))
-        eng.tenancy.accounts[account] = AccountInfo(
-            account, tenant, parent, kyc_status=KycStatus.VERIFIED, kyc_tier=1
-        )
-    return t
+        if parent:
+            commands.append(CreateSubAccount(account, parent))
+            continue
+        if account in eng.accounts:
+            commands.append(AssignAccount(account, tenant))
+        else:
+            commands.append(OpenTenantAccount(account, tenant))
+        commands.append(SetKyc(account, KycStatus.PENDING, actor="kyc", reason="documents"))
+        commands.append(SetKyc(account, KycStatus.VERIFIED, 1, actor="kyc", reason="checked"))
+    for command in commands:
+        assert not of(eng.submit(command), OrderRejected), command
 
 
 def bal(eng: Engine, account: str, asset: str = "BTC") -> tuple[int, int]:
@@ -253,12 +264,12 @@ def test_bad_deposits_are_refused(
 
 def test_deposit_needs_a_tier_that_allows_it(venue: tuple[Engine, Clock]) -> None:
     eng, _ = venue
-    put_tenant(eng, "T", {"C": ""}, tier=Tier(1, deposit=False))
+    put_tenant(eng, "T", {"C": ""}, deposit=False)
     assert unchanged(eng, CreditDeposit("C", "BTC", BTC, "tx1", "c")) == RejectCode.KYC_FORBIDS
     # A pending deposit is confirmed only while the tier still allows deposits.
-    eng.tenancy.tenants["T"].tiers[1].deposit = True
+    eng.submit(SetTier("T", 1, trade=True, deposit=True, withdraw=True))
     ev = answer(eng.submit(CreditDeposit("C", "BTC", BTC, "tx2", "c", pending=True)))
-    eng.tenancy.tenants["T"].tiers[1].deposit = False
+    eng.submit(SetTier("T", 1, trade=True, deposit=False, withdraw=True))
     assert unchanged(eng, ConfirmDeposit(ev.subject, "c")) == RejectCode.KYC_FORBIDS
 
 
@@ -266,11 +277,12 @@ def test_deposit_needs_verified_kyc_and_a_disabled_account_still_receives(
     venue: tuple[Engine, Clock],
 ) -> None:
     eng, _ = venue
-    put_tenant(eng, "T", {"C": ""})
-    eng.tenancy.accounts["C"].kyc_status = KycStatus.PENDING
+    put_tenant(eng, "T", {})
+    eng.submit(OpenTenantAccount("C", "T"))
+    eng.submit(SetKyc("C", KycStatus.PENDING, actor="kyc", reason="documents"))
     assert unchanged(eng, CreditDeposit("C", "BTC", BTC, "tx1", "c")) == RejectCode.KYC_FORBIDS
-    eng.tenancy.accounts["C"].kyc_status = KycStatus.VERIFIED
-    eng.tenancy.accounts["C"].status = AccountStatus.DISABLED
+    eng.submit(SetKyc("C", KycStatus.VERIFIED, 1, actor="kyc", reason="checked"))
+    eng.submit(SetAccountStatus("C", AccountStatus.DISABLED, "ops"))
     assert answer(eng.submit(CreditDeposit("C", "BTC", BTC, "tx1", "c"))).kind == (
         "deposit.credited"
     )
@@ -279,7 +291,7 @@ def test_deposit_needs_verified_kyc_and_a_disabled_account_still_receives(
 def test_deposit_to_a_closed_account_is_refused(venue: tuple[Engine, Clock]) -> None:
     eng, _ = venue
     put_tenant(eng, "T", {"C": ""})
-    eng.tenancy.accounts["C"].status = AccountStatus.CLOSED
+    assert not of(eng.submit(SetAccountStatus("C", AccountStatus.CLOSED, "ops")), OrderRejected)
     assert unchanged(eng, CreditDeposit("C", "BTC", BTC, "tx1", "c")) == RejectCode.ACCOUNT_CLOSED
 
 
@@ -457,34 +469,37 @@ def test_withdrawal_from_unknown_or_disabled_account(venue: tuple[Engine, Clock]
         ("asset_not_in_tier", RejectCode.KYC_FORBIDS),
         ("kyc_suspended", RejectCode.KYC_FORBIDS),
         ("parent_disabled", RejectCode.ACCOUNT_DISABLED),
-        ("parent_kyc_pending", RejectCode.KYC_FORBIDS),
+        ("parent_kyc_suspended", RejectCode.KYC_FORBIDS),
     ],
 )
 def test_tenancy_gates_withdrawals(
     venue: tuple[Engine, Clock], setup: str, code: RejectCode
 ) -> None:
     eng, _ = venue
-    tenant = put_tenant(eng, "T", {"P": "", "C": "P"} if "parent" in setup else {"C": ""})
-    funded(eng, "C")
-    info = eng.tenancy.accounts["C"]
+    put_tenant(eng, "T", {"P": "", "C": "P"} if "parent" in setup else {"C": ""})
+    if setup != "account_closed":  # only a flat account closes
+        funded(eng, "C")
     asset = "BTC"
+    change: Command | None = None
     if setup == "tenant_suspended":
-        tenant.status = TenantStatus.SUSPENDED
+        change = SuspendTenant("T", reason="review")
     elif setup == "account_disabled":
-        info.status = AccountStatus.DISABLED
+        change = SetAccountStatus("C", AccountStatus.DISABLED, "ops")
     elif setup == "account_closed":
-        info.status = AccountStatus.CLOSED
+        change = SetAccountStatus("C", AccountStatus.CLOSED, "ops")
     elif setup == "tier_forbids":
-        tenant.tiers[1].withdraw = False
+        change = SetTier("T", 1, trade=True, deposit=True, withdraw=False)
     elif setup == "kyc_suspended":
-        info.kyc_status = KycStatus.SUSPENDED
+        change = SetKyc("C", KycStatus.SUSPENDED, actor="kyc", reason="review")
     elif setup == "parent_disabled":
-        eng.tenancy.accounts["P"].status = AccountStatus.DISABLED
-    elif setup == "parent_kyc_pending":
-        eng.tenancy.accounts["P"].kyc_status = KycStatus.PENDING
+        change = SetAccountStatus("P", AccountStatus.DISABLED, "ops")
+    elif setup == "parent_kyc_suspended":
+        change = SetKyc("P", KycStatus.SUSPENDED, actor="kyc", reason="review")
     else:
         answer(eng.submit(CreditDeposit("C", "ETH", BTC, "tx-eth", "custody")))
         asset = "ETH"
+    if change is not None:
+        assert not of(eng.submit(change), OrderRejected), change
     assert unchanged(eng, RequestWithdrawal("C", asset, BTC, "d", "c")) == code
 
 
@@ -616,7 +631,6 @@ def test_snapshot_restore_gives_the_same_state_and_answers(venue: tuple[Engine, 
     state = orjson.loads(eng.state_json())
     twin = Engine(Sequencer(Clock(eng.last_ts_us)))
     restore_state(twin, state)
-    twin.tenancy = eng.tenancy  # tenancy is set by hand here, not by commands
     assert twin.state_hash() == eng.state_hash()
     # The restored indexes answer as the live ones: idempotency and the daily limit.
     for e in (eng, twin):
