@@ -12,11 +12,13 @@ import pytest
 from engine.commands import NewOrder
 from engine.journal import read_records
 from engine.model import OrdType, Side, TimeInForce
-from engine.venue.fees import FeeDayTick
+from engine.venue.fees import DefineFeeSchedule, FeeDayTick, SetDefaultFeeSchedule
+from gateway.app import App
 from gateway.config import Config, ConfigError, load_config
 from gateway.fees import DAY_US
 from gateway.host import EngineHost
 from gateway.metrics import Registry
+from tests.gateway.conftest import Connect
 
 FEES = """
 [fees]
@@ -129,3 +131,26 @@ async def test_a_fees_section_without_a_revenue_account_keeps_per_account_fees(
     _buy_sell(host, "ACC1", "ACC2")
     assert host.engine.fees["USD"] > 0
     await host.stop()
+
+
+async def test_a_maker_rebate_is_a_negative_commission_over_fix(
+    app: App, fix_login: Connect
+) -> None:
+    app.host.submit(DefineFeeSchedule("mm", "0:-0.5:2"))
+    app.host.submit(SetDefaultFeeSchedule("mm"))
+    maker = await fix_login("CLIENT1")
+    taker = await fix_login("CLIENT2")
+    tt = (60, "20261123-00:00:00")
+    await maker.send("D", [(11, "m1"), (55, "BTC-USD"), (54, 2), (38, "0.2"), (40, 2),
+                           (44, "50000"), (59, 1), tt])  # fmt: skip
+    await maker.expect("8")
+    await taker.send("D", [(11, "t1"), (55, "BTC-USD"), (54, 1), (38, "0.2"), (40, 2),
+                           (44, "50000"), (59, 1), tt])  # fmt: skip
+    await taker.expect("8")
+    taker_fill = await taker.expect("8")
+    maker_fill = await maker.expect("8")
+    # 10,000 USD: the taker pays 2 bps, the maker gets 0.5 bps back out of it
+    assert (taker_fill.get_str(150), taker_fill.get_str(12)) == ("F", "2")
+    assert (maker_fill.get_str(150), maker_fill.get_str(12)) == ("F", "-0.5")
+    revenue = app.host.engine.accounts["VENUE-FEES"].balances["USD"]
+    assert revenue.total == 150_000_000  # 1.5 USD
