@@ -407,9 +407,10 @@ def _validate_fees(config: Config) -> None:
 def schedule_tiers(schedule: FeeScheduleConfig) -> str:
     """A schedule's tiers as DefineFeeSchedule takes them."""
     from engine.model import decimal_to_units
+    from engine.venue.fees import join_tiers
 
-    return ",".join(
-        f"{decimal_to_units(t.min_volume)}:{t.maker_bps}:{t.taker_bps}" for t in schedule.tiers
+    return join_tiers(
+        (decimal_to_units(t.min_volume), t.maker_bps, t.taker_bps) for t in schedule.tiers
     )
 
 

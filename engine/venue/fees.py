@@ -61,7 +61,9 @@ __all__ = [
     "SetTenantFees",
     "check_rates",
     "format_tiers",
+    "join_tiers",
     "parse_tiers",
+    "ppm_to_bps",
     "signed_bps_to_ppm",
     "split",
 ]
@@ -94,7 +96,8 @@ def signed_bps_to_ppm(text: str) -> int:
     return int(value)
 
 
-def _ppm_to_bps(ppm: int) -> str:
+def ppm_to_bps(ppm: int) -> str:
+    """-50 ppm -> "-0.5" (bps, normalized)."""
     text = format((Decimal(ppm) / 100).normalize(), "f")
     return "0" if text in ("-0", "0") else text
 
@@ -139,9 +142,14 @@ def parse_tiers(text: str) -> tuple[FeeTier, ...]:
     return tuple(tiers)
 
 
+def join_tiers(rows: Iterable[tuple[int, str, str]]) -> str:
+    """(min volume units, maker bps, taker bps) rows as DefineFeeSchedule takes them."""
+    return ",".join(f"{volume}:{maker}:{taker}" for volume, maker, taker in rows)
+
+
 def format_tiers(tiers: Iterable[FeeTier]) -> str:
-    return ",".join(
-        f"{t.min_volume}:{_ppm_to_bps(t.maker_ppm)}:{_ppm_to_bps(t.taker_ppm)}" for t in tiers
+    return join_tiers(
+        (t.min_volume, ppm_to_bps(t.maker_ppm), ppm_to_bps(t.taker_ppm)) for t in tiers
     )
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Final
 
 from engine.model import GridError, decimal_to_units, units_to_decimal
@@ -15,6 +14,8 @@ from engine.venue.fees import (
     SetDefaultFeeSchedule,
     SetFeeOverride,
     SetTenantFees,
+    join_tiers,
+    ppm_to_bps,
 )
 from gateway.admin.problems import Problem
 from gateway.admin.routes import (
@@ -55,19 +56,14 @@ def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
     }
 
 
-def _bps(ppm: int) -> str:
-    text = format((Decimal(ppm) / 100).normalize(), "f")
-    return "0" if text in ("-0", "0") else text
-
-
 def _schedule(schedule: FeeSchedule) -> dict[str, Any]:
     return {
         "id": schedule.schedule_id,
         "tiers": [
             {
                 "min_volume": units_to_decimal(t.min_volume),
-                "maker_bps": _bps(t.maker_ppm),
-                "taker_bps": _bps(t.taker_ppm),
+                "maker_bps": ppm_to_bps(t.maker_ppm),
+                "taker_bps": ppm_to_bps(t.taker_ppm),
             }
             for t in schedule.tiers
         ],
@@ -82,8 +78,8 @@ async def get_fees(call: Call) -> dict[str, Any]:
     return {
         "revenue_account": book.revenue_account,
         "reference_asset": book.reference_asset,
-        "max_rebate_bps": _bps(book.max_rebate_ppm),
-        "max_markup_bps": _bps(book.max_markup_ppm),
+        "max_rebate_bps": ppm_to_bps(book.max_rebate_ppm),
+        "max_markup_bps": ppm_to_bps(book.max_markup_ppm),
         "default_schedule": book.default,
         "day": book.day,
         "schedules": [_schedule(s) for s in book.schedules.values()],
@@ -103,8 +99,8 @@ async def define_schedule(call: Call) -> Outcome:
     if not call.body["tiers"]:
         raise Problem("invalid-request", "tiers: at least one, the first from volume 0")
     try:
-        tiers = ",".join(
-            f"{decimal_to_units(t['min_volume'])}:{t['maker_bps']}:{t['taker_bps']}"
+        tiers = join_tiers(
+            (decimal_to_units(t["min_volume"]), t["maker_bps"], t["taker_bps"])
             for t in call.body["tiers"]
         )
     except GridError as err:
@@ -158,9 +154,9 @@ async def get_account_fees(call: Call) -> dict[str, Any]:
         "account": account_id,
         "source": source,
         "schedule": schedule,
-        "maker_bps": _bps(account.maker_fee_ppm),
-        "taker_bps": _bps(account.taker_fee_ppm),
-        "markup_bps": _bps(account.markup_ppm),
+        "maker_bps": ppm_to_bps(account.maker_fee_ppm),
+        "taker_bps": ppm_to_bps(account.taker_fee_ppm),
+        "markup_bps": ppm_to_bps(account.markup_ppm),
         "volume_30d": units_to_decimal(book.volume(account_id)),
         "volume_today": units_to_decimal(account.fee_volume),
     }
