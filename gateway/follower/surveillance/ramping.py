@@ -86,6 +86,8 @@ class Ramping(Rule[RampParams]):
             for t in trades
             if peak.ts_us - p.rise_window_us <= t.ts_us <= peak.ts_us and t.seq <= peak.seq
         ]
+        if not rise:  # max_trades dropped the run-up: nothing left to judge it by
+            return
         trough = min(rise, key=lambda t: (t.price, -t.seq))
         if (peak.price - trough.price) * 10_000 < p.rise_bps * trough.price:
             return

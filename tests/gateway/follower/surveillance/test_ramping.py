@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.follower.surveillance import Kind
+from gateway.follower.surveillance import Kind, PerInstrument, RampParams, SurveillanceConfig
 from tests.gateway.follower.surveillance.floor import BUY, HOUR_US, SELL, Floor, usd
 
 
@@ -107,3 +107,10 @@ def test_only_buying_within_four_hours_before_the_trough_counts(
     floor.at(15 * HOUR_US)
     floor.cross("X", "Y", SELL, usd(50_000), 2)
     assert [a.owner for a in floor.alerts] == (["P"] if alerted else [])
+
+
+def test_a_run_up_older_than_the_trades_kept_is_not_judged() -> None:
+    params = PerInstrument(RampParams(), {"BTC-USD": RampParams(max_trades=1)})
+    floor = Floor(SurveillanceConfig(ramping=params))
+    pump(floor)
+    assert floor.alerts == []
