@@ -2,7 +2,7 @@
 
 One subcommand per route of the route table (``venue-admin --help`` lists them): path
 parameters are positional arguments, body fields are ``--options`` (booleans take
-true/false, objects and arrays JSON). Requests are signed with the operator's Ed25519
+true/false, objects and arrays JSON), query parameters of a GET ``--query KEY=VALUE``. Requests are signed with the operator's Ed25519
 private seed, read from ``--key-file`` (64 hex digits). A mutation gets a fresh
 Idempotency-Key unless ``--idempotency-key`` is given; the key used is printed on
 stderr, so a runbook step that timed out can be retried with the same key safely.
@@ -22,7 +22,7 @@ import stat
 import sys
 import uuid
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from gateway.admin.openapi import operation_id
 from gateway.admin.routes import Route, all_routes
@@ -56,8 +56,21 @@ _ARG_TYPES: dict[str, Any] = {
 }
 
 
+#: the runbook verbs of the issue, for routes whose lane gave no ``cli`` name
+RUNBOOK: dict[tuple[str, str], str] = {
+    ("POST", "/tenants"): "create-tenant",
+    ("POST", "/accounts"): "open-account",
+    ("POST", "/api-keys"): "issue-key",
+}
+
+
 def command_name(route: Route) -> str:
-    return route.cli or operation_id(route).replace("_", "-")
+    """The route's subcommand: its ``cli`` name, a runbook verb, or method and path."""
+    return (
+        route.cli
+        or RUNBOOK.get((route.method, route.path))
+        or operation_id(route).replace("_", "-")
+    )
 
 
 def _parser(routes: list[Route]) -> argparse.ArgumentParser:
@@ -88,6 +101,11 @@ def _parser(routes: list[Route]) -> argparse.ArgumentParser:
                 required=name in required,
                 help=spec.get("description"),
             )
+        if not route.mutation:
+            cmd.add_argument(
+                "--query", action="append", default=[], metavar="KEY=VALUE",
+                help="a query parameter (repeatable)",
+            )  # fmt: skip
         cmd.set_defaults(route=route)
     return parser
 
@@ -119,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     path = PREFIX + re.sub(
         r"{(\w+)}", lambda m: quote(getattr(args, "path_" + m.group(1)), safe=""), route.path
     )
+    query = getattr(args, "query", [])
+    if any("=" not in item for item in query):
+        parser.error("--query takes KEY=VALUE")
+    if query:
+        path += "?" + urlencode([tuple(item.split("=", 1)) for item in query])
     fields = {
         key[5:]: value
         for key, value in vars(args).items()

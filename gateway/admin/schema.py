@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-__all__ = ["KEYWORDS", "check_schema", "errors"]
+__all__ = ["DECIMAL", "ID", "KEYWORDS", "check_schema", "errors", "obj"]
 
 KEYWORDS: Final = frozenset(
     {
@@ -28,6 +28,26 @@ _TYPES: Final = {
     "boolean": bool,
     "null": type(None),
 }
+
+
+#: an identifier: 1..64 printable ASCII characters, no spaces
+ID: Final[dict[str, Any]] = {
+    "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$",
+}  # fmt: skip
+#: a non-negative decimal in the grammar of every edge (gateway/decimals.py)
+DECIMAL: Final[dict[str, Any]] = {
+    "type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "maxLength": 40,
+}  # fmt: skip
+
+
+def obj(required: list[str], **properties: Any) -> dict[str, Any]:
+    """A closed object schema: these properties, these required, nothing else."""
+    return {
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": False,
+    }
 
 
 def check_schema(schema: dict[str, Any], where: str) -> None:

@@ -29,23 +29,15 @@ from gateway.admin.routes import (
     tenant_of_account_in_body,
     tenant_of_account_in_path,
 )
+from gateway.admin.schema import DECIMAL as _DECIMAL
+from gateway.admin.schema import ID as _ID
+from gateway.admin.schema import obj as _obj
 
 __all__ = ["ROUTES"]
 
-_ID: Final = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$"}
-_DECIMAL: Final = {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "maxLength": 40}
 _KEY: Final = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "Ed25519, hex"}
 _STATUS: Final = {s.name.lower(): s for s in TradingStatus}
 _KILL: Final = frozenset({VENUE_ADMIN, OPS})
-
-
-def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required,
-        "properties": properties,
-        "additionalProperties": False,
-    }
 
 
 # ---------------------------------------------------------------- kill switches
