@@ -2,8 +2,9 @@
 
 One subcommand per route of the route table (``venue-admin --help`` lists them): path
 parameters are positional arguments, body fields are ``--options`` (booleans take
-true/false, objects and arrays JSON), query parameters of a GET ``--query KEY=VALUE``. Requests are signed with the operator's Ed25519
-private seed, read from ``--key-file`` (64 hex digits). A mutation gets a fresh
+true/false, objects and arrays JSON), query parameters of a GET ``--query KEY=VALUE``.
+Requests are signed with the operator's Ed25519 private seed, read from ``--key-file``
+(64 hex digits). A mutation gets a fresh
 Idempotency-Key unless ``--idempotency-key`` is given; the key used is printed on
 stderr, so a runbook step that timed out can be retried with the same key safely.
 
