@@ -62,6 +62,15 @@ def request_digest(method: str, path_qs: str, body: bytes) -> str:
     return hashlib.sha256(canonical(method, path_qs, 0, "", body)).hexdigest()
 
 
+def _printable(text: str) -> str:
+    """text as printable ASCII, whatever bytes a client sent (aiohttp keeps undecodable
+    header bytes as surrogates, which JSON cannot hold)."""
+    if text.isascii() and text.isprintable():
+        return text
+    ascii_text = text.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in ascii_text)
+
+
 def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
@@ -82,11 +91,11 @@ class _Trail:
     def record(self, request: web.Request, status: int) -> dict[str, Any]:
         return {
             "ts_ms": time.time_ns() // 1_000_000,
-            "actor": self.actor,
+            "actor": None if self.actor is None else _printable(self.actor),
             "role": self.role,
             "source": request.remote,
-            "method": request.method,
-            "path": request.raw_path,
+            "method": _printable(request.method),
+            "path": _printable(request.raw_path),
             "idempotency_key": self.key,
             "body_sha256": self.body_sha256,
             "status": status,

@@ -291,6 +291,28 @@ async def test_operators_created_over_the_api_can_sign(admin: AdminClient) -> No
     assert "alice" in [op["operator"] for op in listed.body["operators"]]
 
 
+async def test_undecodable_header_bytes_are_refused_and_audited(admin: AdminClient) -> None:
+    """Bytes that are not UTF-8 in a header: a 401 problem, and an audit line that
+    still holds them (escaped) rather than a write that fails."""
+    port = admin.base.rsplit(":", 1)[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(port))
+    writer.write(
+        b"GET /admin/v1/halt HTTP/1.1\r\nHost: x\r\nX-Operator-Id: \xff\xfeops\r\n"
+        b"X-Operator-Timestamp: 1\r\nX-Operator-Nonce: n\r\nX-Operator-Signature: s\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    answer = await reader.read()
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401") and b"application/problem+json" in head
+    assert orjson.loads(body)["type"] == TYPE_PREFIX + "credentials-malformed"
+    await admin.app.stop()
+    admin.app.components = []
+    path = Path(admin.app.config.journal.dir) / "admin-audit.jsonl"
+    (line,) = [orjson.loads(raw) for raw in path.read_bytes().splitlines()]
+    assert line["actor"] == "\\xff\\xfeops" and line["status"] == 401
+
+
 async def test_every_request_is_audited_in_a_chain(admin: AdminClient) -> None:
     ok = await admin.call("PUT", "/admin/v1/halt", {"halted": True}, role="ops", key="a1")
     await admin.call("PUT", "/admin/v1/halt", {"halted": True}, role="support", key="a2")
