@@ -44,7 +44,7 @@ def test_the_console_script_is_declared() -> None:
 def test_every_route_has_a_distinct_subcommand() -> None:
     names = [command_name(route) for route in all_routes()]
     assert len(set(names)) == len(names)
-    assert {"halt", "halt-status", "mass-cancel", "create-operator"} <= set(names)
+    assert {"halt", "halt-status", "mass-cancel", "create-operator", "issue-key"} <= set(names)
 
 
 async def test_halt_and_resume_from_the_cli(admin: AdminClient, tmp_path: Path) -> None:
@@ -128,3 +128,17 @@ async def test_deposit_and_approve_a_withdrawal_from_the_cli(
     assert engine.funds.withdrawals[wid].history[-1][1:3] == ["demo-compliance", "checked"]
     bal = engine.accounts["ACC2"].balances["BTC"]
     assert (bal.total, bal.held) == (total + 200_000_000, 100_000_000)
+
+
+async def test_query_parameters_of_a_get(admin: AdminClient, tmp_path: Path) -> None:
+    for account, reference in (("ACC1", "tx-q1"), ("ACC2", "tx-q2")):
+        code, _, err = await run_cli(
+            admin, tmp_path, "deposit", "--account", account, "--asset", "USD",
+            "--amount", "1", "--reference", reference,
+        )  # fmt: skip
+        assert code == 0, err
+    code, body, err = await run_cli(admin, tmp_path, "deposits", "--query", "account=ACC2")
+    assert code == 0, err
+    assert [d["account"] for d in body["deposits"]] == ["ACC2"]
+    code, _, err = await run_cli(admin, tmp_path, "deposits", "--query", "account")
+    assert code == 2 and "KEY=VALUE" in err
