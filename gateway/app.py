@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from enum import IntEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
@@ -177,6 +178,17 @@ class App:
         await self.stop()
 
 
+def _store_text(config: Config) -> str:
+    """Where the follower writes (the URL without its password), or that it is off."""
+    from gateway.follower.follower import default_sqlite_path
+    from gateway.follower.store import redact
+
+    if not config.store.follower:
+        return "off ([store] follower = false)"
+    url = config.store.url or str(default_sqlite_path(Path(config.journal.dir)))
+    return f"{redact(url)} (journal follower)"
+
+
 def _log_demo_banner(config: Config) -> None:
     """Where to connect and with what: the first thing a new user needs. A log event
     like any other (stderr carries JSON only), one banner line per list item."""
@@ -188,6 +200,7 @@ def _log_demo_banner(config: Config) -> None:
         f"  admin API      http://{config.admin.listen}/admin/v1"
         "  (OpenAPI: /admin/v1/openapi.json)",
         f"  journal        {config.journal.dir} (fsync={config.journal.fsync})",
+        f"  history store  {_store_text(config)}",
         "  instruments    " + ", ".join(i.symbol for i in config.instruments),
     ]
     for sess in config.fix.sessions:

@@ -20,7 +20,7 @@ import structlog
 from gateway.follower.replay import Batch, Replayer
 from gateway.follower.store import Store, StoreUnavailable, open_store
 
-__all__ = ["Follower", "FollowerSettings", "Status"]
+__all__ = ["Follower", "FollowerSettings", "Status", "default_sqlite_path"]
 
 #: what the follower reports to its supervisor: applied_seq, journal_seq, store_up
 Status = Callable[[int, int, bool], None]
@@ -41,7 +41,12 @@ class FollowerSettings:
     retry_max_s: float = 5.0
 
     def sqlite_path(self) -> Path:
-        return self.store_path or self.journal_dir.parent / "store.sqlite3"
+        return self.store_path or default_sqlite_path(self.journal_dir)
+
+
+def default_sqlite_path(journal_dir: Path) -> Path:
+    """The SQLite store when [store] url is empty: beside the journal directory."""
+    return journal_dir.parent / "store.sqlite3"
 
 
 class Follower:
