@@ -73,6 +73,16 @@ class Rows:
     def count(self) -> int:
         return len(self.orders) + len(self.fills) + len(self.ledger) + len(self.venue_events)
 
+    def by_table(self) -> list[tuple[str, list[Any]]]:
+        """(table, rows) of every table this batch writes to."""
+        tables: list[tuple[str, list[Any]]] = [
+            ("orders", self.orders),
+            ("fills", self.fills),
+            ("ledger", self.ledger),
+            ("venue_events", self.venue_events),
+        ]
+        return [(table, values) for table, values in tables if values]
+
 
 def order_rows(events: list[Event], rows: Rows, origin: str | None = None) -> None:
     """Orders, fills and venue-event rows of one command's events (the ledger is Ledger's)."""

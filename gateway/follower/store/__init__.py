@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from gateway.follower.replay import Batch
 
-__all__ = ["StaleBatch", "Store", "StoreUnavailable", "open_store", "redact"]
+__all__ = ["StaleBatch", "Store", "StoreUnavailable", "is_new", "open_store", "redact"]
 
 
 class StoreUnavailable(Exception):
@@ -42,6 +42,17 @@ class Store(Protocol):
 
     async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Rows of a query (``?`` placeholders), for reads and tests."""
+
+
+def is_new(stored_seq: int, batch: Batch) -> bool:
+    """Whether a batch is still to be written, given the store's position (read in the
+    write's transaction): False if it is already stored, StaleBatch if the store is
+    neither before nor past it."""
+    if stored_seq >= batch.last_seq:
+        return False
+    if stored_seq != batch.after_seq:
+        raise StaleBatch(f"store at seq {stored_seq}, batch starts after {batch.after_seq}")
+    return True
 
 
 def open_store(url: str, default_path: Path) -> Store:

@@ -12,7 +12,7 @@ import asyncpg
 import asyncpg.exceptions as pgexc
 
 from gateway.follower.replay import Batch
-from gateway.follower.store import StaleBatch, StoreUnavailable
+from gateway.follower.store import StoreUnavailable, is_new
 from gateway.follower.store.schema import INSERTS, MIGRATIONS, PSEUDO_BALANCE, PSEUDO_PAIRS
 
 __all__ = ["PostgresStore"]
@@ -106,19 +106,10 @@ async def _migrate(db: asyncpg.Connection) -> None:
 async def _write(db: asyncpg.Connection, batch: Batch) -> bool:
     async with db.transaction():
         seq = await db.fetchval("SELECT seq FROM follower_state WHERE id = 1 FOR UPDATE")
-        if seq >= batch.last_seq:
+        if not is_new(seq, batch):
             return False
-        if seq != batch.after_seq:
-            raise StaleBatch(f"store at seq {seq}, batch starts after {batch.after_seq}")
-        rows = batch.rows
-        for table, values in (
-            ("orders", rows.orders),
-            ("fills", rows.fills),
-            ("ledger", rows.ledger),
-            ("venue_events", rows.venue_events),
-        ):
-            if values:
-                await db.executemany(numbered(INSERTS[table]), values)
+        for table, values in batch.rows.by_table():
+            await db.executemany(numbered(INSERTS[table]), values)
         await db.execute(
             "UPDATE follower_state SET seq = $1, crc = $2, ts_us = $3 WHERE id = 1",
             batch.last_seq,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.follower.replay import Batch
-from gateway.follower.store import StaleBatch, StoreUnavailable
+from gateway.follower.store import StoreUnavailable, is_new
 from gateway.follower.store.schema import INSERTS, MIGRATIONS, PSEUDO_BALANCE, PSEUDO_PAIRS
 
 __all__ = ["SqliteStore"]
@@ -101,20 +101,11 @@ def _write(db: sqlite3.Connection, batch: Batch) -> bool:
     db.execute("BEGIN IMMEDIATE")
     try:
         (seq,) = db.execute("SELECT seq FROM follower_state WHERE id = 1").fetchone()
-        if seq >= batch.last_seq:
+        if not is_new(seq, batch):
             db.rollback()
             return False
-        if seq != batch.after_seq:
-            raise StaleBatch(f"store at seq {seq}, batch starts after {batch.after_seq}")
-        rows = batch.rows
-        for table, values in (
-            ("orders", rows.orders),
-            ("fills", rows.fills),
-            ("ledger", rows.ledger),
-            ("venue_events", rows.venue_events),
-        ):
-            if values:
-                db.executemany(INSERTS[table], values)
+        for table, values in batch.rows.by_table():
+            db.executemany(INSERTS[table], values)
         db.execute(
             "UPDATE follower_state SET seq = ?, crc = ?, ts_us = ? WHERE id = 1",
             (batch.last_seq, batch.last_crc, batch.last_ts_us),
