@@ -187,24 +187,6 @@ class FeeBook:
         """An account's traded notional over the window, as of the last day tick."""
         return sum(self.history.get(account_id, ()))
 
-    def venue_rates(self, account_id: str) -> tuple[int, int, int] | None:
-        """(maker ppm, taker ppm, markup ppm) by the resolution order; None when inactive."""
-        if not self.default or self.engine is None:
-            return None
-        tenant = self.engine.tenancy.tenant_of(account_id)
-        markup = 0
-        schedule = self.default
-        if tenant is not None:  # its fee settings are SetTenantFees's (on the Tenant)
-            markup = tenant.markup_ppm
-            schedule = tenant.fee_schedule or self.default
-        override = self.overrides.get(account_id)
-        if override is not None:
-            maker, taker = override
-        else:
-            tier = self.schedules[schedule].tier_for(self.volume(account_id))
-            maker, taker = tier.maker_ppm, tier.taker_ppm
-        return maker, taker, markup
-
     def to_state(self) -> dict[str, Any]:
         return {
             "revenue_account": self.revenue_account,
@@ -249,29 +231,55 @@ def _bind(engine: Engine) -> None:
 def assign_rates(engine: Engine, account_ids: Iterable[str], *, rehold: bool = True) -> int:
     """Write the resolved rates onto these accounts; returns how many changed.
 
-    With rehold, resting limit buys of an account whose hold rate changed are re-held
-    at the new rate (the hold proof needs hold = notional + fee at the hold rate); one
-    the available balance cannot cover any more is expired INSUFFICIENT_BALANCE.
-    Other modules call this when an account's tenant changes."""
+    Override, else the tenant's schedule, else the default; in the schedule, the tier
+    of the account's window volume; plus the tenant's markup. With rehold, resting
+    limit buys of an account whose hold rate changed are re-held at the new rate (the
+    hold proof needs hold = notional + fee at the hold rate); one the available balance
+    cannot cover any more is expired INSUFFICIENT_BALANCE. Other modules call this when
+    an account's tenant changes. (One loop, no calls per account: a schedule change
+    walks every account.)"""
     book = engine.fee_book
+    if not book.default:
+        return 0
+    accounts = engine.accounts
+    infos = engine.tenancy.accounts
+    tenants = engine.tenancy.tenants
+    schedules = book.schedules
+    overrides = book.overrides
+    history = book.history
+    default = schedules[book.default]
     changed = 0
     moved: set[str] = set()
     for account_id in account_ids:
-        account = engine.accounts.get(account_id)
-        rates = book.venue_rates(account_id) if account is not None else None
-        if account is None or rates is None:
+        account = accounts.get(account_id)
+        if account is None:
             continue
-        maker, taker, markup = rates
+        markup = 0
+        schedule = default
+        info = infos.get(account_id)
+        if info is not None:
+            tenant = tenants.get(info.tenant_id)
+            if tenant is not None:
+                markup = tenant.markup_ppm
+                if tenant.fee_schedule:
+                    schedule = schedules[tenant.fee_schedule]
+        override = overrides.get(account_id)
+        if override is not None:
+            maker, taker = override
+        else:
+            days = history.get(account_id)
+            tier = schedule.tiers[0] if days is None else schedule.tier_for(sum(days))
+            maker, taker = tier.maker_ppm, tier.taker_ppm
         maker += markup
         taker += markup
-        if (maker, taker, markup) == (
-            account.maker_fee_ppm,
-            account.taker_fee_ppm,
-            account.markup_ppm,
+        if (
+            maker == account.maker_fee_ppm
+            and taker == account.taker_fee_ppm
+            and markup == account.markup_ppm
         ):
             continue
         changed += 1
-        hold = max(maker, taker)
+        hold = maker if maker > taker else taker
         if hold != account.hold_fee_ppm and account.open_orders:
             moved.add(account_id)
         account.maker_fee_ppm = maker
@@ -469,7 +477,11 @@ def _define(engine: Engine, cmd: DefineFeeSchedule) -> None:
         return
     book.schedules[cmd.schedule_id] = FeeSchedule(cmd.schedule_id, tiers)
     emit(engine, "fees.schedule", cmd.schedule_id, tiers=format_tiers(tiers))
-    _reassign(engine, list(engine.accounts))
+    in_use = cmd.schedule_id == book.default or any(
+        t.fee_schedule == cmd.schedule_id for t in engine.tenancy.tenants.values()
+    )
+    if in_use:  # (a new schedule nobody uses yet moves no account)
+        _reassign(engine, list(engine.accounts))
 
 
 def _set_default(engine: Engine, cmd: SetDefaultFeeSchedule) -> None:
