@@ -216,11 +216,25 @@ class FeesConfig:
 
 
 @dataclass(frozen=True)
+class TenantConfig:
+    """A tenant bootstrapped into an empty journal: its accounts (from [[accounts]])
+    are KYC-verified at tier 1, which allows everything, and every instrument is
+    enabled for it. Accounts named here but not in [[accounts]] are skipped."""
+
+    id: str
+    name: str = ""
+    revenue_account: str = ""  # "" = "<id>-REVENUE"
+    accounts: list[str] = field(default_factory=list)
+    daily_withdraw_limit: dict[str, str] = field(default_factory=dict)  # asset -> amount
+
+
+@dataclass(frozen=True)
 class Config:
     journal: JournalConfig = field(default_factory=JournalConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     instruments: list[InstrumentConfig] = field(default_factory=list)
     accounts: list[AccountConfig] = field(default_factory=list)
+    tenants: list[TenantConfig] = field(default_factory=list)
     fix: FixConfig = field(default_factory=FixConfig)
     ws: WsConfig = field(default_factory=WsConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
@@ -462,6 +476,7 @@ def _validate(config: Config) -> None:
             except GridError as exc:
                 raise ConfigError(f"{where}.balances.{asset}: {exc}") from exc
     _validate_fees(config)
+    _validate_tenants(config)
     for name, section in (("fix", config.fix), ("ws", config.ws), ("http", config.http)):
         parse_listen(section.listen)
         for cap in ("max_connections", "max_connections_per_source"):
@@ -506,6 +521,28 @@ def _validate(config: Config) -> None:
         raise ConfigError("log_level: expected debug, info, warning or error")
     if not 0 <= config.busy_poll_us <= 1_000_000:
         raise ConfigError("busy_poll_us: expected 0..1000000 (microseconds)")
+
+
+def _validate_tenants(config: Config) -> None:
+    from engine.model import GridError, decimal_to_units
+
+    ids: set[str] = set()
+    members: set[str] = set()
+    for i, tenant in enumerate(config.tenants):
+        where = f"tenants[{i}]"
+        if not tenant.id or tenant.id in ids:
+            raise ConfigError(f"{where}.id: empty or duplicate {tenant.id!r}")
+        ids.add(tenant.id)
+        for account in tenant.accounts:
+            if account in members:
+                raise ConfigError(f"{where}.accounts: {account!r} is in two tenants")
+            members.add(account)
+        for asset, amount in tenant.daily_withdraw_limit.items():
+            _check_decimal(f"{where}.daily_withdraw_limit.{asset}", amount)
+            try:
+                decimal_to_units(amount)
+            except GridError as exc:
+                raise ConfigError(f"{where}.daily_withdraw_limit.{asset}: {exc}") from exc
 
 
 _ROLES = ("venue-admin", "ops", "compliance", "support", "read-only", "tenant-admin")

@@ -36,6 +36,7 @@ from engine.journal import JournalWriter, RecoveryReport, recover
 from engine.model import Stp, decimal_to_units
 from engine.venue.fees import FeeDayTick
 from engine.venue.operators import seed_operators
+from engine.venue.tenancy_commands import seed_tenancy
 from gateway.config import Config
 from gateway.credentials import seed_credentials
 from gateway.dirlock import lock_dir
@@ -201,6 +202,7 @@ class EngineHost:
             )  # fmt: skip
             for asset, amount in acct.balances.items():
                 engine.submit(AdjustBalance(acct.id, asset, decimal_to_units(amount)))
+        seed_tenancy(self.config, engine.submit)
         if not engine.operators.by_id:
             seed_operators(self.config, engine.submit)
         seed_credentials(self.config, engine.submit)

@@ -7,11 +7,12 @@ accounts concerned and answers with one ``VenueEvent`` (``emit``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from engine.events import CloseReason, OrderCanceled, RejectCode
-from engine.model import TradingStatus, units_to_decimal
+from engine.model import TradingStatus, decimal_to_units, units_to_decimal
 from engine.risk import RiskError
 from engine.venue import VenueCommand, emit, fees, reject
 from engine.venue.tenancy import (
@@ -49,6 +50,7 @@ __all__ = [
     "SuspendTenant",
     "Transfer",
     "UpdateTenant",
+    "seed_tenancy",
 ]
 
 MAX_ID: Final = 64
@@ -706,3 +708,31 @@ HANDLERS: dict[type[Any], Handler] = {
     SetMarketState: _refusing(_set_market_state),
     CancelTenantOrders: _refusing(_cancel_tenant),
 }
+
+
+# ---------------------------------------------------------------- bootstrap
+
+DEMO_TIER: Final = 1
+SEED_ACTOR: Final = "config"
+
+
+def seed_tenancy(config: Any, submit: Callable[[Any], object]) -> None:
+    """The config's ``[[tenants]]`` into an empty journal: each tenant, a tier 1 that
+    allows everything (with the configured daily withdrawal limits), every configured
+    instrument enabled, and its accounts (already opened from ``[[accounts]]``) put
+    under it, KYC-verified at tier 1. Accounts not in ``[[accounts]]`` are skipped."""
+    opened = {acct.id for acct in config.accounts}
+    for tenant in config.tenants:
+        tid = tenant.id
+        submit(CreateTenant(tid, tenant.name or tid, tenant.revenue_account or f"{tid}-REVENUE"))
+        submit(SetTier(tid, DEMO_TIER, trade=True, deposit=True, withdraw=True))
+        for asset, amount in tenant.daily_withdraw_limit.items():
+            submit(SetTierWithdrawLimit(tid, DEMO_TIER, asset, decimal_to_units(amount)))
+        for inst in config.instruments:
+            submit(SetMarketState(tid, inst.symbol, MarketState.ENABLED))
+        for account in tenant.accounts:
+            if account not in opened:
+                continue
+            submit(AssignAccount(account, tid))
+            for status in (KycStatus.PENDING, KycStatus.VERIFIED):
+                submit(SetKyc(account, status, DEMO_TIER, SEED_ACTOR, "bootstrapped from config"))
