@@ -31,6 +31,7 @@ from engine.events import (
     OrderCanceled,
     OrderRejected,
     OrderReplaced,
+    RejectCode,
     Trade,
     VenueEvent,
 )
@@ -46,6 +47,7 @@ from engine.model import (
     units_to_decimal,
 )
 from engine.venue.funds import OPEN_WITHDRAWAL, CancelWithdrawal, RequestWithdrawal
+from engine.venue.tenancy_commands import Transfer
 from gateway.decimals import decimal_text
 from gateway.edges import RateLimiter, cancel_on_disconnect
 from gateway.funds import client_withdrawal
@@ -149,6 +151,22 @@ def fill_shape(trade: Trade, inst: Instrument, maker: bool) -> dict[str, Any]:
         "fee_asset": inst.quote,
         "liquidity": "maker" if maker else "taker",
         "ts_us": trade.ts_us,
+    }
+
+
+def transfer_shape(events: list[Event]) -> dict[str, Any]:
+    """A done transfer (its VenueEvent) as the transfer method answers it."""
+    (done,) = [e for e in events if type(e) is VenueEvent]
+    assert isinstance(done, VenueEvent)
+    data = done.data
+    amount = data["amount"]
+    assert isinstance(amount, int)
+    return {
+        "transfer_id": data["transfer_id"],
+        "from_account": data["from_account"],
+        "to_account": data["to_account"],
+        "asset": data["asset"],
+        "amount": units_to_decimal(amount),
     }
 
 
@@ -293,7 +311,8 @@ class Venue(Protocol):
 #: commands answered with the operator-side record their VenueEvent carries
 VENUE_METHODS = frozenset({"withdrawal.request", "withdrawal.cancel"})
 COMMAND_METHODS = frozenset(
-    {"order.place", "order.cancel", "order.replace", "orders.cancel_all", *VENUE_METHODS}
+    {"order.place", "order.cancel", "order.replace", "orders.cancel_all", "transfer",
+     *VENUE_METHODS}
 )
 METHODS = (
     "session.logon",
@@ -304,6 +323,8 @@ METHODS = (
     "order.status",
     "orders.open",
     "account.balances",
+    "subaccount.list",
+    "transfer",
     "instruments",
     "subscribe",
     "unsubscribe",
@@ -539,6 +560,8 @@ class Session:
             assert isinstance(rej, OrderRejected)
             err = engine_error(rej.code, rej.text)
             return err.status, _error(pending.req_id, err)
+        if pending.method == "transfer":
+            return 200, _answer(pending.req_id, transfer_shape(events))
         if pending.method in VENUE_METHODS:
             for event in events:
                 if type(event) is VenueEvent:
@@ -705,6 +728,39 @@ class Session:
         assert self.account is not None
         return {"balances": self.venue.balance_list(self.account)}
 
+    def _sub_accounts(self, p: Params) -> dict[str, Any]:
+        p.done()
+        assert self.account is not None
+        tenancy = self.venue.host.engine.tenancy
+        return {
+            "sub_accounts": [
+                {
+                    "account": sub.account_id,
+                    "label": sub.label,
+                    "status": sub.status.name.lower(),
+                    "balances": self.venue.balance_list(sub.account_id),
+                }
+                for sub in tenancy.sub_accounts(self.account)
+            ]
+        }
+
+    def _transfer(self, p: Params) -> _Submit:
+        """Between the logged-on account and its sub-accounts (either way), or between
+        two of its sub-accounts; any other account is unknown to this session."""
+        assert self.account is not None
+        source = p.str_("from_account") or self.account
+        target = p.str_("to_account", required=True)
+        asset = p.str_("asset", required=True, max_len=16)
+        amount = p.decimal("amount", _positive_units, required=True)
+        transfer_id = p.str_("transfer_id") or ""
+        p.done()
+        assert target is not None and asset is not None
+        family = {self.account, *self.venue.host.engine.tenancy.children.get(self.account, ())}
+        for account in (source, target):
+            if account not in family:
+                raise engine_error(RejectCode.UNKNOWN_ACCOUNT, f"no account {account!r} of yours")
+        return _Submit(Transfer(source, target, asset, amount, transfer_id))
+
     def _instruments(self, p: Params) -> dict[str, Any]:
         p.done()
         return {"instruments": self.venue.instrument_list()}
@@ -858,6 +914,8 @@ Session._HANDLERS = {
     "order.status": Session._status,
     "orders.open": Session._open,
     "account.balances": Session._balances,
+    "subaccount.list": Session._sub_accounts,
+    "transfer": Session._transfer,
     "instruments": Session._instruments,
     "subscribe": _subscribe_handler,
     "unsubscribe": Session._unsubscribe,

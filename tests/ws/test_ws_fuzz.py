@@ -35,6 +35,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
+from engine.venue.tenancy_commands import CreateSubAccount
 from gateway.app import App
 from gateway.ws.auth import sign_hmac
 from gateway.ws.protocol import METHODS
@@ -67,6 +68,8 @@ METHOD_CODES: dict[str, frozenset[int]] = {
     "order.status": frozenset({2001, 2020}),
     "orders.open": frozenset({2001}),
     "account.balances": frozenset(),
+    "subaccount.list": frozenset(),
+    "transfer": frozenset({1005, 2028, 2037}) | ENGINE_CODES,
     "instruments": frozenset(),
     "subscribe": frozenset({1010, 1020, 1021}),
     "unsubscribe": frozenset({1020}),
@@ -91,6 +94,8 @@ RESULT_KEYS: dict[str, set[str]] = {
     "order.status": ORDER_KEYS,
     "orders.open": {"orders"},
     "account.balances": {"balances"},
+    "subaccount.list": {"sub_accounts"},
+    "transfer": {"transfer_id", "from_account", "to_account", "asset", "amount"},
     "instruments": {"instruments"},
     "subscribe": {"subscribed"},
     "unsubscribe": {"subscribed"},
@@ -150,6 +155,10 @@ VALID: dict[str, tuple[Any, ...]] = {
     "withdrawal_id": ("@known_withdrawal",),
     "withdrawal_status": ("held", "canceled"),
     "limit": (1, 10),
+    "account": ("ACC2", "ACC2.sub", "ACC1"),
+    "transfer_id": ("t-1",),
+    "transfer_asset": ("USD", "BTC", "XYZ"),
+    "transfer_amount": ("1", "0.5", "1000000000000"),
 }
 
 #: method -> (param, in the base request, kind of valid value); the others are extras
@@ -175,6 +184,10 @@ SPECS: dict[str, tuple[tuple[str, bool, str], ...]] = {
                      ("order_id", False, "order_id")),
     "orders.open": (("symbol", False, "symbol"),),
     "account.balances": (),
+    "subaccount.list": (),
+    "transfer": (("to_account", True, "account"), ("asset", True, "transfer_asset"),
+                 ("amount", True, "transfer_amount"), ("from_account", False, "account"),
+                 ("transfer_id", False, "transfer_id")),
     "instruments": (),
     "subscribe": (("channels", True, "channels"),),
     "unsubscribe": (("channels", True, "channels"),),
@@ -299,6 +312,7 @@ class WsFuzz:
 
 @pytest.fixture
 async def fuzz(gateway: App) -> AsyncIterator[WsFuzz]:
+    gateway.host.submit(CreateSubAccount("ACC2.sub", "ACC2"))  # transfers can succeed
     with LogWatch() as logs:
         state = WsFuzz(gateway, logs)
         await state.connect("trader", logon=True)
