@@ -26,7 +26,7 @@ async def test_demo_accounts_are_the_demo_tenants_verified_clients(gateway: App)
         True,
         0,
     )
-    assert tier.daily_withdraw_limit["BTC"] == 1000 * 100_000_000
+    assert tier.daily_withdraw_limit["BTC"] == 1_000_000 * 100_000_000
     for account in ("ACC1", "ACC2", "ACC3"):
         info = tenancy.accounts[account]
         assert (info.tenant_id, info.kyc_status, info.kyc_tier) == ("DEMO", KycStatus.VERIFIED, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.commands import AdjustBalance
 from engine.events import OrderRejected
 from engine.model import decimal_to_units
 from engine.venue.tenancy import KycStatus
@@ -171,15 +172,31 @@ async def test_list_filters_are_checked(admin: AdminClient) -> None:
     refused(await admin.call("GET", "/admin/v1/deposits?limit=0"), "invalid-request", 422)
 
 
+def other_tenants_account(admin: AdminClient) -> str:
+    """O1: a verified, funded client of tenant OTHER (the demo tenant-admin's is DEMO)."""
+    for cmd in (
+        CreateTenant("OTHER", "Other", "OTHER-REV"),
+        SetTier("OTHER", 1, trade=True, deposit=True, withdraw=True),
+        SetTierWithdrawLimit("OTHER", 1, "BTC", 100 * BTC),
+        OpenTenantAccount("O1", "OTHER"),
+        SetKyc("O1", KycStatus.PENDING, actor="op", reason="test"),
+        SetKyc("O1", KycStatus.VERIFIED, 1, actor="op", reason="test"),
+        AdjustBalance("O1", "BTC", 10 * BTC),
+    ):
+        assert not [e for e in admin.app.host.submit(cmd) if isinstance(e, OrderRejected)], cmd
+    return "O1"
+
+
 async def test_a_tenant_admin_cannot_touch_an_account_outside_its_tenant(
     admin: AdminClient,
 ) -> None:
-    refused(await deposit(admin, role="tenant-admin"), "tenant-forbidden", 403)
+    other = other_tenants_account(admin)
+    refused(await deposit(admin, role="tenant-admin", account=other), "tenant-forbidden", 403)
     wid = event(
         await admin.call(
             "POST",
             "/admin/v1/withdrawals",
-            {"account": "ACC1", "asset": "BTC", "amount": "1", "destination": "d"},
+            {"account": other, "asset": "BTC", "amount": "1", "destination": "d"},
         )
     )["subject"]
     refused(
@@ -192,17 +209,16 @@ async def test_a_tenant_admin_cannot_touch_an_account_outside_its_tenant(
 
 
 def tenant_demo(admin: AdminClient) -> None:
-    """Tenant DEMO (the demo tenant-admin's) with a verified client TC1 holding 5 BTC,
-    a daily limit of 10 BTC and a maker-checker threshold of 1 BTC."""
+    """In tenant DEMO (the demo tenant-admin's), a verified client TC1 on a tier 2 with
+    a daily limit of 10 BTC, and a maker-checker threshold of 1 BTC."""
     host = admin.app.host
     for command in (
-        CreateTenant("DEMO", "Demo brand", "DEMO-REV"),
-        SetTier("DEMO", 1, trade=True, deposit=True, withdraw=True),
-        SetTierWithdrawLimit("DEMO", 1, "BTC", 10 * BTC),
+        SetTier("DEMO", 2, trade=True, deposit=True, withdraw=True),
+        SetTierWithdrawLimit("DEMO", 2, "BTC", 10 * BTC),
         SetTenantThreshold("DEMO", "BTC", BTC),
         OpenTenantAccount("TC1", "DEMO"),
         SetKyc("TC1", KycStatus.PENDING, actor="kyc", reason="documents"),
-        SetKyc("TC1", KycStatus.VERIFIED, 1, actor="kyc", reason="checked", reference="c1"),
+        SetKyc("TC1", KycStatus.VERIFIED, 2, actor="kyc", reason="checked", reference="c1"),
     ):
         assert not [e for e in host.submit(command) if isinstance(e, OrderRejected)], command
 
@@ -234,15 +250,16 @@ async def test_a_tenant_admin_runs_its_clients_funds_under_maker_checker(
     assert event(reply)["kind"] == "withdrawal.approved"
     assert balance(admin, "TC1") == (5 * BTC, 3 * BTC)
     # The tenant-admin's lists hold its tenant's records only.
-    await deposit(admin)  # ACC1, outside the tenant
+    other = other_tenants_account(admin)
+    await deposit(admin, account=other)  # outside the tenant
     mine = ok(await admin.call("GET", "/admin/v1/deposits", role="tenant-admin"))["deposits"]
     assert [d["account"] for d in mine] == ["TC1"]
     everyone = ok(await admin.call("GET", "/admin/v1/deposits", role="support"))["deposits"]
-    assert [d["account"] for d in everyone] == ["ACC1", "TC1"]
+    assert [d["account"] for d in everyone] == ["TC1", other]
     listed = await admin.call("GET", "/admin/v1/withdrawals?account=TC1", role="tenant-admin")
     assert len(ok(listed)["withdrawals"]) == 2
     refused(
-        await admin.call("GET", "/admin/v1/withdrawals?account=ACC1", role="tenant-admin"),
+        await admin.call("GET", f"/admin/v1/withdrawals?account={other}", role="tenant-admin"),
         "tenant-forbidden",
         403,
     )
