@@ -306,39 +306,39 @@ _ACCOUNT: Final = {"type": "object", "required": ["account", "tenant", "parent",
 
 ROUTES: Final = [
     Route(
-        "GET", "/tenants", list_tenants, roles=STAFF, summary="Every tenant",
+        "GET", "/tenants", list_tenants, cli="tenants", roles=STAFF, summary="Every tenant",
         response=_obj(["tenants"], tenants={"type": "array", "items": _TENANT}),
     ),
     Route(
-        "POST", "/tenants", create_tenant, roles=frozenset({VENUE_ADMIN}),
+        "POST", "/tenants", create_tenant, cli="create-tenant", roles=frozenset({VENUE_ADMIN}),
         summary="Create a tenant and its revenue account",
         request=_obj(["tenant", "revenue_account"], tenant=_ID, name=_TEXT, revenue_account=_ID),
     ),
     Route(
-        "GET", "/tenants/{tenant}", get_tenant, roles=_READ, tenant=_IN_TENANT,
+        "GET", "/tenants/{tenant}", get_tenant, cli="tenant", roles=_READ, tenant=_IN_TENANT,
         summary="A tenant: status, tiers, listings, thresholds", response=_TENANT,
     ),
     Route(
-        "PATCH", "/tenants/{tenant}", update_tenant, roles=frozenset({VENUE_ADMIN}),
+        "PATCH", "/tenants/{tenant}", update_tenant, cli="rename-tenant", roles=frozenset({VENUE_ADMIN}),
         summary="Rename a tenant", request=_obj(["name"], name=_TEXT),
     ),
     Route(
-        "POST", "/tenants/{tenant}/suspend", suspend_tenant, roles=_KILL,
+        "POST", "/tenants/{tenant}/suspend", suspend_tenant, cli="suspend-tenant", roles=_KILL,
         summary="Suspend a tenant: its accounts may only cancel (optionally cancel all)",
         request=_obj([], cancel_orders={"type": "boolean"}, reason=_TEXT),
     ),
     Route(
-        "POST", "/tenants/{tenant}/resume", resume_tenant, roles=_KILL,
+        "POST", "/tenants/{tenant}/resume", resume_tenant, cli="resume-tenant", roles=_KILL,
         summary="Resume a suspended tenant", request=_obj([], reason=_TEXT),
     ),
     Route(
-        "PUT", "/tenants/{tenant}/withdraw-thresholds/{asset}", set_threshold,
+        "PUT", "/tenants/{tenant}/withdraw-thresholds/{asset}", set_threshold, cli="withdraw-threshold",
         roles=frozenset({VENUE_ADMIN, TENANT_ADMIN}), tenant=_IN_TENANT,
         summary="Withdrawals above this amount need a second approver (0 removes)",
         request=_obj(["amount"], amount=_AMOUNT),
     ),
     Route(
-        "PUT", "/tenants/{tenant}/tiers/{tier}", set_tier, roles=_KYC_ROLES, tenant=_IN_TENANT,
+        "PUT", "/tenants/{tenant}/tiers/{tier}", set_tier, cli="set-tier", roles=_KYC_ROLES, tenant=_IN_TENANT,
         summary="Define a KYC tier: what it allows",
         request=_obj(
             ["trade", "deposit", "withdraw"], trade={"type": "boolean"},
@@ -347,30 +347,30 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "PUT", "/tenants/{tenant}/tiers/{tier}/withdraw-limits/{asset}", set_withdraw_limit,
+        "PUT", "/tenants/{tenant}/tiers/{tier}/withdraw-limits/{asset}", set_withdraw_limit, cli="tier-withdraw-limit",
         roles=_KYC_ROLES, tenant=_IN_TENANT,
         summary="A tier's daily withdrawal limit of one asset (0: none may be withdrawn)",
         request=_obj(["amount"], amount=_AMOUNT),
     ),
     Route(
-        "PUT", "/tenants/{tenant}/markets/{symbol}", set_market,
+        "PUT", "/tenants/{tenant}/markets/{symbol}", set_market, cli="market-state",
         roles=frozenset({VENUE_ADMIN, OPS, TENANT_ADMIN}), tenant=_IN_TENANT,
         summary="List, hide or unlist an instrument for a tenant's clients",
         request=_obj(["state"], state={"type": "string", "enum": sorted(_MARKETS)}),
     ),
     Route(
-        "POST", "/tenants/{tenant}/cancel-orders", cancel_orders,
+        "POST", "/tenants/{tenant}/cancel-orders", cancel_orders, cli="cancel-tenant-orders",
         roles=frozenset({VENUE_ADMIN, OPS, TENANT_ADMIN}), tenant=_IN_TENANT,
         summary="Cancel every open order of a tenant's accounts (on one instrument)",
         request=_obj([], symbol=_ID),
     ),
     Route(
-        "GET", "/tenants/{tenant}/accounts", list_accounts, roles=_READ, tenant=_IN_TENANT,
+        "GET", "/tenants/{tenant}/accounts", list_accounts, cli="tenant-accounts", roles=_READ, tenant=_IN_TENANT,
         summary="A tenant's accounts and sub-accounts",
         response=_obj(["accounts"], accounts={"type": "array", "items": _ACCOUNT}),
     ),
     Route(
-        "POST", "/tenants/{tenant}/accounts", open_account, roles=_ONBOARD, tenant=_IN_TENANT,
+        "POST", "/tenants/{tenant}/accounts", open_account, cli="open-account", roles=_ONBOARD, tenant=_IN_TENANT,
         summary="Open an account under a tenant (KYC none: it cannot trade yet)",
         request=_obj(
             ["account"], account=_ID, label=_TEXT,
@@ -381,18 +381,18 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "POST", "/tenants/{tenant}/assigned-accounts", assign_account,
+        "POST", "/tenants/{tenant}/assigned-accounts", assign_account, cli="assign-account",
         roles=frozenset({VENUE_ADMIN}),
         summary="Put an existing account outside any tenant under this one",
         request=_obj(["account"], account=_ID, label=_TEXT),
     ),
     Route(
-        "GET", "/accounts/{account}/profile", get_profile, roles=_READ, tenant=_OF_ACCOUNT,
+        "GET", "/accounts/{account}/profile", get_profile, cli="account-profile", roles=_READ, tenant=_OF_ACCOUNT,
         summary="An account's tenancy: tenant, parent, status, KYC, sub-accounts",
         response=_ACCOUNT,
     ),
     Route(
-        "PUT", "/accounts/{account}/status", set_status,
+        "PUT", "/accounts/{account}/status", set_status, cli="account-status",
         roles=frozenset({VENUE_ADMIN, OPS, COMPLIANCE, TENANT_ADMIN}), tenant=_OF_ACCOUNT,
         summary="Activate, disable or close (only when flat) an account",
         request=_obj(
@@ -401,7 +401,7 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "PUT", "/accounts/{account}/kyc", set_kyc, roles=_KYC_ROLES, tenant=_OF_ACCOUNT,
+        "PUT", "/accounts/{account}/kyc", set_kyc, cli="kyc", roles=_KYC_ROLES, tenant=_OF_ACCOUNT,
         summary="A KYC step (none, pending, verified, rejected, suspended) and tier",
         request=_obj(
             ["status", "reason"], status={"type": "string", "enum": sorted(_KYC)}, tier=_TIER,
@@ -410,17 +410,17 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "GET", "/accounts/{account}/sub-accounts", list_sub_accounts, roles=_READ,
+        "GET", "/accounts/{account}/sub-accounts", list_sub_accounts, cli="sub-accounts", roles=_READ,
         tenant=_OF_ACCOUNT, summary="An account's sub-accounts",
         response=_obj(["sub_accounts"], sub_accounts={"type": "array", "items": _ACCOUNT}),
     ),
     Route(
-        "POST", "/accounts/{account}/sub-accounts", create_sub_account, roles=_ONBOARD,
+        "POST", "/accounts/{account}/sub-accounts", create_sub_account, cli="create-sub-account", roles=_ONBOARD,
         tenant=_OF_ACCOUNT, summary="Create a sub-account (one level deep)",
         request=_obj(["account"], account=_ID, label=_TEXT),
     ),
     Route(
-        "POST", "/accounts/{account}/transfers", transfer, roles=_ONBOARD, tenant=_OF_ACCOUNT,
+        "POST", "/accounts/{account}/transfers", transfer, cli="transfer", roles=_ONBOARD, tenant=_OF_ACCOUNT,
         summary="Move available funds to a sub-account, the parent, or a sibling",
         request=_obj(
             ["to_account", "asset", "amount"], to_account=_ID, asset=_ID, amount=_AMOUNT,
