@@ -430,7 +430,7 @@ def schedule_tiers(schedule: FeeScheduleConfig) -> str:
 
 def _validate(config: Config) -> None:
     """Semantic checks beyond types; every message names its key."""
-    from engine.model import GridError, Instrument, decimal_to_units
+    from engine.model import GridError, Instrument
     from engine.risk import bps_to_ppm
 
     if config.journal.fsync not in ("batch", "interval", "never"):
@@ -464,17 +464,9 @@ def _validate(config: Config) -> None:
             except (GridError, ValueError) as exc:
                 raise ConfigError(f"{where}.{name}: {exc}") from exc
         for name in ("max_order_qty", "max_order_notional"):
-            _check_decimal(f"{where}.{name}", getattr(acct, name))
-            try:
-                decimal_to_units(getattr(acct, name))
-            except GridError as exc:
-                raise ConfigError(f"{where}.{name}: {exc}") from exc
+            _check_amount(f"{where}.{name}", getattr(acct, name))
         for asset, amount in acct.balances.items():
-            _check_decimal(f"{where}.balances.{asset}", amount)
-            try:
-                decimal_to_units(amount)
-            except GridError as exc:
-                raise ConfigError(f"{where}.balances.{asset}: {exc}") from exc
+            _check_amount(f"{where}.balances.{asset}", amount)
     _validate_fees(config)
     _validate_tenants(config)
     for name, section in (("fix", config.fix), ("ws", config.ws), ("http", config.http)):
@@ -524,8 +516,6 @@ def _validate(config: Config) -> None:
 
 
 def _validate_tenants(config: Config) -> None:
-    from engine.model import GridError, decimal_to_units
-
     ids: set[str] = set()
     members: set[str] = set()
     for i, tenant in enumerate(config.tenants):
@@ -538,11 +528,18 @@ def _validate_tenants(config: Config) -> None:
                 raise ConfigError(f"{where}.accounts: {account!r} is in two tenants")
             members.add(account)
         for asset, amount in tenant.daily_withdraw_limit.items():
-            _check_decimal(f"{where}.daily_withdraw_limit.{asset}", amount)
-            try:
-                decimal_to_units(amount)
-            except GridError as exc:
-                raise ConfigError(f"{where}.daily_withdraw_limit.{asset}: {exc}") from exc
+            _check_amount(f"{where}.daily_withdraw_limit.{asset}", amount)
+
+
+def _check_amount(key: str, text: str) -> None:
+    """A decimal asset amount that converts exactly to units."""
+    from engine.model import GridError, decimal_to_units
+
+    _check_decimal(key, text)
+    try:
+        decimal_to_units(text)
+    except GridError as exc:
+        raise ConfigError(f"{key}: {exc}") from exc
 
 
 _ROLES = ("venue-admin", "ops", "compliance", "support", "read-only", "tenant-admin")

@@ -71,3 +71,23 @@ def test_the_store_url_may_come_from_the_environment_and_stays_out_of_the_repr(
     assert config.store.url == "postgresql://venue:s3cret@db/venue"
     assert config.store.follower
     assert "s3cret" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("toml", "error"),
+    [
+        ('[[tenants]]\nid = "T"\n[[tenants]]\nid = "T"\n', r"tenants\[1\]\.id: empty or duplicate"),
+        ('[[tenants]]\nid = ""\n', r"tenants\[0\]\.id: empty or duplicate"),
+        ('[[tenants]]\nid = "T"\naccounts = ["A"]\n[[tenants]]\nid = "U"\naccounts = ["A"]\n',
+         r"tenants\[1\]\.accounts: 'A' is in two tenants"),
+        ('[[tenants]]\nid = "T"\ndaily_withdraw_limit = { BTC = "1e3" }\n',
+         r"tenants\[0\]\.daily_withdraw_limit\.BTC: not a decimal"),
+        ('[[tenants]]\nid = "T"\ndaily_withdraw_limit = { BTC = "0.000000001" }\n',
+         r"tenants\[0\]\.daily_withdraw_limit\.BTC: "),
+    ],
+)  # fmt: skip
+def test_tenant_settings_are_checked(tmp_path: Path, toml: str, error: str) -> None:
+    path = tmp_path / "venue.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=error):
+        load_config(path)
