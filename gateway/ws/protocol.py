@@ -311,8 +311,14 @@ class Venue(Protocol):
 #: commands answered with the operator-side record their VenueEvent carries
 VENUE_METHODS = frozenset({"withdrawal.request", "withdrawal.cancel"})
 COMMAND_METHODS = frozenset(
-    {"order.place", "order.cancel", "order.replace", "orders.cancel_all", "transfer",
-     *VENUE_METHODS}
+    {
+        "order.place",
+        "order.cancel",
+        "order.replace",
+        "orders.cancel_all",
+        "transfer",
+        *VENUE_METHODS,
+    }
 )
 METHODS = (
     "session.logon",

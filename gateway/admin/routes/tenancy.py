@@ -319,7 +319,8 @@ ROUTES: Final = [
         summary="A tenant: status, tiers, listings, thresholds", response=_TENANT,
     ),
     Route(
-        "PATCH", "/tenants/{tenant}", update_tenant, cli="rename-tenant", roles=frozenset({VENUE_ADMIN}),
+        "PATCH", "/tenants/{tenant}", update_tenant,
+        cli="rename-tenant", roles=frozenset({VENUE_ADMIN}),
         summary="Rename a tenant", request=_obj(["name"], name=_TEXT),
     ),
     Route(
@@ -332,13 +333,15 @@ ROUTES: Final = [
         summary="Resume a suspended tenant", request=_obj([], reason=_TEXT),
     ),
     Route(
-        "PUT", "/tenants/{tenant}/withdraw-thresholds/{asset}", set_threshold, cli="withdraw-threshold",
+        "PUT", "/tenants/{tenant}/withdraw-thresholds/{asset}", set_threshold,
+        cli="withdraw-threshold",
         roles=frozenset({VENUE_ADMIN, TENANT_ADMIN}), tenant=_IN_TENANT,
         summary="Withdrawals above this amount need a second approver (0 removes)",
         request=_obj(["amount"], amount=_AMOUNT),
     ),
     Route(
-        "PUT", "/tenants/{tenant}/tiers/{tier}", set_tier, cli="set-tier", roles=_KYC_ROLES, tenant=_IN_TENANT,
+        "PUT", "/tenants/{tenant}/tiers/{tier}", set_tier,
+        cli="set-tier", roles=_KYC_ROLES, tenant=_IN_TENANT,
         summary="Define a KYC tier: what it allows",
         request=_obj(
             ["trade", "deposit", "withdraw"], trade={"type": "boolean"},
@@ -347,7 +350,8 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "PUT", "/tenants/{tenant}/tiers/{tier}/withdraw-limits/{asset}", set_withdraw_limit, cli="tier-withdraw-limit",
+        "PUT", "/tenants/{tenant}/tiers/{tier}/withdraw-limits/{asset}", set_withdraw_limit,
+        cli="tier-withdraw-limit",
         roles=_KYC_ROLES, tenant=_IN_TENANT,
         summary="A tier's daily withdrawal limit of one asset (0: none may be withdrawn)",
         request=_obj(["amount"], amount=_AMOUNT),
@@ -365,12 +369,14 @@ ROUTES: Final = [
         request=_obj([], symbol=_ID),
     ),
     Route(
-        "GET", "/tenants/{tenant}/accounts", list_accounts, cli="tenant-accounts", roles=_READ, tenant=_IN_TENANT,
+        "GET", "/tenants/{tenant}/accounts", list_accounts,
+        cli="tenant-accounts", roles=_READ, tenant=_IN_TENANT,
         summary="A tenant's accounts and sub-accounts",
         response=_obj(["accounts"], accounts={"type": "array", "items": _ACCOUNT}),
     ),
     Route(
-        "POST", "/tenants/{tenant}/accounts", open_account, cli="open-account", roles=_ONBOARD, tenant=_IN_TENANT,
+        "POST", "/tenants/{tenant}/accounts", open_account,
+        cli="open-account", roles=_ONBOARD, tenant=_IN_TENANT,
         summary="Open an account under a tenant (KYC none: it cannot trade yet)",
         request=_obj(
             ["account"], account=_ID, label=_TEXT,
@@ -387,7 +393,8 @@ ROUTES: Final = [
         request=_obj(["account"], account=_ID, label=_TEXT),
     ),
     Route(
-        "GET", "/accounts/{account}/profile", get_profile, cli="account-profile", roles=_READ, tenant=_OF_ACCOUNT,
+        "GET", "/accounts/{account}/profile", get_profile,
+        cli="account-profile", roles=_READ, tenant=_OF_ACCOUNT,
         summary="An account's tenancy: tenant, parent, status, KYC, sub-accounts",
         response=_ACCOUNT,
     ),
@@ -410,17 +417,20 @@ ROUTES: Final = [
         ),
     ),
     Route(
-        "GET", "/accounts/{account}/sub-accounts", list_sub_accounts, cli="sub-accounts", roles=_READ,
+        "GET", "/accounts/{account}/sub-accounts", list_sub_accounts,
+        cli="sub-accounts", roles=_READ,
         tenant=_OF_ACCOUNT, summary="An account's sub-accounts",
         response=_obj(["sub_accounts"], sub_accounts={"type": "array", "items": _ACCOUNT}),
     ),
     Route(
-        "POST", "/accounts/{account}/sub-accounts", create_sub_account, cli="create-sub-account", roles=_ONBOARD,
+        "POST", "/accounts/{account}/sub-accounts", create_sub_account,
+        cli="create-sub-account", roles=_ONBOARD,
         tenant=_OF_ACCOUNT, summary="Create a sub-account (one level deep)",
         request=_obj(["account"], account=_ID, label=_TEXT),
     ),
     Route(
-        "POST", "/accounts/{account}/transfers", transfer, cli="transfer", roles=_ONBOARD, tenant=_OF_ACCOUNT,
+        "POST", "/accounts/{account}/transfers", transfer,
+        cli="transfer", roles=_ONBOARD, tenant=_OF_ACCOUNT,
         summary="Move available funds to a sub-account, the parent, or a sibling",
         request=_obj(
             ["to_account", "asset", "amount"], to_account=_ID, asset=_ID, amount=_AMOUNT,
