@@ -14,9 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.commands import OpenAccount
+from engine.venue.fees import ConfigureFees, DefineFeeSchedule, SetDefaultFeeSchedule
 from gateway.follower.follower import Follower, FollowerSettings
 from gateway.follower.replay import JournalDiverged
 from gateway.follower.tail import JournalGap
+from tests.engine.streams import setup_commands
 from tests.gateway.follower.checks import assert_store_matches, dump
 from tests.gateway.follower.pg import PgCluster
 from tests.gateway.follower.venue import LiveVenue, random_flow
@@ -215,4 +218,38 @@ async def test_listeners_see_every_event_once_across_a_restart(
     await catch_up(again)
     assert seen == venue.events
     await again.close()
+    venue.close()
+
+
+async def test_fees_credited_to_a_revenue_account_balance_the_ledger(
+    store_url: str, tmp_path: Path
+) -> None:
+    """With a revenue account (and maker rebates) every fee unit leaves ``@fees`` again:
+    payers -> @fees -> revenue account, rebates @fees -> maker."""
+    journal = tmp_path / "journal"
+    venue = LiveVenue(journal)
+    venue.submit(
+        [
+            *setup_commands(),
+            OpenAccount("REV"),
+            ConfigureFees("REV", "USD", max_rebate_bps="1"),
+            DefineFeeSchedule("std", "0:-0.5:2"),
+            SetDefaultFeeSchedule("std"),
+        ]
+    )
+    random_flow(random.Random(6), venue, 400)
+    f = follower(journal, store_url, batch=64)
+    await f.start(asyncio.Event())
+    await catch_up(f)
+    await assert_store_matches(f.store, venue.events, venue.engine)
+    reasons = await f.store.fetch(
+        "SELECT reason, contra, SUM(amount) FROM ledger WHERE account = 'REV' GROUP BY 1, 2"
+    )
+    assert [(r, c) for r, c, _ in reasons] == [("fee", "@fees")]
+    assert reasons[0][2] == venue.engine.accounts["REV"].balances["USD"].total > 0
+    ((pool,),) = await f.store.fetch("SELECT SUM(amount) FROM ledger WHERE account = '@fees'")
+    assert pool == 0
+    ((rebates,),) = await f.store.fetch("SELECT COUNT(*) FROM ledger WHERE reason = 'rebate'")
+    assert rebates > 0
+    await f.close()
     venue.close()
