@@ -7,7 +7,7 @@ wash-trade rule keys on the link, which is the owner's declared group when it ha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from engine.events import VenueEvent
 
@@ -27,6 +27,9 @@ class Parties:
         groups: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self._owners: dict[str, str] = dict(owners or {})
+        #: a live lookup of an account's parent ("" for none) for accounts the map does
+        #: not name: the replaying engine's tenancy, in the follower
+        self.parent_of: Callable[[str], str] | None = None
         self._group_of: dict[str, str] = {}
         for name in sorted(groups or {}):
             for member in (groups or {})[name]:
@@ -36,7 +39,11 @@ class Parties:
                     )
 
     def owner(self, account: str) -> str:
-        return self._owners.get(account, account)
+        owner = self._owners.get(account)
+        if owner is not None:
+            return owner
+        parent = self.parent_of(account) if self.parent_of is not None else ""
+        return parent or account
 
     def link(self, account: str) -> str:
         """The wash-trade key: "group:<name>" for a grouped account or owner, else the owner."""

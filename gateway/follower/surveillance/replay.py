@@ -13,11 +13,11 @@ from pathlib import Path
 
 import orjson
 
-from engine.commands import AddInstrument
 from engine.core import Engine
 from engine.journal import read_records
 from engine.snapshot import restore_state
 from gateway.follower.surveillance.alerts import Alert
+from gateway.follower.surveillance.listener import watching
 from gateway.follower.surveillance.settings import SurveillanceSettings
 
 __all__ = ["replay_journal"]
@@ -42,16 +42,10 @@ def replay_journal(
     directory = Path(directory)
     engine = Engine()
     after = _start(engine, directory)
-    grid = {s: listing.instrument.quote_per_tick_lot for s, listing in engine.listings.items()}
-    owners = {a: info.parent for a, info in engine.tenancy.accounts.items() if info.parent}
-    surv = SurveillanceSettings(
-        settings.config, {**owners, **settings.owners}, settings.groups, settings.entity
-    ).build(grid)
+    surv = watching(engine, settings)
     for seq, ts_us, command in read_records(directory, after):
         if to_seq and seq > to_seq:
             break
         events = engine.apply(seq, ts_us, command)
-        if isinstance(command, AddInstrument) and command.symbol in engine.listings:
-            grid[command.symbol] = engine.listings[command.symbol].instrument.quote_per_tick_lot
         yield from surv.advance(ts_us)
         yield from surv.feed(events)

@@ -18,10 +18,19 @@ from engine.commands import (
     Tick,
 )
 from engine.core import Engine
-from engine.events import Event, OrderAccepted
+from engine.events import Event, OrderAccepted, OrderRejected
 from engine.journal import JournalWriter
 from engine.model import OrdType, Side, Stp, TimeInForce
 from engine.sequencer import Sequencer
+from engine.venue.tenancy import KycStatus, MarketState
+from engine.venue.tenancy_commands import (
+    CreateSubAccount,
+    CreateTenant,
+    OpenTenantAccount,
+    SetKyc,
+    SetMarketState,
+    SetTier,
+)
 from gateway.follower.surveillance import (
     Alert,
     PerInstrument,
@@ -173,3 +182,19 @@ def eventful_day(floor: Floor) -> None:
         floor.cross("M", "C", BUY, usd(price), 2)
     floor.at(DAY_US + 1)
     floor.tick()
+
+
+def sub_accounts(floor: Floor, parent: str, *children: str) -> None:
+    """A tenant with a verified account and its funded sub-accounts, through the
+    operator side's commands (the engine learns the parents from them)."""
+    for cmd in (
+        CreateTenant("T1", "Tenant one", "T1-REV"),
+        SetTier("T1", 1, trade=True, deposit=True, withdraw=True),
+        SetMarketState("T1", SYMBOL, MarketState.ENABLED),
+        OpenTenantAccount(parent, "T1"),
+        SetKyc(parent, KycStatus.PENDING, actor="op", reason="documents in"),
+        SetKyc(parent, KycStatus.VERIFIED, 1, actor="op", reason="checked", reference="case-1"),
+        *(CreateSubAccount(child, parent) for child in children),
+        *(AdjustBalance(c, asset, 100_000 * USD) for c in children for asset in ("USD", "BTC")),
+    ):
+        assert not [e for e in floor.submit(cmd) if isinstance(e, OrderRejected)], cmd

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from engine.commands import AdjustBalance
-from engine.events import OrderRejected
 from engine.model import Stp
-from engine.venue.tenancy import KycStatus, MarketState
-from engine.venue.tenancy_commands import (
-    CreateSubAccount,
-    CreateTenant,
-    OpenTenantAccount,
-    SetKyc,
-    SetMarketState,
-    SetTier,
-)
 from gateway.follower.surveillance import Kind, PerInstrument, Severity, SurveillanceConfig
 from gateway.follower.surveillance.wash import WashParams
-from tests.gateway.follower.surveillance.floor import BUY, DAY_US, HOUR_US, SELL, USD, Floor, usd
+from tests.gateway.follower.surveillance.floor import (
+    BUY,
+    DAY_US,
+    HOUR_US,
+    SELL,
+    Floor,
+    sub_accounts,
+    usd,
+)
 
 PRICE = usd(50_000)  # one lot (0.01 BTC) is 500 USD
 
@@ -113,22 +110,7 @@ def test_thresholds_are_per_instrument() -> None:
 
 def test_sub_accounts_opened_on_the_operator_side_are_owned_by_their_parent() -> None:
     floor = Floor()  # no owner map given: the operator side's events tell
-    for cmd in (
-        CreateTenant("T1", "Tenant one", "T1-REV"),
-        SetTier("T1", 1, trade=True, deposit=True, withdraw=True),
-        SetMarketState("T1", "BTC-USD", MarketState.ENABLED),
-        OpenTenantAccount("P", "T1"),
-        SetKyc("P", KycStatus.PENDING, actor="op", reason="documents in"),
-        SetKyc("P", KycStatus.VERIFIED, 1, actor="op", reason="checked", reference="case-1"),
-        CreateSubAccount("P.1", "P"),
-        CreateSubAccount("P.2", "P"),
-        *(
-            AdjustBalance(a, asset, 100_000 * USD)
-            for a in ("P.1", "P.2")
-            for asset in ("USD", "BTC")
-        ),
-    ):
-        assert not [e for e in floor.submit(cmd) if isinstance(e, OrderRejected)], cmd
+    sub_accounts(floor, "P", "P.1", "P.2")
     wash_three(floor, "P.2", "P.1")
     [alert] = floor.of("wash_trades")
     assert (alert.owner, alert.accounts, alert.kind) == ("P", ("P.1", "P.2"), Kind.MARKET_ABUSE)
