@@ -84,12 +84,14 @@ class Floor:
         self.grid: dict[str, int] = {}
         self.surv = Surveillance(config, owners=owners, groups=groups, quote_per_tick_lot=self.grid)
         self.alerts: list[Alert] = []
+        self.commands: list[list[Event]] = []  # each command's events, in order
         self.submit(AddInstrument(SYMBOL, "BTC", "USD", "0.01", lot))
         self.qpt = self.engine.listings[SYMBOL].instrument.quote_per_tick_lot
         self.grid[SYMBOL] = self.qpt
 
     def submit(self, command: Command) -> list[Event]:
         events = self.engine.submit(command)
+        self.commands.append(events)
         if self.writer is not None:
             self.writer.flush()
         self.alerts += self.surv.advance(self.engine.last_ts_us)

@@ -20,17 +20,9 @@ def recorded_day() -> tuple[list[list[Event]], list[Alert], dict[str, int], int]
     """Each command's events of an eventful day, the alerts raised live, the instrument
     grid and the last command's time (a Tick, which has no events)."""
     floor = Floor(EVENTFUL_CONFIG, owners=EVENTFUL_OWNERS)
-    commands: list[list[Event]] = []
-    submit = floor.engine.submit
-
-    def recording(command):  # type: ignore[no-untyped-def]
-        events = submit(command)
-        commands.append(events)
-        return events
-
-    floor.engine.submit = recording  # type: ignore[method-assign]
     eventful_day(floor)
-    return [c for c in commands if c], floor.alerts, floor.grid, floor.engine.last_ts_us
+    commands = [c for c in floor.commands if c]
+    return commands, floor.alerts, floor.grid, floor.engine.last_ts_us
 
 
 COMMANDS, LIVE, GRID, END_US = recorded_day()
