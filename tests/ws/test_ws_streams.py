@@ -139,6 +139,39 @@ async def test_book_sync_under_random_order_flow(gateway: App) -> None:
         await c.close()
 
 
+async def test_every_subscriber_gets_the_same_frames_when_updates_share_a_flush(
+    gateway: App,
+) -> None:
+    """The server frames each shared update once per flush pass for all its subscribers;
+    with several channels, one connection's flush holds several updates."""
+    channels = ["book.BTC-USD.10", "book.BTC-USD.50", "bbo.BTC-USD"]
+    subs = [await connect_client(gateway) for _ in range(3)]
+    for sub in subs:
+        await sub.ok("subscribe", {"channels": channels})
+    a, b = await connect_client(gateway), await connect_client(gateway)
+    await a.logon("demo-acc1")
+    await b.logon("demo-acc2")
+    got: list[list[dict[str, Any]]] = [[] for _ in subs]
+    done = asyncio.Event()
+
+    async def reader(sub: Client, out: list[dict[str, Any]]) -> None:
+        while not done.is_set() or sub.pushes:
+            try:
+                out.append(await sub.push(timeout=0.3))
+            except TimeoutError:
+                continue
+
+    tasks = [asyncio.create_task(reader(sub, out)) for sub, out in zip(subs, got, strict=True)]
+    await random_flow([a, b], 300, seed=11)
+    await asyncio.sleep(0.3)
+    done.set()
+    await asyncio.gather(*tasks)
+    assert len(got[0]) > 100 and {m["channel"] for m in got[0]} == set(channels)
+    assert got[0] == got[1] == got[2]
+    for c in (*subs, a, b):
+        await c.close()
+
+
 async def test_user_seq_is_gapless_under_load(gateway: App) -> None:
     watcher = await connect_client(gateway)
     await watcher.logon("demo-acc1")
