@@ -27,6 +27,9 @@ _TRANSIENT: Final = (
     pgexc.OperatorInterventionError,
     pgexc.InsufficientResourcesError,
     pgexc.InterfaceError,
+    # The connection's protocol state after the server dropped it mid-operation
+    # ("another operation is in progress"): this connection is done, a new one works.
+    pgexc.InternalClientError,
 )
 _PLACEHOLDER: Final = re.compile(r"\?")
 

@@ -29,10 +29,13 @@ def own_cluster() -> Iterator[PgCluster]:
         cluster.destroy()
 
 
-async def _until(condition: Callable[[], bool], what: str) -> None:
+async def _until(condition: Callable[[], bool], what: str, task: asyncio.Task[None]) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + HANG_GUARD_S
     while not condition():
+        if task.done():
+            task.result()  # the follower died: its exception, not a hang
+            raise AssertionError(f"the follower stopped while waiting for {what}")
         assert loop.time() < deadline, f"hang guard: still waiting for {what}"
         await asyncio.sleep(0.01)
 
@@ -50,16 +53,18 @@ async def test_postgresql_stopped_mid_run_is_caught_up_after(
     stop = asyncio.Event()
     task = asyncio.create_task(follower.run(stop))
     try:
-        await _until(lambda: follower.applied_seq == venue.engine.last_seq, "the first catch-up")
+        await _until(
+            lambda: follower.applied_seq == venue.engine.last_seq, "the first catch-up", task
+        )
         own_cluster.stop("fast")
         random_flow(rng, venue, 300)  # trading goes on: the journal is the truth
-        await _until(lambda: follower.retries >= 3, "retries while the server is down")
+        await _until(lambda: follower.retries >= 3, "retries while the server is down", task)
         assert follower.lag > 0  # it knows how far behind it is
         behind = follower.applied_seq
         assert behind < venue.engine.last_seq
         own_cluster.start()
         random_flow(rng, venue, 50)
-        await _until(lambda: follower.applied_seq == venue.engine.last_seq, "the catch-up")
+        await _until(lambda: follower.applied_seq == venue.engine.last_seq, "the catch-up", task)
         assert follower.retries == 0
     finally:
         stop.set()
