@@ -148,3 +148,15 @@ async def test_an_issued_hmac_secret_verifies_and_is_kept_nowhere(
     out, err = capfd.readouterr()
     assert "ws.disconnected" in out + err  # the logs were captured
     assert secret not in out + err
+
+
+async def test_withdrawals_need_the_withdraw_scope(gateway: App) -> None:
+    c = await connect_client(gateway)
+    assert (await logon(c, "no-wd", await issue(gateway, "no-wd", "read,trade")))["status"] == 200
+    request = {"asset": "BTC", "amount": "1", "destination": "bc1q-test"}
+    answer = await c.call("withdrawal.request", request)
+    assert (answer["status"], error_code(answer)) == (403, 1019)
+    assert "needs scope 'withdraw'" in answer["error"]["msg"]
+    assert not gateway.host.engine.funds.withdrawals
+    assert (await c.ok("withdrawal.list", {}))["withdrawals"] == []
+    await c.close()
