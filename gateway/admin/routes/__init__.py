@@ -77,8 +77,10 @@ __all__ = [
     "own_tenant",
     "tenant_in_body",
     "tenant_in_path",
+    "tenant_of_account",
     "tenant_of_account_in_body",
     "tenant_of_account_in_path",
+    "tenant_of_query_account",
 ]
 
 VENUE_ADMIN: Final = "venue-admin"
@@ -191,12 +193,21 @@ def tenant_in_body(name: str) -> TenantScope:
 
 def tenant_of_account_in_path(name: str) -> TenantScope:
     """The tenant of the account named by path parameter ``name``."""
-    return lambda call: _tenant_of_account(call, call.request.match_info.get(name))
+    return lambda call: tenant_of_account(call, call.request.match_info.get(name))
 
 
 def tenant_of_account_in_body(name: str) -> TenantScope:
     """The tenant of the account named by body field ``name``."""
-    return lambda call: _tenant_of_account(call, _body_str(call, name))
+    return lambda call: tenant_of_account(call, _body_str(call, name))
+
+
+def tenant_of_query_account(call: Call) -> str | None:
+    """For a list: the tenant of the ``?account=`` filter, else the operator's own (the
+    handler then keeps only its tenant's records)."""
+    account = call.request.query.get("account")
+    if account:
+        return tenant_of_account(call, account)
+    return call.operator.tenant or None
 
 
 def own_tenant(call: Call) -> str | None:
@@ -210,7 +221,8 @@ def _body_str(call: Call, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _tenant_of_account(call: Call, account_id: str | None) -> str | None:
+def tenant_of_account(call: Call, account_id: str | None) -> str | None:
+    """The tenant of ``account_id`` (None: no such account, or none)."""
     account = call.host.engine.accounts.get(account_id or "")
     return (account.tenant or None) if account is not None else None
 

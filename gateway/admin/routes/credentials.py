@@ -37,7 +37,9 @@ from gateway.admin.routes import (
     Call,
     Outcome,
     Route,
+    tenant_of_account,
     tenant_of_account_in_body,
+    tenant_of_query_account,
 )
 from gateway.credentials import issue_hmac_key
 from gateway.fix.auth import hash_password
@@ -90,21 +92,9 @@ def fix_session_view(record: FixSessionRecord) -> dict[str, Any]:
 # ---------------------------------------------------------------- tenant scopes
 
 
-def _tenant_of(call: Call, account_id: str) -> str | None:
-    account = call.host.engine.accounts.get(account_id)
-    return (account.tenant or None) if account is not None else None
-
-
 def _key_tenant(call: Call) -> str | None:
     key = call.host.engine.credentials.api_keys.get(call.request.match_info.get("key_id", ""))
-    return None if key is None else _tenant_of(call, key.account)
-
-
-def _listing_tenant(call: Call) -> str | None:
-    account = call.request.query.get("account")
-    if account:
-        return _tenant_of(call, account)
-    return call.operator.tenant or None
+    return None if key is None else tenant_of_account(call, key.account)
 
 
 # ---------------------------------------------------------------- API keys
@@ -141,7 +131,7 @@ async def revoke_key(call: Call) -> Outcome:
 
 def _visible(call: Call, account: str) -> bool:
     tenant = call.operator.tenant
-    return not tenant or _tenant_of(call, account) == tenant
+    return not tenant or tenant_of_account(call, account) == tenant
 
 
 async def list_keys(call: Call) -> dict[str, Any]:
@@ -326,7 +316,7 @@ ROUTES: Final = [
         request=_REASON,
     ),
     Route(
-        "GET", "/api-keys", list_keys, roles=_READERS, tenant=_listing_tenant,
+        "GET", "/api-keys", list_keys, roles=_READERS, tenant=tenant_of_query_account,
         summary="API keys (never a secret)",
         description="Query: account=<id>. A tenant-admin sees its own tenant's only.",
         response=_object(["api_keys"], api_keys={"type": "array", "items": _KEY}),
