@@ -116,7 +116,7 @@ class App:
         if self.config.admin.listen:
             from gateway.admin.server import AdminServer
 
-            self.admin = AdminServer(self.config, self.host)
+            self.admin = AdminServer(self.config, self.host, self.registry)
             components.append(self.admin)
         return [*components, self.fix, self.ws]
 

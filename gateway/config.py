@@ -186,6 +186,8 @@ class AdminConfig:
     nonce_capacity: int = 100_000  # nonces remembered within the window
     audit_log: str = ""  # "" = admin-audit.jsonl in the journal directory
     header_timeout_s: float = 5.0
+    max_connections: int = 64
+    max_connections_per_source: int = 16
     operators: list[AdminOperatorConfig] = field(default_factory=list)
 
 
@@ -551,6 +553,9 @@ def _validate_admin(admin: AdminConfig) -> None:
     for name in ("max_body_bytes", "signature_window_s", "nonce_capacity"):
         if getattr(admin, name) <= 0:
             raise ConfigError(f"admin.{name}: must be > 0")
+    for cap in ("max_connections", "max_connections_per_source"):
+        if getattr(admin, cap) < 0:
+            raise ConfigError(f"admin.{cap}: must be >= 0 (0 = no cap)")
     if not admin.header_timeout_s > 0:
         raise ConfigError("admin.header_timeout_s: must be > 0")
     ids = set()

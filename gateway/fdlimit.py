@@ -28,6 +28,8 @@ _PER_FIX_SESSION = 4
 def needed_descriptors(config: Config) -> int:
     """What the gateway may open with every connection cap reached (a cap of 0 counts 0)."""
     caps = config.fix.max_connections + config.ws.max_connections + config.http.max_connections
+    if config.admin.listen:
+        caps += config.admin.max_connections
     return caps + RESERVED_DESCRIPTORS + _PER_FIX_SESSION * len(config.fix.sessions)
 
 

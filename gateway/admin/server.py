@@ -37,7 +37,10 @@ from gateway.admin.signing import (
     verify,
 )
 from gateway.config import Config, parse_listen
+from gateway.connguard import ConnectionGuard
 from gateway.host import EngineHost
+from gateway.metrics import Registry
+from gateway.rest.server import GuardedSite
 from gateway.single_use import SingleUse
 
 __all__ = ["PREFIX", "AdminServer", "request_digest"]
@@ -109,13 +112,19 @@ class AdminServer:
 
     name = "admin"
 
-    def __init__(self, config: Config, host: EngineHost) -> None:
+    def __init__(self, config: Config, host: EngineHost, registry: Registry) -> None:
         self.config = config
         self.settings = config.admin
         self.host = host
         self.port = 0
         self.routes = all_routes()
         self.nonces = SingleUse(self.settings.nonce_capacity)
+        self.connection_guard = ConnectionGuard(
+            "admin",
+            self.settings.max_connections,
+            self.settings.max_connections_per_source,
+            registry,
+        )
         audit = self.settings.audit_log or str(Path(config.journal.dir) / "admin-audit.jsonl")
         self.audit = AuditLog(Path(audit))
         self.openapi = orjson.dumps(build_document(self.routes, PREFIX))
@@ -135,7 +144,7 @@ class AdminServer:
             self.app, access_log=None, keepalive_timeout=self.settings.header_timeout_s
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = GuardedSite(runner, host, port, self.connection_guard)
         await site.start()
         self._runner = runner
         for address in runner.addresses:

@@ -22,7 +22,7 @@ from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher, levels_as_strings
 from gateway.metrics import CONTENT_TYPE, Registry
 
-__all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "HttpServer"]
+__all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "GuardedSite", "HttpServer"]
 
 log = structlog.get_logger("gateway.rest")
 
@@ -54,7 +54,7 @@ def _int_query(request: web.Request, name: str, default: int, high: int) -> int 
     return int(digits)
 
 
-class _GuardedSite(web.BaseSite):
+class GuardedSite(web.BaseSite):
     """aiohttp's TCPSite, with each connection admitted by a ConnectionGuard first."""
 
     __slots__ = ("_guard", "_host", "_port")
@@ -123,7 +123,7 @@ class HttpServer:
             self.app, access_log=None, keepalive_timeout=self.config.http.header_timeout_s
         )
         await runner.setup()
-        site = _GuardedSite(runner, host, port, self.connection_guard)
+        site = GuardedSite(runner, host, port, self.connection_guard)
         await site.start()
         self._runner = runner
         for address in runner.addresses:

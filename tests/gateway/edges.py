@@ -1,5 +1,5 @@
-"""Raw connections to a gateway's three edges from a chosen loopback source address
-(Linux routes all of 127.0.0.0/8 to lo), and one real exchange per edge."""
+"""Raw connections to a gateway's edges (and its admin listener) from a chosen loopback
+source address (Linux routes all of 127.0.0.0/8 to lo), and one real exchange per edge."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from websockets.asyncio.client import connect
 
+from gateway.admin.server import AdminServer
 from gateway.app import App
 from gateway.fix.acceptor import FixAcceptor
 from gateway.rest.server import HttpServer
@@ -19,10 +20,13 @@ from tests.gateway.conftest import password
 PATIENCE_S = 10.0
 
 
-def server(app: App, edge: str) -> FixAcceptor | WsServer | HttpServer:
+def server(app: App, edge: str) -> FixAcceptor | WsServer | HttpServer | AdminServer:
     """The component listening for ``edge`` (each has ``port`` and ``connection_guard``)."""
     if edge == "fix":
         return app.fix.acceptor
+    if edge == "admin":
+        assert app.admin is not None
+        return app.admin
     component = app.ws if edge == "ws" else app.http
     assert component is not None
     return component
@@ -58,9 +62,18 @@ async def health_from(app: App, source: str) -> bytes:
 
 async def exchange(app: App, edge: str, source: str, fix_sender: str = "CLIENT1") -> None:
     """One real exchange over a new connection from ``source``: a FIX Logon answered,
-    a WebSocket handshake and a request, or GET /health; asserts it worked."""
+    a WebSocket handshake and a request, GET /health, or GET /admin/v1/openapi.json;
+    asserts it worked."""
     if edge == "http":
         assert await health_from(app, source) == b"HTTP/1.1 200 OK\r\n"
+    elif edge == "admin":
+        reader, writer = await open_from(app, "admin", source)
+        writer.write(
+            b"GET /admin/v1/openapi.json HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n"
+        )
+        line = await asyncio.wait_for(reader.readline(), PATIENCE_S)
+        writer.close()
+        assert line == b"HTTP/1.1 200 OK\r\n"
     elif edge == "ws":
         assert app.ws is not None
         url = f"ws://127.0.0.1:{app.ws.port}{app.config.ws.path}"

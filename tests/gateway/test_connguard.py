@@ -1,4 +1,4 @@
-"""Connection caps on every edge (FIX, WS, HTTP): over a cap, a connection is closed at
+"""Connection caps on every edge (FIX, WS, HTTP, admin): over a cap, a connection is closed at
 accept and counted; the caps' budget, other sources and /health keep working."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.gateway.edges import (
     until,
 )
 
-EDGES = ["fix", "ws", "http"]
+EDGES = ["fix", "ws", "http", "admin"]
 
 
 def guard(app: App, edge: str) -> ConnectionGuard:
