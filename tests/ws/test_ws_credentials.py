@@ -16,6 +16,7 @@ from gateway.app import App
 from gateway.credentials import issue_hmac_key
 from gateway.ws.auth import sign_hmac
 from tests.conftest import submit_applied
+from tests.conftest import test_config as demo_config
 from tests.ws.helpers import Client, connect_client, fresh_timestamp_ms, limit
 
 PATIENCE_S = 10.0
@@ -160,3 +161,28 @@ async def test_withdrawals_need_the_withdraw_scope(gateway: App) -> None:
     assert not gateway.host.engine.funds.withdrawals
     assert (await c.ok("withdrawal.list", {}))["withdrawals"] == []
     await c.close()
+
+
+async def test_keys_issued_live_survive_a_restart(tmp_path: Path) -> None:
+    """After a restart the key ring comes from the journal: an issued key's secret is
+    derived again and verifies; a revoked key stays revoked."""
+    app = App(demo_config(tmp_path))
+    await app.start()
+    try:
+        secret = await issue(app, "kept")
+        dropped = await issue(app, "dropped")
+        await submit_applied(app, RevokeApiKey("dropped"))
+    finally:
+        await app.stop()
+    again = App(demo_config(tmp_path))
+    await again.start()
+    try:
+        c = await connect_client(again)
+        assert (await logon(c, "kept", secret))["result"]["account"] == "ACC1"
+        d = await connect_client(again)
+        assert error_code(await logon(d, "dropped", dropped)) == 1016
+        assert again.host.engine.credentials.api_keys["dropped"].status == "revoked"
+        await c.close()
+        await d.close()
+    finally:
+        await again.stop()

@@ -313,21 +313,23 @@ ROUTES: Final = [
     Route(
         "POST", "/api-keys/{key_id}/revoke", revoke_key, roles=_REVOKERS, tenant=_key_tenant,
         summary="Revoke an API key: its live WebSocket sessions are closed at once (4003)",
+        cli="revoke-key",
         request=_REASON,
     ),
     Route(
         "GET", "/api-keys", list_keys, roles=_READERS, tenant=tenant_of_query_account,
-        summary="API keys (never a secret)",
+        summary="API keys (never a secret)", cli="api-keys",
         description="Query: account=<id>. A tenant-admin sees its own tenant's only.",
         response=_object(["api_keys"], api_keys={"type": "array", "items": _KEY}),
     ),
     Route(
         "GET", "/api-keys/{key_id}", get_key, roles=_READERS, tenant=_key_tenant,
-        summary="One API key (never its secret)", response=_KEY,
+        summary="One API key (never its secret)", response=_KEY, cli="api-key",
     ),
     Route(
         "POST", "/fix-sessions", create_session, roles=_FIX_ADMINS,
         summary="Create a FIX session: it can log on at once, without a restart",
+        cli="create-fix-session",
         description="sender_comp_id defaults to the acceptor's ([fix] sender_comp_id).",
         request=_object(
             ["target_comp_id", "begin_string", "role", "auth"],
@@ -337,6 +339,7 @@ ROUTES: Final = [
     Route(
         "PUT", _SESSION_PATH, update_session, roles=_FIX_ADMINS,
         summary="Replace a FIX session's settings (not its CompIDs or BeginString)",
+        cli="update-fix-session",
         description=(
             "A live session keeps running with the new settings, unless its credentials"
             " (auth, username, password, keys) changed: then it is logged out."
@@ -346,23 +349,26 @@ ROUTES: Final = [
     Route(
         "POST", _SESSION_PATH + "/disable", disable_session, roles=_FIX_ADMINS | {COMPLIANCE},
         summary="Disable a FIX session: a live one is logged out with the reason",
+        cli="disable-fix-session",
         request=_REASON,
     ),
     Route(
         "POST", _SESSION_PATH + "/enable", enable_session, roles=_FIX_ADMINS,
-        summary="Enable a disabled FIX session", request=_REASON,
+        summary="Enable a disabled FIX session", request=_REASON, cli="enable-fix-session",
     ),
     Route(
         "DELETE", _SESSION_PATH, delete_session, roles=_FIX_ADMINS,
         summary="Delete a FIX session: a live one is logged out; its store stays on disk",
+        cli="delete-fix-session",
     ),
     Route(
         "GET", "/fix-sessions", list_sessions, roles=STAFF,
-        summary="FIX sessions (never a password or its hash)",
+        summary="FIX sessions (never a password or its hash)", cli="fix-sessions",
         response=_object(["fix_sessions"], fix_sessions={"type": "array", "items": _SESSION}),
     ),
     Route(
         "GET", _SESSION_PATH, get_session, roles=STAFF, summary="One FIX session",
+        cli="fix-session",
         response=_SESSION,
     ),
 ]  # fmt: skip
