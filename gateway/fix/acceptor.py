@@ -13,6 +13,10 @@ a configured (SenderCompID, TargetCompID) pair, else the connection is closed wi
 reply, at once when that first frame is garbled (there is no session to answer on); a
 Logon for a session that already has a live connection closes the *new* connection and
 leaves the existing one alone.
+Sessions change while the acceptor runs (:meth:`FixAcceptor.put_session`,
+:meth:`FixAcceptor.drop_session`, driven by the engine's credential events): a
+disabled or deleted one no longer binds a Logon, and its live connection is logged
+out with the operator's reason.
 A connection over the acceptor's :class:`~gateway.connguard.ConnectionGuard` caps is
 closed at accept, and one that does not log on within ``logon_timeout_s`` is closed.
 """

@@ -519,7 +519,7 @@ class Session:
         key = self.key
         if key is None:
             return
-        if key.expired(self.venue.clock_ms()):
+        if key.expires_ms and key.expired(self.venue.clock_ms()):
             raise ApiError(ErrorCode.KEY_EXPIRED, f"api_key {key.key_id!r} expired")
         scope = METHOD_SCOPES.get(method)
         if scope is None:
