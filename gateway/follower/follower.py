@@ -101,6 +101,7 @@ class Follower:
             return
         while not stop.is_set():
             if not await self.step(stop):
+                self._report(store_up=True, idle=True)
                 self._report_lag(idle=True)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.poll_s)
@@ -146,13 +147,16 @@ class Follower:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
 
-    def _report(self, store_up: bool) -> None:
-        """Tell the supervisor (at most every half second, or when the store comes or goes)."""
+    def _report(self, store_up: bool, idle: bool = False) -> None:
+        """Tell the supervisor: at most every half second while writing, at once when the
+        store comes or goes or when the follower goes idle (so the last seq is told)."""
         if self.status is None:
             return
         seq, head, was_up, at = self._last_status
         now = time.monotonic()
-        if store_up == was_up and (seq == self.applied_seq or now - at < _STATUS_EVERY_S):
+        if store_up == was_up and (
+            seq == self.applied_seq or (now - at < _STATUS_EVERY_S and not idle)
+        ):
             return
         head = max(self.replayer.tail.head_seq, self.applied_seq)
         self._last_status = (self.applied_seq, head, store_up, now)
