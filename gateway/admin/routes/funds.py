@@ -33,8 +33,11 @@ from gateway.admin.routes import (
     Call,
     Outcome,
     Route,
+    tenant_of_account,
     tenant_of_account_in_body,
+    tenant_of_query_account,
 )
+from gateway.admin.schema import obj
 
 __all__ = ["ROUTES", "deposit_view", "withdrawal_view"]
 
@@ -53,15 +56,6 @@ _READERS: Final = STAFF | {TENANT_ADMIN}
 _MAX_LIST: Final = 1000
 _DEPOSIT_STATES: Final = ("pending", "credited", "rejected")
 _WITHDRAWAL_STATES: Final = ("held", "approved", "sent", "completed", "rejected", "canceled")
-
-
-def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required,
-        "properties": properties,
-        "additionalProperties": False,
-    }
 
 
 def _units(text: str) -> int:
@@ -114,29 +108,15 @@ def withdrawal_view(w: Withdrawal) -> dict[str, Any]:
 # ---------------------------------------------------------------- tenant scopes
 
 
-def _account_tenant(call: Call, account_id: str | None) -> str | None:
-    account = call.host.engine.accounts.get(account_id or "")
-    return (account.tenant or None) if account is not None else None
-
-
 def _deposit_tenant(call: Call) -> str | None:
     deposit = call.host.engine.funds.deposits.get(call.request.match_info.get("deposit_id", ""))
-    return None if deposit is None else _account_tenant(call, deposit.account)
+    return None if deposit is None else tenant_of_account(call, deposit.account)
 
 
 def _withdrawal_tenant(call: Call) -> str | None:
     funds = call.host.engine.funds
     withdrawal = funds.withdrawals.get(call.request.match_info.get("withdrawal_id", ""))
-    return None if withdrawal is None else _account_tenant(call, withdrawal.account)
-
-
-def _listing_tenant(call: Call) -> str | None:
-    """A list filtered by ?account= is that account's tenant's; unfiltered, the
-    operator's own (the handler then keeps only its tenant's records)."""
-    account = call.request.query.get("account")
-    if account:
-        return _account_tenant(call, account)
-    return call.operator.tenant or None
+    return None if withdrawal is None else tenant_of_account(call, withdrawal.account)
 
 
 # ---------------------------------------------------------------- deposits
@@ -184,7 +164,7 @@ def _filters(call: Call, states: tuple[str, ...]) -> tuple[str, str, int]:
 def _visible(call: Call, account: str) -> bool:
     """A tenant-admin sees its own tenant's records only."""
     tenant = call.operator.tenant
-    return not tenant or _account_tenant(call, account) == tenant
+    return not tenant or tenant_of_account(call, account) == tenant
 
 
 async def list_deposits(call: Call) -> dict[str, Any]:
@@ -279,7 +259,7 @@ async def get_withdrawal(call: Call) -> dict[str, Any]:
 # ---------------------------------------------------------------- table
 
 _STEP: Final = {"type": "object", "description": "status, actor, reason, seq, ts_us"}
-_DEPOSIT: Final = _obj(
+_DEPOSIT: Final = obj(
     [
         "deposit_id", "account", "asset", "amount", "reference", "status", "created_us",
         "updated_us", "history",
@@ -290,7 +270,7 @@ _DEPOSIT: Final = _obj(
     created_us={"type": "integer"}, updated_us={"type": "integer"},
     history={"type": "array", "items": _STEP},
 )  # fmt: skip
-_WITHDRAWAL: Final = _obj(
+_WITHDRAWAL: Final = obj(
     [
         "withdrawal_id", "account", "asset", "amount", "destination", "client_id",
         "requested_by", "status", "custody_reference", "created_us", "updated_us", "history",
@@ -319,7 +299,7 @@ ROUTES: Final = [
             " (event deposit.existing) and changes nothing; with another account, asset or"
             " amount it is refused (409)."
         ),
-        request=_obj(
+        request=obj(
             ["account", "asset", "amount", "reference"], account=_ID, asset=_ID,
             amount=_AMOUNT, reference=_REF, pending={"type": "boolean"}, reason=_TEXT,
         ),
@@ -328,19 +308,19 @@ ROUTES: Final = [
         "POST", "/deposits/{deposit_id}/confirm", confirm_deposit,
         cli="confirm-deposit", roles=_CUSTODY,
         tenant=_deposit_tenant, summary="Credit a pending deposit",
-        request=_obj([], reason=_TEXT),
+        request=obj([], reason=_TEXT),
     ),
     Route(
         "POST", "/deposits/{deposit_id}/reject", reject_deposit,
         cli="reject-deposit", roles=_CHECKERS,
         tenant=_deposit_tenant, summary="Refuse a pending deposit (nothing is credited)",
-        request=_obj(["reason"], reason=_TEXT),
+        request=obj(["reason"], reason=_TEXT),
     ),
     Route(
         "GET", "/deposits", list_deposits,
-        cli="deposits", roles=_READERS, tenant=_listing_tenant,
+        cli="deposits", roles=_READERS, tenant=tenant_of_query_account,
         summary="Deposits", description=_LIST_HELP,
-        response=_obj(["deposits"], deposits={"type": "array", "items": _DEPOSIT}),
+        response=obj(["deposits"], deposits={"type": "array", "items": _DEPOSIT}),
     ),
     Route(
         "GET", "/deposits/{deposit_id}", get_deposit,
@@ -352,7 +332,7 @@ ROUTES: Final = [
         cli="request-withdrawal", roles=_CUSTODY,
         tenant=tenant_of_account_in_body("account"),
         summary="Request a withdrawal on a client's behalf (the amount is held at once)",
-        request=_obj(
+        request=obj(
             ["account", "asset", "amount", "destination"], account=_ID, asset=_ID,
             amount=_AMOUNT, destination=_TEXT, client_id=_ID, reason=_TEXT,
         ),
@@ -365,33 +345,33 @@ ROUTES: Final = [
             "Above the tenant's approval threshold for the asset the approver must not be"
             " the requester (422, code SAME_ACTOR)."
         ),
-        request=_obj([], reason=_TEXT),
+        request=obj([], reason=_TEXT),
     ),
     Route(
         "POST", "/withdrawals/{withdrawal_id}/reject", reject_withdrawal,
         cli="reject-withdrawal", roles=_CHECKERS,
         tenant=_withdrawal_tenant,
         summary="Refuse a held or approved withdrawal (the hold is released)",
-        request=_obj(["reason"], reason=_TEXT),
+        request=obj(["reason"], reason=_TEXT),
     ),
     Route(
         "POST", "/withdrawals/{withdrawal_id}/sent", mark_sent,
         cli="withdrawal-sent", roles=_CUSTODY,
         tenant=_withdrawal_tenant, summary="Custody sent an approved withdrawal",
-        request=_obj(["custody_reference"], custody_reference=_REF, reason=_TEXT),
+        request=obj(["custody_reference"], custody_reference=_REF, reason=_TEXT),
     ),
     Route(
         "POST", "/withdrawals/{withdrawal_id}/complete", complete_withdrawal,
         cli="complete-withdrawal", roles=_CUSTODY,
         tenant=_withdrawal_tenant,
         summary="A sent withdrawal is final (the amount leaves the balance)",
-        request=_obj([], reason=_TEXT),
+        request=obj([], reason=_TEXT),
     ),
     Route(
         "GET", "/withdrawals", list_withdrawals,
-        cli="withdrawals", roles=_READERS, tenant=_listing_tenant,
+        cli="withdrawals", roles=_READERS, tenant=tenant_of_query_account,
         summary="Withdrawals", description=_LIST_HELP,
-        response=_obj(["withdrawals"], withdrawals={"type": "array", "items": _WITHDRAWAL}),
+        response=obj(["withdrawals"], withdrawals={"type": "array", "items": _WITHDRAWAL}),
     ),
     Route(
         "GET", "/withdrawals/{withdrawal_id}", get_withdrawal,
