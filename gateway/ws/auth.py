@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
@@ -71,16 +71,34 @@ class LiveKey:
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> LiveKey:
         """From an ``api_key.*`` VenueEvent's data (the engine record's ``data()``)."""
+        return cls.from_record(
+            data["key_id"], data["account"], data["hmac_salt"], data["ed25519_public_key"],
+            data["scopes"], data["ip_allowlist"], data["expires_us"], data["status"],
+        )  # fmt: skip
+
+    @classmethod
+    def from_record(
+        cls,
+        key_id: str,
+        account: str,
+        hmac_salt: str,
+        ed25519_public_key: str,
+        scopes: Iterable[str],
+        ip_allowlist: Iterable[str],
+        expires_us: int,
+        status: str,
+    ) -> LiveKey:
+        """From an engine ApiKey's fields. Keys share their scope sets (a venue has
+        hundreds of thousands of keys and a handful of scope combinations)."""
+        scope_key = tuple(scopes)
+        scope_set = _SCOPE_SETS.get(scope_key)
+        if scope_set is None:
+            scope_set = _SCOPE_SETS[scope_key] = frozenset(scope_key)
         return cls(
-            data["key_id"],
-            data["account"],
-            data["hmac_salt"],
-            data["ed25519_public_key"],
-            frozenset(data["scopes"]),
-            tuple(ip_network(n) for n in data["ip_allowlist"]),
-            -(-data["expires_us"] // 1000),
-            data["status"] == "revoked",
-        )
+            key_id, account, hmac_salt, ed25519_public_key, scope_set,
+            tuple(ip_network(n) for n in ip_allowlist) if ip_allowlist else (),
+            -(-expires_us // 1000), status == "revoked",
+        )  # fmt: skip
 
     def expired(self, now_ms: int) -> bool:
         return 0 < self.expires_ms <= now_ms
@@ -106,6 +124,9 @@ class LiveKey:
             except ValueError:
                 return None
         return self._ed25519
+
+
+_SCOPE_SETS: dict[tuple[str, ...], frozenset[str]] = {}
 
 
 class KeyRing:

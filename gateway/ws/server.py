@@ -83,8 +83,13 @@ class Venue:
         self.market = WsMarketData(publisher)
         # the engine's keys once, after recovery; then the credential events
         self.keys = KeyRing(config.ws.logon_window_ms, secret_source(config))
-        for key in host.engine.credentials.api_keys.values():
-            self.keys.put(LiveKey.from_data(key.data()))
+        for k in host.engine.credentials.api_keys.values():
+            self.keys.put(
+                LiveKey.from_record(
+                    k.key_id, k.account, k.hmac_salt, k.ed25519_public_key, k.scopes,
+                    k.ip_allowlist, k.expires_us, k.status,
+                )
+            )  # fmt: skip
         #: api key id -> the sessions logged on with it
         self.by_key: dict[str, dict[Session, None]] = {}
         self.users: dict[str, dict[Session, None]] = {}
