@@ -40,7 +40,7 @@ from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard
 from gateway.host import EngineHost
 from gateway.metrics import Registry
-from gateway.rest.server import GuardedSite
+from gateway.rest.server import serve
 from gateway.single_use import SingleUse
 
 __all__ = ["PREFIX", "AdminServer", "request_digest"]
@@ -139,17 +139,11 @@ class AdminServer:
 
     async def start(self) -> None:
         await self.audit.start()
-        host, port = parse_listen(self.settings.listen)
-        runner = web.AppRunner(
-            self.app, access_log=None, keepalive_timeout=self.settings.header_timeout_s
+        settings = self.settings
+        self._runner, self.port = await serve(
+            self.app, settings.listen, settings.header_timeout_s, self.connection_guard
         )
-        await runner.setup()
-        site = GuardedSite(runner, host, port, self.connection_guard)
-        await site.start()
-        self._runner = runner
-        for address in runner.addresses:
-            self.port = int(address[1])
-            break
+        host = parse_listen(settings.listen)[0]
         log.info("admin.listening", host=host, port=self.port, audit_log=str(self.audit.path))
 
     async def stop(self) -> None:

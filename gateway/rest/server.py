@@ -22,7 +22,7 @@ from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher, levels_as_strings
 from gateway.metrics import CONTENT_TYPE, Registry
 
-__all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "GuardedSite", "HttpServer"]
+__all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "GuardedSite", "HttpServer", "serve"]
 
 log = structlog.get_logger("gateway.rest")
 
@@ -79,6 +79,21 @@ class GuardedSite(web.BaseSite):
         )
 
 
+async def serve(
+    app: web.Application, listen: str, header_timeout_s: float, guard: ConnectionGuard
+) -> tuple[web.AppRunner, int]:
+    """Run app on listen behind guard: (its runner, the bound port)."""
+    host, port = parse_listen(listen)
+    # aiohttp's keep-alive timer runs from accept and from each answer and closes
+    # a connection still waiting for a complete request: the header timeout.
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=header_timeout_s)
+    await runner.setup()
+    await GuardedSite(runner, host, port, guard).start()
+    for address in runner.addresses:
+        return runner, int(address[1])
+    return runner, port
+
+
 class HttpServer:
     """The HTTP component; `port` is the bound port once started."""
 
@@ -116,20 +131,11 @@ class HttpServer:
         return self._runner is not None
 
     async def start(self) -> None:
-        host, port = parse_listen(self.config.http.listen)
-        # aiohttp's keep-alive timer runs from accept and from each answer and closes
-        # a connection still waiting for a complete request: the header timeout.
-        runner = web.AppRunner(
-            self.app, access_log=None, keepalive_timeout=self.config.http.header_timeout_s
+        http = self.config.http
+        self._runner, self.port = await serve(
+            self.app, http.listen, http.header_timeout_s, self.connection_guard
         )
-        await runner.setup()
-        site = GuardedSite(runner, host, port, self.connection_guard)
-        await site.start()
-        self._runner = runner
-        for address in runner.addresses:
-            self.port = int(address[1])
-            break
-        log.info("http.listening", host=host, port=self.port)
+        log.info("http.listening", host=parse_listen(http.listen)[0], port=self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
