@@ -37,6 +37,7 @@ from engine.commands import (
     NewOrder,
     OpenAccount,
     SetAccountEnabled,
+    command_to_record,
 )
 from engine.core import Engine
 from engine.events import Event, OrderAccepted, OrderRejected, VenueEvent
@@ -66,6 +67,7 @@ from engine.venue.funds import (
     RequestWithdrawal,
     Withdrawal,
 )
+from engine.venue.operators import AdminRequest, CreateOperator
 from engine.venue.tenancy import KycStatus, MarketState
 from engine.venue.tenancy_commands import (
     CreateSubAccount,
@@ -139,6 +141,8 @@ class VenueMachine(RuleBasedStateMachine):
             SetKyc("D", KycStatus.PENDING, actor="kyc", reason="documents"),
             SetKyc("D", KycStatus.VERIFIED, 1, actor="kyc", reason="checked", reference="c1"),
             CreateSubAccount("D.1", "D"),
+            CreateOperator("ops1", "ops", "ab" * 32),
+            CreateOperator("ops2", "compliance", "cd" * 32),
         ):
             refused = [e for e in self.submit(command) if isinstance(e, OrderRejected)]
             assert not refused, refused
@@ -233,8 +237,9 @@ class VenueMachine(RuleBasedStateMachine):
         step=st.sampled_from(["approve", "reject", "send", "complete", "cancel"]),
         actor=actors,
         account=accounts,
+        enveloped=st.booleans(),
     )
-    def withdrawal_step(self, k: int, step: str, actor: str, account: str) -> None:
+    def withdrawal_step(self, k: int, step: str, actor: str, account: str, enveloped: bool) -> None:
         wid = self._pick(self.withdrawals, k)
         command: Command
         if step == "approve":
@@ -247,6 +252,15 @@ class VenueMachine(RuleBasedStateMachine):
             command = CompleteWithdrawal(wid, actor)
         else:
             command = CancelWithdrawal(wid, account, actor)
+        if enveloped and actor != "client":  # as the admin API journals it
+            command = AdminRequest(
+                actor,
+                "ops",
+                "127.0.0.1",
+                f"key-{self.eng.last_seq}",
+                "0" * 64,
+                orjson.dumps(command_to_record(command)).decode(),
+            )
         self.submit(command)
 
     withdrawal_step_2 = withdrawal_step
