@@ -517,13 +517,14 @@ def _request_withdrawal(engine: Engine, cmd: RequestWithdrawal) -> None:
                 f"daily {cmd.asset} withdrawal limit {limit}: {used} used today",
             )
             return
-    bal = engine.accounts[cmd.account].balance(cmd.asset)
-    if cmd.amount > bal.total - bal.held:
+    bal = engine.accounts[cmd.account].balances.get(cmd.asset)  # a refusal adds none
+    available = 0 if bal is None else bal.total - bal.held
+    if bal is None or cmd.amount > available:
         reject(
             engine,
             cmd.account,
             RejectCode.INSUFFICIENT_BALANCE,
-            f"insufficient {cmd.asset}: available {bal.total - bal.held}",
+            f"insufficient {cmd.asset}: available {available}",
         )
         return
     withdrawal = Withdrawal(

@@ -424,6 +424,16 @@ def test_withdrawal_above_available_is_refused(venue: tuple[Engine, Clock]) -> N
     request(eng, BTC)  # exactly what is available
 
 
+def test_withdrawing_an_asset_never_held_leaves_no_empty_balance(
+    venue: tuple[Engine, Clock],
+) -> None:
+    eng, _ = venue
+    assert unchanged(eng, RequestWithdrawal("A", "DOGE", 1, "d", "client")) == (
+        RejectCode.INSUFFICIENT_BALANCE
+    )
+    assert "DOGE" not in eng.accounts["A"].balances
+
+
 def test_order_holds_and_withdrawal_holds_share_available(venue: tuple[Engine, Clock]) -> None:
     eng, _ = venue
     funded(eng, amount=BTC)
