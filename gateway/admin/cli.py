@@ -59,8 +59,6 @@ _ARG_TYPES: dict[str, Any] = {
 
 #: the runbook verbs of the issue, for routes whose lane gave no ``cli`` name
 RUNBOOK: dict[tuple[str, str], str] = {
-    ("POST", "/tenants"): "create-tenant",
-    ("POST", "/accounts"): "open-account",
     ("POST", "/api-keys"): "issue-key",
 }
 
@@ -98,6 +96,7 @@ def _parser(routes: list[Route]) -> argparse.ArgumentParser:
             cmd.add_argument(
                 "--" + name.replace("_", "-"),
                 dest=f"body_{name}",
+                metavar=name.upper(),
                 type=_ARG_TYPES.get(spec.get("type", "string"), str),
                 required=name in required,
                 help=spec.get("description"),

@@ -142,3 +142,22 @@ async def test_query_parameters_of_a_get(admin: AdminClient, tmp_path: Path) -> 
     assert [d["account"] for d in body["deposits"]] == ["ACC2"]
     code, _, err = await run_cli(admin, tmp_path, "deposits", "--query", "account")
     assert code == 2 and "KEY=VALUE" in err
+
+
+async def test_runbook_onboarding_a_client(admin: AdminClient, tmp_path: Path) -> None:
+    """create-tenant, open-account, issue-key from the CLI (deposit and
+    approve-withdrawal: the funds test above), each a subcommand of its lane's route."""
+    engine = admin.app.host.engine
+    steps = [
+        ("create-tenant", "--tenant", "T9", "--revenue-account", "REV9"),
+        ("open-account", "T9", "--account", "C9"),
+        ("issue-key", "--key-id", "k9", "--account", "C9", "--kind", "hmac",
+         "--scopes", '["read", "trade"]'),
+    ]  # fmt: skip
+    answers = []
+    for step in steps:
+        code, body, err = await run_cli(admin, tmp_path, *step, operator="demo-venue-admin")
+        assert code == 0, (step, body, err)
+        answers.append(body)
+    assert engine.accounts["C9"].tenant == "T9"
+    assert len(answers[2]["secret"]) == 64  # shown once, in this answer
