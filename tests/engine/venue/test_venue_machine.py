@@ -2,6 +2,8 @@
 and trading commands, checking the books after every step.
 
 Invariants:
+- a refused command changes nothing (the admin envelope excepted: it remembers its
+  answer for the Idempotency-Key);
 - per asset, the sum of every account's total plus the fees the engine collected
   equals what was seeded plus credited deposits minus completed withdrawals;
 - no total, held or available amount is ever negative;
@@ -156,7 +158,15 @@ class VenueMachine(RuleBasedStateMachine):
         self.stamped.append((seq, ts_us, command))
 
     def submit(self, command: Command) -> list[Event]:
+        before = self._state_without_clock()
         events = self.eng.submit(command)
+        if (
+            len(events) == 1
+            and isinstance(events[0], OrderRejected)
+            and not isinstance(command, AdminRequest)  # it remembers its answer, by design
+        ):
+            # A refused command changes nothing (not even an empty balance entry).
+            assert self._state_without_clock() == before, (command, events)
         if self.shadow is not None:
             seq, ts_us, _ = self.stamped[-1]
             self.shadow.apply(seq, ts_us, command)
@@ -175,6 +185,11 @@ class VenueMachine(RuleBasedStateMachine):
             if event.kind.startswith("withdrawal.") and event.subject not in self.withdrawals:
                 self.withdrawals.append(event.subject)
         return events
+
+    def _state_without_clock(self) -> bytes:
+        state = self.eng.state()
+        del state["last_seq"], state["last_ts_us"]
+        return orjson.dumps(state, option=orjson.OPT_SORT_KEYS)
 
     @staticmethod
     def _pick(items: list[Any], k: int) -> Any:
