@@ -47,6 +47,8 @@ def sample(field: dataclasses.Field[Any], k: int) -> object:
         return Stp.EXPIRE_BOTH  # compiled, "Stp | None" reads as plain `type`
     if kind == "bool":
         return True
+    if kind.startswith("dict"):
+        return {"k": k}  # VenueEvent.data
     return 1000 + k if kind == "int" else f"value-{k}"
 
 
