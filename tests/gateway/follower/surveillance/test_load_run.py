@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from engine.journal import read_records
 from gateway.follower.surveillance import Kind
 from loadtest.cli import run
@@ -16,6 +18,8 @@ from loadtest.gateway_runner import LOAD_PASSWORD, GatewayProcess
 from tests.gateway.follower.surveillance.floor import replay
 
 
+# A timed load run: how many orders it completes depends on the machine's load.
+@pytest.mark.slow
 def test_a_mixed_load_run_raises_no_market_abuse_alert(tmp_path: Path) -> None:
     data = tmp_path / "gw"
     gw = GatewayProcess(data_dir=data, load_sessions=4, fsync="never", keep=True)
