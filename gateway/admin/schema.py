@@ -40,6 +40,21 @@ DECIMAL: Final[dict[str, Any]] = {
 }  # fmt: skip
 
 
+#: free text: a reason, a label, a name
+TEXT: Final[dict[str, Any]] = {"type": "string", "maxLength": 256}
+
+
+def units(name: str, text: str) -> int:
+    """A DECIMAL field's asset amount in integer units; a Problem (400) off the grid."""
+    from engine.model import GridError, decimal_to_units
+    from gateway.admin.problems import Problem
+
+    try:
+        return decimal_to_units(text)
+    except (GridError, ValueError) as exc:
+        raise Problem("invalid-request", f"{name}: {exc}") from None
+
+
 def obj(required: list[str], **properties: Any) -> dict[str, Any]:
     """A closed object schema: these properties, these required, nothing else."""
     return {

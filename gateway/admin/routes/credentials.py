@@ -41,6 +41,7 @@ from gateway.admin.routes import (
     tenant_of_account_in_body,
     tenant_of_query_account,
 )
+from gateway.admin.schema import TEXT, obj
 from gateway.credentials import issue_hmac_key
 from gateway.fix.auth import hash_password
 
@@ -48,20 +49,11 @@ __all__ = ["ROUTES", "api_key_view", "fix_session_view"]
 
 _NAME: Final = {"type": "string", "pattern": "^[A-Za-z0-9_.:@/-]{1,64}$"}
 _HEX32: Final = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "Ed25519, hex"}
-_TEXT: Final = {"type": "string", "maxLength": 256}
+_TEXT: Final = TEXT
 _ISSUERS: Final = frozenset({VENUE_ADMIN, OPS, TENANT_ADMIN})
 _REVOKERS: Final = _ISSUERS | {COMPLIANCE}
 _READERS: Final = STAFF | {TENANT_ADMIN}
 _FIX_ADMINS: Final = frozenset({VENUE_ADMIN, OPS})
-
-
-def _object(required: list[str], **properties: Any) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required,
-        "properties": properties,
-        "additionalProperties": False,
-    }
 
 
 def api_key_view(key: ApiKey) -> dict[str, Any]:
@@ -222,7 +214,7 @@ async def get_session(call: Call) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- table
 
-_KEY: Final = _object(
+_KEY: Final = obj(
     [
         "key_id", "account", "kind", "ed25519_public_key", "scopes", "ip_allowlist",
         "expires_us", "label", "status", "created_us", "revoked_us", "revoke_reason",
@@ -261,7 +253,7 @@ _SESSION_INPUT: Final = {
         "type": "object", "description": "auth=ed25519: key id (Username 553) -> public key hex",
     },
 }  # fmt: skip
-_SESSION: Final = _object(
+_SESSION: Final = obj(
     [
         "sender_comp_id", "target_comp_id", "begin_string", "role", "accounts", "auth",
         "username", "has_password", "ed25519_keys", "max_msgs_per_s", "enabled",
@@ -274,7 +266,7 @@ _SESSION: Final = _object(
     ed25519_keys={"type": "object"},
 )  # fmt: skip
 _SESSION_PATH: Final = "/fix-sessions/{sender_comp_id}/{target_comp_id}"
-_REASON: Final = _object([], reason=_TEXT)
+_REASON: Final = obj([], reason=_TEXT)
 
 ROUTES: Final = [
     Route(
@@ -288,7 +280,7 @@ ROUTES: Final = [
             " Scopes: read, trade, transfer, withdraw. ip_allowlist: CIDRs (empty: any"
             " address). expires_us: 0 = never."
         ),
-        request=_object(
+        request=obj(
             ["key_id", "account", "kind", "scopes"],
             key_id=_NAME, account=_NAME,
             kind={"type": "string", "enum": ["hmac", "ed25519"]},
@@ -320,7 +312,7 @@ ROUTES: Final = [
         "GET", "/api-keys", list_keys, roles=_READERS, tenant=tenant_of_query_account,
         summary="API keys (never a secret)", cli="api-keys",
         description="Query: account=<id>. A tenant-admin sees its own tenant's only.",
-        response=_object(["api_keys"], api_keys={"type": "array", "items": _KEY}),
+        response=obj(["api_keys"], api_keys={"type": "array", "items": _KEY}),
     ),
     Route(
         "GET", "/api-keys/{key_id}", get_key, roles=_READERS, tenant=_key_tenant,
@@ -331,7 +323,7 @@ ROUTES: Final = [
         summary="Create a FIX session: it can log on at once, without a restart",
         cli="create-fix-session",
         description="sender_comp_id defaults to the acceptor's ([fix] sender_comp_id).",
-        request=_object(
+        request=obj(
             ["target_comp_id", "begin_string", "role", "auth"],
             sender_comp_id=_NAME, target_comp_id=_NAME, **_SESSION_INPUT,
         ),
@@ -344,7 +336,7 @@ ROUTES: Final = [
             "A live session keeps running with the new settings, unless its credentials"
             " (auth, username, password, keys) changed: then it is logged out."
         ),
-        request=_object(["begin_string", "role", "auth"], **_SESSION_INPUT),
+        request=obj(["begin_string", "role", "auth"], **_SESSION_INPUT),
     ),
     Route(
         "POST", _SESSION_PATH + "/disable", disable_session, roles=_FIX_ADMINS | {COMPLIANCE},
@@ -364,7 +356,7 @@ ROUTES: Final = [
     Route(
         "GET", "/fix-sessions", list_sessions, roles=STAFF,
         summary="FIX sessions (never a password or its hash)", cli="fix-sessions",
-        response=_object(["fix_sessions"], fix_sessions={"type": "array", "items": _SESSION}),
+        response=obj(["fix_sessions"], fix_sessions={"type": "array", "items": _SESSION}),
     ),
     Route(
         "GET", _SESSION_PATH, get_session, roles=STAFF, summary="One FIX session",

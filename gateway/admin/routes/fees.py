@@ -28,11 +28,13 @@ from gateway.admin.routes import (
     tenant_in_path,
     tenant_of_account_in_path,
 )
+from gateway.admin.schema import DECIMAL, ID
+from gateway.admin.schema import obj as _obj
 
 __all__ = ["ROUTES"]
 
-_ID: Final = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$"}
-_AMOUNT: Final = {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "maxLength": 40}
+_ID: Final = ID
+_AMOUNT: Final = DECIMAL
 _BPS: Final = {
     "type": "string",
     "pattern": "^[0-9]+(\\.[0-9]{1,2})?$",
@@ -45,15 +47,6 @@ _SIGNED_BPS: Final = {
     "description": "basis points, at most 2 decimals; a negative maker fee is a rebate",
 }
 _VENUE: Final = frozenset({VENUE_ADMIN})
-
-
-def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required,
-        "properties": properties,
-        "additionalProperties": False,
-    }
 
 
 def _schedule(schedule: FeeSchedule) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from engine.model import GridError, decimal_to_units, units_to_decimal
+from engine.model import units_to_decimal
 from engine.venue.funds import (
     ApproveWithdrawal,
     CompleteWithdrawal,
@@ -37,12 +37,12 @@ from gateway.admin.routes import (
     tenant_of_account_in_body,
     tenant_of_query_account,
 )
-from gateway.admin.schema import obj
+from gateway.admin.schema import ID, TEXT, obj, units
 
 __all__ = ["ROUTES", "deposit_view", "withdrawal_view"]
 
-_ID: Final = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$"}
-_TEXT: Final = {"type": "string", "maxLength": 256}
+_ID: Final = ID
+_TEXT: Final = TEXT
 _REF: Final = {"type": "string", "minLength": 1, "maxLength": 256}
 _AMOUNT: Final = {
     "type": "string",
@@ -56,13 +56,6 @@ _READERS: Final = STAFF | {TENANT_ADMIN}
 _MAX_LIST: Final = 1000
 _DEPOSIT_STATES: Final = ("pending", "credited", "rejected")
 _WITHDRAWAL_STATES: Final = ("held", "approved", "sent", "completed", "rejected", "canceled")
-
-
-def _units(text: str) -> int:
-    try:
-        return decimal_to_units(text)
-    except (GridError, ValueError) as exc:
-        raise Problem("invalid-request", f"amount: {exc}") from None
 
 
 def _history(steps: list[list[Any]]) -> list[dict[str, Any]]:
@@ -128,7 +121,7 @@ async def credit_deposit(call: Call) -> Outcome:
         CreditDeposit(
             b["account"],
             b["asset"],
-            _units(b["amount"]),
+            units("amount", b["amount"]),
             b["reference"],
             call.operator.operator_id,
             b.get("reason", ""),
@@ -198,7 +191,7 @@ async def request_withdrawal(call: Call) -> Outcome:
         RequestWithdrawal(
             b["account"],
             b["asset"],
-            _units(b["amount"]),
+            units("amount", b["amount"]),
             b["destination"],
             call.operator.operator_id,
             b.get("reason", ""),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from engine.model import GridError, Stp, decimal_to_units, units_to_decimal
+from engine.model import Stp, units_to_decimal
 from engine.venue.tenancy import AccountInfo, AccountStatus, KycStatus, MarketState, Tenant
 from engine.venue.tenancy_commands import (
     AssignAccount,
@@ -43,12 +43,15 @@ from gateway.admin.routes import (
     tenant_in_path,
     tenant_of_account_in_path,
 )
+from gateway.admin.schema import DECIMAL, ID, TEXT
+from gateway.admin.schema import obj as _obj
+from gateway.admin.schema import units as _units
 
 __all__ = ["ROUTES"]
 
-_ID: Final = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$"}
-_TEXT: Final = {"type": "string", "maxLength": 256}
-_AMOUNT: Final = {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "maxLength": 40}
+_ID: Final = ID
+_TEXT: Final = TEXT
+_AMOUNT: Final = DECIMAL
 _BPS: Final = {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "maxLength": 12}
 _TIER: Final = {"type": "integer", "minimum": 0, "maximum": 1000}
 _MARKETS: Final = {m.name.lower(): int(m) for m in MarketState} | {"unlisted": 0}
@@ -62,22 +65,6 @@ _KYC_ROLES: Final = frozenset({VENUE_ADMIN, COMPLIANCE, TENANT_ADMIN})
 _READ: Final = STAFF | {TENANT_ADMIN}
 _IN_TENANT: Final = tenant_in_path("tenant")
 _OF_ACCOUNT: Final = tenant_of_account_in_path("account")
-
-
-def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required,
-        "properties": properties,
-        "additionalProperties": False,
-    }
-
-
-def _units(name: str, text: str) -> int:
-    try:
-        return decimal_to_units(text)
-    except (GridError, ValueError) as exc:
-        raise Problem("invalid-request", f"{name}: {exc}") from None
 
 
 # ---------------------------------------------------------------- views
