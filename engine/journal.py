@@ -51,6 +51,8 @@ __all__ = [
     "RecoveryReport",
     "read_records",
     "recover",
+    "segment_files",
+    "snapshot_files",
     "write_snapshot",
 ]
 
@@ -241,6 +243,16 @@ class JournalWriter:
             self.sync()
             os.close(self._fd)
             self._fd = -1
+
+
+def segment_files(directory: Path) -> list[tuple[int, Path]]:
+    """(first seq, path) of every journal segment, oldest first; [] without the directory."""
+    return _list(directory, _SEGMENT) if directory.exists() else []
+
+
+def snapshot_files(directory: Path) -> list[tuple[int, Path]]:
+    """(seq, path) of every snapshot, oldest first; [] without the directory."""
+    return _list(directory, _SNAPSHOT) if directory.exists() else []
 
 
 def _list(directory: Path, pattern: re.Pattern[str]) -> list[tuple[int, Path]]:

@@ -576,6 +576,15 @@ def start_python_target(
     return child, _ready_line(child.stdout)
 
 
+def stop_child(child: subprocess.Popen[str]) -> None:
+    """SIGTERM a target and wait for it (killed if it takes longer than 30 s)."""
+    child.send_signal(signal.SIGTERM)
+    try:
+        child.wait(30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+
+
 def _run_target(target: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix=f"fix_bench-{target}-") as tmp:
         child, port, pid = _start(target, args, tmp)
@@ -584,11 +593,7 @@ def _run_target(target: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 print(f"{target} pid {pid}", flush=True)
             return run_loop(_drive(args, port, pid), args.uvloop)
         finally:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            stop_child(child)
 
 
 def _targets(args: argparse.Namespace) -> list[str]:

@@ -25,8 +25,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -207,11 +205,7 @@ def _run_state(name: str, prepared: Path | None, args: argparse.Namespace) -> di
         try:
             levels = run_loop(fix_bench._drive(args, port, pid, loaded), args.uvloop)
         finally:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            fix_bench.stop_child(child)
     return {"startup_s": round(startup_s, 2), "levels": levels}
 
 

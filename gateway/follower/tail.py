@@ -10,7 +10,6 @@ before the end is the gateway's recovery's business: it refuses to start on it.
 
 from __future__ import annotations
 
-import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -20,12 +19,11 @@ from typing import Any, Final
 import orjson
 
 from engine.commands import Command, command_from_record
+from engine.journal import segment_files, snapshot_files
 
 __all__ = ["JournalGap", "JournalTail", "Record", "segments", "snapshots"]
 
 _HEADER: Final = struct.Struct("<II")
-_SEGMENT: Final = re.compile(r"^journal-(\d{20})\.log$")
-_SNAPSHOT: Final = re.compile(r"^snapshot-(\d{20})\.json$")
 _CHUNK: Final = 1 << 20
 
 
@@ -41,25 +39,14 @@ class Record:
     crc: int  # the record's CRC-32: identifies it on resume
 
 
-def _list(directory: Path, pattern: re.Pattern[str]) -> list[tuple[int, Path]]:
-    if not directory.exists():
-        return []
-    found = []
-    for path in directory.iterdir():
-        m = pattern.match(path.name)
-        if m:
-            found.append((int(m.group(1)), path))
-    return sorted(found)
-
-
 def segments(directory: Path) -> list[tuple[int, Path]]:
     """(first seq, path) of every segment, oldest first."""
-    return _list(directory, _SEGMENT)
+    return segment_files(directory)
 
 
 def snapshots(directory: Path) -> list[tuple[int, Path]]:
     """(seq, path) of every snapshot, oldest first."""
-    return _list(directory, _SNAPSHOT)
+    return snapshot_files(directory)
 
 
 def load_snapshot(path: Path) -> dict[str, Any] | None:
