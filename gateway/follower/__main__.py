@@ -23,13 +23,18 @@ from gateway.config import ConfigError, load_config
 from gateway.follower.follower import Follower, FollowerSettings
 from gateway.follower.replay import JournalDiverged
 from gateway.follower.store import StaleBatch, redact
+from gateway.follower.surveillance.alerts import Alert
+from gateway.follower.surveillance.listener import SurveillanceListener
+from gateway.follower.surveillance.settings import SurveillanceSettings, load_settings
 from gateway.follower.tail import JournalGap
 from gateway.logs import configure_logging
 
 log = structlog.get_logger("gateway.follower")
 
 
-def settings_from_args(argv: list[str] | None) -> tuple[FollowerSettings, str, argparse.Namespace]:
+def settings_from_args(
+    argv: list[str] | None,
+) -> tuple[FollowerSettings, str, argparse.Namespace, SurveillanceSettings]:
     parser = argparse.ArgumentParser(prog="venue-follower", description=__doc__)
     parser.add_argument("--config", help="the gateway's TOML file (laid over the demo config)")
     parser.add_argument("--journal-dir", help="overrides [journal] dir")
@@ -57,7 +62,8 @@ def settings_from_args(argv: list[str] | None) -> tuple[FollowerSettings, str, a
         batch=args.batch or config.store.batch,
         lag_log_s=args.lag_log_s or config.store.lag_log_s,
     )
-    return settings, args.log_level or config.log_level, args
+    surveillance = load_settings(config.surveillance)
+    return settings, args.log_level or config.log_level, args, surveillance
 
 
 async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
@@ -78,7 +84,25 @@ def _status_line(applied_seq: int, journal_seq: int, store_up: bool) -> None:
     sys.stdout.buffer.flush()
 
 
-async def _run(settings: FollowerSettings, args: argparse.Namespace) -> int:
+def _log_alert(alert: Alert) -> None:
+    """Alerts go to the log stream (stored and worked in the console: issue #18)."""
+    log.warning(
+        "surveillance.alert",
+        alert_id=alert.alert_id,
+        rule=alert.rule,
+        kind=alert.kind.name.lower(),
+        severity=alert.severity.name.lower(),
+        owner=alert.owner,
+        instrument=alert.instrument,
+        first_seq=alert.first_seq,
+        last_seq=alert.last_seq,
+        summary=alert.summary,
+    )
+
+
+async def _run(
+    settings: FollowerSettings, args: argparse.Namespace, surveillance: SurveillanceSettings
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -86,6 +110,8 @@ async def _run(settings: FollowerSettings, args: argparse.Namespace) -> int:
     parent = args.parent_pid
     watch = asyncio.create_task(_watch_parent(parent, stop)) if parent else None
     follower = Follower(settings, status=_status_line if args.status_stdout else None)
+    replayer = follower.replayer
+    replayer.listeners.append(SurveillanceListener(replayer.engine, surveillance, _log_alert))
     log.info(
         "follower.starting",
         journal=str(settings.journal_dir),
@@ -106,13 +132,13 @@ async def _run(settings: FollowerSettings, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        settings, level, args = settings_from_args(argv)
+        settings, level, args, surveillance = settings_from_args(argv)
     except ConfigError as exc:
         configure_logging("info")
         log.error("config.invalid", error=str(exc))
         return 2
     configure_logging(level)
-    return asyncio.run(_run(settings, args))
+    return asyncio.run(_run(settings, args, surveillance))
 
 
 if __name__ == "__main__":

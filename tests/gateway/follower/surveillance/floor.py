@@ -200,3 +200,20 @@ def sub_accounts(floor: Floor, parent: str, *children: str) -> None:
         *(AdjustBalance(c, asset, 100_000 * USD) for c in children for asset in ("USD", "BTC")),
     ):
         assert not [e for e in floor.submit(cmd) if isinstance(e, OrderRejected)], cmd
+
+
+#: the [surveillance] table that matches EVENTFUL_CONFIG and EVENTFUL_OWNERS
+CONFIG_TOML = """
+[surveillance]
+owners = { "S1" = "P", "S2" = "P" }
+[surveillance.stp]
+max_per_day = 2
+"""
+
+
+def journaled_day(tmp_path: Path) -> tuple[Path, Floor]:
+    journal = tmp_path / "journal"
+    floor = Floor(EVENTFUL_CONFIG, owners=EVENTFUL_OWNERS, journal=journal)
+    eventful_day(floor)
+    floor.close()
+    return journal, floor

@@ -8,27 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.follower.surveillance.__main__ import main
-from tests.gateway.follower.surveillance.floor import (
-    EVENTFUL_CONFIG,
-    EVENTFUL_OWNERS,
-    Floor,
-    eventful_day,
-)
-
-CONFIG_TOML = """
-[surveillance]
-owners = { "S1" = "P", "S2" = "P" }
-[surveillance.stp]
-max_per_day = 2
-"""
-
-
-def journaled_day(tmp_path: Path) -> tuple[Path, Floor]:
-    journal = tmp_path / "journal"
-    floor = Floor(EVENTFUL_CONFIG, owners=EVENTFUL_OWNERS, journal=journal)
-    eventful_day(floor)
-    floor.close()
-    return journal, floor
+from tests.gateway.follower.surveillance.floor import CONFIG_TOML, journaled_day
 
 
 def printed(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:

@@ -1,0 +1,48 @@
+"""venue-follower as a process: it watches the market as it follows the journal."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, load_config
+from tests.gateway.follower.surveillance.floor import CONFIG_TOML, journaled_day
+
+
+def test_the_follower_logs_the_alerts_its_replay_raises(tmp_path: Path) -> None:
+    journal, floor = journaled_day(tmp_path)
+    config = tmp_path / "venue.toml"
+    config.write_text(f'[journal]\ndir = "{journal}"\n{CONFIG_TOML}')
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gateway.follower", "--config", str(config), "--status-stdout"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[dict[str, object]] = []
+    try:
+        assert child.stdout is not None
+        for text in child.stdout:  # the store and the rules have seen every command
+            lines.append(json.loads(text))
+            if lines[-1].get("applied_seq") == floor.engine.last_seq:
+                break
+    finally:
+        child.send_signal(signal.SIGTERM)
+        rest, _ = child.communicate(timeout=30)
+    lines += [json.loads(text) for text in rest.splitlines()]
+    assert child.returncode == 0
+    logged = {str(x["alert_id"]): x for x in lines if x.get("event") == "surveillance.alert"}
+    assert sorted(str(a["rule"]) for a in logged.values()) == sorted(a.rule for a in floor.alerts)
+    assert set(logged) == {a.alert_id for a in floor.alerts}
+
+
+def test_a_bad_surveillance_table_fails_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "venue.toml"
+    config.write_text("[surveillance.wash_trades]\nwindow_seconds = -1\nno_such_key = 1\n")
+    with pytest.raises(ConfigError, match="surveillance"):
+        load_config(config)
