@@ -168,7 +168,11 @@ class EngineHost:
             snapshot_seq=self.recovery.snapshot_seq,
             replayed=self.recovery.replayed,
             last_seq=self.engine.last_seq,
-            state_hash=self.engine.state_hash(),
+            state_hash=(
+                self.recovery.state_hash  # computed by recover(), when nothing came since
+                if self.engine.last_seq == self.recovery.last_seq
+                else self.engine.state_hash()
+            ),
             instruments=list(self.engine.listings),
             accounts=len(self.engine.accounts),
         )

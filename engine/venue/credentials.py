@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from engine.events import RejectCode
@@ -154,9 +155,7 @@ class Credentials:
 
     def to_state(self) -> dict[str, Any]:
         return {
-            "api_keys": {
-                k: [_copy(getattr(v, n)) for n in _KEY_FIELDS] for k, v in self.api_keys.items()
-            },
+            "api_keys": {k: _key_row(v) for k, v in self.api_keys.items()},
             "fix_sessions": {
                 k: [_copy(getattr(v, n)) for n in _FIX_FIELDS] for k, v in self.fix_sessions.items()
             },
@@ -167,6 +166,22 @@ class Credentials:
         self.fix_sessions = {
             k: FixSessionRecord(*map(_copy, v)) for k, v in state.get("fix_sessions", {}).items()
         }
+
+
+#: An ApiKey's field values in field order, as one C call (a venue holds many keys: the
+#: state is built at every snapshot and state hash).
+_KEY_VALUES: Final = attrgetter(*_KEY_FIELDS)
+_KEY_LIST_FIELDS: Final = tuple(
+    i for i, name in enumerate(_KEY_FIELDS) if name in ("scopes", "ip_allowlist")
+)
+
+
+def _key_row(key: ApiKey) -> list[Any]:
+    """An ApiKey as a state row: its values in field order, its lists copied."""
+    row = list(_KEY_VALUES(key))
+    for i in _KEY_LIST_FIELDS:
+        row[i] = list(row[i])
+    return row
 
 
 def _copy(value: Any) -> Any:
