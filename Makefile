@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench bench-fix quickfix-acceptor bench-core bench-snapshot bench-dos bench-follower loadtest clean native clean-native
+.PHONY: run test lint typecheck check bench bench-fix quickfix-acceptor bench-core bench-snapshot bench-dos bench-follower bench-operator loadtest clean native clean-native
 # `make native` builds the compiled modules in place, through setup.py (which lists them
 # and also builds them into wheels): the engine's hot path, the gateway's per-order path
 # and three hand-written C modules. One mypyc group, so one shared runtime; it is kept in
@@ -72,6 +72,10 @@ bench-dos: $(STAMP) $(NATIVE_STAMP)
 # The journal follower's rebuild rate into SQLite (PG_URL=postgresql://... adds one).
 bench-follower: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/python -m loadtest.follower_bench $(if $(PG_URL),--pg-url $(PG_URL))
+
+# 100 tenants, 100k accounts, 200k API keys against the demo venue, same run (issue #16)
+bench-operator: $(STAMP) $(NATIVE_STAMP)
+	$(BIN)/python -m loadtest.operator_bench --uvloop --rounds 4
 
 # Compile the hot modules in place with mypyc (needs a C compiler).
 native: $(NATIVE_STAMP)
