@@ -418,6 +418,7 @@ def recover(engine: Engine, directory: str | Path) -> RecoveryReport:
     """Load the newest good snapshot, then replay the journal after it."""
     directory = Path(directory)
     snapshot_seq = 0
+    snapshot_hash = ""
     if directory.exists():
         for seq, path in reversed(_list(directory, _SNAPSHOT)):
             try:
@@ -425,7 +426,8 @@ def recover(engine: Engine, directory: str | Path) -> RecoveryReport:
             except orjson.JSONDecodeError:
                 continue  # a snapshot cut short by a crash: use an older one
             restore_state(engine, doc["state"])
-            if engine.state_hash() != doc["state_hash"]:
+            snapshot_hash = engine.state_hash()
+            if snapshot_hash != doc["state_hash"]:
                 raise JournalCorrupt(f"{path}: state hash mismatch")
             snapshot_seq = seq
             break
@@ -447,4 +449,6 @@ def recover(engine: Engine, directory: str | Path) -> RecoveryReport:
             "was durable (journal-manifest.json); refusing to start without the rest"
         )
     engine.sequencer.resume(engine.last_seq, engine.last_ts_us)
-    return RecoveryReport(snapshot_seq, replayed, engine.last_seq, engine.state_hash())
+    # Nothing replayed after the snapshot: the hash just checked is the state's.
+    state_hash = snapshot_hash if snapshot_hash and not replayed else engine.state_hash()
+    return RecoveryReport(snapshot_seq, replayed, engine.last_seq, state_hash)

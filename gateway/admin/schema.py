@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from engine.model import GridError, decimal_to_units
+from gateway.admin.problems import Problem
+
 __all__ = ["DECIMAL", "ID", "KEYWORDS", "check_schema", "errors", "obj"]
 
 KEYWORDS: Final = frozenset(
@@ -46,9 +49,6 @@ TEXT: Final[dict[str, Any]] = {"type": "string", "maxLength": 256}
 
 def units(name: str, text: str) -> int:
     """A DECIMAL field's asset amount in integer units; a Problem (400) off the grid."""
-    from engine.model import GridError, decimal_to_units
-    from gateway.admin.problems import Problem
-
     try:
         return decimal_to_units(text)
     except (GridError, ValueError) as exc:

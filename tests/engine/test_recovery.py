@@ -99,3 +99,28 @@ def test_crash_recover_equals_uninterrupted_prefix(
         third = Engine()
         recover(third, directory)
         assert third.state_hash() == recovered.state_hash() == expected.state_hash()
+
+
+def test_the_report_hash_is_the_state_hash_with_and_without_a_journal_tail(
+    tmp_path: Path,
+) -> None:
+    """recover() reuses the hash it checked the snapshot with when nothing follows it."""
+    live = Engine(Sequencer(Clock()))
+    writer = JournalWriter(tmp_path, fsync="never")
+    live.on_command = writer.append
+    for cmd in setup_commands():
+        live.submit(cmd)
+    writer.flush()
+    write_snapshot(live, tmp_path)
+    restored = Engine()
+    report = recover(restored, tmp_path)
+    assert (report.snapshot_seq, report.replayed) == (live.last_seq, 0)
+    assert report.state_hash == restored.state_hash() == live.state_hash()
+    writer.roll(live.last_seq + 1)
+    live.submit(setup_commands()[-1])  # refused or not, it is journaled: a tail
+    writer.flush()
+    replayed = Engine()
+    report = recover(replayed, tmp_path)
+    assert report.replayed == 1
+    assert report.state_hash == replayed.state_hash() == live.state_hash()
+    writer.close()
