@@ -28,6 +28,7 @@ from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import Registry
 from gateway.orders import OrderTracker
 from gateway.procmetrics import register_process_metrics
+from gateway.readstore import ReadStore
 
 if TYPE_CHECKING:
     from gateway.admin.server import AdminServer
@@ -74,6 +75,8 @@ class App:
         self.tracker = OrderTracker()
         self.loopwatch = LoopWatch(self.registry)
         self.gcpacer = GcPacer(lambda: self.host.engine.last_seq)
+        #: the follower's store, read-only, shared by the REST, WS and admin edges
+        self.readstore = ReadStore.from_config(config)
         self._listening: list[tuple[Priority, Listener]] = []
         self.listen(Priority.VIEWS, self.tracker)
         if config.busy_poll_us:
@@ -96,7 +99,9 @@ class App:
         # The publisher exists first: FIX market data is one of its sinks.
         self.publisher = MarketDataPublisher(self.host.engine, self.registry)
         self.fix = FixGateway(self.config, self.host, self.tracker, self.publisher, self.registry)
-        self.ws = WsServer(self.config, self.host, self.tracker, self.publisher, self.registry)
+        self.ws = WsServer(
+            self.config, self.host, self.tracker, self.publisher, self.registry, self.readstore
+        )
         #: the live credential view: key ring and FIX sessions follow the engine
         self.credentials = CredentialListener([self.fix, self.ws.venue])
         for priority, listener in (
@@ -110,13 +115,18 @@ class App:
         self.fix.listen()  # its end-of-group flush
         # HTTP first: /health answers while the rest starts; /ready waits for App.ready.
         self.http = HttpServer(
-            self.config, self.host, self.publisher, self.registry, lambda: self.ready
+            self.config,
+            self.host,
+            self.publisher,
+            self.registry,
+            lambda: self.ready,
+            self.readstore,
         )
         components: list[Component] = [self.http]
         if self.config.admin.listen:
             from gateway.admin.server import AdminServer
 
-            self.admin = AdminServer(self.config, self.host, self.registry)
+            self.admin = AdminServer(self.config, self.host, self.registry, self.readstore)
             components.append(self.admin)
         return [*components, self.fix, self.ws]
 
@@ -151,6 +161,7 @@ class App:
             except Exception:
                 log.exception("component.stop_failed", component=component.name)
         await self.host.stop()
+        await self.readstore.close()
         await self.gcpacer.stop()
         await self.loopwatch.stop()
         self._stopped.set()

@@ -5,6 +5,9 @@
 127.0.0.1:0 and the bound ports are on the components (``app.ws.port``,
 ``app.http.port``, ``app.fix.acceptor.port``). Every App started is stopped at the
 end of the test.
+
+``store_url`` is a fresh follower store of each backend (``backend``: a SQLite file, or
+a database of the session's throwaway PostgreSQL cluster ``pg_cluster``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import structlog
 
 from gateway.app import App
 from gateway.config import Config, load_config
+from tests.gateway.follower.pg import PgCluster
 
 MakeGateway = Callable[..., Awaitable[App]]
 
@@ -86,3 +90,27 @@ async def make_gateway(tmp_path: Path) -> AsyncIterator[MakeGateway]:
 async def gateway(make_gateway: MakeGateway) -> App:
     """A running demo gateway (instruments BTC-USD, ETH-USD; accounts ACC1..ACC3)."""
     return await make_gateway()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store of the test's backend."""
+    if backend == "sqlite":
+        return f"sqlite:{tmp_path / 'store.sqlite3'}"
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return await cluster.new_database()

@@ -40,6 +40,7 @@ from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard
 from gateway.host import EngineHost
 from gateway.metrics import Registry
+from gateway.readstore import READSTORE, ReadStore
 from gateway.rest.server import serve
 from gateway.single_use import SingleUse
 
@@ -112,7 +113,13 @@ class AdminServer:
 
     name = "admin"
 
-    def __init__(self, config: Config, host: EngineHost, registry: Registry) -> None:
+    def __init__(
+        self,
+        config: Config,
+        host: EngineHost,
+        registry: Registry,
+        readstore: ReadStore,
+    ) -> None:
         self.config = config
         self.settings = config.admin
         self.host = host
@@ -132,6 +139,7 @@ class AdminServer:
         app = web.Application(
             client_max_size=self.settings.max_body_bytes, middlewares=[self._unrouted]
         )
+        app[READSTORE] = readstore
         app.router.add_get(PREFIX + "/openapi.json", self._openapi)
         for route in self.routes:
             app.router.add_route(route.method, PREFIX + route.path, self._endpoint(route))

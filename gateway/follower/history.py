@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from gateway.follower.store import Store
+from gateway.follower.store import Reader
 
 __all__ = ["MAX_LIMIT", "BadQuery", "History", "Page", "Query"]
 
@@ -83,7 +83,7 @@ def _parse_cursor(cursor: str, key: tuple[str, ...]) -> list[Any]:
 
 
 class History:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Reader) -> None:
         self.store = store
 
     async def orders(self, query: Query) -> Page:

@@ -21,6 +21,7 @@ from gateway.edges import instrument_list
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher, levels_as_strings
 from gateway.metrics import CONTENT_TYPE, Registry
+from gateway.readstore import READSTORE, ReadStore
 
 __all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "GuardedSite", "HttpServer", "serve"]
 
@@ -106,8 +107,10 @@ class HttpServer:
         publisher: MarketDataPublisher,
         registry: Registry,
         ready: Callable[[], bool],
+        readstore: ReadStore,
     ) -> None:
         self.config = config
+        self.readstore = readstore
         self.host = host
         self.publisher = publisher
         self.registry = registry
@@ -118,6 +121,7 @@ class HttpServer:
             "http", config.http.max_connections, config.http.max_connections_per_source, registry
         )
         app = web.Application()
+        app[READSTORE] = self.readstore
         app.router.add_get("/health", self.health)
         app.router.add_get("/ready", self.readiness)
         app.router.add_get("/metrics", self.metrics)

@@ -39,6 +39,7 @@ from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
 from gateway.orders import OrderTracker
+from gateway.readstore import ReadStore
 from gateway.ws.auth import KeyRing, LiveKey
 from gateway.ws.errors import CLOSE_CREDENTIAL, CLOSE_IDLE, CLOSE_SLOW_CONSUMER
 from gateway.ws.outbox import Outbox
@@ -75,9 +76,12 @@ class Venue:
         tracker: OrderTracker,
         publisher: MarketDataPublisher,
         registry: Registry,
+        readstore: ReadStore,
     ) -> None:
         self.config = config.ws
         self.host = host
+        #: the follower's store (history methods)
+        self.readstore = readstore
         self.tracker = tracker
         self.publisher = publisher
         self.market = WsMarketData(publisher)
@@ -450,9 +454,10 @@ class WsServer:
         tracker: OrderTracker,
         publisher: MarketDataPublisher,
         registry: Registry,
+        readstore: ReadStore,
     ) -> None:
         self.config = config
-        self.venue = Venue(config, host, tracker, publisher, registry)
+        self.venue = Venue(config, host, tracker, publisher, registry, readstore)
         #: the host listener that answers commands and feeds the user channel (App adds it)
         self.listener = self.venue.listener
         self.connections: dict[_Connection, None] = {}

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from gateway.admin.schema import check_schema
+from gateway.readstore import READSTORE
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from engine.commands import Command
     from engine.venue.operators import Operator
     from gateway.host import EngineHost
+    from gateway.readstore import ReadStore
 
 __all__ = [
     "ALL_ROLES",
@@ -127,6 +129,11 @@ class Call:
     @property
     def params(self) -> dict[str, str]:
         return dict(self.request.match_info)
+
+    @property
+    def readstore(self) -> ReadStore:
+        """The follower's store, read-only (gateway/readstore.py: how to query it)."""
+        return self.request.app[READSTORE]
 
     async def submit(self, command: Command, extra: dict[str, Any] | None = None) -> Outcome:
         """Journal command inside the attributed envelope; the outcome once durable."""

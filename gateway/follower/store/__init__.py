@@ -12,7 +12,16 @@ from typing import Any, Protocol
 
 from gateway.follower.replay import Batch
 
-__all__ = ["StaleBatch", "Store", "StoreUnavailable", "is_new", "open_store", "redact"]
+__all__ = [
+    "Reader",
+    "StaleBatch",
+    "Store",
+    "StoreUnavailable",
+    "is_new",
+    "open_store",
+    "redact",
+    "sqlite_path_of",
+]
 
 
 class StoreUnavailable(Exception):
@@ -23,7 +32,12 @@ class StaleBatch(Exception):
     """The store's position is not where the batch starts (another writer?)."""
 
 
-class Store(Protocol):
+class Reader(Protocol):
+    async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Rows of a query (``?`` placeholders)."""
+
+
+class Store(Reader, Protocol):
     async def open(self) -> None:
         """Connect and apply pending migrations."""
 
@@ -40,9 +54,6 @@ class Store(Protocol):
         already holds it (a commit whose answer was lost); StaleBatch if the store is
         elsewhere."""
 
-    async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        """Rows of a query (``?`` placeholders), for reads and tests."""
-
 
 def is_new(stored_seq: int, batch: Batch) -> bool:
     """Whether a batch is still to be written, given the store's position (read in the
@@ -55,22 +66,26 @@ def is_new(stored_seq: int, batch: Batch) -> bool:
     return True
 
 
+def sqlite_path_of(url: str, default_path: Path) -> Path | None:
+    """The SQLite file a store URL names ("" = default_path, ``sqlite:PATH``), or None
+    for ``postgresql://...``: the one reading of the URL, for the follower and readers."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return None
+    if url.startswith("sqlite:"):
+        return Path(url.removeprefix("sqlite:").removeprefix("//"))
+    if url:
+        raise ValueError("store url: expected postgresql://... or sqlite:PATH")
+    return default_path
+
+
 def open_store(url: str, default_path: Path) -> Store:
     """The store a URL names: "" = SQLite at default_path, ``sqlite:PATH``, or
     ``postgresql://...``."""
-    if url.startswith(("postgresql://", "postgres://")):
+    path = sqlite_path_of(url, default_path)
+    if path is None:
         from gateway.follower.store.postgres import PostgresStore
 
         return PostgresStore(url)
-    if url.startswith("sqlite:"):
-        path = url.removeprefix("sqlite:").removeprefix("//")
-        return _sqlite(Path(path))
-    if url:
-        raise ValueError("store url: expected postgresql://... or sqlite:PATH")
-    return _sqlite(default_path)
-
-
-def _sqlite(path: Path) -> Store:
     from gateway.follower.store.sqlite import SqliteStore
 
     return SqliteStore(path)

@@ -15,12 +15,12 @@ from gateway.follower.replay import Batch
 from gateway.follower.store import StoreUnavailable, is_new
 from gateway.follower.store.schema import INSERTS, MIGRATIONS, PSEUDO_BALANCE, PSEUDO_PAIRS
 
-__all__ = ["PostgresStore"]
+__all__ = ["TRANSIENT", "PostgresStore", "numbered"]
 
 T = TypeVar("T")
 
 #: what a server that is down, restarting or out of resources raises: retry later
-_TRANSIENT: Final = (
+TRANSIENT: Final = (
     OSError,
     asyncio.TimeoutError,
     pgexc.PostgresConnectionError,
@@ -30,6 +30,8 @@ _TRANSIENT: Final = (
     # The connection's protocol state after the server dropped it mid-operation
     # ("another operation is in progress"): this connection is done, a new one works.
     pgexc.InternalClientError,
+    # A reader before the follower's first migration (a writer creates them itself).
+    pgexc.UndefinedTableError,
 )
 _PLACEHOLDER: Final = re.compile(r"\?")
 
@@ -50,14 +52,14 @@ class PostgresStore:
             raise StoreUnavailable("store is closed")
         try:
             return await fn(self._db)
-        except _TRANSIENT as exc:
+        except TRANSIENT as exc:
             await self.close()
             raise StoreUnavailable(f"postgresql: {type(exc).__name__}: {exc}") from exc
 
     async def open(self) -> None:
         try:
             self._db = await asyncpg.connect(self.url, timeout=5, command_timeout=60)
-        except _TRANSIENT as exc:
+        except TRANSIENT as exc:
             raise StoreUnavailable(f"postgresql: {type(exc).__name__}: {exc}") from exc
         await self._run(_migrate)
 
