@@ -17,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+from gateway.follower.audit import AUDIT_HEAD
 from gateway.follower.replay import Batch, Replayer
 from gateway.follower.store import Store, StoreUnavailable, open_store
 
@@ -70,6 +71,7 @@ class Follower:
                 await self.store.open()
                 seq, crc = await self.store.position()
                 pseudo = await self.store.pseudo_balances()
+                head = await self.store.fetch(AUDIT_HEAD)
                 break
             except StoreUnavailable as exc:
                 await self._backoff(stop, exc)
@@ -77,7 +79,7 @@ class Follower:
             return False
         self.retries = 0
         self.applied_seq = seq
-        opening = self.replayer.start(seq, crc, pseudo)
+        opening = self.replayer.start(seq, crc, pseudo, str(head[0][0]) if head else "")
         self._report(store_up=True)
         log.info("follower.started", seq=seq, journal=str(self.settings.journal_dir))
         if opening is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.core import Engine
 from engine.events import Event
 from engine.snapshot import restore_state
+from gateway.follower.audit import audit_row
 from gateway.follower.rows import Ledger, Rows, order_rows
 from gateway.follower.tail import (
     JournalGap,
@@ -56,16 +57,23 @@ class Replayer:
         self.tail = JournalTail(self.directory)
         self.ledger = Ledger()
         self.last_crc = 0
+        self.audit_head = ""  # the hash of the newest audit row
         #: called with each record and its events, also for the records a restart
         #: replays without writing (the store has them; in-memory listeners do not)
         self.listeners: list[EventListener] = []
 
     def start(
-        self, store_seq: int, store_crc: int, pseudo: dict[tuple[str, str], int]
+        self,
+        store_seq: int,
+        store_crc: int,
+        pseudo: dict[tuple[str, str], int],
+        audit_head: str = "",
     ) -> Batch | None:
         """Rebuild the engine at store_seq. An empty store starts at seq 1 if the journal
         still has it, else at the newest snapshot: the Batch returned then holds the
-        opening balances (and must be written first)."""
+        opening balances (and must be written first). audit_head: the store's newest
+        audit hash, where the chain continues."""
+        self.audit_head = audit_head
         first = segments(self.directory)
         from_start = not first or first[0][0] == 1
         if store_seq == 0 and not from_start:
@@ -140,6 +148,10 @@ class Replayer:
             for listener in self.listeners:
                 listener(record, events)
             order_rows(events, rows)
+            audited = audit_row(record.seq, record.ts_us, record.command, events, self.audit_head)
+            if audited is not None:
+                rows.audit.append(audited)
+                self.audit_head = audited[-1]
             if len(instruments) != len(engine.listings):
                 instruments = {s: lst.instrument for s, lst in engine.listings.items()}
             self.ledger.apply(events, instruments, rows)

@@ -32,6 +32,7 @@ from engine.events import (
     VenueEvent,
 )
 from engine.model import Instrument, Side
+from gateway.follower.audit import AuditRow
 
 __all__ = [
     "EXTERNAL",
@@ -69,9 +70,13 @@ class Rows:
     fills: list[FillRow] = field(default_factory=list)
     ledger: list[LedgerRow] = field(default_factory=list)
     venue_events: list[VenueRow] = field(default_factory=list)
+    audit: list[AuditRow] = field(default_factory=list)
 
     def count(self) -> int:
-        return len(self.orders) + len(self.fills) + len(self.ledger) + len(self.venue_events)
+        return (
+            len(self.orders) + len(self.fills) + len(self.ledger) + len(self.venue_events)
+            + len(self.audit)
+        )  # fmt: skip
 
     def by_table(self) -> list[tuple[str, list[Any]]]:
         """(table, rows) of every table this batch writes to."""
@@ -80,6 +85,7 @@ class Rows:
             ("fills", self.fills),
             ("ledger", self.ledger),
             ("venue_events", self.venue_events),
+            ("audit", self.audit),
         ]
         return [(table, values) for table, values in tables if values]
 

@@ -106,6 +106,28 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
             "CREATE INDEX ledger_account_seq ON ledger (account, seq, leg)",
         ),
     ),
+    (
+        3,
+        "admin audit trail, hash chained",
+        (
+            """CREATE TABLE audit (
+                seq BIGINT PRIMARY KEY,
+                ts_us BIGINT NOT NULL,
+                operator TEXT NOT NULL,
+                role TEXT NOT NULL,
+                source TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                action TEXT NOT NULL,
+                record TEXT NOT NULL,
+                result TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                prev TEXT NOT NULL,
+                hash TEXT NOT NULL
+            )""",
+            "CREATE INDEX audit_ts ON audit (ts_us)",
+        ),
+    ),
 )
 
 TABLE_COLUMNS: Final = {
@@ -124,6 +146,10 @@ TABLE_COLUMNS: Final = {
         "ts_us",
     ),
     "venue_events": ("seq", "idx", "kind", "subject", "data", "ts_us"),
+    "audit": (
+        "seq", "ts_us", "operator", "role", "source", "idempotency_key", "digest", "action",
+        "record", "result", "detail", "prev", "hash",
+    ),
 }  # fmt: skip
 
 INSERTS: Final = {

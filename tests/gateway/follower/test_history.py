@@ -13,6 +13,7 @@ import pytest
 from engine.events import Event, Trade
 from gateway.follower.follower import Follower, FollowerSettings
 from gateway.follower.history import BadQuery, History, Page, Query
+from gateway.follower.store.schema import MIGRATIONS
 from tests.engine.streams import ACCOUNTS
 from tests.gateway.follower.venue import LiveVenue, random_flow
 
@@ -134,8 +135,8 @@ async def test_bad_queries_are_refused(followed: tuple[LiveVenue, Follower], que
     await f.close()
 
 
-async def test_both_migrations_ran(followed: tuple[LiveVenue, Follower]) -> None:
+async def test_every_migration_ran(followed: tuple[LiveVenue, Follower]) -> None:
     _, f = followed
     versions = await f.store.fetch("SELECT version FROM schema_migrations ORDER BY version")
-    assert [v for (v,) in versions] == [1, 2]
+    assert [v for (v,) in versions] == [version for version, _, _ in MIGRATIONS]
     await f.close()
