@@ -26,6 +26,7 @@ from operator import attrgetter
 from typing import Any, Final
 
 from engine.model import OrdType, Side, Stp, TimeInForce, TradingStatus
+from engine.perp import PERP_COMMANDS, PerpCommand
 from engine.venue import VENUE_COMMANDS, VenueCommand
 
 __all__ = [
@@ -286,6 +287,7 @@ Command = (
     | SetGlobalHalt
     | SetAccountEnabled
     | VenueCommand
+    | PerpCommand
 )
 
 # Journal type codes: append only, never renumber (old journals must replay).
@@ -302,6 +304,7 @@ COMMAND_TYPES: Final[dict[int, type[Any]]] = {
     10: SetGlobalHalt,
     11: SetAccountEnabled,
     **VENUE_COMMANDS,  # the operator side's commands, codes 20 and up (engine/venue)
+    **PERP_COMMANDS,  # perpetual swaps, codes 80-99 (engine/perp)
 }
 _CODE_OF: Final[dict[type[Any], int]] = {cls: code for code, cls in COMMAND_TYPES.items()}
 

@@ -55,6 +55,9 @@ from engine.model import (
     TradingStatus,
     units_to_decimal,
 )
+from engine.perp.handlers import PERP_HANDLERS
+from engine.perp.risk import PerpRisk
+from engine.perp.state import Perps
 from engine.risk import PPM, Account, Balance, RiskError, bps_to_ppm, collar_bps
 from engine.sequencer import Sequencer
 from engine.venue import VENUE_HANDLERS, fees
@@ -133,6 +136,9 @@ class Engine:
         self.fee_volume_asset = ""
         self.funds = Funds()
         self.operators = Operators()
+        # Perpetual swaps (engine/perp): markets and positions, and their margin stage.
+        self.perps = Perps()
+        self.perp_risk = PerpRisk(self, self.perps)
         # Per-command scratch, read by matching.
         self.seq = 0
         self.ts_us = 0
@@ -151,7 +157,7 @@ class Engine:
             SetGlobalHalt: self._set_global_halt,
             SetAccountEnabled: self._set_account_enabled,
         }
-        for cls, handler in VENUE_HANDLERS.items():
+        for cls, handler in (*VENUE_HANDLERS.items(), *PERP_HANDLERS.items()):
             self._handlers[cls] = functools.partial(handler, self)
 
     # ---------------------------------------------------------------- entry points
