@@ -27,8 +27,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine gateway loadtest tests setup.py
-	$(BIN)/ruff format --check engine gateway loadtest tests setup.py
+	$(BIN)/ruff check engine gateway loadtest tests tools setup.py
+	$(BIN)/ruff format --check engine gateway loadtest tests tools setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,4 +1,5 @@
-"""`venue-audit`: check the store's audit chain and export its daily anchors.
+"""`venue-audit`: check the store's audit chain, export its daily anchors, publish proofs
+of liabilities.
 
 - ``venue-audit verify``: walks the chain in seq order; exit 0 and the row count if it
   holds, else exit 1 naming the first broken link (its seq and what is wrong). With
@@ -7,6 +8,11 @@
   hashes after an edit is caught there.
 - ``venue-audit anchors``: the head hash at the end of each UTC day, as JSON
   (``{"YYYY-MM-DD": {"seq": N, "hash": "..."}}``): what the daily report carries.
+- ``venue-audit publish-liabilities``: builds the proof of liabilities at the newest
+  journal snapshot, stores it and prints what to publish (seq, root, totals); exit 1
+  if that seq is already published.
+- ``venue-audit liabilities-proof ACCOUNT``: that account's proof in the newest
+  publication (what the API serves it), as JSON; exit 1 if there is none.
 
 The store is the follower's: [store] url of ``--config`` (or VENUE_STORE_URL). Exit 2
 on a config error or a store that cannot be reached.
@@ -18,6 +24,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final
@@ -27,6 +34,13 @@ import orjson
 from gateway.config import ConfigError, load_config
 from gateway.follower.audit import HASHED, Break, daily_anchors, verify
 from gateway.follower.follower import default_sqlite_path
+from gateway.follower.liabilities import build
+from gateway.follower.liabilities_store import (
+    AlreadyPublished,
+    balances_at_snapshot,
+    proof,
+    publish,
+)
 from gateway.follower.store import Store, StoreUnavailable, open_store
 
 __all__ = ["anchors", "main", "verify_store"]
@@ -86,7 +100,29 @@ def _read_anchors(path: Path) -> dict[str, tuple[int, str]]:
     return {day: (int(v["seq"]), str(v["hash"])) for day, v in doc.items()}
 
 
-async def _run(args: argparse.Namespace, store: Store) -> int:
+def _print(doc: object) -> None:
+    sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+async def _liabilities(args: argparse.Namespace, store: Store, journal: Path) -> int:
+    if args.command == "liabilities-proof":
+        found = await proof(store, args.account)
+        if found is None:
+            print(f"venue-audit: no published proof for {args.account!r}", file=sys.stderr)
+            return 1
+        _print(found)
+        return 0
+    seq, balances = await asyncio.to_thread(balances_at_snapshot, journal)
+    tree = await asyncio.to_thread(build, seq, balances)
+    try:
+        _print(await publish(store, tree, time.time_ns() // 1000))
+    except AlreadyPublished as exc:
+        print(f"venue-audit: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _run(args: argparse.Namespace, store: Store, journal: Path) -> int:
     try:
         await store.open()
     except StoreUnavailable as exc:
@@ -94,10 +130,10 @@ async def _run(args: argparse.Namespace, store: Store) -> int:
         return 2
     try:
         if args.command == "anchors":
-            sys.stdout.buffer.write(
-                orjson.dumps(_anchor_doc(await anchors(store)), option=orjson.OPT_INDENT_2) + b"\n"
-            )
+            _print(_anchor_doc(await anchors(store)))
             return 0
+        if args.command != "verify":
+            return await _liabilities(args, store, journal)
         anchored = _read_anchors(Path(args.anchors)) if args.anchors else None
         held, broken = await verify_store(store, anchored)
     finally:
@@ -116,15 +152,19 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("verify", help="check the chain; name the first broken link")
     check.add_argument("--anchors", help="a JSON file of daily heads the chain must match")
     sub.add_parser("anchors", help="the head hash at the end of each UTC day (JSON)")
+    sub.add_parser("publish-liabilities", help="prove liabilities at the newest snapshot")
+    show = sub.add_parser("liabilities-proof", help="an account's inclusion proof (JSON)")
+    show.add_argument("account")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
         url = os.environ.get("VENUE_STORE_URL", config.store.url)
-        store = open_store(url, default_sqlite_path(Path(config.journal.dir)))
+        journal = Path(config.journal.dir)
+        store = open_store(url, default_sqlite_path(journal))
     except (ConfigError, ValueError) as exc:
         print(f"venue-audit: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_run(args, store))
+    return asyncio.run(_run(args, store, journal))
 
 
 if __name__ == "__main__":

@@ -18,10 +18,11 @@ from aiohttp import web
 from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard, GuardedProtocol
 from gateway.edges import instrument_list
+from gateway.follower.liabilities_store import latest
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher, levels_as_strings
 from gateway.metrics import CONTENT_TYPE, Registry
-from gateway.readstore import READSTORE, ReadStore
+from gateway.readstore import READSTORE, ReadStore, StoreUnavailable
 
 __all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "GuardedSite", "HttpServer", "serve"]
 
@@ -128,6 +129,7 @@ class HttpServer:
         app.router.add_get("/api/v1/instruments", self.instruments)
         app.router.add_get("/api/v1/book/{symbol}", self.book)
         app.router.add_get("/api/v1/trades/{symbol}", self.trades)
+        app.router.add_get("/api/v1/liabilities", self.liabilities)
         self.app = app
 
     @property
@@ -164,6 +166,20 @@ class HttpServer:
 
     async def instruments(self, request: web.Request) -> web.Response:
         return _json({"instruments": instrument_list(self.host)})
+
+    async def liabilities(self, request: web.Request) -> web.Response:
+        """The newest published proof of liabilities (root, per-asset totals, seq), or
+        the one at ``?seq=``: public, what each client checks its own proof against."""
+        seq = _int_query(request, "seq", 0, 2**62)
+        if isinstance(seq, web.Response):
+            return seq
+        try:
+            published = await latest(self.readstore, seq)
+        except StoreUnavailable as exc:
+            return _error(503, "store_unavailable", str(exc))
+        if published is None:
+            return _error(404, "not_published", "no proof of liabilities is published yet")
+        return _json(published)
 
     async def book(self, request: web.Request) -> web.Response:
         symbol = request.match_info["symbol"]

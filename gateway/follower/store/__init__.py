@@ -54,6 +54,10 @@ class Store(Reader, Protocol):
         already holds it (a commit whose answer was lost); StaleBatch if the store is
         elsewhere."""
 
+    async def insert(self, tables: list[tuple[str, list[Any]]]) -> None:
+        """Insert (table, rows) pairs in one transaction: rows that are not replayed from
+        the journal (published proofs of liabilities)."""
+
 
 def is_new(stored_seq: int, batch: Batch) -> bool:
     """Whether a batch is still to be written, given the store's position (read in the

@@ -85,6 +85,14 @@ class PostgresStore:
     async def write(self, batch: Batch) -> bool:
         return await self._run(lambda db: _write(db, batch))
 
+    async def insert(self, tables: list[tuple[str, list[Any]]]) -> None:
+        async def insert(db: asyncpg.Connection) -> None:
+            async with db.transaction():
+                for table, values in tables:
+                    await db.executemany(numbered(INSERTS[table]), values)
+
+        await self._run(insert)
+
     async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         async def query(db: asyncpg.Connection) -> list[tuple[Any, ...]]:
             return [tuple(r) for r in await db.fetch(numbered(sql), *params)]

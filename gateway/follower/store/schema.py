@@ -128,6 +128,35 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
             "CREATE INDEX audit_ts ON audit (ts_us)",
         ),
     ),
+    (
+        4,
+        "proofs of liabilities",
+        (
+            """CREATE TABLE liabilities (
+                seq BIGINT PRIMARY KEY,
+                published_us BIGINT NOT NULL,
+                root TEXT NOT NULL,
+                totals TEXT NOT NULL,
+                accounts INTEGER NOT NULL,
+                levels INTEGER NOT NULL
+            )""",
+            """CREATE TABLE liability_nodes (
+                seq BIGINT NOT NULL,
+                level INTEGER NOT NULL,
+                pos BIGINT NOT NULL,
+                hash TEXT NOT NULL,
+                sums TEXT NOT NULL,
+                PRIMARY KEY (seq, level, pos)
+            )""",
+            """CREATE TABLE liability_leaves (
+                seq BIGINT NOT NULL,
+                account TEXT NOT NULL,
+                pos BIGINT NOT NULL,
+                salt TEXT NOT NULL,
+                PRIMARY KEY (seq, account)
+            )""",
+        ),
+    ),
 )
 
 TABLE_COLUMNS: Final = {
@@ -150,6 +179,9 @@ TABLE_COLUMNS: Final = {
         "seq", "ts_us", "operator", "role", "source", "idempotency_key", "digest", "action",
         "record", "result", "detail", "prev", "hash",
     ),
+    "liabilities": ("seq", "published_us", "root", "totals", "accounts", "levels"),
+    "liability_nodes": ("seq", "level", "pos", "hash", "sums"),
+    "liability_leaves": ("seq", "account", "pos", "salt"),
 }  # fmt: skip
 
 INSERTS: Final = {

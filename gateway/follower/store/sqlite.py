@@ -74,6 +74,15 @@ class SqliteStore:
     async def write(self, batch: Batch) -> bool:
         return await self._run(lambda db: _write(db, batch))
 
+    async def insert(self, tables: list[tuple[str, list[Any]]]) -> None:
+        def insert(db: sqlite3.Connection) -> None:
+            with db:  # one transaction, rolled back on an error
+                db.execute("BEGIN IMMEDIATE")
+                for table, values in tables:
+                    db.executemany(INSERTS[table], values)
+
+        await self._run(insert)
+
     async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return await self._run(lambda db: db.execute(sql, params).fetchall())
 
