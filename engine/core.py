@@ -65,6 +65,7 @@ from engine.venue.credentials import Credentials
 from engine.venue.fees import FeeBook
 from engine.venue.funds import Funds
 from engine.venue.operators import Operators
+from engine.venue.reviews import AlertReviews
 from engine.venue.tenancy import MarketState, Tenancy
 
 __all__ = ["Engine", "Listing"]
@@ -139,6 +140,7 @@ class Engine:
         # Perpetual swaps (engine/perp): markets and positions, and their margin stage.
         self.perps = Perps()
         self.perp_risk = PerpRisk(self, self.perps)
+        self.reviews = AlertReviews()
         # Per-command scratch, read by matching.
         self.seq = 0
         self.ts_us = 0

@@ -95,6 +95,8 @@ def engine_state(engine: Engine) -> dict[str, Any]:
             "operators": engine.operators.to_state(),
         },
     }
+    if engine.reviews.states:  # absent until an alert is reviewed: older hashes hold
+        state["venue"]["reviews"] = engine.reviews.to_state()
     if engine.perps.markets:  # absent without perpetuals: older snapshots keep their hash
         state["perp"] = engine.perps.to_state()
     return state
@@ -148,6 +150,7 @@ def restore_state(engine: Engine, state: dict[str, Any]) -> None:
     engine.fee_book.from_state(venue.get("fees", {}))
     engine.funds.from_state(venue.get("funds", {}))
     engine.operators.from_state(venue.get("operators", {}))
+    engine.reviews.from_state(venue.get("reviews", {}))
     engine.perps.from_state(state.get("perp", {}))
     # The order index is insertion-ordered by order id (ids grow with seq).
     for order in sorted(restored, key=lambda o: o.order_id):

@@ -1,9 +1,10 @@
-"""The operator's side of the engine: tenants and KYC, credentials, fees, funds, operators.
+"""The operator's side of the engine: tenants and KYC, credentials, fees, funds, operators
+and the review of surveillance alerts.
 
 Each module here owns one part of that state and everything that changes it:
 - a state object the Engine holds (``engine.tenancy``, ``engine.credentials``,
-  ``engine.fee_book``, ``engine.funds``, ``engine.operators``) with ``to_state()`` and
-  ``from_state()``, which snapshots store and ``state_hash()`` digests;
+  ``engine.fee_book``, ``engine.funds``, ``engine.operators``, ``engine.reviews``) with
+  ``to_state()`` and ``from_state()``, which snapshots store and ``state_hash()`` digests;
 - its commands (frozen dataclasses deriving from :class:`VenueCommand`) under journal
   type codes from its own range (see ``CODE_RANGES``), in ``COMMANDS``;
 - a handler per command in ``HANDLERS``: ``handler(engine, command)``, deterministic,
@@ -50,6 +51,7 @@ CODE_RANGES: Final = {
     "funds": range(50, 60),
     "credentials": range(60, 70),
     "operators": range(70, 80),
+    "reviews": range(110, 120),
 }
 
 
@@ -70,7 +72,7 @@ def reject(engine: Engine, subject: str, code: RejectCode, text: str) -> None:
 
 
 def _collect() -> tuple[dict[int, type[Any]], dict[type[Any], Handler]]:
-    from engine.venue import credentials, fees, funds, operators, tenancy
+    from engine.venue import credentials, fees, funds, operators, reviews, tenancy
 
     commands: dict[int, type[Any]] = {}
     handlers: dict[type[Any], Handler] = {}
@@ -80,6 +82,7 @@ def _collect() -> tuple[dict[int, type[Any]], dict[type[Any], Handler]]:
         ("funds", funds),
         ("credentials", credentials),
         ("operators", operators),
+        ("reviews", reviews),
     ):
         for code, cls in module.COMMANDS.items():
             if code not in CODE_RANGES[name] or code in commands:

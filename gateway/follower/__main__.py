@@ -24,8 +24,8 @@ from gateway.follower.follower import Follower, FollowerSettings
 from gateway.follower.replay import JournalDiverged
 from gateway.follower.store import StaleBatch, redact
 from gateway.follower.surveillance.alerts import Alert
-from gateway.follower.surveillance.listener import SurveillanceListener
 from gateway.follower.surveillance.settings import SurveillanceSettings, load_settings
+from gateway.follower.surveillance.store import record_alerts
 from gateway.follower.tail import JournalGap
 from gateway.logs import configure_logging
 
@@ -85,7 +85,7 @@ def _status_line(applied_seq: int, journal_seq: int, store_up: bool) -> None:
 
 
 def _log_alert(alert: Alert) -> None:
-    """Alerts go to the log stream (stored and worked in the console: issue #18)."""
+    """Alerts also go to the log stream (the store's alerts table is the queue)."""
     log.warning(
         "surveillance.alert",
         alert_id=alert.alert_id,
@@ -111,7 +111,7 @@ async def _run(
     watch = asyncio.create_task(_watch_parent(parent, stop)) if parent else None
     follower = Follower(settings, status=_status_line if args.status_stdout else None)
     replayer = follower.replayer
-    replayer.listeners.append(SurveillanceListener(replayer.engine, surveillance, _log_alert))
+    record_alerts(replayer, surveillance, _log_alert)
     log.info(
         "follower.starting",
         journal=str(settings.journal_dir),

@@ -61,6 +61,10 @@ class Replayer:
         #: called with each record and its events, also for the records a restart
         #: replays without writing (the store has them; in-memory listeners do not)
         self.listeners: list[EventListener] = []
+        #: called with each Batch's rows once its records are replayed, to add rows the
+        #: listeners produced (surveillance alerts); a restart's replay of stored
+        #: records gives them rows that are thrown away
+        self.row_sources: list[Callable[[Rows], None]] = []
 
     def start(
         self,
@@ -116,6 +120,9 @@ class Replayer:
             )
         self.last_crc = store_crc
         self._ledger_from_engine(pseudo)
+        stored = Rows()
+        for source in self.row_sources:
+            source(stored)
         return None
 
     def _restore(self, at_most: int | None) -> int | None:
@@ -156,4 +163,6 @@ class Replayer:
                 instruments = {s: lst.instrument for s, lst in engine.listings.items()}
             self.ledger.apply(events, instruments, rows)
             self.last_crc = record.crc
+        for source in self.row_sources:
+            source(rows)
         return Batch(after, engine.last_seq, self.last_crc, engine.last_ts_us, rows)

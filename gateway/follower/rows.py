@@ -60,6 +60,9 @@ FillRow = tuple[int, int, int, str, str, int, str, str, int, int, int, int, str,
 LedgerRow = tuple[int, int, str, str, int, int, str, str, int, int]
 #: venue_events row: seq, idx, kind, subject, data (JSON text), ts_us
 VenueRow = tuple[int, int, str, str, str, int]
+#: alerts row: alert_id, seq, rule, kind, severity, owner, instrument, ts_us, first_seq,
+#: last_seq, summary, state, body (JSON text); see gateway/follower/surveillance/store.py
+AlertRow = tuple[str, int, str, str, str, str, str, int, int, int, str, str, str]
 
 
 @dataclass
@@ -71,11 +74,14 @@ class Rows:
     ledger: list[LedgerRow] = field(default_factory=list)
     venue_events: list[VenueRow] = field(default_factory=list)
     audit: list[AuditRow] = field(default_factory=list)
+    alerts: list[AlertRow] = field(default_factory=list)
+    #: (state, alert_id) of each review step, applied after the batch's inserts
+    alert_states: list[tuple[str, str]] = field(default_factory=list)
 
     def count(self) -> int:
         return (
             len(self.orders) + len(self.fills) + len(self.ledger) + len(self.venue_events)
-            + len(self.audit)
+            + len(self.audit) + len(self.alerts) + len(self.alert_states)
         )  # fmt: skip
 
     def by_table(self) -> list[tuple[str, list[Any]]]:
@@ -86,6 +92,8 @@ class Rows:
             ("ledger", self.ledger),
             ("venue_events", self.venue_events),
             ("audit", self.audit),
+            ("alerts", self.alerts),
+            ("alert_states", self.alert_states),
         ]
         return [(table, values) for table, values in tables if values]
 
@@ -128,6 +136,8 @@ def order_rows(events: list[Event], rows: Rows, origin: str | None = None) -> No
             _fills(ev, rows)
         elif type(ev) is VenueEvent:
             _venue(rows, ev, ev.kind, ev.subject, ev.data)
+            if ev.kind == "alert.reviewed":
+                rows.alert_states.append((str(ev.data["to_state"]), ev.subject))
         elif type(ev) is AdminApplied:
             _venue(rows, ev, "admin." + ev.command, "", {"detail": ev.detail})
         elif type(ev) is SelfTradePrevented:

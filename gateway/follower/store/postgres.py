@@ -13,7 +13,7 @@ import asyncpg.exceptions as pgexc
 
 from gateway.follower.replay import Batch
 from gateway.follower.store import StoreUnavailable, is_new
-from gateway.follower.store.schema import INSERTS, MIGRATIONS, PSEUDO_BALANCE, PSEUDO_PAIRS
+from gateway.follower.store.schema import MIGRATIONS, PSEUDO_BALANCE, PSEUDO_PAIRS, STATEMENTS
 
 __all__ = ["TRANSIENT", "PostgresStore", "numbered"]
 
@@ -122,7 +122,7 @@ async def _write(db: asyncpg.Connection, batch: Batch) -> bool:
         if not is_new(seq, batch):
             return False
         for table, values in batch.rows.by_table():
-            await db.executemany(numbered(INSERTS[table]), values)
+            await db.executemany(numbered(STATEMENTS[table]), values)
         await db.execute(
             "UPDATE follower_state SET seq = $1, crc = $2, ts_us = $3 WHERE id = 1",
             batch.last_seq,

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["INSERTS", "MIGRATIONS", "PSEUDO_BALANCE", "PSEUDO_PAIRS", "TABLE_COLUMNS"]
+__all__ = [
+    "INSERTS",
+    "MIGRATIONS",
+    "PSEUDO_BALANCE",
+    "PSEUDO_PAIRS",
+    "STATEMENTS",
+    "TABLE_COLUMNS",
+    "UPDATES",
+]
 
 MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
     (
@@ -157,6 +165,32 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
             )""",
         ),
     ),
+    (
+        5,
+        "surveillance alerts",
+        (
+            # seq: the command whose replay raised it; state: the latest alert.reviewed
+            # step (its notes are those venue_events); body: Alert.to_dict() as JSON.
+            """CREATE TABLE alerts (
+                alert_id TEXT PRIMARY KEY,
+                seq BIGINT NOT NULL,
+                rule TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                instrument TEXT NOT NULL,
+                ts_us BIGINT NOT NULL,
+                first_seq BIGINT NOT NULL,
+                last_seq BIGINT NOT NULL,
+                summary TEXT NOT NULL,
+                state TEXT NOT NULL,
+                body TEXT NOT NULL
+            )""",
+            "CREATE INDEX alerts_seq ON alerts (seq)",
+            "CREATE INDEX alerts_state_seq ON alerts (state, seq)",
+            "CREATE INDEX venue_events_subject ON venue_events (subject, kind, seq)",
+        ),
+    ),
 )
 
 TABLE_COLUMNS: Final = {
@@ -182,12 +216,25 @@ TABLE_COLUMNS: Final = {
     "liabilities": ("seq", "published_us", "root", "totals", "accounts", "levels"),
     "liability_nodes": ("seq", "level", "pos", "hash", "sums"),
     "liability_leaves": ("seq", "account", "pos", "salt"),
+    "alerts": (
+        "alert_id", "seq", "rule", "kind", "severity", "owner", "instrument", "ts_us",
+        "first_seq", "last_seq", "summary", "state", "body",
+    ),
 }  # fmt: skip
+
+#: a replay after a restart or a rebuild raises an alert again: it is stored once
+_ONCE: Final = {"alerts": " ON CONFLICT (alert_id) DO NOTHING"}
 
 INSERTS: Final = {
     table: f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    + _ONCE.get(table, "")
     for table, cols in TABLE_COLUMNS.items()
 }
+#: written after a batch's inserts: (state, alert_id) of each alert.reviewed step
+UPDATES: Final = {"alert_states": "UPDATE alerts SET state = ? WHERE alert_id = ?"}
+
+#: every statement a batch runs, by the name Rows.by_table() gives it
+STATEMENTS: Final = {**INSERTS, **UPDATES}
 
 #: the pseudo accounts' (account, asset) pairs, and each one's latest running balance
 PSEUDO_PAIRS: Final = "SELECT DISTINCT account, asset FROM ledger WHERE account LIKE '@%'"

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from gateway.follower.replay import Batch
 from gateway.follower.store import StoreUnavailable, is_new
-from gateway.follower.store.schema import INSERTS, MIGRATIONS, PSEUDO_BALANCE, PSEUDO_PAIRS
+from gateway.follower.store.schema import MIGRATIONS, PSEUDO_BALANCE, PSEUDO_PAIRS, STATEMENTS
 
 __all__ = ["SqliteStore"]
 
@@ -114,7 +114,7 @@ def _write(db: sqlite3.Connection, batch: Batch) -> bool:
             db.rollback()
             return False
         for table, values in batch.rows.by_table():
-            db.executemany(INSERTS[table], values)
+            db.executemany(STATEMENTS[table], values)
         db.execute(
             "UPDATE follower_state SET seq = ?, crc = ?, ts_us = ? WHERE id = 1",
             (batch.last_seq, batch.last_crc, batch.last_ts_us),

@@ -3,34 +3,18 @@
 new -> in_review -> escalated -> reported; closed (no action) from new, in_review or
 escalated. Every step records who took it and a note; closing also records why the
 alert is not reported. reported and closed are final. to_state()/from_state() round-trip
-exactly (JSON-ready values), for whoever stores the queue.
+exactly (JSON-ready values), for whoever stores the queue. The states and the rules of a
+step are the engine's (engine/venue/reviews.py), which journals the live review.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from engine.venue.reviews import TRANSITIONS, AlertState, step_error
 from gateway.follower.surveillance.alerts import Alert
 
 __all__ = ["TRANSITIONS", "AlertCase", "AlertQueue", "AlertState", "Note", "WorkflowError"]
-
-
-class AlertState(StrEnum):
-    NEW = "new"
-    IN_REVIEW = "in_review"
-    ESCALATED = "escalated"
-    REPORTED = "reported"
-    CLOSED = "closed"
-
-
-TRANSITIONS: dict[AlertState, frozenset[AlertState]] = {
-    AlertState.NEW: frozenset({AlertState.IN_REVIEW, AlertState.CLOSED}),
-    AlertState.IN_REVIEW: frozenset({AlertState.ESCALATED, AlertState.CLOSED}),
-    AlertState.ESCALATED: frozenset({AlertState.REPORTED, AlertState.CLOSED}),
-    AlertState.REPORTED: frozenset(),
-    AlertState.CLOSED: frozenset(),
-}
 
 
 class WorkflowError(ValueError):
@@ -57,21 +41,9 @@ class AlertCase:
 
     def move(self, to: AlertState, *, actor: str, text: str, at_us: int, reason: str = "") -> Note:
         """Take one step; raises WorkflowError and changes nothing when it is forbidden."""
-        allowed = TRANSITIONS[self.state]
-        if to not in allowed:
-            names = ", ".join(sorted(allowed)) or "none: the alert is final"
-            raise WorkflowError(
-                f"alert {self.alert.alert_id} is {self.state}, cannot become {to} "
-                f"(allowed: {names})"
-            )
-        if not actor.strip():
-            raise WorkflowError("every step names its actor")
-        if not text.strip():
-            raise WorkflowError("every step carries the analyst's note")
-        if to == AlertState.CLOSED and not reason.strip():
-            raise WorkflowError("closing without a report needs the reason")
-        if to != AlertState.CLOSED and reason:
-            raise WorkflowError("a reason is only recorded when the alert is closed")
+        error = step_error(self.alert.alert_id, self.state, to, actor, text, reason)
+        if error:
+            raise WorkflowError(error)
         note = Note(actor, at_us, self.state, to, text, reason)
         self.notes.append(note)
         self.state = to
