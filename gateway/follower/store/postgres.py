@@ -89,7 +89,7 @@ class PostgresStore:
         async def insert(db: asyncpg.Connection) -> None:
             async with db.transaction():
                 for table, values in tables:
-                    await db.executemany(numbered(INSERTS[table]), values)
+                    await db.executemany(numbered(STATEMENTS[table]), values)
 
         await self._run(insert)
 

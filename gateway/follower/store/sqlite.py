@@ -79,7 +79,7 @@ class SqliteStore:
             with db:  # one transaction, rolled back on an error
                 db.execute("BEGIN IMMEDIATE")
                 for table, values in tables:
-                    db.executemany(INSERTS[table], values)
+                    db.executemany(STATEMENTS[table], values)
 
         await self._run(insert)
 
