@@ -109,6 +109,7 @@ class _Sqlite:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(
@@ -173,6 +174,10 @@ class _Sqlite:
             await asyncio.get_running_loop().run_in_executor(self._pool, db.close)
 
     async def close(self) -> None:
+        if self._closed:
+            return  # an App may be stopped twice
+        self._closed = True
+
         def close_all() -> None:
             with self._lock:
                 for db in self._all:

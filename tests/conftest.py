@@ -24,6 +24,7 @@ import structlog
 
 from gateway.app import App
 from gateway.config import Config, load_config
+from gateway.follower.follower import Follower, FollowerSettings
 from tests.gateway.follower.pg import PgCluster
 
 MakeGateway = Callable[..., Awaitable[App]]
@@ -46,6 +47,24 @@ def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
         for name, values in defaults.items()
     }
     return dataclasses.replace(base, **changes)
+
+
+async def catch_up(journal_dir: Path, store_url: str = "") -> int:
+    """Run a journal follower until it has stored every journaled command (then stop
+    it), as the supervised follower process would: the seq it stored up to."""
+    follower = Follower(FollowerSettings(journal_dir, store_url=store_url))
+    try:
+        await follower.start(asyncio.Event())
+        while await follower.step(asyncio.Event()):
+            pass
+    finally:
+        await follower.close()
+    return follower.applied_seq
+
+
+async def follow(app: App) -> int:
+    """catch_up for a running gateway's journal and configured store."""
+    return await catch_up(Path(app.config.journal.dir), app.config.store.url)
 
 
 async def submit_applied(app: App, command: Any) -> list[Any]:

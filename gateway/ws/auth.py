@@ -153,8 +153,29 @@ class KeyRing:
     def verify(
         self, api_key: str, timestamp_ms: int, signature: str, now_ms: int, peer_ip: str = ""
     ) -> LiveKey:
-        """Check a logon: the signature first, then (only for whoever holds the key)
-        revoked, expired, and the peer address against the allowlist."""
+        """Check a logon: :meth:`check` of its payload, then that it is its first use."""
+        payload = logon_payload(api_key, timestamp_ms)
+        key = self.check(api_key, timestamp_ms, signature, payload, now_ms, peer_ip)
+        if not self._used.claim(payload, timestamp_ms + self.window_ms, now_ms):
+            raise ApiError(
+                ErrorCode.LOGON_REPLAYED,
+                f"timestamp_ms {timestamp_ms} was already used to log on with this key;"
+                " sign a new one",
+            )
+        return key
+
+    def check(
+        self,
+        api_key: str,
+        timestamp_ms: int,
+        signature: str,
+        payload: bytes,
+        now_ms: int,
+        peer_ip: str = "",
+    ) -> LiveKey:
+        """Check a signed payload (a logon's or a REST request's): the timestamp window
+        and the signature first, then (only for whoever holds the key) revoked, expired,
+        and the peer address against the allowlist. Single use is the caller's."""
         key = self._keys.get(api_key)
         if key is None:
             raise ApiError(ErrorCode.UNKNOWN_API_KEY, f"unknown api_key {api_key!r}")
@@ -169,7 +190,6 @@ class KeyRing:
             raw = bytes.fromhex(signature)
         except ValueError:
             raise ApiError(ErrorCode.BAD_SIGNATURE, "signature is not hex") from None
-        payload = logon_payload(api_key, timestamp_ms)
         if not self._signature_ok(key, raw, payload):
             raise ApiError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
         if key.revoked:
@@ -179,12 +199,6 @@ class KeyRing:
         if not key.allows(peer_ip):
             raise ApiError(
                 ErrorCode.IP_NOT_ALLOWED, f"api_key {api_key!r} is not allowed from {peer_ip}"
-            )
-        if not self._used.claim(payload, timestamp_ms + self.window_ms, now_ms):
-            raise ApiError(
-                ErrorCode.LOGON_REPLAYED,
-                f"timestamp_ms {timestamp_ms} was already used to log on with this key;"
-                " sign a new one",
             )
         return key
 

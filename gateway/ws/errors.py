@@ -47,6 +47,7 @@ class ErrorCode(IntEnum):
     INVALID_CHANNEL = 1020
     TOO_MANY_SUBSCRIPTIONS = 1021
     RATE_LIMITED = 1029
+    STORE_UNAVAILABLE = 1030
     INTERNAL = 1500
 
 
@@ -62,6 +63,7 @@ _HTTP_STATUS: dict[int, int] = {
     ErrorCode.SCOPE_FORBIDDEN: 403,
     ErrorCode.ALREADY_LOGGED_ON: 409,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
     **{rule.ws_code: rule.ws_status for rule in REJECTS.values()},
 }

@@ -10,14 +10,16 @@ request on the same connection. Commands are submitted at once (pipelining); the
 answers are produced by :meth:`Session.on_batch` when the host releases the event
 batch after the journal group commit (journal before acknowledge). A read request
 (order.status, subscribe, ...) waits in the inbox until every earlier command of the
-connection has been answered.
+connection has been answered. A store read (``*.history``) is the one answer that
+needs I/O: the session hands its coroutine to the venue (:meth:`Venue.spawn`) and
+holds every later request until it has answered.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
@@ -50,6 +52,8 @@ from engine.venue.funds import OPEN_WITHDRAWAL, CancelWithdrawal, RequestWithdra
 from engine.venue.tenancy_commands import Transfer
 from gateway.decimals import decimal_text
 from gateway.edges import RateLimiter, cancel_on_disconnect
+from gateway.follower.history import Query
+from gateway.follower.store import StoreUnavailable
 from gateway.funds import client_withdrawal
 from gateway.orders import OrderView
 from gateway.scopes import METHOD_SCOPES, PUBLIC_METHODS, READ
@@ -61,6 +65,7 @@ from gateway.ws.errors import (
     engine_error,
     status_name,
 )
+from gateway.ws.history import HISTORY_METHODS, read_page
 from gateway.ws.outbox import Outbox
 from gateway.ws.subscriptions import Subscription, parse_channel
 
@@ -71,6 +76,7 @@ if TYPE_CHECKING:
     from gateway.host import EngineHost, EventBatch
     from gateway.marketdata import MarketDataPublisher
     from gateway.orders import OrderTracker
+    from gateway.readstore import ReadStore
     from gateway.ws.auth import KeyRing, LiveKey
     from gateway.ws.subscriptions import WsMarketData
 
@@ -281,6 +287,7 @@ class Venue(Protocol):
     #: order -> its session, for the sessions with cancel_on_disconnect
     owners: OwnerRegistry[Session]
     withdrawals: WithdrawalView
+    readstore: ReadStore
 
     def clock_ms(self) -> int: ...
 
@@ -306,6 +313,9 @@ class Venue(Protocol):
         """``session`` logged on with ``session.key`` (revoking it closes the session)."""
 
     def logged_off(self, session: Session) -> None: ...
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (a store read) as a task of the venue's loop."""
 
 
 #: commands answered with the operator-side record their VenueEvent carries
@@ -338,6 +348,7 @@ METHODS = (
     "withdrawal.cancel",
     "withdrawal.status",
     "withdrawal.list",
+    *HISTORY_METHODS,
 )
 _ENVELOPE = frozenset({"id", "method", "params"})
 
@@ -379,6 +390,8 @@ class Session:
         self.user = False
         self.user_seq = 0
         self.unacked = 0
+        #: a store read in flight: every later request waits for its answer
+        self.reading = False
         self.last_pending: Pending | None = None
         self.inbox: deque[Request | bytes] = deque()
         self.limiter = RateLimiter(venue.config.max_requests_per_s, time.monotonic())
@@ -446,7 +459,7 @@ class Session:
     def pump(self) -> None:
         """Handle inbox items in order; reads wait until earlier commands are answered."""
         inbox = self.inbox
-        while inbox and not self.closed:
+        while inbox and not self.closed and not self.reading:
             item = inbox[0]
             is_command = isinstance(item, Request) and item.method in COMMAND_METHODS
             if self.unacked and not is_command:
@@ -495,6 +508,9 @@ class Session:
             return
         if isinstance(result, _Submit):
             self._submit(req, result.command)
+        elif isinstance(result, _Read):
+            self.reading = True
+            self.venue.spawn(self._read(req, result.run))
         elif isinstance(result, _Subscribe):
             self._send(_answer(req.id, {"subscribed": [*self.subs, *result.new]}))
             self.venue.count_request(req.method, 200)
@@ -512,6 +528,24 @@ class Session:
 
     def _send(self, data: bytes) -> None:
         self.outbox.push(data)
+
+    async def _read(self, req: Request, run: Callable[[], Awaitable[Any]]) -> None:
+        """Answer a store read, then let the requests behind it through."""
+        try:
+            data, status = _answer(req.id, await run()), 200
+        except ApiError as err:
+            data, status = _error(req.id, err), err.status
+        except StoreUnavailable:
+            down = ApiError(ErrorCode.STORE_UNAVAILABLE, "history store unavailable: retry later")
+            data, status = _error(req.id, down), down.status
+        except Exception:
+            self.venue.log_exception(req.method)
+            data, status = _error(req.id, ApiError(ErrorCode.INTERNAL, "internal error")), 500
+        self.reading = False
+        if not self.closed:
+            self._send(data)
+            self.venue.count_request(req.method, status)
+            self.pump()
 
     def _authorize(self, method: str) -> None:
         """The logged-on key may call ``method``: not expired (checked at each request:
@@ -761,11 +795,43 @@ class Session:
         transfer_id = p.str_("transfer_id") or ""
         p.done()
         assert target is not None and asset is not None
-        family = {self.account, *self.venue.host.engine.tenancy.children.get(self.account, ())}
+        family = self._family()
         for account in (source, target):
             if account not in family:
                 raise engine_error(RejectCode.UNKNOWN_ACCOUNT, f"no account {account!r} of yours")
         return _Submit(Transfer(source, target, asset, amount, transfer_id))
+
+    def _family(self) -> frozenset[str]:
+        """The accounts this session may act on and read: its own and its sub-accounts."""
+        assert self.account is not None
+        children = self.venue.host.engine.tenancy.children.get(self.account, ())
+        return frozenset((self.account, *children))
+
+    def _history(self, p: Params) -> _Read:
+        """orders.history, fills.history, ledger.history: a page of the store."""
+        table = HISTORY_METHODS[p.method]
+        family = self._family()
+        account = p.str_("account") or self.account
+        if account not in family:
+            raise engine_error(RejectCode.UNKNOWN_ACCOUNT, f"no account {account!r} of yours")
+        symbol = self._inst(p).symbol if table.by_symbol and p.raw.get("symbol") else ""
+        kind = p.str_(table.filter_param, max_len=16) or ""
+        if kind and table.values is not None and kind not in table.values:
+            raise p._bad(f"'{table.filter_param}' must be one of {', '.join(table.values)}")
+        from_us = p.int_("from") or 0
+        to_us = p.int_("to") or 0
+        cursor = p.str_("cursor") or ""
+        limit = p.int_("limit")
+        p.done()
+        if to_us and to_us <= from_us:
+            raise p._bad("'to' must be after 'from'")
+        if limit is not None and not 0 < limit <= MAX_LIST:
+            raise p._bad(f"'limit' must be 1..{MAX_LIST}")
+        query = Query(account, symbol, kind, from_us, to_us, cursor, limit or 100)
+        venue = self.venue
+        return _Read(
+            lambda: read_page(venue.readstore, table.name, query, family, venue.find_instrument)
+        )
 
     def _instruments(self, p: Params) -> dict[str, Any]:
         p.done()
@@ -884,6 +950,13 @@ class _Submit:
     command: Command
 
 
+@dataclass(slots=True)
+class _Read:
+    """A handler's answer that must be read from the store: ``run`` computes it."""
+
+    run: Callable[[], Awaitable[Any]]
+
+
 def _subscribe_handler(session: Session, p: Params) -> Any:
     """subscribe: validate every channel first (all or nothing), answer, then snapshots."""
     channels = session._channels(p)
@@ -929,4 +1002,5 @@ Session._HANDLERS = {
     "withdrawal.cancel": Session._withdrawal_cancel,
     "withdrawal.status": Session._withdrawal_status,
     "withdrawal.list": Session._withdrawal_list,
+    **dict.fromkeys(HISTORY_METHODS, Session._history),
 }

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import socket
 import time
+from collections.abc import Coroutine
 from http import HTTPStatus
 from typing import Any
 
@@ -80,8 +81,9 @@ class Venue:
     ) -> None:
         self.config = config.ws
         self.host = host
-        #: the follower's store (history methods)
+        #: the follower's store (history methods), and the reads in flight
         self.readstore = readstore
+        self.reads: set[asyncio.Task[None]] = set()
         self.tracker = tracker
         self.publisher = publisher
         self.market = WsMarketData(publisher)
@@ -160,6 +162,17 @@ class Venue:
 
     def logged_on(self, session: Session) -> None:
         self.by_key.setdefault(session.api_key, {})[session] = None
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self.reads.add(task)  # a reference until done: the loop keeps only weak ones
+        task.add_done_callback(self.reads.discard)
+
+    async def stop_reads(self) -> None:
+        """Cancel the store reads still running (the gateway stops)."""
+        for task in list(self.reads):
+            task.cancel()
+        await asyncio.gather(*self.reads, return_exceptions=True)
 
     def logged_off(self, session: Session) -> None:
         sessions = self.by_key.get(session.api_key)
@@ -554,6 +567,7 @@ class WsServer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), CLOSE_TIMEOUT_S + 1)
         self._server = None
+        await self.venue.stop_reads()
 
     def _check_path(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]

@@ -4,7 +4,6 @@ backends, against a real follower."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 from pathlib import Path
 
@@ -12,23 +11,13 @@ import asyncpg
 import pytest
 
 from gateway.app import App
-from gateway.follower.follower import Follower, FollowerSettings
 from gateway.follower.history import Query
 from gateway.follower.store import StoreUnavailable
 from gateway.readstore import READSTORE, ReadStore
+from tests.conftest import catch_up
 from tests.conftest import test_config as venue_config
 from tests.gateway.follower.pg import PgCluster
 from tests.gateway.follower.venue import LiveVenue, random_flow
-
-
-async def _follow(journal: Path, store_url: str) -> Follower:
-    """A follower that has stored every journaled command (and is closed)."""
-    follower = Follower(FollowerSettings(journal, store_url=store_url))
-    await follower.start(asyncio.Event())
-    while await follower.step(asyncio.Event()):
-        pass
-    await follower.close()
-    return follower
 
 
 @pytest.fixture
@@ -46,9 +35,8 @@ async def test_reads_what_the_follower_wrote_once_it_exists(
         if store.backend == "sqlite":  # a PostgreSQL database exists, without tables
             with pytest.raises(StoreUnavailable):
                 await store.position()
-        follower = await _follow(venue.directory, store_url)
+        assert await catch_up(venue.directory, store_url) == venue.engine.last_seq
         assert await store.position() == (venue.engine.last_seq, venue.engine.last_ts_us)
-        assert follower.applied_seq == venue.engine.last_seq
         ledger = await store.fetch("SELECT seq, leg, amount FROM ledger ORDER BY seq, leg")
         assert len(ledger) > 0
         chunks = [
@@ -81,7 +69,7 @@ async def test_before_the_first_migration_postgresql_is_unavailable(
 
 
 async def test_cannot_write(venue: LiveVenue, store_url: str, tmp_path: Path) -> None:
-    await _follow(venue.directory, store_url)
+    await catch_up(venue.directory, store_url)
     store = ReadStore(store_url, tmp_path / "unused")
     try:
         before = await store.fetch("SELECT COUNT(*) FROM ledger")
@@ -100,7 +88,7 @@ async def test_a_rebuilt_sqlite_file_is_read_not_the_deleted_one(
     venue: LiveVenue, tmp_path: Path
 ) -> None:
     path = tmp_path / "store.sqlite3"
-    await _follow(venue.directory, f"sqlite:{path}")
+    await catch_up(venue.directory, f"sqlite:{path}")
     store = ReadStore(f"sqlite:{path}", tmp_path / "unused")
     try:
         assert (await store.position())[0] == venue.engine.last_seq
@@ -109,7 +97,7 @@ async def test_a_rebuilt_sqlite_file_is_read_not_the_deleted_one(
         with pytest.raises(StoreUnavailable):
             await store.position()
         random_flow(random.Random(8), venue, 20)
-        await _follow(venue.directory, f"sqlite:{path}")  # ... and the follower rebuilds
+        await catch_up(venue.directory, f"sqlite:{path}")  # ... and the follower rebuilds
         assert (await store.position())[0] == venue.engine.last_seq
     finally:
         await store.close()
@@ -119,7 +107,7 @@ async def test_found_where_the_follower_writes_by_default(tmp_path: Path) -> Non
     config = venue_config(tmp_path)
     venue = LiveVenue(Path(config.journal.dir))
     random_flow(random.Random(9), venue, 10)
-    await _follow(Path(config.journal.dir), config.store.url)  # url "" = the default path
+    await catch_up(Path(config.journal.dir), config.store.url)  # url "" = the default path
     store = ReadStore.from_config(config)
     try:
         assert store.backend == "sqlite"
@@ -133,3 +121,10 @@ async def test_the_edges_share_the_apps_one_store(gateway: App) -> None:
     assert gateway.http.app[READSTORE] is gateway.readstore
     assert gateway.admin.app[READSTORE] is gateway.readstore
     assert gateway.ws.venue.readstore is gateway.readstore
+
+
+async def test_closing_twice_is_harmless(tmp_path: Path) -> None:
+    """App.stop may run twice (a test stops it, the fixture again)."""
+    store = ReadStore("", tmp_path / "store.sqlite3")
+    await store.close()
+    await store.close()

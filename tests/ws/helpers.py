@@ -11,7 +11,9 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
 from gateway.app import App
+from gateway.credentials import issue_hmac_key
 from gateway.ws.auth import sign_hmac
+from tests.conftest import submit_applied
 
 SECRETS = {"demo-acc1": "demo-secret-acc1", "demo-acc2": "demo-secret-acc2",
            "demo-acc3": "demo-secret-acc3"}  # fmt: skip
@@ -101,9 +103,13 @@ class Client:
             if "channel" in msg:
                 self.pushes.pop()
 
-    async def logon(self, key: str = "demo-acc1", **extra: Any) -> dict[str, Any]:
+    async def logon(
+        self, key: str = "demo-acc1", secret: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """Log on with a demo key, or any HMAC key whose secret is given."""
         ts = fresh_timestamp_ms()
-        params = {"api_key": key, "timestamp_ms": ts, "signature": sign_hmac(SECRETS[key], key, ts)}
+        secret = SECRETS[key] if secret is None else secret
+        params = {"api_key": key, "timestamp_ms": ts, "signature": sign_hmac(secret, key, ts)}
         params.update(extra)
         result: dict[str, Any] = await self.ok("session.logon", params)
         return result
@@ -120,3 +126,15 @@ async def connect_client(app: App, **kw: Any) -> Client:
 def limit(symbol: str, side: str, qty: str, price: str, **extra: Any) -> dict[str, Any]:
     return {"symbol": symbol, "side": side, "type": "limit", "quantity": qty, "price": price,
             **extra}  # fmt: skip
+
+
+async def issue_key(
+    app: App, key_id: str, scopes: str = "read,trade", account: str = "ACC1", **kw: Any
+) -> str:
+    """Create an HMAC key as the admin API does; its secret."""
+    command, secret = issue_hmac_key(
+        app.config.ws.key_derivation_secret, key_id, account, scopes, **kw
+    )
+    events = await submit_applied(app, command)
+    assert type(events[0]).__name__ == "VenueEvent", events
+    return secret

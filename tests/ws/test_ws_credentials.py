@@ -13,23 +13,13 @@ from websockets.exceptions import ConnectionClosed
 
 from engine.venue.credentials import RevokeApiKey
 from gateway.app import App
-from gateway.credentials import issue_hmac_key
 from gateway.ws.auth import sign_hmac
 from tests.conftest import submit_applied
 from tests.conftest import test_config as demo_config
 from tests.ws.helpers import Client, connect_client, fresh_timestamp_ms, limit
+from tests.ws.helpers import issue_key as issue
 
 PATIENCE_S = 10.0
-
-
-async def issue(app: App, key_id: str, scopes: str = "read,trade", **kw: Any) -> str:
-    """Create an HMAC key for ACC1 as the admin API does; its secret."""
-    command, secret = issue_hmac_key(
-        app.config.ws.key_derivation_secret, key_id, "ACC1", scopes, **kw
-    )
-    events = await submit_applied(app, command)
-    assert type(events[0]).__name__ == "VenueEvent", events
-    return secret
 
 
 async def logon(c: Client, key_id: str, secret: str, ts: int | None = None) -> dict[str, Any]:

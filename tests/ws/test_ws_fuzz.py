@@ -52,7 +52,8 @@ MAX_FRAME = 64 * 1024
 #: docs/WS_API.md, Errors: code -> HTTP status
 STATUS = {
     1001: 400, 1002: 400, 1003: 400, 1004: 400, 1005: 400, 1010: 401, 1011: 401,
-    1012: 401, 1013: 401, 1014: 409, 1015: 401, 1020: 400, 1021: 400, 1029: 429, 1500: 500,
+    1012: 401, 1013: 401, 1014: 409, 1015: 401, 1020: 400, 1021: 400, 1029: 429, 1030: 503,
+    1500: 500,
     2001: 404, 2020: 404, 2016: 409,
     **{2000 + n: 400 for n in range(2, 26) if n not in (16, 20)},
     2027: 409, 2028: 403, 2029: 403, 2031: 400, 2036: 404, 2037: 403,
@@ -78,6 +79,9 @@ METHOD_CODES: dict[str, frozenset[int]] = {
     "withdrawal.cancel": frozenset({2025, 2027, 2036}),
     "withdrawal.status": frozenset({2036}),
     "withdrawal.list": frozenset(),
+    # a store that is not there (yet) is 1030
+    **dict.fromkeys(("orders.history", "fills.history", "ledger.history"),
+                    frozenset({1030, 2001, 2002})),
 }  # fmt: skip
 PUBLIC = frozenset({"instruments", "subscribe", "unsubscribe"})
 ORDER_KEYS = {"id", "client_order_id", "symbol", "side", "type", "time_in_force", "status",
@@ -103,6 +107,9 @@ RESULT_KEYS: dict[str, set[str]] = {
     "withdrawal.cancel": WITHDRAWAL_KEYS,
     "withdrawal.status": WITHDRAWAL_KEYS,
     "withdrawal.list": {"withdrawals"},
+    "orders.history": {"orders", "next_cursor", "as_of_seq"},
+    "fills.history": {"fills", "next_cursor", "as_of_seq"},
+    "ledger.history": {"ledger", "next_cursor", "as_of_seq"},
 }
 
 # ------------------------------------------------------------------ values
@@ -159,6 +166,10 @@ VALID: dict[str, tuple[Any, ...]] = {
     "transfer_id": ("t-1",),
     "transfer_asset": ("USD", "BTC", "XYZ"),
     "transfer_amount": ("1", "0.5", "1000000000000"),
+    "order_event": ("accepted", "canceled"),
+    "liquidity": ("maker", "taker"),
+    "ts_us": (1, 2**40),
+    "cursor": ("1.0", "7.1.maker"),
 }
 
 #: method -> (param, in the base request, kind of valid value); the others are extras
@@ -198,6 +209,16 @@ SPECS: dict[str, tuple[tuple[str, bool, str], ...]] = {
     "withdrawal.status": (("withdrawal_id", True, "withdrawal_id"),
                           ("client_id", False, "client_order_id")),
     "withdrawal.list": (("status", False, "withdrawal_status"), ("limit", False, "limit")),
+    "orders.history": (("symbol", False, "symbol"), ("status", False, "order_event"),
+                       ("account", False, "account"), ("from", False, "ts_us"),
+                       ("to", False, "ts_us"), ("cursor", False, "cursor"),
+                       ("limit", False, "limit")),
+    "fills.history": (("symbol", False, "symbol"), ("liquidity", False, "liquidity"),
+                      ("account", False, "account"), ("from", False, "ts_us"),
+                      ("cursor", False, "cursor"), ("limit", False, "limit")),
+    "ledger.history": (("asset", False, "asset"), ("account", False, "account"),
+                       ("to", False, "ts_us"), ("cursor", False, "cursor"),
+                       ("limit", False, "limit")),
 }  # fmt: skip
 #: the methods with the most params more often; "?": an unknown method
 WEIGHTED_METHODS = (*METHODS, *["order.place"] * 3, *["order.replace"] * 2, "order.cancel", "?")
