@@ -153,6 +153,15 @@ class App:
         await self.loopwatch.start()
         self.ready = True
 
+    async def start_demo_lp(self) -> None:
+        """Start the demo liquidity provider; stopped first, before the edges."""
+        from gateway.demo_lp import DemoLiquidityProvider
+
+        lp = DemoLiquidityProvider(self.config.demo_lp, self.host)
+        await lp.start()
+        self.components.append(lp)
+        log.info("component.started", component=lp.name)
+
     async def stop(self) -> None:
         self.ready = False
         for component in reversed(self.components):
@@ -174,6 +183,8 @@ class App:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await self.start(pace_gc=True)
+        if self.config.demo_lp.enabled:
+            await self.start_demo_lp()
         follower = None
         if self.config.store.follower:
             from gateway.follower.supervisor import FollowerSupervisor

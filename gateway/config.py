@@ -29,6 +29,7 @@ __all__ = [
     "ApiKeyConfig",
     "Config",
     "ConfigError",
+    "DemoLpConfig",
     "FeeScheduleConfig",
     "FeeTierConfig",
     "FeesConfig",
@@ -231,6 +232,30 @@ class TenantConfig:
 
 
 @dataclass(frozen=True)
+class DemoLpConfig:
+    """The demo liquidity provider (gateway/demo_lp.py): on in the demo config only."""
+
+    enabled: bool = False
+    maker_account: str = "DEMO-LP"  # quotes the ladder
+    taker_account: str = "DEMO-TAKER"  # trades against the touch now and then
+    prices: dict[str, str] = field(default_factory=dict)  # symbol -> starting reference
+    interval_ms: int = 1000  # one requote round
+    trade_every_ms: int = 5000  # mean time between the taker's trades, per instrument
+    levels: int = 5  # quotes on each side
+    spread_bps: int = 10  # between the best bid and the best ask
+    level_step_bps: int = 5  # between two levels of one side
+    step_bps: int = 5  # the most the reference moves in one round
+    quote_notional: str = "2000"  # quote asset at the first level; level n holds n times it
+    seed: int = 0  # of the random walk and the taker's draws
+
+    @property
+    def quote_notional_units(self) -> int:
+        from engine.model import decimal_to_units
+
+        return decimal_to_units(self.quote_notional)
+
+
+@dataclass(frozen=True)
 class Config:
     journal: JournalConfig = field(default_factory=JournalConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -242,6 +267,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
     fees: FeesConfig = field(default_factory=FeesConfig)
+    demo_lp: DemoLpConfig = field(default_factory=DemoLpConfig)
     log_level: str = "info"
     busy_poll_us: int = 0  # keep the loop polling this long after a command; 0 = sleep
     # The follower's market surveillance: thresholds per rule and instrument, owners,
@@ -261,9 +287,13 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def load_config(path: str | Path | None = None) -> Config:
-    """Demo defaults, overlaid by the file's top-level sections; validated."""
+    """Demo defaults, overlaid by the file's top-level sections; validated.
+
+    The one exception: the demo liquidity provider trades on the demo venue only, so a
+    file that has no [demo_lp] section of its own turns it off."""
     raw = _read(DEMO_TOML)
     if path is not None:
+        raw.pop("demo_lp", None)
         raw.update(_read(Path(path)))
     config: Config = _build(Config, raw, "")
     _validate(config)
@@ -512,6 +542,7 @@ def _validate(config: Config) -> None:
         if not key.hmac_secret and not key.ed25519_public_key:
             raise ConfigError(f"ws.api_keys[{i}]: needs hmac_secret or ed25519_public_key")
     _validate_admin(config.admin)
+    _validate_demo_lp(config, ids)
     store = config.store
     if store.url and not store.url.startswith(("postgresql://", "postgres://", "sqlite:")):
         raise ConfigError("store.url: expected postgresql://..., sqlite:PATH or empty")
@@ -523,6 +554,39 @@ def _validate(config: Config) -> None:
         raise ConfigError("log_level: expected debug, info, warning or error")
     if not 0 <= config.busy_poll_us <= 1_000_000:
         raise ConfigError("busy_poll_us: expected 0..1000000 (microseconds)")
+
+
+def _validate_demo_lp(config: Config, accounts: set[str]) -> None:
+    lp = config.demo_lp
+    if not lp.enabled:
+        return
+    for name in ("maker_account", "taker_account"):
+        if getattr(lp, name) not in accounts:
+            raise ConfigError(f"demo_lp.{name}: not one of [[accounts]]: {getattr(lp, name)!r}")
+    if lp.maker_account == lp.taker_account:
+        raise ConfigError("demo_lp.taker_account: must differ from maker_account (a wash trade)")
+    from engine.model import GridError, Instrument
+
+    instruments = {inst.symbol: inst for inst in config.instruments}
+    for symbol, price in lp.prices.items():
+        key = f"demo_lp.prices.{symbol}"
+        inst = instruments.get(symbol)
+        if inst is None:
+            raise ConfigError(f"{key}: not one of [[instruments]]")
+        _check_decimal(key, price)
+        grid = Instrument.from_decimals(inst.symbol, inst.base, inst.quote, inst.tick_size,
+                                        inst.lot_size)  # fmt: skip
+        try:
+            grid.price_to_ticks(price)
+        except GridError as exc:
+            raise ConfigError(f"{key}: {exc}") from exc
+    _check_amount("demo_lp.quote_notional", lp.quote_notional)
+    for name in ("interval_ms", "trade_every_ms", "levels"):
+        if getattr(lp, name) < 1:
+            raise ConfigError(f"demo_lp.{name}: must be >= 1")
+    for name in ("spread_bps", "level_step_bps", "step_bps"):
+        if not 0 <= getattr(lp, name) <= 10_000:
+            raise ConfigError(f"demo_lp.{name}: expected 0..10000")
 
 
 def _validate_tenants(config: Config) -> None:
