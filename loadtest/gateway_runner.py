@@ -155,6 +155,8 @@ def gateway_config(
     # The journal follower competes for the same cores: off unless a run asks for it
     # (overrides={"store": {"follower": True}}), so figures stay comparable across runs.
     doc["store"] = {"follower": False}
+    # The demo liquidity provider's orders would be counted as the load's: off.
+    doc["demo_lp"] = {"enabled": False}
     return doc
 
 
