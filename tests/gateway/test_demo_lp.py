@@ -14,6 +14,7 @@ from engine.model import Instrument, Side
 from gateway.app import App
 from gateway.config import ConfigError, DemoLpConfig, load_config
 from gateway.demo_lp import DemoLiquidityProvider, RandomWalk, ladder
+from tests import conftest
 from tests.conftest import MakeGateway
 from tests.ws.helpers import connect_client
 
@@ -88,8 +89,9 @@ async def test_a_restarted_lp_cancels_what_the_last_run_left(make_gateway: MakeG
     assert not app.host.engine.orders
 
 
-async def test_app_starts_the_lp_as_a_component_stopped_first(make_gateway: MakeGateway) -> None:
-    app = await make_gateway()
+async def test_app_starts_the_lp_as_a_component_stopped_first(tmp_path: Path) -> None:
+    app = App(conftest.test_config(tmp_path))
+    await app.start()
     await app.start_demo_lp()
     assert app.components[-1].name == "demo_lp"
     assert app.host.engine.orders  # its first round runs at once
