@@ -43,7 +43,9 @@ def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
     for name, values in sections.items():
         defaults.setdefault(name, {}).update(values)
     changes = {
-        name: dataclasses.replace(getattr(base, name), **values)
+        name: {**current, **values}  # a table its own parser reads ([surveillance])
+        if isinstance(current := getattr(base, name), dict)
+        else dataclasses.replace(current, **values)
         for name, values in defaults.items()
     }
     return dataclasses.replace(base, **changes)

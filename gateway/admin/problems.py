@@ -49,6 +49,7 @@ PROBLEM_TYPES: Final = {
     "invalid-request": ProblemType(422, "The body does not match the route's schema"),
     "command-rejected": ProblemType(422, "The engine refused the command"),
     "internal-error": ProblemType(500, "Internal error"),
+    "store-unavailable": ProblemType(503, "The follower's store cannot answer now: retry"),
 }
 
 
