@@ -42,7 +42,7 @@ def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
     }
     for name, values in sections.items():
         defaults.setdefault(name, {}).update(values)
-    changes = {
+    changes: dict[str, Any] = {
         name: {**current, **values}  # a table its own parser reads ([surveillance])
         if isinstance(current := getattr(base, name), dict)
         else dataclasses.replace(current, **values)
