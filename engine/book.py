@@ -1,4 +1,4 @@
-"""One instrument's order book: price levels with FIFO queues and an order index.
+"""One instrument's order book (price levels with FIFO queues) and its Listing.
 
 Each side keeps a dict price -> Level and a sorted list of keys with the best price
 at the END (bids key = price, asks key = -price), so consuming the best level is a
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
+from decimal import Decimal
 
-from engine.model import Side
+from engine.model import Instrument, Side, TradingStatus
 
-__all__ = ["Book", "BookSide", "Level", "Order"]
+__all__ = ["Book", "BookSide", "Level", "Listing", "Order", "collar_bps"]
 
 
 class Order:
@@ -224,3 +225,32 @@ class Book:
     def best_ask(self) -> int | None:
         level = self.asks.best()
         return None if level is None else level.price
+
+
+class Listing:
+    """An instrument as traded here: its grid, its book, its status and collar."""
+
+    __slots__ = ("book", "collar_bps", "instrument", "status")
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.instrument = instrument
+        self.book = Book(instrument.symbol)
+        self.status = TradingStatus.OPEN
+        self.collar_bps = collar_bps(instrument.collar_pct)
+
+    def collar(self) -> tuple[int, int]:
+        """(lowest, highest) acceptable price in ticks; (0, 0) when there is no collar."""
+        ref = self.book.last_price
+        if not ref or not self.collar_bps:
+            return 0, 0
+        low = -(-ref * (10_000 - self.collar_bps) // 10_000)
+        high = ref * (10_000 + self.collar_bps) // 10_000
+        return max(low, 1), high
+
+
+def collar_bps(collar_pct: Decimal) -> int:
+    """Collar percent -> integer basis points (exact to 0.01 %)."""
+    value = collar_pct * 100
+    if value != value.to_integral_value():
+        raise ValueError(f"collar_pct has more than 2 decimals: {collar_pct}")
+    return int(value)

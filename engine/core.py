@@ -17,7 +17,7 @@ from typing import Any, Final
 import orjson
 
 from engine import matching
-from engine.book import Book, Order
+from engine.book import Listing, Order
 from engine.commands import (
     AddInstrument,
     AdjustBalance,
@@ -58,8 +58,9 @@ from engine.model import (
 from engine.perp.handlers import PERP_HANDLERS
 from engine.perp.risk import PerpRisk
 from engine.perp.state import Perps
-from engine.risk import PPM, Account, Balance, RiskError, bps_to_ppm, collar_bps
+from engine.risk import PPM, Account, RiskError, bps_to_ppm
 from engine.sequencer import Sequencer
+from engine.settlement import Settlement
 from engine.venue import VENUE_HANDLERS, fees
 from engine.venue.credentials import Credentials
 from engine.venue.fees import FeeBook
@@ -90,38 +91,21 @@ _ClosedFields = tuple[int, int, int, int, str, str, str, int, int, int, int, int
 client_order_id, side, qty, filled, notional, reason."""
 
 
-class Listing:
-    """An instrument as traded here: its grid, its book, its status and collar."""
+class Engine(Settlement):
+    """All instruments and accounts: runs each command through the stages.
 
-    __slots__ = ("book", "collar_bps", "instrument", "status")
-
-    def __init__(self, instrument: Instrument) -> None:
-        self.instrument = instrument
-        self.book = Book(instrument.symbol)
-        self.status = TradingStatus.OPEN
-        self.collar_bps = collar_bps(instrument.collar_pct)
-
-    def collar(self) -> tuple[int, int]:
-        """(lowest, highest) acceptable price in ticks; (0, 0) when there is no collar."""
-        ref = self.book.last_price
-        if not ref or not self.collar_bps:
-            return 0, 0
-        low = -(-ref * (10_000 - self.collar_bps) // 10_000)
-        high = ref * (10_000 + self.collar_bps) // 10_000
-        return max(low, 1), high
-
-
-class Engine:
-    """In-memory matching and pre-trade risk for all instruments and accounts."""
+    Pre-trade risk (engine/risk.py) checks an order and holds what it may cost,
+    matching (engine/matching.py) trades it against the book, settlement
+    (engine/settlement.py, the base class) applies the fills to balances and fees.
+    The engine owns the sequence, the order index and lifecycle, and administration.
+    """
 
     def __init__(self, sequencer: Sequencer | None = None) -> None:
+        super().__init__()  # accounts, balances touched, fees, trade ids; seq, ts_us, out
         self.sequencer = sequencer or Sequencer()
         self.listings: dict[str, Listing] = {}
-        self.accounts: dict[str, Account] = {}
         self.orders: dict[int, Order] = {}
         self.halted = False
-        self.trade_id = 0
-        self.fees: dict[str, int] = {}
         self.last_seq = 0
         self.last_ts_us = 0
         self.on_command: CommandHook | None = None
@@ -131,21 +115,12 @@ class Engine:
         self.tenancy = Tenancy(self.accounts)
         self.credentials = Credentials()
         self.fee_book = FeeBook(self)
-        # Bound by engine.venue.fees: where the venue's fee part goes (None = self.fees)
-        # and the quote asset whose fills count toward fee tiers.
-        self.fee_revenue: Account | None = None
-        self.fee_volume_asset = ""
         self.funds = Funds()
         self.operators = Operators()
         # Perpetual swaps (engine/perp): markets and positions, and their margin stage.
         self.perps = Perps()
         self.perp_risk = PerpRisk(self, self.perps)
         self.reviews = AlertReviews()
-        # Per-command scratch, read by matching.
-        self.seq = 0
-        self.ts_us = 0
-        self.out: list[Event] = []
-        self.dirty: dict[tuple[str, str], Balance] = {}
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             NewOrder: self._new_order,
             Cancel: self._cancel,
@@ -514,6 +489,17 @@ class Engine:
         )
 
     # ---------------------------------------------------------------- order lifecycle
+
+    def split_fees(
+        self, quote: str, notional: int, maker: Account, taker: Account
+    ) -> tuple[int, int, int]:
+        return fees.split(self, quote, notional, maker, taker)
+
+    def done(self, order: Order) -> None:
+        self.forget(order, self.accounts[order.account])
+
+    def expire(self, order: Order, reason: int) -> None:
+        self.close(order, OrderExpired, reason, delta=False)
 
     def forget(self, order: Order, account: Account) -> None:
         """Drop a finished order from the indexes and release whatever it still holds."""

@@ -1,34 +1,71 @@
-"""Price-time matching with self-trade prevention, settlement per fill.
+"""Stage 2: price-time matching with self-trade prevention. Produces fills only.
 
 The matcher consumes the opposite side best level first, oldest order first. It
 stops at the taker's price bound (limit price, or the collar bound for market
 orders), when the taker is done, when a market order's hold cannot pay for another
 lot, or when self-trade prevention expires the taker. It returns the reason it
 stopped so the caller can decide between resting and expiring the rest.
+
+It moves orders and book levels and emits market-data events; it knows no accounts,
+balances or fees. Everything beyond the book goes through :class:`MatchHost`, the
+narrow interface the later stages implement: each fill goes to settlement
+(engine/settlement.py), a maker that is done or that self-trade prevention removes
+goes back to the order lifecycle (engine/core.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from engine.book import Book, BookSide, Level, Order
-from engine.events import BookDelta, CloseReason, OrderExpired, SelfTradePrevented, Trade
+from engine.book import Book, BookSide, Level, Listing, Order
+from engine.events import BookDelta, CloseReason, Event, SelfTradePrevented
 from engine.model import OrdType, Side, Stp
-from engine.risk import PPM
-from engine.venue import fees
 
-if TYPE_CHECKING:
-    from engine.core import Engine, Listing
-
-__all__ = ["DONE", "LIMIT_REACHED", "match", "walk"]
+__all__ = ["DONE", "LIMIT_REACHED", "MatchHost", "match", "walk"]
 
 _BUY: Final = int(Side.BUY)
-_LIMIT: Final = int(OrdType.LIMIT)
 _MARKET: Final = int(OrdType.MARKET)
 
 DONE: Final = 0
 LIMIT_REACHED: Final = -1
 """match() results besides a CloseReason: the taker is done, or the book no longer crosses."""
+
+
+class MatchHost:
+    """What matching needs from the rest of the engine: the command being applied
+    (seq, ts_us, the events it answers with) and four calls.
+
+    A base class rather than a Protocol so that the compiled build calls these
+    through a vtable; settlement implements fill() and budget_lots(), the engine
+    the order lifecycle (done, expire, decrement).
+    """
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.ts_us = 0
+        self.out: list[Event] = []
+
+    def fill(
+        self, listing: Listing, taker: Order, maker: Order, price: int, qty: int, notional: int
+    ) -> None:
+        """Settle one fill; both orders already carry it (leaves, filled, notional)."""
+        raise NotImplementedError
+
+    def budget_lots(self, taker: Order, unit: int) -> int:
+        """Lots a market buy's hold still pays for at `unit` quote per lot, fees included."""
+        raise NotImplementedError
+
+    def done(self, order: Order) -> None:
+        """A maker filled completely and is off the book: drop it from the indexes."""
+        raise NotImplementedError
+
+    def expire(self, order: Order, reason: int) -> None:
+        """Self-trade prevention expires a live maker (no book delta: matching sends it)."""
+        raise NotImplementedError
+
+    def decrement(self, order: Order, qty: int) -> None:
+        """Self-trade prevention shrinks a live order by qty (decrement mode)."""
+        raise NotImplementedError
 
 
 def walk(
@@ -93,18 +130,17 @@ _STP_REASON: Final[dict[int, CloseReason]] = {
 }
 
 
-def match(eng: Engine, listing: Listing, taker: Order, bound: int) -> int:
+def match(host: MatchHost, listing: Listing, taker: Order, bound: int) -> int:
     """Trade taker against the book until it stops; returns DONE, LIMIT_REACHED or a CloseReason.
 
     bound: worst price the taker accepts (0 = none). Market orders are budgeted by
-    their hold (buys) and quote_qty (quote-quantity orders).
+    their hold (buys, through host.budget_lots) and quote_qty (quote-quantity orders).
     """
     book = listing.book
     buy = taker.side == _BUY
     opp = book.asks if buy else book.bids
     market = taker.ord_type == _MARKET
     qpt = listing.instrument.quote_per_tick_lot
-    taker_fee_ppm = eng.accounts[taker.account].taker_fee_ppm
     stp = taker.stp
     while taker.leaves > 0:
         level = opp.best()
@@ -119,7 +155,7 @@ def match(eng: Engine, listing: Listing, taker: Order, bound: int) -> int:
         while maker is not None and taker.leaves > 0:
             nxt = maker.next
             if stp and maker.account == taker.account:
-                stop = _prevent_self_trade(eng, book, opp, taker, maker, stp)
+                stop = _prevent_self_trade(host, book, taker, maker, stp)
                 if stop:
                     break
                 maker = nxt
@@ -130,14 +166,11 @@ def match(eng: Engine, listing: Listing, taker: Order, bound: int) -> int:
                 if taker.quote_qty:
                     qty = min(qty, (taker.quote_qty - taker.notional) // unit)
                 if buy:
-                    # Largest qty whose cost, notional + floor(notional * fee), fits the
-                    # hold: cost = floor(qty*unit*(PPM+fee)/PPM) <= hold
-                    # <=> qty*unit*(PPM+fee) <= (hold+1)*PPM - 1.
-                    qty = min(qty, ((taker.hold + 1) * PPM - 1) // (unit * (PPM + taker_fee_ppm)))
+                    qty = min(qty, host.budget_lots(taker, unit))
                 if qty <= 0:
                     stop = CloseReason.INSUFFICIENT_BALANCE if buy else CloseReason.IOC_REMAINDER
                     break
-            _fill(eng, listing, level, taker, maker, price, qty)
+            _fill(host, listing, level, taker, maker, price, qty)
             if maker.leaves:
                 # The maker is only partly filled: the taker is done or its budget capped
                 # the fill. Never move past it (nor apply STP to orders queued behind it);
@@ -146,11 +179,12 @@ def match(eng: Engine, listing: Listing, taker: Order, bound: int) -> int:
             maker = nxt
         if level.qty != before:
             book.md_seq += 1
-            eng.out.append(
+            out = host.out
+            out.append(
                 BookDelta(
-                    eng.seq,
-                    eng.ts_us,
-                    len(eng.out),
+                    host.seq,
+                    host.ts_us,
+                    len(out),
                     book.symbol,
                     book.md_seq,
                     opp.side,
@@ -164,24 +198,17 @@ def match(eng: Engine, listing: Listing, taker: Order, bound: int) -> int:
 
 
 def _fill(
-    eng: Engine, listing: Listing, level: Level, taker: Order, maker: Order, price: int, qty: int
+    host: MatchHost,
+    listing: Listing,
+    level: Level,
+    taker: Order,
+    maker: Order,
+    price: int,
+    qty: int,
 ) -> None:
-    """One trade: move both orders, settle both accounts, emit the Trade."""
-    inst = listing.instrument
+    """One trade: move both orders and the level, hand the fill to settlement."""
     book = listing.book
-    notional = price * qty * inst.quote_per_tick_lot
-    base_units = qty * inst.base_per_lot
-    maker_acct = eng.accounts[maker.account]
-    taker_acct = eng.accounts[taker.account]
-    maker_fee = notional * maker_acct.maker_fee_ppm // PPM
-    taker_fee = notional * taker_acct.taker_fee_ppm // PPM
-    if maker_fee < 0 or maker_acct.markup_ppm or taker_acct.markup_ppm:
-        maker_fee, taker_fee, venue_fee = fees.split(
-            eng, inst.quote, notional, maker_acct, taker_acct
-        )
-    else:
-        venue_fee = maker_fee + taker_fee
-
+    notional = price * qty * listing.instrument.quote_per_tick_lot
     maker.leaves -= qty
     maker.filled += qty
     maker.notional += notional
@@ -189,108 +216,22 @@ def _fill(
     taker.leaves -= qty
     taker.filled += qty
     taker.notional += notional
-
-    if taker.side == _BUY:
-        buy_order, buyer, buyer_fee, sell_order, seller, seller_fee = (
-            taker,
-            taker_acct,
-            taker_fee,
-            maker,
-            maker_acct,
-            maker_fee,
-        )
-    else:
-        buy_order, buyer, buyer_fee, sell_order, seller, seller_fee = (
-            maker,
-            maker_acct,
-            maker_fee,
-            taker,
-            taker_acct,
-            taker_fee,
-        )
-    base, quote = inst.base, inst.quote
-    dirty = eng.dirty
-
-    cost = notional + buyer_fee
-    old_hold = buy_order.hold
-    if buy_order.ord_type == _LIMIT:
-        new_hold = buyer.buy_hold(buy_order.price * buy_order.leaves * inst.quote_per_tick_lot)
-    else:
-        new_hold = old_hold - cost
-    buy_order.hold = new_hold
-    bal = buyer.balances[quote]
-    bal.total -= cost
-    bal.held -= old_hold - new_hold
-    dirty[(buyer.account_id, quote)] = bal
-    bal = buyer.balance(base)
-    bal.total += base_units
-    dirty[(buyer.account_id, base)] = bal
-
-    sell_order.hold -= base_units
-    bal = seller.balances[base]
-    bal.total -= base_units
-    bal.held -= base_units
-    dirty[(seller.account_id, base)] = bal
-    bal = seller.balance(quote)
-    bal.total += notional - seller_fee
-    dirty[(seller.account_id, quote)] = bal
-    revenue = eng.fee_revenue
-    if revenue is None:
-        eng.fees[quote] = eng.fees.get(quote, 0) + venue_fee
-    elif venue_fee:
-        bal = revenue.balance(quote)
-        bal.total += venue_fee
-        dirty[(revenue.account_id, quote)] = bal
-    if quote == eng.fee_volume_asset:
-        maker_acct.fee_volume += notional
-        taker_acct.fee_volume += notional
-
     book.md_seq += 1
     book.last_price = price
-    eng.trade_id += 1
-    out = eng.out
-    out.append(
-        Trade(
-            eng.seq,
-            eng.ts_us,
-            len(out),
-            book.symbol,
-            book.md_seq,
-            eng.trade_id,
-            price,
-            qty,
-            taker.side,
-            maker.order_id,
-            maker.account,
-            maker.client_order_id,
-            maker_fee,
-            maker.filled,
-            maker.notional,
-            maker.leaves,
-            taker.order_id,
-            taker.account,
-            taker.client_order_id,
-            taker_fee,
-            taker.filled,
-            taker.notional,
-            taker.leaves,
-        )
-    )
+    host.fill(listing, taker, maker, price, qty, notional)
     if maker.leaves == 0:
         (book.bids if maker.side == _BUY else book.asks).remove(maker)
-        eng.forget(maker, maker_acct)
+        host.done(maker)
 
 
-def _prevent_self_trade(
-    eng: Engine, book: Book, opp: BookSide, taker: Order, maker: Order, stp: int
-) -> int:
+def _prevent_self_trade(host: MatchHost, book: Book, taker: Order, maker: Order, stp: int) -> int:
     """Apply the taker's STP mode to one own maker; returns a CloseReason if the taker stops."""
     qty = min(taker.leaves, maker.leaves)
-    out = eng.out
+    out = host.out
     out.append(
         SelfTradePrevented(
-            eng.seq,
-            eng.ts_us,
+            host.seq,
+            host.ts_us,
             len(out),
             book.symbol,
             taker.account,
@@ -303,18 +244,18 @@ def _prevent_self_trade(
     if stp == Stp.EXPIRE_TAKER:
         return CloseReason.STP_EXPIRE_TAKER
     if stp == Stp.EXPIRE_MAKER:
-        eng.close(maker, OrderExpired, CloseReason.STP_EXPIRE_MAKER, delta=False)
+        host.expire(maker, CloseReason.STP_EXPIRE_MAKER)
         return DONE
     if stp == Stp.EXPIRE_BOTH:
-        eng.close(maker, OrderExpired, CloseReason.STP_EXPIRE_BOTH, delta=False)
+        host.expire(maker, CloseReason.STP_EXPIRE_BOTH)
         return CloseReason.STP_EXPIRE_BOTH
     # DECREMENT: both lose the overlap; the smaller (or both, if equal) is closed.
     taker_rest = taker.leaves - qty
     if maker.leaves == qty:
-        eng.close(maker, OrderExpired, CloseReason.STP_DECREMENT, delta=False)
+        host.expire(maker, CloseReason.STP_DECREMENT)
     else:
-        eng.decrement(maker, qty)
+        host.decrement(maker, qty)
     if taker_rest == 0:
         return CloseReason.STP_DECREMENT
-    eng.decrement(taker, qty)
+    host.decrement(taker, qty)
     return DONE

@@ -18,7 +18,6 @@ Money rules (all integers in asset units):
 from __future__ import annotations
 
 from collections import deque
-from decimal import Decimal
 from typing import Final
 
 from engine.events import RejectCode
@@ -179,11 +178,3 @@ class Account:
             raise RiskError(RejectCode.MAX_ORDER_NOTIONAL, "order notional above KYC tier limit")
         if new_order and self.max_open_orders and self.open_orders >= self.max_open_orders:
             raise RiskError(RejectCode.MAX_OPEN_ORDERS, "too many open orders")
-
-
-def collar_bps(collar_pct: Decimal) -> int:
-    """Collar percent -> integer basis points (exact to 0.01 %)."""
-    value = collar_pct * 100
-    if value != value.to_integral_value():
-        raise ValueError(f"collar_pct has more than 2 decimals: {collar_pct}")
-    return int(value)
