@@ -32,8 +32,8 @@ from setuptools.command.build_ext import build_ext
 #: `make native` builds these in place too: this is the one list.
 MYPYC_MODULES = [
     *(f"engine/{name}.py" for name in (
-        "model", "book", "matching", "risk", "settlement", "core", "sequencer", "commands", "events",
-        "journal", "snapshot",
+        "model", "book", "matching", "risk", "settlement", "core", "sequencer", "commands",
+        "events", "journal", "snapshot",
     )),
     *(f"gateway/{name}.py" for name in (
         "host", "orders", "marketdata", "metrics", "edges", "ws/router", "fix/codec",
