@@ -40,7 +40,6 @@ import orjson
 
 from engine.commands import Command, command_from_record, command_to_record
 from engine.core import Engine
-from engine.snapshot import restore_state
 
 __all__ = [
     "FSYNC_POLICIES",
@@ -425,7 +424,7 @@ def recover(engine: Engine, directory: str | Path) -> RecoveryReport:
                 doc = orjson.loads(path.read_bytes())
             except orjson.JSONDecodeError:
                 continue  # a snapshot cut short by a crash: use an older one
-            restore_state(engine, doc["state"])
+            engine.restore(doc["state"])
             snapshot_hash = engine.state_hash()
             if snapshot_hash != doc["state_hash"]:
                 raise JournalCorrupt(f"{path}: state hash mismatch")

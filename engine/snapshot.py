@@ -6,18 +6,84 @@ so restoring them by appending rebuilds identical queues.
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, Protocol
 
-from engine.book import Order
-from engine.model import Instrument, TimeInForce, TradingStatus, units_to_decimal
+from engine.book import Listing, Order
+from engine.model import Instrument, TradingStatus, units_to_decimal
 from engine.risk import Account, Balance
 
-if TYPE_CHECKING:
-    from engine.core import Engine
+__all__ = [
+    "PerpPart",
+    "ReviewsPart",
+    "Snapshottable",
+    "VenuePart",
+    "accounts_from_state",
+    "engine_state",
+    "listings_from_state",
+    "restore_state",
+]
 
-__all__ = ["engine_state", "restore_state"]
+
+class VenuePart(Protocol):
+    """One operator-side state object (engine/venue): it stores and loads itself."""
+
+    def to_state(self) -> Any: ...
+
+    def from_state(self, state: Any) -> None: ...
+
+
+class PerpPart(VenuePart, Protocol):
+    """The perpetual swaps' state (engine/perp), stored only once a perp is listed."""
+
+    @property
+    def markets(self) -> Mapping[str, object]: ...
+
+
+class ReviewsPart(VenuePart, Protocol):
+    """Surveillance alert reviews (engine/venue/reviews), stored once one exists."""
+
+    @property
+    def states(self) -> Mapping[str, object]: ...
+
+
+class Snapshottable(Protocol):
+    """What a snapshot reads of an engine, and the public hook that loads one.
+
+    A Protocol, so that this module needs nothing above it: the engine imports it."""
+
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def last_ts_us(self) -> int: ...
+    @property
+    def halted(self) -> bool: ...
+    @property
+    def trade_id(self) -> int: ...
+    @property
+    def fees(self) -> dict[str, int]: ...
+    @property
+    def listings(self) -> dict[str, Listing]: ...
+    @property
+    def accounts(self) -> dict[str, Account]: ...
+    @property
+    def tenancy(self) -> VenuePart: ...
+    @property
+    def credentials(self) -> VenuePart: ...
+    @property
+    def fee_book(self) -> VenuePart: ...
+    @property
+    def funds(self) -> VenuePart: ...
+    @property
+    def operators(self) -> VenuePart: ...
+    @property
+    def reviews(self) -> ReviewsPart: ...
+    @property
+    def perps(self) -> PerpPart: ...
+
+    def restore(self, state: dict[str, Any]) -> None: ...
+
 
 _ORDER_FIELDS: Final = (
     "order_id",
@@ -40,7 +106,7 @@ _ORDER_FIELDS: Final = (
 )
 
 
-def engine_state(engine: Engine) -> dict[str, Any]:
+def engine_state(engine: Snapshottable) -> dict[str, Any]:
     listings = {}
     for symbol, listing in engine.listings.items():
         inst = listing.instrument
@@ -106,19 +172,16 @@ def _order(order: Order) -> list[Any]:
     return [getattr(order, name) for name in _ORDER_FIELDS]
 
 
-def restore_state(engine: Engine, state: dict[str, Any]) -> None:
+def restore_state(engine: Snapshottable, state: dict[str, Any]) -> None:
     """Load state into a fresh engine (its sequencer resumes after last_seq)."""
-    from engine.core import Listing
+    engine.restore(state)
 
-    engine.last_seq = state["last_seq"]
-    engine.last_ts_us = state["last_ts_us"]
-    engine.sequencer.resume(engine.last_seq, engine.last_ts_us)
-    engine.halted = state["halted"]
-    engine.trade_id = state["trade_id"]
-    engine.fees = dict(state["fees"])
-    # Accounts are restored in the saved order (dicts keep insertion order), which
-    # keeps later iteration, and so the state hash, identical.
-    for account_id, data in state["accounts"].items():
+
+def accounts_from_state(accounts: dict[str, Any]) -> list[Account]:
+    """The saved accounts, in the saved order (dicts keep insertion order), which keeps
+    later iteration, and so the state hash, identical."""
+    restored = []
+    for account_id, data in accounts.items():
         enabled, stp, maker, taker, max_qty, max_notional, max_open = data["settings"]
         acct = Account(account_id, stp, maker, taker, max_qty, max_notional, max_open)
         acct.enabled = enabled
@@ -127,9 +190,16 @@ def restore_state(engine: Engine, state: dict[str, Any]) -> None:
         acct.recent_client_ids = deque(data["recent_client_ids"])
         acct.recent_client_set = set(acct.recent_client_ids)
         acct.fee_volume = data.get("fee_volume", 0)
-        engine.accounts[account_id] = acct
-    restored: list[Order] = []
-    for symbol, data in state["listings"].items():
+        restored.append(acct)
+    return restored
+
+
+def listings_from_state(listings: dict[str, Any]) -> tuple[list[Listing], list[Order]]:
+    """The saved listings with their books rebuilt, and their live orders by order id
+    (the engine's order index is insertion-ordered by id: ids grow with seq)."""
+    restored: list[Listing] = []
+    orders: list[Order] = []
+    for symbol, data in listings.items():
         base, quote, tick, lot, min_qty, min_notional, collar = data["instrument"]
         inst = Instrument.from_decimals(
             symbol, base, quote, tick, lot, min_qty, min_notional, collar
@@ -138,28 +208,14 @@ def restore_state(engine: Engine, state: dict[str, Any]) -> None:
         listing.status = TradingStatus(data["status"])
         listing.book.md_seq = data["md_seq"]
         listing.book.last_price = data["last_price"]
-        engine.listings[symbol] = listing
+        restored.append(listing)
         for key in ("bids", "asks"):
             for row in data[key]:
                 order = _make_order(row)
                 listing.book.side(order.side).add(order)
-                restored.append(order)
-    venue = state.get("venue", {})
-    engine.tenancy.from_state(venue.get("tenancy", {}))
-    engine.credentials.from_state(venue.get("credentials", {}))
-    engine.fee_book.from_state(venue.get("fees", {}))
-    engine.funds.from_state(venue.get("funds", {}))
-    engine.operators.from_state(venue.get("operators", {}))
-    engine.reviews.from_state(venue.get("reviews", {}))
-    engine.perps.from_state(state.get("perp", {}))
-    # The order index is insertion-ordered by order id (ids grow with seq).
-    for order in sorted(restored, key=lambda o: o.order_id):
-        engine.orders[order.order_id] = order
-        acct = engine.accounts[order.account]
-        if order.client_order_id:
-            acct.live_client_ids[order.client_order_id] = order.order_id
-        if order.expire_ts_us and order.tif == TimeInForce.GTD:
-            heapq.heappush(engine._gtd, (order.expire_ts_us, order.order_id))
+                orders.append(order)
+    orders.sort(key=lambda o: o.order_id)
+    return restored, orders
 
 
 def _make_order(row: list[Any]) -> Order:
