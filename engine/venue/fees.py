@@ -35,6 +35,7 @@ from engine.events import CloseReason, OrderExpired, RejectCode
 from engine.model import GridError, OrdType, Side, parse_decimal
 from engine.risk import PPM
 from engine.venue import VenueCommand, emit, reject
+from engine.venue.tenancy import AccountStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -429,6 +430,9 @@ def _configure(engine: Engine, cmd: ConfigureFees) -> None:
     try:
         if cmd.revenue_account not in engine.accounts:
             raise FeeError(RejectCode.UNKNOWN_ACCOUNT, "unknown revenue account")
+        info = engine.tenancy.accounts.get(cmd.revenue_account)
+        if info is not None and info.status == AccountStatus.CLOSED:
+            raise FeeError(RejectCode.ACCOUNT_CLOSED, "the revenue account is closed")
         if not cmd.reference_asset:
             raise FeeError(RejectCode.INVALID_COMMAND, "reference asset missing")
         if book.reference_asset and cmd.reference_asset != book.reference_asset:

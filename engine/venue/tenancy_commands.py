@@ -491,6 +491,12 @@ def _set_account_status(engine: Engine, cmd: SetAccountStatus) -> None:
             raise _Refused(
                 cmd.account, RejectCode.INVALID_TRANSITION, "a tenant's revenue account stays open"
             )
+        if engine.fee_book.revenue_account == cmd.account:
+            raise _Refused(
+                cmd.account,
+                RejectCode.INVALID_TRANSITION,
+                "the venue's revenue account stays open (configure another one first)",
+            )
         why = _not_flat(engine, cmd.account)
         if why:
             raise _Refused(cmd.account, RejectCode.NOT_FLAT, f"account is not flat: {why}")
