@@ -93,6 +93,7 @@ class App:
     def _build_components(self) -> list[Component]:
         """The protocol servers configured for this gateway, in start order."""
         from gateway.fix.application import FixGateway
+        from gateway.rest.client import ClientApi
         from gateway.rest.server import HttpServer
         from gateway.ws.server import WsServer
 
@@ -122,6 +123,9 @@ class App:
             lambda: self.ready,
             self.readstore,
         )
+        # the signed client routes: the WS methods, keys and scopes, over REST
+        ws = self.config.ws
+        ClientApi(self.ws.venue, ws.logon_window_ms, ws.max_requests_per_s).install(self.http.app)
         components: list[Component] = [self.http]
         if self.config.admin.listen:
             from gateway.admin.server import AdminServer
