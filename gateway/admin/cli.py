@@ -8,7 +8,9 @@ Requests are signed with the operator's Ed25519 private seed, read from ``--key-
 Idempotency-Key unless ``--idempotency-key`` is given; the key used is printed on
 stderr, so a runbook step that timed out can be retried with the same key safely.
 
-The answer's JSON goes to stdout. Exit status: 0 for a 2xx answer, 1 for a problem
+The answer's JSON goes to stdout; a streamed report (``statement``, ``blotter``,
+``fee-revenue``, ``regulator-export``: ``--query format=csv|json|jsonl``) is copied to
+stdout as it arrives. Exit status: 0 for a 2xx answer, 1 for a problem
 (the problem document is the output), 2 for a usage, key file or connection error.
 """
 
@@ -83,6 +85,9 @@ def _parser(routes: list[Route]) -> argparse.ArgumentParser:
     parser.add_argument("--operator", default=env("VENUE_ADMIN_OPERATOR"))
     parser.add_argument("--key-file", default=env("VENUE_ADMIN_KEY_FILE"))
     parser.add_argument("--idempotency-key", help="for a mutation (default: a new UUID)")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait on the gateway (30)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for route in routes:
         cmd = sub.add_parser(
@@ -120,6 +125,19 @@ def _read_seed(path: str) -> str:
     if not re.fullmatch(r"[0-9a-fA-F]{64}", seed):
         raise ValueError(f"{path}: expected an Ed25519 private seed, 64 hex digits")
     return seed.lower()
+
+
+def _copy(response: http.client.HTTPResponse) -> int:
+    """A streamed answer (a report) to stdout as it comes, never whole in memory; a
+    transfer cut short is an error (exit 2), not a short file."""
+    try:
+        while chunk := response.read1(1 << 16):
+            sys.stdout.buffer.write(chunk)
+    except http.client.IncompleteRead:
+        print("venue-admin: the answer was cut short", file=sys.stderr)
+        return 2
+    sys.stdout.buffer.flush()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,9 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     )
     try:
-        connection = connection_type(url.netloc, timeout=30)
+        connection = connection_type(url.netloc, timeout=args.timeout)
         connection.request(route.method, base + path, body=body, headers=headers)
         response = connection.getresponse()
+        if route.media and 200 <= response.status < 300:
+            return _copy(response)
         data = response.read()
     except OSError as exc:
         print(f"venue-admin: cannot reach {args.url}: {exc}", file=sys.stderr)

@@ -81,6 +81,10 @@ def _operation(route: Route) -> dict[str, Any]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in re.findall(r"{(\w+)}", route.path)
     ]
+    parameters += [
+        {"name": name, "in": "query", "required": False, "schema": schema}
+        for name, schema in (route.query or {}).items()
+    ]
     if route.mutation:
         parameters.append(
             {
@@ -96,7 +100,7 @@ def _operation(route: Route) -> dict[str, Any]:
         "security": [{"operatorSignature": []}],
         "parameters": parameters,
         "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": ok}}},
+            "200": {"description": "OK", "content": _content(route, ok)},
             "default": {"description": "A problem (RFC 9457)", "content": problem},
         },
         "x-roles": sorted(route.roles),
@@ -110,6 +114,14 @@ def _operation(route: Route) -> dict[str, Any]:
             "content": {"application/json": {"schema": route.request}},
         }
     return operation
+
+
+def _content(route: Route, ok: dict[str, Any]) -> dict[str, Any]:
+    if not route.media:
+        return {"application/json": {"schema": ok}}
+    streamed = {"type": "string", "description": "streamed rows (docs/REPORTS.md)"}
+    return {media: {"schema": ok if media == "application/json" else streamed}
+            for media in route.media}  # fmt: skip
 
 
 def build_document(routes: list[Route], prefix: str) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from gateway.connguard import ConnectionGuard
 from gateway.host import EngineHost
 from gateway.metrics import Registry
 from gateway.readstore import READSTORE, ReadStore
+from gateway.reconciliation import RECONCILE, reconcile_metrics
 from gateway.rest.server import serve
 from gateway.single_use import SingleUse
 
@@ -140,6 +141,7 @@ class AdminServer:
             client_max_size=self.settings.max_body_bytes, middlewares=[self._unrouted]
         )
         app[READSTORE] = readstore
+        app[RECONCILE] = reconcile_metrics(registry)
         app.router.add_get(PREFIX + "/openapi.json", self._openapi)
         for route in self.routes:
             app.router.add_route(route.method, PREFIX + route.path, self._endpoint(route))
@@ -189,7 +191,7 @@ class AdminServer:
         return web.Response(body=self.openapi, content_type="application/json")
 
     def _endpoint(self, route: Route) -> Any:
-        async def endpoint(request: web.Request) -> web.Response:
+        async def endpoint(request: web.Request) -> web.StreamResponse:
             trail = _Trail()
             try:
                 response = await self._serve(route, request, trail)
@@ -207,7 +209,7 @@ class AdminServer:
         endpoint.__name__ = route.handler.__name__
         return endpoint
 
-    async def _serve(self, route: Route, request: web.Request, trail: _Trail) -> web.Response:
+    async def _serve(self, route: Route, request: web.Request, trail: _Trail) -> web.StreamResponse:
         body = await self._read(request)
         trail.body_sha256 = hashlib.sha256(body).hexdigest()
         trail.actor = request.headers.get(HEADER_OPERATOR)
@@ -237,6 +239,8 @@ class AdminServer:
         result = await route.handler(call)
         if isinstance(result, Outcome):
             return _render(result, trail)
+        if isinstance(result, web.StreamResponse):
+            return result  # streamed from the store: written already
         await self.durable()  # a read shows nothing that is not yet in the journal
         return _json(result)
 

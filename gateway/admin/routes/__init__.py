@@ -24,7 +24,9 @@ How to add a route
    tenant-admin whose tenant differs (or when it resolves to None), before the handler
    runs. A route naming TENANT_ADMIN without ``tenant`` is refused at declaration.
 3. The handler is ``async def handler(call: Call) -> dict | Outcome``:
-   - GET: return the JSON body (it must match ``response``, the 200 schema).
+   - GET: return the JSON body (it must match ``response``, the 200 schema). A GET
+     declared with ``media`` streams: it writes and returns a ``web.StreamResponse``
+     (gateway/admin/streaming.py), so a large answer never sits in memory.
    - a mutation (POST/PUT/PATCH/DELETE): build one engine command and
      ``return await call.submit(command)``. The framework has already checked the
      Idempotency-Key, the body against ``request``, the role and the tenant; submit wraps
@@ -140,7 +142,7 @@ class Call:
         return await self._submit(command, extra)
 
 
-Handler = Callable[[Call], Awaitable["dict[str, Any] | Outcome"]]
+Handler = Callable[[Call], Awaitable["dict[str, Any] | Outcome | web.StreamResponse"]]
 TenantScope = Callable[[Call], "str | None"]
 
 
@@ -160,6 +162,11 @@ class Route:
     description: str = ""
     #: the ``venue-admin`` subcommand (default: from method and path, e.g. put-halt)
     cli: str = ""
+    #: query parameters (name: schema), for the document; the handler checks them
+    query: dict[str, dict[str, Any]] | None = None
+    #: a streamed GET: the media types its 200 may have (the handler writes the
+    #: response itself and returns it); the CLI copies such an answer as it comes
+    media: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         where = f"{self.method} {self.path}"
@@ -179,6 +186,10 @@ class Route:
         for name, schema in (("request", self.request), ("response", self.response)):
             if schema is not None:
                 check_schema(schema, f"{where} {name}")
+        for name, schema in (self.query or {}).items():
+            check_schema(schema, f"{where} query {name}")
+        if self.media and self.method != "GET":
+            raise ValueError(f"{where}: only a GET is streamed")
 
     @property
     def mutation(self) -> bool:
