@@ -131,6 +131,8 @@ class App:
             from gateway.admin.server import AdminServer
 
             self.admin = AdminServer(self.config, self.host, self.registry, self.readstore)
+            self.admin.console.attach(self)
+            self.listen(Priority.WS, self.admin.console)
             components.append(self.admin)
         return [*components, self.fix, self.ws]
 

@@ -15,12 +15,15 @@ import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 import structlog
 
-__all__ = ["AuditLog", "verify_chain"]
+if TYPE_CHECKING:
+    from gateway.config import Config
+
+__all__ = ["AuditLog", "audit_path", "read_tail", "verify_chain"]
 
 log = structlog.get_logger("gateway.admin.audit")
 
@@ -36,6 +39,29 @@ def _last_line(path: Path) -> bytes:
         return b""
     lines = tail.rstrip(b"\n").rsplit(b"\n", 1)
     return lines[-1]
+
+
+def audit_path(config: Config) -> Path:
+    """Where the admin audit log is: ``[admin] audit_log``, else in the journal dir."""
+    return Path(config.admin.audit_log or Path(config.journal.dir) / "admin-audit.jsonl")
+
+
+def read_tail(path: Path, max_bytes: int) -> list[dict[str, Any]]:
+    """The records in the last ``max_bytes`` of the log, oldest first (blocking: run it
+    on a thread). A record cut by the window's start is left out."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            start = max(0, size - max_bytes)
+            fh.seek(start)
+            data = fh.read()
+    except FileNotFoundError:
+        return []
+    lines = data.split(b"\n")
+    if start:
+        lines = lines[1:]
+    return [orjson.loads(line) for line in lines if line.strip()]
 
 
 def verify_chain(path: Path) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from pathlib import Path
 from typing import Any, Final
 
 import orjson
@@ -22,7 +21,8 @@ from aiohttp import web
 from engine.commands import Command, command_to_record
 from engine.events import RejectCode
 from engine.venue.operators import AdminRequest, Operator
-from gateway.admin.audit import AuditLog
+from gateway.admin.audit import AuditLog, audit_path
+from gateway.admin.console.feed import ConsoleFeed
 from gateway.admin.openapi import build_document
 from gateway.admin.problems import Problem
 from gateway.admin.routes import TENANT_ADMIN, Call, Outcome, Route, all_routes
@@ -83,7 +83,7 @@ def _json(body: Any, status: int = 200) -> web.Response:
 class _Trail:
     """The audit record of one request, filled in as the pipeline learns things."""
 
-    __slots__ = ("actor", "body_sha256", "key", "problem", "role", "seq")
+    __slots__ = ("actor", "body_sha256", "key", "problem", "reason", "role", "seq")
 
     def __init__(self) -> None:
         self.actor: str | None = None
@@ -92,6 +92,8 @@ class _Trail:
         self.body_sha256: str | None = None
         self.problem: str | None = None
         self.seq: int | None = None
+        #: the operator's stated reason (a body's ``reason``): why a switch was thrown
+        self.reason: str | None = None
 
     def record(self, request: web.Request, status: int) -> dict[str, Any]:
         return {
@@ -106,6 +108,7 @@ class _Trail:
             "status": status,
             "problem": self.problem,
             "seq": self.seq,
+            "reason": self.reason,
         }
 
 
@@ -133,8 +136,7 @@ class AdminServer:
             self.settings.max_connections_per_source,
             registry,
         )
-        audit = self.settings.audit_log or str(Path(config.journal.dir) / "admin-audit.jsonl")
-        self.audit = AuditLog(Path(audit))
+        self.audit = AuditLog(audit_path(config))
         self.openapi = orjson.dumps(build_document(self.routes, PREFIX))
         self._runner: web.AppRunner | None = None
         app = web.Application(
@@ -143,6 +145,9 @@ class AdminServer:
         app[READSTORE] = readstore
         app[RECONCILE] = reconcile_metrics(registry)
         app.router.add_get(PREFIX + "/openapi.json", self._openapi)
+        #: the browser console (/console) and its live stream
+        self.console = ConsoleFeed(self)
+        self.console.mount(app, PREFIX)
         for route in self.routes:
             app.router.add_route(route.method, PREFIX + route.path, self._endpoint(route))
         self.app = app
@@ -157,6 +162,7 @@ class AdminServer:
         log.info("admin.listening", host=host, port=self.port, audit_log=str(self.audit.path))
 
     async def stop(self) -> None:
+        self.console.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -224,6 +230,8 @@ class AdminServer:
             key = _idempotency_key(request)
             trail.key = key
         parsed = _parse(route, request, body)
+        if isinstance(parsed, dict) and isinstance(parsed.get("reason"), str):
+            trail.reason = parsed["reason"]
         digest = request_digest(request.method, request.raw_path, body)
         submit = _Submitter(self, operator, request.remote or "", key, digest, trail)
         call = Call(request, operator, parsed, self.host, submit)
@@ -243,6 +251,27 @@ class AdminServer:
             return result  # streamed from the store: written already
         await self.durable()  # a read shows nothing that is not yet in the journal
         return _json(result)
+
+    async def authorize(self, request: web.Request, roles: frozenset[str]) -> Operator:
+        """Authenticate a signed read outside the route table (the console's stream)
+        and check its role rule; audited like a route. Raises :class:`Problem`."""
+        trail = _Trail()
+        try:
+            body = await self._read(request)
+            trail.body_sha256 = hashlib.sha256(body).hexdigest()
+            trail.actor = request.headers.get(HEADER_OPERATOR)
+            operator = self._authenticate(request, body)
+            trail.role = operator.role
+            if operator.role not in roles:
+                raise Problem(
+                    "role-forbidden", f"role {operator.role} may not call GET {request.path}"
+                )
+        except Problem as refused:
+            trail.problem = refused.type
+            self.audit.write(trail.record(request, refused.status))
+            raise
+        self.audit.write(trail.record(request, 200))
+        return operator
 
     async def _read(self, request: web.Request) -> bytes:
         try:

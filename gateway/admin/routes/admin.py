@@ -31,6 +31,7 @@ from gateway.admin.routes import (
 )
 from gateway.admin.schema import DECIMAL as _DECIMAL
 from gateway.admin.schema import ID as _ID
+from gateway.admin.schema import TEXT as _TEXT
 from gateway.admin.schema import obj as _obj
 
 __all__ = ["ROUTES"]
@@ -168,7 +169,7 @@ ROUTES: Final = [
     ),
     Route(
         "PUT", "/halt", set_halt, roles=_KILL, summary="Halt or resume trading venue-wide",
-        request=_obj(["halted"], halted={"type": "boolean"}),
+        request=_obj(["halted"], halted={"type": "boolean"}, reason=_TEXT),
         cli="halt",
     ),
     Route(
@@ -189,7 +190,9 @@ ROUTES: Final = [
     Route(
         "PUT", "/instruments/{symbol}/status", set_instrument_status, roles=_KILL,
         summary="Open, halt, or set an instrument cancel-only",
-        request=_obj(["status"], status={"type": "string", "enum": sorted(_STATUS)}),
+        request=_obj(
+            ["status"], status={"type": "string", "enum": sorted(_STATUS)}, reason=_TEXT
+        ),
         cli="instrument-status",
     ),
     Route(
@@ -202,14 +205,14 @@ ROUTES: Final = [
         "PUT", "/accounts/{account}/enabled", set_account_enabled,
         roles=_KILL | {COMPLIANCE, TENANT_ADMIN}, tenant=tenant_of_account_in_path("account"),
         summary="Enable or disable an account's trading (kill switch)",
-        request=_obj(["enabled"], enabled={"type": "boolean"}),
+        request=_obj(["enabled"], enabled={"type": "boolean"}, reason=_TEXT),
         cli="account-enabled",
     ),
     Route(
         "POST", "/mass-cancel", mass_cancel,
         roles=_KILL | {TENANT_ADMIN}, tenant=tenant_of_account_in_body("account"),
         summary="Cancel every open order of an account, an instrument, or both",
-        request=_obj([], account=_ID, symbol=_ID),
+        request=_obj([], account=_ID, symbol=_ID, reason=_TEXT),
         cli="mass-cancel",
     ),
     Route(

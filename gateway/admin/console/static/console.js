@@ -1,0 +1,500 @@
+// The venue console: signs admin API requests in the browser and renders the live
+// stream. No framework and no build step; every text from the server goes through
+// textContent, never innerHTML.
+"use strict";
+
+const API = "/admin/v1";
+const PKCS8_ED25519 = "302e020100300506032b657004220420"; // the DER prefix of a raw seed
+const enc = new TextEncoder();
+
+const state = {
+  operator: "", role: "", key: null, doc: null, live: null, market: "",
+  stream: null, streamTimer: 0, view: "overview",
+};
+
+const $ = (id) => document.getElementById(id);
+const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
+const unhex = (text) => Uint8Array.from(text.match(/../g), (h) => parseInt(h, 16));
+
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (cls) node.className = cls;
+  return node;
+}
+
+function row(cells) {
+  const tr = el("tr");
+  for (const cell of cells) {
+    if (cell instanceof Node) { const td = el("td"); td.append(cell); tr.append(td); }
+    else tr.append(el("td", cell));
+  }
+  return tr;
+}
+
+function fill(tbody, rows, empty) {
+  tbody.replaceChildren(...rows);
+  if (!rows.length && empty) {
+    const tr = el("tr", null, "empty");
+    const td = el("td", empty);
+    td.colSpan = 20;
+    tr.append(td);
+    tbody.append(tr);
+  }
+}
+
+const time = (ms) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "");
+const timeUs = (us) => time(Math.floor(us / 1000));
+
+function notice(text, error) {
+  const node = $("notice");
+  node.textContent = text;
+  node.className = error ? "error" : "";
+}
+
+// ---------------------------------------------------------------- signing
+
+function nonce() {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function signedHeaders(method, pathQs, body) {
+  const ts = Date.now();
+  const once = nonce();
+  const digest = hex(await crypto.subtle.digest("SHA-256", body));
+  const message = `${method}\n${pathQs}\n${ts}\n${once}\n${digest}`;
+  const signature = await crypto.subtle.sign("Ed25519", state.key, enc.encode(message));
+  return {
+    "X-Operator-Id": state.operator,
+    "X-Operator-Timestamp": String(ts),
+    "X-Operator-Nonce": once,
+    "X-Operator-Signature": hex(signature),
+  };
+}
+
+// One admin API call; a mutation carries an Idempotency-Key, kept across one retry.
+async function api(method, path, json) {
+  const body = json === undefined ? new Uint8Array() : enc.encode(JSON.stringify(json));
+  const extra = {};
+  if (json !== undefined) extra["Content-Type"] = "application/json";
+  if (method !== "GET") extra["Idempotency-Key"] = crypto.randomUUID();
+  let response;
+  for (let attempt = 0; ; attempt++) {
+    const headers = { ...(await signedHeaders(method, API + path, body)), ...extra };
+    try {
+      response = await fetch(API + path, { method, headers, body: method === "GET" ? undefined : body });
+      break;
+    } catch (error) {
+      if (attempt >= 1) throw error; // the same key: a retry cannot act twice
+    }
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const failure = new Error(answer.detail || response.statusText);
+    failure.problem = answer;
+    throw failure;
+  }
+  return answer;
+}
+
+// Which role may call a route: the server's own OpenAPI document says (x-roles).
+function allowed(route) {
+  if (!state.doc) return false;
+  const [method, path] = route.split(" ");
+  const operation = (state.doc.paths[API + path] || {})[method.toLowerCase()];
+  return !!operation && (operation["x-roles"] || []).includes(state.role);
+}
+
+function gate(root) {
+  for (const button of (root || document).querySelectorAll("[data-route]")) {
+    button.hidden = !allowed(button.dataset.route);
+  }
+}
+
+// ---------------------------------------------------------------- login
+
+async function login(event) {
+  event.preventDefault();
+  const operator = $("login-operator").value.trim();
+  const seed = $("login-seed").value.trim().toLowerCase();
+  $("login-error").textContent = "";
+  try {
+    if (!/^[0-9a-f]{64}$/.test(seed)) throw new Error("the key is 64 hex digits");
+    state.key = await crypto.subtle.importKey("pkcs8", unhex(PKCS8_ED25519 + seed), { name: "Ed25519" }, false, ["sign"]);
+    state.operator = operator;
+    const me = await api("GET", "/operators/me");
+    state.role = me.role;
+    state.doc = await (await fetch(API + "/openapi.json")).json();
+  } catch (error) {
+    state.key = null;
+    $("login-error").textContent = `Sign-in failed: ${error.message}`;
+    return;
+  }
+  $("login-seed").value = "";
+  $("login").hidden = true;
+  $("shell").hidden = false;
+  $("whoami").textContent = `${state.operator} (${state.role})`;
+  document.body.dataset.role = state.role;
+  gate();
+  show(state.view);
+  document.querySelector(`nav [data-view="${state.view}"]`).focus();
+  connect();
+}
+
+function logout() {
+  state.key = null;
+  for (const name of Object.keys(drawn)) delete drawn[name];
+  state.operator = state.role = "";
+  if (state.stream) state.stream.abort();
+  clearTimeout(state.streamTimer);
+  $("shell").hidden = true;
+  $("login").hidden = false;
+  $("login-operator").focus();
+}
+
+// ---------------------------------------------------------------- live stream
+
+// Server-sent events over a signed fetch (EventSource cannot send headers); on a
+// break it reconnects after the server's retry delay with a fresh signature.
+async function connect() {
+  if (!state.key) return;
+  const abort = new AbortController();
+  state.stream = abort;
+  let retry = 2000;
+  try {
+    const path = API + "/console/stream";
+    const response = await fetch(path, { headers: await signedHeaders("GET", path, new Uint8Array()), signal: abort.signal });
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      throw new Error(problem.detail || response.statusText);
+    }
+    setLive(true);
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const frame = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        let name = "message", data = "";
+        for (const line of frame.split("\n")) {
+          if (line.startsWith("event: ")) name = line.slice(7);
+          else if (line.startsWith("data: ")) data += line.slice(6);
+          else if (line.startsWith("retry: ")) retry = Number(line.slice(7)) || retry;
+        }
+        if (name === "state") render(JSON.parse(data));
+        else if (name === "bye") { notice("The gateway closed the console stream: " + data, true); logout(); return; }
+      }
+    }
+  } catch (error) {
+    if (abort.signal.aborted) return;
+    notice(`Live stream: ${error.message}`, true);
+  }
+  setLive(false);
+  if (state.key && state.stream === abort) state.streamTimer = setTimeout(connect, retry);
+}
+
+function setLive(on) {
+  const badge = $("live");
+  badge.textContent = on ? "live" : "reconnecting";
+  badge.className = on ? "live on" : "live off";
+}
+
+// ---------------------------------------------------------------- views
+
+function show(view) {
+  state.view = view;
+  for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
+  for (const button of document.querySelectorAll("nav [data-view]")) {
+    button.setAttribute("aria-current", button.dataset.view === view ? "page" : "false");
+  }
+  if (view === "accounts") searchAccounts();
+  if (view === "audit") loadAudit();
+  if (view === "surveillance") loadAlerts();
+}
+
+// A section is rebuilt only when its data changed: rows (and the keyboard focus on
+// their buttons) survive the pushes that did not touch them.
+const drawn = {};
+function changed(name, data) {
+  const text = JSON.stringify(data);
+  if (drawn[name] === text) return false;
+  drawn[name] = text;
+  return true;
+}
+
+function render(snapshot) {
+  state.live = snapshot;
+  if (snapshot.overview) renderOverview(snapshot.overview, snapshot.seq);
+  if (snapshot.markets && changed("markets", [snapshot.markets, state.market])) renderMarkets(snapshot.markets);
+  if (snapshot.sessions && changed("sessions", snapshot.sessions)) renderSessions(snapshot.sessions);
+  if (snapshot.funds && changed("funds", snapshot.funds)) renderFunds(snapshot.funds);
+}
+
+function latency(figures, key, quantile) {
+  const item = (figures.latency_us || {})[key];
+  if (!item || item[quantile] === null || item[quantile] === undefined) return "no samples";
+  return item[quantile] < 0 ? "> 1 s" : `≤ ${item[quantile]} µs`;
+}
+
+function renderOverview(o, seq) {
+  const sessions = Object.entries(o.sessions || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "0";
+  const cards = [
+    ["Ready", o.ready ? "yes" : "no", o.ready ? "ok" : "bad"],
+    ["Trading", o.halted ? "HALTED" : "running", o.halted ? "bad" : "ok"],
+    ["Sequence", seq],
+    ["Orders / s", o.orders_per_s],
+    ["Commands / s", o.commands_per_s],
+    ["Engine apply p50 / p99", `${latency(o, "engine_command", "p50")} / ${latency(o, "engine_command", "p99")}`],
+    ["Journal fsync p99", latency(o, "journal_fsync", "p99")],
+    ["Journal flush p99", latency(o, "journal_flush", "p99")],
+    ["Event-loop lag p99", latency(o, "loop_lag", "p99")],
+    ["Follower lag", o.follower_lag_commands === null || o.follower_lag_commands === undefined ? "no follower" : `${o.follower_lag_commands} commands`],
+    ["Open orders", o.open_orders],
+    ["Logged-on sessions", sessions],
+  ];
+  $("overview-cards").replaceChildren(...cards.map(([label, value, tone]) => {
+    const card = el("div", null, `card ${tone || ""}`);
+    card.append(el("span", label, "label"), el("span", value, "value"));
+    return card;
+  }));
+  $("venue-halt").disabled = o.halted;
+  $("venue-resume").disabled = !o.halted;
+}
+
+function renderMarkets(markets) {
+  if (!state.market || !markets.some((m) => m.symbol === state.market)) state.market = markets.length ? markets[0].symbol : "";
+  const tabs = $("market-tabs");
+  tabs.replaceChildren(...markets.map((m) => {
+    const tab = el("button", `${m.symbol} · ${m.status}`, `tab ${m.status}`);
+    tab.type = "button";
+    tab.setAttribute("role", "tab");
+    tab.setAttribute("aria-selected", String(m.symbol === state.market));
+    tab.dataset.symbol = m.symbol;
+    tab.addEventListener("click", () => { state.market = m.symbol; renderMarkets(state.live.markets); });
+    return tab;
+  }));
+  const m = markets.find((x) => x.symbol === state.market);
+  if (!m) return;
+  const status = $("market-status");
+  status.textContent = m.status;
+  status.className = `badge ${m.status}`;
+  $("market-halt").disabled = m.status === "halted";
+  $("market-cancel-only").disabled = m.status === "cancel_only";
+  $("market-resume").disabled = m.status === "open";
+  const stats = m.stats_24h || { trades: 0 };
+  $("market-stats").replaceChildren(...["trades", "open", "high", "low", "last", "volume"].flatMap((k) => [el("dt", k), el("dd", stats[k] ?? "—")]));
+  const asks = (m.asks || []).slice().reverse().map(([p, q]) => row(["", p, q]));
+  const bids = (m.bids || []).map(([p, q]) => row([q, p, ""]));
+  for (const tr of asks) tr.className = "ask";
+  for (const tr of bids) tr.className = "bid";
+  fill($("ladder").tBodies[0], [...asks, ...bids], "empty book");
+  fill($("trades").tBodies[0], (m.trades || []).map((t) => {
+    const tr = row([t.trade_id, t.price, t.qty, t.taker_side, timeUs(t.ts_us)]);
+    tr.dataset.tradeId = t.trade_id;
+    return tr;
+  }), "no trades yet");
+  depthChart(m.bids || [], m.asks || []);
+}
+
+function depthChart(bids, asks) {
+  const svg = $("depth");
+  const ns = "http://www.w3.org/2000/svg";
+  const cumulative = (levels) => { let sum = 0; return levels.map(([p, q]) => [Number(p), (sum += Number(q))]); };
+  const b = cumulative(bids), a = cumulative(asks);
+  const prices = [...b, ...a].map(([p]) => p);
+  const top = Math.max(1e-12, ...[...b, ...a].map(([, q]) => q));
+  const lo = Math.min(...prices), hi = Math.max(...prices);
+  const x = (p) => (hi === lo ? 200 : 10 + ((p - lo) / (hi - lo)) * 380);
+  const y = (q) => 190 - (q / top) * 180;
+  const shape = (points, cls) => {
+    if (!points.length) return null;
+    const path = document.createElementNS(ns, "path");
+    let d = `M${x(points[0][0])},190`;
+    for (const [p, q] of points) d += ` L${x(p)},${y(q)}`;
+    d += ` L${x(points[points.length - 1][0])},190 Z`;
+    path.setAttribute("d", d);
+    path.setAttribute("class", cls);
+    return path;
+  };
+  svg.replaceChildren(...[shape(b, "bid"), shape(a, "ask")].filter(Boolean));
+}
+
+function renderSessions(sessions) {
+  fill($("sessions").tBodies[0], sessions.map((s) => row([
+    s.protocol, s.id, s.who, s.account, s.logged_on ? "logged on" : s.connected ? "connected" : "down",
+    time(s.since_ms), s.next_in ?? "", s.next_out ?? "",
+  ])), "no sessions");
+}
+
+function steps(history) {
+  return history.map((h) => `${h.status} by ${h.actor}${h.reason ? ` (${h.reason})` : ""}`).join(" → ");
+}
+
+function renderFunds(funds) {
+  fill($("withdrawals").tBodies[0], funds.withdrawals.map((w) => {
+    const actions = el("span", null, "actions");
+    const id = w.withdrawal_id;
+    if (w.status === "held") {
+      const approve = actionButton("Approve", `POST /withdrawals/{withdrawal_id}/approve`, false, () =>
+        confirmThen(`Approve withdrawal ${id}: ${w.amount} ${w.asset} from ${w.account} to ${w.destination}. Maker: ${w.requested_by}.`,
+          (reason) => api("POST", `/withdrawals/${encodeURIComponent(id)}/approve`, { reason })));
+      approve.dataset.withdrawal = id;
+      approve.classList.add("approve");
+      actions.append(approve);
+    }
+    if (w.status === "held" || w.status === "approved") {
+      const reject = actionButton("Reject", `POST /withdrawals/{withdrawal_id}/reject`, true, () =>
+        confirmThen(`Reject withdrawal ${id} (the hold is released).`,
+          (reason) => api("POST", `/withdrawals/${encodeURIComponent(id)}/reject`, { reason })));
+      reject.dataset.withdrawal = id;
+      actions.append(reject);
+    }
+    const tr = row([id, w.account, `${w.amount} ${w.asset}`, w.destination, w.status, w.requested_by, steps(w.history), actions]);
+    tr.dataset.withdrawal = id;
+    return tr;
+  }), "nothing waiting");
+  fill($("deposits").tBodies[0], funds.deposits.map((d) => row([
+    d.deposit_id, d.account, `${d.amount} ${d.asset}`, d.reference, d.status, steps(d.history),
+  ])), "no deposits");
+}
+
+function actionButton(label, route, danger, onClick) {
+  const button = el("button", label, danger ? "danger" : "");
+  button.type = "button";
+  button.dataset.route = route;
+  button.hidden = !allowed(route);
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+async function searchAccounts(event) {
+  if (event) event.preventDefault();
+  const q = $("account-q").value.trim();
+  try {
+    const { accounts } = await api("GET", `/console/accounts?q=${encodeURIComponent(q)}&limit=200`);
+    fill($("accounts").tBodies[0], accounts.map((a) => {
+      const balances = Object.entries(a.balances).map(([asset, b]) => `${asset} ${b.total} / ${b.held}`).join(", ");
+      const actions = el("span", null, "actions");
+      const target = encodeURIComponent(a.account);
+      actions.append(
+        actionButton(a.enabled ? "Disable" : "Enable", "PUT /accounts/{account}/enabled", a.enabled, () =>
+          confirmThen(`${a.enabled ? "Disable" : "Enable"} trading for account ${a.account}.`,
+            (reason) => api("PUT", `/accounts/${target}/enabled`, { enabled: !a.enabled, reason }).then(() => searchAccounts()))),
+        actionButton("Cancel all", "POST /mass-cancel", true, () =>
+          confirmThen(`Cancel every open order of account ${a.account} (${a.open_orders} open).`,
+            (reason) => api("POST", "/mass-cancel", { account: a.account, reason }).then(() => searchAccounts()))),
+      );
+      return row([a.account, a.tenant || "—", a.status || "—", a.kyc || "—", a.enabled ? "enabled" : "DISABLED", a.open_orders, balances, actions]);
+    }), "no account matches");
+  } catch (error) {
+    notice(`Accounts: ${error.message}`, true);
+  }
+}
+
+async function loadAudit(event) {
+  if (event) event.preventDefault();
+  const query = new URLSearchParams({ limit: "200" });
+  for (const [field, id] of [["actor", "audit-actor"], ["path", "audit-path"], ["status", "audit-status"]]) {
+    const value = $(id).value.trim();
+    if (value) query.set(field, value);
+  }
+  try {
+    const { records } = await api("GET", `/console/audit?${query}`);
+    fill($("audit").tBodies[0], records.map((r) => row([
+      time(r.ts_ms), r.actor ?? "", r.role ?? "", `${r.method} ${r.path}`, r.status,
+      (r.problem || "").split(":").pop(), r.reason ?? "", r.seq ?? "",
+    ])), "no record matches");
+  } catch (error) {
+    notice(`Audit: ${error.message}`, true);
+  }
+}
+
+// The alert queue comes from the surveillance routes when this gateway has them.
+async function loadAlerts() {
+  const found = state.doc && Object.keys(state.doc.paths).find((p) => /alerts$/.test(p) && state.doc.paths[p].get);
+  const path = found ? found.slice(API.length) : "";
+  const table = $("alerts");
+  if (!path) {
+    $("alerts-note").textContent = "This gateway has no alert routes.";
+    return;
+  }
+  if (!allowed(`GET ${path}`)) {
+    $("alerts-note").textContent = `Your role may not read ${path}.`;
+    return;
+  }
+  try {
+    const answer = await api("GET", path);
+    const alerts = Object.values(answer).find(Array.isArray) || [];
+    const columns = alerts.length ? Object.keys(alerts[0]).filter((k) => typeof alerts[0][k] !== "object") : [];
+    table.tHead.replaceChildren(row(columns));
+    fill(table.tBodies[0], alerts.map((a) => row(columns.map((c) => a[c]))), "no alerts");
+    $("alerts-note").textContent = `${alerts.length} alert(s) from ${path}`;
+  } catch (error) {
+    notice(`Alerts: ${error.message}`, true);
+  }
+}
+
+// ---------------------------------------------------------------- dangerous actions
+
+// Every action asks for confirmation and a reason; the reason goes with the request
+// (the audit log keeps it, and the engine's history too where the step has one).
+function confirmThen(text, act) {
+  const dialog = $("confirm");
+  $("confirm-text").textContent = text;
+  $("confirm-reason").value = "";
+  const form = $("confirm-form");
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const reason = $("confirm-reason").value.trim();
+    if (reason.length < 3) { $("confirm-reason").reportValidity(); return; }
+    dialog.close();
+    try {
+      const answer = await act(reason);
+      notice(`Done (seq ${answer.seq ?? "?"}): ${text}`);
+    } catch (error) {
+      notice(`Refused: ${error.message}`, true);
+    }
+  };
+  dialog.showModal();
+  $("confirm-reason").focus();
+}
+
+function setStatus(status, verb) {
+  const symbol = state.market;
+  confirmThen(`${verb} ${symbol}.`, (reason) => api("PUT", `/instruments/${encodeURIComponent(symbol)}/status`, { status, reason }));
+}
+
+// ---------------------------------------------------------------- wiring
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  $("confirm-cancel").addEventListener("click", () => $("confirm").close());
+  for (const button of document.querySelectorAll("nav [data-view]")) {
+    button.addEventListener("click", () => show(button.dataset.view));
+  }
+  $("market-halt").addEventListener("click", () => setStatus("halted", "Halt"));
+  $("market-cancel-only").addEventListener("click", () => setStatus("cancel_only", "Set cancel-only on"));
+  $("market-resume").addEventListener("click", () => setStatus("open", "Resume trading on"));
+  $("market-cancel-all").addEventListener("click", () => confirmThen(`Cancel every open order on ${state.market}.`,
+    (reason) => api("POST", "/mass-cancel", { symbol: state.market, reason })));
+  $("venue-halt").addEventListener("click", () => confirmThen("Halt trading on the whole venue.", (reason) => api("PUT", "/halt", { halted: true, reason })));
+  $("venue-resume").addEventListener("click", () => confirmThen("Resume trading on the whole venue.", (reason) => api("PUT", "/halt", { halted: false, reason })));
+  $("account-search").addEventListener("submit", searchAccounts);
+  $("audit-filter").addEventListener("submit", loadAudit);
+  $("alerts-refresh").addEventListener("click", loadAlerts);
+  document.addEventListener("keydown", (event) => {
+    const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName) || $("confirm").open;
+    if (typing || $("shell").hidden || event.ctrlKey || event.metaKey || event.altKey) return;
+    const button = document.querySelector(`nav [aria-keyshortcuts="${event.key}"]`);
+    if (button) { event.preventDefault(); show(button.dataset.view); button.focus(); }
+    else if (event.key === "/") { event.preventDefault(); show("accounts"); $("account-q").focus(); }
+  });
+  $("login-operator").focus();
+});

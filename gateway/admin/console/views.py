@@ -1,0 +1,246 @@
+"""What the console's event stream pushes: plain JSON views of the live gateway.
+
+Built on the event loop from in-memory state only (the engine, the market-data
+publisher's books, the metrics registry, the edges' session tables), bounded in size,
+so one build costs about what one depth snapshot does.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from gateway.admin.routes.funds import deposit_view, withdrawal_view
+from gateway.marketdata import levels_as_strings
+from gateway.metrics import Counter, Gauge, Histogram, Registry
+
+if TYPE_CHECKING:
+    from gateway.app import App
+
+__all__ = ["Sampler", "funds", "markets", "overview", "sessions"]
+
+#: price levels per side and trades per instrument in a markets view
+DEPTH: Final = 10
+TRADES: Final = 20
+#: withdrawals still waiting for a step, and recent deposits, in a funds view
+OPEN_WITHDRAWALS: Final = ("held", "approved", "sent")
+MAX_FUNDS: Final = 100
+_DAY_US: Final = 86_400_000_000
+_ORDER_COMMANDS: Final = frozenset({"NewOrder"})
+
+
+def _gauge(registry: Registry, name: str) -> dict[str, float]:
+    """A gauge's values by their label values joined ("" when it has no labels)."""
+    metric = registry.metrics.get(name)
+    if not isinstance(metric, Gauge):
+        return {}
+    return {",".join(v for _, v in key): source() for key, source in metric.sources.items()}
+
+
+def _commands(registry: Registry) -> tuple[float, float]:
+    """(all commands, new orders) counted so far."""
+    metric = registry.metrics.get("gw_commands_total")
+    if not isinstance(metric, Counter):
+        return 0.0, 0.0
+    total = orders = 0.0
+    for key, value in metric.values.items():
+        total += value
+        if dict(key).get("type") in _ORDER_COMMANDS:
+            orders += value
+    return total, orders
+
+
+_LATENCIES: Final = {
+    "engine_command": "gw_engine_command_seconds",
+    "journal_flush": "gw_journal_flush_seconds",
+    "journal_fsync": "gw_journal_fsync_seconds",
+    "loop_lag": "gw_loop_lag_seconds",
+}
+_QUANTILES: Final = (("p50", 0.5), ("p99", 0.99), ("p999", 0.999))
+
+
+@dataclass
+class _Sample:
+    at: float
+    commands: float = 0.0
+    orders: float = 0.0
+    buckets: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _quantile_us(bounds: tuple[float, ...], counts: list[int], q: float) -> float | None:
+    """The upper bucket bound (microseconds) under which a fraction q of the samples
+    fall; None without samples, -1 when above the highest bound."""
+    total = sum(counts)
+    if total == 0:
+        return None
+    wanted, running = q * total, 0
+    for bound, n in zip(bounds, counts, strict=False):
+        running += n
+        if running >= wanted:
+            return bound
+    return -1
+
+
+class Sampler:
+    """Rates and latency quantiles over the last window of at least ``window_s``: the
+    difference of two registry samples, so the figures describe now, not since start."""
+
+    def __init__(self, registry: Registry, window_s: float = 1.0) -> None:
+        self.registry = registry
+        self.window_s = window_s
+        self._prev = self._take(time.monotonic())
+        self._last = self._prev
+
+    def _take(self, now: float) -> _Sample:
+        commands, orders = _commands(self.registry)
+        sample = _Sample(now, commands, orders)
+        for label, name in _LATENCIES.items():
+            metric = self.registry.metrics.get(name)
+            if isinstance(metric, Histogram):
+                sample.buckets[label] = list(metric.counts)
+        return sample
+
+    def figures(self) -> dict[str, Any]:
+        now = time.monotonic()
+        if now - self._last.at >= self.window_s:
+            self._prev, self._last = self._last, self._take(now)
+        prev, last = self._prev, self._last
+        span = last.at - prev.at
+        latency: dict[str, dict[str, float | None]] = {}
+        for label, name in _LATENCIES.items():
+            metric = self.registry.metrics.get(name)
+            if not isinstance(metric, Histogram) or label not in last.buckets:
+                continue
+            old = prev.buckets.get(label, [0] * len(metric.counts))
+            window = [b - a for a, b in zip(old, last.buckets[label], strict=True)]
+            latency[label] = {
+                "samples": sum(window),
+                **{k: _quantile_us(metric.buckets, window, q) for k, q in _QUANTILES},
+            }
+        return {
+            "window_s": round(span, 3),
+            "commands_per_s": round((last.commands - prev.commands) / span, 1) if span else 0,
+            "orders_per_s": round((last.orders - prev.orders) / span, 1) if span else 0,
+            "latency_us": latency,
+        }
+
+
+def overview(app: App, sampler: Sampler) -> dict[str, Any]:
+    engine = app.host.engine
+    registry = app.registry
+    lag = _gauge(registry, "gw_follower_lag_commands")
+    return {
+        "ready": app.ready,
+        "halted": engine.halted,
+        "seq": engine.last_seq,
+        "open_orders": len(engine.orders),
+        "sessions": _gauge(registry, "gw_sessions_connected"),
+        "connections": _gauge(registry, "gw_connections"),
+        "follower_lag_commands": lag.get("") if lag else None,
+        "follower_up": _gauge(registry, "gw_follower_up").get(""),
+        **sampler.figures(),
+    }
+
+
+def _stats(trades: list[Any], now_us: int) -> dict[str, Any]:
+    """High, low, volume and count over the trades of the last 24 h that the
+    publisher still holds (its trade history), oldest first."""
+    day = [t for t in trades if now_us - t.ts_us <= _DAY_US]
+    if not day:
+        return {"trades": 0}
+    instrument = day[0].instrument
+    prices = [t.price for t in day]
+    return {
+        "trades": len(day),
+        "open": instrument.ticks_to_price(day[0].price),
+        "high": instrument.ticks_to_price(max(prices)),
+        "low": instrument.ticks_to_price(min(prices)),
+        "last": instrument.ticks_to_price(day[-1].price),
+        "volume": instrument.lots_to_qty(sum(t.qty for t in day)),
+    }
+
+
+def markets(app: App) -> list[dict[str, Any]]:
+    engine = app.host.engine
+    publisher = app.publisher
+    found: list[dict[str, Any]] = []
+    for symbol, listing in engine.listings.items():
+        book = publisher.book(symbol) if publisher is not None else None
+        view: dict[str, Any] = {"symbol": symbol, "status": listing.status.name.lower()}
+        if book is not None:
+            instrument = book.instrument
+            trades = list(book.trades)
+            view["bids"] = levels_as_strings(instrument, book.bids.top(DEPTH))
+            view["asks"] = levels_as_strings(instrument, book.asks.top(DEPTH))
+            view["trades"] = [
+                {
+                    "trade_id": t.trade_id,
+                    "price": instrument.ticks_to_price(t.price),
+                    "qty": instrument.lots_to_qty(t.qty),
+                    "taker_side": "buy" if t.taker_side == 1 else "sell",
+                    "ts_us": t.ts_us,
+                }
+                for t in reversed(trades[-TRADES:])
+            ]
+            view["stats_24h"] = _stats(trades, engine.last_ts_us)
+        found.append(view)
+    return found
+
+
+def funds(app: App) -> dict[str, Any]:
+    state = app.host.engine.funds
+    pending = [w for w in state.withdrawals.values() if w.status in OPEN_WITHDRAWALS]
+    deposits = list(state.deposits.values())[-MAX_FUNDS:]
+    return {
+        "withdrawals": [withdrawal_view(w) for w in reversed(pending[-MAX_FUNDS:])],
+        "deposits": [deposit_view(d) for d in reversed(deposits)],
+    }
+
+
+def sessions(app: App, since: dict[str, int]) -> list[dict[str, Any]]:
+    """Every FIX session the acceptor knows and every WS connection. ``since`` keeps
+    when the console first saw each FIX session logged on (ms); it is pruned here."""
+    now_ms = time.time_ns() // 1_000_000
+    found: list[dict[str, Any]] = []
+    fix = getattr(app, "fix", None)
+    live: set[str] = set()
+    if fix is not None:
+        for session in list(fix.acceptor.sessions.values()):
+            sid = session.session_id
+            logged_on = session.is_logged_on
+            if logged_on:
+                live.add(sid)
+                since.setdefault(sid, now_ms)
+            found.append(
+                {
+                    "protocol": "fix",
+                    "id": sid,
+                    "who": session.settings.target_comp_id,
+                    "account": ",".join(session.settings.accounts),
+                    "logged_on": logged_on,
+                    "connected": session.is_connected,
+                    "since_ms": since.get(sid),
+                    "next_in": session.next_target_seq,
+                    "next_out": session.next_sender_seq,
+                }
+            )
+    for sid in [s for s in since if s not in live]:
+        del since[sid]
+    if app.ws is not None:
+        for connection in list(app.ws.connections):
+            s = connection.session
+            found.append(
+                {
+                    "protocol": "ws",
+                    "id": s.peer,
+                    "who": s.api_key,
+                    "account": s.account or "",
+                    "logged_on": bool(s.account),
+                    "connected": not s.closed,
+                    "since_ms": None,
+                    "next_in": None,
+                    "next_out": s.user_seq,
+                }
+            )
+    return found

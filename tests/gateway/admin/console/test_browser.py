@@ -1,0 +1,194 @@
+"""The console in a real headless Chromium against a real gateway: the issue's four
+scenarios (a FIX trade shows up live; a halt from the console refuses the next FIX
+order; maker-checker on a withdrawal; a read-only operator sees no action and a
+forged action is refused), each leaving screenshots."""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+import pytest
+
+from engine.venue.tenancy_commands import SetTenantThreshold
+from gateway.admin.problems import TYPE_PREFIX
+from gateway.app import App
+from tests.conftest import submit_applied
+from tests.gateway.admin.conftest import DEMO, AdminClient
+from tests.gateway.admin.console.conftest import Browser
+from tests.gateway.conftest import Connect
+
+BTC = 100_000_000
+TT = (60, "20261123-00:00:00")
+
+
+def seed(app: App, role: str) -> str:
+    return next(op.demo_seed for op in app.config.admin.operators if op.id == DEMO[role])
+
+
+def order(clordid: str, side: int, qty: str, price: str) -> list[tuple[int, object]]:
+    return [
+        (11, clordid),
+        (55, "BTC-USD"),
+        (54, side),
+        (38, qty),
+        (40, 2),
+        (44, price),
+        (59, 1),
+        TT,
+    ]
+
+
+async def trade_shows_up(app: App, browser: Browser, fix_login: Connect) -> float:
+    """Two FIX clients cross on BTC-USD; the seconds from the taker's fill report to
+    the trade's row in the console's Markets view."""
+    await browser.login(DEMO["ops"], seed(app, "ops"))
+    await browser.click('nav [data-view="markets"]')
+    await browser.click('#market-tabs [data-symbol="BTC-USD"]')
+    maker = await fix_login("CLIENT1")
+    taker = await fix_login("CLIENT2")
+    await maker.send("D", order("m1", 2, "0.3", "43210"))
+    assert (await maker.expect("8")).get(150) == b"0"
+    await taker.send("D", order("t1", 1, "0.3", "43210"))
+    assert (await taker.expect("8")).get(150) == b"0"
+    fill = await taker.expect("8")
+    filled_at = time.monotonic()
+    assert fill.get(150) == b"F"
+    trade_id = app.publisher.books["BTC-USD"].trades[-1].trade_id if app.publisher else 0
+    row = f'#trades tr[data-trade-id="{trade_id}"]'
+    await browser.until("return document.querySelector(arguments[0])", row)
+    seen = time.monotonic() - filled_at
+    cells = await browser.js(
+        "return [...document.querySelector(arguments[0]).cells].map(c => c.textContent)", row
+    )
+    assert cells[1:4] == ["43210", "0.3", "buy"], cells
+    await browser.shot("markets")
+    return seen
+
+
+async def test_a_fix_trade_appears_in_the_console(
+    app: App, browser: Browser, fix_login: Connect
+) -> None:
+    await trade_shows_up(app, browser, fix_login)
+    await browser.click('nav [data-view="overview"]')
+    await browser.until(
+        "return document.getElementById('overview-cards').textContent.includes('Orders / s')"
+    )
+    await browser.shot("overview")
+
+
+@pytest.mark.slow
+async def test_a_fix_trade_appears_within_one_second(
+    app: App, browser: Browser, fix_login: Connect
+) -> None:
+    assert await trade_shows_up(app, browser, fix_login) < 1.0
+
+
+async def test_a_halt_from_the_console_refuses_the_next_fix_order(
+    app: App, browser: Browser, fix_login: Connect
+) -> None:
+    await browser.login(DEMO["ops"], seed(app, "ops"))
+    await browser.keys("2")  # the Markets view, by keyboard
+    await browser.click('#market-tabs [data-symbol="BTC-USD"]')
+    await browser.click("#market-halt")
+    await browser.shot("halt-confirm")
+    await browser.confirm("runaway algo on BTC-USD")
+    await browser.until("return document.getElementById('market-status').textContent === 'halted'")
+    await browser.shot("halted")
+    assert app.host.engine.listings["BTC-USD"].status.name == "HALTED"
+
+    client = await fix_login("CLIENT1")
+    await client.send("D", order("h1", 2, "0.1", "43000"))
+    report = await client.expect("8")
+    assert (report.get(150), report.get(39)) == (b"8", b"8")
+    assert "halted" in (report.get_str(58) or "").lower(), report
+
+    await browser.keys("7")
+    await browser.until(
+        "return document.querySelector('#audit tbody').textContent"
+        ".includes('runaway algo on BTC-USD')"
+    )
+    await browser.shot("audit")
+
+
+async def test_a_second_operator_approves_a_withdrawal_the_first_requested(
+    app: App, browser: Browser
+) -> None:
+    await submit_applied(app, SetTenantThreshold("DEMO", "BTC", BTC))
+    async with aiohttp.ClientSession() as http:
+        admin = AdminClient(app, http)
+        body = {"account": "ACC1", "asset": "BTC", "amount": "2", "destination": "bc1q-cold"}
+        reply = await admin.call("POST", "/admin/v1/withdrawals", body, role="ops")
+        assert reply.status == 200, reply
+    (withdrawal,) = app.host.engine.funds.withdrawals.values()
+    wid = withdrawal.withdrawal_id
+    approve = f'button.approve[data-withdrawal="{wid}"]'
+
+    # The maker cannot approve its own request above the threshold.
+    await browser.login(DEMO["ops"], seed(app, "ops"))
+    await browser.keys("5")
+    await browser.click(approve)
+    await browser.confirm("client called to confirm")
+    await browser.until("return document.getElementById('notice').textContent.includes('Refused')")
+    assert "must not be the requester" in (
+        await browser.js("return document.getElementById('notice').textContent")
+    )
+    await browser.shot("maker-refused")
+    assert withdrawal.status == "held"
+
+    # A second operator (compliance) approves it.
+    await browser.click("#logout")
+    await browser.login(DEMO["compliance"], seed(app, "compliance"))
+    await browser.keys("5")
+    await browser.click(approve)
+    await browser.confirm("second check done, destination whitelisted")
+    await browser.until(
+        "return document.querySelector(arguments[0]) === null"
+        " && document.querySelector('#withdrawals').textContent.includes('approved')",
+        approve,
+    )
+    await browser.shot("checker-approved")
+    assert withdrawal.status == "approved"
+    actors = [(step[0], step[1], step[2]) for step in withdrawal.history]
+    assert actors[-1] == (
+        "approved",
+        DEMO["compliance"],
+        "second check done, destination whitelisted",
+    )
+    assert actors[0][1] == DEMO["ops"]
+
+
+async def test_a_read_only_operator_sees_no_action_and_a_forged_one_is_refused(
+    app: App, browser: Browser
+) -> None:
+    await submit_applied(app, SetTenantThreshold("DEMO", "BTC", BTC))
+    async with aiohttp.ClientSession() as http:
+        body = {"account": "ACC1", "asset": "BTC", "amount": "2", "destination": "bc1q"}
+        reply = await AdminClient(app, http).call("POST", "/admin/v1/withdrawals", body, role="ops")
+        assert reply.status == 200, reply
+    await browser.login(DEMO["read-only"], seed(app, "read-only"))
+    # every action button on the page, in any view: none may be shown to this role
+    shown = (
+        "return [...document.querySelectorAll('[data-route]')]"
+        ".filter(b => !b.hidden).map(b => b.id || b.textContent)"
+    )
+    for view in ("overview", "markets", "accounts", "funds"):
+        await browser.click(f'nav [data-view="{view}"]')
+        if view == "funds":
+            await browser.until(
+                "return document.querySelectorAll('#withdrawals tr[data-withdrawal]').length === 1"
+            )
+        if view == "accounts":
+            await browser.until("return document.querySelectorAll('#accounts tbody tr').length > 1")
+        assert await browser.js(shown) == [], view
+        await browser.shot(f"read-only-{view}")
+
+    # The same request the Halt button would send, signed with the read-only key.
+    forged = await browser.js_async(
+        """const done = arguments[arguments.length - 1];
+        api('PUT', '/instruments/BTC-USD/status', {status: 'halted', reason: 'forged'})
+            .then(a => done({ok: a}),
+                  e => done({status: e.problem.status, type: e.problem.type}));"""
+    )
+    assert forged == {"status": 403, "type": TYPE_PREFIX + "role-forbidden"}, forged
+    assert app.host.engine.listings["BTC-USD"].status.name == "OPEN"

@@ -1,0 +1,128 @@
+"""The console's page and live stream over real HTTP: assets served with a strict
+policy, the stream signed like any admin read, pushed on change, ended when the
+operator is disabled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+
+from engine.venue.operators import SetOperatorEnabled
+from gateway.admin.problems import TYPE_PREFIX
+from tests.conftest import submit_applied
+from tests.gateway.admin.conftest import DEMO, AdminClient
+
+STREAM = "/admin/v1/console/stream"
+PATIENCE_S = 10.0
+
+
+class Events:
+    """The server-sent events of one open stream, parsed."""
+
+    def __init__(self, response: Any) -> None:
+        self.response = response
+
+    async def next(self) -> tuple[str, Any]:
+        name, data = "message", b""
+        while True:
+            line = await asyncio.wait_for(self.response.content.readline(), PATIENCE_S)
+            if line == b"":
+                return "eof", None
+            line = line.rstrip(b"\n")
+            if not line:
+                if data:
+                    return name, orjson.loads(data)
+                continue
+            if line.startswith(b"event: "):
+                name = line[7:].decode()
+            elif line.startswith(b"data: "):
+                data += line[6:]
+
+    async def state_where(self, predicate: Any) -> dict[str, Any]:
+        while True:
+            name, data = await self.next()
+            assert name == "state", (name, data)
+            if predicate(data):
+                return dict(data)
+
+
+@asynccontextmanager
+async def stream(admin: AdminClient, role: str) -> AsyncIterator[Any]:
+    headers = admin.headers(DEMO[role], "GET", STREAM, b"")
+    async with admin.http.get(admin.base + STREAM, headers=headers) as response:
+        yield response
+
+
+def market(state: dict[str, Any], symbol: str) -> dict[str, Any]:
+    return next(m for m in state["markets"] if m["symbol"] == symbol)
+
+
+async def test_the_page_and_its_assets_are_served_with_a_strict_policy(
+    admin: AdminClient,
+) -> None:
+    for path, kind in (
+        ("/console", "text/html"),
+        ("/console/static/console.js", "text/javascript"),
+        ("/console/static/console.css", "text/css"),
+    ):
+        async with admin.http.get(admin.base + path) as response:
+            assert response.status == 200, path
+            assert response.content_type == kind
+            assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+    for path in ("/console/static/missing.js", "/console/static/..%2Fserver.py",
+                 "/console/static/feed.py"):  # fmt: skip
+        async with admin.http.get(admin.base + path) as response:
+            assert response.status == 404, path
+
+
+async def test_the_stream_is_signed_and_staff_only(admin: AdminClient) -> None:
+    async with admin.http.get(admin.base + STREAM) as response:
+        assert response.status == 401
+    async with stream(admin, "tenant-admin") as response:
+        assert response.status == 403
+        assert (await response.json(content_type=None))["type"] == TYPE_PREFIX + "role-forbidden"
+    async with stream(admin, "read-only") as response:
+        assert response.status == 200
+        assert response.content_type == "text/event-stream"
+        state = await Events(response).state_where(lambda s: True)
+    assert market(state, "BTC-USD")["status"] == "open"
+    assert state["overview"]["ready"] is True
+    assert await audited(admin, 3) == [
+        (None, 401, STREAM), (DEMO["tenant-admin"], 403, STREAM), (DEMO["read-only"], 200, STREAM),
+    ]  # fmt: skip
+
+
+async def audited(admin: AdminClient, count: int) -> list[tuple[Any, ...]]:
+    """(actor, status, path) of the audit log's first ``count`` lines, once written (the
+    log appends on its own thread)."""
+    assert admin.app.admin is not None
+    path = admin.app.admin.audit.path
+    for _ in range(int(PATIENCE_S / 0.01)):
+        lines = path.read_bytes().splitlines() if path.exists() else []
+        if len(lines) >= count:
+            break
+        await asyncio.sleep(0.01)
+    records = [orjson.loads(line) for line in lines[:count]]
+    return [(r["actor"], r["status"], r["path"]) for r in records]
+
+
+async def test_a_change_is_pushed_and_a_disabled_operator_is_cut_off(admin: AdminClient) -> None:
+    async with stream(admin, "support") as response:
+        events = Events(response)
+        await events.state_where(lambda s: market(s, "BTC-USD")["status"] == "open")
+        halted = await admin.call(
+            "PUT", "/admin/v1/instruments/BTC-USD/status", {"status": "halted"}, role="ops"
+        )
+        assert halted.status == 200, halted
+        await events.state_where(lambda s: market(s, "BTC-USD")["status"] == "halted")
+        await submit_applied(admin.app, SetOperatorEnabled(DEMO["support"], False))
+        name, data = await events.next()
+        while name == "state":
+            name, data = await events.next()
+        assert (name, data) == ("bye", {"reason": "operator-disabled"})
+        assert (await events.next())[0] == "eof"
