@@ -12,7 +12,7 @@ from gateway.host import EventBatch
 
 
 async def test_listeners_run_by_priority(gateway: App) -> None:
-    assert gateway.fix is not None and gateway.ws is not None
+    assert gateway.fix is not None and gateway.ws is not None and gateway.admin is not None
     assert gateway.host.listeners == [
         gateway.tracker,
         gateway.credentials,
@@ -20,6 +20,7 @@ async def test_listeners_run_by_priority(gateway: App) -> None:
         gateway.fix.on_batch,
         gateway.publisher,
         gateway.ws.listener,
+        gateway.admin.console,
     ]
 
 
