@@ -27,7 +27,8 @@ from typing import Any, Final
 
 from engine.model import OrdType, Side, Stp, TimeInForce, TradingStatus
 from engine.perp import PERP_COMMANDS, PerpCommand
-from engine.venue import VENUE_COMMANDS, VenueCommand
+from engine.venue import VenueCommand
+from engine.venue.registry import VENUE_COMMANDS
 
 __all__ = [
     "COMMAND_TYPES",

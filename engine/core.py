@@ -31,6 +31,7 @@ from engine.commands import (
     SetGlobalHalt,
     SetInstrumentStatus,
     Tick,
+    command_from_record,
 )
 from engine.events import (
     AdminApplied,
@@ -61,11 +62,12 @@ from engine.perp.state import Perps
 from engine.risk import PPM, Account, RiskError, bps_to_ppm
 from engine.sequencer import Sequencer
 from engine.settlement import Settlement
-from engine.venue import VENUE_HANDLERS, fees
+from engine.venue import fees
 from engine.venue.credentials import Credentials
 from engine.venue.fees import FeeBook
 from engine.venue.funds import Funds
 from engine.venue.operators import Operators
+from engine.venue.registry import VENUE_HANDLERS
 from engine.venue.reviews import AlertReviews
 from engine.venue.tenancy import MarketState, Tenancy
 
@@ -182,6 +184,11 @@ class Engine(Settlement):
         """Run a command's handler inside the command being applied: how an envelope
         (engine.venue.operators.AdminRequest) applies the command it carries."""
         self._handlers[type(command)](command)
+
+    def decode(self, record: list[Any]) -> Command:
+        """A command from its journal record (how an envelope carries one); the
+        engine's command table includes the operator side's."""
+        return command_from_record(record)
 
     def next_expiry_us(self) -> int | None:
         """Earliest GTD expiry still pending, so the gateway knows when to send a Tick."""

@@ -11,6 +11,10 @@ Each module here owns one part of that state and everything that changes it:
   answering with :class:`~engine.events.VenueEvent` (``emit``) or an admin reject
   (``reject``), and changing nothing when it rejects.
 
+registry.py gathers every module's commands and handlers (``VENUE_COMMANDS``,
+``VENUE_HANDLERS``); this package itself imports none of its modules, so that they can
+import it without a cycle.
+
 Command fields are plain ``str``, ``int`` and ``bool`` values: a journal record
 round-trips them exactly (a tuple would come back a list, an enum an int).
 """
@@ -27,8 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CODE_RANGES",
-    "VENUE_COMMANDS",
-    "VENUE_HANDLERS",
     "Handler",
     "VenueCommand",
     "emit",
@@ -69,29 +71,3 @@ def reject(engine: Engine, subject: str, code: RejectCode, text: str) -> None:
             engine.seq, engine.ts_us, len(out), "admin", subject, "", "", 0, int(code), text
         )
     )
-
-
-def _collect() -> tuple[dict[int, type[Any]], dict[type[Any], Handler]]:
-    from engine.venue import credentials, fees, funds, operators, reviews, tenancy
-
-    commands: dict[int, type[Any]] = {}
-    handlers: dict[type[Any], Handler] = {}
-    for name, module in (
-        ("tenancy", tenancy),
-        ("fees", fees),
-        ("funds", funds),
-        ("credentials", credentials),
-        ("operators", operators),
-        ("reviews", reviews),
-    ):
-        for code, cls in module.COMMANDS.items():
-            if code not in CODE_RANGES[name] or code in commands:
-                raise RuntimeError(
-                    f"journal code {code} of {cls.__name__} is outside {name}'s range or taken"
-                )
-            commands[code] = cls
-        handlers.update(module.HANDLERS)
-    return commands, handlers
-
-
-VENUE_COMMANDS, VENUE_HANDLERS = _collect()

@@ -235,8 +235,6 @@ def _summary(events: list[Any]) -> dict[str, Any]:
 
 
 def _admin_request(engine: Engine, cmd: AdminRequest) -> None:
-    from engine.commands import command_from_record
-
     ops = engine.operators
     ops.forget_before(engine.ts_us)
     op = ops.by_id.get(cmd.operator)
@@ -247,7 +245,7 @@ def _admin_request(engine: Engine, cmd: AdminRequest) -> None:
         reject(engine, cmd.operator, RejectCode.ALREADY_EXISTS, "idempotency key already used")
         return
     try:
-        inner = command_from_record(orjson.loads(cmd.record))
+        inner = engine.decode(orjson.loads(cmd.record))
     except (orjson.JSONDecodeError, LookupError, TypeError, ValueError) as exc:
         reject(engine, cmd.operator, RejectCode.INVALID_COMMAND, f"bad inner command: {exc}")
         return

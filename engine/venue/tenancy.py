@@ -22,11 +22,8 @@ from engine.events import RejectCode
 
 if TYPE_CHECKING:
     from engine.risk import Account
-    from engine.venue import Handler
 
 __all__ = [
-    "COMMANDS",
-    "HANDLERS",
     "KYC_TRANSITIONS",
     "AccountInfo",
     "AccountStatus",
@@ -322,14 +319,3 @@ class Tenancy:
                     reference,
                 )
             )
-
-
-def _commands() -> tuple[dict[int, type[Any]], dict[type[Any], Handler]]:
-    from engine.venue import tenancy_commands
-
-    return tenancy_commands.COMMANDS, tenancy_commands.HANDLERS
-
-
-COMMANDS: dict[int, type[Any]]
-HANDLERS: dict[type[Any], Handler]
-COMMANDS, HANDLERS = _commands()
