@@ -11,6 +11,7 @@ same session code (gateway/rest/client.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection
 from typing import Any, Final
 
@@ -19,7 +20,7 @@ from gateway.follower.history import BadQuery, Page, Query
 from gateway.readstore import ReadStore
 from gateway.ws.errors import ApiError, ErrorCode, close_reason_name, engine_error
 
-__all__ = ["HISTORY_METHODS", "ORDER_EVENTS", "Table", "read_page"]
+__all__ = ["CATCH_UP_S", "HISTORY_METHODS", "ORDER_EVENTS", "Table", "read_page"]
 
 #: the order state changes the orders table holds (its ``status`` filter)
 ORDER_EVENTS: Final = ("accepted", "replaced", "canceled", "expired", "rejected", "restored")
@@ -44,6 +45,10 @@ HISTORY_METHODS: Final = {
     "ledger.history": Table("ledger", "asset", None, False),
 }
 
+#: how long a read waits for the follower to store the caller's earlier commands
+CATCH_UP_S: Final = 2.0
+_POLL_S: Final = 0.01
+
 _SIDES: Final = {int(m): m.name.lower() for m in Side}
 _TYPES: Final = {int(m): m.name.lower() for m in OrdType}
 _TIFS: Final = {int(m): m.name.lower() for m in TimeInForce}
@@ -52,12 +57,19 @@ Lookup = Callable[[str], Instrument | None]
 
 
 async def read_page(
-    store: ReadStore, table: str, query: Query, family: Collection[str], instrument: Lookup
+    store: ReadStore,
+    table: str,
+    query: Query,
+    family: Collection[str],
+    instrument: Lookup,
+    after: int = 0,
 ) -> dict[str, Any]:
     """One page of ``table`` for ``query.account``, with the seq it is complete up to:
     the position is read first, and rows are only ever appended, so every row up to
-    ``as_of_seq`` is in this page or a later one."""
-    seq, _ = await store.position()
+    ``as_of_seq`` is in this page or a later one. The read waits (at most
+    :data:`CATCH_UP_S`) for the store to hold seq ``after``: the caller's own commands,
+    answered before it asked, are in its history."""
+    seq = await _position(store, after)
     try:
         if table == "orders":
             page: Page = await store.history.orders(query)
@@ -71,6 +83,17 @@ async def read_page(
     except BadQuery as bad:
         raise ApiError(ErrorCode.INVALID_PARAMS, f"{table}.history: {bad}") from None
     return {table: rows, "next_cursor": page.next_cursor or None, "as_of_seq": seq}
+
+
+async def _position(store: ReadStore, after: int) -> int:
+    """The store's seq, once it is at least ``after`` or CATCH_UP_S has passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CATCH_UP_S
+    seq, _ = await store.position()
+    while seq < after and loop.time() < deadline:
+        await asyncio.sleep(_POLL_S)
+        seq, _ = await store.position()
+    return seq
 
 
 def _render(instrument: Lookup, symbol: str) -> tuple[Callable[[int], str], Callable[[int], str]]:

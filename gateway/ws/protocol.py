@@ -392,6 +392,8 @@ class Session:
         self.unacked = 0
         #: a store read in flight: every later request waits for its answer
         self.reading = False
+        #: seq of the last command of this session that was answered
+        self.answered_seq = 0
         self.last_pending: Pending | None = None
         self.inbox: deque[Request | bytes] = deque()
         self.limiter = RateLimiter(venue.config.max_requests_per_s, time.monotonic())
@@ -581,6 +583,7 @@ class Session:
     def on_batch(self, pending: Pending, batch: EventBatch) -> None:
         """The answer to a command of ours, after the journal commit."""
         self.unacked -= 1
+        self.answered_seq = batch.seq
         if self.last_pending is pending:
             self.last_pending = None
         if not self.closed:
@@ -828,9 +831,11 @@ class Session:
         if limit is not None and not 0 < limit <= MAX_LIST:
             raise p._bad(f"'limit' must be 1..{MAX_LIST}")
         query = Query(account, symbol, kind, from_us, to_us, cursor, limit or 100)
-        venue = self.venue
+        venue, after = self.venue, self.answered_seq
         return _Read(
-            lambda: read_page(venue.readstore, table.name, query, family, venue.find_instrument)
+            lambda: read_page(
+                venue.readstore, table.name, query, family, venue.find_instrument, after
+            )
         )
 
     def _instruments(self, p: Params) -> dict[str, Any]:

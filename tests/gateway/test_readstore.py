@@ -128,3 +128,27 @@ async def test_closing_twice_is_harmless(tmp_path: Path) -> None:
     store = ReadStore("", tmp_path / "store.sqlite3")
     await store.close()
     await store.close()
+
+
+async def test_postgresql_stopped_then_back_is_unavailable_then_read_again(
+    venue: LiveVenue, tmp_path: Path
+) -> None:
+    """A cluster of this test's own: stopping it disturbs no other test."""
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        url = await cluster.new_database()
+        await catch_up(venue.directory, url)
+        store = ReadStore(url, tmp_path / "unused")
+        try:
+            assert (await store.position())[0] == venue.engine.last_seq
+            cluster.stop("fast")
+            for _ in range(2):  # the pooled connection is dead, then none can be made
+                with pytest.raises(StoreUnavailable):
+                    await store.position()
+            cluster.start()
+            assert (await store.position())[0] == venue.engine.last_seq
+        finally:
+            await store.close()
+    finally:
+        cluster.destroy()

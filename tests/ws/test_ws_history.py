@@ -4,6 +4,7 @@ and its sub-accounts', never another account's, a page at a time."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 
 from engine.venue.tenancy_commands import CreateSubAccount
 from gateway.app import App
+from gateway.follower.follower import Follower, FollowerSettings
+from gateway.ws.history import CATCH_UP_S
 from tests.conftest import MakeGateway, follow, submit_applied
 from tests.ws.helpers import Client, connect_client, issue_key, limit
 
@@ -175,4 +178,28 @@ async def test_a_read_answers_before_the_command_sent_after_it(gateway: App) -> 
     assert [m["id"] for m in c.log if "id" in m][-2:] == [read, command]
     page = (await c.answer(read))["result"]
     assert [o["price"] for o in page["orders"]] == ["90"]  # the later order is not in it
+    await c.close()
+
+
+async def test_a_read_waits_for_the_store_to_hold_the_sessions_own_commands(
+    gateway: App,
+) -> None:
+    """Place, then ask: the order is in the history, though the follower stored it only
+    after the question arrived."""
+    await follow(gateway)  # the store exists, behind the engine from now on
+    c = await connect_client(gateway)
+    await c.logon("demo-acc1")
+    placed = await c.ok("order.place", limit("BTC-USD", "buy", "0.1", "90"))
+    read = await c.send("orders.history", {"status": "accepted"})
+    settings = FollowerSettings(Path(gateway.config.journal.dir), poll_s=0.01)
+    follower, stop = Follower(settings), asyncio.Event()
+    running = asyncio.create_task(follower.run(stop))
+    try:
+        page = (await c.answer(read, timeout=CATCH_UP_S + 5))["result"]
+    finally:
+        stop.set()
+        await running
+        await follower.close()
+    assert [o["order_id"] for o in page["orders"]] == [placed["id"]]
+    assert page["as_of_seq"] >= gateway.host.engine.last_seq
     await c.close()
