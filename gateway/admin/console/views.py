@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from engine.venue.credentials import fix_session_key
 from gateway.admin.routes.funds import deposit_view, withdrawal_view
 from gateway.marketdata import levels_as_strings
 from gateway.metrics import Counter, Gauge, Histogram, Registry
@@ -199,34 +200,40 @@ def funds(app: App) -> dict[str, Any]:
 
 
 def sessions(app: App, since: dict[str, int]) -> list[dict[str, Any]]:
-    """Every FIX session the acceptor knows and every WS connection. ``since`` keeps
-    when the console first saw each FIX session logged on (ms); it is pruned here."""
+    """Every FIX session the venue has (live or not) and every WS connection. ``since``
+    keeps when the console first saw each FIX session logged on (ms); pruned here."""
     now_ms = time.time_ns() // 1_000_000
-    found: list[dict[str, Any]] = []
     fix = getattr(app, "fix", None)
-    live: set[str] = set()
+    live = {}
     if fix is not None:
         for session in list(fix.acceptor.sessions.values()):
-            sid = session.session_id
-            logged_on = session.is_logged_on
-            if logged_on:
-                live.add(sid)
-                since.setdefault(sid, now_ms)
-            found.append(
-                {
-                    "protocol": "fix",
-                    "id": sid,
-                    "who": session.settings.target_comp_id,
-                    "account": ",".join(session.settings.accounts),
-                    "logged_on": logged_on,
-                    "connected": session.is_connected,
-                    "since_ms": since.get(sid),
-                    "next_in": session.next_target_seq,
-                    "next_out": session.next_sender_seq,
-                }
-            )
-    for sid in [s for s in since if s not in live]:
-        del since[sid]
+            settings = session.settings
+            live[fix_session_key(settings.sender_comp_id, settings.target_comp_id)] = session
+    found: list[dict[str, Any]] = []
+    for key, record in app.host.engine.credentials.fix_sessions.items():
+        session = live.get(key)
+        logged_on = session is not None and session.is_logged_on
+        if logged_on:
+            since.setdefault(key, now_ms)
+        else:
+            since.pop(key, None)
+        found.append(
+            {
+                "protocol": "fix",
+                "id": key,
+                "sender": record.sender_comp_id,
+                "target": record.target_comp_id,
+                "who": record.target_comp_id,
+                "account": ",".join(record.accounts),
+                "enabled": record.enabled,
+                "status_reason": record.status_reason,
+                "logged_on": logged_on,
+                "connected": session is not None and session.is_connected,
+                "since_ms": since.get(key),
+                "next_in": session.next_target_seq if session is not None else None,
+                "next_out": session.next_sender_seq if session is not None else None,
+            }
+        )
     if app.ws is not None:
         for connection in list(app.ws.connections):
             s = connection.session
@@ -236,6 +243,8 @@ def sessions(app: App, since: dict[str, int]) -> list[dict[str, Any]]:
                     "id": s.peer,
                     "who": s.api_key,
                     "account": s.account or "",
+                    "enabled": True,
+                    "status_reason": "",
                     "logged_on": bool(s.account),
                     "connected": not s.closed,
                     "since_ms": None,

@@ -326,10 +326,25 @@ function depthChart(bids, asks) {
 }
 
 function renderSessions(sessions) {
-  fill($("sessions").tBodies[0], sessions.map((s) => row([
-    s.protocol, s.id, s.who, s.account, s.logged_on ? "logged on" : s.connected ? "connected" : "down",
-    time(s.since_ms), s.next_in ?? "", s.next_out ?? "",
-  ])), "no sessions");
+  fill($("sessions").tBodies[0], sessions.map((s) => {
+    const actions = el("span", null, "actions");
+    if (s.protocol === "fix") {
+      const path = `/fix-sessions/${encodeURIComponent(s.sender)}/${encodeURIComponent(s.target)}`;
+      const route = `POST /fix-sessions/{sender_comp_id}/{target_comp_id}/${s.enabled ? "disable" : "enable"}`;
+      actions.append(actionButton(s.enabled ? "Disable" : "Enable", route, s.enabled, () =>
+        confirmThen(`${s.enabled ? "Disable (and log out)" : "Enable"} FIX session ${s.id}.`,
+          (reason) => api("POST", `${path}/${s.enabled ? "disable" : "enable"}`, { reason }))));
+    } else if (s.who) {
+      actions.append(actionButton("Revoke key", "POST /api-keys/{key_id}/revoke", true, () =>
+        confirmThen(`Revoke API key ${s.who}: every WebSocket session of the key is closed.`,
+          (reason) => api("POST", `/api-keys/${encodeURIComponent(s.who)}/revoke`, { reason }))));
+    }
+    const state = !s.enabled ? `disabled${s.status_reason ? ` (${s.status_reason})` : ""}`
+      : s.logged_on ? "logged on" : s.connected ? "connected" : "down";
+    const tr = row([s.protocol, s.id, s.who, s.account, state, time(s.since_ms), s.next_in ?? "", s.next_out ?? "", actions]);
+    tr.dataset.session = s.id;
+    return tr;
+  }), "no sessions");
 }
 
 function steps(history) {
@@ -415,29 +430,61 @@ async function loadAudit(event) {
   }
 }
 
-// The alert queue comes from the surveillance routes when this gateway has them.
-async function loadAlerts() {
-  const found = state.doc && Object.keys(state.doc.paths).find((p) => /alerts$/.test(p) && state.doc.paths[p].get);
-  const path = found ? found.slice(API.length) : "";
-  const table = $("alerts");
-  if (!path) {
-    $("alerts-note").textContent = "This gateway has no alert routes.";
+// The alert queue lives in the follower's store (lane: surveillance); it is read when
+// the view opens, on Reload, and after each review step.
+const ALERTS = "/surveillance/alerts";
+async function loadAlerts(event) {
+  if (event) event.preventDefault();
+  if (!allowed(`GET ${ALERTS}`)) {
+    $("alerts-note").textContent = state.doc && state.doc.paths[API + ALERTS]
+      ? "Surveillance is confidential: your role may not read the alert queue."
+      : "This gateway has no surveillance routes.";
+    fill($("alerts").tBodies[0], []);
     return;
   }
-  if (!allowed(`GET ${path}`)) {
-    $("alerts-note").textContent = `Your role may not read ${path}.`;
-    return;
-  }
+  const query = new URLSearchParams({ limit: "500" });
+  if ($("alerts-state").value) query.set("state", $("alerts-state").value);
   try {
-    const answer = await api("GET", path);
-    const alerts = Object.values(answer).find(Array.isArray) || [];
-    const columns = alerts.length ? Object.keys(alerts[0]).filter((k) => typeof alerts[0][k] !== "object") : [];
-    table.tHead.replaceChildren(row(columns));
-    fill(table.tBodies[0], alerts.map((a) => row(columns.map((c) => a[c]))), "no alerts");
-    $("alerts-note").textContent = `${alerts.length} alert(s) from ${path}`;
+    const { alerts } = await api("GET", `${ALERTS}?${query}`);
+    fill($("alerts").tBodies[0], alerts.map((a) => {
+      const open = el("button", "Open");
+      open.type = "button";
+      open.addEventListener("click", () => openAlert(a.alert_id));
+      const tr = row([a.alert_id, a.rule, a.severity, a.owner, a.instrument, `${a.first_seq}–${a.last_seq}`, a.summary, a.state, open]);
+      tr.dataset.alert = a.alert_id;
+      return tr;
+    }), "no alerts");
+    $("alerts-note").textContent = `${alerts.length} alert(s), oldest first`;
   } catch (error) {
     notice(`Alerts: ${error.message}`, true);
   }
+}
+
+async function openAlert(id) {
+  try {
+    const { alert, state: step, notes } = await api("GET", `${ALERTS}/${encodeURIComponent(id)}`);
+    $("alert-detail").hidden = false;
+    $("alert-detail").dataset.alert = id;
+    $("alert-id").textContent = id;
+    $("alert-state").textContent = step;
+    fill($("alert-notes").tBodies[0], notes.map((n) => row([timeUs(n.at_us), n.actor, `${n.from_state} → ${n.to_state}`, n.note, n.reason])), "no notes yet");
+    $("alert-evidence").textContent = JSON.stringify(alert, null, 2);
+  } catch (error) {
+    notice(`Alert ${id}: ${error.message}`, true);
+  }
+}
+
+function reviewStep(button) {
+  const id = $("alert-detail").dataset.alert;
+  const step = button.dataset.step;
+  confirmThen(`Move alert ${id} to ${step}. Your reason is the analyst note.`, async (note) => {
+    const body = { to_state: step, note };
+    if (step === "closed") body.reason = note;
+    const answer = await api("POST", `${ALERTS}/${encodeURIComponent(id)}/review`, body);
+    await loadAlerts();
+    await openAlert(id);
+    return answer;
+  });
 }
 
 // ---------------------------------------------------------------- dangerous actions
@@ -488,7 +535,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("venue-resume").addEventListener("click", () => confirmThen("Resume trading on the whole venue.", (reason) => api("PUT", "/halt", { halted: false, reason })));
   $("account-search").addEventListener("submit", searchAccounts);
   $("audit-filter").addEventListener("submit", loadAudit);
-  $("alerts-refresh").addEventListener("click", loadAlerts);
+  $("alerts-filter").addEventListener("submit", loadAlerts);
+  for (const button of document.querySelectorAll("[data-step]")) button.addEventListener("click", () => reviewStep(button));
   document.addEventListener("keydown", (event) => {
     const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName) || $("confirm").open;
     if (typing || $("shell").hidden || event.ctrlKey || event.metaKey || event.altKey) return;

@@ -192,3 +192,24 @@ async def test_a_read_only_operator_sees_no_action_and_a_forged_one_is_refused(
     )
     assert forged == {"status": 403, "type": TYPE_PREFIX + "role-forbidden"}, forged
     assert app.host.engine.listings["BTC-USD"].status.name == "OPEN"
+
+
+async def test_disabling_a_fix_session_from_the_console_logs_it_out(
+    app: App, browser: Browser, fix_login: Connect
+) -> None:
+    client = await fix_login("CLIENT1")
+    await browser.login(DEMO["ops"], seed(app, "ops"))
+    await browser.keys("3")
+    session = '#sessions tr[data-session="GATEWAY->CLIENT1"]'
+    await browser.until(
+        "return document.querySelector(arguments[0])?.textContent.includes('logged on')", session
+    )
+    await browser.shot("sessions")
+    await browser.click(session + " button")
+    await browser.confirm("client asked us to cut them off")
+    logout = await client.expect("5")
+    assert "client asked us to cut them off" in (logout.get_str(58) or ""), logout
+    await browser.until(
+        "return document.querySelector(arguments[0]).textContent.includes('disabled')", session
+    )
+    await browser.shot("session-disabled")
