@@ -25,7 +25,7 @@ import structlog
 from gateway.app import App
 from gateway.config import Config, load_config
 from gateway.follower.follower import Follower, FollowerSettings
-from tests.gateway.follower.pg import PgCluster
+from tests.gateway.follower.pg import PgCluster, running_cluster
 
 MakeGateway = Callable[..., Awaitable[App]]
 
@@ -115,12 +115,8 @@ async def gateway(make_gateway: MakeGateway) -> App:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PgCluster]:
-    cluster = PgCluster()
-    try:
-        cluster.start()
+    with running_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,7 +16,7 @@ from gateway.follower.store import StoreUnavailable
 from gateway.readstore import READSTORE, ReadStore
 from tests.conftest import catch_up
 from tests.conftest import test_config as venue_config
-from tests.gateway.follower.pg import PgCluster
+from tests.gateway.follower.pg import PgCluster, running_cluster
 from tests.gateway.follower.venue import LiveVenue, random_flow
 
 
@@ -133,10 +133,7 @@ async def test_closing_twice_is_harmless(tmp_path: Path) -> None:
 async def test_postgresql_stopped_then_back_is_unavailable_then_read_again(
     venue: LiveVenue, tmp_path: Path
 ) -> None:
-    """A cluster of this test's own: stopping it disturbs no other test."""
-    cluster = PgCluster()
-    try:
-        cluster.start()
+    with running_cluster() as cluster:
         url = await cluster.new_database()
         await catch_up(venue.directory, url)
         store = ReadStore(url, tmp_path / "unused")
@@ -150,5 +147,3 @@ async def test_postgresql_stopped_then_back_is_unavailable_then_read_again(
             assert (await store.position())[0] == venue.engine.last_seq
         finally:
             await store.close()
-    finally:
-        cluster.destroy()

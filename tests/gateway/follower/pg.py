@@ -15,13 +15,14 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
-__all__ = ["PgCluster", "pg_bin_or_skip"]
+__all__ = ["PgCluster", "pg_bin_or_skip", "running_cluster"]
 
 
 def _pg_bin() -> Path | None:
@@ -95,3 +96,15 @@ class PgCluster:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_cluster() -> Iterator[PgCluster]:
+    """A started cluster of its own, destroyed at the end (stopping it mid-test
+    disturbs no other test)."""
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.follower.follower import Follower, FollowerSettings
 from tests.gateway.follower.checks import assert_store_matches
-from tests.gateway.follower.pg import PgCluster
+from tests.gateway.follower.pg import PgCluster, running_cluster
 from tests.gateway.follower.venue import LiveVenue, random_flow
 
 HANG_GUARD_S = 120
@@ -21,12 +21,8 @@ HANG_GUARD_S = 120
 @pytest.fixture
 def own_cluster() -> Iterator[PgCluster]:
     """A cluster of this test's own: stopping it disturbs no other test."""
-    cluster = PgCluster()
-    try:
-        cluster.start()
+    with running_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 async def _until(condition: Callable[[], bool], what: str, task: asyncio.Task[None]) -> None:
