@@ -126,7 +126,10 @@ class App:
         # the signed client routes: the WS methods, keys and scopes, over REST
         ws = self.config.ws
         ClientApi(self.ws.venue, ws.logon_window_ms, ws.max_requests_per_s).install(self.http.app)
-        components: list[Component] = [self.http]
+        from gateway.perp_ticks import PerpTicker
+
+        self.perp_ticker = PerpTicker(self.host, self.config.perp.tick_ms)
+        components: list[Component] = [self.http, self.perp_ticker]
         if self.config.admin.listen:
             from gateway.admin.server import AdminServer
 

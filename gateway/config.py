@@ -38,6 +38,7 @@ __all__ = [
     "HttpConfig",
     "InstrumentConfig",
     "JournalConfig",
+    "PerpConfig",
     "StoreConfig",
     "WsConfig",
     "load_config",
@@ -232,6 +233,13 @@ class TenantConfig:
 
 
 @dataclass(frozen=True)
+class PerpConfig:
+    """Perpetuals' scheduling (gateway/perp_ticks.py)."""
+
+    tick_ms: int = 1000  # one PerpTick per perpetual this often; 0 = none
+
+
+@dataclass(frozen=True)
 class DemoLpConfig:
     """The demo liquidity provider (gateway/demo_lp.py): on in the demo config only."""
 
@@ -268,6 +276,7 @@ class Config:
     admin: AdminConfig = field(default_factory=AdminConfig)
     fees: FeesConfig = field(default_factory=FeesConfig)
     demo_lp: DemoLpConfig = field(default_factory=DemoLpConfig)
+    perp: PerpConfig = field(default_factory=PerpConfig)
     log_level: str = "info"
     busy_poll_us: int = 0  # keep the loop polling this long after a command; 0 = sleep
     # The follower's market surveillance: thresholds per rule and instrument, owners,
@@ -543,6 +552,8 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"ws.api_keys[{i}]: needs hmac_secret or ed25519_public_key")
     _validate_admin(config.admin)
     _validate_demo_lp(config, ids)
+    if not 0 <= config.perp.tick_ms <= 3_600_000:
+        raise ConfigError("perp.tick_ms: expected 0..3600000 (0 = no scheduled ticks)")
     store = config.store
     if store.url and not store.url.startswith(("postgresql://", "postgres://", "sqlite:")):
         raise ConfigError("store.url: expected postgresql://..., sqlite:PATH or empty")

@@ -39,6 +39,7 @@ def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
         "ws": {"listen": "127.0.0.1:0"},
         "http": {"listen": "127.0.0.1:0"},
         "admin": {"listen": "127.0.0.1:0"},
+        "perp": {"tick_ms": 0},  # tests submit their PerpTicks (gateway/perp_ticks.py)
     }
     for name, values in sections.items():
         defaults.setdefault(name, {}).update(values)
