@@ -70,6 +70,7 @@ class StoreConfig:
     url: str = _secret()  # "" = SQLite beside the journal dir; postgresql://...; sqlite:PATH
     batch: int = 1000  # commands per store transaction at most
     lag_log_s: float = 10.0  # how often the follower logs its lag
+    reconcile_every_s: float = 3600.0  # the follower reconciles the ledger this often; 0 = off
 
 
 @dataclass(frozen=True)
@@ -561,6 +562,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("store.batch: must be >= 1")
     if not store.lag_log_s > 0:
         raise ConfigError("store.lag_log_s: must be > 0")
+    if not store.reconcile_every_s >= 0:
+        raise ConfigError("store.reconcile_every_s: must be >= 0 (0 = off)")
     if config.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level: expected debug, info, warning or error")
     if not 0 <= config.busy_poll_us <= 1_000_000:

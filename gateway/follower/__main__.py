@@ -15,12 +15,14 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import structlog
 
 from gateway.config import ConfigError, load_config
 from gateway.follower.follower import Follower, FollowerSettings
+from gateway.follower.reconcile import ReconcileAlerts, Scheduled
 from gateway.follower.replay import JournalDiverged
 from gateway.follower.store import StaleBatch, redact
 from gateway.follower.surveillance.alerts import Alert
@@ -42,6 +44,9 @@ def settings_from_args(
     parser.add_argument("--batch", type=int, help="overrides [store] batch")
     parser.add_argument("--lag-log-s", type=float, help="overrides [store] lag_log_s")
     parser.add_argument(
+        "--reconcile-every-s", type=float, help="overrides [store] reconcile_every_s"
+    )
+    parser.add_argument(
         "--status-stdout",
         action="store_true",
         help="write status lines (JSON: applied_seq, journal_seq, store_up) on stdout",
@@ -61,6 +66,11 @@ def settings_from_args(
         store_url=url,
         batch=args.batch or config.store.batch,
         lag_log_s=args.lag_log_s or config.store.lag_log_s,
+        reconcile_every_s=(
+            config.store.reconcile_every_s
+            if args.reconcile_every_s is None
+            else args.reconcile_every_s
+        ),
     )
     surveillance = load_settings(config.surveillance)
     return settings, args.log_level or config.log_level, args, surveillance
@@ -77,10 +87,11 @@ async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
 
 
 def _status_line(applied_seq: int, journal_seq: int, store_up: bool) -> None:
-    line = orjson.dumps(
-        {"applied_seq": applied_seq, "journal_seq": journal_seq, "store_up": store_up}
-    )
-    sys.stdout.buffer.write(line + b"\n")
+    _write_status({"applied_seq": applied_seq, "journal_seq": journal_seq, "store_up": store_up})
+
+
+def _write_status(status: dict[str, Any]) -> None:
+    sys.stdout.buffer.write(orjson.dumps(status) + b"\n")
     sys.stdout.buffer.flush()
 
 
@@ -111,7 +122,18 @@ async def _run(
     watch = asyncio.create_task(_watch_parent(parent, stop)) if parent else None
     follower = Follower(settings, status=_status_line if args.status_stdout else None)
     replayer = follower.replayer
-    record_alerts(replayer, surveillance, _log_alert)
+    recorder = record_alerts(replayer, surveillance, _log_alert)
+    if settings.reconcile_every_s:
+        report = _write_status if args.status_stdout else None
+        follower.checkpoints.append(
+            Scheduled(
+                follower.store,
+                replayer.engine,
+                settings.journal_dir,
+                settings.reconcile_every_s,
+                ReconcileAlerts(follower.store, replayer.engine, recorder, report),
+            )
+        )
     log.info(
         "follower.starting",
         journal=str(settings.journal_dir),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,7 @@ class FollowerSettings:
     lag_log_s: float = 10.0  # how often the lag is logged
     retry_min_s: float = 0.1
     retry_max_s: float = 5.0
+    reconcile_every_s: float = 0.0  # 0 = no scheduled reconciliation
 
     def sqlite_path(self) -> Path:
         return self.store_path or default_sqlite_path(self.journal_dir)
@@ -63,6 +64,9 @@ class Follower:
         self.lag = 0
         self.retries = 0
         self._last_lag_log = 0.0
+        #: awaited with the stored seq after every step, busy or idle, while the
+        #: engine stands at that seq (the scheduled reconciliation)
+        self.checkpoints: list[Callable[[int], Awaitable[None]]] = []
 
     async def start(self, stop: asyncio.Event) -> bool:
         """Connect (retrying), rebuild the engine at the store's position; False if stopped."""
@@ -109,6 +113,9 @@ class Follower:
                     await asyncio.wait_for(stop.wait(), self.settings.poll_s)
             else:
                 self._report_lag(idle=False)
+            if self.replayer.engine.last_seq == self.applied_seq:
+                for checkpoint in self.checkpoints:
+                    await checkpoint(self.applied_seq)
 
     async def _write(self, batch: Batch, stop: asyncio.Event) -> bool:
         """Write the batch, retrying until it is stored; False if stopped first."""

@@ -12,18 +12,35 @@ journal cannot have been (its records carry CRCs and the store's position names 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+import structlog
 
 from engine.core import Engine
 from engine.events import BalanceChanged
 from engine.snapshot import restore_state
 from gateway.follower.reports import Reader
+from gateway.follower.store import StoreUnavailable
+from gateway.follower.surveillance.alerts import Alert, Kind, Severity, alert_id
+from gateway.follower.surveillance.store import AlertRecorder
 from gateway.follower.tail import JournalTail, load_snapshot, segments, snapshots
 
-__all__ = ["MAX_LOCATED", "Mismatch", "Reconciliation", "engine_balances", "reconcile"]
+__all__ = [
+    "MAX_LOCATED",
+    "Mismatch",
+    "ReconcileAlerts",
+    "Reconciliation",
+    "Scheduled",
+    "alert_of",
+    "engine_balances",
+    "reconcile",
+]
+
+log = structlog.get_logger("gateway.follower")
 
 Pair = tuple[str, str]
 #: mismatched pairs whose first diverging seq is looked for (the rest are counted)
@@ -224,3 +241,107 @@ class _LedgerCursor:
             self.balance = balance
             self.at += 1
         return self.total == engine_total == self.balance
+
+
+class Scheduled:
+    """The follower's scheduled reconciliation: a checkpoint (Follower.checkpoints) that,
+    once ``every_s`` has passed, compares the follower's own engine, which stands at
+    exactly the stored seq, with the store. The result goes to ``on_result``."""
+
+    def __init__(
+        self,
+        store: Reader,
+        engine: Engine,
+        journal_dir: Path,
+        every_s: float,
+        on_result: Callable[[Reconciliation], Awaitable[None]],
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.journal_dir = journal_dir
+        self.every_s = every_s
+        self.on_result = on_result
+        self.last = -every_s  # the first checkpoint reconciles
+
+    async def __call__(self, seq: int) -> None:
+        now = time.monotonic()
+        if not self.every_s or now - self.last < self.every_s:
+            return
+        self.last = now
+        try:
+            result = await reconcile(
+                self.store, engine_balances(self.engine), seq, self.journal_dir
+            )
+        except StoreUnavailable as exc:
+            log.warning("reconcile.store_unavailable", seq=seq, error=str(exc))
+            return
+        await self.on_result(result)
+
+
+def alert_of(result: Reconciliation, ts_us: int) -> Alert:
+    """A failed reconciliation as an alert for the analysts' queue (control, high)."""
+    first = result.first_seq or result.seq
+    accounts = tuple(sorted({m.account for m in result.mismatches}))
+    summary = (
+        f"ledger and engine diverge from seq {result.first_seq or 'unknown'}: "
+        f"{result.mismatch_count} account/asset pair(s) at seq {result.seq}"
+        + (f", unbalanced {sorted(result.unbalanced)}" if result.unbalanced else "")
+    )
+    facts: list[tuple[str, int | str]] = [
+        ("seq", result.seq),
+        ("first_diverging_seq", result.first_seq),
+        ("mismatch_count", result.mismatch_count),
+    ]
+    facts += [(f"{m.account}/{m.asset}", f"engine {m.engine} ledger {m.ledger_sum}")
+              for m in result.mismatches[:10]]  # fmt: skip
+    return Alert(
+        alert_id=alert_id("reconciliation", "", "venue", first, result.seq, (), ()),
+        rule="reconciliation",
+        kind=Kind.CONTROL,
+        severity=Severity.HIGH,
+        owner="venue",
+        accounts=accounts,
+        instrument="",
+        ts_us=ts_us,
+        first_seq=first,
+        last_seq=result.seq,
+        orders=(),
+        trades=(),
+        summary=summary,
+        facts=tuple(facts),
+    )
+
+
+class ReconcileAlerts:
+    """What the follower does with a scheduled result: a mismatch is logged and raised
+    once as an alert into the store's queue (with the next batch); every result goes
+    to the supervisor's status pipe (``report``), for the gateway's metrics."""
+
+    def __init__(
+        self,
+        store: Reader,
+        engine: Engine,
+        recorder: AlertRecorder,
+        report: Callable[[dict[str, Any]], None] | None,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.recorder = recorder
+        self.report = report
+        self.raised: set[str] = set()
+
+    async def __call__(self, result: Reconciliation) -> None:
+        body = result.to_dict()
+        if self.report is not None:
+            self.report({"reconciliation": body})
+        if result.ok:
+            log.info("reconcile.ok", seq=result.seq, pairs=result.pairs)
+            return
+        log.error("reconcile.mismatch", **{k: v for k, v in body.items() if k != "mismatches"})
+        alert = alert_of(result, self.engine.last_ts_us)
+        if alert.alert_id in self.raised:
+            return
+        self.raised.add(alert.alert_id)
+        stored = await self.store.fetch("SELECT 1 FROM alerts WHERE alert_id = ?", alert.alert_id)
+        if not stored:
+            self.recorder.raised(alert)

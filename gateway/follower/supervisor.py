@@ -23,6 +23,7 @@ import structlog
 
 from gateway.config import Config
 from gateway.metrics import Registry
+from gateway.reconciliation import reconcile_metrics
 
 __all__ = ["FollowerSupervisor"]
 
@@ -44,6 +45,7 @@ class FollowerSupervisor:
         self.applied_seq = 0
         self.store_up = False
         self.running = False
+        self.reconciled = reconcile_metrics(registry)
         registry.gauge("gw_follower_up", "1 while the journal follower process runs").set_source(
             lambda: float(self.running)
         )
@@ -75,6 +77,8 @@ class FollowerSupervisor:
             str(self.config.store.batch),
             "--lag-log-s",
             str(self.config.store.lag_log_s),
+            "--reconcile-every-s",
+            str(self.config.store.reconcile_every_s),
             "--parent-pid",
             str(os.getpid()),
             "--status-stdout",
@@ -123,6 +127,9 @@ class FollowerSupervisor:
         while line := await proc.stdout.readline():
             try:
                 status = orjson.loads(line)
+                if "reconciliation" in status:  # a scheduled result (gateway/reconciliation.py)
+                    self.reconciled.observe(dict(status["reconciliation"]), "schedule")
+                    continue
                 self.applied_seq = int(status["applied_seq"])
                 self.store_up = bool(status["store_up"])
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):

@@ -190,3 +190,7 @@ async def test_the_cli_streams_a_report_to_stdout(reporting: AdminClient, tmp_pa
     assert proc.returncode == 0, err
     (row,) = list(csv.DictReader(io.StringIO(out.decode())))
     assert (row["buyer_account"], row["seller_account"]) == ("ACC1", "ACC2")
+
+
+async def test_reconciliation_before_the_store_exists_is_503(admin: AdminClient) -> None:
+    refused(await admin.call("GET", f"{V1}/reconciliation", role="ops"), "store-unavailable", 503)

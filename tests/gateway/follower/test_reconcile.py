@@ -7,11 +7,20 @@ from __future__ import annotations
 import asyncio
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.follower.follower import Follower, FollowerSettings
-from gateway.follower.reconcile import Reconciliation, engine_balances, reconcile
+from gateway.follower.reconcile import (
+    ReconcileAlerts,
+    Reconciliation,
+    Scheduled,
+    engine_balances,
+    reconcile,
+)
+from gateway.follower.surveillance.settings import SurveillanceSettings
+from gateway.follower.surveillance.store import record_alerts
 from tests.gateway.follower.venue import LiveVenue, random_flow
 
 
@@ -81,4 +90,54 @@ async def test_a_deleted_leg_is_caught_at_its_seq(followed: tuple[LiveVenue, Fol
     await f.store.fetch("DELETE FROM ledger WHERE seq = ? AND leg = ?", seq, leg)
     report = (await _check(f)).to_dict()
     assert report["first_diverging_seq"] == seq, report
+    await f.close()
+
+
+async def test_the_schedule_raises_one_stored_alert_and_reports_each_result(
+    followed: tuple[LiveVenue, Follower],
+) -> None:
+    venue, f = followed
+    recorder = record_alerts(f.replayer, SurveillanceSettings())
+    reported: list[dict[str, Any]] = []
+    alerts = ReconcileAlerts(f.store, f.replayer.engine, recorder, reported.append)
+    journal = f.settings.journal_dir
+    scheduled = Scheduled(f.store, f.replayer.engine, journal, 3600.0, alerts)
+    await scheduled(f.applied_seq)
+    await scheduled(f.applied_seq)  # within the hour: not again
+    assert [r["reconciliation"]["ok"] for r in reported] == [True]
+    ((seq, leg),) = await f.store.fetch(
+        "SELECT seq, leg FROM ledger WHERE account = 'C' AND reason = 'trade' "
+        "ORDER BY seq DESC, leg DESC LIMIT 1"
+    )
+    await f.store.fetch("UPDATE ledger SET amount = amount * 2 WHERE seq = ? AND leg = ?", seq, leg)
+    for _ in range(2):  # the same finding twice: one alert
+        scheduled.last = -3600.0
+        await scheduled(f.applied_seq)
+    assert [r["reconciliation"]["first_diverging_seq"] for r in reported[1:]] == [seq, seq]
+    random_flow(random.Random(6), venue, 20)
+    await _catch_up(f)  # the alert rides with the next batch
+    stored = await f.store.fetch(
+        "SELECT first_seq, last_seq, severity FROM alerts WHERE rule = 'reconciliation'"
+    )
+    assert stored == [(seq, reported[1]["reconciliation"]["seq"], "high")]
+    await f.close()
+
+
+async def test_the_follower_runs_its_checkpoints_at_the_stored_seq(
+    store_url: str, tmp_path: Path
+) -> None:
+    venue = LiveVenue(tmp_path / "journal")
+    random_flow(random.Random(3), venue, 50)
+    f = Follower(FollowerSettings(tmp_path / "journal", store_url=store_url))
+    stop = asyncio.Event()
+    seen: list[tuple[int, int]] = []
+
+    async def checkpoint(seq: int) -> None:
+        seen.append((seq, f.replayer.engine.last_seq))
+        if seq == venue.engine.last_seq:
+            stop.set()
+
+    f.checkpoints.append(checkpoint)
+    await asyncio.wait_for(f.run(stop), 60)
+    assert seen and all(stored == engine for stored, engine in seen)
     await f.close()
