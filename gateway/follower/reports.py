@@ -29,6 +29,7 @@ __all__ = [
     "blotter",
     "day_range",
     "fee_revenue",
+    "first_seq_at",
     "iso_us",
     "keyset",
     "regulator_export",
@@ -126,19 +127,20 @@ def _upper(to_us: int) -> int:
 async def statement(store: Reader, account: str, from_us: int, to_us: int) -> AsyncIterator[Row]:
     """One account's statement over [from_us, to_us), per asset: the opening balance
     (the running balance before from_us), every ledger movement, the closing balance."""
-    upper = _upper(to_us)
+    where, params = await _window(store, "ledger", "ledger", from_us, to_us)
+    start = params[0]  # the range's first seq: the opening balance is the one before it
     assets = await store.fetch(
         "SELECT DISTINCT asset FROM ledger WHERE account = ? AND ts_us < ? ORDER BY asset",
         account,
-        upper,
+        _upper(to_us),
     )
     for (asset,) in assets:
         found = await store.fetch(
-            "SELECT balance FROM ledger WHERE account = ? AND asset = ? AND ts_us < ? "
+            "SELECT balance FROM ledger WHERE account = ? AND asset = ? AND seq < ? "
             "ORDER BY seq DESC, leg DESC LIMIT 1",
             account,
             asset,
-            from_us,
+            start,
         )
         opening = int(found[0][0]) if found else 0
         balance = opening
@@ -146,8 +148,8 @@ async def statement(store: Reader, account: str, from_us: int, to_us: int) -> As
         movements = keyset(
             store,
             "SELECT seq, leg, ts_us, amount, reason, contra, trade_id FROM ledger",
-            ["account = ?", "asset = ?", "ts_us >= ?", "ts_us < ?"],
-            [account, asset, from_us, upper],
+            ["account = ?", "asset = ?", *where],
+            [account, asset, *params],
             ("seq", "leg"),
         )
         async for seq, leg, ts_us, amount, reason, contra, trade_id in movements:
@@ -199,9 +201,35 @@ def _name(enum: Any, value: int) -> str:
         return "" if not value else str(value)
 
 
-def _fill_where(alias: str, from_us: int, to_us: int, symbol: str) -> tuple[list[str], list[Any]]:
-    where = [f"{alias}.ts_us >= ?", f"{alias}.ts_us < ?"]
-    params: list[Any] = [from_us, _upper(to_us)]
+async def first_seq_at(store: Reader, table: str, ts_us: int) -> int:
+    """A seq that splits ``table`` at ts_us: its rows from that seq on are exactly those
+    at or after ts_us. Time never goes back as seq goes up (the sequencer's rule), so a
+    binary search over the primary key finds it in a few dozen index lookups, and a
+    time range becomes a key range: a day's report reads that day's rows only."""
+    found = await store.fetch(f"SELECT MAX(seq) FROM {table}")
+    lo, hi = 0, int(found[0][0] or 0) + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        row = await store.fetch(
+            f"SELECT ts_us FROM {table} WHERE seq >= ? ORDER BY seq LIMIT 1", mid
+        )
+        if not row or row[0][0] >= ts_us:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+async def _window(
+    store: Reader, table: str, alias: str, from_us: int, to_us: int, symbol: str = ""
+) -> tuple[list[str], list[Any]]:
+    """The WHERE terms of a time range (and symbol) over ``table`` as ``alias``."""
+    where = [f"{alias}.seq >= ?", f"{alias}.ts_us >= ?", f"{alias}.ts_us < ?"]
+    params: list[Any] = [await first_seq_at(store, table, from_us) if from_us else 0, from_us,
+                         _upper(to_us)]  # fmt: skip
+    if to_us:
+        where.append(f"{alias}.seq < ?")
+        params.append(await first_seq_at(store, table, to_us))
     if symbol:
         where.append(f"{alias}.symbol = ?")
         params.append(symbol)
@@ -218,7 +246,7 @@ async def blotter(
 ) -> AsyncIterator[Row]:
     """Every trade in [from_us, to_us), one row each, in seq order; with ``accounts``,
     only trades with a side in them (a tenant's blotter)."""
-    where, params = _fill_where("m", from_us, to_us, symbol)
+    where, params = await _window(store, "fills", "m", from_us, to_us, symbol)
     rows = keyset(
         store,
         "SELECT m.seq, m.idx, m.trade_id, m.ts_us, m.symbol, m.price, m.qty, t.side, "
@@ -267,25 +295,25 @@ async def fee_revenue(
 
     ``tenant_accounts`` maps each tenant to its revenue account, ``tenant_of`` an
     account to its tenant ("" for none)."""
-    upper = _upper(to_us)
     charged: dict[tuple[str, str], int] = {}
     rebates: dict[tuple[str, str], int] = {}
     revenue: dict[tuple[str, str], int] = {}
-    window = ["contra = ?", "ts_us >= ?", "ts_us < ?"]
+    where, params = await _window(store, "ledger", "ledger", from_us, to_us)
+    window, bounds = ["contra = ?", *where], [FEES, *params]
     # Credits from @fees outside a trade's own legs (trade_id 0) go to revenue accounts.
     for account, asset, total in await store.fetch(
         "SELECT account, asset, SUM(amount) FROM ledger WHERE "
         + " AND ".join([*window, "trade_id = 0", "reason = 'fee'"])
         + " GROUP BY account, asset",
-        FEES, from_us, upper,
-    ):  # fmt: skip
+        *bounds,
+    ):
         revenue[(account, asset)] = int(total)
     # A trade's fee legs are its payers': per account, a page of accounts at a time.
     paid = keyset(
         store,
         "SELECT account, asset, reason, SUM(amount) FROM ledger",
         [*window, "trade_id > 0", "reason IN ('fee', 'rebate')"],
-        [FEES, from_us, upper],
+        bounds,
         ("account", "asset", "reason"),
         grouped=True,
     )
@@ -352,7 +380,7 @@ async def _order_records(
     symbol: str,
     tenant_of: Callable[[str], str],
 ) -> AsyncIterator[Row]:
-    where, params = _fill_where("o", from_us, to_us, symbol)
+    where, params = await _window(store, "orders", "o", from_us, to_us, symbol)
     rows = keyset(
         store,
         "SELECT o.seq, o.idx, o.ts_us, o.symbol, o.account, o.order_id, o.client_order_id, "
@@ -388,7 +416,7 @@ async def _fill_records(
     symbol: str,
     tenant_of: Callable[[str], str],
 ) -> AsyncIterator[Row]:
-    where, params = _fill_where("f", from_us, to_us, symbol)
+    where, params = await _window(store, "fills", "f", from_us, to_us, symbol)
     rows = keyset(
         store,
         "SELECT f.seq, f.idx, f.liquidity, f.ts_us, f.symbol, f.account, f.order_id, "

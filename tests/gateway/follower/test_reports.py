@@ -24,6 +24,7 @@ from gateway.follower.reports import (
     blotter,
     day_range,
     fee_revenue,
+    first_seq_at,
     iso_us,
     keyset,
     regulator_export,
@@ -174,3 +175,25 @@ def test_a_day_is_a_utc_day_in_microseconds() -> None:
     assert iso_us(86_400_000_001) == "1970-01-02T00:00:00.000001Z"
     with pytest.raises(ValueError):
         day_range("2026-13-01")
+
+
+async def test_a_time_range_is_the_key_range_of_the_same_rows(
+    followed: tuple[LiveVenue, Follower],
+) -> None:
+    venue, f = followed
+    stamps = await f.store.fetch("SELECT seq, ts_us FROM fills ORDER BY seq")
+    times = sorted({int(t) for _, t in stamps})
+    probes = [0, times[0], times[len(times) // 3], times[len(times) // 3] + 1, times[-1],
+              times[-1] + 1]  # fmt: skip
+    for ts in probes:
+        first = await first_seq_at(f.store, "fills", ts)
+        assert [s for s, _ in stamps if s >= first] == [s for s, t in stamps if t >= ts], ts
+    instruments = _instruments(venue)
+    every = await _all(blotter(f.store, instruments, 0, 0))
+    low, high = times[len(times) // 4], times[3 * len(times) // 4]
+    ranged = await _all(blotter(f.store, instruments, low, high))
+    assert ranged == [r for r in every if low <= r["ts_us"] < high] and ranged
+    export = await _all(regulator_export(f.store, instruments, 0, 0, str))
+    part = await _all(regulator_export(f.store, instruments, low, high, str))
+    assert part == [r for r in export if low <= r["ts_us"] < high] and part
+    await f.close()
