@@ -230,6 +230,8 @@ def _log_demo_banner(config: Config) -> None:
         f"  HTTP health    http://{config.http.listen}/health",
         f"  admin API      http://{config.admin.listen}/admin/v1"
         "  (OpenAPI: /admin/v1/openapi.json)",
+        f"  console        http://{config.admin.listen}/console"
+        "  (sign in with an admin operator's id and key)",
         f"  journal        {config.journal.dir} (fsync={config.journal.fsync})",
         f"  history store  {_store_text(config)}",
         "  instruments    " + ", ".join(i.symbol for i in config.instruments),

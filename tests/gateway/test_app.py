@@ -43,6 +43,10 @@ def test_the_banner_says_where_the_history_store_is_without_its_password() -> No
     with capture_logs() as logs:
         _log_demo_banner(config)
     assert "  history store  var/store.sqlite3 (journal follower)" in logs[0]["banner"]
+    assert any(
+        line.startswith("  console        http://127.0.0.1:8081/console")
+        for line in logs[0]["banner"]
+    )
     store = dataclasses.replace(config.store, url="postgresql://venue:s3cret@db/venue")
     with capture_logs() as logs:
         _log_demo_banner(dataclasses.replace(config, store=store))

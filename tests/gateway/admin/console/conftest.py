@@ -119,13 +119,15 @@ class Browser:
         await self.click("#confirm-ok")
         await self.until("return !document.getElementById('confirm').open")
 
-    async def shot(self, label: str) -> Path:
+    async def shot(self, label: str, docs: str = "") -> Path:
+        """A screenshot in the artifacts; ``docs`` names the copy docs/CONSOLE.md shows
+        (written with UPDATE_CONSOLE_DOCS=1)."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{self.name}-{label}.png"
         await self.run(self.driver.save_screenshot, str(path))
-        if os.environ.get("UPDATE_CONSOLE_DOCS") == "1":
+        if docs and os.environ.get("UPDATE_CONSOLE_DOCS") == "1":
             DOCS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, DOCS / path.name)
+            shutil.copyfile(path, DOCS / f"{docs}.png")
         return path
 
 

@@ -47,8 +47,15 @@ async def trade_shows_up(app: App, browser: Browser, fix_login: Connect) -> floa
     await browser.click('#market-tabs [data-symbol="BTC-USD"]')
     maker = await fix_login("CLIENT1")
     taker = await fix_login("CLIENT2")
-    await maker.send("D", order("m1", 2, "0.3", "43210"))
-    assert (await maker.expect("8")).get(150) == b"0"
+    for n, (client, side, price) in enumerate(
+        [(maker, 2, "43230"), (maker, 2, "43220"), (maker, 2, "43210"),
+         (taker, 1, "43190"), (taker, 1, "43180"), (taker, 1, "43150")]
+    ):  # fmt: skip
+        await client.send("D", order(f"r{n}", side, "0.5", price))
+        assert (await client.expect("8")).get(150) == b"0"
+    await browser.until(
+        "return document.querySelectorAll('#ladder tr.ask, #ladder tr.bid').length == 6"
+    )
     await taker.send("D", order("t1", 1, "0.3", "43210"))
     assert (await taker.expect("8")).get(150) == b"0"
     fill = await taker.expect("8")
@@ -62,7 +69,7 @@ async def trade_shows_up(app: App, browser: Browser, fix_login: Connect) -> floa
         "return [...document.querySelector(arguments[0]).cells].map(c => c.textContent)", row
     )
     assert cells[1:4] == ["43210", "0.3", "buy"], cells
-    await browser.shot("markets")
+    await browser.shot("markets", docs="markets")
     return seen
 
 
@@ -74,7 +81,7 @@ async def test_a_fix_trade_appears_in_the_console(
     await browser.until(
         "return document.getElementById('overview-cards').textContent.includes('Orders / s')"
     )
-    await browser.shot("overview")
+    await browser.shot("overview", docs="overview")
 
 
 @pytest.mark.slow
@@ -91,7 +98,7 @@ async def test_a_halt_from_the_console_refuses_the_next_fix_order(
     await browser.keys("2")  # the Markets view, by keyboard
     await browser.click('#market-tabs [data-symbol="BTC-USD"]')
     await browser.click("#market-halt")
-    await browser.shot("halt-confirm")
+    await browser.shot("halt-confirm", docs="confirm")
     await browser.confirm("runaway algo on BTC-USD")
     await browser.until("return document.getElementById('market-status').textContent === 'halted'")
     await browser.shot("halted")
@@ -108,7 +115,7 @@ async def test_a_halt_from_the_console_refuses_the_next_fix_order(
         "return document.querySelector('#audit tbody').textContent"
         ".includes('runaway algo on BTC-USD')"
     )
-    await browser.shot("audit")
+    await browser.shot("audit", docs="audit")
 
 
 async def test_a_second_operator_approves_a_withdrawal_the_first_requested(
@@ -133,7 +140,7 @@ async def test_a_second_operator_approves_a_withdrawal_the_first_requested(
     assert "must not be the requester" in (
         await browser.js("return document.getElementById('notice').textContent")
     )
-    await browser.shot("maker-refused")
+    await browser.shot("maker-refused", docs="funds-maker-refused")
     assert withdrawal.status == "held"
 
     # A second operator (compliance) approves it.
@@ -147,7 +154,7 @@ async def test_a_second_operator_approves_a_withdrawal_the_first_requested(
         " && document.querySelector('#withdrawals').textContent.includes('approved')",
         approve,
     )
-    await browser.shot("checker-approved")
+    await browser.shot("checker-approved", docs="funds-checker-approved")
     assert withdrawal.status == "approved"
     actors = [(step[0], step[1], step[2]) for step in withdrawal.history]
     assert actors[-1] == (
@@ -181,7 +188,9 @@ async def test_a_read_only_operator_sees_no_action_and_a_forged_one_is_refused(
         if view == "accounts":
             await browser.until("return document.querySelectorAll('#accounts tbody tr').length > 1")
         assert await browser.js(shown) == [], view
-        await browser.shot(f"read-only-{view}")
+        await browser.shot(
+            f"read-only-{view}", docs="accounts-read-only" if view == "accounts" else ""
+        )
 
     # The same request the Halt button would send, signed with the read-only key.
     forged = await browser.js_async(
@@ -204,7 +213,7 @@ async def test_disabling_a_fix_session_from_the_console_logs_it_out(
     await browser.until(
         "return document.querySelector(arguments[0])?.textContent.includes('logged on')", session
     )
-    await browser.shot("sessions")
+    await browser.shot("sessions", docs="sessions")
     await browser.click(session + " button")
     await browser.confirm("client asked us to cut them off")
     logout = await client.expect("5")
