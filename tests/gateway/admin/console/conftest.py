@@ -13,7 +13,7 @@ import asyncio
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,15 +143,29 @@ def _driver() -> Any:
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
+MakeBrowser = Callable[[App], Awaitable[Browser]]
+
+
 @pytest.fixture
-async def browser(app: App, request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
-    """A headless Chromium on the ``app`` gateway's console (tests/gateway/conftest.py)."""
+async def make_browser(request: pytest.FixtureRequest) -> AsyncIterator[MakeBrowser]:
+    """Headless Chromium windows on a gateway's console, quit at the end of the test."""
     _need_browser()
-    assert app.admin is not None
-    driver = await asyncio.to_thread(_driver)
-    driver.set_script_timeout(PATIENCE_S)
-    name = request.node.name.removeprefix("test_")
-    try:
-        yield Browser(driver, f"http://127.0.0.1:{app.admin.port}", name)
-    finally:
+    drivers: list[Any] = []
+
+    async def make(app: App) -> Browser:
+        assert app.admin is not None
+        driver = await asyncio.to_thread(_driver)
+        drivers.append(driver)
+        driver.set_script_timeout(PATIENCE_S)
+        name = request.node.name.removeprefix("test_")
+        return Browser(driver, f"http://127.0.0.1:{app.admin.port}", name)
+
+    yield make
+    for driver in drivers:
         await asyncio.to_thread(driver.quit)
+
+
+@pytest.fixture
+async def browser(app: App, make_browser: MakeBrowser) -> Browser:
+    """A headless Chromium on the ``app`` gateway's console (tests/gateway/conftest.py)."""
+    return await make_browser(app)

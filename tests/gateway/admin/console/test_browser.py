@@ -14,8 +14,9 @@ from engine.venue.tenancy_commands import SetTenantThreshold
 from gateway.admin.problems import TYPE_PREFIX
 from gateway.app import App
 from tests.conftest import submit_applied
-from tests.gateway.admin.conftest import DEMO, AdminClient
-from tests.gateway.admin.console.conftest import Browser
+from tests.gateway.admin.alerts import ALERTS, SURVEILLANCE, follow, wash_trades
+from tests.gateway.admin.conftest import DEMO, AdminClient, MakeAdmin
+from tests.gateway.admin.console.conftest import Browser, MakeBrowser
 from tests.gateway.conftest import Connect
 
 BTC = 100_000_000
@@ -222,3 +223,43 @@ async def test_disabling_a_fix_session_from_the_console_logs_it_out(
         "return document.querySelector(arguments[0]).textContent.includes('disabled')", session
     )
     await browser.shot("session-disabled")
+
+
+async def test_an_analyst_works_an_alert_from_the_queue(
+    make_admin: MakeAdmin, make_browser: MakeBrowser
+) -> None:
+    admin = await make_admin(surveillance=SURVEILLANCE)
+    await wash_trades(admin)
+    await follow(admin)
+    browser = await make_browser(admin.app)
+    await browser.login(DEMO["compliance"], seed(admin.app, "compliance"))
+    await browser.keys("6")
+    await browser.until("return document.querySelectorAll('#alerts tr[data-alert]').length === 1")
+    alert_id = await browser.js(
+        "return document.querySelector('#alerts tr[data-alert]').dataset.alert"
+    )
+    await browser.click(f'#alerts tr[data-alert="{alert_id}"] button')
+    await browser.until("return document.getElementById('alert-state').textContent === 'new'")
+    await browser.click('#alert-detail [data-step="in_review"]')
+    await browser.confirm("ACC2 is owned by ACC1: looking at the fills")
+    await browser.until("return document.getElementById('notice').textContent.includes('Done')")
+    # the step is journaled at once; the store has it once the follower passed it
+    await follow(admin)
+    await browser.click("#alerts-refresh")
+    await browser.click(f'#alerts tr[data-alert="{alert_id}"] button')
+    await browser.until("return document.getElementById('alert-state').textContent === 'in_review'")
+    notes = await browser.js("return document.querySelector('#alert-notes tbody').textContent")
+    assert "ACC2 is owned by ACC1: looking at the fills" in notes
+    assert DEMO["compliance"] in notes
+    await browser.shot("alert", docs="surveillance")
+
+    # Surveillance is confidential: ops sees no queue and no review button.
+    await browser.click("#logout")
+    await browser.login(DEMO["ops"], seed(admin.app, "ops"))
+    await browser.keys("6")
+    await browser.until(
+        "return document.getElementById('alerts-note').textContent.includes('confidential')"
+    )
+    assert (
+        await browser.js("return document.querySelectorAll('#alerts tr[data-alert]').length") == 0
+    )
