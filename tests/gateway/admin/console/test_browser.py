@@ -14,7 +14,7 @@ from engine.venue.tenancy_commands import SetTenantThreshold
 from gateway.admin.problems import TYPE_PREFIX
 from gateway.app import App
 from tests.conftest import submit_applied
-from tests.gateway.admin.alerts import ALERTS, SURVEILLANCE, follow, wash_trades
+from tests.gateway.admin.alerts import SURVEILLANCE, follow, wash_trades
 from tests.gateway.admin.conftest import DEMO, AdminClient, MakeAdmin
 from tests.gateway.admin.console.conftest import Browser, MakeBrowser
 from tests.gateway.conftest import Connect
