@@ -228,12 +228,25 @@ function changed(name, data) {
   return true;
 }
 
+// A rebuilt section gives the keyboard focus back to the same button (same row, same
+// label) if it had it.
+function keepFocus(container, rebuild) {
+  const active = document.activeElement;
+  const owner = (node) => node.closest("tr, [data-symbol]");
+  const key = (node) => (owner(node) ? `${JSON.stringify(owner(node).dataset)}|${node.textContent}` : "");
+  const had = active && active.tagName === "BUTTON" && container.contains(active) ? key(active) : "";
+  rebuild();
+  if (!had) return;
+  const again = [...container.querySelectorAll("button")].find((node) => key(node) === had);
+  if (again) again.focus();
+}
+
 function render(snapshot) {
   state.live = snapshot;
   if (snapshot.overview) renderOverview(snapshot.overview, snapshot.seq);
-  if (snapshot.markets && changed("markets", [snapshot.markets, state.market])) renderMarkets(snapshot.markets);
-  if (snapshot.sessions && changed("sessions", snapshot.sessions)) renderSessions(snapshot.sessions);
-  if (snapshot.funds && changed("funds", snapshot.funds)) renderFunds(snapshot.funds);
+  if (snapshot.markets && changed("markets", [snapshot.markets, state.market])) keepFocus($("view-markets"), () => renderMarkets(snapshot.markets));
+  if (snapshot.sessions && changed("sessions", snapshot.sessions)) keepFocus($("view-sessions"), () => renderSessions(snapshot.sessions));
+  if (snapshot.funds && changed("funds", snapshot.funds)) keepFocus($("view-funds"), () => renderFunds(snapshot.funds));
 }
 
 function latency(figures, key, quantile) {
@@ -276,7 +289,7 @@ function renderMarkets(markets) {
     tab.setAttribute("role", "tab");
     tab.setAttribute("aria-selected", String(m.symbol === state.market));
     tab.dataset.symbol = m.symbol;
-    tab.addEventListener("click", () => { state.market = m.symbol; renderMarkets(state.live.markets); });
+    tab.addEventListener("click", () => { state.market = m.symbol; keepFocus(tabs, () => renderMarkets(state.live.markets)); });
     return tab;
   }));
   const m = markets.find((x) => x.symbol === state.market);
@@ -523,6 +536,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
   $("confirm-cancel").addEventListener("click", () => $("confirm").close());
+  $("confirm-reason").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("confirm-form").requestSubmit(); }
+  });
   for (const button of document.querySelectorAll("nav [data-view]")) {
     button.addEventListener("click", () => show(button.dataset.view));
   }

@@ -112,11 +112,14 @@ class Browser:
         await self.until("return !document.getElementById('shell').hidden")
         await self.until("return document.getElementById('live').textContent === 'live'")
 
-    async def confirm(self, reason: str) -> None:
-        """Fill in the confirmation dialog's reason and confirm."""
+    async def confirm(self, reason: str, enter: bool = False) -> None:
+        """Fill in the confirmation dialog's reason and confirm (with the Enter key)."""
         await self.until("return document.getElementById('confirm').open")
         await self.type("#confirm-reason", reason)
-        await self.click("#confirm-ok")
+        if enter:
+            await self.keys("\ue007")  # selenium's Keys.ENTER
+        else:
+            await self.click("#confirm-ok")
         await self.until("return !document.getElementById('confirm').open")
 
     async def shot(self, label: str, docs: str = "") -> Path:

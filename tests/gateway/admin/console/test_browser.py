@@ -96,11 +96,20 @@ async def test_a_halt_from_the_console_refuses_the_next_fix_order(
     app: App, browser: Browser, fix_login: Connect
 ) -> None:
     await browser.login(DEMO["ops"], seed(app, "ops"))
-    await browser.keys("2")  # the Markets view, by keyboard
-    await browser.click('#market-tabs [data-symbol="BTC-USD"]')
-    await browser.click("#market-halt")
+    # by keyboard: the Markets view, tab to BTC-USD's Halt button, Enter, reason, Enter
+    await browser.keys("2")
+    await browser.until("return document.querySelector('#market-tabs [data-symbol]')")
+    await browser.js("document.querySelector('#market-tabs [data-symbol=\"BTC-USD\"]').focus()")
+    await browser.keys("\ue007")  # Enter selects the instrument; the focus stays on it
+    assert await browser.js("return document.activeElement.dataset.symbol") == "BTC-USD"
+    for _ in range(10):  # Tab until the Halt button has the focus
+        if await browser.js("return document.activeElement.id") == "market-halt":
+            break
+        await browser.keys("\ue004")  # Tab
+    assert await browser.js("return document.activeElement.id") == "market-halt"
+    await browser.keys("\ue007")
     await browser.shot("halt-confirm", docs="confirm")
-    await browser.confirm("runaway algo on BTC-USD")
+    await browser.confirm("runaway algo on BTC-USD", enter=True)
     await browser.until("return document.getElementById('market-status').textContent === 'halted'")
     await browser.shot("halted")
     assert app.host.engine.listings["BTC-USD"].status.name == "HALTED"
