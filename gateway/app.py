@@ -110,6 +110,7 @@ class App:
             (Priority.FIX, self.fix.on_batch),
             (Priority.MARKET_DATA, self.publisher),
             (Priority.WS, self.ws.listener),
+            (Priority.WS, self.ws.venue.perp),
             (Priority.VIEWS, self.ws.venue.withdrawals),
         ):
             self.listen(priority, listener)

@@ -19,7 +19,7 @@ TRADE: Final = "trade"
 TRANSFER: Final = "transfer"
 WITHDRAW: Final = "withdraw"
 
-#: Methods without a logon (a ``user`` channel subscription needs ``read``).
+#: Methods without a logon (a ``user`` or ``positions`` subscription needs ``read``).
 PUBLIC_METHODS: Final = frozenset({"session.logon", "instruments", "subscribe", "unsubscribe"})
 
 METHOD_SCOPES: Final[Mapping[str, str]] = MappingProxyType(
@@ -31,6 +31,7 @@ METHOD_SCOPES: Final[Mapping[str, str]] = MappingProxyType(
         "order.status": READ,
         "orders.open": READ,
         "account.balances": READ,
+        "account.positions": READ,
         "subaccount.list": READ,
         "withdrawal.status": READ,
         "withdrawal.list": READ,

@@ -48,6 +48,7 @@ __all__ = ["ROUTES", "ClientApi"]
 #: (HTTP method, path, WS method): the signed client routes
 ROUTES: Final = (
     ("GET", "/api/v1/balances", "account.balances"),
+    ("GET", "/api/v1/positions", "account.positions"),
     ("GET", "/api/v1/orders", "orders.history"),
     ("GET", "/api/v1/fills", "fills.history"),
     ("GET", "/api/v1/ledger", "ledger.history"),

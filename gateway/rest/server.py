@@ -23,6 +23,7 @@ from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher, levels_as_strings
 from gateway.metrics import CONTENT_TYPE, Registry
 from gateway.readstore import READSTORE, ReadStore, StoreUnavailable
+from gateway.rest.perp import PerpRoutes
 
 __all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "GuardedSite", "HttpServer", "serve"]
 
@@ -130,6 +131,7 @@ class HttpServer:
         app.router.add_get("/api/v1/book/{symbol}", self.book)
         app.router.add_get("/api/v1/trades/{symbol}", self.trades)
         app.router.add_get("/api/v1/liabilities", self.liabilities)
+        PerpRoutes(host, readstore).install(app)
         self.app = app
 
     @property

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import orjson
 
@@ -56,6 +56,7 @@ from gateway.follower.history import Query
 from gateway.follower.store import StoreUnavailable
 from gateway.funds import client_withdrawal
 from gateway.orders import OrderView
+from gateway.perp_views import positions_of
 from gateway.scopes import METHOD_SCOPES, PUBLIC_METHODS, READ
 from gateway.ws.errors import (
     CLOSE_CREDENTIAL,
@@ -67,6 +68,7 @@ from gateway.ws.errors import (
 )
 from gateway.ws.history import HISTORY_METHODS, read_page
 from gateway.ws.outbox import Outbox
+from gateway.ws.perp import PERP_KINDS, PerpFeed, PerpSubscription, parse_perp_channel
 from gateway.ws.subscriptions import Subscription, parse_channel
 
 if TYPE_CHECKING:
@@ -288,6 +290,7 @@ class Venue(Protocol):
     owners: OwnerRegistry[Session]
     withdrawals: WithdrawalView
     readstore: ReadStore
+    perp: PerpFeed
 
     def clock_ms(self) -> int: ...
 
@@ -339,6 +342,7 @@ METHODS = (
     "order.status",
     "orders.open",
     "account.balances",
+    "account.positions",
     "subaccount.list",
     "transfer",
     "instruments",
@@ -386,7 +390,7 @@ class Session:
         #: closes the connection with (close code, reason); set by the server
         self.closer: Callable[[int, str], None] | None = None
         self.cancel_on_disconnect = False
-        self.subs: dict[str, Subscription] = {}
+        self.subs: dict[str, Subscription | PerpSubscription] = {}
         self.user = False
         self.user_seq = 0
         self.unacked = 0
@@ -517,6 +521,11 @@ class Session:
             self._send(_answer(req.id, {"subscribed": [*self.subs, *result.new]}))
             self.venue.count_request(req.method, 200)
             for name, (kind, symbol, depth) in result.new.items():
+                if kind in PERP_KINDS:
+                    key = symbol if kind != "positions" else self.account or ""
+                    perp = self.subs[name] = PerpSubscription(name, kind, key, self.outbox)
+                    self.venue.perp.add(perp)
+                    continue
                 sub = Subscription(name, kind, symbol, depth, self.outbox, self.venue.publisher)
                 self.subs[name] = sub
                 if kind == "user":
@@ -771,6 +780,16 @@ class Session:
         assert self.account is not None
         return {"balances": self.venue.balance_list(self.account)}
 
+    def _positions(self, p: Params) -> dict[str, Any]:
+        symbol = p.str_("symbol", max_len=64) or ""
+        p.done()
+        assert self.account is not None
+        perps = self.venue.host.engine.perps
+        if symbol and symbol not in perps.markets:
+            raise engine_error(1, f"unknown perpetual {symbol!r}")  # UNKNOWN_INSTRUMENT
+        held = [p for p in perps.of_account(self.account) if not symbol or p.symbol == symbol]
+        return {"positions": positions_of(perps.markets, held)}
+
     def _sub_accounts(self, p: Params) -> dict[str, Any]:
         p.done()
         assert self.account is not None
@@ -862,7 +881,9 @@ class Session:
         sub = self.subs.pop(name, None)
         if sub is None:
             return
-        if sub.kind == "user":
+        if isinstance(sub, PerpSubscription):
+            self.venue.perp.remove(sub)
+        elif sub.kind == "user":
             self.user = False
             self.venue.remove_user(self)
         else:
@@ -966,15 +987,19 @@ def _subscribe_handler(session: Session, p: Params) -> Any:
     """subscribe: validate every channel first (all or nothing), answer, then snapshots."""
     channels = session._channels(p)
     venue = session.venue
-    parsed = [(name, parse_channel(name, venue.publisher.books)) for name in channels]
+    parsed = [
+        (name, _perp_channel(name, venue) or parse_channel(name, venue.publisher.books))
+        for name in channels
+    ]
     new: dict[str, tuple[str, str, int]] = {}
     for name, spec in parsed:
         if name not in session.subs:
             new[name] = spec
     for name, (kind, _, _) in new.items():
-        if kind == "user" and not session.account:
+        private = kind in _PRIVATE_CHANNELS
+        if private and not session.account:
             raise ApiError(ErrorCode.NOT_LOGGED_ON, f"channel {name!r} requires session.logon")
-        if kind == "user" and session.key is not None and READ not in session.key.scopes:
+        if private and session.key is not None and READ not in session.key.scopes:
             raise ApiError(ErrorCode.SCOPE_FORBIDDEN, f"channel {name!r} needs scope 'read'")
     if len(session.subs) + len(new) > MAX_SUBSCRIPTIONS:
         raise ApiError(
@@ -982,6 +1007,14 @@ def _subscribe_handler(session: Session, p: Params) -> Any:
             f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection",
         )
     return _Subscribe(new)
+
+
+#: channels of the logged-on account: they need a logon and the key's ``read`` scope
+_PRIVATE_CHANNELS: Final = frozenset({"user", "positions"})
+
+
+def _perp_channel(name: object, venue: Venue) -> tuple[str, str, int] | None:
+    return parse_perp_channel(name, venue.host.engine) if isinstance(name, str) else None
 
 
 @dataclass(slots=True)
@@ -998,6 +1031,7 @@ Session._HANDLERS = {
     "order.status": Session._status,
     "orders.open": Session._open,
     "account.balances": Session._balances,
+    "account.positions": Session._positions,
     "subaccount.list": Session._sub_accounts,
     "transfer": Session._transfer,
     "instruments": Session._instruments,

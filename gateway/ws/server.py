@@ -44,6 +44,7 @@ from gateway.readstore import ReadStore
 from gateway.ws.auth import KeyRing, LiveKey
 from gateway.ws.errors import CLOSE_CREDENTIAL, CLOSE_IDLE, CLOSE_SLOW_CONSUMER
 from gateway.ws.outbox import Outbox
+from gateway.ws.perp import PerpFeed
 from gateway.ws.protocol import Session, fill_shape, order_shape
 from gateway.ws.router import UserRouter, UserUpdates
 from gateway.ws.subscriptions import WsMarketData
@@ -112,6 +113,8 @@ class Venue:
         )
         # the host listener (compiled); it calls back here only for logged-on users
         self.listener = UserRouter(self.users, self.owners, self.balances, self._push_user)
+        #: the perpetual channels (mark, funding, positions): a host listener of its own
+        self.perp = PerpFeed(host.engine)
 
     @staticmethod
     def clock_ms() -> int:

@@ -160,7 +160,7 @@ def parse_channel(name: object, symbols: dict[str, Any]) -> tuple[str, str, int]
         raise ApiError(
             ErrorCode.INVALID_CHANNEL,
             f"unknown channel {name!r}; expected book.<SYMBOL>.<DEPTH>, trades.<SYMBOL>,"
-            " bbo.<SYMBOL> or user",
+            " bbo.<SYMBOL>, mark.<SYMBOL>, funding.<SYMBOL>, user or positions",
         )
     if symbol not in symbols:
         raise ApiError(ErrorCode.INVALID_CHANNEL, f"channel {name!r}: unknown symbol {symbol!r}")

@@ -284,7 +284,7 @@ async def test_error_paths_keep_the_connection(gateway: App) -> None:
          "channel 'bbo.NOPE': unknown symbol 'NOPE'"),
         ("subscribe", {"channels": ["ticker.BTC-USD"]}, 400, 1020,
          "unknown channel 'ticker.BTC-USD'; expected book.<SYMBOL>.<DEPTH>, trades.<SYMBOL>,"
-         " bbo.<SYMBOL> or user"),
+         " bbo.<SYMBOL>, mark.<SYMBOL>, funding.<SYMBOL>, user or positions"),
     ]  # fmt: skip
     for method, params, status, code, msg in cases:
         await expect_error(c, method, params, status, code, msg)
@@ -299,7 +299,8 @@ async def test_error_paths_keep_the_connection(gateway: App) -> None:
     # A failed subscribe is all or nothing.
     await expect_error(c, "subscribe", {"channels": ["trades.BTC-USD", "bad"]}, 400, 1020,
                        "unknown channel 'bad'; expected book.<SYMBOL>.<DEPTH>, trades.<SYMBOL>,"
-                       " bbo.<SYMBOL> or user")  # fmt: skip
+                       " bbo.<SYMBOL>, mark.<SYMBOL>, funding.<SYMBOL>,"
+                       " user or positions")  # fmt: skip
     assert await c.ok("unsubscribe", {"channels": ["trades.BTC-USD"]}) == {"subscribed": []}
     # Still alive, still in order.
     assert len((await c.ok("orders.open"))["orders"]) == 2

@@ -12,40 +12,19 @@ from typing import Any, Final
 
 from engine.model import GridError
 from engine.perp.commands import AddPerpInstrument, SetIndexPrice
-from engine.perp.state import Market
 from gateway.admin.problems import Problem
 from gateway.admin.routes import OPS, STAFF, VENUE_ADMIN, Call, Outcome, Route
 from gateway.admin.schema import DECIMAL, ID, obj
+from gateway.perp_views import perp_view
 
-__all__ = ["ROUTES", "market_view"]
+__all__ = ["ROUTES"]
 
 _INT: Final = {"type": "integer", "minimum": 0}
 _TEXT: Final = {"type": "string", "maxLength": 1024}
 
 
-def market_view(market: Market) -> dict[str, Any]:
-    """A perpetual as the JSON edges show it: prices as decimal strings ("" = none yet)."""
-    inst = market.spec.instrument
-
-    def price(ticks: int) -> str:
-        return inst.ticks_to_price(ticks) if ticks else ""
-
-    return {
-        "symbol": market.symbol,
-        "base": inst.base,
-        "quote": inst.quote,
-        "tick_size": str(inst.tick_size),
-        "lot_size": str(inst.lot_size),
-        "index_price": price(market.index),
-        "index_ts_us": market.index_ts_us,
-        "mark_price": price(market.mark),
-        "next_funding_us": market.next_funding_us,
-        "reduce_only": market.reduce_only,
-    }
-
-
 async def list_perps(call: Call) -> dict[str, Any]:
-    return {"perps": [market_view(m) for m in call.host.engine.perps.markets.values()]}
+    return {"perps": [perp_view(m) for m in call.host.engine.perps.markets.values()]}
 
 
 async def add_perp(call: Call) -> Outcome:
@@ -66,11 +45,12 @@ async def set_index(call: Call) -> Outcome:
 
 _PERP: Final = obj(
     ["symbol", "base", "quote", "tick_size", "lot_size", "index_price", "index_ts_us",
-     "mark_price", "next_funding_us", "reduce_only"],
+     "mark_price", "funding_rate", "next_funding_us", "insurance_fund", "reduce_only"],
     symbol={"type": "string"}, base={"type": "string"}, quote={"type": "string"},
     tick_size={"type": "string"}, lot_size={"type": "string"},
     index_price={"type": "string"}, index_ts_us={"type": "integer"},
-    mark_price={"type": "string"}, next_funding_us={"type": "integer"},
+    mark_price={"type": "string"}, funding_rate={"type": "string"},
+    next_funding_us={"type": "integer"}, insurance_fund={"type": "string"},
     reduce_only={"type": "boolean"},
 )  # fmt: skip
 

@@ -1,0 +1,76 @@
+"""Public REST routes of the perpetuals: mark, index, funding rate and insurance fund
+now (from the engine), and the funding history (from the follower's store).
+
+``GET /api/v1/perps``, ``GET /api/v1/perps/{symbol}``,
+``GET /api/v1/perps/{symbol}/funding?limit=`` (newest first). An account's positions
+are the signed ``GET /api/v1/positions`` (gateway/rest/client.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+from aiohttp import web
+
+from gateway.host import EngineHost
+from gateway.perp_views import funding_view, perp_view
+from gateway.readstore import ReadStore, StoreUnavailable
+
+__all__ = ["MAX_FUNDING", "PerpRoutes"]
+
+MAX_FUNDING: Final = 1000
+_FUNDING_SQL: Final = (
+    "SELECT data, ts_us FROM venue_events WHERE subject = ? AND kind = 'perp.funding' "
+    "ORDER BY seq DESC, idx DESC LIMIT ?"
+)
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def _error(status: int, code: str, msg: str) -> web.Response:
+    return _json({"error": {"code": code, "msg": msg}}, status)
+
+
+class PerpRoutes:
+    def __init__(self, host: EngineHost, readstore: ReadStore) -> None:
+        self.host = host
+        self.readstore = readstore
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_get("/api/v1/perps", self.perps)
+        app.router.add_get("/api/v1/perps/{symbol}", self.perp)
+        app.router.add_get("/api/v1/perps/{symbol}/funding", self.funding)
+
+    async def perps(self, request: web.Request) -> web.Response:
+        markets = self.host.engine.perps.markets
+        return _json({"perps": [perp_view(m) for m in markets.values()]})
+
+    async def perp(self, request: web.Request) -> web.Response:
+        symbol = request.match_info["symbol"]
+        market = self.host.engine.perps.markets.get(symbol)
+        if market is None:
+            return _error(404, "unknown_symbol", f"unknown perpetual {symbol!r}")
+        return _json(perp_view(market))
+
+    async def funding(self, request: web.Request) -> web.Response:
+        symbol = request.match_info["symbol"]
+        market = self.host.engine.perps.markets.get(symbol)
+        if market is None:
+            return _error(404, "unknown_symbol", f"unknown perpetual {symbol!r}")
+        text = request.query.get("limit", "100")
+        if not (text.isascii() and text.isdigit() and 0 < int(text) <= MAX_FUNDING):
+            return _error(400, "invalid_params", f"limit must be 1..{MAX_FUNDING}")
+        try:
+            rows = await self.readstore.fetch(_FUNDING_SQL, symbol, int(text))
+        except StoreUnavailable as exc:
+            return _error(503, "store_unavailable", str(exc))
+        inst = market.spec.instrument
+        return _json(
+            {
+                "symbol": symbol,
+                "funding": [funding_view(inst, orjson.loads(data), ts) for data, ts in rows],
+            }
+        )

@@ -1,0 +1,113 @@
+"""The perpetual channels and account.positions over a real WebSocket: mark and
+funding from journaled PerpTicks, positions of the logged-on account only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice
+from gateway.app import App
+from tests.conftest import MakeGateway, submit_applied
+from tests.ws.helpers import connect_client
+
+SYMBOL = "BTC-PERP"
+QPT = 10_000  # tick 0.1 x lot 0.001 = 0.0001 USD
+
+
+async def _perp_gateway(make_gateway: MakeGateway) -> App:
+    app = await make_gateway()
+    await submit_applied(app, AddPerpInstrument(SYMBOL, "BTC", "USD", "0.1", "0.001",
+                                                tiers="0:0.005:20"))  # fmt: skip
+    await submit_applied(app, SetIndexPrice(SYMBOL, 600_000))
+    return app
+
+
+def _hold(app: App, account: str, size: int, entry_ticks: int) -> None:
+    """A position as settlement would leave it (trading perps is lane 2's next step)."""
+    pos = app.host.engine.perps.position(account, SYMBOL)
+    pos.size, pos.entry = size, abs(size) * entry_ticks * QPT
+
+
+async def test_mark_channel_starts_with_the_mark_then_follows_each_tick(
+    make_gateway: MakeGateway,
+) -> None:
+    app = await _perp_gateway(make_gateway)
+    c = await connect_client(app)
+    assert await c.ok("subscribe", {"channels": [f"mark.{SYMBOL}"]}) == {
+        "subscribed": [f"mark.{SYMBOL}"]
+    }
+    await c.quiet()  # no mark yet: no first frame
+    await submit_applied(app, PerpTick(SYMBOL))
+    msg = await c.push(f"mark.{SYMBOL}")
+    assert msg["seq"] == 1
+    data = msg["data"]
+    assert (data["symbol"], data["mark_price"], data["index_price"]) == (SYMBOL, "60000", "60000")
+    assert data["last_price"] == "" and data["funding_rate"] == "0" and data["ts_us"] > 0
+    late = await connect_client(app)
+    await late.ok("subscribe", {"channels": [f"mark.{SYMBOL}"]})
+    first = (await late.push(f"mark.{SYMBOL}"))["data"]
+    assert first["mark_price"] == "60000" and first["next_funding_us"] > 0
+    for client in (c, late):
+        await client.close()
+
+
+async def test_funding_and_positions_reach_their_subscribers_only(
+    make_gateway: MakeGateway,
+) -> None:
+    app = await _perp_gateway(make_gateway)
+    await submit_applied(app, PerpTick(SYMBOL))  # starts the schedules
+    _hold(app, "ACC1", 2_000, 590_000)  # long 2 BTC from 59000
+    _hold(app, "ACC2", -2_000, 590_000)
+    a, b, public = [await connect_client(app) for _ in range(3)]
+    await a.logon("demo-acc1")
+    await b.logon("demo-acc2")
+    await a.ok("subscribe", {"channels": ["positions"]})
+    first = (await a.push("positions"))["data"]
+    assert first == {
+        "symbol": SYMBOL, "size": "2", "entry_notional": "118000", "margin_mode": "cross",
+        "leverage": 20, "margin": "0", "realized_pnl": "0", "funding": "0",
+        "mark_price": "60000", "unrealized_pnl": "2000",
+    }  # fmt: skip
+    await public.ok("subscribe", {"channels": [f"funding.{SYMBOL}"]})
+    app.host.engine.perps.markets[SYMBOL].next_funding_us = 1  # funding is due
+    await submit_applied(app, PerpTick(SYMBOL))
+    funding = (await public.push(f"funding.{SYMBOL}"))["data"]
+    assert funding["funding_rate"] == "0.0001" and funding["mark_price"] == "60000"
+    assert funding["longs_paid"] == "12" and funding["shorts_received"] == "12"  # 120000 x 1bp
+    moved = (await a.push("positions"))["data"]
+    assert moved["size"] == "2" and moved["funding"] == "-12" and moved["ts_us"] > 0
+    assert not [m for m in await b.quiet() if m.get("channel") == "positions"]  # not B's
+    answer = await b.ok("account.positions")
+    assert [p["size"] for p in answer["positions"]] == ["-2"]
+    assert answer["positions"][0]["funding"] == "12"
+    for client in (a, b, public):
+        await client.close()
+
+
+async def test_private_and_unknown_perp_channels_are_refused(make_gateway: MakeGateway) -> None:
+    app = await _perp_gateway(make_gateway)
+    c = await connect_client(app)
+    cases: list[tuple[str, Any, int, int]] = [
+        ("subscribe", {"channels": ["positions"]}, 401, 1010),
+        ("subscribe", {"channels": ["mark.BTC-USD"]}, 400, 1020),  # spot: no mark
+        ("subscribe", {"channels": ["funding.NOPE"]}, 400, 1020),
+        ("account.positions", None, 401, 1010),
+    ]
+    for method, params, status, code in cases:
+        answer = await c.call(method, params)
+        assert (answer["status"], answer["error"]["code"]) == (status, code), answer
+    await c.close()
+
+
+async def test_account_positions_filters_by_symbol(make_gateway: MakeGateway) -> None:
+    app = await _perp_gateway(make_gateway)
+    c = await connect_client(app)
+    await c.logon("demo-acc1")
+    assert await c.ok("account.positions") == {"positions": []}
+    _hold(app, "ACC1", -1_000, 610_000)
+    [short] = (await c.ok("account.positions", {"symbol": SYMBOL}))["positions"]
+    assert short["size"] == "-1" and short["entry_notional"] == "61000"
+    assert "unrealized_pnl" not in short  # no mark yet
+    answer = await c.call("account.positions", {"symbol": "ETH-PERP"})
+    assert answer["status"] == 404 and answer["error"]["code"] == 2001
+    await c.close()
