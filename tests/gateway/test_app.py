@@ -20,6 +20,7 @@ async def test_listeners_run_by_priority(gateway: App) -> None:
         gateway.fix.on_batch,
         gateway.publisher,
         gateway.ws.listener,
+        gateway.ws.venue.perp,
         gateway.admin.console,
     ]
 
