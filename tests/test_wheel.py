@@ -88,9 +88,14 @@ def test_the_packages_import_from_the_venv_with_their_data(venv: Path) -> None:
     assert Path(out[0]).is_relative_to(venv)
     assert out[1] == "() ()"
     assert {"FIX44.xml", "FIXT11.xml", "FIX50SP2.xml", "LICENSE.quickfix"} <= set(eval(out[2]))
+    site = (
+        venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    )
     for module in ("engine", "gateway"):
-        assert (venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-                / "site-packages" / module / "py.typed").is_file()  # fmt: skip
+        assert (site / module / "py.typed").is_file()
+    # the operations console's page ships in the package (no build step)
+    for asset in ("index.html", "console.js", "console.css"):
+        assert (site / "gateway" / "admin" / "console" / "static" / asset).is_file(), asset
 
 
 def test_the_loadtest_console_script_runs(venv: Path) -> None:

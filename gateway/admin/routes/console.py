@@ -50,7 +50,11 @@ async def search_accounts(call: Call) -> dict[str, Any]:
                 "status": info.status.name.lower() if info is not None else "",
                 "kyc": info.kyc_status.name.lower() if info is not None else "",
                 "open_orders": account.open_orders,
-                "max_open_orders": account.max_open_orders,
+                "limits": {  # "0": none
+                    "max_open_orders": str(account.max_open_orders),
+                    "max_order_qty": units_to_decimal(account.max_order_qty),
+                    "max_order_notional": units_to_decimal(account.max_order_notional),
+                },
                 "balances": {
                     asset: {"total": units_to_decimal(b.total), "held": units_to_decimal(b.held)}
                     for asset, b in account.balances.items()
@@ -89,7 +93,7 @@ _LIST: Final = {"type": "array", "items": {"type": "object"}}
 ROUTES: Final = [
     Route(
         "GET", "/console/accounts", search_accounts, roles=STAFF,
-        summary="Search accounts (id, tenant or label) with balances and open orders",
+        summary="Search accounts (id, tenant or label): balances, open orders, KYC, limits",
         description="Query: q=<text>, limit=1..500 (default 100).",
         response=obj(["accounts"], accounts=_LIST),
         cli="search-accounts",

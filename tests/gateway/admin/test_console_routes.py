@@ -18,6 +18,11 @@ async def test_account_search_finds_by_id_and_tenant_with_balances(admin: AdminC
     acc1 = found["ACC1"]
     assert (acc1["tenant"], acc1["kyc"], acc1["enabled"]) == ("DEMO", "verified", True)
     assert acc1["balances"]["BTC"] == {"total": "100000", "held": "0"}
+    assert acc1["limits"] == {
+        "max_open_orders": "0",
+        "max_order_qty": "0",
+        "max_order_notional": "0",
+    }
     by_tenant = await admin.call("GET", "/admin/v1/console/accounts?q=demo&limit=2")
     assert [a["tenant"] for a in by_tenant.body["accounts"]] == ["DEMO", "DEMO"]
     none = await admin.call("GET", "/admin/v1/console/accounts?q=no-such-account")

@@ -418,7 +418,10 @@ async function searchAccounts(event) {
           confirmThen(`Cancel every open order of account ${a.account} (${a.open_orders} open).`,
             (reason) => api("POST", "/mass-cancel", { account: a.account, reason }).then(() => searchAccounts()))),
       );
-      return row([a.account, a.tenant || "—", a.status || "—", a.kyc || "—", a.enabled ? "enabled" : "DISABLED", a.open_orders, balances, actions]);
+      const limits = Object.entries(a.limits).filter(([, v]) => v !== "0").map(([k, v]) => `${k.replace(/_/g, " ")} ${v}`).join(", ") || "none";
+      const tr = row([a.account, a.tenant || "—", a.status || "—", a.kyc || "—", a.enabled ? "enabled" : "DISABLED", a.open_orders, limits, balances, actions]);
+      tr.dataset.account = a.account;
+      return tr;
     }), "no account matches");
   } catch (error) {
     notice(`Accounts: ${error.message}`, true);

@@ -272,3 +272,22 @@ async def test_an_analyst_works_an_alert_from_the_queue(
     assert (
         await browser.js("return document.querySelectorAll('#alerts tr[data-alert]').length") == 0
     )
+
+
+async def test_an_account_is_found_and_disabled_from_the_console(
+    app: App, browser: Browser
+) -> None:
+    await browser.login(DEMO["ops"], seed(app, "ops"))
+    await browser.keys("/")  # the account search, by keyboard
+    await browser.keys("ACC1", "\ue007")
+    account = '#accounts tr[data-account="ACC1"]'
+    await browser.until(
+        "return document.querySelectorAll('#accounts tr[data-account]').length === 1"
+    )
+    await browser.shot("accounts", docs="accounts")
+    await browser.click(account + " button")  # Disable comes first
+    await browser.confirm("chargeback under investigation")
+    await browser.until(
+        "return document.querySelector(arguments[0])?.textContent.includes('DISABLED')", account
+    )
+    assert not app.host.engine.accounts["ACC1"].enabled
