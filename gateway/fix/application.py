@@ -49,6 +49,7 @@ from gateway.edges import (
 from gateway.fix.acceptor import FixAcceptor
 from gateway.fix.codec import FixMessage, encode_fields, format_utc_timestamp
 from gateway.fix.marketdata import FixMarketData
+from gateway.fix.positions import MT_REQUEST_FOR_POSITIONS, answer_positions
 from gateway.fix.session import BusinessRejectReason, FixSession
 from gateway.fix.settings import AcceptorSettings, AuthMode, Role, SessionSettings
 from gateway.fix.tags import (
@@ -223,6 +224,7 @@ class FixGateway:
             MT_ORDER_MASS_STATUS_REQUEST: self._on_mass_status,
             MT_MARKET_DATA_REQUEST: self.market_data.on_request,
             MT_SECURITY_LIST_REQUEST: self.market_data.on_security_list,
+            MT_REQUEST_FOR_POSITIONS: self._on_positions,
         }
 
     @property
@@ -417,6 +419,11 @@ class FixGateway:
             session.send(MT_EXECUTION_REPORT, body)
 
         self.host.defer(answer)
+
+    def _on_positions(self, session: FixSession, msg: FixMessage) -> None:
+        date = time.strftime("%Y%m%d", time.gmtime(_now_us(self.host) // 1_000_000))
+        engine = self.host.engine
+        self.host.defer(lambda: answer_positions(engine, session, msg, self._exec_id, date))
 
     def _lookup(self, session: FixSession, msg: FixMessage) -> OrderView | None:
         raw_id = msg.get(ORDER_ID)

@@ -95,7 +95,7 @@ class AuthMode(enum.StrEnum):
 #: Inbound application MsgTypes each role accepts; others get BusinessMessageReject 380=3.
 ROLE_MSG_TYPES: Mapping[Role, frozenset[str]] = MappingProxyType(
     {
-        Role.ORDER_ENTRY: frozenset({"D", "F", "G", "H", "q", "AF"}),
+        Role.ORDER_ENTRY: frozenset({"D", "F", "G", "H", "q", "AF", "AN"}),
         Role.MARKET_DATA: frozenset({"V", "x"}),
         Role.DROP_COPY: frozenset(),
     }
