@@ -91,7 +91,9 @@ class ClientApi:
     def _endpoint(self, method: str) -> Any:
         async def endpoint(request: web.Request) -> web.Response:
             try:
-                body = await request.content.read(_MAX_BODY + 1)
+                if (request.content_length or 0) > _MAX_BODY:
+                    raise ApiError(ErrorCode.INVALID_REQUEST, "body larger than 64 KiB")
+                body = await request.read()  # all of it, however it arrives
                 if len(body) > _MAX_BODY:
                     raise ApiError(ErrorCode.INVALID_REQUEST, "body larger than 64 KiB")
                 key = self.authenticate(request, body)

@@ -5,6 +5,7 @@ are refused and change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -211,3 +212,26 @@ async def test_requests_are_rate_limited_per_key(make_gateway: MakeGateway) -> N
 def test_every_route_is_a_scoped_method() -> None:
     """A route whose method had no scope would be refused to every key."""
     assert {method for _, _, method in ROUTES} <= set(METHOD_SCOPES)
+
+
+async def test_a_body_that_arrives_in_pieces_is_read_whole(gateway: App) -> None:
+    """The signature covers the whole body, however the client's writes split it."""
+    await submit_applied(gateway, CreateSubAccount("ACC1.sub", "ACC1"))
+    rest = RestClient(gateway, "demo-acc1")
+    body = orjson.dumps({"to_account": "ACC1.sub", "asset": "USD", "amount": "3"})
+    headers = rest.signed("POST", "/api/v1/transfers", body)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    assert gateway.http is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.http.port)
+    writer.write(
+        f"POST /api/v1/transfers HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+        f"Content-Type: application/json\r\nConnection: close\r\n{head}\r\n".encode()
+        + body[:10]
+    )
+    await writer.drain()
+    await asyncio.sleep(0.1)  # the server has the first piece alone
+    writer.write(body[10:])
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert gateway.host.engine.accounts["ACC1.sub"].balances["USD"].total == 300_000_000
