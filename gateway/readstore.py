@@ -10,7 +10,8 @@ How to use it
 -------------
 The App builds one ``ReadStore`` (``app.readstore``) and hands it to the REST, WS and
 admin servers; an admin route reaches it as ``call.readstore``, any aiohttp handler of
-those servers as ``request.app[READSTORE]``::
+the HTTP and admin servers as ``request.app[READSTORE]``, the WS sessions as
+``venue.readstore``::
 
     rows = await store.fetch("SELECT seq, amount FROM ledger WHERE account = ?", acc)
     async for chunk in store.stream("SELECT ... ORDER BY seq", chunk=1000):
