@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench bench-fix quickfix-acceptor bench-core bench-snapshot bench-dos bench-follower bench-operator loadtest clean native clean-native
+.PHONY: run pricefeed test lint typecheck check bench bench-fix quickfix-acceptor bench-core bench-snapshot bench-dos bench-follower bench-operator loadtest clean native clean-native
 # `make native` builds the compiled modules in place, through setup.py (which lists them
 # and also builds them into wheels): the engine's hot path, the gateway's per-order path
 # and three hand-written C modules. One mypyc group, so one shared runtime; it is kept in
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 # The gateway runs the mypyc-compiled engine (rebuilt when an engine source changes).
 run: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/python -m gateway $(if $(CONFIG),--config $(CONFIG))
+
+# The demo price feeder (docs/PRICE_FEED.md): BTC-PERP's index from simulated sources,
+# through the admin API of a running `make run`.
+pricefeed: $(STAMP)
+	$(BIN)/python -m gateway.pricefeed $(if $(CONFIG),--config $(CONFIG))
 
 # Deterministic: tests marked slow (wall-clock, throughput) are left to CI (.ci/run).
 test: $(STAMP)

@@ -1,6 +1,8 @@
-"""`python -m gateway.pricefeed --config FEEDER.toml` (or `venue-pricefeed`): compute
+"""`python -m gateway.pricefeed [--config FEEDER.toml]` (or `venue-pricefeed`): compute
 each perp's index from its sources and submit it through the admin API until
-SIGINT/SIGTERM. Exits 2 on a config error (docs/PRICE_FEED.md)."""
+SIGINT/SIGTERM. Without --config, the demo feeder (gateway/pricefeed/demo.toml:
+simulated sources for the demo venue's BTC-PERP). Exits 2 on a config error
+(docs/PRICE_FEED.md)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import structlog
 from gateway.config import ConfigError
 from gateway.logs import configure_logging
 from gateway.pricefeed.admin_client import AdminClient
-from gateway.pricefeed.config import FeederConfig, load_feeder_config
+from gateway.pricefeed.config import DEMO_FEEDER, FeederConfig, load_feeder_config
 from gateway.pricefeed.feeder import Feeder
 
 log = structlog.get_logger("gateway.pricefeed")
@@ -45,10 +47,10 @@ async def run(config: FeederConfig) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="venue-pricefeed", description=__doc__)
-    parser.add_argument("--config", required=True, help="the feeder's TOML file")
+    parser.add_argument("--config", help="the feeder's TOML file (default: the demo's)")
     args = parser.parse_args(argv)
     try:
-        config = load_feeder_config(args.config)
+        config = load_feeder_config(args.config or DEMO_FEEDER)
     except ConfigError as exc:
         configure_logging("info")
         log.error("config.invalid", error=str(exc))

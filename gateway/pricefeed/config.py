@@ -14,7 +14,10 @@ from gateway.pricefeed.feeder import IndexFeed
 from gateway.pricefeed.index import IndexRules
 from gateway.pricefeed.sources import HttpPollSource, SimulatedSource, Source, WsStreamSource
 
-__all__ = ["FeederConfig", "SourceConfig", "load_feeder_config"]
+__all__ = ["DEMO_FEEDER", "FeederConfig", "SourceConfig", "load_feeder_config"]
+
+#: the demo feeder's config: `make pricefeed`
+DEMO_FEEDER = Path(__file__).with_name("demo.toml")
 
 _KINDS = ("simulated", "http", "ws")
 

@@ -90,3 +90,15 @@ def test_errors_name_the_key(tmp_path: Path, old: str, new: str, error: str) -> 
         load_feeder_config(_write(tmp_path, GOOD.replace(old, new, 1)))
     assert str(info.value).startswith(error), str(info.value)
     assert SEED not in str(info.value)
+
+
+def test_the_demo_feeder_signs_as_the_demo_ops_operator() -> None:
+    from gateway.admin.signing import public_key_of
+    from gateway.config import load_config
+    from gateway.pricefeed.config import DEMO_FEEDER
+
+    feeder = load_feeder_config(DEMO_FEEDER)
+    [ops] = [op for op in load_config().admin.operators if op.id == feeder.operator]
+    assert ops.role == "ops" and public_key_of(feeder.seed) == ops.public_key
+    [feed] = feeder.feeds()
+    assert feed.symbol == "BTC-PERP" and [s.name for s in feed.sources] == ["sim-a", "sim-b"]
