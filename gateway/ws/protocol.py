@@ -96,6 +96,7 @@ __all__ = [
 MAX_SUBSCRIPTIONS = 64
 MAX_CLIENT_ID = 36
 MAX_LIST = 1000
+_MAX_INT64 = (1 << 63) - 1
 _WITHDRAWAL_STATES = (*sorted(OPEN_WITHDRAWAL), "completed", "rejected", "canceled")
 
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
@@ -836,7 +837,8 @@ class Session:
         account = p.str_("account") or self.account
         if account not in family:
             raise engine_error(RejectCode.UNKNOWN_ACCOUNT, f"no account {account!r} of yours")
-        symbol = self._inst(p).symbol if table.by_symbol and p.raw.get("symbol") else ""
+        by_symbol = table.by_symbol and p.raw.get("symbol") is not None
+        symbol = self._inst(p).symbol if by_symbol else ""
         kind = p.str_(table.filter_param, max_len=16) or ""
         if kind and table.values is not None and kind not in table.values:
             raise p._bad(f"'{table.filter_param}' must be one of {', '.join(table.values)}")
@@ -845,6 +847,8 @@ class Session:
         cursor = p.str_("cursor") or ""
         limit = p.int_("limit")
         p.done()
+        if max(from_us, to_us) > _MAX_INT64:
+            raise p._bad("'from' and 'to' are µs since the epoch (at most 2^63 - 1)")
         if to_us and to_us <= from_us:
             raise p._bad("'to' must be after 'from'")
         if limit is not None and not 0 < limit <= MAX_LIST:

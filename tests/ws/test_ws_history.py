@@ -129,11 +129,16 @@ async def test_pages_filters_and_sub_accounts(gateway: App) -> None:
         {"status": "filled"},
         {"cursor": "not-a-cursor"},
         {"from": 10, "to": 10},
+        {"symbol": ""},
         {"asset": "USD"},  # orders are filtered by status, not asset
     ]
     for params in bad:
         answer = await acc1.call("orders.history", params)
         assert (answer["status"], answer["error"]["code"]) == (400, 1004), (params, answer)
+    for huge in (2**63, 10**30):  # beyond what the store's BIGINT holds (raw: orjson refuses)
+        await acc1.ws.send(f'{{"id": "h", "method": "orders.history", "params": {{"to": {huge}}}}}')
+        answer = await acc1.answer("h")
+        assert (answer["status"], answer["error"]["code"]) == (400, 1004), answer
     answer = await acc1.call("orders.history", {"symbol": "NOPE-USD"})
     assert answer["error"]["code"] == 2001
     await acc1.close()
