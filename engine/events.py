@@ -97,6 +97,7 @@ class CloseReason(IntEnum):
     STP_DECREMENT = 12
     TENANT_SUSPENDED = 13  # the account's tenant was suspended with its orders canceled
     DELISTED = 14  # the instrument was delisted
+    LIQUIDATION = 15  # canceled to release margin for a liquidation (engine/perp)
 
 
 @dataclass(slots=True, init=False)
