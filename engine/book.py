@@ -230,13 +230,15 @@ class Book:
 class Listing:
     """An instrument as traded here: its grid, its book, its status and collar."""
 
-    __slots__ = ("book", "collar_bps", "instrument", "status")
+    __slots__ = ("book", "collar_bps", "instrument", "perp", "status")
 
-    def __init__(self, instrument: Instrument) -> None:
+    def __init__(self, instrument: Instrument, perp: bool = False) -> None:
         self.instrument = instrument
         self.book = Book(instrument.symbol)
         self.status = TradingStatus.OPEN
         self.collar_bps = collar_bps(instrument.collar_pct)
+        # A perpetual (engine/perp): orders hold margin in quote, fills move positions.
+        self.perp = perp
 
     def collar(self) -> tuple[int, int]:
         """(lowest, highest) acceptable price in ticks; (0, 0) when there is no collar."""

@@ -292,7 +292,11 @@ class Engine(Settlement):
         if account.has_limits:
             account.check_limits(qty * inst.base_per_lot, notional)
 
-        if side == _BUY:
+        if listing.perp:  # initial margin (engine/perp/risk.py); RiskError if short
+            hold_asset = inst.quote
+            hold = self.perp_risk.pre_trade(account, cmd, qty, notional)
+            available = hold
+        elif side == _BUY:
             hold_asset = inst.quote
             fee_ppm = account.hold_fee_ppm if ord_type == _LIMIT else account.taker_fee_ppm
             hold = notional + notional * fee_ppm // PPM
@@ -300,7 +304,8 @@ class Engine(Settlement):
             hold_asset = inst.base
             hold = qty * inst.base_per_lot
         bal = account.balances.get(hold_asset)
-        available = 0 if bal is None else bal.total - bal.held
+        if not listing.perp:
+            available = 0 if bal is None else bal.total - bal.held
         if hold > available:
             raise RiskError(
                 RejectCode.INSUFFICIENT_BALANCE,
@@ -502,6 +507,32 @@ class Engine(Settlement):
     ) -> tuple[int, int, int]:
         return fees.split(self, quote, notional, maker, taker)
 
+    def perp_fill(
+        self,
+        listing: Listing,
+        taker: Order,
+        maker: Order,
+        qty: int,
+        notional: int,
+        maker_fee: int,
+        taker_fee: int,
+        venue_fee: int,
+    ) -> tuple[int, int]:
+        risk = self.perp_risk
+        if taker is risk.internal:  # liquidation or close: no trading fee
+            venue_fee -= taker_fee
+            taker_fee = 0
+        market = self.perps.markets[listing.instrument.symbol]
+        accounts = self.accounts
+        risk.fill_side(market, maker, accounts[maker.account], qty, notional, maker_fee)
+        risk.fill_side(market, taker, accounts[taker.account], qty, notional, taker_fee)
+        return taker_fee, venue_fee
+
+    def budget_lots(self, taker: Order, unit: int) -> int:
+        if self.listings[taker.symbol].perp:  # sized by margin at entry, not by the hold
+            return taker.leaves
+        return super().budget_lots(taker, unit)
+
     def done(self, order: Order) -> None:
         self.forget(order, self.accounts[order.account])
 
@@ -514,8 +545,9 @@ class Engine(Settlement):
         account.open_orders -= 1
         account.retire_client_id(order.client_order_id)
         if order.hold:
-            inst = self.listings[order.symbol].instrument
-            asset = inst.quote if order.side == _BUY else inst.base
+            listing = self.listings[order.symbol]
+            inst = listing.instrument
+            asset = inst.quote if order.side == _BUY or listing.perp else inst.base
             bal = account.balances[asset]
             bal.held -= order.hold
             order.hold = 0
@@ -561,8 +593,15 @@ class Engine(Settlement):
         if order.level is not None:
             order.level.qty -= qty
         account = self.accounts[order.account]
-        inst = self.listings[order.symbol].instrument
-        if order.side == Side.SELL:
+        listing = self.listings[order.symbol]
+        inst = listing.instrument
+        if listing.perp:
+            if order.ord_type != OrdType.LIMIT:
+                return
+            new_hold = self.perp_risk.hold_for(account, order.symbol, order.price, order.leaves)
+            release = order.hold - new_hold
+            asset = inst.quote
+        elif order.side == Side.SELL:
             release = qty * inst.base_per_lot
             asset = inst.base
         elif order.ord_type == OrdType.LIMIT:
@@ -700,7 +739,10 @@ class Engine(Settlement):
         account.check_limits(
             cmd.qty * inst.base_per_lot, inst.notional(price, cmd.qty), new_order=False
         )
-        if order.side == Side.BUY:
+        if listing.perp:
+            asset = inst.quote
+            new_hold = self.perp_risk.hold_for(account, order.symbol, price, leaves)
+        elif order.side == Side.BUY:
             asset = inst.quote
             new_hold = account.buy_hold(inst.notional(price, leaves))
         else:
@@ -966,6 +1008,8 @@ class Engine(Settlement):
         self.operators.from_state(venue.get("operators", {}))
         self.reviews.from_state(venue.get("reviews", {}))
         self.perps.from_state(state.get("perp", {}))
+        for symbol in self.perps.markets:
+            self.listings[symbol].perp = True
         for order in orders:
             self.orders[order.order_id] = order
             if order.client_order_id:

@@ -58,6 +58,21 @@ class Settlement(MatchHost):
         fee_ppm = self.accounts[taker.account].taker_fee_ppm
         return ((taker.hold + 1) * PPM - 1) // (unit * (PPM + fee_ppm))
 
+    def perp_fill(
+        self,
+        listing: Listing,
+        taker: Order,
+        maker: Order,
+        qty: int,
+        notional: int,
+        maker_fee: int,
+        taker_fee: int,
+        venue_fee: int,
+    ) -> tuple[int, int]:
+        """Settle a perpetual's fill (engine/perp/risk.py); returns (taker fee, venue
+        fee), which the engine's own liquidation and close orders do not pay."""
+        raise NotImplementedError
+
     def fill(
         self, listing: Listing, taker: Order, maker: Order, price: int, qty: int, notional: int
     ) -> None:
@@ -75,50 +90,59 @@ class Settlement(MatchHost):
         else:
             venue_fee = maker_fee + taker_fee
 
-        if taker.side == _BUY:
-            buy_order, buyer, buyer_fee, sell_order, seller, seller_fee = (
-                taker,
-                taker_acct,
-                taker_fee,
-                maker,
-                maker_acct,
-                maker_fee,
+        quote = inst.quote
+        if listing.perp:  # margin and positions instead of an exchange of assets
+            taker_fee, venue_fee = self.perp_fill(
+                listing, taker, maker, qty, notional, maker_fee, taker_fee, venue_fee
             )
         else:
-            buy_order, buyer, buyer_fee, sell_order, seller, seller_fee = (
-                maker,
-                maker_acct,
-                maker_fee,
-                taker,
-                taker_acct,
-                taker_fee,
-            )
-        base, quote = inst.base, inst.quote
+            if taker.side == _BUY:
+                buy_order, buyer, buyer_fee, sell_order, seller, seller_fee = (
+                    taker,
+                    taker_acct,
+                    taker_fee,
+                    maker,
+                    maker_acct,
+                    maker_fee,
+                )
+            else:
+                buy_order, buyer, buyer_fee, sell_order, seller, seller_fee = (
+                    maker,
+                    maker_acct,
+                    maker_fee,
+                    taker,
+                    taker_acct,
+                    taker_fee,
+                )
+            base = inst.base
+            dirty = self.dirty
+
+            cost = notional + buyer_fee
+            old_hold = buy_order.hold
+            if buy_order.ord_type == _LIMIT:
+                new_hold = buyer.buy_hold(
+                    buy_order.price * buy_order.leaves * inst.quote_per_tick_lot
+                )
+            else:
+                new_hold = old_hold - cost
+            buy_order.hold = new_hold
+            bal = buyer.balances[quote]
+            bal.total -= cost
+            bal.held -= old_hold - new_hold
+            dirty[(buyer.account_id, quote)] = bal
+            bal = buyer.balance(base)
+            bal.total += base_units
+            dirty[(buyer.account_id, base)] = bal
+
+            sell_order.hold -= base_units
+            bal = seller.balances[base]
+            bal.total -= base_units
+            bal.held -= base_units
+            dirty[(seller.account_id, base)] = bal
+            bal = seller.balance(quote)
+            bal.total += notional - seller_fee
+            dirty[(seller.account_id, quote)] = bal
         dirty = self.dirty
-
-        cost = notional + buyer_fee
-        old_hold = buy_order.hold
-        if buy_order.ord_type == _LIMIT:
-            new_hold = buyer.buy_hold(buy_order.price * buy_order.leaves * inst.quote_per_tick_lot)
-        else:
-            new_hold = old_hold - cost
-        buy_order.hold = new_hold
-        bal = buyer.balances[quote]
-        bal.total -= cost
-        bal.held -= old_hold - new_hold
-        dirty[(buyer.account_id, quote)] = bal
-        bal = buyer.balance(base)
-        bal.total += base_units
-        dirty[(buyer.account_id, base)] = bal
-
-        sell_order.hold -= base_units
-        bal = seller.balances[base]
-        bal.total -= base_units
-        bal.held -= base_units
-        dirty[(seller.account_id, base)] = bal
-        bal = seller.balance(quote)
-        bal.total += notional - seller_fee
-        dirty[(seller.account_id, quote)] = bal
         revenue = self.fee_revenue
         if revenue is None:
             self.fees[quote] = self.fees.get(quote, 0) + venue_fee

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
-from engine.book import BookSide
+from engine.book import BookSide, Listing
 from engine.events import RejectCode
 from engine.model import GridError
 from engine.perp import pricing
@@ -54,6 +54,7 @@ def _add(engine: Engine, cmd: AddPerpInstrument) -> None:
         reject(engine, cmd.symbol, RejectCode.INVALID_COMMAND, str(err))
         return
     engine.perps.markets[cmd.symbol] = Market(cmd, spec)
+    engine.listings[cmd.symbol] = Listing(spec.instrument, perp=True)
     engine.perps.positions[cmd.symbol] = {}
     emit(engine, "perp.instrument", cmd.symbol, quote=cmd.quote, max_leverage=cmd.max_leverage)
 

@@ -23,6 +23,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Final
 
 from engine.book import Order
+from engine.commands import NewOrder
 from engine.events import CloseReason, OrderAccepted, OrderCanceled, RejectCode
 from engine.model import OrdType, Side, Stp, TimeInForce, units_to_decimal
 from engine.perp import pricing
@@ -117,16 +118,19 @@ class PerpRisk:
         pos = self.perps.position(account.account_id, market.symbol)
         return -(-notional // pos.leverage) + notional * fee_ppm // PPM
 
-    def pre_trade(
-        self,
-        account: Account,
-        market: Market,
-        side: int,
-        qty: int,
-        notional: int,
-        market_order: bool,
-    ) -> int:
+    def hold_for(self, account: Account, symbol: str, price: int, leaves: int) -> int:
+        """A resting limit order's hold for leaves lots at price."""
+        market = self.perps.markets[symbol]
+        notional = price * leaves * market.spec.instrument.quote_per_tick_lot
+        return self.order_hold(account, market, notional, account.hold_fee_ppm)
+
+    def pre_trade(self, account: Account, cmd: NewOrder, qty: int, notional: int) -> int:
         """Check a new perp order; returns the quote units it must hold. RiskError if not."""
+        market = self.perps.markets[cmd.symbol]
+        side = cmd.side
+        market_order = cmd.ord_type != _LIMIT
+        if cmd.quote_qty:
+            raise RiskError(RejectCode.INVALID_ORDER, "perpetual orders take a quantity")
         if market.reduce_only:
             raise RiskError(
                 RejectCode.INSTRUMENT_CANCEL_ONLY,
@@ -161,12 +165,6 @@ class PerpRisk:
             )
         return hold
 
-    def remaining_hold(self, order: Order, account: Account) -> int:
-        """A resting limit order's hold for its leaves (after a fill or a decrement)."""
-        market = self.perps.markets[order.symbol]
-        notional = order.price * order.leaves * market.spec.instrument.quote_per_tick_lot
-        return self.order_hold(account, market, notional, account.hold_fee_ppm)
-
     # ---------------------------------------------------------------- fills
 
     def fill_side(
@@ -179,7 +177,9 @@ class PerpRisk:
         old_hold = order.hold
         if old_hold:
             if order.ord_type == _LIMIT:
-                new_hold = min(old_hold, self.remaining_hold(order, account))
+                new_hold = min(
+                    old_hold, self.hold_for(account, order.symbol, order.price, order.leaves)
+                )
             else:
                 pos0 = self.perps.position(account.account_id, market.symbol)
                 used = -(-notional // pos0.leverage) + fee

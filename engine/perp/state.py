@@ -14,10 +14,13 @@ from typing import Any, Final
 from engine.perp.commands import AddPerpInstrument
 from engine.perp.spec import PerpSpec
 
-__all__ = ["INSURANCE", "Market", "Perps", "Position"]
+__all__ = ["DEFAULT_LEVERAGE", "INSURANCE", "Market", "Perps", "Position"]
 
 INSURANCE: Final = "@insurance"
 """The account id under which a market's insurance fund holds positions it took over."""
+
+DEFAULT_LEVERAGE: Final = 20
+"""An account's leverage on a perpetual until it sets one (capped by the maximum)."""
 
 
 class Market:
@@ -171,11 +174,12 @@ class Perps:
         self.positions: dict[str, dict[str, Position]] = {}
 
     def position(self, account: str, symbol: str) -> Position:
-        """The account's position (created flat at the market's max leverage)."""
+        """The account's position (created flat at the default leverage)."""
         book = self.positions[symbol]
         pos = book.get(account)
         if pos is None:
-            pos = book[account] = Position(account, symbol, self.markets[symbol].spec.max_leverage)
+            leverage = min(DEFAULT_LEVERAGE, self.markets[symbol].spec.max_leverage)
+            pos = book[account] = Position(account, symbol, leverage)
         return pos
 
     def of_account(self, account: str) -> list[Position]:

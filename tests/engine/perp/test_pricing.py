@@ -52,7 +52,8 @@ def test_the_hand_worked_funding_example() -> None:
     index = 50_000 * ticks
     bid = pricing.impact_price([(50_025 * ticks, 1_000)], 25_000 * USDT, QPT)
     ask = pricing.impact_price([(50_030 * ticks, 1_000)], 25_000 * USDT, QPT)
-    assert (bid, ask) == (50_025 * ticks, 50_030 * ticks)
+    assert bid is not None and ask is not None
+    assert (bid, ask) == (Fraction(50_025 * ticks), Fraction(50_030 * ticks))
     assert pricing.premium(bid, ask, index) == 50_000  # 0.05%
     samples = [50_000, 30_000, 20_000]
     weighted = sum(i * p for i, p in enumerate(samples, start=1))

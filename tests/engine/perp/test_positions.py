@@ -1,0 +1,157 @@
+"""Perp orders and fills: initial margin at entry, one-way positions, realized PnL,
+fees, isolated margin, leverage, close-position, funding payments."""
+
+from __future__ import annotations
+
+from engine.events import RejectCode
+from engine.model import Side
+from engine.perp.commands import (
+    AdjustIsolatedMargin,
+    ClosePosition,
+    PerpTick,
+    SetLeverage,
+    SetMarginMode,
+)
+from tests.engine.perp.perp_setup import (
+    SYMBOL,
+    USDT,
+    mark_at,
+    open_trader,
+    order,
+    perp_engine,
+    rejected,
+    size,
+    total_value,
+    trades,
+    venue,
+    wallet,
+)
+
+PX = 500_000  # 50,000.0 USDT in 0.1 ticks
+BTC = 1_000  # lots of 0.001
+
+
+def two_traders(usdt: int = 10_000 * USDT, **kw: str) -> tuple:  # type: ignore[type-arg]
+    eng, clock = perp_engine(**kw)
+    open_trader(eng, "A", usdt)
+    open_trader(eng, "B", usdt)
+    mark_at(eng, PX)
+    return eng, clock
+
+
+def test_no_mark_no_order() -> None:
+    eng, _ = perp_engine()
+    open_trader(eng, "A", 10_000 * USDT)
+    assert rejected(eng.submit(order("A", Side.BUY, PX, 1))).code == RejectCode.INSTRUMENT_HALTED
+
+
+def test_initial_margin_is_notional_over_leverage_and_is_held() -> None:
+    eng, _ = two_traders(1_000 * USDT)
+    eng.submit(SetLeverage("A", SYMBOL, 20))
+    # 0.5 BTC x 50,000 = 25,000 USDT / 20 = 1,250 > 1,000
+    assert rejected(eng.submit(order("A", Side.BUY, PX, BTC // 2))).code == (
+        RejectCode.INSUFFICIENT_BALANCE
+    )
+    eng.submit(order("A", Side.BUY, PX, 400))  # 20,000 / 20 = 1,000: all of it
+    assert wallet(eng, "A") == (1_000 * USDT, 1_000 * USDT)
+    # a sell also holds margin, in quote (not base)
+    eng.submit(SetLeverage("B", SYMBOL, 100))
+    events = eng.submit(order("B", Side.SELL, PX, 400))
+    assert len(trades(events)) == 1
+    assert wallet(eng, "A") == (1_000 * USDT, 0)  # margin now backs the position
+    assert (size(eng, "A"), size(eng, "B")) == (400, -400)
+    (pos,) = [e for e in venue(events, "perp.position") if e.subject == "A"]
+    assert pos.data["entry_notional"] == 20_000 * USDT
+
+
+def test_realized_pnl_and_fees_go_to_the_wallet_and_conserve() -> None:
+    eng, _ = perp_engine()
+    open_trader(eng, "A", 10_000 * USDT, taker_bps="5")
+    open_trader(eng, "B", 10_000 * USDT)
+    mark_at(eng, PX)
+    start = total_value(eng, PX)
+    eng.submit(order("B", Side.SELL, PX, BTC))
+    eng.submit(order("A", Side.BUY, PX, BTC))  # A takes: 50,000 x 5 bps = 25 USDT
+    assert wallet(eng, "A")[0] == 10_000 * USDT - 25 * USDT
+    mark_at(eng, PX + 10_000)
+    eng.submit(order("B", Side.BUY, PX + 10_000, BTC // 2))
+    eng.submit(order("A", Side.SELL, PX + 10_000, BTC // 2))  # +1,000 x 0.5 - fee 12.75
+    assert wallet(eng, "A")[0] == 10_000 * USDT - 25 * USDT + 500 * USDT - 1_275_000_000
+    assert wallet(eng, "B")[0] == 10_000 * USDT - 500 * USDT
+    assert (size(eng, "A"), size(eng, "B")) == (BTC // 2, -BTC // 2)
+    for price in (1, PX, 7 * PX):
+        assert total_value(eng, price) == start
+
+
+def test_flip_through_zero_realizes_then_opens() -> None:
+    eng, _ = two_traders()
+    eng.submit(order("B", Side.SELL, PX, BTC))
+    eng.submit(order("A", Side.BUY, PX, BTC))
+    mark_at(eng, PX - 1_000)
+    eng.submit(order("B", Side.BUY, PX - 1_000, 2 * BTC))
+    eng.submit(order("A", Side.SELL, PX - 1_000, 2 * BTC))
+    pos = eng.perps.positions[SYMBOL]["A"]
+    assert pos.size == -BTC and pos.entry == BTC * (PX - 1_000) * 10_000
+    assert pos.realized == -100 * USDT
+
+
+def test_isolated_margin_moves_out_of_the_wallet_and_back() -> None:
+    eng, _ = two_traders()
+    eng.submit(SetMarginMode("A", SYMBOL, True))
+    eng.submit(SetLeverage("A", SYMBOL, 10))
+    eng.submit(order("B", Side.SELL, PX, BTC))
+    eng.submit(order("A", Side.BUY, PX, BTC))
+    pos = eng.perps.positions[SYMBOL]["A"]
+    assert pos.margin == 5_000 * USDT
+    assert wallet(eng, "A") == (5_000 * USDT, 0)
+    eng.submit(AdjustIsolatedMargin("A", SYMBOL, 1_000 * USDT))
+    assert (pos.margin, wallet(eng, "A")[0]) == (6_000 * USDT, 4_000 * USDT)
+    # removing more than keeps the initial margin is refused
+    assert rejected(eng.submit(AdjustIsolatedMargin("A", SYMBOL, -1_001 * USDT))).code == (
+        RejectCode.INSUFFICIENT_BALANCE
+    )
+    mark_at(eng, PX + 1_000)
+    events = eng.submit(order("B", Side.BUY, PX + 1_000, BTC))
+    events += eng.submit(ClosePosition("A", SYMBOL))
+    assert len(trades(events)) == 1 and size(eng, "A") == 0
+    assert (pos.margin, wallet(eng, "A")[0]) == (0, 10_100 * USDT)
+
+
+def test_leverage_is_bounded_by_the_bracket() -> None:
+    eng, _ = two_traders()
+    assert rejected(eng.submit(SetLeverage("A", SYMBOL, 126))).code == RejectCode.INVALID_COMMAND
+    eng.submit(SetLeverage("A", SYMBOL, 125))
+    open_trader(eng, "C", 10_000_000 * USDT)
+    eng.submit(order("C", Side.SELL, PX, 10 * BTC))
+    # 2 BTC = 100,000 USDT: the 50k-250k bracket allows 100x, not 125x
+    assert rejected(eng.submit(order("A", Side.BUY, PX, 2 * BTC))).code == (
+        RejectCode.LIMIT_EXCEEDED
+    )
+
+
+def test_close_position_needs_a_position() -> None:
+    eng, _ = two_traders()
+    assert rejected(eng.submit(ClosePosition("A", SYMBOL))).code == RejectCode.INVALID_COMMAND
+
+
+def test_funding_longs_pay_shorts_remainder_to_insurance() -> None:
+    eng, clock = two_traders()
+    open_trader(eng, "C", 10_000 * USDT)
+    eng.submit(order("B", Side.SELL, PX, 1))
+    eng.submit(order("A", Side.BUY, PX, 1))
+    eng.submit(order("C", Side.SELL, PX, 2))
+    eng.submit(order("A", Side.BUY, PX, 2))
+    start = total_value(eng, PX)
+    before = {a: wallet(eng, a)[0] for a in "ABC"}
+    market = eng.perps.markets[SYMBOL]
+    clock.now = market.next_funding_us
+    events = eng.submit(PerpTick(SYMBOL))  # no premium samples: F = interest, 0.01%
+    (funding,) = venue(events, "perp.funding")
+    assert funding.data["rate"] == 10_000
+    # A: 3 lots x 50 USDT = 150 USDT x 0.01% = 0.015 USDT: 1,500,000 units exactly
+    assert before["A"] - wallet(eng, "A")[0] == 1_500_000
+    assert wallet(eng, "B")[0] - before["B"] == 500_000
+    assert wallet(eng, "C")[0] - before["C"] == 1_000_000
+    assert funding.data["to_insurance"] == 0
+    assert total_value(eng, PX) == start
+    assert market.next_funding_us > clock.now
