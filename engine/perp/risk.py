@@ -502,8 +502,8 @@ class PerpRisk:
         equity = market.insurance
         if fund is not None:
             equity += fund.unrealized(mark, qpt)
-        # the fund's side: -pos.size at price, worth -pos.size*mark at mark
-        equity += -pos.size * (mark - price) * qpt
+        # the fund takes pos as it is (same side) at price; it is worth mark
+        equity += pos.size * (mark - price) * qpt
         return equity >= 0 and market.insurance > 0
 
     def adl_rank(self, market: Market, pos: Position) -> Fraction:

@@ -625,4 +625,5 @@ CLOSE_TEXT: Final = {
     CloseReason.STP_DECREMENT: "self-trade prevention: decremented",
     CloseReason.TENANT_SUSPENDED: "canceled: the account's tenant is suspended",
     CloseReason.DELISTED: "canceled: the instrument is delisted",
+    CloseReason.LIQUIDATION: "canceled: margin released for a liquidation",
 }

@@ -1,0 +1,139 @@
+"""The liquidation ladder, one test per path: cancel-only recovery, partial
+liquidation in slices, insurance-fund takeover, auto-deleveraging; and replay.
+
+A (cross, 20x, 1,000 USDT) is long 0.4 BTC from 50,000 against B: notional 20,000,
+maintenance 0.4% of the mark notional, bankruptcy price 47,500
+(1,000 + 0.4 x (p - 50,000) = 0).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.core import Engine
+from engine.events import CloseReason, OrderCanceled
+from engine.journal import JournalWriter, recover
+from engine.model import Side
+from engine.perp.commands import DepositInsurance
+from engine.perp.state import INSURANCE
+from engine.sequencer import Sequencer
+from tests.engine.helpers import Clock
+from tests.engine.perp.perp_setup import (
+    SYMBOL,
+    USDT,
+    mark_at,
+    open_trader,
+    order,
+    perp_command,
+    size,
+    total_value,
+    trades,
+    venue,
+    wallet,
+)
+
+USD = 10  # ticks per USDT
+PX = 50_000 * USD
+LONG = 400  # 0.4 BTC
+
+
+def setup(a_usdt: int = 1_000, eng: Engine | None = None, **kw: object) -> Engine:
+    if eng is None:
+        eng = Engine(Sequencer(Clock()))
+    eng.submit(perp_command(**kw))
+    open_trader(eng, "A", a_usdt * USDT)
+    open_trader(eng, "B", 100_000 * USDT)
+    open_trader(eng, "C", 1_000_000 * USDT)
+    mark_at(eng, PX)
+    eng.submit(order("B", Side.SELL, PX, LONG))
+    assert trades(eng.submit(order("A", Side.BUY, PX, LONG)))
+    assert size(eng, "A") == LONG
+    return eng
+
+
+def steps(events: list) -> list[str]:  # type: ignore[type-arg]
+    return [str(e.data["step"]) for e in venue(events, "perp.liquidation")]
+
+
+def test_a_healthy_account_is_left_alone() -> None:
+    eng = setup()
+    assert steps(mark_at(eng, 48_000 * USD)) == []
+
+
+def test_cancel_only_recovery() -> None:
+    """Margin held by an open order does not support the position; canceling it does."""
+    eng = setup(1_200)
+    eng.submit(order("A", Side.BUY, 40_000 * USD, 100))  # 4,000 / 20 = 200 held
+    assert wallet(eng, "A") == (1_200 * USDT, 200 * USDT)
+    # at 47,500: 1,200 - 200 - 1,000 = 0 <= 76: breached; without the hold 200 > 76
+    events = mark_at(eng, 47_500 * USD)
+    assert steps(events) == ["canceled", "recovered"]
+    (canceled,) = [e for e in events if isinstance(e, OrderCanceled)]
+    assert canceled.reason == CloseReason.LIQUIDATION
+    assert size(eng, "A") == LONG and wallet(eng, "A") == (1_200 * USDT, 0)
+
+
+def test_partial_liquidation_in_slices() -> None:
+    """Slices of 0.1 BTC; the book still bids 48,500 while the mark gaps to 47,600."""
+    eng = setup(liquidation_slice_lots=100, liquidation_fee_rate="0.001")
+    eng.submit(order("C", Side.BUY, 48_500 * USD, 100))
+    start = total_value(eng, PX)
+    events = mark_at(eng, 47_600 * USD)
+    # equity 1,000 - 960 = 40 <= 76.16: one slice at 48,500 realizes -150 and the
+    # fee 4.85; then 850 - 4.85 - 720 = 125.15 > 57.12 maintenance: recovered
+    assert steps(events) == ["canceled", "slice", "recovered"]
+    (fill,) = trades(events)
+    assert (fill.price, fill.qty, fill.taker_account, fill.taker_fee) == (48_500 * USD, 100, "A", 0)
+    assert size(eng, "A") == 300
+    assert wallet(eng, "A")[0] == 850 * USDT - 485_000_000
+    assert eng.perps.markets[SYMBOL].insurance == 485_000_000
+    assert total_value(eng, PX) == start
+
+
+def test_insurance_fund_takes_over_at_the_bankruptcy_price() -> None:
+    eng = setup()
+    eng.submit(DepositInsurance(SYMBOL, 10_000 * USDT))
+    eng.submit(order("C", Side.BUY, 46_000 * USD, LONG))  # below bankruptcy: no help
+    start = total_value(eng, PX)
+    events = mark_at(eng, 47_000 * USD)  # a gap: equity -200
+    assert steps(events) == ["canceled", "insurance"]
+    assert trades(events) == []
+    assert size(eng, "A") == 0 and wallet(eng, "A")[0] == 0
+    fund = eng.perps.positions[SYMBOL][INSURANCE]
+    assert (fund.size, fund.entry) == (LONG, LONG * 47_500 * USD * 10_000)
+    assert total_value(eng, PX) == start == total_value(eng, 1)
+
+
+def test_auto_deleveraging_when_the_fund_is_empty() -> None:
+    eng = setup()
+    open_trader(eng, "D", 100_000 * USDT)
+    # D is short 0.1 at 50,000 too (a smaller profit than B's): B ranks first
+    eng.submit(order("D", Side.SELL, PX, 100))
+    eng.submit(order("C", Side.BUY, PX, 100))
+    eng.submit(order("B", Side.SELL, 60_000 * USD, 10))  # canceled by deleveraging
+    start = total_value(eng, PX)
+    events = mark_at(eng, 47_000 * USD)
+    assert steps(events) == ["canceled", "adl", "deleveraged"]
+    adl = venue(events, "perp.liquidation")[1]
+    assert adl.data["counterparty"] == "B" and adl.data["price"] == 47_500 * USD
+    assert size(eng, "A") == 0 and size(eng, "B") == 0 and size(eng, "D") == -100
+    assert wallet(eng, "A")[0] == 0
+    assert wallet(eng, "B") == (101_000 * USDT, 0)  # +0.4 x 2,500, order canceled
+    assert total_value(eng, PX) == start
+
+
+def test_replay_of_a_liquidation_gives_the_same_state(tmp_path: Path) -> None:
+    clock = Clock()
+    eng = Engine(Sequencer(clock))
+    writer = JournalWriter(tmp_path)
+    eng.on_command = writer.append
+    setup(eng=eng, liquidation_slice_lots=100)
+    eng.submit(DepositInsurance(SYMBOL, 100 * USDT))
+    eng.submit(order("C", Side.BUY, 47_800 * USD, 100))
+    events = mark_at(eng, 47_000 * USD)
+    assert "slice" in steps(events) and "adl" in steps(events)
+    writer.flush()
+    writer.close()
+    replayed = Engine()
+    recover(replayed, tmp_path)
+    assert replayed.state_hash() == eng.state_hash()
