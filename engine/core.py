@@ -122,6 +122,7 @@ class Engine(Settlement):
         # Perpetual swaps (engine/perp): markets and positions, and their margin stage.
         self.perps = Perps()
         self.perp_risk = PerpRisk(self, self.perps)
+        self.perp_touched = self.perp_risk.touched  # read once per command by apply
         self.reviews = AlertReviews()
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             NewOrder: self._new_order,
@@ -178,6 +179,8 @@ class Engine(Settlement):
                     BalanceChanged(seq, ts_us, len(out), account, asset, bal.total, bal.held)
                 )
             self.dirty = {}
+        if self.perp_touched:
+            self.perp_risk.emit_positions()
         return out
 
     def dispatch(self, command: Command) -> None:

@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.commands import AddInstrument, AdjustBalance, Cancel, Command, NewOrder, OpenAccount
@@ -60,10 +61,18 @@ def new_engine() -> Engine:
     return engine
 
 
-def generate(count: int, seed: int = 7) -> list[Command]:
-    """The command mix, made by driving a scratch engine so cancels hit live orders."""
+def generate(
+    count: int,
+    seed: int = 7,
+    engine_factory: Callable[[], Engine] | None = None,
+    perp: str = "",
+) -> list[Command]:
+    """The command mix, made by driving a scratch engine so cancels hit live orders.
+
+    With ``perp`` (a perpetual the factory's engine lists on the same grid), each order
+    goes to the spot pair or the perpetual at random (loadtest/perp_bench.py)."""
     rng = random.Random(seed)
-    engine = new_engine()
+    engine = (engine_factory or new_engine)()
     live: list[int] = []
     where: dict[int, int] = {}
     commands: list[Command] = []
@@ -81,6 +90,7 @@ def generate(count: int, seed: int = 7) -> list[Command]:
     while len(commands) < count:
         roll = rng.random()
         account = "A" if rng.random() < 0.5 else "B"
+        symbol = perp if perp and rng.random() < 0.5 else SYMBOL
         command: Command
         if len(live) < RESTING_TARGET // 2:
             roll = 0.0  # warm the book up first
@@ -90,7 +100,7 @@ def generate(count: int, seed: int = 7) -> list[Command]:
             price = MID - offset if side == Side.BUY else MID + offset
             command = NewOrder(
                 account,
-                SYMBOL,
+                symbol,
                 side,
                 OrdType.LIMIT,
                 rng.randint(1, 10),
@@ -98,9 +108,8 @@ def generate(count: int, seed: int = 7) -> list[Command]:
                 client_order_id=f"c{n}",
             )
         elif roll < 0.9 and live:
-            command = Cancel(account="", symbol=SYMBOL, order_id=live[rng.randrange(len(live))])
-            order = engine.orders[command.order_id]
-            command = Cancel(order.account, SYMBOL, order_id=command.order_id)
+            order = engine.orders[live[rng.randrange(len(live))]]
+            command = Cancel(order.account, order.symbol, order_id=order.order_id)
         else:
             side = Side.BUY if rng.random() < 0.5 else Side.SELL
             # Sized to take ~3 resting orders, which keeps the book near its target.
@@ -108,7 +117,7 @@ def generate(count: int, seed: int = 7) -> list[Command]:
             price = MID + 60 if side == Side.BUY else MID - 60
             command = NewOrder(
                 account,
-                SYMBOL,
+                symbol,
                 side,
                 OrdType.LIMIT,
                 qty,

@@ -53,8 +53,18 @@ class PerpRisk:
     def __init__(self, engine: Engine, perps: Perps) -> None:
         self.engine = engine
         self.perps = perps
+        #: positions the command being applied changed: one perp.position event each,
+        #: at the end of the command (Engine.apply), as balances get BalanceChanged
+        self.touched: dict[tuple[str, str], Position] = {}
         #: the engine's own order being matched (liquidation or close): no trading fee
         self.internal: Order | None = None
+
+    def emit_positions(self) -> None:
+        """The perp.position events of the command being applied (Engine.apply)."""
+        engine = self.engine
+        for (account, _), pos in self.touched.items():
+            emit(engine, "perp.position", account, **pos.data())
+        self.touched.clear()
 
     # ---------------------------------------------------------------- cash and equity
 
@@ -151,7 +161,7 @@ class PerpRisk:
                     f"position notional too large for leverage {pos.leverage}x (max {allowed}x)",
                 )
         fee_ppm = account.taker_fee_ppm if market_order else account.hold_fee_ppm
-        hold = self.order_hold(account, market, notional, fee_ppm)
+        hold = -(-notional // pos.leverage) + notional * fee_ppm // PPM
         quote = spec.instrument.quote
         bal = account.balances.get(quote)
         total, held = (0, 0) if bal is None else (bal.total, bal.held)
@@ -171,24 +181,22 @@ class PerpRisk:
         self, market: Market, order: Order, account: Account, qty: int, notional: int, fee: int
     ) -> None:
         """Settle one side of a perp fill: hold, position, realized PnL, fee."""
-        quote = market.spec.instrument.quote
-        engine = self.engine
+        spec = market.spec
+        quote = spec.instrument.quote
+        pos = self.perps.position(account.account_id, market.symbol)
         bal = account.balance(quote)
         old_hold = order.hold
         if old_hold:
             if order.ord_type == _LIMIT:
-                new_hold = min(
-                    old_hold, self.hold_for(account, order.symbol, order.price, order.leaves)
-                )
+                rest = order.price * order.leaves * spec.instrument.quote_per_tick_lot
+                new_hold = -(-rest // pos.leverage) + rest * account.hold_fee_ppm // PPM
+                new_hold = min(old_hold, new_hold)
             else:
-                pos0 = self.perps.position(account.account_id, market.symbol)
-                used = -(-notional // pos0.leverage) + fee
-                new_hold = max(0, old_hold - used)
+                new_hold = max(0, old_hold - (-(-notional // pos.leverage) + fee))
             order.hold = new_hold
             bal.held -= old_hold - new_hold
         bal.total -= fee
-        engine.dirty[(account.account_id, quote)] = bal
-        pos = self.perps.position(account.account_id, market.symbol)
+        self.engine.dirty[(account.account_id, quote)] = bal
         self.trade(market, pos, qty if order.side == _BUY else -qty, notional)
 
     def trade(self, market: Market, pos: Position, delta: int, notional: int) -> None:
@@ -221,7 +229,7 @@ class PerpRisk:
             if pos.isolated and pos.account != INSURANCE:
                 self._isolated_to_wallet(market, pos, -open_value // pos.leverage)  # IM in
         if pos.account != INSURANCE:
-            emit(self.engine, "perp.position", pos.account, **pos.data())
+            self.touched[(pos.account, pos.symbol)] = pos
 
     def _isolated_to_wallet(self, market: Market, pos: Position, amount: int) -> None:
         """Move amount from the isolated margin to the wallet (< 0: wallet to margin)."""
@@ -254,7 +262,7 @@ class PerpRisk:
             pos.funding += amount
             self.credit(market, pos, amount)
             if pos.account != INSURANCE:
-                emit(self.engine, "perp.position", pos.account, **pos.data())
+                self.touched[(pos.account, pos.symbol)] = pos
         return paid, received
 
     # ---------------------------------------------------------------- settings
@@ -393,13 +401,40 @@ class PerpRisk:
     # ---------------------------------------------------------------- liquidation
 
     def check(self, market: Market) -> None:
-        """Liquidate what the new mark leaves under-margined, one position at a time."""
-        for pos in [p for p in self.perps.positions[market.symbol].values() if p.size]:
-            if pos.account == INSURANCE or not pos.size:
+        """Liquidate what the new mark leaves under-margined, one position at a time.
+
+        A first pass screens every open position with the arithmetic inlined (this is
+        the per-tick cost that grows with open interest); each one found breached is
+        checked again just before its ladder runs, as an earlier one may have changed
+        it (auto-deleveraging)."""
+        spec = market.spec
+        mark = self._mark(market)
+        qpt = spec.instrument.quote_per_tick_lot
+        quote = spec.instrument.quote
+        accounts = self.engine.accounts
+        single = len(self.perps.markets) == 1
+        breached = []
+        for pos in self.perps.positions[market.symbol].values():
+            size = pos.size
+            if not size or pos.account == INSURANCE:
                 continue
-            equity, mm = self.margin_state(market, pos)
+            value = size * mark * qpt
+            upnl = value - pos.entry if size > 0 else value + pos.entry
+            mm = spec.maintenance(value if size > 0 else -value)
+            if pos.isolated:
+                equity = pos.margin + upnl
+            elif single:
+                bal = accounts[pos.account].balances.get(quote)
+                equity = upnl if bal is None else bal.total - bal.held + upnl
+            else:
+                equity, mm = self.margin_state(market, pos)
             if equity <= mm:
-                self.liquidate(market, pos)
+                breached.append(pos)
+        for pos in breached:
+            if pos.size:
+                equity, mm = self.margin_state(market, pos)
+                if equity <= mm:
+                    self.liquidate(market, pos)
 
     def _cancel_orders(self, market: Market, pos: Position) -> int:
         """Cancel the account's orders that use the margin pos draws on."""

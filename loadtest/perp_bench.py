@@ -1,0 +1,202 @@
+"""Perpetuals benchmarks (issue #19): liquidation reaction, and the mixed flow.
+
+Liquidation reaction: 10,000 open positions (5,000 healthy long/short pairs at 2x)
+plus one victim per round whose liquidation price sits one step below the previous
+round's mark. Each round moves the index one step down (SetIndexPrice) and submits the
+PerpTick that recomputes the mark and checks every position of the instrument; the
+victim's first liquidation fill follows in the same command. Measured in engine time:
+from the start of the PerpTick's ``Engine.submit`` to the return of the liquidation
+order that produced the first fill (``first``), and the whole tick (``tick``).
+
+Mixed flow: engine_bench's command mix (60% adds, 30% cancels, 10% crossing IOC),
+spot only, then the same mix spread over the spot pair and a perpetual on the same
+grid, same run; reported as commands/s and the ratio.
+
+    python -m loadtest.perp_bench [--positions 10000] [--rounds 200] [--commands 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import json
+import statistics
+import sys
+import time
+
+from engine.commands import AdjustBalance, Command, MassCancel, NewOrder, OpenAccount
+from engine.core import Engine
+from engine.events import Event, Trade
+from engine.model import OrdType, Side
+from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice, SetLeverage
+from engine.perp.risk import PerpRisk
+from engine.sequencer import Sequencer
+from loadtest import engine_bench
+
+PERP = "BTC-PERP"
+P0 = 500_000  # 50,000.0 in ticks of 0.1
+QPT = 10_000  # tick 0.1 x lot 0.001 BTC, in 1e-8 USDT
+Q = 100  # every position is 0.1 BTC
+USDT = 100_000_000
+STEP = 50  # 5 USDT per round
+
+
+def _engine() -> Engine:
+    return Engine(Sequencer(itertools.count(1_700_000_000_000_000).__next__))
+
+
+def _submit_all(engine: Engine, commands: list[Command]) -> None:
+    for command in commands:
+        engine.submit(command)
+
+
+def liquidation_setup(positions: int, rounds: int) -> Engine:
+    engine = _engine()
+    engine.submit(
+        AddPerpInstrument(PERP, "BTC", "USDT", "0.1", "0.001", max_leverage=125,
+                          tiers="0:0.004:125,50000:0.005:100,250000:0.01:50", mark_window=1)
+    )  # fmt: skip
+    engine.submit(OpenAccount("MM"))
+    engine.submit(AdjustBalance("MM", "USDT", 10**18))
+    engine.submit(SetIndexPrice(PERP, P0))
+    engine.submit(PerpTick(PERP))
+    setup: list[Command] = []
+    for i in range(positions // 2):
+        for name in (f"L{i}", f"S{i}"):
+            setup += [OpenAccount(name), AdjustBalance(name, "USDT", 10_000 * USDT),
+                      SetLeverage(name, PERP, 2)]  # fmt: skip
+        setup += [
+            NewOrder(f"S{i}", PERP, Side.SELL, OrdType.LIMIT, Q, P0),
+            NewOrder(f"L{i}", PERP, Side.BUY, OrdType.LIMIT, Q, P0),
+        ]
+    mmr = 400_000  # 0.4% in 1e-8
+    for r in range(rounds):
+        # liquidated at m_r = P0 - (r + 1) x STEP - 200 (a 1% drop first): the wallet
+        # W with W + Q(m - P0)qpt = mmr x Q m qpt, rounded up, and its leverage
+        m = P0 - 5_000 - (r + 1) * STEP
+        wallet = Q * QPT * (P0 - m) + Q * m * QPT * mmr // 100_000_000 + 1
+        leverage = min(100, -(-Q * P0 * QPT // wallet))
+        name = f"V{r}"
+        setup += [
+            OpenAccount(name), AdjustBalance(name, "USDT", wallet),
+            SetLeverage(name, PERP, leverage),
+            NewOrder("MM", PERP, Side.SELL, OrdType.LIMIT, Q, P0),
+            NewOrder(name, PERP, Side.BUY, OrdType.LIMIT, Q, P0),
+        ]  # fmt: skip
+    _submit_all(engine, setup)
+    open_positions = sum(1 for p in engine.perps.positions[PERP].values() if p.size)
+    assert open_positions >= positions, open_positions
+    return engine
+
+
+def liquidation_reaction(positions: int, rounds: int) -> dict[str, object]:
+    engine = liquidation_setup(positions, rounds)
+    risk = engine.perp_risk
+    first_ns: list[int] = []
+    original = PerpRisk.internal_order
+
+    def timed(self: PerpRisk, *args: object, **kw: object) -> tuple[int, int]:
+        result = original(self, *args, **kw)  # type: ignore[arg-type]
+        if result[0] and not first_ns:
+            first_ns.append(time.perf_counter_ns())
+        return result
+
+    PerpRisk.internal_order = timed  # type: ignore[method-assign]
+    firsts: list[int] = []
+    ticks: list[int] = []
+    liquidated = 0
+    try:
+        for r in range(rounds):
+            index = P0 - 5_000 - (r + 1) * STEP
+            engine.submit(MassCancel("MM", PERP))
+            engine.submit(NewOrder("MM", PERP, Side.BUY, OrdType.LIMIT, 10 * Q, index - 10))
+            engine.submit(NewOrder("MM", PERP, Side.SELL, OrdType.LIMIT, 10 * Q, index + 10))
+            engine.submit(SetIndexPrice(PERP, index))
+            first_ns.clear()
+            gc.collect()
+            gc.disable()
+            start = time.perf_counter_ns()
+            events: list[Event] = engine.submit(PerpTick(PERP))
+            end = time.perf_counter_ns()
+            gc.enable()
+            if any(type(e) is Trade for e in events):
+                liquidated += 1
+                firsts.append(first_ns[0] - start)
+                ticks.append(end - start)
+    finally:
+        PerpRisk.internal_order = original  # type: ignore[method-assign]
+    del risk
+    open_positions = sum(1 for p in engine.perps.positions[PERP].values() if p.size)
+    return {
+        "positions_checked_per_tick": open_positions,
+        "rounds": rounds,
+        "liquidated_rounds": liquidated,
+        "first_fill_us": _quantiles(firsts),
+        "tick_us": _quantiles(ticks),
+    }
+
+
+def _quantiles(samples: list[int]) -> dict[str, float]:
+    if len(samples) < 2:
+        return {}
+    q = statistics.quantiles(sorted(samples), n=100, method="inclusive")
+    return {"p50": q[49] / 1000, "p99": q[98] / 1000, "max": max(samples) / 1000}
+
+
+def mixed_flow(count: int) -> dict[str, object]:
+    spot = engine_bench.generate(count)
+    mixed = engine_bench.generate(count, engine_factory=_mixed_engine, perp=PERP)
+    rates = {}
+    for name, commands, factory in (
+        ("spot_only", spot, engine_bench.new_engine),
+        ("spot_and_perp", mixed, _mixed_engine),
+        ("spot_only_again", spot, engine_bench.new_engine),
+    ):
+        best = 0.0
+        for _ in range(3):
+            engine = factory()
+            submit = engine.submit
+            gc.collect()
+            gc.disable()
+            start = time.perf_counter()
+            for command in commands:
+                submit(command)
+            seconds = time.perf_counter() - start
+            gc.enable()
+            best = max(best, len(commands) / seconds)
+        rates[name] = round(best)
+    spot_rate = max(rates["spot_only"], rates["spot_only_again"])
+    return {**rates, "ratio": round(rates["spot_and_perp"] / spot_rate, 3)}
+
+
+def _mixed_engine() -> Engine:
+    """engine_bench's venue plus a perpetual on the same grid (quote USD)."""
+    engine = engine_bench.new_engine()
+    engine.submit(
+        AddPerpInstrument(PERP, "BTC", "USD", "0.01", "0.0001", max_leverage=20,
+                          tiers="0:0.005:20", mark_window=1)
+    )  # fmt: skip
+    engine.submit(SetIndexPrice(PERP, engine_bench.MID))
+    engine.submit(PerpTick(PERP))
+    return engine
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--positions", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--commands", type=int, default=100_000)
+    parser.add_argument("--skip-mixed", action="store_true")
+    args = parser.parse_args(argv)
+    out: dict[str, object] = {
+        "liquidation": liquidation_reaction(args.positions, args.rounds),
+    }
+    if not args.skip_mixed:
+        out["mixed_flow"] = mixed_flow(args.commands)
+    json.dump(out, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
