@@ -15,8 +15,6 @@ rebuilds the LP's orders from the journal like anyone's.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 from dataclasses import dataclass
 
@@ -27,6 +25,7 @@ from engine.events import OrderAccepted, OrderRejected
 from engine.model import Instrument, OrdType, Side, TimeInForce
 from gateway.config import DemoLpConfig
 from gateway.host import EngineHost
+from gateway.periodic import Periodic
 
 __all__ = ["DemoLiquidityProvider", "Quote", "RandomWalk", "ladder"]
 
@@ -96,30 +95,17 @@ class DemoLiquidityProvider:
         self._walks: dict[str, RandomWalk] = {}
         #: (symbol, side, level) -> the engine order id quoting it
         self._resting: dict[tuple[str, Side, int], int] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._schedule = Periodic("demo-lp", config.interval_ms, self.step)
         self.rejects = 0
 
     async def start(self) -> None:
         self._cancel_all()
         self.step()  # the book is full from the first moment
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="demo-lp")
+        self._schedule.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._schedule.stop()
         self._cancel_all()
-
-    async def _run(self) -> None:
-        every = self.config.interval_ms / 1000
-        while True:
-            await asyncio.sleep(every)
-            try:
-                self.step()
-            except Exception:  # a demo must not take the gateway down
-                log.exception("demo_lp.step_failed")
 
     def _cancel_all(self) -> None:
         if self.config.maker_account in self.host.engine.accounts:

@@ -423,7 +423,8 @@ class FixGateway:
     def _on_positions(self, session: FixSession, msg: FixMessage) -> None:
         date = time.strftime("%Y%m%d", time.gmtime(_now_us(self.host) // 1_000_000))
         engine = self.host.engine
-        self.host.defer(lambda: answer_positions(engine, session, msg, self._exec_id, date))
+        raw = msg.get_str(ACCOUNT) or _party_account(msg)
+        self.host.defer(lambda: answer_positions(engine, session, msg, raw, self._exec_id, date))
 
     def _lookup(self, session: FixSession, msg: FixMessage) -> OrderView | None:
         raw_id = msg.get(ORDER_ID)

@@ -58,12 +58,13 @@ def answer_positions(
     engine: Engine,
     session: FixSession,
     msg: FixMessage,
+    raw_account: str | None,
     report_id: Callable[[], str],
     business_date: str,
 ) -> None:
-    """Send the AO and the APs answering ``msg`` (call it deferred)."""
+    """Send the AO and the APs answering ``msg`` (call it deferred); ``raw_account``:
+    Account (1), else the Parties' customer account, else None (the session's first)."""
     req_id = msg.get_str(POS_REQ_ID) or ""
-    raw_account = msg.get_str(ACCOUNT) or _party_account(msg)
     account = session.settings.resolve_account(raw_account)
     symbol = msg.get_str(SYMBOL) or ""
     date = msg.get_str(CLEARING_BUSINESS_DATE) or business_date
@@ -135,13 +136,3 @@ def _amount(units: int) -> str:
 
 def _parties(account: str) -> Fields:
     return [(NO_PARTY_IDS, 1), (PARTY_ID, account), (PARTY_ID_SOURCE, "D"), (PARTY_ROLE, 24)]
-
-
-def _party_account(msg: FixMessage) -> str | None:
-    party = None
-    for tag, value in msg.fields:
-        if tag == PARTY_ID:
-            party = value
-        elif tag == PARTY_ROLE and value == b"24" and party is not None:
-            return party.decode("utf-8", "replace")
-    return None

@@ -50,7 +50,7 @@ async def test_the_gateway_ticks_on_schedule(make_gateway: MakeGateway) -> None:
 
 async def test_tick_ms_zero_schedules_none(make_gateway: MakeGateway) -> None:
     app = await make_gateway()
-    assert app.config.perp.tick_ms == 0 and app.perp_ticker._task is None
+    assert app.config.perp.tick_ms == 0 and app.perp_ticker.schedule.task is None
 
 
 def test_tick_ms_is_checked(tmp_path: Path) -> None:
