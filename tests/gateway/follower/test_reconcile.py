@@ -21,22 +21,12 @@ from gateway.follower.reconcile import (
 )
 from gateway.follower.surveillance.settings import SurveillanceSettings
 from gateway.follower.surveillance.store import record_alerts
-from tests.gateway.follower.venue import LiveVenue, random_flow
-
-
-async def _catch_up(f: Follower) -> None:
-    while await f.step(asyncio.Event()):
-        pass
+from tests.gateway.follower.venue import LiveVenue, catch_up, follow_flow, random_flow
 
 
 @pytest.fixture
 async def followed(store_url: str, tmp_path: Path) -> tuple[LiveVenue, Follower]:
-    venue = LiveVenue(tmp_path / "journal")
-    random_flow(random.Random(5), venue, 500)
-    f = Follower(FollowerSettings(tmp_path / "journal", store_url=store_url))
-    await f.start(asyncio.Event())
-    await _catch_up(f)
-    return venue, f
+    return await follow_flow(tmp_path / "journal", store_url, 5, 500)
 
 
 async def _check(f: Follower) -> Reconciliation:
@@ -115,7 +105,7 @@ async def test_the_schedule_raises_one_stored_alert_and_reports_each_result(
         await scheduled(f.applied_seq)
     assert [r["reconciliation"]["first_diverging_seq"] for r in reported[1:]] == [seq, seq]
     random_flow(random.Random(6), venue, 20)
-    await _catch_up(f)  # the alert rides with the next batch
+    await catch_up(f)  # the alert rides with the next batch
     stored = await f.store.fetch(
         "SELECT first_seq, last_seq, severity FROM alerts WHERE rule = 'reconciliation'"
     )

@@ -4,8 +4,6 @@ however the pages are cut. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +13,7 @@ import pytest
 
 from engine.events import OrderAccepted, Trade
 from engine.model import Instrument, units_to_decimal
-from gateway.follower.follower import Follower, FollowerSettings
+from gateway.follower.follower import Follower
 from gateway.follower.reports import (
     BLOTTER_COLUMNS,
     EXPORT_COLUMNS,
@@ -31,22 +29,12 @@ from gateway.follower.reports import (
     statement,
 )
 from tests.engine.streams import ACCOUNTS
-from tests.gateway.follower.venue import LiveVenue, random_flow
-
-
-async def _catch_up(f: Follower) -> None:
-    while await f.step(asyncio.Event()):
-        pass
+from tests.gateway.follower.venue import LiveVenue, follow_flow
 
 
 @pytest.fixture
 async def followed(store_url: str, tmp_path: Path) -> tuple[LiveVenue, Follower]:
-    venue = LiveVenue(tmp_path / "journal")
-    random_flow(random.Random(17), venue, 600)
-    f = Follower(FollowerSettings(tmp_path / "journal", store_url=store_url))
-    await f.start(asyncio.Event())
-    await _catch_up(f)
-    return venue, f
+    return await follow_flow(tmp_path / "journal", store_url, 17, 600)
 
 
 def _instruments(venue: LiveVenue) -> dict[str, Instrument]:

@@ -6,6 +6,7 @@ uses, fed a command stream; every event it produced is kept to compare the store
 
 from __future__ import annotations
 
+import asyncio
 import random
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from engine.commands import Command
 from engine.core import Engine
 from engine.events import Event
 from engine.journal import JournalWriter, write_snapshot
+from gateway.follower.follower import Follower, FollowerSettings
 from tests.engine.streams import random_command, setup_commands
 
-__all__ = ["LiveVenue", "random_flow"]
+__all__ = ["LiveVenue", "catch_up", "follow_flow", "random_flow"]
 
 
 class LiveVenue:
@@ -56,3 +58,22 @@ def random_flow(rng: random.Random, venue: LiveVenue, count: int) -> list[Comman
         venue.submit([command])
         commands.append(command)
     return commands
+
+
+async def catch_up(f: Follower) -> None:
+    """Step the follower until it has stored all the journal holds."""
+    while await f.step(asyncio.Event()):
+        pass
+
+
+async def follow_flow(
+    directory: Path, store_url: str, seed: int, count: int
+) -> tuple[LiveVenue, Follower]:
+    """A venue journaling a seeded random flow into ``directory``, and a started
+    follower that stored all of it."""
+    venue = LiveVenue(directory)
+    random_flow(random.Random(seed), venue, count)
+    f = Follower(FollowerSettings(directory, store_url=store_url))
+    await f.start(asyncio.Event())
+    await catch_up(f)
+    return venue, f
