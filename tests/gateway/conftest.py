@@ -22,6 +22,25 @@ def password(comp_id: str) -> str:
     return DEMO_PASSWORDS[comp_id]
 
 
+#: TransactTime(60) for the orders tests send
+TT = (60, "20261123-00:00:00")
+
+
+def order(clordid: str, side: int, qty: str, price: str, *extra: tuple[int, object]) -> list:
+    """The body of a GTC limit NewOrderSingle on BTC-USD."""
+    return [
+        (11, clordid),
+        (55, "BTC-USD"),
+        (54, side),
+        (38, qty),
+        (40, 2),
+        (44, price),
+        (59, 1),
+        TT,
+        *extra,
+    ]
+
+
 def gateway_config(tmp: Path, **fix_overrides: object) -> Config:
     """The demo venue with every port ephemeral and every file under tmp."""
     cfg = load_config()

@@ -6,23 +6,7 @@ import asyncio
 
 from gateway.app import App
 from tests.fix.conftest import ClientMessage, FixClient, now_ts
-from tests.gateway.conftest import Connect
-
-TT = (60, "20261123-00:00:00")
-
-
-def order(clordid: str, side: int, qty: str, price: str, *extra: tuple[int, object]) -> list:
-    return [
-        (11, clordid),
-        (55, "BTC-USD"),
-        (54, side),
-        (38, qty),
-        (40, 2),
-        (44, price),
-        (59, 1),
-        TT,
-        *extra,
-    ]
+from tests.gateway.conftest import TT, Connect, order
 
 
 def tags(msg: ClientMessage, *wanted: int) -> dict[int, str]:

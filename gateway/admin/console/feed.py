@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 from aiohttp import web
 
+from engine.events import VenueEvent
 from gateway.admin.console import views
 from gateway.admin.problems import Problem
 from gateway.admin.routes import STAFF
@@ -38,6 +39,7 @@ STATIC: Final = Path(__file__).parent / "static"
 STREAM_PATH: Final = "/console/stream"
 HEARTBEAT_S: Final = 1.0
 MIN_GAP_S: Final = 0.1
+_FUNDS_KINDS: Final = ("withdrawal.", "deposit.")
 _TYPES: Final = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 #: the page may load its own script and style only, and talk to this origin only
 _CSP: Final = (
@@ -57,6 +59,9 @@ class ConsoleFeed:
         self._built: tuple[int, float, bytes] | None = None
         self._sampler: views.Sampler | None = None
         self._since: dict[str, int] = {}
+        #: the funds view scans every withdrawal: rebuilt only after a funds event
+        self._funds_version = 0
+        self._funds: tuple[int, dict[str, Any]] | None = None
         self._closing = asyncio.Event()
 
     def attach(self, app: App) -> None:
@@ -72,8 +77,19 @@ class ConsoleFeed:
 
     def __call__(self, batch: EventBatch) -> None:
         self.version += 1
+        if not self._waiting:
+            return
+        for event in batch.events:
+            if type(event) is VenueEvent and event.kind.startswith(_FUNDS_KINDS):
+                self._funds_version += 1
+                break
         for waiting in self._waiting:
             waiting.set()
+
+    @property
+    def watching(self) -> int:
+        """How many streams are open."""
+        return len(self._waiting)
 
     def close(self) -> None:
         """End every open stream (the admin listener is stopping)."""
@@ -122,6 +138,8 @@ class ConsoleFeed:
         )
         await response.prepare(request)
         wake = asyncio.Event()
+        if not self._waiting:
+            self._funds = None  # funds events are not watched while nobody looks
         self._waiting.add(wake)
         operators = self.server.host.engine.operators
         try:
@@ -161,6 +179,12 @@ class ConsoleFeed:
             "ts_ms": time.time_ns() // 1_000_000,
             "overview": views.overview(app, self._sampler),
             "markets": views.markets(app),
-            "funds": views.funds(app),
+            "funds": self._funds_view(app),
             "sessions": views.sessions(app, self._since),
         }
+
+    def _funds_view(self, app: App) -> dict[str, Any]:
+        cached = self._funds
+        if cached is None or cached[0] != self._funds_version:
+            cached = self._funds = (self._funds_version, views.funds(app))
+        return cached[1]

@@ -17,27 +17,13 @@ from tests.conftest import submit_applied
 from tests.gateway.admin.alerts import SURVEILLANCE, follow, wash_trades
 from tests.gateway.admin.conftest import DEMO, AdminClient, MakeAdmin
 from tests.gateway.admin.console.conftest import Browser, MakeBrowser
-from tests.gateway.conftest import Connect
+from tests.gateway.conftest import Connect, order
 
 BTC = 100_000_000
-TT = (60, "20261123-00:00:00")
 
 
 def seed(app: App, role: str) -> str:
     return next(op.demo_seed for op in app.config.admin.operators if op.id == DEMO[role])
-
-
-def order(clordid: str, side: int, qty: str, price: str) -> list[tuple[int, object]]:
-    return [
-        (11, clordid),
-        (55, "BTC-USD"),
-        (54, side),
-        (38, qty),
-        (40, 2),
-        (44, price),
-        (59, 1),
-        TT,
-    ]
 
 
 async def trade_shows_up(app: App, browser: Browser, fix_login: Connect) -> float:

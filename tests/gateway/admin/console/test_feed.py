@@ -126,3 +126,27 @@ async def test_a_change_is_pushed_and_a_disabled_operator_is_cut_off(admin: Admi
             name, data = await events.next()
         assert (name, data) == ("bye", {"reason": "operator-disabled"})
         assert (await events.next())[0] == "eof"
+
+
+async def test_the_funds_view_follows_withdrawals_whether_or_not_someone_watched(
+    admin: AdminClient,
+) -> None:
+    body = {"account": "ACC1", "asset": "BTC", "amount": "1", "destination": "bc1q"}
+    async with stream(admin, "support") as response:
+        events = Events(response)
+        await events.state_where(lambda s: s["funds"]["withdrawals"] == [])
+        assert (await admin.call("POST", "/admin/v1/withdrawals", body, role="ops")).status == 200
+        await events.state_where(lambda s: len(s["funds"]["withdrawals"]) == 1)
+    # nobody watches while the second one is requested; the next viewer sees both
+    assert admin.app.admin is not None
+    console = admin.app.admin.console
+    for _ in range(int(PATIENCE_S / 0.01)):  # the server notices the close at its next write
+        if not console.watching:
+            break
+        await asyncio.sleep(0.01)
+    assert console.watching == 0
+    assert (await admin.call("POST", "/admin/v1/withdrawals", body, role="ops")).status == 200
+    async with stream(admin, "support") as response:
+        (name, state) = await Events(response).next()
+        assert name == "state"
+        assert [w["status"] for w in state["funds"]["withdrawals"]] == ["held", "held"]
