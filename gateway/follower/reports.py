@@ -92,12 +92,14 @@ async def keyset(
     where: list[str],
     params: list[Any],
     key: tuple[str, ...],
-    page: int = PAGE,
+    page: int = 0,
     grouped: bool = False,
 ) -> AsyncIterator[tuple[Any, ...]]:
     """Every row of ``select`` (whose first columns are ``key``) in key order, fetched
-    ``page`` rows at a time after the last key seen: stable while the follower appends.
+    ``page`` (default PAGE) rows at a time after the last key seen: stable while the
+    follower appends.
     ``grouped``: the rows are aggregates GROUP BY ``key``."""
+    page = page or PAGE
     after: list[Any] = []
     width = len(key)
     while True:

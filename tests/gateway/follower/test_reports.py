@@ -13,12 +13,14 @@ import pytest
 
 from engine.events import OrderAccepted, Trade
 from engine.model import Instrument, units_to_decimal
+from gateway.follower import reports
 from gateway.follower.follower import Follower
 from gateway.follower.reports import (
     BLOTTER_COLUMNS,
     EXPORT_COLUMNS,
     FEE_COLUMNS,
     STATEMENT_COLUMNS,
+    Reader,
     blotter,
     day_range,
     fee_revenue,
@@ -184,4 +186,35 @@ async def test_a_time_range_is_the_key_range_of_the_same_rows(
     export = await _all(regulator_export(f.store, instruments, 0, 0, str))
     part = await _all(regulator_export(f.store, instruments, low, high, str))
     assert part == [r for r in export if low <= r["ts_us"] < high] and part
+    await f.close()
+
+
+class _Counting:
+    """A store that records the queries a report makes, in order."""
+
+    def __init__(self, store: Reader) -> None:
+        self.store = store
+        self.queries: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        self.queries.append((sql, params))
+        return await self.store.fetch(sql, *params)
+
+
+async def test_a_report_reads_one_page_at_a_time_as_it_is_consumed(
+    followed: tuple[LiveVenue, Follower], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venue, f = followed
+    monkeypatch.setattr(reports, "PAGE", 10)
+    store = _Counting(f.store)
+    rows = regulator_export(store, _instruments(venue), 0, 0, str)
+    for _ in range(15):
+        await anext(rows)
+    pages = [params for sql, params in store.queries if "LIMIT" in sql]
+    assert all(params[-1] == 10 for params in pages)
+    assert len(pages) <= 4  # orders and fills: at most two pages each so far
+    rest = [row async for row in rows]
+    (orders,) = await f.store.fetch("SELECT COUNT(*) FROM orders")
+    assert 15 + len(rest) > orders[0] > 100
+    assert len([sql for sql, _ in store.queries if "LIMIT" in sql]) > 10
     await f.close()
