@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from engine.core import Engine
-from engine.events import AdminApplied, BookDelta, Trade
+from engine.events import AdminApplied, BookDelta, Trade, VenueEvent
 from engine.model import Instrument, Side
 from gateway.host import EventBatch
 from gateway.metrics import Registry
@@ -381,6 +381,10 @@ class MarketDataPublisher:
                 assert isinstance(event, AdminApplied)
                 if event.command == "add_instrument" and event.detail not in books:
                     self._add_instrument(event.detail)
+            elif kind is VenueEvent:  # a perpetual listed at run time has a book too
+                assert isinstance(event, VenueEvent)
+                if event.kind == "perp.instrument" and event.subject not in books:
+                    self._add_instrument(event.subject)
         if touched:
             for book in touched.values():
                 self._publish(book)

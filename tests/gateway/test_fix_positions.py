@@ -3,7 +3,11 @@ PositionReport (AP) per open perpetual position of the account."""
 
 from __future__ import annotations
 
+from engine.commands import AdjustBalance, NewOrder
+from engine.model import OrdType, Side
 from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice
+from engine.venue.tenancy import MarketState
+from engine.venue.tenancy_commands import SetMarketState
 from gateway.app import App
 from tests.conftest import submit_applied
 from tests.fix.conftest import ClientMessage
@@ -71,3 +75,49 @@ async def test_no_position_unsupported_type_and_foreign_account(
     md = await fix_login("MD1")
     await md.send("AN", AN)
     assert tags(await md.expect("j"), 372, 380) == {372: "AN", 380: "3"}
+
+
+async def test_the_drop_copy_carries_a_liquidation_fill(app: App, fix_login: Connect) -> None:
+    """ACC1 (1,005 USDT, long 0.4 from 50,000 as maker) is liquidated in 0.1 slices when
+    the mark gaps to 47,600 while ACC3 bids 48,500 (the engine's partial-liquidation
+    case, plus the demo's maker fee): DC1, the drop copy of ACC1..ACC3, gets the
+    liquidation fill like any other."""
+    await app.perp_ticker.stop()
+    usd = 10  # ticks per USDT
+    commands = [
+        AddPerpInstrument(SYMBOL, "BTC", "USDT", "0.1", "0.001", max_leverage=125,
+                          tiers="0:0.004:125,50000:0.005:100,250000:0.01:50",
+                          liquidation_slice_lots=100, liquidation_fee_rate="0.001"),
+        SetMarketState("DEMO", SYMBOL, MarketState.ENABLED),
+        AdjustBalance("ACC1", "USDT", 1_005 * 10**8),
+        AdjustBalance("ACC2", "USDT", 100_000 * 10**8),
+        AdjustBalance("ACC3", "USDT", 1_000_000 * 10**8),
+        SetIndexPrice(SYMBOL, 50_000 * usd), PerpTick(SYMBOL),
+        NewOrder("ACC1", SYMBOL, Side.BUY, OrdType.LIMIT, 400, 50_000 * usd),
+        NewOrder("ACC2", SYMBOL, Side.SELL, OrdType.LIMIT, 400, 50_000 * usd),
+        NewOrder("ACC3", SYMBOL, Side.BUY, OrdType.LIMIT, 100, 48_500 * usd),
+    ]  # fmt: skip
+    for command in commands:
+        events = await submit_applied(app, command)
+        assert not [e for e in events if type(e).__name__ == "OrderRejected"], events
+    dc = await fix_login("DC1")
+    await submit_applied(app, SetIndexPrice(SYMBOL, 47_600 * usd))
+    events = await submit_applied(app, PerpTick(SYMBOL))
+    steps = [e.data["step"] for e in events if getattr(e, "kind", "") == "perp.liquidation"]
+    assert steps == ["canceled", "slice", "recovered"]
+    fills = []
+    while len(fills) < 2:
+        er = await dc.expect("8")
+        if er.get_str(150) == "F":
+            fills.append(tags(er, 1, 55, 54, 31, 32))
+    assert fills == [
+        {1: "ACC1", 55: SYMBOL, 54: "2", 31: "48500", 32: "0.1"},
+        {1: "ACC3", 55: SYMBOL, 54: "1", 31: "48500", 32: "0.1"},
+    ] or fills == [
+        {1: "ACC3", 55: SYMBOL, 54: "1", 31: "48500", 32: "0.1"},
+        {1: "ACC1", 55: SYMBOL, 54: "2", 31: "48500", 32: "0.1"},
+    ]
+    client = await fix_login("CLIENT1")
+    await client.send("AN", AN)
+    await client.expect("AO")
+    assert tags(await client.expect("AP"), 704, 705) == {704: "0.3", 705: "0"}

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice
+from engine.venue.tenancy import MarketState
+from engine.venue.tenancy_commands import SetMarketState
 from gateway.app import App
 from tests.conftest import MakeGateway, submit_applied
 from tests.ws.helpers import connect_client
@@ -111,3 +113,38 @@ async def test_account_positions_filters_by_symbol(make_gateway: MakeGateway) ->
     answer = await c.call("account.positions", {"symbol": "ETH-PERP"})
     assert answer["status"] == 404 and answer["error"]["code"] == 2001
     await c.close()
+
+
+async def test_a_perp_fill_moves_both_positions_live(make_gateway: MakeGateway) -> None:
+    """Orders on the perp through the WS edge: the fill reaches each side's positions
+    channel as the engine's settlement changes the positions."""
+    app = await _perp_gateway(make_gateway)
+    await submit_applied(app, SetMarketState("DEMO", SYMBOL, MarketState.ENABLED))
+    await submit_applied(app, PerpTick(SYMBOL))
+    a, b = await connect_client(app), await connect_client(app)
+    await a.logon("demo-acc1")
+    await b.logon("demo-acc2")
+    await a.ok("subscribe", {"channels": ["positions"]})
+    await b.ok("subscribe", {"channels": ["positions"]})
+    watcher = await connect_client(app)  # a perp listed at run time has a public book
+    await watcher.ok("subscribe", {"channels": [f"trades.{SYMBOL}", f"book.{SYMBOL}.10"]})
+    assert (await watcher.push(f"book.{SYMBOL}.10"))["data"]["bids"] == []
+    await a.ok("order.place", {"symbol": SYMBOL, "side": "buy", "type": "limit",
+                               "quantity": "0.5", "price": "60000"})  # fmt: skip
+    taker = await b.ok("order.place", {"symbol": SYMBOL, "side": "sell", "type": "market",
+                                       "quantity": "0.5"})  # fmt: skip
+    assert taker["status"] == "filled"
+    long = (await a.push("positions"))["data"]
+    short = (await b.push("positions"))["data"]
+    assert (long["symbol"], long["size"], long["entry_notional"]) == (SYMBOL, "0.5", "30000")
+    assert (short["size"], short["entry_notional"]) == ("-0.5", "30000")
+    assert long["unrealized_pnl"] == short["unrealized_pnl"] == "0"  # at the mark, 60000
+    trade = (await watcher.push(f"trades.{SYMBOL}"))["data"]
+    assert (trade["price"], trade["quantity"], trade["taker_side"]) == ("60000", "0.5", "sell")
+    await watcher.close()
+    [pos] = (await a.ok("account.positions"))["positions"]
+    assert {k: v for k, v in pos.items() if k != "ts_us"} == {
+        k: v for k, v in long.items() if k != "ts_us"
+    }
+    for client in (a, b):
+        await client.close()
