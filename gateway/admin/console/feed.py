@@ -154,8 +154,8 @@ class ConsoleFeed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), HEARTBEAT_S)
                 await asyncio.sleep(MIN_GAP_S)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the browser went away
         finally:
             self._waiting.discard(wake)
         return response
