@@ -375,7 +375,8 @@ def read_records(directory: str | Path, after_seq: int = 0) -> Iterator[tuple[in
 
 
 def write_snapshot(engine: Engine, directory: str | Path, keep: int = 2) -> Path:
-    """Persist engine state atomically; prune snapshots and segments older than `keep` ones."""
+    """Persist engine state atomically; prune snapshots and segments older than `keep` ones
+    (keep=0: prune nothing, the caller does)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     # The state is built and serialized once: its bytes are both stored and hashed.
@@ -394,6 +395,8 @@ def write_snapshot(engine: Engine, directory: str | Path, keep: int = 2) -> Path
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     _fsync_dir(directory)
+    if keep == 0:
+        return path
     snapshots = _list(directory, _SNAPSHOT)
     for _, old in snapshots[:-keep]:
         old.unlink()

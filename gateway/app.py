@@ -202,6 +202,7 @@ class App:
             follower = FollowerSupervisor(
                 self.config, self.registry, lambda: self.host.engine.last_seq
             )
+            self.host.snapshots.retain = follower.retention
             await follower.start()
         _log_demo_banner(self.config)
         await stop.wait()

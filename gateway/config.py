@@ -62,6 +62,7 @@ class JournalConfig:
     fsync: str = "batch"  # batch | interval | never
     fsync_interval_ms: int = 10
     snapshot_every: int = 100_000  # commands between snapshots; 0 = never
+    follower_retain_mb: int = 1024  # kept beyond that for a follower behind; 0 = none
 
 
 @dataclass(frozen=True)
@@ -482,6 +483,8 @@ def _validate(config: Config) -> None:
 
     if config.journal.fsync not in ("batch", "interval", "never"):
         raise ConfigError("journal.fsync: expected one of batch, interval, never")
+    if config.journal.follower_retain_mb < 0:
+        raise ConfigError("journal.follower_retain_mb: must be >= 0")
     symbols = set()
     for i, inst in enumerate(config.instruments):
         for name in ("tick_size", "lot_size", "min_qty", "min_notional", "collar_pct"):

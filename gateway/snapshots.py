@@ -5,8 +5,9 @@ it, hash it, write it, fsync it. With 100,000 resting orders that is ~0.3-0.7 s,
 written on the event loop it stopped every session for that long, every
 ``snapshot_every`` commands. ``fork()`` copies page tables, not memory (a few ms for a
 few hundred MiB), and the child sees the engine exactly as it was after the last
-command applied: it writes the snapshot with :func:`engine.journal.write_snapshot`
-(which also prunes older snapshots and segments) and exits. The parent goes on at once
+command applied: it writes the snapshot with :func:`engine.journal.write_snapshot`,
+prunes older snapshots and segments (keeping what a live follower still reads:
+gateway/retention.py) and exits. The parent goes on at once
 and reaps the child on a worker thread. Memory the parent writes while the child runs
 is copied on write, so a snapshot briefly costs up to the engine's size again in RAM.
 
@@ -23,6 +24,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -32,12 +34,15 @@ import structlog
 from engine.core import Engine
 from engine.journal import write_snapshot
 from gateway.metrics import Registry
+from gateway.retention import Retention, prune_journal
 
 __all__ = ["SnapshotResult", "SnapshotWriter"]
 
 log = structlog.get_logger("gateway.snapshots")
 
 _PR_SET_PDEATHSIG = 1
+#: the child's exit code when it wrote the snapshot but pruned files the follower needed
+_FOLLOWER_PRUNED = 3
 #: loaded in the parent, so the child does not dlopen between fork and work
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
@@ -51,6 +56,7 @@ class SnapshotResult:
     pid: int
     pause_us: int  # what the event loop spent on it: the fork
     duration_us: int  # from the fork to the child reaped
+    follower_pruned: bool = False  # the follower's files were over the cap: deleted
 
 
 class SnapshotWriter:
@@ -62,6 +68,9 @@ class SnapshotWriter:
         #: a descriptor the child keeps open: the journal directory's lock (gateway/dirlock.py)
         self.keep_fd = -1
         self.last: SnapshotResult | None = None
+        #: what to keep for a live follower (its supervisor sets this), asked at each start
+        self.retain: Callable[[], Retention | None] = lambda: None
+        self._retention: Retention | None = None
         self._reaped: asyncio.Future[SnapshotResult] | None = None
         self._m_pause = registry.duration(
             "gw_snapshot_pause_seconds", "Event-loop time a snapshot took (the fork)"
@@ -70,6 +79,10 @@ class SnapshotWriter:
             "gw_snapshot_duration_seconds", "Snapshot start to file written"
         )
         self._m_failed = registry.counter("gw_snapshot_failures_total", "Snapshots not written")
+        self._m_follower_pruned = registry.counter(
+            "gw_journal_follower_pruned_total",
+            "Snapshots that pruned segments the follower still needed (over the retention cap)",
+        )
 
     @property
     def running(self) -> bool:
@@ -81,6 +94,7 @@ class SnapshotWriter:
         if self._reaped is not None:
             return False
         seq = engine.last_seq
+        retention = self._retention = self.retain()
         start = time.perf_counter_ns()
         parent = os.getpid()
         try:
@@ -90,7 +104,7 @@ class SnapshotWriter:
             log.error("journal.snapshot_failed", seq=seq, error=repr(exc))
             return False
         if pid == 0:
-            _child_main(engine, self.directory, self.keep, parent, self.keep_fd)
+            _child_main(engine, self.directory, self.keep, retention, parent, self.keep_fd)
         pause = (time.perf_counter_ns() - start) // 1000
         loop = asyncio.get_running_loop()
         reaped = loop.run_in_executor(None, _wait_child, pid, seq, start, pause)
@@ -131,16 +145,34 @@ class SnapshotWriter:
         else:
             self._m_failed.inc()
             log.error("journal.snapshot_failed", seq=result.seq, pid=result.pid)
+        if result.follower_pruned and self._retention is not None:
+            self._m_follower_pruned.inc()
+            log.error(
+                "journal.follower_retention_exceeded",
+                follower_seq=self._retention.follower_seq,
+                max_bytes=self._retention.max_bytes,
+                detail="segments the follower still needs were pruned: it stops with "
+                "JournalGap; rebuild its store or raise [journal] follower_retain_mb",
+            )
 
 
 def _wait_child(pid: int, seq: int, start_ns: int, pause_us: int) -> SnapshotResult:
     """Worker thread: block until the child exits (exit code 0 = snapshot written)."""
     _, status = os.waitpid(pid, 0)
     duration = (time.perf_counter_ns() - start_ns) // 1000
-    return SnapshotResult(seq, os.waitstatus_to_exitcode(status) == 0, pid, pause_us, duration)
+    code = os.waitstatus_to_exitcode(status)
+    ok = code in (0, _FOLLOWER_PRUNED)
+    return SnapshotResult(seq, ok, pid, pause_us, duration, code == _FOLLOWER_PRUNED)
 
 
-def _child_main(engine: Engine, directory: Path, keep: int, parent: int, keep_fd: int) -> NoReturn:
+def _child_main(
+    engine: Engine,
+    directory: Path,
+    keep: int,
+    retention: Retention | None,
+    parent: int,
+    keep_fd: int,
+) -> NoReturn:
     """The forked child: write the snapshot and leave without running any parent cleanup.
 
     It dies with its parent: a gateway killed with -9 must not leave a writer that
@@ -161,8 +193,8 @@ def _child_main(engine: Engine, directory: Path, keep: int, parent: int, keep_fd
             os.closerange(keep_fd + 1, max_fd)
         else:
             os.closerange(3, max_fd)
-        write_snapshot(engine, directory, keep)
-        code = 0
+        write_snapshot(engine, directory, keep=0)
+        code = 0 if prune_journal(directory, keep, retention) else _FOLLOWER_PRUNED
     except BaseException:
         traceback.print_exc(file=sys.stderr)
     finally:

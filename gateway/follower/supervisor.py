@@ -24,6 +24,7 @@ import structlog
 from gateway.config import Config
 from gateway.metrics import Registry
 from gateway.reconciliation import reconcile_metrics
+from gateway.retention import Retention
 
 __all__ = ["FollowerSupervisor"]
 
@@ -83,6 +84,11 @@ class FollowerSupervisor:
             str(os.getpid()),
             "--status-stdout",
         ]
+
+    def retention(self) -> Retention:
+        """What the gateway's journal pruning keeps for this follower: from its stored
+        position on (the last one it told; 0, so everything, until it has told one)."""
+        return Retention(self.applied_seq, self.config.journal.follower_retain_mb << 20)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._supervise(), name="follower-supervisor")

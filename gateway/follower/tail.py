@@ -104,11 +104,19 @@ class JournalTail:
         return out
 
     def _next_segment(self) -> bool:
-        """Move on to the segment that starts at next_seq, if the writer has opened it."""
+        """Move on to the segment that starts at next_seq, if the writer has opened it.
+        JournalGap if the segment being read was pruned and none starts at next_seq:
+        the records after it are gone (the gateway logs why), waiting cannot bring them."""
         for first, path in segments(self.directory):
             if first == self.next_seq and path != self._path:
                 self._path, self._offset = path, 0
                 return True
+        if self._path is not None and not self._path.exists():
+            raise JournalGap(
+                f"{self._path} was pruned before the follower read past seq "
+                f"{self.next_seq - 1} (over [journal] follower_retain_mb, or no gateway "
+                "retention for this follower); rebuild the store"
+            )
         return False
 
     def _read_segment(self, limit: int, out: list[Record]) -> int:

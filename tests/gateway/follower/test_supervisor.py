@@ -5,42 +5,13 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
-
-import orjson
 
 from loadtest.gateway_runner import GatewayProcess
 from tests.gateway.durability import process_alive
-
-HANG_GUARD_S = 60.0
-T = TypeVar("T")
-
-
-def _until(probe: Callable[[], T | None], what: str) -> T:
-    deadline = time.monotonic() + HANG_GUARD_S
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, f"hang guard: still waiting for {what}"
-        time.sleep(0.02)
-
-
-def _events(gateway: GatewayProcess, name: str) -> list[dict[str, Any]]:
-    out = []
-    for line in gateway.log_tail(1 << 20).splitlines():
-        if f'"{name}"' in line:
-            out.append(orjson.loads(line))
-    return out
-
-
-def _spawned(gateway: GatewayProcess, count: int) -> int | None:
-    """The pid of the count-th follower the gateway spawned, once it has."""
-    spawned = _events(gateway, "follower.spawned")
-    return int(spawned[count - 1]["pid"]) if len(spawned) >= count else None
+from tests.gateway.follower.supervised import events as _events
+from tests.gateway.follower.supervised import spawned as _spawned
+from tests.gateway.follower.supervised import until as _until
 
 
 def _store_seq(path: Path) -> int | None:
