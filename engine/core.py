@@ -69,6 +69,7 @@ from engine.venue.funds import Funds
 from engine.venue.operators import Operators
 from engine.venue.registry import VENUE_HANDLERS
 from engine.venue.reviews import AlertReviews
+from engine.venue.sessions import Sessions
 from engine.venue.tenancy import MarketState, Tenancy
 
 __all__ = ["Engine", "Listing"]
@@ -119,6 +120,7 @@ class Engine(Settlement):
         self.fee_book = FeeBook(self)
         self.funds = Funds()
         self.operators = Operators()
+        self.sessions = Sessions()
         # Perpetual swaps (engine/perp): markets and positions, and their margin stage.
         self.perps = Perps()
         self.perp_risk = PerpRisk(self, self.perps)
@@ -1013,6 +1015,7 @@ class Engine(Settlement):
         self.perps.from_state(state.get("perp", {}))
         for symbol in self.perps.markets:
             self.listings[symbol].perp = True
+        self.sessions.from_state(state.get("sessions", {}))
         for order in orders:
             self.orders[order.order_id] = order
             if order.client_order_id:

@@ -48,6 +48,13 @@ class ReviewsPart(VenuePart, Protocol):
     def states(self) -> Mapping[str, object]: ...
 
 
+class SessionsPart(VenuePart, Protocol):
+    """Open client sessions (engine/venue/sessions), stored while any is open."""
+
+    @property
+    def open(self) -> Mapping[int, object]: ...
+
+
 class Snapshottable(Protocol):
     """What a snapshot reads of an engine, and the public hook that loads one.
 
@@ -81,6 +88,8 @@ class Snapshottable(Protocol):
     def reviews(self) -> ReviewsPart: ...
     @property
     def perps(self) -> PerpPart: ...
+    @property
+    def sessions(self) -> SessionsPart: ...
 
     def restore(self, state: dict[str, Any]) -> None: ...
 
@@ -165,6 +174,8 @@ def engine_state(engine: Snapshottable) -> dict[str, Any]:
         state["venue"]["reviews"] = engine.reviews.to_state()
     if engine.perps.markets:  # absent without perpetuals: older snapshots keep their hash
         state["perp"] = engine.perps.to_state()
+    if engine.sessions.open:  # absent when none is open, for the same reason
+        state["sessions"] = engine.sessions.to_state()
     return state
 
 

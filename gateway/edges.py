@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from typing import Any, Final, Generic, TypeVar
 
 from engine.commands import Cancel
-from engine.events import RejectCode
+from engine.events import OrderRejected, RejectCode
 from engine.model import TradingStatus, units_to_decimal
+from engine.venue.sessions import SessionClosed, SessionOpened
 from gateway.host import EngineHost
 
 __all__ = [
@@ -25,8 +26,10 @@ __all__ = [
     "RateLimiter",
     "RejectRule",
     "cancel_on_disconnect",
+    "close_session",
     "fix_reject_text",
     "instrument_list",
+    "open_session",
     "reject_rule",
 ]
 
@@ -210,19 +213,42 @@ class OwnerRegistry(Generic[S]):
 COD_REQUEST_ID: Final = "cancel-on-disconnect"
 
 
-def cancel_on_disconnect(host: EngineHost, order_ids: Iterable[int], origin: object) -> int:
+def cancel_on_disconnect(
+    host: EngineHost, order_ids: Iterable[int], origin: object, session: int = 0
+) -> int:
     """Cancel each of ``order_ids`` still live in the engine, in the given order, as
-    ``origin``; the number of cancels submitted."""
+    ``origin`` (journaled as sent by ``session``); the number of cancels submitted."""
     live = host.engine.orders
     submitted = 0
     for order_id in order_ids:
         order = live.get(order_id)
         if order is not None:
             host.submit(
-                Cancel(order.account, order.symbol, order_id, request_id=COD_REQUEST_ID), origin
-            )
+                Cancel(
+                    order.account, order.symbol, order_id, request_id=COD_REQUEST_ID,
+                    origin=session,
+                ),
+                origin,
+            )  # fmt: skip
             submitted += 1
     return submitted
+
+
+# ------------------------------------------------------------------- sessions
+
+
+def open_session(host: EngineHost, protocol: str, name: str, account: str, source: str) -> int:
+    """Journal a logon; the session's id (the seq of its SessionOpened), 0 if refused."""
+    events = host.submit(SessionOpened(protocol, name, account, source))
+    if events and type(events[0]) is OrderRejected:
+        return 0
+    return host.engine.last_seq
+
+
+def close_session(host: EngineHost, session: int, reason: str) -> None:
+    """Journal the end of session ``session`` (nothing for 0: it was never opened)."""
+    if session:
+        host.submit(SessionClosed(session, reason))
 
 
 # ------------------------------------------------------------------- instruments

@@ -36,6 +36,7 @@ from engine.journal import JournalWriter, RecoveryReport, recover
 from engine.model import Stp, decimal_to_units
 from engine.venue.fees import FeeDayTick
 from engine.venue.operators import seed_operators
+from engine.venue.sessions import SessionClosed
 from engine.venue.tenancy_commands import seed_tenancy
 from gateway.config import Config
 from gateway.credentials import seed_credentials
@@ -156,6 +157,8 @@ class EngineHost:
         self.engine.on_command = self.journal.append
         if self.engine.last_seq == 0:
             self._seed_from_config()
+        for session in list(self.engine.sessions.open):  # logged on when the gateway died
+            self.engine.submit(SessionClosed(session, "gateway restarted"))
         day_tick = self._fee_day_tick()
         if day_tick is not None:  # the day began while we were down (or this is day one)
             self.engine.submit(day_tick)

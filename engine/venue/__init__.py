@@ -54,6 +54,7 @@ CODE_RANGES: Final = {
     "credentials": range(60, 70),
     "operators": range(70, 80),
     "reviews": range(110, 120),
+    "sessions": range(100, 110),
 }
 
 

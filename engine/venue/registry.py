@@ -12,6 +12,7 @@ from engine.venue import (
     funds,
     operators,
     reviews,
+    sessions,
     tenancy_commands,
 )
 
@@ -28,6 +29,7 @@ def _collect() -> tuple[dict[int, type[Any]], dict[type[Any], Handler]]:
         ("credentials", credentials),
         ("operators", operators),
         ("reviews", reviews),
+        ("sessions", sessions),
     ):
         for code, cls in module.COMMANDS.items():
             if code not in CODE_RANGES[name] or code in commands:

@@ -43,7 +43,9 @@ from gateway.edges import (
     COD_REQUEST_ID,
     OwnerRegistry,
     cancel_on_disconnect,
+    close_session,
     fix_reject_text,
+    open_session,
     reject_rule,
 )
 from gateway.fix.acceptor import FixAcceptor
@@ -271,14 +273,19 @@ class FixGateway:
 
     def on_logon(self, session: FixSession) -> None:
         self._m_sessions += 1
-        log.info("fix.logon", session=session.session_id)
+        accounts = session.settings.accounts
+        account = accounts[0] if len(accounts) == 1 else ""
+        session.origin = open_session(self.host, "fix", session.session_id, account, session.peer)
+        log.info("fix.logon", session=session.session_id, origin=session.origin)
 
     def on_logout(self, session: FixSession, clean: bool) -> None:
         self._m_sessions = max(0, self._m_sessions - 1)
         self.market_data.drop_session(session)
         settings = session.settings
         if settings.cancel_on_disconnect and (not clean or settings.cancel_on_logout):
-            cancel_on_disconnect(self.host, self.owners.orders_of(session), session)
+            cancel_on_disconnect(self.host, self.owners.orders_of(session), session, session.origin)
+        close_session(self.host, session.origin, session.logout_reason)
+        session.origin = 0
         log.info("fix.logout", session=session.session_id, clean=clean)
 
     def on_app_message(self, session: FixSession, msg: FixMessage) -> None:
@@ -324,7 +331,7 @@ class FixGateway:
     def _on_new_order(self, session: FixSession, msg: FixMessage) -> None:
         try:
             account = self._account(session, msg)
-            command = parse_new_order(msg, account, self._listings())
+            command = parse_new_order(msg, account, self._listings(), session.origin)
         except FixRequestError as err:
             fields = {t: v.decode("utf-8", "replace") for t, v in msg.fields if t in _ECHO_TAGS}
             body = reject_er_body(
@@ -375,13 +382,13 @@ class FixGateway:
         self,
         session: FixSession,
         msg: FixMessage,
-        parse: Callable[[FixMessage, str, dict[str, Instrument]], Cancel | Replace],
+        parse: Callable[[FixMessage, str, dict[str, Instrument], int], Cancel | Replace],
         response_to: bytes,
     ) -> None:
         """F and G: refused before the engine -> OrderCancelReject (434 = response_to)."""
         try:
             account = self._account(session, msg)
-            command = parse(msg, account, self._listings())
+            command = parse(msg, account, self._listings(), session.origin)
         except FixRequestError as err:
             self._defer_cancel_reject(session, msg, response_to, err.text)
             return
@@ -467,7 +474,8 @@ class FixGateway:
             self.host.defer(lambda: session.send(MT_ORDER_MASS_CANCEL_REPORT, body))
             return
         self.host.submit(
-            MassCancel(account, symbol if req_type == b"1" else "", 0, clordid), session
+            MassCancel(account, symbol if req_type == b"1" else "", 0, clordid, session.origin),
+            session,
         )
 
     def _on_mass_status(self, session: FixSession, msg: FixMessage) -> None:

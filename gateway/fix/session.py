@@ -260,8 +260,18 @@ class FixSession:
         #: the Logout text once the operator disabled or deleted this session: what
         #: arrives before the Logout answer is refused, never handed to the application
         self._revoked: str | None = None
+        #: the journaled id of this logon (its SessionOpened seq; 0 = none), set by the
+        #: application at logon and stamped on the orders the session sends
+        self.origin = 0
+        #: why the session ended (set before on_logout)
+        self.logout_reason = ""
 
     # -- public surface ----------------------------------------------------------
+
+    @property
+    def peer(self) -> str:
+        """The connected peer's address ("" if none)."""
+        return self._peer
 
     @property
     def session_id(self) -> str:
@@ -1189,6 +1199,7 @@ class FixSession:
         if not quiet:
             log.info("%s: disconnected: %s", self.session_id, reason)
         if was_logged_on:
+            self.logout_reason = reason
             self.application.on_logout(self, clean)
 
 

@@ -164,8 +164,11 @@ def _side(msg: FixMessage) -> Side:
     return side
 
 
-def parse_new_order(msg: FixMessage, account: str, listings: dict[str, Instrument]) -> NewOrder:
-    """NewOrderSingle (D) -> NewOrder; raises FixRequestError with an OrdRejReason."""
+def parse_new_order(
+    msg: FixMessage, account: str, listings: dict[str, Instrument], origin: int = 0
+) -> NewOrder:
+    """NewOrderSingle (D) -> NewOrder (sent by session ``origin``); raises
+    FixRequestError with an OrdRejReason."""
     clordid = _text(_required(msg, 11, "ClOrdID"))
     inst = _instrument(msg, listings)
     side = _side(msg)
@@ -226,6 +229,7 @@ def parse_new_order(msg: FixMessage, account: str, listings: dict[str, Instrumen
         post_only,
         stp,
         expire,
+        origin,
     )
 
 
@@ -248,15 +252,19 @@ def _order_ref(msg: FixMessage) -> tuple[int, str]:
     return order_id, _text(orig) if orig else ""
 
 
-def parse_cancel(msg: FixMessage, account: str, listings: dict[str, Instrument]) -> Cancel:
+def parse_cancel(
+    msg: FixMessage, account: str, listings: dict[str, Instrument], origin: int = 0
+) -> Cancel:
     """OrderCancelRequest (F) -> Cancel."""
     clordid = _text(_required(msg, 11, "ClOrdID"))
     inst = _instrument(msg, listings)
     order_id, orig = _order_ref(msg)
-    return Cancel(account, inst.symbol, order_id, "" if order_id else orig, clordid)
+    return Cancel(account, inst.symbol, order_id, "" if order_id else orig, clordid, origin)
 
 
-def parse_replace(msg: FixMessage, account: str, listings: dict[str, Instrument]) -> Replace:
+def parse_replace(
+    msg: FixMessage, account: str, listings: dict[str, Instrument], origin: int = 0
+) -> Replace:
     """OrderCancelReplaceRequest (G) -> Replace (OrderQty is the new total quantity)."""
     clordid = _text(_required(msg, 11, "ClOrdID"))
     inst = _instrument(msg, listings)
@@ -264,7 +272,9 @@ def parse_replace(msg: FixMessage, account: str, listings: dict[str, Instrument]
     qty = _lots(inst, _required(msg, 38, "OrderQty"), "OrderQty (38)")
     raw_price = msg.get(44)
     price = _ticks(inst, raw_price) if raw_price is not None else 0
-    return Replace(account, inst.symbol, qty, price, order_id, "" if order_id else orig, clordid)
+    return Replace(
+        account, inst.symbol, qty, price, order_id, "" if order_id else orig, clordid, origin
+    )
 
 
 # ------------------------------------------------------------------ rendering

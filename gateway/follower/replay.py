@@ -17,7 +17,7 @@ from engine.core import Engine
 from engine.events import Event
 from engine.snapshot import restore_state
 from gateway.follower.audit import audit_row
-from gateway.follower.rows import Ledger, Rows, order_rows
+from gateway.follower.rows import Ledger, Rows, order_rows, origin_of
 from gateway.follower.tail import (
     JournalGap,
     JournalTail,
@@ -154,7 +154,7 @@ class Replayer:
             events = engine.apply(record.seq, record.ts_us, record.command)
             for listener in self.listeners:
                 listener(record, events)
-            order_rows(events, rows)
+            order_rows(events, rows, origin_of(record.command))
             audited = audit_row(record.seq, record.ts_us, record.command, events, self.audit_head)
             if audited is not None:
                 rows.audit.append(audited)

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import orjson
 
+from engine.commands import Cancel, MassCancel, NewOrder, Replace
 from engine.events import (
     AdminApplied,
     BalanceChanged,
@@ -32,6 +33,7 @@ from engine.events import (
     VenueEvent,
 )
 from engine.model import Instrument, Side
+from engine.venue.operators import AdminRequest
 from gateway.follower.audit import AuditRow
 
 __all__ = [
@@ -40,11 +42,13 @@ __all__ = [
     "Ledger",
     "Rows",
     "order_rows",
+    "origin_of",
 ]
 
 FEES: Final = "@fees"
 EXTERNAL: Final = "@external"
 _BUY: Final = int(Side.BUY)
+_ORDER_COMMANDS: Final = (NewOrder, Cancel, Replace, MassCancel)
 
 #: orders row: seq, idx, event, order_id, account, symbol, client_order_id,
 #: orig_client_order_id, side, ord_type, tif, price, qty, leaves, filled, notional,
@@ -63,6 +67,9 @@ VenueRow = tuple[int, int, str, str, str, int]
 #: alerts row: alert_id, seq, rule, kind, severity, owner, instrument, ts_us, first_seq,
 #: last_seq, summary, state, body (JSON text); see gateway/follower/surveillance/store.py
 AlertRow = tuple[str, int, str, str, str, str, str, int, int, int, str, str, str]
+#: sessions row: seq, idx, session, event (logon/logout), protocol, name, account, source,
+#: reason, ts_us
+SessionRow = tuple[int, int, int, str, str, str, str, str, str, int]
 
 
 @dataclass
@@ -77,11 +84,12 @@ class Rows:
     alerts: list[AlertRow] = field(default_factory=list)
     #: (state, alert_id) of each review step, applied after the batch's inserts
     alert_states: list[tuple[str, str]] = field(default_factory=list)
+    sessions: list[SessionRow] = field(default_factory=list)
 
     def count(self) -> int:
         return (
             len(self.orders) + len(self.fills) + len(self.ledger) + len(self.venue_events)
-            + len(self.audit) + len(self.alerts) + len(self.alert_states)
+            + len(self.audit) + len(self.alerts) + len(self.alert_states) + len(self.sessions)
         )  # fmt: skip
 
     def by_table(self) -> list[tuple[str, list[Any]]]:
@@ -94,6 +102,7 @@ class Rows:
             ("audit", self.audit),
             ("alerts", self.alerts),
             ("alert_states", self.alert_states),
+            ("sessions", self.sessions),
         ]
         return [(table, values) for table, values in tables if values]
 
@@ -135,7 +144,10 @@ def order_rows(events: list[Event], rows: Rows, origin: str | None = None) -> No
         elif type(ev) is Trade:
             _fills(ev, rows)
         elif type(ev) is VenueEvent:
-            _venue(rows, ev, ev.kind, ev.subject, ev.data)
+            if ev.kind.startswith("session."):
+                _session(rows, ev)
+            else:
+                _venue(rows, ev, ev.kind, ev.subject, ev.data)
             if ev.kind == "alert.reviewed":
                 rows.alert_states.append((str(ev.data["to_state"]), ev.subject))
         elif type(ev) is AdminApplied:
@@ -165,6 +177,26 @@ def _fills(t: Trade, rows: Rows) -> None:
 def _venue(rows: Rows, ev: Any, kind: str, subject: str, data: Mapping[str, object]) -> None:
     text = orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
     rows.venue_events.append((ev.seq, ev.idx, kind, subject, text, ev.ts_us))
+
+
+def _session(rows: Rows, ev: VenueEvent) -> None:
+    d = ev.data
+    rows.sessions.append(
+        (ev.seq, ev.idx, int(ev.subject), ev.kind.removeprefix("session."), str(d["protocol"]),
+         str(d["name"]), str(d["account"]), str(d["source"]), str(d.get("reason", "")), ev.ts_us)
+    )  # fmt: skip
+
+
+def origin_of(command: object) -> str | None:
+    """The orders.origin of a command's rows: the sending session's id, ``admin:<operator>``
+    for an admin request, None when the journal does not say (older records, the
+    gateway's own commands)."""
+    if type(command) in _ORDER_COMMANDS:
+        session: int = command.origin  # type: ignore[attr-defined]
+        return str(session) if session else None
+    if type(command) is AdminRequest:
+        return "admin:" + command.operator
+    return None
 
 
 def _reason(events: list[Event]) -> str:

@@ -403,6 +403,10 @@ class Session:
         self.inbox: deque[Request | bytes] = deque()
         self.limiter = RateLimiter(venue.config.max_requests_per_s, time.monotonic())
         self.closed = False
+        #: the journaled id of this logon (0 = none), stamped on the orders it sends
+        self.origin = 0
+        #: why the session ended, for the journal
+        self.logout_reason = "connection closed"
 
     # ---------------------------------------------------------------- input
 
@@ -718,7 +722,7 @@ class Session:
         return _Submit(
             NewOrder(
                 self.account, inst.symbol, side, ord_type, qty, price, tif, clid, quote_qty,
-                post_only, stp, expire,
+                post_only, stp, expire, self.origin,
             )
         )  # fmt: skip
 
@@ -734,7 +738,7 @@ class Session:
         order_id, clid = self._order_ref(p, "client_order_id")
         p.done()
         assert self.account is not None
-        return _Submit(Cancel(self.account, inst.symbol, order_id, clid))
+        return _Submit(Cancel(self.account, inst.symbol, order_id, clid, origin=self.origin))
 
     def _replace(self, p: Params) -> _Submit:
         inst = self._inst(p)
@@ -744,7 +748,9 @@ class Session:
         clid = self._client_id(p, "client_order_id")
         p.done()
         assert self.account is not None
-        return _Submit(Replace(self.account, inst.symbol, qty, price, order_id, orig, clid))
+        return _Submit(
+            Replace(self.account, inst.symbol, qty, price, order_id, orig, clid, self.origin)
+        )
 
     def _cancel_all(self, p: Params) -> _Submit:
         symbol = ""
@@ -752,7 +758,7 @@ class Session:
             symbol = self._inst(p).symbol
         p.done()
         assert self.account  # never an empty account: that would cancel every account
-        return _Submit(MassCancel(self.account, symbol))
+        return _Submit(MassCancel(self.account, symbol, origin=self.origin))
 
     def _status(self, p: Params) -> dict[str, Any]:
         inst = self._inst(p)
@@ -956,6 +962,7 @@ class Session:
     def close(self, code: int, reason: str) -> None:
         """End the session now (its key was revoked or expired): nothing more is
         processed, and the server closes the connection with ``code`` and ``reason``."""
+        self.logout_reason = reason
         self.disconnect()
         if self.closer is not None:
             self.closer(code, reason)
@@ -966,13 +973,13 @@ class Session:
             return
         self.closed = True
         self.inbox.clear()
-        if self.key is not None:
-            self.venue.logged_off(self)
         for name in list(self.subs):
             self._drop(name)
         owned = self.venue.owners.drop(self)
         if self.cancel_on_disconnect and self.account:
-            cancel_on_disconnect(self.venue.host, owned, None)
+            cancel_on_disconnect(self.venue.host, owned, None, self.origin)
+        if self.key is not None:
+            self.venue.logged_off(self)
 
 
 @dataclass(slots=True)

@@ -34,7 +34,7 @@ from engine.model import Instrument, units_to_decimal
 from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard
 from gateway.credentials import secret_source
-from gateway.edges import OwnerRegistry, instrument_list
+from gateway.edges import OwnerRegistry, close_session, instrument_list, open_session
 from gateway.funds import WithdrawalView
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher
@@ -165,6 +165,10 @@ class Venue:
 
     def logged_on(self, session: Session) -> None:
         self.by_key.setdefault(session.api_key, {})[session] = None
+        assert session.key is not None and session.account is not None
+        session.origin = open_session(
+            self.host, "ws", session.key.key_id, session.account, session.peer_ip
+        )
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -178,6 +182,8 @@ class Venue:
         await asyncio.gather(*self.reads, return_exceptions=True)
 
     def logged_off(self, session: Session) -> None:
+        close_session(self.host, session.origin, session.logout_reason)
+        session.origin = 0
         sessions = self.by_key.get(session.api_key)
         if sessions is not None:
             sessions.pop(session, None)

@@ -19,6 +19,7 @@ import engine
 from engine import commands
 from engine.commands import (
     COMMAND_TYPES,
+    Cancel,
     Command,
     NewOrder,
     OpenAccount,
@@ -429,3 +430,28 @@ def test_a_crash_at_any_point_of_a_roll_leaves_a_journal_that_starts(tmp_path: P
     assert recover(Engine(), tmp_path).last_seq == 3  # after it
     writer.close()
     assert recover(Engine(), tmp_path).last_seq == 3
+
+
+def test_a_journal_from_before_origin_replays(tmp_path: Path) -> None:
+    """Order commands gained ``origin`` as their last field: records written before
+    it (one value shorter) replay to the same state, with origin 0."""
+    eng, writer = run(tmp_path, 300)
+    writer.close()
+    path = segment(tmp_path)
+    data, out, at, shortened = path.read_bytes(), bytearray(), 0, 0
+    while at < len(data):
+        size, _ = struct.unpack_from("<II", data, at)
+        record = orjson.loads(data[at + 8 : at + 8 + size])
+        at += 8 + size
+        if record[2] in (1, 2, 3, 4):  # NewOrder, Cancel, Replace, MassCancel
+            assert record.pop() == 0
+            shortened += 1
+        payload = orjson.dumps(record)
+        out += struct.pack("<II", len(payload), zlib.crc32(payload)) + payload
+    path.write_bytes(bytes(out))
+    assert shortened > 200
+    fresh = Engine()
+    assert recover(fresh, tmp_path).last_seq == eng.last_seq
+    assert fresh.state_hash() == eng.state_hash()
+    orders = [c for _, _, c in read_records(tmp_path) if isinstance(c, (NewOrder, Cancel))]
+    assert orders and all(c.origin == 0 for c in orders)

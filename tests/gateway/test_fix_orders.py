@@ -319,9 +319,9 @@ async def test_orders_survive_restart_and_report_after_it(tmp_path) -> None:  # 
     await client.expect("A")
     await client.send("D", order("keep", 2, "0.1", "60000"))
     ack = await client.expect("8")
-    hash_before = app.host.engine.state_hash()
     writer.close()
     await app.stop()
+    hash_before = app.host.engine.state_hash()  # the session's logout is journaled too
 
     app2 = App(cfg)
     await app2.start()

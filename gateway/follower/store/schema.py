@@ -191,6 +191,27 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
             "CREATE INDEX venue_events_subject ON venue_events (subject, kind, seq)",
         ),
     ),
+    (
+        6,
+        "client sessions: logons and logouts",
+        (
+            """CREATE TABLE sessions (
+                seq BIGINT NOT NULL,
+                idx INTEGER NOT NULL,
+                session BIGINT NOT NULL,
+                event TEXT NOT NULL,
+                protocol TEXT NOT NULL,
+                name TEXT NOT NULL,
+                account TEXT NOT NULL,
+                source TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                ts_us BIGINT NOT NULL,
+                PRIMARY KEY (seq, idx)
+            )""",
+            "CREATE INDEX sessions_session ON sessions (session)",
+            "CREATE INDEX sessions_account_ts ON sessions (account, ts_us)",
+        ),
+    ),
 )
 
 TABLE_COLUMNS: Final = {
@@ -219,6 +240,10 @@ TABLE_COLUMNS: Final = {
     "alerts": (
         "alert_id", "seq", "rule", "kind", "severity", "owner", "instrument", "ts_us",
         "first_seq", "last_seq", "summary", "state", "body",
+    ),
+    "sessions": (
+        "seq", "idx", "session", "event", "protocol", "name", "account", "source", "reason",
+        "ts_us",
     ),
 }  # fmt: skip
 
