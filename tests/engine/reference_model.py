@@ -198,6 +198,7 @@ class ReferenceModel:
         """Apply one command; returns the reject code or None. self.fills = its trades."""
         self.seq, self.ts = seq, ts
         self.fills = []
+        cmd.pop("origin", None)  # the sending session: the engine decides nothing by it
         for o in sorted(self.orders, key=lambda o: (o.expire, o.order_id)):
             if o.tif == GTD and o.expire <= ts:
                 self.orders.remove(o)

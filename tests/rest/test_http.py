@@ -59,12 +59,13 @@ async def test_metrics_count_what_happened(gateway: App) -> None:
         'gw_ws_requests_total{method="order.place",status="400"} 1',
         'gw_ws_requests_total{method="session.logon",status="200"} 2',
         'gw_commands_total{result="ok",type="NewOrder"} 2',
+        'gw_commands_total{result="ok",type="SessionOpened"} 2',  # each logon is journaled
         "gw_fills_total 1",
         'gw_md_updates_total{kind="trade"} 1',
         'gw_ws_send_queue_depth{stat="max"} 0',
-        "gw_engine_command_seconds_count 2",
+        "gw_engine_command_seconds_count 4",
         "# TYPE gw_journal_flush_seconds histogram",
-        'gw_journal_flush_seconds_bucket{le="+Inf"} 2',
+        'gw_journal_flush_seconds_bucket{le="+Inf"} 4',
     ]:
         assert line in lines, line
     await a.close()
