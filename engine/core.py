@@ -255,6 +255,9 @@ class Engine(Settlement):
             markets = account.markets
             if markets is not None and markets.get(symbol, 0) != _MARKET_ENABLED:
                 raise RiskError(RejectCode.NOT_LISTED, f"{symbol} is not open to this account")
+            fee_book = self.fee_book
+            if account.fee_version != fee_book.version:  # a fee change since it last traded
+                fee_book.refresh(account_id, account)
         return account, listing
 
     def _new_order(self, cmd: NewOrder) -> None:

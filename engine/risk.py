@@ -67,6 +67,7 @@ class Account:
         "account_id",
         "balances",
         "enabled",
+        "fee_version",
         "fee_volume",
         "has_limits",
         "hold_fee_ppm",
@@ -112,6 +113,9 @@ class Account:
         # today's traded notional in the fee reference asset (rolled by the day tick).
         self.markup_ppm = 0
         self.fee_volume = 0
+        # The FeeBook.version its rates were resolved at (engine/venue/fees.py): when
+        # they differ, the rates are re-resolved before the account next trades.
+        self.fee_version = 0
         self.max_order_qty = max_order_qty
         self.max_order_notional = max_order_notional
         self.max_open_orders = max_open_orders

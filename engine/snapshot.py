@@ -15,6 +15,7 @@ from engine.model import Instrument, TradingStatus, units_to_decimal
 from engine.risk import Account, Balance
 
 __all__ = [
+    "FeesPart",
     "PerpPart",
     "ReviewsPart",
     "Snapshottable",
@@ -39,6 +40,12 @@ class PerpPart(VenuePart, Protocol):
 
     @property
     def markets(self) -> Mapping[str, object]: ...
+
+
+class FeesPart(VenuePart, Protocol):
+    """The fee book (engine/venue/fees): the rates an account pays, resolved or not yet."""
+
+    def rates(self, account_id: str, account: Account) -> tuple[int, int, int]: ...
 
 
 class ReviewsPart(VenuePart, Protocol):
@@ -79,7 +86,7 @@ class Snapshottable(Protocol):
     @property
     def credentials(self) -> VenuePart: ...
     @property
-    def fee_book(self) -> VenuePart: ...
+    def fee_book(self) -> FeesPart: ...
     @property
     def funds(self) -> VenuePart: ...
     @property
@@ -137,13 +144,15 @@ def engine_state(engine: Snapshottable) -> dict[str, Any]:
             "asks": [_order(o) for lvl in book.asks.iter_levels() for o in lvl],
         }
     accounts = {}
+    fee_book = engine.fee_book
     for account_id, acct in engine.accounts.items():
+        maker, taker, _ = fee_book.rates(account_id, acct)  # resolved lazily or not
         accounts[account_id] = {
             "settings": [
                 acct.enabled,
                 acct.stp,
-                acct.maker_fee_ppm,
-                acct.taker_fee_ppm,
+                maker,
+                taker,
                 acct.max_order_qty,
                 acct.max_order_notional,
                 acct.max_open_orders,

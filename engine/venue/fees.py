@@ -7,8 +7,15 @@ tenant's schedule, else the venue default schedule; in a schedule, the tier its 
 notional over the last 30 completed UTC days reaches (counted in the reference quote
 asset, rolled by the journaled ``FeeDayTick``). Its tenant's markup adds on top, maker
 and taker. The resolved rates are written onto ``engine.risk.Account`` (maker/taker/
-hold rate and the markup part) whenever an input changes, so settlement reads
-attributes, never this book.
+hold rate and the markup part), so settlement reads attributes, never this book.
+
+A change of what many accounts pay (the default schedule, a schedule in use, a
+tenant's fees) does not walk every account in its one command: it moves the book's
+``version``, resolves at once only the accounts with resting orders (their holds
+depend on the rate), and leaves the others to be resolved when they next place or
+replace an order (``FeeBook.refresh``, called by the engine's order entry). Exports
+(snapshots, ``state_hash()``, the admin API) read ``FeeBook.rates``, the resolved
+rates whether or not they were written yet, so laziness is invisible in the state.
 
 Settlement (engine/matching.py, :func:`split`) posts every fee unit: the venue part to
 the venue revenue account, the markup to the tenant's revenue account. A maker rebate
@@ -183,6 +190,20 @@ class FeeBook:
         # account -> traded notional of the last WINDOW_DAYS completed days, newest last;
         # today's volume accumulates on Account.fee_volume until the tick.
         self.history: dict[str, list[int]] = {}
+        # Moved by every change of many accounts' rates; an account whose fee_version
+        # differs has rates still to resolve. Not state: a restore resolves every account.
+        self.version = 0
+
+    def refresh(self, account_id: str, account: Account) -> None:
+        """Resolve the account's rates if the book changed since they were."""
+        if account.fee_version != self.version and self.engine is not None:
+            assign_rates(self.engine, [account_id])
+
+    def rates(self, account_id: str, account: Account) -> tuple[int, int, int]:
+        """(maker, taker, markup) ppm the account pays now, written onto it or not."""
+        if account.fee_version == self.version or self.engine is None or not self.default:
+            return account.maker_fee_ppm, account.taker_fee_ppm, account.markup_ppm
+        return _resolve(self.engine, account_id)
 
     def volume(self, account_id: str) -> int:
         """An account's traded notional over the window, as of the last day tick."""
@@ -229,6 +250,28 @@ def _bind(engine: Engine) -> None:
 # ---------------------------------------------------------------- rates on accounts
 
 
+def _resolve(engine: Engine, account_id: str) -> tuple[int, int, int]:
+    """(maker, taker, markup) ppm by the resolution order; the book is active."""
+    book = engine.fee_book
+    schedule = book.schedules[book.default]
+    markup = 0
+    info = engine.tenancy.accounts.get(account_id)
+    if info is not None:
+        tenant = engine.tenancy.tenants.get(info.tenant_id)
+        if tenant is not None:
+            markup = tenant.markup_ppm
+            if tenant.fee_schedule:
+                schedule = book.schedules[tenant.fee_schedule]
+    override = book.overrides.get(account_id)
+    if override is not None:
+        maker, taker = override
+    else:
+        days = book.history.get(account_id)
+        tier = schedule.tiers[0] if days is None else schedule.tier_for(sum(days))
+        maker, taker = tier.maker_ppm, tier.taker_ppm
+    return maker + markup, taker + markup, markup
+
+
 def assign_rates(engine: Engine, account_ids: Iterable[str], *, rehold: bool = True) -> int:
     """Write the resolved rates onto these accounts; returns how many changed.
 
@@ -237,42 +280,20 @@ def assign_rates(engine: Engine, account_ids: Iterable[str], *, rehold: bool = T
     limit buys of an account whose hold rate changed are re-held at the new rate (the
     hold proof needs hold = notional + fee at the hold rate); one the available balance
     cannot cover any more is expired INSUFFICIENT_BALANCE. Other modules call this when
-    an account's tenant changes. (One loop, no calls per account: a schedule change
-    walks every account.)"""
+    an account's tenant changes."""
     book = engine.fee_book
     if not book.default:
         return 0
     accounts = engine.accounts
-    infos = engine.tenancy.accounts
-    tenants = engine.tenancy.tenants
-    schedules = book.schedules
-    overrides = book.overrides
-    history = book.history
-    default = schedules[book.default]
+    version = book.version
     changed = 0
     moved: set[str] = set()
     for account_id in account_ids:
         account = accounts.get(account_id)
         if account is None:
             continue
-        markup = 0
-        schedule = default
-        info = infos.get(account_id)
-        if info is not None:
-            tenant = tenants.get(info.tenant_id)
-            if tenant is not None:
-                markup = tenant.markup_ppm
-                if tenant.fee_schedule:
-                    schedule = schedules[tenant.fee_schedule]
-        override = overrides.get(account_id)
-        if override is not None:
-            maker, taker = override
-        else:
-            days = history.get(account_id)
-            tier = schedule.tiers[0] if days is None else schedule.tier_for(sum(days))
-            maker, taker = tier.maker_ppm, tier.taker_ppm
-        maker += markup
-        taker += markup
+        account.fee_version = version
+        maker, taker, markup = _resolve(engine, account_id)
         if (
             maker == account.maker_fee_ppm
             and taker == account.taker_fee_ppm
@@ -485,7 +506,7 @@ def _define(engine: Engine, cmd: DefineFeeSchedule) -> None:
         t.fee_schedule == cmd.schedule_id for t in engine.tenancy.tenants.values()
     )
     if in_use:  # (a new schedule nobody uses yet moves no account)
-        _reassign(engine, list(engine.accounts))
+        _reprice(engine)
 
 
 def _set_default(engine: Engine, cmd: SetDefaultFeeSchedule) -> None:
@@ -496,7 +517,7 @@ def _set_default(engine: Engine, cmd: SetDefaultFeeSchedule) -> None:
     book.default = cmd.schedule_id
     _bind(engine)
     emit(engine, "fees.default", cmd.schedule_id)
-    _reassign(engine, list(engine.accounts))
+    _reprice(engine)
 
 
 def _set_tenant(engine: Engine, cmd: SetTenantFees) -> None:
@@ -518,15 +539,7 @@ def _set_tenant(engine: Engine, cmd: SetTenantFees) -> None:
     tenant.fee_schedule = cmd.schedule_id
     tenant.markup_ppm = markup
     emit(engine, "fees.tenant", cmd.tenant_id, schedule=cmd.schedule_id, markup_ppm=markup)
-    tenancy = engine.tenancy
-    _reassign(
-        engine,
-        [
-            account_id
-            for account_id, info in tenancy.accounts.items()
-            if info.tenant_id == cmd.tenant_id
-        ],
-    )
+    _reprice(engine)
 
 
 def _set_override(engine: Engine, cmd: SetFeeOverride) -> None:
@@ -586,6 +599,14 @@ def _reassign(engine: Engine, account_ids: list[str]) -> None:
     changed = assign_rates(engine, account_ids)
     if changed:
         emit(engine, "fees.rates", "", accounts=changed)
+
+
+def _reprice(engine: Engine) -> None:
+    """Many accounts' rates may have changed: a new book version; the accounts with
+    resting orders are resolved (and re-held) now, every other one at its next order."""
+    engine.fee_book.version += 1
+    resting = dict.fromkeys(order.account for order in engine.orders.values())
+    _reassign(engine, list(resting))
 
 
 COMMANDS: dict[int, type[Any]] = {

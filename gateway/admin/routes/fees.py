@@ -143,13 +143,14 @@ async def get_account_fees(call: Call) -> dict[str, Any]:
         source, schedule = "tenant", tenant.fee_schedule
     else:
         source, schedule = "default", book.default
+    maker, taker, markup = book.rates(account_id, account)
     return {
         "account": account_id,
         "source": source,
         "schedule": schedule,
-        "maker_bps": ppm_to_bps(account.maker_fee_ppm),
-        "taker_bps": ppm_to_bps(account.taker_fee_ppm),
-        "markup_bps": ppm_to_bps(account.markup_ppm),
+        "maker_bps": ppm_to_bps(maker),
+        "taker_bps": ppm_to_bps(taker),
+        "markup_bps": ppm_to_bps(markup),
         "volume_30d": units_to_decimal(book.volume(account_id)),
         "volume_today": units_to_decimal(account.fee_volume),
     }

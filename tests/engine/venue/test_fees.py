@@ -40,8 +40,13 @@ TIER2 = 1_000 * USD  # 30-day volume where the "std" schedule's second tier star
 
 
 def rates(eng: Engine, account: str) -> tuple[int, int, int, int]:
+    """What the account pays now (an account with no resting order may not have its
+    rates written yet after a schedule change: it is resolved when it next trades)."""
     a = eng.accounts[account]
-    return a.maker_fee_ppm, a.taker_fee_ppm, a.hold_fee_ppm, a.markup_ppm
+    maker, taker, markup = eng.fee_book.rates(account, a)
+    if a.open_orders:  # written at once, the hold rate too
+        assert (maker, taker, markup) == (a.maker_fee_ppm, a.taker_fee_ppm, a.markup_ppm)
+    return maker, taker, max(maker, taker), markup
 
 
 def join_tenant(eng: Engine, tenant: str, revenue: str, *accounts: str) -> None:
