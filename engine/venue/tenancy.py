@@ -105,6 +105,8 @@ class Tenant:
     tiers: dict[int, Tier] = field(default_factory=dict)
     markets: dict[str, MarketState] = field(default_factory=dict)
     withdraw_approval_threshold: dict[str, int] = field(default_factory=dict)  # asset -> units
+    # What the venue lets the tenant's own administrators set (ADMIN_LIMITS): name -> cap
+    admin_limits: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -263,6 +265,8 @@ class Tenancy:
                     },
                     "markets": {s: int(m) for s, m in t.markets.items()},
                     "withdraw_approval_threshold": dict(t.withdraw_approval_threshold),
+                    # absent until set: older snapshots keep their hash
+                    **({"admin_limits": dict(t.admin_limits)} if t.admin_limits else {}),
                 }
                 for tid, t in self.tenants.items()
             },
@@ -301,6 +305,7 @@ class Tenancy:
                     tiers,
                     {s: MarketState(m) for s, m in t["markets"].items()},
                     dict(t["withdraw_approval_threshold"]),
+                    dict(t.get("admin_limits", {})),
                 )
             )
         for aid, row in state.get("accounts", {}).items():

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from engine.venue import Handler
 
 __all__ = [
+    "ADMIN_LIMITS",
     "COMMANDS",
     "HANDLERS",
     "AssignAccount",
@@ -44,6 +45,7 @@ __all__ = [
     "SetAccountStatus",
     "SetKyc",
     "SetMarketState",
+    "SetTenantAdminLimit",
     "SetTenantThreshold",
     "SetTier",
     "SetTierWithdrawLimit",
@@ -107,6 +109,19 @@ class SetTenantThreshold(VenueCommand):
 
     tenant_id: str
     asset: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetTenantAdminLimit(VenueCommand):
+    """A cap on what the tenant's own administrators (role tenant-admin) may set; the
+    venue's to set. limit: ``max_order_notional`` (a tier's, in quote units; a
+    tenant-admin can no longer make it unlimited), ``withdraw_limit:<ASSET>`` (a tier's
+    daily withdrawal limit) or ``approval_threshold:<ASSET>`` (above it, maker-checker;
+    a tenant-admin can no longer remove it). amount 0 removes the cap."""
+
+    tenant_id: str
+    limit: str
     amount: int
 
 
@@ -348,10 +363,61 @@ def _resume_tenant(engine: Engine, cmd: ResumeTenant) -> None:
     emit(engine, "tenant.resumed", cmd.tenant_id, status="active", reason=cmd.reason)
 
 
+ADMIN_LIMITS: Final = ("max_order_notional", "withdraw_limit:", "approval_threshold:")
+
+
+def _by_tenant_admin(engine: Engine) -> bool:
+    """Whether the command comes from a tenant's own administrator (an AdminRequest)."""
+    operator = engine.operators.get(engine.operators.acting)
+    return operator is not None and operator.role == "tenant-admin"
+
+
+def _within_admin_limit(
+    engine: Engine, tenant: Tenant, limit: str, amount: int, *, zero_is_unbounded: bool
+) -> None:
+    """Refuse (LIMIT_EXCEEDED) a tenant-admin's value above the venue's cap; where 0
+    means no bound at all, 0 is above any cap."""
+    cap = tenant.admin_limits.get(limit, 0)
+    if not cap or not _by_tenant_admin(engine):
+        return
+    if amount > cap or (zero_is_unbounded and not amount):
+        raise _Refused(
+            tenant.tenant_id,
+            RejectCode.LIMIT_EXCEEDED,
+            f"{limit}: the venue lets this tenant's administrators set at most "
+            f"{units_to_decimal(cap)}",
+        )
+
+
+def _set_tenant_admin_limit(engine: Engine, cmd: SetTenantAdminLimit) -> None:
+    tenant = _tenant(engine.tenancy, cmd.tenant_id)
+    if _by_tenant_admin(engine):
+        raise _Refused(cmd.tenant_id, RejectCode.INVALID_COMMAND, "the venue sets these limits")
+    name, _, asset = cmd.limit.partition(":")
+    if not (cmd.limit == ADMIN_LIMITS[0] or (asset and f"{name}:" in ADMIN_LIMITS[1:])):
+        raise _Refused(
+            cmd.tenant_id,
+            RejectCode.INVALID_COMMAND,
+            f"unknown limit {cmd.limit!r} (max_order_notional, withdraw_limit:<ASSET>, "
+            "approval_threshold:<ASSET>)",
+        )
+    if asset:
+        _check_id("asset", asset)
+    _non_negative(cmd.tenant_id, cmd.amount)
+    if cmd.amount:
+        tenant.admin_limits[cmd.limit] = cmd.amount
+    else:
+        tenant.admin_limits.pop(cmd.limit, None)
+    emit(engine, "tenant.admin_limit", cmd.tenant_id, limit=cmd.limit, amount=cmd.amount)
+
+
 def _set_tenant_threshold(engine: Engine, cmd: SetTenantThreshold) -> None:
     tenant = _tenant(engine.tenancy, cmd.tenant_id)
     _check_id("asset", cmd.asset)
     _non_negative(cmd.tenant_id, cmd.amount)
+    _within_admin_limit(
+        engine, tenant, f"approval_threshold:{cmd.asset}", cmd.amount, zero_is_unbounded=True
+    )
     if cmd.amount:
         tenant.withdraw_approval_threshold[cmd.asset] = cmd.amount
     else:
@@ -615,6 +681,9 @@ def _set_tier(engine: Engine, cmd: SetTier) -> None:
     if cmd.tier < 1:
         raise _Refused(cmd.tenant_id, RejectCode.INVALID_COMMAND, "tiers are numbered from 1")
     _non_negative(cmd.tenant_id, cmd.max_order_notional)
+    _within_admin_limit(
+        engine, tenant, "max_order_notional", cmd.max_order_notional, zero_is_unbounded=True
+    )
     old = tenant.tiers.get(cmd.tier)
     tenant.tiers[cmd.tier] = Tier(
         cmd.tier,
@@ -644,6 +713,9 @@ def _set_tier_withdraw_limit(engine: Engine, cmd: SetTierWithdrawLimit) -> None:
         raise _Refused(cmd.tenant_id, RejectCode.INVALID_COMMAND, f"tier {cmd.tier} is not set")
     _check_id("asset", cmd.asset)
     _non_negative(cmd.tenant_id, cmd.amount)
+    _within_admin_limit(
+        engine, tenant, f"withdraw_limit:{cmd.asset}", cmd.amount, zero_is_unbounded=False
+    )
     if cmd.amount:
         tier.daily_withdraw_limit[cmd.asset] = cmd.amount
     else:
@@ -696,6 +768,7 @@ COMMANDS: dict[int, type[Any]] = {
     32: SetTierWithdrawLimit,
     33: SetMarketState,
     34: CancelTenantOrders,
+    35: SetTenantAdminLimit,
 }
 HANDLERS: dict[type[Any], Handler] = {
     CreateTenant: _refusing(_create_tenant),
@@ -703,6 +776,7 @@ HANDLERS: dict[type[Any], Handler] = {
     SuspendTenant: _refusing(_suspend_tenant),
     ResumeTenant: _refusing(_resume_tenant),
     SetTenantThreshold: _refusing(_set_tenant_threshold),
+    SetTenantAdminLimit: _refusing(_set_tenant_admin_limit),
     OpenTenantAccount: _refusing(_open_tenant_account),
     AssignAccount: _refusing(_assign_account),
     CreateSubAccount: _refusing(_create_sub_account),

@@ -22,6 +22,7 @@ from engine.venue.tenancy_commands import (
     SetAccountStatus,
     SetKyc,
     SetMarketState,
+    SetTenantAdminLimit,
     SetTenantThreshold,
     SetTier,
     SetTierWithdrawLimit,
@@ -93,6 +94,7 @@ def _tenant_view(tenant: Tenant, accounts: int) -> dict[str, Any]:
         "withdraw_approval_threshold": {
             a: units_to_decimal(v) for a, v in tenant.withdraw_approval_threshold.items()
         },
+        "admin_limits": {k: units_to_decimal(v) for k, v in tenant.admin_limits.items()},
     }
 
 
@@ -172,6 +174,12 @@ async def set_threshold(call: Call) -> Outcome:
     p = call.params
     amount = _units("amount", call.body["amount"])
     return await call.submit(SetTenantThreshold(p["tenant"], p["asset"], amount))
+
+
+async def set_admin_limit(call: Call) -> Outcome:
+    p = call.params
+    amount = _units("amount", call.body["amount"])
+    return await call.submit(SetTenantAdminLimit(p["tenant"], p["limit"], amount))
 
 
 async def set_tier(call: Call) -> Outcome:
@@ -324,6 +332,16 @@ ROUTES: Final = [
         cli="withdraw-threshold",
         roles=frozenset({VENUE_ADMIN, TENANT_ADMIN}), tenant=_IN_TENANT,
         summary="Withdrawals above this amount need a second approver (0 removes)",
+        request=_obj(["amount"], amount=_AMOUNT),
+    ),
+    Route(
+        "PUT", "/tenants/{tenant}/admin-limits/{limit}", set_admin_limit,
+        cli="tenant-admin-limit", roles=frozenset({VENUE_ADMIN}),
+        summary="Cap what the tenant's own administrators may set (0 removes the cap)",
+        description="limit: max_order_notional (a tier's), withdraw_limit:<ASSET> (a tier's "
+        "daily withdrawal limit) or approval_threshold:<ASSET> (the maker-checker "
+        "threshold, which a tenant-admin then cannot remove). Above the cap a "
+        "tenant-admin's change is refused (limit_exceeded); the venue's roles are not bound.",
         request=_obj(["amount"], amount=_AMOUNT),
     ),
     Route(
