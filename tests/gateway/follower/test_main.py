@@ -1,20 +1,24 @@
-"""venue-follower as a process: it watches the market as it follows the journal."""
+"""venue-follower as a process: it watches the market as it follows the journal, and
+stores the alerts it raises."""
 
 from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from gateway.config import ConfigError, load_config
+from gateway.follower.follower import default_sqlite_path
 from tests.gateway.follower.surveillance.floor import CONFIG_TOML, journaled_day
 
 
-def test_the_follower_logs_the_alerts_its_replay_raises(tmp_path: Path) -> None:
+def test_the_follower_logs_and_stores_the_alerts_its_replay_raises(tmp_path: Path) -> None:
     journal, floor = journaled_day(tmp_path)
     config = tmp_path / "venue.toml"
     config.write_text(f'[journal]\ndir = "{journal}"\n{CONFIG_TOML}')
@@ -39,6 +43,9 @@ def test_the_follower_logs_the_alerts_its_replay_raises(tmp_path: Path) -> None:
     logged = {str(x["alert_id"]): x for x in lines if x.get("event") == "surveillance.alert"}
     assert sorted(str(a["rule"]) for a in logged.values()) == sorted(a.rule for a in floor.alerts)
     assert set(logged) == {a.alert_id for a in floor.alerts}
+    with closing(sqlite3.connect(default_sqlite_path(journal))) as db:  # the default store
+        stored = db.execute("SELECT alert_id, state FROM alerts ORDER BY seq").fetchall()
+    assert stored == [(a.alert_id, "new") for a in floor.alerts]
 
 
 def test_a_bad_surveillance_table_fails_the_config(tmp_path: Path) -> None:
