@@ -38,6 +38,7 @@ METHOD_SCOPES: Final[Mapping[str, str]] = MappingProxyType(
         "orders.history": READ,
         "fills.history": READ,
         "ledger.history": READ,
+        "liabilities.proof": READ,
         "transfer": TRANSFER,
         "withdrawal.request": WITHDRAW,
         "withdrawal.cancel": WITHDRAW,

@@ -52,6 +52,7 @@ ROUTES: Final = (
     ("GET", "/api/v1/orders", "orders.history"),
     ("GET", "/api/v1/fills", "fills.history"),
     ("GET", "/api/v1/ledger", "ledger.history"),
+    ("GET", "/api/v1/liabilities/proof", "liabilities.proof"),
     ("GET", "/api/v1/sub-accounts", "subaccount.list"),
     ("POST", "/api/v1/transfers", "transfer"),
     ("GET", "/api/v1/withdrawals", "withdrawal.list"),
@@ -59,7 +60,7 @@ ROUTES: Final = (
     ("GET", "/api/v1/withdrawals/{withdrawal_id}", "withdrawal.status"),
     ("DELETE", "/api/v1/withdrawals/{withdrawal_id}", "withdrawal.cancel"),
 )
-_INTEGERS: Final = frozenset({"limit", "from", "to", "order_id"})
+_INTEGERS: Final = frozenset({"limit", "from", "to", "order_id", "seq"})
 _DIGITS: Final = re.compile(r"[0-9]{1,18}")
 #: signed requests remembered within the window; beyond it, requests are refused
 _MAX_REMEMBERED: Final = 200_000

@@ -48,6 +48,7 @@ class ErrorCode(IntEnum):
     TOO_MANY_SUBSCRIPTIONS = 1021
     RATE_LIMITED = 1029
     STORE_UNAVAILABLE = 1030
+    NOT_PUBLISHED = 1031
     INTERNAL = 1500
 
 
@@ -64,6 +65,7 @@ _HTTP_STATUS: dict[int, int] = {
     ErrorCode.ALREADY_LOGGED_ON: 409,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.STORE_UNAVAILABLE: 503,
+    ErrorCode.NOT_PUBLISHED: 404,
     ErrorCode.INTERNAL: 500,
     **{rule.ws_code: rule.ws_status for rule in REJECTS.values()},
 }

@@ -17,10 +17,11 @@ from typing import Any, Final
 
 from engine.model import Instrument, OrdType, Side, TimeInForce, units_to_decimal
 from gateway.follower.history import BadQuery, Page, Query
+from gateway.follower.liabilities_store import proof
 from gateway.readstore import ReadStore
 from gateway.ws.errors import ApiError, ErrorCode, close_reason_name, engine_error
 
-__all__ = ["CATCH_UP_S", "HISTORY_METHODS", "ORDER_EVENTS", "Table", "read_page"]
+__all__ = ["CATCH_UP_S", "HISTORY_METHODS", "ORDER_EVENTS", "Table", "client_proof", "read_page"]
 
 #: the order state changes the orders table holds (its ``status`` filter)
 ORDER_EVENTS: Final = ("accepted", "replaced", "canceled", "expired", "rejected", "restored")
@@ -173,3 +174,15 @@ def _leg(row: dict[str, Any], family: Collection[str]) -> dict[str, Any]:
         "trade_id": row["trade_id"] or None,
         "ts_us": row["ts_us"],
     }
+
+
+async def client_proof(store: ReadStore, account: str, seq: int) -> dict[str, Any]:
+    """``liabilities.proof``: the account's inclusion proof (docs/LIABILITIES.md), as the
+    standalone verifier reads it."""
+    found = await proof(store, account, seq)
+    if found is None:
+        where = f"at seq {seq}" if seq else "yet"
+        raise ApiError(
+            ErrorCode.NOT_PUBLISHED, f"no proof of liabilities for {account!r} is published {where}"
+        )
+    return found

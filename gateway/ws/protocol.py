@@ -66,7 +66,7 @@ from gateway.ws.errors import (
     engine_error,
     status_name,
 )
-from gateway.ws.history import HISTORY_METHODS, read_page
+from gateway.ws.history import HISTORY_METHODS, client_proof, read_page
 from gateway.ws.outbox import Outbox
 from gateway.ws.perp import PERP_KINDS, PerpFeed, PerpSubscription, parse_perp_channel
 from gateway.ws.subscriptions import Subscription, parse_channel
@@ -354,6 +354,7 @@ METHODS = (
     "withdrawal.status",
     "withdrawal.list",
     *HISTORY_METHODS,
+    "liabilities.proof",
 )
 _ENVELOPE = frozenset({"id", "method", "params"})
 
@@ -867,6 +868,18 @@ class Session:
             )
         )
 
+    def _liabilities_proof(self, p: Params) -> _Read:
+        """liabilities.proof: the inclusion proof of the caller's account (or one of its
+        sub-accounts) in the newest published proof of liabilities, or the one at seq."""
+        family = self._family()
+        account = p.str_("account") or self.account
+        if account not in family:
+            raise engine_error(RejectCode.UNKNOWN_ACCOUNT, f"no account {account!r} of yours")
+        seq = p.int_("seq") or 0
+        p.done()
+        store = self.venue.readstore
+        return _Read(lambda: client_proof(store, account, seq))
+
     def _instruments(self, p: Params) -> dict[str, Any]:
         p.done()
         return {"instruments": self.venue.instrument_list()}
@@ -1053,4 +1066,5 @@ Session._HANDLERS = {
     "withdrawal.status": Session._withdrawal_status,
     "withdrawal.list": Session._withdrawal_list,
     **dict.fromkeys(HISTORY_METHODS, Session._history),
+    "liabilities.proof": Session._liabilities_proof,
 }

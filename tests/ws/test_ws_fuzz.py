@@ -83,6 +83,7 @@ METHOD_CODES: dict[str, frozenset[int]] = {
     # a store that is not there (yet) is 1030
     **dict.fromkeys(("orders.history", "fills.history", "ledger.history"),
                     frozenset({1030, 2001, 2002})),
+    "liabilities.proof": frozenset({1030, 1031, 2002}),
 }  # fmt: skip
 PUBLIC = frozenset({"instruments", "subscribe", "unsubscribe"})
 ORDER_KEYS = {"id", "client_order_id", "symbol", "side", "type", "time_in_force", "status",
@@ -112,6 +113,7 @@ RESULT_KEYS: dict[str, set[str]] = {
     "orders.history": {"orders", "next_cursor", "as_of_seq"},
     "fills.history": {"fills", "next_cursor", "as_of_seq"},
     "ledger.history": {"ledger", "next_cursor", "as_of_seq"},
+    "liabilities.proof": {"format", "seq", "account", "salt", "balances", "leaf", "path", "root"},
 }
 
 # ------------------------------------------------------------------ values
@@ -222,6 +224,7 @@ SPECS: dict[str, tuple[tuple[str, bool, str], ...]] = {
     "ledger.history": (("asset", False, "asset"), ("account", False, "account"),
                        ("to", False, "ts_us"), ("cursor", False, "cursor"),
                        ("limit", False, "limit")),
+    "liabilities.proof": (("account", False, "account"), ("seq", False, "ts_us")),
 }  # fmt: skip
 #: the methods with the most params more often; "?": an unknown method
 WEIGHTED_METHODS = (*METHODS, *["order.place"] * 3, *["order.replace"] * 2, "order.cancel", "?")

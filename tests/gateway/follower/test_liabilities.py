@@ -7,13 +7,11 @@ from __future__ import annotations
 import ast
 import asyncio
 import copy
-import importlib.util
 import json
 import random
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -30,19 +28,9 @@ from gateway.follower.liabilities_store import (
 from gateway.follower.store import open_store
 from tests.engine.streams import ACCOUNTS
 from tests.gateway.follower.venue import LiveVenue, random_flow
+from tests.gateway.follower.verifier import VERIFIER, load_verifier
 
-VERIFIER = Path(__file__).resolve().parents[3] / "tools" / "verify_liabilities.py"
-
-
-def _verifier() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("verify_liabilities", VERIFIER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-V = _verifier()
+V = load_verifier()
 
 
 def _balances(rng: random.Random, count: int) -> dict[str, dict[str, int]]:
