@@ -29,6 +29,7 @@ from gateway.metrics import Registry
 from gateway.orders import OrderTracker
 from gateway.procmetrics import register_process_metrics
 from gateway.readstore import ReadStore
+from gateway.reconciliation import ReconcileMetrics
 
 if TYPE_CHECKING:
     from gateway.admin.server import AdminServer
@@ -71,6 +72,8 @@ class App:
         self.config = config
         self.registry = Registry()
         register_process_metrics(self.registry)
+        #: one per gateway: the follower's scheduled results and the admin API's
+        self.reconciled = ReconcileMetrics(self.registry)
         self.host = EngineHost(config, self.registry)
         self.tracker = OrderTracker()
         self.loopwatch = LoopWatch(self.registry)
@@ -134,7 +137,9 @@ class App:
         if self.config.admin.listen:
             from gateway.admin.server import AdminServer
 
-            self.admin = AdminServer(self.config, self.host, self.registry, self.readstore)
+            self.admin = AdminServer(
+                self.config, self.host, self.registry, self.readstore, self.reconciled
+            )
             self.admin.console.attach(self)
             self.listen(Priority.WS, self.admin.console)
             components.append(self.admin)
@@ -200,7 +205,7 @@ class App:
             from gateway.follower.supervisor import FollowerSupervisor
 
             follower = FollowerSupervisor(
-                self.config, self.registry, lambda: self.host.engine.last_seq
+                self.config, self.registry, lambda: self.host.engine.last_seq, self.reconciled
             )
             self.host.snapshots.retain = follower.retention
             await follower.start()

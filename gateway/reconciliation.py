@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import sys
-import weakref
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,7 +35,6 @@ __all__ = [
     "ReconcileFailed",
     "ReconcileMetrics",
     "main",
-    "reconcile_metrics",
     "run_child",
 ]
 
@@ -88,19 +86,8 @@ class ReconcileMetrics:
         )
 
 
-_BY_REGISTRY: weakref.WeakKeyDictionary[Registry, ReconcileMetrics] = weakref.WeakKeyDictionary()
-
-
 #: where the admin API's handlers find the gateway's ReconcileMetrics
 RECONCILE: Final = web.AppKey("reconcile", ReconcileMetrics)
-
-
-def reconcile_metrics(registry: Registry) -> ReconcileMetrics:
-    """The one ReconcileMetrics of a gateway (the supervisor's and the admin API's)."""
-    found = _BY_REGISTRY.get(registry)
-    if found is None:
-        found = _BY_REGISTRY[registry] = ReconcileMetrics(registry)
-    return found
 
 
 async def run_child(config: Config) -> dict[str, Any]:

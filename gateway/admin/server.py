@@ -41,7 +41,7 @@ from gateway.connguard import ConnectionGuard
 from gateway.host import EngineHost
 from gateway.metrics import Registry
 from gateway.readstore import READSTORE, ReadStore
-from gateway.reconciliation import RECONCILE, reconcile_metrics
+from gateway.reconciliation import RECONCILE, ReconcileMetrics
 from gateway.rest.server import serve
 from gateway.single_use import SingleUse
 
@@ -123,6 +123,7 @@ class AdminServer:
         host: EngineHost,
         registry: Registry,
         readstore: ReadStore,
+        reconciled: ReconcileMetrics | None = None,
     ) -> None:
         self.config = config
         self.settings = config.admin
@@ -143,7 +144,7 @@ class AdminServer:
             client_max_size=self.settings.max_body_bytes, middlewares=[self._unrouted]
         )
         app[READSTORE] = readstore
-        app[RECONCILE] = reconcile_metrics(registry)
+        app[RECONCILE] = reconciled or ReconcileMetrics(registry)
         app.router.add_get(PREFIX + "/openapi.json", self._openapi)
         #: the browser console (/console) and its live stream
         self.console = ConsoleFeed(self)

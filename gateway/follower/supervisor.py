@@ -23,7 +23,7 @@ import structlog
 
 from gateway.config import Config
 from gateway.metrics import Registry
-from gateway.reconciliation import reconcile_metrics
+from gateway.reconciliation import ReconcileMetrics
 from gateway.retention import Retention
 
 __all__ = ["FollowerSupervisor"]
@@ -39,14 +39,20 @@ _STOP_TIMEOUT_S: Final = 5.0
 class FollowerSupervisor:
     name = "follower"
 
-    def __init__(self, config: Config, registry: Registry, last_seq: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        registry: Registry,
+        last_seq: Callable[[], int],
+        reconciled: ReconcileMetrics | None = None,
+    ) -> None:
         self.config = config
         self.proc: asyncio.subprocess.Process | None = None
         self.restarts = 0
         self.applied_seq = 0
         self.store_up = False
         self.running = False
-        self.reconciled = reconcile_metrics(registry)
+        self.reconciled = reconciled or ReconcileMetrics(registry)
         registry.gauge("gw_follower_up", "1 while the journal follower process runs").set_source(
             lambda: float(self.running)
         )

@@ -11,7 +11,7 @@ import orjson
 
 from gateway.follower.supervisor import FollowerSupervisor
 from gateway.metrics import Registry
-from gateway.reconciliation import reconcile_metrics
+from gateway.reconciliation import ReconcileMetrics
 from tests.conftest import test_config as gateway_config
 
 
@@ -19,7 +19,8 @@ async def test_a_scheduled_mismatch_on_the_status_pipe_reaches_the_metrics(
     tmp_path: Path,
 ) -> None:
     registry = Registry()
-    supervisor = FollowerSupervisor(gateway_config(tmp_path), registry, lambda: 0)
+    shared = ReconcileMetrics(registry)  # the App's, also given to the admin API
+    supervisor = FollowerSupervisor(gateway_config(tmp_path), registry, lambda: 0, shared)
     report = {
         "seq": 90, "ok": False, "pairs": 9, "mismatch_count": 1, "first_diverging_seq": 42,
         "mismatches": [], "unbalanced": {},
@@ -35,4 +36,4 @@ async def test_a_scheduled_mismatch_on_the_status_pipe_reaches_the_metrics(
     assert "gw_reconcile_diverged_seq 42" in text and "gw_reconcile_mismatches 1" in text
     assert 'gw_reconcile_runs_total{result="mismatch",trigger="schedule"} 1' in text
     assert supervisor.applied_seq == 90
-    assert reconcile_metrics(registry) is supervisor.reconciled
+    assert shared.last["first_diverging_seq"] == 42
