@@ -61,7 +61,8 @@ class PerpRoutes:
         if market is None:
             return _error(404, "unknown_symbol", f"unknown perpetual {symbol!r}")
         text = request.query.get("limit", "100")
-        if not (text.isascii() and text.isdigit() and 0 < int(text) <= MAX_FUNDING):
+        short = text.isascii() and text.isdigit() and len(text) <= 4  # int() refuses 4301 digits
+        if not (short and 0 < int(text) <= MAX_FUNDING):
             return _error(400, "invalid_params", f"limit must be 1..{MAX_FUNDING}")
         try:
             rows = await self.readstore.fetch(_FUNDING_SQL, symbol, int(text))

@@ -78,6 +78,7 @@ __all__ = [
     "Route",
     "TenantScope",
     "all_routes",
+    "ascii_int",
     "own_tenant",
     "tenant_in_body",
     "tenant_in_path",
@@ -243,6 +244,15 @@ def tenant_of_account(call: Call, account_id: str | None) -> str | None:
     """The tenant of ``account_id`` (None: no such account, or none)."""
     account = call.host.engine.accounts.get(account_id or "")
     return (account.tenant or None) if account is not None else None
+
+
+def ascii_int(text: str) -> int | None:
+    """``text`` as an integer if it is 1..18 ASCII digits, else None: str.isdigit() also
+    takes "²" (which int() refuses) and other scripts' digits, int() refuses thousands
+    of digits, and no SQL integer holds more than 18 of them for sure."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
+    return int(text)
 
 
 def all_routes() -> list[Route]:

@@ -12,7 +12,7 @@ from typing import Any, Final
 from engine.model import units_to_decimal
 from gateway.admin.audit import audit_path, read_tail
 from gateway.admin.problems import Problem
-from gateway.admin.routes import STAFF, Call, Route
+from gateway.admin.routes import STAFF, Call, Route, ascii_int
 from gateway.admin.schema import obj
 
 __all__ = ["ROUTES"]
@@ -23,10 +23,10 @@ AUDIT_WINDOW_BYTES: Final = 4 * 1024 * 1024
 
 
 def _limit(call: Call, default: int) -> int:
-    text = call.request.query.get("limit", str(default))
-    if not text.isdigit() or not 0 < int(text) <= _MAX_LIMIT:
+    limit = ascii_int(call.request.query.get("limit", str(default)))
+    if limit is None or not 0 < limit <= _MAX_LIMIT:
         raise Problem("invalid-request", f"limit must be 1..{_MAX_LIMIT}")
-    return int(text)
+    return limit
 
 
 async def search_accounts(call: Call) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from gateway.admin.routes import (
     Call,
     Outcome,
     Route,
+    ascii_int,
     tenant_of_account,
     tenant_of_account_in_body,
     tenant_of_query_account,
@@ -148,10 +149,10 @@ def _filters(call: Call, states: tuple[str, ...]) -> tuple[str, str, int]:
     status = query.get("status", "")
     if status and status not in states:
         raise Problem("invalid-request", f"status must be one of {', '.join(states)}")
-    limit_text = query.get("limit", "100")
-    if not limit_text.isdigit() or not 0 < int(limit_text) <= _MAX_LIST:
+    limit = ascii_int(query.get("limit", "100"))
+    if limit is None or not 0 < limit <= _MAX_LIST:
         raise Problem("invalid-request", f"limit must be 1..{_MAX_LIST}")
-    return query.get("account", ""), status, int(limit_text)
+    return query.get("account", ""), status, limit
 
 
 def _visible(call: Call, account: str) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, Final
 from engine.model import Instrument
 from engine.venue.reviews import MAX_NOTE, AlertState, ReviewAlert
 from gateway.admin.problems import Problem
-from gateway.admin.routes import COMPLIANCE, VENUE_ADMIN, Call, Outcome, Route
+from gateway.admin.routes import COMPLIANCE, VENUE_ADMIN, Call, Outcome, Route, ascii_int
 from gateway.admin.schema import obj
 from gateway.follower.store import StoreUnavailable
 from gateway.follower.surveillance.alerts import Kind, Severity
@@ -74,13 +74,14 @@ def _filter(call: Call) -> AlertFilter:
     after = query.get("after", "")
     if after:
         seq, sep, alert_id = after.partition(":")
-        if not sep or not seq.isdigit():
+        after_seq = ascii_int(seq)
+        if not sep or after_seq is None:
             raise Problem("invalid-request", "after: the previous page's next cursor")
-        values["after"] = (int(seq), alert_id)
-    limit = query.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= _MAX_PAGE:
+        values["after"] = (after_seq, alert_id)
+    limit = ascii_int(query.get("limit", "100"))
+    if limit is None or not 1 <= limit <= _MAX_PAGE:
         raise Problem("invalid-request", f"limit: 1..{_MAX_PAGE}")
-    return AlertFilter(**values, limit=int(limit))
+    return AlertFilter(**values, limit=limit)
 
 
 async def queue(call: Call) -> dict[str, Any]:

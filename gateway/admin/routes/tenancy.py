@@ -41,6 +41,7 @@ from gateway.admin.routes import (
     Call,
     Outcome,
     Route,
+    ascii_int,
     tenant_in_path,
     tenant_of_account_in_path,
 )
@@ -202,10 +203,10 @@ async def set_withdraw_limit(call: Call) -> Outcome:
 
 
 def _tier_number(call: Call) -> int:
-    text = call.params["tier"]
-    if not text.isdigit() or len(text) > 4:
+    tier = ascii_int(call.params["tier"])
+    if tier is None or tier > 9999:
         raise Problem("invalid-request", "tier: a number")
-    return int(text)
+    return tier
 
 
 async def set_market(call: Call) -> Outcome:
