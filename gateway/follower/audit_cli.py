@@ -41,16 +41,16 @@ from gateway.follower.liabilities_store import (
     proof,
     publish,
 )
-from gateway.follower.store import Store, StoreUnavailable, open_store
+from gateway.follower.store import Reader, Store, StoreUnavailable, open_store
 
-__all__ = ["anchors", "main", "verify_store"]
+__all__ = ["anchor_doc", "anchors", "main", "verify_store"]
 
 _PAGE: Final = 5000
 _ROWS: Final = f"SELECT {', '.join(HASHED)}, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?"
 _HEADS: Final = "SELECT seq, ts_us, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?"
 
 
-async def _pages(store: Store, sql: str) -> AsyncIterator[list[tuple[Any, ...]]]:
+async def _pages(store: Reader, sql: str) -> AsyncIterator[list[tuple[Any, ...]]]:
     after = 0
     while True:
         rows = await store.fetch(sql, after, _PAGE)
@@ -61,15 +61,15 @@ async def _pages(store: Store, sql: str) -> AsyncIterator[list[tuple[Any, ...]]]
 
 
 async def verify_store(
-    store: Store, anchored: dict[str, tuple[int, str]] | None = None
+    store: Reader, anchored: dict[str, tuple[int, str]] | None = None
 ) -> tuple[int, Break | None]:
-    """(rows that hold, the first break or None), a page at a time. ``anchored`` names
-    (seq, hash) heads the chain must still pass through."""
+    """(rows that hold, the first break or None), a page at a time, hashed on a worker
+    thread. ``anchored`` names (seq, hash) heads the chain must still pass through."""
     wanted = {seq: digest for seq, digest in (anchored or {}).values()}
     held = 0
     prev = ""
     async for page in _pages(store, _ROWS):
-        count, broken = verify(page, prev)
+        count, broken = await asyncio.to_thread(verify, page, prev)
         held += count
         if broken is not None:
             return held, broken
@@ -83,7 +83,7 @@ async def verify_store(
     return held, None
 
 
-async def anchors(store: Store) -> dict[str, tuple[int, str]]:
+async def anchors(store: Reader) -> dict[str, tuple[int, str]]:
     """The chain's head at the end of each UTC day: {day: (seq, hash)}."""
     out: dict[str, tuple[int, str]] = {}
     async for page in _pages(store, _HEADS):
@@ -91,7 +91,7 @@ async def anchors(store: Store) -> dict[str, tuple[int, str]]:
     return out
 
 
-def _anchor_doc(found: dict[str, tuple[int, str]]) -> dict[str, dict[str, Any]]:
+def anchor_doc(found: dict[str, tuple[int, str]]) -> dict[str, dict[str, Any]]:
     return {day: {"seq": seq, "hash": digest} for day, (seq, digest) in found.items()}
 
 
@@ -130,7 +130,7 @@ async def _run(args: argparse.Namespace, store: Store, journal: Path) -> int:
         return 2
     try:
         if args.command == "anchors":
-            _print(_anchor_doc(await anchors(store)))
+            _print(anchor_doc(await anchors(store)))
             return 0
         if args.command != "verify":
             return await _liabilities(args, store, journal)
