@@ -238,6 +238,10 @@ async def _window(
     return where, params
 
 
+def _fee(units: int | None) -> str:
+    return "" if units is None else units_to_decimal(units)
+
+
 async def blotter(
     store: Reader,
     instruments: Mapping[str, Instrument],
@@ -245,9 +249,12 @@ async def blotter(
     to_us: int,
     symbol: str = "",
     accounts: Container[str] | None = None,
+    shown: Container[str] | None = None,
 ) -> AsyncIterator[Row]:
     """Every trade in [from_us, to_us), one row each, in seq order; with ``accounts``,
-    only trades with a side in them (a tenant's blotter)."""
+    only trades with a side in them (a tenant's blotter). With ``shown``, a side whose
+    account is not in it has its account, order ids and fee left empty: a tenant sees
+    that its account traded, never with whom."""
     where, params = await _window(store, "fills", "m", from_us, to_us, symbol)
     rows = keyset(
         store,
@@ -263,6 +270,10 @@ async def blotter(
                maker_cl, maker_fee, taker, taker_order, taker_cl, taker_fee) in rows:  # fmt: skip
         if accounts is not None and maker not in accounts and taker not in accounts:
             continue
+        if shown is not None and maker not in shown:
+            maker, maker_order, maker_cl, maker_fee = "", "", "", None
+        if shown is not None and taker not in shown:
+            taker, taker_order, taker_cl, taker_fee = "", "", "", None
         inst = instruments.get(sym)
         notional = inst.notional(price, qty) if inst is not None else 0
         buyer, seller = (taker, maker) if taker_side == Side.BUY else (maker, taker)
@@ -273,9 +284,9 @@ async def blotter(
             "fee_asset": _quote(instruments, sym), "aggressor_side": _name(Side, taker_side),
             "buyer_account": buyer, "seller_account": seller, "maker_account": maker,
             "maker_order_id": maker_order, "maker_client_order_id": maker_cl,
-            "maker_fee": units_to_decimal(maker_fee), "taker_account": taker,
+            "maker_fee": _fee(maker_fee), "taker_account": taker,
             "taker_order_id": taker_order, "taker_client_order_id": taker_cl,
-            "taker_fee": units_to_decimal(taker_fee),
+            "taker_fee": _fee(taker_fee),
         }  # fmt: skip
 
 

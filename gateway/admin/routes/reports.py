@@ -169,9 +169,11 @@ async def get_statement(call: Call) -> web.StreamResponse:
 async def get_blotter(call: Call) -> web.StreamResponse:
     from_us, to_us, label = _range(call, _FILTERS)
     engine = call.host.engine
+    tenant = call.operator.tenant if call.operator.role == TENANT_ADMIN else ""
     rows = blotter(
         call.readstore, _instruments(engine), from_us, to_us,
         call.request.query.get("symbol", ""), _scope(call),
+        _TenantAccounts(engine, tenant) if tenant else None,
     )  # fmt: skip
     return await _stream(call, rows, BLOTTER_COLUMNS, f"blotter-{label}")
 
