@@ -877,6 +877,8 @@ class Session:
             raise engine_error(RejectCode.UNKNOWN_ACCOUNT, f"no account {account!r} of yours")
         seq = p.int_("seq") or 0
         p.done()
+        if seq > _MAX_INT64:
+            raise p._bad("'seq' is a journal seq (at most 2^63 - 1)")
         store = self.venue.readstore
         return _Read(lambda: client_proof(store, account, seq))
 
