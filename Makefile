@@ -76,7 +76,7 @@ bench-dos: $(STAMP) $(NATIVE_STAMP)
 
 # The journal follower's rebuild rate into SQLite (PG_URL=postgresql://... adds one).
 bench-follower: $(STAMP) $(NATIVE_STAMP)
-	$(BIN)/python -m loadtest.follower_bench $(if $(PG_URL),--pg-url $(PG_URL))
+	$(BIN)/python -m loadtest.follower_bench --load $(if $(PG_URL),--pg-url $(PG_URL),--pg) $(FOLLOWER_BENCH_ARGS)
 
 # 100 tenants, 100k accounts, 200k API keys against the demo venue, same run (issue #16)
 bench-operator: $(STAMP) $(NATIVE_STAMP)

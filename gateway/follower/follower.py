@@ -25,7 +25,7 @@ __all__ = ["Follower", "FollowerSettings", "Status", "default_sqlite_path"]
 
 #: what the follower reports to its supervisor: applied_seq, journal_seq, store_up
 Status = Callable[[int, int, bool], None]
-_STATUS_EVERY_S = 0.5
+_STATUS_EVERY_S = 0.1
 
 log = structlog.get_logger("gateway.follower")
 
@@ -157,8 +157,9 @@ class Follower:
             await asyncio.wait_for(stop.wait(), delay)
 
     def _report(self, store_up: bool, idle: bool = False) -> None:
-        """Tell the supervisor: at most every half second while writing, at once when the
-        store comes or goes or when the follower goes idle (so the last seq is told)."""
+        """Tell the supervisor: at most every tenth of a second while writing (the lag on
+        /metrics is no staler than that), at once when the store comes or goes or when
+        the follower goes idle (so the last seq is told)."""
         if self.status is None:
             return
         seq, head, was_up, at = self._last_status

@@ -1,0 +1,167 @@
+"""The follower under the standard FIX load at the gateway's peak rate (issue #17).
+
+A real ``python -m gateway`` supervises its follower (SQLite, or a throwaway
+PostgreSQL cluster). fix_bench's two sessions (CLIENT1 buys, CLIENT2 sells, every
+sell trades) keep ``--in-flight`` orders unacknowledged: the peak rate. Rounds
+alternate two phases on the same gateway, so both see the same box:
+
+- **with**: the follower runs; a thread samples ``gw_follower_lag_commands`` from the
+  gateway's /metrics every ``--sample-s`` (lag in commands: journaled, not stored);
+- **without**: the follower is frozen (SIGSTOP: it takes no CPU); then let go, and
+  the time it takes to catch up is reported (not part of either phase).
+
+Reported: orders/s per phase (median over rounds), their ratio, the lag's p50/p99/max
+over the "with" phases, and the gateway CPU per order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import signal
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadtest.fix_bench import Bench, _summary
+from loadtest.gateway_runner import GatewayProcess
+
+__all__ = ["LoadResult", "run_load"]
+
+_WAIT_S = 120.0
+
+
+@dataclass
+class LoadResult:
+    store: str
+    with_follower: list[dict[str, Any]] = field(default_factory=list)
+    without: list[dict[str, Any]] = field(default_factory=list)
+    lag: list[int] = field(default_factory=list)
+    catch_up_s: list[float] = field(default_factory=list)
+
+    def figures(self) -> dict[str, Any]:
+        rate_with = statistics.median(r["orders_per_s"] for r in self.with_follower)
+        rate_without = statistics.median(r["orders_per_s"] for r in self.without)
+        lag = sorted(self.lag) or [0]
+        return {
+            "store": self.store,
+            "orders_per_s_with": round(rate_with),
+            "orders_per_s_without": round(rate_without),
+            "with_over_without": round(rate_with / rate_without, 3) if rate_without else 0.0,
+            "gw_cpu_us_per_order_with": statistics.median(
+                r["gw_cpu_us_per_order"] for r in self.with_follower
+            ),
+            "gw_cpu_us_per_order_without": statistics.median(
+                r["gw_cpu_us_per_order"] for r in self.without
+            ),
+            "lag_p50": _rank(lag, 50),
+            "lag_p99": _rank(lag, 99),
+            "lag_max": lag[-1],
+            "lag_samples": len(self.lag),
+            "catch_up_s_max": round(max(self.catch_up_s, default=0.0), 2),
+        }
+
+
+def _rank(sorted_values: list[int], p: float) -> int:
+    k = min(len(sorted_values) - 1, max(0, math.ceil(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[k]
+
+
+def _until(probe: Callable[[], bool], what: str) -> float:
+    start = time.monotonic()
+    while not probe():
+        if time.monotonic() - start > _WAIT_S:
+            raise SystemExit(f"follower_bench: gave up waiting for {what}")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def _follower_pid(gateway: GatewayProcess) -> int:
+    """The pid of the follower the gateway spawned (a child running gateway.follower)."""
+    found: list[int] = []
+
+    def spawned() -> bool:
+        for children in Path(f"/proc/{gateway.pid}/task").glob("*/children"):
+            for pid in children.read_text().split():
+                with contextlib.suppress(OSError):
+                    if b"gateway.follower" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        found.append(int(pid))
+        return bool(found)
+
+    _until(spawned, "the gateway to spawn its follower")
+    return found[0]
+
+
+def _caught_up(gateway: GatewayProcess) -> bool:
+    m = gateway.metrics()
+    return m.get("gw_follower_up") == 1 and m["gw_follower_applied_seq"] == m["gw_engine_seq"]
+
+
+@contextlib.contextmanager
+def _sampling(gateway: GatewayProcess, every_s: float, into: list[int]) -> Iterator[None]:
+    """Sample the follower's lag from /metrics on a thread while the block runs."""
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(every_s):
+            with contextlib.suppress(OSError, KeyError):
+                into.append(int(gateway.metrics()["gw_follower_lag_commands"]))
+
+    thread = threading.Thread(target=sample, name="lag-sampler", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+async def _phases(gateway: GatewayProcess, pid: int, result: LoadResult, args: Any) -> None:
+    bench = Bench([("CLIENT1", b"1", "ACC1"), ("CLIENT2", b"2", "ACC2")], gateway.pid)
+    await bench.connect(gateway.fix_port)
+    loop = asyncio.get_running_loop()
+
+    async def level() -> dict[str, Any]:
+        lv = await bench.run_level(args.in_flight, args.orders, args.warmup, args.max_seconds)
+        if bench.failure:
+            raise SystemExit(f"follower_bench: {bench.failure}")
+        return _summary(lv)
+
+    for _ in range(args.rounds):
+        with _sampling(gateway, args.sample_s, result.lag):
+            result.with_follower.append(await level())
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            result.without.append(await level())
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        waited = await loop.run_in_executor(
+            None, _until, lambda: _caught_up(gateway), "the follower to catch up"
+        )
+        result.catch_up_s.append(waited)
+    for conn in bench.conns:
+        if conn.transport is not None:
+            conn.transport.close()
+
+
+def run_load(store: str, url: str, args: Any) -> LoadResult:
+    """One gateway with its follower on ``url`` ("" = SQLite), the rounds; its figures."""
+    gateway = GatewayProcess(
+        load_sessions=0,
+        fsync=args.fsync,
+        overrides={"store": {"follower": True, "url": url}},
+    ).start()
+    result = LoadResult(store)
+    try:
+        pid = _follower_pid(gateway)
+        _until(lambda: _caught_up(gateway), "the follower to store the opening commands")
+        asyncio.run(_phases(gateway, pid, result, args))
+    finally:
+        gateway.stop()
+    return result
