@@ -83,8 +83,10 @@ class Follower:
             return False
         self.retries = 0
         self.applied_seq = seq
-        opening = self.replayer.start(seq, crc, pseudo, str(head[0][0]) if head else "")
+        # told before the replay to that seq (which can take long): the gateway's journal
+        # pruning keeps what this position needs (gateway/retention.py)
         self._report(store_up=True)
+        opening = self.replayer.start(seq, crc, pseudo, str(head[0][0]) if head else "")
         log.info("follower.started", seq=seq, journal=str(self.settings.journal_dir))
         if opening is not None:
             log.info("follower.from_snapshot", seq=opening.last_seq)
