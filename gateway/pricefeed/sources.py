@@ -18,7 +18,7 @@ import json
 import random
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import aiohttp
 import structlog
@@ -28,6 +28,7 @@ from websockets.exceptions import WebSocketException
 from gateway.pricefeed.index import SourcePrice
 
 __all__ = [
+    "MAX_PRICE",
     "Board",
     "HttpPollSource",
     "Publish",
@@ -74,9 +75,15 @@ class Board:
         return out
 
 
+#: no venue quotes this much; a larger exponent ("1e999990", eight bytes) would hold
+#: the feeder for minutes turning it into ticks, or overflow the round
+MAX_PRICE: Final = Decimal(10) ** 18
+
+
 def price_at(message: Any, path: str) -> Decimal | None:
-    """The positive price at a dotted path ("data.0.price"), None when the message has
-    none there (a heartbeat, a subscription answer) or it is no positive number."""
+    """The positive price below :data:`MAX_PRICE` at a dotted path ("data.0.price"), None
+    when the message has none there (a heartbeat, a subscription answer) or it is no
+    such number."""
     node = message
     for part in path.split("."):
         if isinstance(node, dict) and part in node:
@@ -91,7 +98,7 @@ def price_at(message: Any, path: str) -> Decimal | None:
         price = Decimal(node)
     except InvalidOperation:
         return None
-    return price if price.is_finite() and price > 0 else None
+    return price if price.is_finite() and 0 < price < MAX_PRICE else None
 
 
 def _parse(text: str | bytes) -> Any:
