@@ -11,13 +11,16 @@ from __future__ import annotations
 from typing import Any, Final
 
 import orjson
+import structlog
 from aiohttp import web
 
 from gateway.host import EngineHost
 from gateway.perp_views import funding_view, perp_view
 from gateway.readstore import ReadStore, StoreUnavailable
 
-__all__ = ["MAX_FUNDING", "PerpRoutes"]
+__all__ = ["MAX_FUNDING", "PerpRoutes", "store_unavailable"]
+
+log = structlog.get_logger("gateway.rest")
 
 MAX_FUNDING: Final = 1000
 _FUNDING_SQL: Final = (
@@ -32,6 +35,13 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 def _error(status: int, code: str, msg: str) -> web.Response:
     return _json({"error": {"code": code, "msg": msg}}, status)
+
+
+def store_unavailable(request: web.Request, exc: StoreUnavailable) -> web.Response:
+    """The public 503: why goes to the log only (it names the server's files, hosts
+    and tables), as on the WS edge."""
+    log.warning("rest.store_unavailable", path=request.path, error=str(exc))
+    return _error(503, "store_unavailable", "history store unavailable: retry later")
 
 
 class PerpRoutes:
@@ -67,7 +77,7 @@ class PerpRoutes:
         try:
             rows = await self.readstore.fetch(_FUNDING_SQL, symbol, int(text))
         except StoreUnavailable as exc:
-            return _error(503, "store_unavailable", str(exc))
+            return store_unavailable(request, exc)
         inst = market.spec.instrument
         return _json(
             {

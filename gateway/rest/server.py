@@ -23,7 +23,7 @@ from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher, levels_as_strings
 from gateway.metrics import CONTENT_TYPE, Registry
 from gateway.readstore import READSTORE, ReadStore, StoreUnavailable
-from gateway.rest.perp import PerpRoutes
+from gateway.rest.perp import PerpRoutes, store_unavailable
 
 __all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "GuardedSite", "HttpServer", "serve"]
 
@@ -178,7 +178,7 @@ class HttpServer:
         try:
             published = await latest(self.readstore, seq)
         except StoreUnavailable as exc:
-            return _error(503, "store_unavailable", str(exc))
+            return store_unavailable(request, exc)
         if published is None:
             return _error(404, "not_published", "no proof of liabilities is published yet")
         return _json(published)

@@ -3,6 +3,7 @@ limit that is not a short run of ASCII digits is a 400 with the reason, never a 
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
@@ -29,3 +30,23 @@ async def test_a_hostile_funding_limit_is_a_400(make_gateway: MakeGateway) -> No
             async with http.get(base + quote(limit)) as resp:
                 body = orjson.loads(await resp.read())
                 assert (resp.status, body["error"]["code"]) == (400, "invalid_params"), limit
+
+
+async def test_a_store_that_cannot_answer_is_a_503_that_names_no_server_path(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    where = tmp_path / "nowhere-secret" / "store.sqlite3"
+    app = await make_gateway(store={"url": f"sqlite:{where}", "follower": False})
+    await submit_applied(app, AddPerpInstrument(
+        SYMBOL, "BTC", "USD", "0.1", "0.001", tiers="0:0.005:20",
+        funding_interval_s=1, premium_sample_s=1,
+    ))  # fmt: skip
+    assert app.http is not None
+    base = f"http://127.0.0.1:{app.http.port}"
+    async with aiohttp.ClientSession() as http:
+        for path in ("/api/v1/liabilities", f"/api/v1/perps/{SYMBOL}/funding"):
+            async with http.get(base + path) as resp:
+                text = await resp.text()
+                assert resp.status == 503, (path, text)
+                assert orjson.loads(text)["error"]["code"] == "store_unavailable"
+                assert "nowhere-secret" not in text and "sqlite" not in text, text
