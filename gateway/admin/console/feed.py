@@ -41,6 +41,10 @@ HEARTBEAT_S: Final = 1.0
 MIN_GAP_S: Final = 0.1
 _FUNDS_KINDS: Final = ("withdrawal.", "deposit.")
 _TYPES: Final = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+#: the shipped assets, the only names served
+_ASSETS: Final = frozenset(
+    p.name for p in STATIC.iterdir() if p.suffix in _TYPES and not p.name.startswith(".")
+)
 #: the page may load its own script and style only, and talk to this origin only
 _CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"
@@ -106,10 +110,10 @@ class ConsoleFeed:
         return self._file(request.match_info["name"])
 
     def _file(self, name: str) -> web.Response:
-        path = STATIC / name
-        kind = _TYPES.get(path.suffix)
-        if kind is None or "/" in name or name.startswith(".") or not path.is_file():
+        if name not in _ASSETS:  # never a path built from the request's
             raise web.HTTPNotFound()
+        path = STATIC / name
+        kind = _TYPES[path.suffix]
         return web.Response(
             body=path.read_bytes(),
             content_type=kind,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from tests.gateway.admin.alerts import ALERTS
 from tests.gateway.admin.conftest import AdminClient, refused
@@ -51,3 +52,11 @@ async def test_the_console_stream_is_refused_unsigned_forged_replayed_or_to_a_te
         assert (await first.content.readline()).startswith(b"retry:")
         replay = await admin.raw("GET", STREAM, headers=headers)
         assert replay.status == 401, replay
+
+
+async def test_the_console_assets_serve_no_other_file(admin: AdminClient) -> None:
+    for name in ("%2e%2e%2fserver.py", "..%2f..%2fconfig.py", "index.html%00.js", "%2ehidden.js",
+                 "..%5c..%5cx.js", "index.js%20", "%C3%A9.js", "x" * 300 + ".js"):  # fmt: skip
+        url = URL(f"{admin.base}/console/static/{name}", encoded=True)
+        async with admin.http.get(url) as resp:
+            assert resp.status == 404, (name, resp.status)
