@@ -3,6 +3,7 @@ limit that is not a short run of ASCII digits is a 400 with the reason, never a 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -11,6 +12,7 @@ import orjson
 
 from engine.perp.commands import AddPerpInstrument
 from tests.conftest import MakeGateway, submit_applied
+from tests.rest.helpers import RestClient
 
 SYMBOL = "BTC-PERP"
 #: more digits than int() reads; digits str.isdigit() takes and int() refuses
@@ -50,3 +52,22 @@ async def test_a_store_that_cannot_answer_is_a_503_that_names_no_server_path(
                 assert resp.status == 503, (path, text)
                 assert orjson.loads(text)["error"]["code"] == "store_unavailable"
                 assert "nowhere-secret" not in text and "sqlite" not in text, text
+
+
+async def test_an_oversized_chunked_body_is_refused_with_the_documented_error(
+    make_gateway: MakeGateway,
+) -> None:
+    app = await make_gateway()
+    rest = RestClient(app, "demo-acc1")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(64):  # 2 MiB without a Content-Length
+            yield b" " * 32768
+
+    headers = rest.signed("POST", "/api/v1/transfers", b"")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(rest.base + "/api/v1/transfers", data=chunks(), headers=headers) as resp,
+    ):
+        body = orjson.loads(await resp.read())
+        assert (resp.status, body["error"]["code"]) == (400, 1002), body
