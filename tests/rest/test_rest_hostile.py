@@ -71,3 +71,26 @@ async def test_an_oversized_chunked_body_is_refused_with_the_documented_error(
     ):
         body = orjson.loads(await resp.read())
         assert (resp.status, body["error"]["code"]) == (400, 1002), body
+
+
+async def test_hostile_paths_and_queries_get_the_documented_errors(
+    make_gateway: MakeGateway,
+) -> None:
+    app = await make_gateway()
+    rest = RestClient(app, "demo-acc1")
+    for path_qs in (
+        "/api/v1/withdrawals/" + "w" * 5000,
+        "/api/v1/withdrawals/%C3%A9%E2%80%AE",
+        "/api/v1/orders?symbol=%C3%A9",
+        "/api/v1/orders?symbol=" + "S" * 5000,
+        "/api/v1/orders?%C3%A9=1",
+        "/api/v1/orders?cursor=" + "9" * 5000,
+        "/api/v1/orders?limit=%C2%B2",
+        "/api/v1/orders?account=ACC2",
+        "/api/v1/ledger?account=%40fees",
+        "/api/v1/fills?from=" + "9" * 19,
+    ):
+        status, body = await rest.get(path_qs)
+        assert 400 <= status < 500 and body["error"]["code"] in (1002, 1004, 2001, 2002, 2036), (
+            path_qs[:60], status, body,
+        )  # fmt: skip
