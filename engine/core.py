@@ -933,7 +933,10 @@ class Engine(Settlement):
             self._admin_reject(cmd.account, "", RejectCode.UNKNOWN_ACCOUNT, "unknown account")
             return
         held = account.balances.get(cmd.asset)
-        if cmd.amount < 0 and (held is None or -cmd.amount > held.total - held.held):
+        if cmd.amount < 0 and (
+            held is None
+            or -cmd.amount > held.total - held.held - self.perp_risk.locked(cmd.account, cmd.asset)
+        ):
             self._admin_reject(
                 cmd.account, "", RejectCode.INSUFFICIENT_BALANCE, "withdrawal above available"
             )

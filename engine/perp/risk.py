@@ -108,6 +108,15 @@ class PerpRisk:
             im += -(-notional // pos.leverage)
         return upnl, mm, im
 
+    def locked(self, account: str, asset: str) -> int:
+        """Units of the account's asset wallet its cross positions need: their initial
+        margin at mark plus their unrealized loss. Withdrawals and transfers may take
+        only ``total - held - locked``."""
+        if not self.perps.markets:
+            return 0
+        upnl, _, im = self.cross(account, asset)
+        return im + max(0, -upnl)
+
     def margin_state(self, market: Market, pos: Position) -> tuple[int, int]:
         """(margin balance, maintenance) on the margin pos draws on."""
         spec = market.spec

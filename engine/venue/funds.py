@@ -518,7 +518,9 @@ def _request_withdrawal(engine: Engine, cmd: RequestWithdrawal) -> None:
             )
             return
     bal = engine.accounts[cmd.account].balances.get(cmd.asset)  # a refusal adds none
-    available = 0 if bal is None else bal.total - bal.held
+    available = 0
+    if bal is not None:  # less what cross perp positions need (engine/perp/risk.py)
+        available = bal.total - bal.held - engine.perp_risk.locked(cmd.account, cmd.asset)
     if bal is None or cmd.amount > available:
         reject(
             engine,

@@ -599,7 +599,10 @@ def _transfer(engine: Engine, cmd: Transfer) -> None:
     _usable(tenancy, src)
     _usable(tenancy, dst)
     source = engine.accounts[cmd.from_account].balances.get(cmd.asset)
-    available = 0 if source is None else source.total - source.held
+    available = 0
+    if source is not None:  # less what cross perp positions need (engine/perp/risk.py)
+        locked = engine.perp_risk.locked(cmd.from_account, cmd.asset)
+        available = source.total - source.held - locked
     if cmd.amount > available:
         raise _Refused(
             cmd.from_account,

@@ -3,6 +3,7 @@ fees, isolated margin, leverage, close-position, funding payments."""
 
 from __future__ import annotations
 
+from engine.commands import AdjustBalance
 from engine.events import RejectCode
 from engine.model import Side
 from engine.perp.commands import (
@@ -155,3 +156,17 @@ def test_funding_longs_pay_shorts_remainder_to_insurance() -> None:
     assert funding.data["to_insurance"] == 0
     assert total_value(eng, PX) == start
     assert market.next_funding_us > clock.now
+
+
+def test_withdrawals_leave_the_margin_and_the_loss_of_cross_positions() -> None:
+    """A cross position's initial margin at mark and its unrealized loss stay in the
+    wallet: a withdrawal (AdjustBalance < 0) may take only the rest."""
+    eng, _ = two_traders(1_000 * USDT)
+    eng.submit(order("B", Side.SELL, PX, 200))
+    eng.submit(order("A", Side.BUY, PX, 200))  # 10,000 USDT at 20x: 500 margin
+    mark_at(eng, PX - 1_000)  # 49,900: -20 USDT unrealized, margin 499
+    assert rejected(eng.submit(AdjustBalance("A", "USDT", -482 * USDT))).code == (
+        RejectCode.INSUFFICIENT_BALANCE
+    )
+    eng.submit(AdjustBalance("A", "USDT", -481 * USDT))
+    assert wallet(eng, "A") == (519 * USDT, 0)
