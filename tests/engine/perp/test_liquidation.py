@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine.core import Engine
 from engine.events import CloseReason, OrderCanceled
-from engine.journal import JournalWriter, recover
+from engine.journal import JournalWriter, recover, write_snapshot
 from engine.model import Side
 from engine.perp.commands import DepositInsurance
 from engine.perp.state import INSURANCE
@@ -137,3 +137,31 @@ def test_replay_of_a_liquidation_gives_the_same_state(tmp_path: Path) -> None:
     replayed = Engine()
     recover(replayed, tmp_path)
     assert replayed.state_hash() == eng.state_hash()
+
+
+def test_a_snapshot_carries_positions_fund_and_schedules(tmp_path: Path) -> None:
+    """Recovery from a snapshot taken mid-life (positions, an insurance position, premium
+    and mark samples, perp listings) continues exactly as the live engine does."""
+    clock = Clock()
+    eng = Engine(Sequencer(clock))
+    writer = JournalWriter(tmp_path)
+    eng.on_command = writer.append
+    setup(eng=eng, mark_window=3)
+    eng.submit(DepositInsurance(SYMBOL, 10_000 * USDT))
+    eng.submit(order("C", Side.BUY, 46_000 * USD, LONG))
+    eng.submit(order("C", Side.SELL, 47_500 * USD, LONG))  # mid 46,750: mark 47,000
+    assert "insurance" in steps(mark_at(eng, 47_000 * USD))
+    writer.flush()
+    write_snapshot(eng, tmp_path)
+    later = [order("C", Side.SELL, 46_000 * USD, 50), order("B", Side.BUY, 0, 10)]
+    for command in later:
+        eng.submit(command)
+    clock.now = eng.perps.markets[SYMBOL].next_funding_us
+    mark_at(eng, 47_100 * USD)
+    writer.flush()
+    writer.close()
+    restored = Engine()
+    report = recover(restored, tmp_path)
+    assert report.snapshot_seq > 0 and report.replayed > 0
+    assert restored.listings[SYMBOL].perp
+    assert restored.state_hash() == eng.state_hash()
