@@ -20,7 +20,7 @@ from gateway.follower.liabilities import FORMAT, Tree, proof_doc
 from gateway.follower.store import Reader, Store
 from gateway.follower.tail import load_snapshot, snapshots
 
-__all__ = ["AlreadyPublished", "balances_at_snapshot", "latest", "proof", "publish"]
+__all__ = ["AlreadyPublished", "balances_at_snapshot", "balances_of", "latest", "proof", "publish"]
 
 _LATEST = (
     "SELECT seq, root, totals, accounts, published_us FROM liabilities ORDER BY seq DESC LIMIT 1"
@@ -32,6 +32,14 @@ class AlreadyPublished(Exception):
     """A publication exists for that seq (each seq is published once)."""
 
 
+def balances_of(engine: Engine) -> dict[str, dict[str, int]]:
+    """{account: {asset: total}} of every account: what the tree proves."""
+    return {
+        account_id: {asset: bal.total for asset, bal in account.balances.items()}
+        for account_id, account in engine.accounts.items()
+    }
+
+
 def balances_at_snapshot(journal_dir: Path) -> tuple[int, dict[str, dict[str, int]]]:
     """(seq, {account: {asset: total}}) of the newest readable snapshot."""
     for seq, path in reversed(snapshots(journal_dir)):
@@ -40,10 +48,7 @@ def balances_at_snapshot(journal_dir: Path) -> tuple[int, dict[str, dict[str, in
             continue
         engine = Engine()
         restore_state(engine, doc["state"])
-        return seq, {
-            account_id: {asset: bal.total for asset, bal in account.balances.items()}
-            for account_id, account in engine.accounts.items()
-        }
+        return seq, balances_of(engine)
     raise FileNotFoundError(f"{journal_dir}: no snapshot to publish liabilities from")
 
 

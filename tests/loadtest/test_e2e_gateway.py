@@ -26,6 +26,15 @@ from loadtest.gateway_runner import LOAD_PASSWORD, GatewayProcess, metric_sum
 ORDER_METHODS = ("order.place", "order.cancel", "order.replace")
 
 
+def _order_commands(delta: dict[str, float]) -> float:
+    """Engine commands, less the journaled logons and logouts of the load's sessions."""
+    sessions = sum(
+        metric_sum(delta, "gw_commands_total", type=kind)
+        for kind in ("SessionOpened", "SessionClosed")
+    )
+    return metric_sum(delta, "gw_commands_total") - sessions
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
     gw = GatewayProcess(data_dir=tmp_path_factory.mktemp("gw"), load_sessions=4, fsync="never")

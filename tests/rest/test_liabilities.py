@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.follower.liabilities import build
-from gateway.follower.liabilities_store import publish
+from gateway.follower.liabilities_store import balances_of, publish
 from gateway.follower.store import open_store
 from tests.conftest import MakeGateway
 from tests.rest.test_http import get
@@ -22,10 +22,7 @@ async def test_the_newest_publication_is_served(
     await store.open()
     status, body, _ = await get(app, "/api/v1/liabilities")
     assert (status, body["error"]["code"]) == (404, "not_published")
-    balances = {
-        account_id: {asset: bal.total for asset, bal in account.balances.items()}
-        for account_id, account in app.host.engine.accounts.items()
-    }
+    balances = balances_of(app.host.engine)
     first = await publish(store, build(3, balances), 1_000)
     newest = await publish(store, build(app.host.engine.last_seq, balances), 2_000)
     await store.close()

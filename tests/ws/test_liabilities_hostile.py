@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.follower.liabilities import build
-from gateway.follower.liabilities_store import publish
+from gateway.follower.liabilities_store import balances_of, publish
 from gateway.follower.store import open_store
 from tests.conftest import MakeGateway
 from tests.rest.helpers import RestClient
@@ -21,10 +21,7 @@ async def test_a_seq_out_of_range_is_invalid_params(
 ) -> None:
     store_url = f"sqlite:{tmp_path / 'store.sqlite3'}"
     app = await make_gateway(store={"url": store_url, "follower": False})
-    balances = {
-        account_id: {asset: bal.total for asset, bal in account.balances.items()}
-        for account_id, account in app.host.engine.accounts.items()
-    }
+    balances = balances_of(app.host.engine)
     store = open_store(store_url, tmp_path / "unused")
     await store.open()
     published = await publish(store, build(app.host.engine.last_seq, balances), 1_000)

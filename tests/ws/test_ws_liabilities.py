@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gateway.app import App
 from gateway.follower.liabilities import build
-from gateway.follower.liabilities_store import publish
+from gateway.follower.liabilities_store import balances_of, publish
 from gateway.follower.store import open_store
 from tests.conftest import MakeGateway
 from tests.gateway.follower.verifier import load_verifier
@@ -19,10 +19,7 @@ V = load_verifier()
 
 
 async def _publish(app: App, store_url: str, tmp_path: Path) -> dict[str, object]:
-    balances = {
-        account_id: {asset: bal.total for asset, bal in account.balances.items()}
-        for account_id, account in app.host.engine.accounts.items()
-    }
+    balances = balances_of(app.host.engine)
     store = open_store(store_url, tmp_path / "unused")
     await store.open()
     published = await publish(store, build(app.host.engine.last_seq, balances), 1_000)
