@@ -66,5 +66,7 @@ def native_modules(package_dir: Path) -> tuple[str, ...]:
     return tuple(sorted(built))
 
 
-NATIVE: tuple[str, ...] = native_modules(Path(__file__).parent)
+NATIVE: tuple[str, ...] = native_modules(Path(__file__).parent) + tuple(
+    f"perp.{name}" for name in native_modules(Path(__file__).parent / "perp")
+)
 """Engine modules running as mypyc-compiled extensions (empty = pure Python)."""
