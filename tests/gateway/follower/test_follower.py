@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from gateway.follower.follower import Follower, FollowerSettings
-from tests.gateway.follower.venue import LiveVenue, random_flow
+from tests.gateway.follower.venue import LiveVenue, follow_flow, random_flow
 
 
 async def test_the_last_seq_of_a_burst_is_reported_once_idle(tmp_path: Path) -> None:
@@ -30,5 +30,27 @@ async def test_the_last_seq_of_a_burst_is_reported_once_idle(tmp_path: Path) -> 
     await task
     assert reports[-1] == (last, last, True)
     assert len(reports) < last // 10  # throttled: not one report per transaction
+    await follower.close()
+    venue.close()
+
+
+async def test_a_restarted_follower_tells_its_stored_seq_before_replaying_to_it(
+    tmp_path: Path,
+) -> None:
+    """The gateway's pruning keeps what the told position needs (gateway/retention.py):
+    a restart replay can be long, so the position is told before it, not after."""
+    journal = tmp_path / "journal"
+    url = f"sqlite:{tmp_path / 's.db'}"
+    venue, first = await follow_flow(journal, url, seed=2, count=50)
+    await first.close()
+    reports: list[tuple[int, int, bool]] = []
+    told_at_replay: list[list[tuple[int, int, bool]]] = []
+    follower = Follower(
+        FollowerSettings(journal, store_url=url), status=lambda *r: reports.append(r)
+    )
+    follower.replayer.listeners.append(lambda _r, _e: told_at_replay.append(list(reports)))
+    await follower.start(asyncio.Event())
+    assert told_at_replay, "the restart replayed the stored records"
+    assert told_at_replay[0] == [(venue.engine.last_seq, venue.engine.last_seq, True)]
     await follower.close()
     venue.close()
