@@ -20,6 +20,7 @@ from gateway.admin.routes import (
     VENUE_ADMIN,
     Call,
     Route,
+    ascii_int,
     tenant_of_account_in_path,
     tenant_of_query_account,
 )
@@ -99,10 +100,10 @@ def _range(call: Call, allowed: dict[str, Any]) -> tuple[int, int, str]:
         return from_us, to_us, day
     bounds = []
     for name in ("from", "to"):
-        text = query.get(name, "0")
-        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        bound = ascii_int(query.get(name, "0"))
+        if bound is None:
             raise Problem("invalid-request", f"{name}: µs since the epoch")
-        bounds.append(int(text))
+        bounds.append(bound)
     from_us, to_us = bounds
     if to_us and to_us <= from_us:
         raise Problem("invalid-request", "to: after from")
