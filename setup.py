@@ -34,7 +34,8 @@ MYPYC_MODULES = [
     *(f"engine/{name}.py" for name in (
         "model", "book", "matching", "risk", "settlement", "core", "sequencer", "commands",
         "events", "journal", "snapshot",
-        "perp/spec", "perp/pricing", "perp/state", "perp/risk", "perp/commands", "perp/handlers",
+        "perp/spec", "perp/pricing", "perp/state", "perp/risk", "perp/liquidation", "perp/commands",
+        "perp/handlers",
     )),
     *(f"gateway/{name}.py" for name in (
         "host", "orders", "marketdata", "metrics", "edges", "ws/router", "fix/codec",

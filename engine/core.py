@@ -57,6 +57,7 @@ from engine.model import (
     units_to_decimal,
 )
 from engine.perp.handlers import PERP_HANDLERS
+from engine.perp.liquidation import Liquidator
 from engine.perp.risk import PerpRisk
 from engine.perp.state import Perps
 from engine.risk import PPM, Account, RiskError, bps_to_ppm
@@ -125,6 +126,7 @@ class Engine(Settlement):
         self.perps = Perps()
         self.perp_risk = PerpRisk(self, self.perps)
         self.perp_touched = self.perp_risk.touched  # read once per command by apply
+        self.perp_liquidation = Liquidator(self, self.perps, self.perp_risk)
         self.reviews = AlertReviews()
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             NewOrder: self._new_order,
@@ -527,7 +529,7 @@ class Engine(Settlement):
         venue_fee: int,
     ) -> tuple[int, int]:
         risk = self.perp_risk
-        if taker is risk.internal:  # liquidation or close: no trading fee
+        if taker is self.perp_liquidation.internal:  # liquidation or close: no trading fee
             venue_fee -= taker_fee
             taker_fee = 0
         market = self.perps.markets[listing.instrument.symbol]

@@ -30,7 +30,7 @@ from engine.core import Engine
 from engine.events import Event, Trade
 from engine.model import OrdType, Side
 from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice, SetLeverage
-from engine.perp.risk import PerpRisk
+from engine.perp.liquidation import Liquidator
 from engine.sequencer import Sequencer
 from loadtest import engine_bench
 
@@ -92,17 +92,17 @@ def liquidation_setup(positions: int, rounds: int) -> Engine:
 
 def liquidation_reaction(positions: int, rounds: int) -> dict[str, object]:
     engine = liquidation_setup(positions, rounds)
-    risk = engine.perp_risk
+    risk = engine.perp_liquidation
     first_ns: list[int] = []
-    original = PerpRisk.internal_order
+    original = Liquidator.internal_order
 
-    def timed(self: PerpRisk, *args: object, **kw: object) -> tuple[int, int]:
+    def timed(self: Liquidator, *args: object, **kw: object) -> tuple[int, int]:
         result = original(self, *args, **kw)  # type: ignore[arg-type]
         if result[0] and not first_ns:
             first_ns.append(time.perf_counter_ns())
         return result
 
-    PerpRisk.internal_order = timed  # type: ignore[method-assign]
+    Liquidator.internal_order = timed  # type: ignore[method-assign]
     firsts: list[int] = []
     ticks: list[int] = []
     liquidated = 0
@@ -122,11 +122,11 @@ def liquidation_reaction(positions: int, rounds: int) -> dict[str, object]:
             gc.enable()
             if any(type(e) is Trade for e in events):
                 liquidated += 1
-                if first_ns:  # the hook cannot reach a compiled PerpRisk: tick time only
+                if first_ns:  # the hook cannot reach a compiled Liquidator: tick time only
                     firsts.append(first_ns[0] - start)
                 ticks.append(end - start)
     finally:
-        PerpRisk.internal_order = original  # type: ignore[method-assign]
+        Liquidator.internal_order = original  # type: ignore[method-assign]
     del risk
     open_positions = sum(1 for p in engine.perps.positions[PERP].values() if p.size)
     return {

@@ -5,6 +5,8 @@ positions and margin, liquidation, insurance fund and auto-deleveraging.
 - spec.py: an instrument's definition as integers (margin brackets);
 - pricing.py: pure mark, premium and funding arithmetic;
 - state.py: ``engine.perps`` (markets, positions), snapshotted and hashed;
+- risk.py: the margin stage (pre-trade margin, fills into positions, funding, settings);
+- liquidation.py: the liquidation ladder and the engine's own IOC orders;
 - handlers.py: one deterministic handler per command, ``handler(engine, command)``.
 """
 

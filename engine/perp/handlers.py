@@ -114,7 +114,7 @@ def _tick(engine: Engine, cmd: PerpTick) -> None:
     if now >= market.next_funding_us:
         _settle_funding(engine, market)
         market.next_funding_us = (now // spec.funding_interval_us + 1) * spec.funding_interval_us
-    engine.perp_risk.check(market)
+    engine.perp_liquidation.check(market)
 
 
 def _update_mark(engine: Engine, market: Market) -> None:

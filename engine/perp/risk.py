@@ -1,6 +1,6 @@
 """Positions and margin: pre-trade margin, fills into positions, funding payments,
-leverage and margin mode, and the liquidation ladder (cancel -> slices -> insurance
-fund -> auto-deleveraging).
+leverage and margin mode. The liquidation ladder that reads this margin is
+engine/perp/liquidation.py.
 
 Money rules (integers, quote units; README "Perpetuals" has the worked example):
 - A cross position draws on the account's wallet (its quote balance); an isolated one
@@ -11,24 +11,18 @@ Money rules (integers, quote units; README "Perpetuals" has the worked example):
 - margin balance: (cross) wallet total - held (what open orders hold does not support
   positions) + the cross positions' unrealized PnL at mark; (isolated) margin +
   unrealized PnL. maintenance: the bracket rule of engine/perp/spec.py at mark.
-- Liquidation when margin balance <= maintenance, for an account with a position.
-- bankruptcy price: where the margin balance would be 0, rounded to the tick in the
-  account's favour (a long's up, a short's down), so that closing there never leaves
-  it negative.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import TYPE_CHECKING, Final
 
 from engine.book import Order
 from engine.commands import NewOrder
-from engine.events import CloseReason, OrderAccepted, OrderCanceled, RejectCode
-from engine.model import OrdType, Side, Stp, TimeInForce, units_to_decimal
+from engine.events import RejectCode
+from engine.model import OrdType, Side, units_to_decimal
 from engine.perp import pricing
 from engine.perp.commands import (
-    RATE_SCALE,
     AdjustIsolatedMargin,
     ClosePosition,
     SetLeverage,
@@ -56,8 +50,6 @@ class PerpRisk:
         #: positions the command being applied changed: one perp.position event each,
         #: at the end of the command (Engine.apply), as balances get BalanceChanged
         self.touched: dict[tuple[str, str], Position] = {}
-        #: the engine's own order being matched (liquidation or close): no trading fee
-        self.internal: Order | None = None
 
     def emit_positions(self) -> None:
         """The perp.position events of the command being applied (Engine.apply)."""
@@ -370,238 +362,4 @@ class PerpRisk:
         ):
             reject(engine, cmd.account, RejectCode.DUPLICATE_CLIENT_ORDER_ID, "id already used")
             return
-        self.internal_order(market, pos, abs(pos.size), 0, cmd.client_order_id)
-
-    # ---------------------------------------------------------------- internal orders
-
-    def internal_order(
-        self, market: Market, pos: Position, qty: int, bound: int, client_order_id: str
-    ) -> tuple[int, int]:
-        """An IOC order reducing pos by up to qty, no worse than bound (0 = any), placed
-        for the account through matching; returns (lots, notional) filled. It holds nothing and
-        pays no trading fee."""
-        engine = self.engine
-        account = engine.accounts[pos.account]
-        side = Side.SELL if pos.size > 0 else Side.BUY
-        ord_type = OrdType.LIMIT if bound else OrdType.MARKET
-        order = Order(
-            engine.seq, pos.account, market.symbol, side, ord_type, bound, qty, TimeInForce.IOC,
-            client_order_id, Stp.NONE, False, 0, 0,
-        )  # fmt: skip
-        out = engine.out
-        out.append(
-            OrderAccepted(
-                engine.seq, engine.ts_us, len(out), order.order_id, pos.account, market.symbol,
-                client_order_id, side, ord_type, bound, qty, TimeInForce.IOC, 0, False,
-                Stp.NONE, 0,
-            )
-        )  # fmt: skip
-        engine.orders[order.order_id] = order
-        account.open_orders += 1
-        if client_order_id:
-            account.live_client_ids[client_order_id] = order.order_id
-        self.internal = order
-        try:
-            engine._execute(order, engine.listings[market.symbol], bound)
-        finally:
-            self.internal = None
-        return order.filled, order.notional
-
-    # ---------------------------------------------------------------- liquidation
-
-    def check(self, market: Market) -> None:
-        """Liquidate what the new mark leaves under-margined, one position at a time.
-
-        A first pass screens every open position with the arithmetic inlined (this is
-        the per-tick cost that grows with open interest); each one found breached is
-        checked again just before its ladder runs, as an earlier one may have changed
-        it (auto-deleveraging)."""
-        spec = market.spec
-        mark = self._mark(market)
-        qpt = spec.instrument.quote_per_tick_lot
-        quote = spec.instrument.quote
-        accounts = self.engine.accounts
-        single = len(self.perps.markets) == 1
-        breached = []
-        for pos in self.perps.positions[market.symbol].values():
-            size = pos.size
-            if not size or pos.account == INSURANCE:
-                continue
-            value = size * mark * qpt
-            upnl = value - pos.entry if size > 0 else value + pos.entry
-            mm = spec.maintenance(value if size > 0 else -value)
-            if pos.isolated:
-                equity = pos.margin + upnl
-            elif single:
-                bal = accounts[pos.account].balances.get(quote)
-                equity = upnl if bal is None else bal.total - bal.held + upnl
-            else:
-                equity, mm = self.margin_state(market, pos)
-            if equity <= mm:
-                breached.append(pos)
-        for pos in breached:
-            if pos.size:
-                equity, mm = self.margin_state(market, pos)
-                if equity <= mm:
-                    self.liquidate(market, pos)
-
-    def _cancel_orders(self, market: Market, pos: Position) -> int:
-        """Cancel the account's orders that use the margin pos draws on."""
-        engine = self.engine
-        quote = market.spec.instrument.quote
-        victims = []
-        for order in engine.orders.values():
-            if order.account != pos.account:
-                continue
-            if pos.isolated:
-                if order.symbol == market.symbol:
-                    victims.append(order)
-                continue
-            other = self.perps.markets.get(order.symbol)
-            if other is not None:
-                if other.spec.instrument.quote == quote:
-                    victims.append(order)
-            elif order.side == _BUY and engine.listings[order.symbol].instrument.quote == quote:
-                victims.append(order)
-        for order in victims:
-            engine.close(order, OrderCanceled, CloseReason.LIQUIDATION, delta=True)
-        return len(victims)
-
-    def bankruptcy_price(self, market: Market, pos: Position) -> int:
-        """The tick at which pos closes with the margin it draws on at 0 (see module)."""
-        spec = market.spec
-        qpt = spec.instrument.quote_per_tick_lot
-        if pos.isolated:
-            rest = pos.margin
-        elif pos.account == INSURANCE:
-            rest = market.insurance
-        else:
-            quote = spec.instrument.quote
-            upnl, _, _ = self.cross(pos.account, quote, skip=pos)
-            rest = self.engine.accounts[pos.account].balance(quote).total + upnl
-        lots = abs(pos.size) * qpt
-        if pos.size > 0:  # rest + size*p*qpt - entry = 0
-            return max(1, -(-(pos.entry - rest) // lots))
-        return max(1, (rest + pos.entry) // lots)
-
-    def liquidate(self, market: Market, pos: Position) -> None:
-        engine = self.engine
-        symbol = market.symbol
-        spec = market.spec
-        qpt = spec.instrument.quote_per_tick_lot
-        canceled = self._cancel_orders(market, pos)
-        emit(engine, "perp.liquidation", pos.account, symbol=symbol, step="canceled",
-             orders=canceled, mark=market.mark)  # fmt: skip
-        equity, mm = self.margin_state(market, pos)
-        if equity > mm:
-            emit(engine, "perp.liquidation", pos.account, symbol=symbol, step="recovered",
-                 margin_balance=equity, maintenance=mm)  # fmt: skip
-            return
-        slice_no = 0
-        while pos.size and equity <= mm:
-            bound = self.bankruptcy_price(market, pos)
-            size = abs(pos.size)
-            qty = min(size, spec.liquidation_slice_lots or size)
-            slice_no += 1
-            filled, notional = self.internal_order(
-                market, pos, qty, bound, f"liq-{engine.seq}-{slice_no}"
-            )
-            if not filled:
-                break
-            equity, mm = self.margin_state(market, pos)
-            fee = min(notional * spec.liquidation_fee_rate // RATE_SCALE, max(0, equity))
-            if fee:
-                self.credit(market, pos, -fee)
-                market.insurance += fee
-                equity -= fee
-            emit(engine, "perp.liquidation", pos.account, symbol=symbol, step="slice",
-                 filled=filled, bound=bound, fee=fee, size=pos.size)  # fmt: skip
-            if pos.size and equity > mm:
-                emit(engine, "perp.liquidation", pos.account, symbol=symbol,
-                     step="recovered", margin_balance=equity, maintenance=mm)  # fmt: skip
-                return
-        if not pos.size:
-            self._cover_deficit(market, pos)
-            return
-        bound = self.bankruptcy_price(market, pos)
-        if self._insurance_can_take(market, pos, bound):
-            fund = self.perps.position(INSURANCE, symbol)
-            fund.leverage = 1
-            size, notional = pos.size, abs(pos.size) * bound * qpt
-            self.trade(market, pos, -size, notional)
-            self.trade(market, fund, size, notional)
-            emit(engine, "perp.liquidation", pos.account, symbol=symbol, step="insurance",
-                 qty=abs(size), price=bound)  # fmt: skip
-            emit(engine, "perp.insurance", symbol, balance=market.insurance,
-                 position=fund.size)  # fmt: skip
-        else:
-            self.deleverage(market, pos, bound)
-        self._cover_deficit(market, pos)
-
-    def _insurance_can_take(self, market: Market, pos: Position, price: int) -> bool:
-        """The fund takes pos at price if its equity at mark stays >= 0 afterwards."""
-        qpt = market.spec.instrument.quote_per_tick_lot
-        fund = self.perps.positions[market.symbol].get(INSURANCE)
-        mark = self._mark(market)
-        equity = market.insurance
-        if fund is not None:
-            equity += fund.unrealized(mark, qpt)
-        # the fund takes pos as it is (same side) at price; it is worth mark
-        equity += pos.size * (mark - price) * qpt
-        return equity >= 0 and market.insurance > 0
-
-    def adl_rank(self, market: Market, pos: Position) -> Fraction:
-        """Binance's ranking: pnl% x effective leverage (profit), pnl% / leverage (loss)."""
-        qpt = market.spec.instrument.quote_per_tick_lot
-        mark = self._mark(market)
-        upnl = pos.unrealized(mark, qpt)
-        notional = pos.notional(mark, qpt)
-        equity, _ = self.margin_state(market, pos)
-        if notional == 0:
-            return Fraction(0)
-        if equity <= 0:
-            return Fraction(upnl, notional) * 10**9 if upnl >= 0 else Fraction(upnl, notional)
-        if upnl >= 0:
-            return Fraction(upnl, equity)
-        return Fraction(upnl * equity, notional * notional)
-
-    def deleverage(self, market: Market, pos: Position, price: int) -> None:
-        """Close pos against the opposite positions, highest rank first, at price."""
-        engine = self.engine
-        qpt = market.spec.instrument.quote_per_tick_lot
-        opposite = [
-            p
-            for p in self.perps.positions[market.symbol].values()
-            if p.size and (p.size > 0) != (pos.size > 0) and p is not pos
-        ]
-        opposite.sort(key=lambda p: (p.account == INSURANCE, -self.adl_rank(market, p), p.account))
-        for other in opposite:
-            if not pos.size:
-                break
-            qty = min(abs(pos.size), abs(other.size))
-            notional = qty * price * qpt
-            if other.account != INSURANCE:
-                self._cancel_orders(market, other)
-            self.trade(market, pos, qty if pos.size < 0 else -qty, notional)
-            self.trade(market, other, qty if other.size < 0 else -qty, notional)
-            emit(engine, "perp.liquidation", pos.account, symbol=market.symbol, step="adl",
-                 qty=qty, price=price, counterparty=other.account)  # fmt: skip
-            if other.account != INSURANCE:
-                emit(engine, "perp.liquidation", other.account, symbol=market.symbol,
-                     step="deleveraged", qty=qty, price=price)  # fmt: skip
-
-    def _cover_deficit(self, market: Market, pos: Position) -> None:
-        """A flat isolated position's negative margin, or a cross wallet left negative
-        with no cross position, is covered by the insurance fund as far as it goes."""
-        if pos.isolated:
-            deficit = -pos.margin if pos.margin < 0 and not pos.size else 0
-        else:
-            quote = market.spec.instrument.quote
-            upnl, _, _ = self.cross(pos.account, quote)
-            total = self.engine.accounts[pos.account].balance(quote).total
-            deficit = -(total + upnl) if total + upnl < 0 else 0
-        cover = min(deficit, max(0, market.insurance))
-        if cover:
-            market.insurance -= cover
-            self.credit(market, pos, cover)
-            emit(self.engine, "perp.insurance", market.symbol, balance=market.insurance)
+        engine.perp_liquidation.internal_order(market, pos, abs(pos.size), 0, cmd.client_order_id)
