@@ -7,8 +7,9 @@ standard library alone):
   integers (asset units);
 - leaf = SHA-256 of the JSON ``["leaf", id, sums]`` where id = SHA-256 hex of
   ``salt || account`` (salt: 32 random bytes per account and publication, given only
-  to that account with its proof), sums its balances (total, held included). A
-  negative balance never enters a leaf: it counts as 0 (a venue loss, not a liability);
+  to that account with its proof), sums what the account is owed (its balances, and
+  its perpetual positions at mark: liabilities_store.balances_of). A negative
+  balance never enters a leaf: it counts as 0 (a venue loss, not a liability);
 - node = SHA-256 of ``["node", left hash, right hash, sums]``, sums = left + right;
   an odd node at the end of a level moves up unchanged;
 - leaves are ordered by their hash, so a position says nothing about an account.

@@ -33,11 +33,37 @@ class AlreadyPublished(Exception):
 
 
 def balances_of(engine: Engine) -> dict[str, dict[str, int]]:
-    """{account: {asset: total}} of every account: what the tree proves."""
-    return {
+    """{account: {asset: units owed}} of every account: what the tree proves. An asset
+    balance is its total (held included). In a perpetual's quote asset the account is
+    also owed its positions at mark: the cross wallet (that balance) plus the cross
+    positions' unrealized PnL, floored at 0, plus each isolated position's margin plus
+    its unrealized PnL, each floored at 0 (an isolated loss stops at its margin)."""
+    owed = {
         account_id: {asset: bal.total for asset, bal in account.balances.items()}
         for account_id, account in engine.accounts.items()
     }
+    cross: dict[tuple[str, str], int] = {}
+    isolated: dict[tuple[str, str], int] = {}
+    for symbol, book in engine.perps.positions.items():
+        market = engine.perps.markets[symbol]
+        instrument = market.spec.instrument
+        mark = market.mark or market.index  # as the margin checks value positions
+        for account_id, pos in book.items():
+            if account_id not in owed:
+                continue  # the insurance fund's positions: the venue's own
+            upnl = pos.unrealized(mark, instrument.quote_per_tick_lot) if pos.size else 0
+            key = (account_id, instrument.quote)
+            if pos.isolated:
+                isolated[key] = isolated.get(key, 0) + max(0, pos.margin + upnl)
+            else:
+                cross[key] = cross.get(key, 0) + upnl
+    for (account_id, quote), upnl in cross.items():
+        wallet = owed[account_id].get(quote, 0)
+        owed[account_id][quote] = max(0, wallet + upnl)
+    for (account_id, quote), equity in isolated.items():
+        wallet = max(0, owed[account_id].get(quote, 0))
+        owed[account_id][quote] = wallet + equity
+    return owed
 
 
 def balances_at_snapshot(journal_dir: Path) -> tuple[int, dict[str, dict[str, int]]]:
