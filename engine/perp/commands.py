@@ -11,7 +11,8 @@ What the engine answers (all :class:`~engine.events.VenueEvent`, ``kind`` below,
 - ``perp.instrument`` (symbol): the instrument was added.
 - ``perp.index`` (symbol): ``{"index": ticks}``.
 - ``perp.mark`` (symbol): ``{"mark", "index", "last", "funding_rate", "next_funding_us"}``,
-  on each PerpTick that changes the mark; ``funding_rate`` is in ``RATE_SCALE`` units.
+  on each PerpTick or SetIndexPrice (once the ticks have started) that changes the
+  mark; ``funding_rate`` is in ``RATE_SCALE`` units.
 - ``perp.funding`` (symbol): ``{"rate", "mark", "longs_paid", "shorts_received",
   "to_insurance", "funding_us"}`` at each funding settlement.
 - ``perp.position`` (account): ``{"symbol", "size", "entry_notional", "isolated",
@@ -98,7 +99,8 @@ class AddPerpInstrument(PerpCommand):
 
 @dataclass(frozen=True, slots=True)
 class SetIndexPrice(PerpCommand):
-    """The price feeder's index for symbol, in the perp's price ticks (> 0)."""
+    """The price feeder's index for symbol, in the perp's price ticks (> 0). Once the
+    ticks have started it recomputes the mark and checks liquidations at once."""
 
     symbol: str
     price: int

@@ -72,6 +72,9 @@ def _set_index(engine: Engine, cmd: SetIndexPrice) -> None:
     if market.reduce_only:
         market.reduce_only = False
         emit(engine, "perp.halt", cmd.symbol, reduce_only=False, reason="index fresh")
+    if market.mark:  # the ticks have started: a new index moves the mark now
+        _update_mark(engine, market)
+        engine.perp_liquidation.check(market)
 
 
 def _tick(engine: Engine, cmd: PerpTick) -> None:

@@ -14,13 +14,14 @@ from engine.core import Engine
 from engine.events import CloseReason, OrderCanceled
 from engine.journal import JournalWriter, recover, write_snapshot
 from engine.model import Side
-from engine.perp.commands import DepositInsurance
+from engine.perp.commands import DepositInsurance, SetIndexPrice
 from engine.perp.state import INSURANCE
 from engine.sequencer import Sequencer
 from tests.engine.helpers import Clock
 from tests.engine.perp.perp_setup import (
     SYMBOL,
     USDT,
+    kinds,
     mark_at,
     open_trader,
     order,
@@ -165,3 +166,24 @@ def test_a_snapshot_carries_positions_fund_and_schedules(tmp_path: Path) -> None
     assert report.snapshot_seq > 0 and report.replayed > 0
     assert restored.listings[SYMBOL].perp
     assert restored.state_hash() == eng.state_hash()
+
+
+def test_a_new_index_alone_moves_the_mark_and_liquidates() -> None:
+    """SetIndexPrice recomputes the mark and checks liquidations in the same command: a
+    gap is acted on when the index arrives, not at the next PerpTick."""
+    eng = setup()
+    eng.submit(DepositInsurance(SYMBOL, 10_000 * USDT))
+    events = eng.submit(SetIndexPrice(SYMBOL, 47_000 * USD))
+    assert kinds(events)[:2] == ["perp.index", "perp.mark"]
+    assert venue(events, "perp.mark")[0].data["mark"] == 47_000 * USD
+    assert steps(events) == ["canceled", "insurance"]
+    assert size(eng, "A") == 0
+
+
+def test_an_index_before_the_first_tick_sets_no_mark() -> None:
+    """Until the first PerpTick starts the schedules there is no mark: orders wait."""
+    eng = Engine(Sequencer(Clock()))
+    eng.submit(perp_command())
+    events = eng.submit(SetIndexPrice(SYMBOL, PX))
+    assert kinds(events) == ["perp.index"]
+    assert eng.perps.markets[SYMBOL].mark == 0

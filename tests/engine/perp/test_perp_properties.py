@@ -4,7 +4,7 @@ some of them. After every command:
   positions valued at any common price equal what was deposited (realized PnL,
   funding, fees and the fund's changes sum to zero);
 - positions net to zero;
-- no wallet is negative after a tick (the bankruptcy path ends every liquidation with
+- no wallet is negative after a tick or an index (the bankruptcy path ends every liquidation with
   the account at zero or above: fund or ADL take the rest);
 and replaying the journal gives the same state_hash().
 """
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from engine.commands import MassCancel
 from engine.core import Engine
-from engine.events import VenueEvent
+from engine.events import Event, VenueEvent
 from engine.journal import JournalWriter, recover
 from engine.model import Side, TimeInForce
 from engine.perp.commands import (
@@ -97,7 +97,8 @@ def test_random_paths_conserve_and_replay(
             kind = action[0]
             if kind in ("move", "gap"):
                 index = max(USD, index + index * action[1] // 10_000)
-                eng.submit(SetIndexPrice(SYMBOL, index))
+                observe(eng.submit(SetIndexPrice(SYMBOL, index)), "index")
+                check(eng, deposited)  # the index alone moves the mark and liquidates
             elif kind == "trade":
                 _, who, side, lots = action
                 quote(eng, index)
@@ -111,12 +112,8 @@ def test_random_paths_conserve_and_replay(
                 clock.now = max(clock.now, market.next_funding_us) + action[1]
                 eng.submit(SetIndexPrice(SYMBOL, index))  # the feeder keeps up
             quote(eng, index)
-            for ev in eng.submit(PerpTick(SYMBOL)):
-                if isinstance(ev, VenueEvent) and ev.kind == "perp.liquidation":
-                    event(f"liquidation step {ev.data['step']}")  # coverage statistics
+            observe(eng.submit(PerpTick(SYMBOL)), "tick")
             check(eng, deposited)
-            for name in TRADERS:
-                assert eng.accounts[name].balances["USDT"].total >= 0, name
         writer.flush()
         writer.close()
         replayed = Engine()
@@ -131,8 +128,17 @@ def quote(eng: Engine, index: int) -> None:
     eng.submit(order("MM", Side.SELL, index + 20 * USD, 2_000))
 
 
+def observe(events: list[Event], command: str) -> None:
+    """Coverage statistics: which liquidation steps ran, on which command."""
+    for ev in events:
+        if isinstance(ev, VenueEvent) and ev.kind == "perp.liquidation":
+            event(f"liquidation step {ev.data['step']} on {command}")
+
+
 def check(eng: Engine, deposited: int) -> None:
     positions = eng.perps.positions[SYMBOL].values()
     assert sum(p.size for p in positions) == 0
     for price in (1, 50_000 * USD):
         assert total_value(eng, price) == deposited
+    for name in TRADERS:
+        assert eng.accounts[name].balances["USDT"].total >= 0, name
