@@ -101,8 +101,7 @@ async def test_the_drop_copy_carries_a_liquidation_fill(app: App, fix_login: Con
         events = await submit_applied(app, command)
         assert not [e for e in events if type(e).__name__ == "OrderRejected"], events
     dc = await fix_login("DC1")
-    await submit_applied(app, SetIndexPrice(SYMBOL, 47_600 * usd))
-    events = await submit_applied(app, PerpTick(SYMBOL))
+    events = await submit_applied(app, SetIndexPrice(SYMBOL, 47_600 * usd))
     steps = [e.data["step"] for e in events if getattr(e, "kind", "") == "perp.liquidation"]
     assert steps == ["canceled", "slice", "recovered"]
     fills = []
