@@ -72,6 +72,7 @@ class StoreConfig:
     batch: int = 1000  # commands per store transaction at most
     lag_log_s: float = 10.0  # how often the follower logs its lag
     reconcile_every_s: float = 3600.0  # the follower reconciles the ledger this often; 0 = off
+    liabilities_every_s: float = 86400.0  # the follower publishes liabilities this often; 0 = off
 
 
 @dataclass(frozen=True)
@@ -567,6 +568,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("store.lag_log_s: must be > 0")
     if not store.reconcile_every_s >= 0:
         raise ConfigError("store.reconcile_every_s: must be >= 0 (0 = off)")
+    if not store.liabilities_every_s >= 0:
+        raise ConfigError("store.liabilities_every_s: must be >= 0 (0 = off)")
     if config.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level: expected debug, info, warning or error")
     if not 0 <= config.busy_poll_us <= 1_000_000:

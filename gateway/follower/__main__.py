@@ -22,6 +22,7 @@ import structlog
 
 from gateway.config import ConfigError, load_config
 from gateway.follower.follower import Follower, FollowerSettings
+from gateway.follower.liabilities_schedule import ScheduledLiabilities
 from gateway.follower.reconcile import ReconcileAlerts, Scheduled
 from gateway.follower.replay import JournalDiverged
 from gateway.follower.store import StaleBatch, redact
@@ -47,6 +48,9 @@ def settings_from_args(
         "--reconcile-every-s", type=float, help="overrides [store] reconcile_every_s"
     )
     parser.add_argument(
+        "--liabilities-every-s", type=float, help="overrides [store] liabilities_every_s"
+    )
+    parser.add_argument(
         "--status-stdout",
         action="store_true",
         help="write status lines (JSON: applied_seq, journal_seq, store_up) on stdout",
@@ -70,6 +74,11 @@ def settings_from_args(
             config.store.reconcile_every_s
             if args.reconcile_every_s is None
             else args.reconcile_every_s
+        ),
+        liabilities_every_s=(
+            config.store.liabilities_every_s
+            if args.liabilities_every_s is None
+            else args.liabilities_every_s
         ),
     )
     surveillance = load_settings(config.surveillance)
@@ -133,6 +142,10 @@ async def _run(
                 settings.reconcile_every_s,
                 ReconcileAlerts(follower.store, replayer.engine, recorder, report),
             )
+        )
+    if settings.liabilities_every_s:
+        follower.checkpoints.append(
+            ScheduledLiabilities(follower.store, replayer.engine, settings.liabilities_every_s)
         )
     log.info(
         "follower.starting",

@@ -41,6 +41,7 @@ class FollowerSettings:
     retry_min_s: float = 0.1
     retry_max_s: float = 5.0
     reconcile_every_s: float = 0.0  # 0 = no scheduled reconciliation
+    liabilities_every_s: float = 0.0  # 0 = no scheduled proof of liabilities
 
     def sqlite_path(self) -> Path:
         return self.store_path or default_sqlite_path(self.journal_dir)

@@ -86,6 +86,8 @@ class FollowerSupervisor:
             str(self.config.store.lag_log_s),
             "--reconcile-every-s",
             str(self.config.store.reconcile_every_s),
+            "--liabilities-every-s",
+            str(self.config.store.liabilities_every_s),
             "--parent-pid",
             str(os.getpid()),
             "--status-stdout",
