@@ -37,6 +37,7 @@ from loadtest.fix_client import FixClient, FixSessionConfig
 from loadtest.fixproto import encode, sending_time
 from loadtest.gateway_runner import LOAD_PASSWORD, GatewayProcess, metric_sum, scrape_metrics
 from loadtest.histogram import LatencyHistogram
+from loadtest.proccpu import CpuSample, cpu_sample, proc_cpu_s
 from loadtest.stats import SessionStats
 
 __all__ = ["main"]
@@ -177,6 +178,9 @@ class Phase:
     health: LatencyHistogram = field(default_factory=LatencyHistogram)
     outcomes: Counter[str] = field(default_factory=Counter)
     probe_failures: int = 0
+    #: the gateway's CPU seconds during the phase (event-loop thread, worker threads)
+    gateway_cpu: CpuSample = field(default_factory=CpuSample)
+    seconds: float = 0.0
 
 
 async def _trade(client: FixClient, rate: float, until: float, phase: Phase) -> None:
@@ -215,12 +219,15 @@ async def _probe_health(port: int, until: float, phase: Phase) -> None:
         await asyncio.sleep(PROBE_EVERY_S)
 
 
-async def _phase(client: FixClient, http_port: int, args: argparse.Namespace) -> Phase:
+async def _phase(gw: GatewayProcess, client: FixClient, args: argparse.Namespace) -> Phase:
     phase = Phase()
-    until = time.monotonic() + args.duration
+    cpu_before, started = cpu_sample(gw.pid), time.monotonic()
+    until = started + args.duration
     await asyncio.gather(
-        _trade(client, args.rate, until, phase), _probe_health(http_port, until, phase)
+        _trade(client, args.rate, until, phase), _probe_health(gw.http_port, until, phase)
     )
+    phase.gateway_cpu = cpu_sample(gw.pid) - cpu_before
+    phase.seconds = time.monotonic() - started
     return phase
 
 
@@ -274,19 +281,27 @@ async def _measure(gw: GatewayProcess, args: argparse.Namespace) -> dict[str, An
     cfg = FixSessionConfig(port=gw.fix_port, sender="LOAD1", password=LOAD_PASSWORD)
     client = FixClient(cfg, SessionStats("trader", "fix"))
     await client.connect()
-    await _phase(client, gw.http_port, argparse.Namespace(**{**vars(args), "duration": 1}))
+    await _phase(gw, client, argparse.Namespace(**{**vars(args), "duration": 1}))
     _progress(f"quiet phase, {args.duration:g} s")
-    quiet = await _phase(client, gw.http_port, args)
+    quiet = await _phase(gw, client, args)
     _progress(f"starting the attack: {args.logons} wrong-password logons, {args.idle} idle")
     attacker = await asyncio.to_thread(_start_attacker, gw, args)
     _progress(f"attack phase, {args.duration:g} s")
     try:
-        attacked = await _phase(client, gw.http_port, args)
+        attacker_cpu_before = proc_cpu_s(attacker.pid)
+        attacked = await _phase(gw, client, args)
+        attacker_cpu = proc_cpu_s(attacker.pid) - attacker_cpu_before
     finally:
         attack = await asyncio.to_thread(_stop_attacker, attacker)
     metrics = await asyncio.to_thread(scrape_metrics, gw.http_url + "/metrics", 30.0)
     await client.logout()
-    return {"quiet": quiet, "attack": attacked, "attacker": attack, "metrics": metrics}
+    return {
+        "quiet": quiet,
+        "attack": attacked,
+        "attacker": attack,
+        "attacker_cpu_s": attacker_cpu,
+        "metrics": metrics,
+    }
 
 
 def _report(result: dict[str, Any]) -> bool:
@@ -304,6 +319,14 @@ def _report(result: dict[str, Any]) -> bool:
             f"{ph.health.percentile(99):>9}{ph.health.max_us:>9}{ph.probe_failures:>8}"
         )
     print("order outcomes:", dict(quiet.outcomes + attack.outcomes))
+    print(f"{'phase':<8}{'gateway CPU s':>14}{'loop s':>8}{'threads s':>10}{'per s':>7}")
+    for name, ph in (("quiet", quiet), ("attack", attack)):
+        cpu = ph.gateway_cpu
+        print(
+            f"{name:<8}{cpu.total_s:>14.2f}{cpu.main_s:>8.2f}{cpu.threads_s:>10.2f}"
+            f"{cpu.total_s / max(ph.seconds, 1e-9):>7.2f}"
+        )
+    print(f"attacker process CPU during the attack phase: {result['attacker_cpu_s']:.2f} s")
     print("attacker:", result["attacker"])
     for proto in ("fix", "ws", "http"):
         refused = {

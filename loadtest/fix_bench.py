@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from loadtest import run_loop
+from loadtest.proccpu import proc_cpu_s
 
 __all__ = ["main"]
 
@@ -317,16 +318,6 @@ class Conn(asyncio.Protocol):
             self.bench.on_acks(acks, rejects, now_ns)
 
 
-def _proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc; 0.0 elsewhere)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class Bench:
     def __init__(self, conns_spec: list[tuple[str, bytes, str]], server_pid: int = 0) -> None:
         self.server_pid = server_pid
@@ -384,7 +375,7 @@ class Bench:
             if oid >= first:
                 if not lv.t_first_ns:
                     lv.t_first_ns = send_ns[oid]
-                    self._cpu_mark = _proc_cpu_s(self.server_pid)
+                    self._cpu_mark = proc_cpu_s(self.server_pid)
                 lat.append(now_ns - send_ns[oid])
         lv.errors += len(rejects)
         freed = len(acks) + len(rejects)
@@ -408,7 +399,7 @@ class Bench:
             await asyncio.wait_for(lv.done, max_s + 30)
         except TimeoutError:
             self.failure = f"in-flight {in_flight}: {lv.outstanding} orders never acknowledged"
-        lv.cpu_s = _proc_cpu_s(self.server_pid) - self._cpu_mark
+        lv.cpu_s = proc_cpu_s(self.server_pid) - self._cpu_mark
         self.level = None
         return lv
 

@@ -67,8 +67,8 @@ from typing import Any, TypeVar, cast
 
 import orjson
 
-from loadtest.fix_bench import _proc_cpu_s
 from loadtest.histogram import LatencyHistogram
+from loadtest.proccpu import proc_cpu_s
 from loadtest.ws_scan import COUNTERS, scan
 from loadtest.ws_scan import NATIVE as SCAN_NATIVE
 
@@ -602,9 +602,9 @@ class CpuWindow(threading.Thread):
 
     def run(self) -> None:
         time.sleep(max(0.0, (self.start_us - _now_us()) / 1e6))
-        before = _proc_cpu_s(self.pid)
+        before = proc_cpu_s(self.pid)
         time.sleep(max(0.0, (self.end_us - _now_us()) / 1e6))
-        self.cpu_s = _proc_cpu_s(self.pid) - before
+        self.cpu_s = proc_cpu_s(self.pid) - before
 
 
 def _start_subscribers(args: argparse.Namespace, port: int) -> list[tuple[Any, Connection]]:
