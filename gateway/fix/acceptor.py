@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
 from gateway.connguard import ConnectionGuard, RefusalLog
-from gateway.fix.auth import LogonGuard
+from gateway.fix.auth import LogonGuard, lower_thread_priority
 from gateway.fix.codec import DEFAULT_DATA_TAGS, FixMessage, FrameReader, Garbled
 from gateway.fix.dictionary import load_dictionary
 from gateway.fix.session import FixApplication, FixSession
@@ -45,7 +45,7 @@ __all__ = ["FixAcceptor", "build_ssl_context"]
 log = logging.getLogger(__name__)
 
 #: Threads for password checks: scrypt takes tens of milliseconds of CPU, and these
-#: threads must leave the event loop a core.
+#: threads must leave the event loop a core (they also run at the lowest priority).
 _AUTH_THREADS = 1
 
 
@@ -310,7 +310,9 @@ class FixAcceptor:
         self._connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
         #: password checks (scrypt) run here, never on the event loop
-        self._auth_pool = ThreadPoolExecutor(_AUTH_THREADS, thread_name_prefix="fix-auth")
+        self._auth_pool = ThreadPoolExecutor(
+            _AUTH_THREADS, thread_name_prefix="fix-auth", initializer=lower_thread_priority
+        )
         #: runs every session's credential checks and throttles failed logons
         self.logon_guard = LogonGuard(self._auth_pool)
         self._flushes: list[Callable[[], None]] = []

@@ -21,6 +21,8 @@ import hashlib
 import hmac
 import logging
 import os
+import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
@@ -41,6 +43,7 @@ __all__ = [
     "ed25519_payload",
     "hash_password",
     "logon_payload",
+    "lower_thread_priority",
     "verify_ed25519",
     "verify_password",
 ]
@@ -128,6 +131,20 @@ def verify_ed25519(public_key_hex: str, payload: bytes, signature: bytes) -> boo
     return True
 
 
+#: The nice value of the threads running password checks: the lowest priority.
+AUTH_THREAD_NICE: Final = 19
+
+
+def lower_thread_priority() -> None:
+    """Give the calling thread the lowest CPU priority (Linux, where a thread has its
+    own nice value; elsewhere nothing): a flood of password checks then takes only
+    CPU time the event loop leaves, instead of sharing a core with it."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), AUTH_THREAD_NICE)
+    except (AttributeError, OSError) as exc:  # no setpriority, or not allowed
+        log.info("password checks run at normal priority: %s", exc)
+
+
 class _Failures:
     __slots__ = ("blocked_until", "count", "last")
 
@@ -149,7 +166,13 @@ class LogonGuard:
     ``free_failures`` times in a row; every further failure blocks it for ``base_delay_s``
     doubled per failure, up to ``max_delay_s``. A check from a blocked source is
     refused (:data:`AUTH_THROTTLED`) without running; that refusal, and a busy one, is
-    answered ``tarpit_s`` later, so a client that retries at once waits. A success
+    answered about ``tarpit_s`` later (0.5 to 1.5 times it, at random, so that the
+    clients of a flood do not all come back at once), so a client that retries at
+    once waits. A check in
+    flight counts against its sources: each may have as many running as it may still
+    fail before it is blocked (at least one), and a check beyond that is busy, so that
+    concurrent wrong logons from one source are not all hashed before the first
+    failure is known. A success
     clears its sources, a source quiet for ``forget_s`` starts again from zero, and at
     most ``max_sources`` are remembered (the least recently failed is forgotten first).
     """
@@ -166,8 +189,10 @@ class LogonGuard:
         max_sources: int = 100_000,
         tarpit_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        random: Callable[[], float] = random.random,
     ) -> None:
         self._executor = executor
+        self._random = random
         self.tarpit_s = tarpit_s
         self.max_pending = max_pending
         self.free_failures = free_failures
@@ -179,6 +204,8 @@ class LogonGuard:
         self._failures: dict[str, _Failures] = {}
         #: checks submitted to the executor and not finished
         self.pending = 0
+        #: source -> its checks submitted to the executor and not finished
+        self._in_flight: dict[str, int] = {}
 
     def check(
         self,
@@ -200,28 +227,49 @@ class LogonGuard:
         if not slow or self._executor is None:
             self._finish(sources, _run(verify), done)
             return
-        if self.pending >= self.max_pending:
+        if self.pending >= self.max_pending or not all(map(self._may_start, sources)):
             self._refuse(AUTH_BUSY, done)
             return
         self.pending += 1
+        in_flight = self._in_flight
+        for source in sources:
+            in_flight[source] = in_flight.get(source, 0) + 1
         future = asyncio.get_running_loop().run_in_executor(self._executor, _run, verify)
 
         def finished(f: asyncio.Future[bool]) -> None:
             self.pending -= 1
+            for source in sources:
+                left = in_flight[source] - 1
+                if left:
+                    in_flight[source] = left
+                else:
+                    del in_flight[source]
             if not f.cancelled():  # cancelled: the acceptor is stopping
                 self._finish(sources, f.result(), done)
 
         future.add_done_callback(finished)
 
+    def _may_start(self, source: str) -> bool:
+        """``source`` has fewer checks in flight than it may still fail (at least one)."""
+        running = self._in_flight.get(source, 0)
+        if not running:
+            return True
+        rec = self._failures.get(source)
+        failed = 0 if rec is None or self._clock() - rec.last > self.forget_s else rec.count
+        return running < self.free_failures - failed
+
     def _refuse(self, refusal: str, done: Callable[[str | None], None]) -> None:
-        """A refusal without a check is answered ``tarpit_s`` later (at once without an
-        executor: sans-I/O tests): a client that logs on again as soon as it is refused
-        would otherwise turn each refusal into a new connection, Logon and Logout for
-        the event loop, as fast as it can loop."""
+        """A refusal without a check is answered about ``tarpit_s`` later (at once
+        without an executor: sans-I/O tests): a client that logs on again as soon as it
+        is refused would otherwise turn each refusal into a new connection, Logon and
+        Logout for the event loop, as fast as it can loop. The delay is spread (0.5 to
+        1.5 times ``tarpit_s``) so that a flood's refusals, and the retries they
+        cause, reach the loop one by one and not as a wave every ``tarpit_s``."""
         if self._executor is None or self.tarpit_s <= 0:
             done(refusal)
             return
-        asyncio.get_running_loop().call_later(self.tarpit_s, done, refusal)
+        delay = self.tarpit_s * (0.5 + self._random())
+        asyncio.get_running_loop().call_later(delay, done, refusal)
 
     def _finish(self, sources: Sequence[str], ok: bool, done: Callable[[str | None], None]) -> None:
         if ok:

@@ -1,14 +1,18 @@
-"""Password hashes and the Ed25519 test vectors of fix_specs/."""
+"""Password hashes, the Ed25519 test vectors of fix_specs/, and the logon guard's
+tarpit."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.fix.auth import (
+    LogonGuard,
     decode_signature,
     ed25519_payload,
     hash_password,
@@ -68,3 +72,36 @@ def test_decode_signature_forms() -> None:
     assert decode_signature(base64.b64encode(raw)) == raw
     assert decode_signature(b"not base64!") is None
     assert decode_signature(base64.b64encode(b"short")) is None
+
+
+async def _tarpit_delays(guard: LogonGuard, n: int) -> list[float]:
+    """The delays ``guard`` answers ``n`` Logons of a blocked source after."""
+    loop = asyncio.get_running_loop()
+    delays: list[float] = []
+    real_call_later = loop.call_later
+
+    def recording(delay: float, *args: object) -> asyncio.TimerHandle:
+        delays.append(delay)
+        return real_call_later(0, lambda: None)
+
+    guard.check(["address x"], lambda: False, lambda _r: None, slow=False)  # blocks x
+    loop.call_later = recording  # type: ignore[method-assign,assignment]
+    try:
+        for _ in range(n):
+            answers: list[str | None] = []
+            guard.check(["address x"], lambda: True, answers.append, slow=True)
+    finally:
+        del loop.call_later
+    return delays
+
+
+async def test_tarpit_delays_are_spread_around_tarpit_s() -> None:
+    # a fixed delay would send every refused client of a flood back at the same
+    # moment, a wave the event loop meets all at once, again and again
+    with ThreadPoolExecutor(1) as pool:
+        draws = iter([0.0, 0.5, 0.999])
+        guard = LogonGuard(pool, free_failures=0, tarpit_s=2.0, random=lambda: next(draws))
+        assert await _tarpit_delays(guard, 3) == [1.0, 2.0, pytest.approx(2.998)]
+        spread = await _tarpit_delays(LogonGuard(pool, free_failures=0, tarpit_s=2.0), 20)
+    assert len(set(spread)) == 20
+    assert all(1.0 <= d < 3.0 for d in spread)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
 
@@ -12,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.fix import auth
-from gateway.fix.auth import AUTH_FAILED, AUTH_THROTTLED, hash_password
+from gateway.fix.auth import AUTH_BUSY, AUTH_FAILED, AUTH_THROTTLED, hash_password
 from gateway.fix.session import SessionState
 from gateway.fix.settings import AuthMode, SessionSettings
 from tests.fix.conftest import CLIENT, FixClient, Harness, encode, parse_one, signed_logon
@@ -46,10 +48,14 @@ class CountingScrypt:
         self.gate.set()
         self.started = 0
         self.finished = 0
+        #: the nice value of the thread that ran each check
+        self.nice: list[int] = []
 
     def __call__(self, password: bytes, salt: bytes) -> bytes:
         with self._lock:
             self.started += 1
+            if sys.platform == "linux":
+                self.nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         self.gate.wait(self._hold_s)
         try:
             return self._real(password, salt)
@@ -128,6 +134,18 @@ async def test_password_checks_do_not_hold_the_event_loop(
     assert scrypt.finished == len(others)
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+async def test_password_checks_run_at_the_lowest_priority(
+    harness: Harness, scrypt: CountingScrypt
+) -> None:
+    # a flood of checks must take only the CPU the event loop leaves
+    await harness.start(password_session())
+    c = await harness.connect()
+    await c.logon(credentials())
+    assert scrypt.nice == [auth.AUTH_THREAD_NICE]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < auth.AUTH_THREAD_NICE
+
+
 async def test_input_behind_a_logon_waits_for_its_answer(
     harness: Harness, scrypt: CountingScrypt
 ) -> None:
@@ -203,6 +221,47 @@ async def test_failed_logons_throttled_without_hashing(
     fresh = await connect_from(harness, "127.0.0.2", sender="CLIENT2")
     await fresh.logon(credentials())
     assert scrypt.started == hashed + 1
+
+
+async def test_checks_in_flight_count_against_their_source(
+    harness: Harness, scrypt: CountingScrypt
+) -> None:
+    # throttling counts failures when their checks finish: without counting the ones
+    # still running, concurrent wrong logons from one address would all be hashed
+    # before the first failure is known
+    targets = [f"P{i}" for i in range(6)]
+    await harness.start(*(password_session(t) for t in targets))
+    assert harness.acceptor is not None
+    guard = harness.acceptor.logon_guard
+    guard.tarpit_s = 0.0  # refusals answered at once
+    scrypt.gate.clear()
+    clients = []
+    for target in targets:
+        c = await connect_from(harness, "127.0.0.3", sender=target)
+        await c.send("A", [(98, 0), (108, 30), *credentials("wrong")])
+        clients.append(c)
+    running, waiting = clients[: guard.free_failures], clients[guard.free_failures :]
+    for c in waiting:
+        await refused(c, AUTH_BUSY)
+    assert guard.pending == guard.free_failures
+    scrypt.gate.set()
+    for c in running:
+        await refused(c, AUTH_FAILED)
+    assert scrypt.started == guard.free_failures
+    # every free failure is used: one check at a time until the address is blocked
+    scrypt.gate.clear()
+    first = await connect_from(harness, "127.0.0.3", sender=targets[0])
+    await first.send("A", [(98, 0), (108, 30), *credentials("wrong")])
+    await harness.wait_for(lambda: guard.pending == 1)
+    second = await connect_from(harness, "127.0.0.3", sender=targets[1])
+    await second.send("A", [(98, 0), (108, 30), *credentials()])
+    await refused(second, AUTH_BUSY)
+    scrypt.gate.set()
+    await refused(first, AUTH_FAILED)
+    # the same limit per session, from another address: a fresh address and session
+    # still log on
+    fresh = await connect_from(harness, "127.0.0.4", sender=targets[5])
+    await fresh.logon(credentials())
 
 
 # -- a Logon during the session is authenticated like the first ---------------------
