@@ -38,6 +38,7 @@ class Order:
         "price",
         "qty",
         "quote_qty",
+        "reduce_only",
         "side",
         "stp",
         "symbol",
@@ -77,6 +78,7 @@ class Order:
         self.expire_ts_us = expire_ts_us
         self.quote_qty = quote_qty
         self.hold = 0
+        self.reduce_only = False  # a perpetual order that may only reduce the position
         self.prev: Order | None = None
         self.next: Order | None = None
         self.level: Level | None = None

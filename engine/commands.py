@@ -16,7 +16,8 @@ tests/engine/test_native_build.py checks the match and the frozenness on both bu
 
 ``origin`` (last, so that records journaled before it replay) is the session that sent
 an order command: the seq of its SessionOpened (engine/venue/sessions.py), 0 if none.
-The engine never reads it; the journal carries it to the read side.
+The engine never reads it; the journal carries it to the read side. NewOrder's
+``reduce_only`` came after it, for the same reason (a record without it is False).
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ class NewOrder:
 
     qty is in lots; a market order may give quote_qty (quote units to spend or to
     raise) instead, with qty = 0. stp None means the account's default mode.
-    expire_ts_us is required for GTD and ignored otherwise.
+    expire_ts_us is required for GTD and ignored otherwise. reduce_only (perpetuals
+    only) may only reduce the account's position (engine/perp/orders.py).
     """
 
     account: str
@@ -90,6 +92,7 @@ class NewOrder:
     stp: Stp | None = None
     expire_ts_us: int = 0
     origin: int = 0
+    reduce_only: bool = False
 
     def __init__(
         self,
@@ -106,12 +109,13 @@ class NewOrder:
         stp: Stp | None = None,
         expire_ts_us: int = 0,
         origin: int = 0,
+        reduce_only: bool = False,
     ) -> None:
         if not _DIRECT_WRITES:
             _frozen_init(
                 self,
                 (account, symbol, side, ord_type, qty, price, tif, client_order_id, quote_qty,
-                 post_only, stp, expire_ts_us, origin),
+                 post_only, stp, expire_ts_us, origin, reduce_only),
             )  # fmt: skip
             return
         self.account = account  # type: ignore[misc]
@@ -127,6 +131,7 @@ class NewOrder:
         self.stp = stp  # type: ignore[misc]
         self.expire_ts_us = expire_ts_us  # type: ignore[misc]
         self.origin = origin  # type: ignore[misc]
+        self.reduce_only = reduce_only  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True, init=False)

@@ -299,6 +299,13 @@ class Engine(Settlement):
             qty, notional = self._check_market(cmd, listing, account, bound, stp)
         else:
             raise RiskError(RejectCode.INVALID_ORDER, f"unknown order type {cmd.ord_type}")
+        if cmd.reduce_only:  # engine/perp/orders.py: clipped to the position
+            if not listing.perp:
+                raise RiskError(RejectCode.INVALID_ORDER, "reduce-only is for perpetuals")
+            clipped = self.perp_risk.reducing.clip(cmd.account, cmd.symbol, side, qty)
+            if clipped < qty:
+                notional = notional * clipped // qty
+                qty = clipped
         if account.has_limits:
             account.check_limits(qty * inst.base_per_lot, notional)
 
@@ -385,6 +392,9 @@ class Engine(Settlement):
         account.open_orders += 1
         if cmd.client_order_id:
             account.live_client_ids[cmd.client_order_id] = order.order_id
+        if cmd.reduce_only:
+            order.reduce_only = True
+            self.perp_risk.reducing.track(order)
         self._execute(order, listing, bound)
 
     def _check_limit(self, cmd: NewOrder, listing: Listing, low: int, high: int) -> None:
@@ -546,6 +556,9 @@ class Engine(Settlement):
     def done(self, order: Order) -> None:
         self.forget(order, self.accounts[order.account])
 
+    def fit_reduce_only(self, order: Order) -> int:
+        return self.perp_risk.reducing.fit(self, order, delta=False)
+
     def expire(self, order: Order, reason: int) -> None:
         self.close(order, OrderExpired, reason, delta=False)
 
@@ -554,6 +567,8 @@ class Engine(Settlement):
         del self.orders[order.order_id]
         account.open_orders -= 1
         account.retire_client_id(order.client_order_id)
+        if order.reduce_only:
+            self.perp_risk.reducing.untrack(order)
         if order.hold:
             listing = self.listings[order.symbol]
             inst = listing.instrument
@@ -606,7 +621,7 @@ class Engine(Settlement):
         listing = self.listings[order.symbol]
         inst = listing.instrument
         if listing.perp:
-            if order.ord_type != OrdType.LIMIT:
+            if order.ord_type != OrdType.LIMIT or order.reduce_only:  # these hold nothing
                 return
             new_hold = self.perp_risk.hold_for(account, order.symbol, order.price, order.leaves)
             release = order.hold - new_hold
@@ -751,7 +766,11 @@ class Engine(Settlement):
         )
         if listing.perp:
             asset = inst.quote
-            new_hold = self.perp_risk.hold_for(account, order.symbol, price, leaves)
+            if order.reduce_only:
+                self.perp_risk.reducing.check_replace(order, leaves)
+                new_hold = 0
+            else:
+                new_hold = self.perp_risk.hold_for(account, order.symbol, price, leaves)
         elif order.side == Side.BUY:
             asset = inst.quote
             new_hold = account.buy_hold(inst.notional(price, leaves))
@@ -1030,6 +1049,8 @@ class Engine(Settlement):
                 self.accounts[order.account].live_client_ids[order.client_order_id] = order.order_id
             if order.expire_ts_us and order.tif == _GTD:
                 heapq.heappush(self._gtd, (order.expire_ts_us, order.order_id))
+            if order.reduce_only:
+                self.perp_risk.reducing.track(order)
 
     def state_json(self) -> bytes:
         """The canonical state as JSON with sorted keys: the bytes state_hash() digests."""

@@ -78,6 +78,7 @@ class RejectCode(IntEnum):
     UNKNOWN_REQUEST = 36  # no deposit or withdrawal with this id or reference
     ACCOUNT_CLOSED = 37
     INSTRUMENT_DELISTED = 38
+    REDUCE_ONLY = 39  # the order would open or increase a position where only reductions go
 
 
 class CloseReason(IntEnum):
@@ -98,6 +99,7 @@ class CloseReason(IntEnum):
     TENANT_SUSPENDED = 13  # the account's tenant was suspended with its orders canceled
     DELISTED = 14  # the instrument was delisted
     LIQUIDATION = 15  # canceled to release margin for a liquidation (engine/perp)
+    REDUCE_ONLY = 16  # a reduce-only order whose position closed or flipped (engine/perp)
 
 
 @dataclass(slots=True, init=False)

@@ -67,6 +67,11 @@ class MatchHost:
         """Self-trade prevention shrinks a live order by qty (decrement mode)."""
         raise NotImplementedError
 
+    def fit_reduce_only(self, order: Order) -> int:
+        """A reduce-only maker about to trade: shrink or expire it to fit its owner's
+        position now (engine/perp/orders.py); the lots it may trade (0: it expired)."""
+        raise NotImplementedError
+
 
 def walk(
     opp: BookSide,
@@ -158,6 +163,9 @@ def match(host: MatchHost, listing: Listing, taker: Order, bound: int) -> int:
                 stop = _prevent_self_trade(host, book, taker, maker, stp)
                 if stop:
                     break
+                maker = nxt
+                continue
+            if maker.reduce_only and not host.fit_reduce_only(maker):
                 maker = nxt
                 continue
             qty = taker.leaves if taker.leaves < maker.leaves else maker.leaves

@@ -189,7 +189,12 @@ def engine_state(engine: Snapshottable) -> dict[str, Any]:
 
 
 def _order(order: Order) -> list[Any]:
-    return [getattr(order, name) for name in _ORDER_FIELDS]
+    """The order's row; a reduce-only order's ends with True (the flag is appended
+    only when set, so that snapshots and hashes from before it stay valid)."""
+    row = [getattr(order, name) for name in _ORDER_FIELDS]
+    if order.reduce_only:
+        row.append(True)
+    return row
 
 
 def restore_state(engine: Snapshottable, state: dict[str, Any]) -> None:
@@ -239,7 +244,8 @@ def listings_from_state(listings: dict[str, Any]) -> tuple[list[Listing], list[O
 
 
 def _make_order(row: list[Any]) -> Order:
-    values = dict(zip(_ORDER_FIELDS, row, strict=True))
+    count = len(_ORDER_FIELDS)
+    values = dict(zip(_ORDER_FIELDS, row[:count], strict=True))
     order = Order(
         values["order_id"],
         values["account"],
@@ -259,4 +265,5 @@ def _make_order(row: list[Any]) -> Order:
     order.filled = values["filled"]
     order.notional = values["notional"]
     order.hold = values["hold"]
+    order.reduce_only = bool(row[count]) if len(row) > count else False
     return order

@@ -113,6 +113,7 @@ REJECTS: Final[dict[int, RejectRule]] = dict(
         _rule(RejectCode.UNKNOWN_REQUEST, _OTHER, ws_status=404),
         _rule(RejectCode.ACCOUNT_CLOSED, 15, ws_status=403),
         _rule(RejectCode.INSTRUMENT_DELISTED, 2),
+        _rule(RejectCode.REDUCE_ONLY, _OTHER),  # would open/increase where only reductions go
     ]
 )
 

@@ -7,7 +7,8 @@ positions and margin, liquidation, insurance fund and auto-deleveraging.
 - state.py: ``engine.perps`` (markets, positions), snapshotted and hashed;
 - risk.py: the margin stage (pre-trade margin, fills into positions, funding, settings);
 - liquidation.py: the liquidation ladder and the engine's own IOC orders;
-- handlers.py: one deterministic handler per command, ``handler(engine, command)``.
+- handlers.py: one deterministic handler per command, ``handler(engine, command)``;
+- orders.py: reduce-only orders (clipped to the position, shrunk or expired with it).
 """
 
 from __future__ import annotations

@@ -22,8 +22,11 @@ What the engine answers (all :class:`~engine.events.VenueEvent`, ``kind`` below,
   ``canceled``, ``recovered``, ``slice``, ``insurance``, ``adl``, ``deleveraged``.
 - ``perp.insurance`` (symbol): ``{"balance"}`` when the insurance fund changes.
 - ``perp.leverage`` / ``perp.margin_mode`` / ``perp.isolated_margin`` (account).
-- ``perp.halt`` (symbol): ``{"reduce_only": bool, "reason"}`` when a stale index halts
-  new risk on the instrument, or when a fresh index lifts that halt.
+- ``perp.halt`` (symbol): ``{"reduce_only": bool, "reason", "index_ts_us"}`` when a
+  stale index halts new risk on the instrument (reason ``index_stale``: a PerpTick
+  finds the index older than ``index_stale_s``; orders that would open or increase a
+  position are refused with REDUCE_ONLY), or when a fresh index lifts that halt
+  (reason ``index_fresh``). ``index_ts_us``: when the index was last set.
 Refusals are ``OrderRejected`` with request ``admin`` (as for engine/venue).
 """
 

@@ -71,7 +71,8 @@ def _set_index(engine: Engine, cmd: SetIndexPrice) -> None:
     emit(engine, "perp.index", cmd.symbol, index=cmd.price)
     if market.reduce_only:
         market.reduce_only = False
-        emit(engine, "perp.halt", cmd.symbol, reduce_only=False, reason="index fresh")
+        emit(engine, "perp.halt", cmd.symbol, reduce_only=False, reason="index_fresh",
+             index_ts_us=market.index_ts_us)  # fmt: skip
     if market.mark:  # the ticks have started: a new index moves the mark now
         _update_mark(engine, market)
         engine.perp_liquidation.check(market)
@@ -90,10 +91,8 @@ def _tick(engine: Engine, cmd: PerpTick) -> None:
         return
     if now - market.index_ts_us > spec.index_stale_us and not market.reduce_only:
         market.reduce_only = True
-        emit(
-            engine, "perp.halt", cmd.symbol, reduce_only=True,
-            reason=f"index stale since {market.index_ts_us} us",
-        )  # fmt: skip
+        emit(engine, "perp.halt", cmd.symbol, reduce_only=True, reason="index_stale",
+             index_ts_us=market.index_ts_us)  # fmt: skip
     book = engine.listings[cmd.symbol].book if cmd.symbol in engine.listings else None
     qpt = spec.instrument.quote_per_tick_lot
     if book is not None:

@@ -28,6 +28,7 @@ from engine.perp.commands import (
     SetLeverage,
     SetMarginMode,
 )
+from engine.perp.orders import ReduceOnly
 from engine.perp.state import INSURANCE, Market, Perps, Position
 from engine.risk import PPM, Account, RiskError
 from engine.venue import emit, reject
@@ -50,13 +51,20 @@ class PerpRisk:
         #: positions the command being applied changed: one perp.position event each,
         #: at the end of the command (Engine.apply), as balances get BalanceChanged
         self.touched: dict[tuple[str, str], Position] = {}
+        #: the live reduce-only orders (engine/perp/orders.py)
+        self.reducing = ReduceOnly(perps)
 
     def emit_positions(self) -> None:
-        """The perp.position events of the command being applied (Engine.apply)."""
+        """The end of a command that changed positions (Engine.apply): fit their
+        reduce-only orders to them, then one perp.position event each."""
         engine = self.engine
-        for (account, _), pos in self.touched.items():
+        touched = self.touched
+        if self.reducing.live:
+            for account, symbol in list(touched):
+                self.reducing.settle(engine, account, symbol)
+        for (account, _), pos in touched.items():
             emit(engine, "perp.position", account, **pos.data())
-        self.touched.clear()
+        touched.clear()
 
     # ---------------------------------------------------------------- cash and equity
 
@@ -142,17 +150,20 @@ class PerpRisk:
         market_order = cmd.ord_type != _LIMIT
         if cmd.quote_qty:
             raise RiskError(RejectCode.INVALID_ORDER, "perpetual orders take a quantity")
-        if market.reduce_only:
-            raise RiskError(
-                RejectCode.INSTRUMENT_CANCEL_ONLY,
-                f"{market.symbol} is reduce-only: the index is stale",
-            )
+        if cmd.reduce_only:  # clipped to the position already (ReduceOnly.clip)
+            return 0
         if not market.mark:
             raise RiskError(RejectCode.INSTRUMENT_HALTED, f"{market.symbol} has no mark price yet")
         spec = market.spec
         pos = self.perps.position(account.account_id, market.symbol)
         qpt = spec.instrument.quote_per_tick_lot
         grows = (side == _BUY) == (pos.size >= 0) or qty > abs(pos.size)
+        if grows and market.reduce_only:
+            raise RiskError(
+                RejectCode.REDUCE_ONLY,
+                f"{market.symbol} is reduce-only (index_stale): the order would increase the"
+                " position",
+            )
         if grows:
             after = abs(pos.size + (qty if side == _BUY else -qty)) * self._mark(market) * qpt
             allowed = spec.tier(max(after, notional)).max_leverage

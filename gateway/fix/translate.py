@@ -636,4 +636,5 @@ CLOSE_TEXT: Final = {
     CloseReason.TENANT_SUSPENDED: "canceled: the account's tenant is suspended",
     CloseReason.DELISTED: "canceled: the instrument is delisted",
     CloseReason.LIQUIDATION: "canceled: margin released for a liquidation",
+    CloseReason.REDUCE_ONLY: "reduce-only order: the position closed or flipped",
 }

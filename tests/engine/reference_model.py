@@ -199,6 +199,7 @@ class ReferenceModel:
         self.seq, self.ts = seq, ts
         self.fills = []
         cmd.pop("origin", None)  # the sending session: the engine decides nothing by it
+        cmd.pop("reduce_only", None)  # perpetuals only: the model trades spot
         for o in sorted(self.orders, key=lambda o: (o.expire, o.order_id)):
             if o.tif == GTD and o.expire <= ts:
                 self.orders.remove(o)

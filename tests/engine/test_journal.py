@@ -433,8 +433,9 @@ def test_a_crash_at_any_point_of_a_roll_leaves_a_journal_that_starts(tmp_path: P
 
 
 def test_a_journal_from_before_origin_replays(tmp_path: Path) -> None:
-    """Order commands gained ``origin`` as their last field: records written before
-    it (one value shorter) replay to the same state, with origin 0."""
+    """Order commands gained ``origin`` as their last field, then NewOrder
+    ``reduce_only``: records written before them (shorter) replay to the same state,
+    with origin 0 and reduce_only False."""
     eng, writer = run(tmp_path, 300)
     writer.close()
     path = segment(tmp_path)
@@ -443,6 +444,8 @@ def test_a_journal_from_before_origin_replays(tmp_path: Path) -> None:
         size, _ = struct.unpack_from("<II", data, at)
         record = orjson.loads(data[at + 8 : at + 8 + size])
         at += 8 + size
+        if record[2] == 1:  # NewOrder: reduce_only came last
+            assert record.pop() is False
         if record[2] in (1, 2, 3, 4):  # NewOrder, Cancel, Replace, MassCancel
             assert record.pop() == 0
             shortened += 1
@@ -455,3 +458,4 @@ def test_a_journal_from_before_origin_replays(tmp_path: Path) -> None:
     assert fresh.state_hash() == eng.state_hash()
     orders = [c for _, _, c in read_records(tmp_path) if isinstance(c, (NewOrder, Cancel))]
     assert orders and all(c.origin == 0 for c in orders)
+    assert all(c.reduce_only is False for c in orders if isinstance(c, NewOrder))

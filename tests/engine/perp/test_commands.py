@@ -95,11 +95,12 @@ def test_stale_index_makes_reduce_only_and_a_fresh_one_lifts_it() -> None:
     eng.submit(PerpTick(SYMBOL))
     clock.now += 31_000_000
     (halt,) = venue(eng.submit(PerpTick(SYMBOL)), "perp.halt")
-    assert halt.data["reduce_only"] is True and "stale" in str(halt.data["reason"])
+    assert halt.data["reduce_only"] is True and halt.data["reason"] == "index_stale"
     assert eng.perps.markets[SYMBOL].reduce_only
     assert venue(eng.submit(SetIndexPrice(SYMBOL, 500_100)), "perp.halt")[0].data == {
         "reduce_only": False,
-        "reason": "index fresh",
+        "reason": "index_fresh",
+        "index_ts_us": clock.now,
     }
 
 
