@@ -38,10 +38,12 @@ if TYPE_CHECKING:
     from gateway.host import EventBatch
 
 __all__ = [
+    "LOGOUT_TEXT",
     "CredentialListener",
     "CredentialSink",
     "derive_hmac_secret",
     "issue_hmac_key",
+    "logout_target",
     "new_salt",
     "secret_source",
     "seed_credentials",
@@ -125,7 +127,9 @@ def seed_credentials(config: Config, submit: Callable[[Command], object]) -> Non
         )  # fmt: skip
 
 
-_KINDS: Final = ("api_key.", "fix_session.")
+#: credential changes, and an operator's logout of one session (which the edge holding
+#: it carries out)
+_KINDS: Final = ("api_key.", "fix_session.", "session.logout_requested")
 
 
 class CredentialSink(Protocol):
@@ -134,10 +138,22 @@ class CredentialSink(Protocol):
     def on_credential(self, event: VenueEvent) -> None: ...
 
 
+#: the start of a logged-out session's FIX Text / WS close reason
+LOGOUT_TEXT: Final = "logged out by the venue"
+
+
+def logout_target(event: VenueEvent, protocol: str) -> int:
+    """The id of the session an operator logged out, if ``event`` is such a logout of
+    a ``protocol`` session; else 0."""
+    if event.kind != "session.logout_requested" or event.data.get("protocol") != protocol:
+        return 0
+    return int(event.subject)
+
+
 class CredentialListener:
     """Host listener: hands every credential VenueEvent (``api_key.*``,
-    ``fix_session.*``) to the sinks, after the journal commit like any answer. Other
-    commands cost one set lookup."""
+    ``fix_session.*``, ``session.logout_requested``) to the sinks, after the journal
+    commit like any answer. Other commands cost one set lookup."""
 
     def __init__(self, sinks: list[CredentialSink]) -> None:
         self.sinks = sinks

@@ -7,6 +7,11 @@ id, which the edge then stamps on every order command the session sends (the
 :class:`SessionClosed` with the reason. The engine keeps the open sessions (so a
 gateway that restarts after a crash closes those it left open) and decides nothing
 else from them: origin is never read on the order path.
+
+An operator may end one live session without touching its credentials
+(:class:`LogoutSession`): the engine only checks that the session is open and answers
+a ``session.logout_requested`` event; the edge holding the session ends it with the
+reason (FIX Logout, WS close) and journals its SessionClosed as for any logout.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ if TYPE_CHECKING:
     from engine.core import Engine
     from engine.venue import Handler
 
-__all__ = ["COMMANDS", "HANDLERS", "SessionClosed", "SessionOpened", "Sessions"]
+__all__ = ["COMMANDS", "HANDLERS", "LogoutSession", "SessionClosed", "SessionOpened", "Sessions"]
 
 _MAX_TEXT: Final = 256
 
@@ -41,6 +46,14 @@ class SessionOpened(VenueCommand):
 @dataclass(frozen=True, slots=True)
 class SessionClosed(VenueCommand):
     """Session ``session`` (its SessionOpened seq) ended, and why."""
+
+    session: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogoutSession(VenueCommand):
+    """An operator ends open session ``session`` with ``reason``; it may log on again."""
 
     session: int
     reason: str
@@ -82,5 +95,23 @@ def _closed(engine: Engine, cmd: SessionClosed) -> None:
     )
 
 
-COMMANDS: dict[int, type[Any]] = {100: SessionOpened, 101: SessionClosed}
-HANDLERS: dict[type[Any], Handler] = {SessionOpened: _opened, SessionClosed: _closed}
+def _logout(engine: Engine, cmd: LogoutSession) -> None:
+    info = engine.sessions.open.get(cmd.session)
+    if info is None:
+        reject(engine, str(cmd.session), RejectCode.UNKNOWN_REQUEST, "no such open session")
+        return
+    emit(
+        engine,
+        "session.logout_requested",
+        str(cmd.session),
+        reason=cmd.reason[:_MAX_TEXT],
+        **_fields(*info),
+    )
+
+
+COMMANDS: dict[int, type[Any]] = {100: SessionOpened, 101: SessionClosed, 102: LogoutSession}
+HANDLERS: dict[type[Any], Handler] = {
+    SessionOpened: _opened,
+    SessionClosed: _closed,
+    LogoutSession: _logout,
+}

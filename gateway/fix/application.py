@@ -39,6 +39,7 @@ from engine.events import (
 from engine.model import Instrument, OrderStatus, Side, Stp
 from gateway.config import Config
 from gateway.connguard import ConnectionGuard
+from gateway.credentials import LOGOUT_TEXT, logout_target
 from gateway.edges import (
     COD_REQUEST_ID,
     OwnerRegistry,
@@ -251,8 +252,17 @@ class FixGateway:
             self.host.group_end.pop(self.on_batch, None)
 
     def on_credential(self, event: VenueEvent) -> None:
-        """A FIX session was created, changed, enabled, disabled or deleted."""
+        """A FIX session was created, changed, enabled, disabled or deleted, or an
+        operator logged one live session out (its credentials stay as they are)."""
         kind = event.kind
+        target = logout_target(event, "fix")
+        if target:
+            for session in list(self.acceptor.sessions.values()):
+                if session.origin == target:
+                    reason = str(event.data.get("reason") or "")
+                    session.revoke(f"{LOGOUT_TEXT.capitalize()}: {reason}")
+                    log.info("fix.logged_out_by_venue", session=session.session_id)
+            return
         if not kind.startswith("fix_session."):
             return
         data = event.data

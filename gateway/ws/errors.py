@@ -18,10 +18,12 @@ __all__ = [
     "CLOSE_CREDENTIAL",
     "CLOSE_GOING_AWAY",
     "CLOSE_IDLE",
+    "CLOSE_LOGGED_OUT",
     "CLOSE_SLOW_CONSUMER",
     "ENGINE_CODE_BASE",
     "ApiError",
     "ErrorCode",
+    "close_reason",
     "close_reason_name",
     "engine_error",
     "status_name",
@@ -77,6 +79,14 @@ CLOSE_IDLE = 4001
 """Close code for a connection neither logged on nor subscribed for ``idle_timeout_s``."""
 CLOSE_CREDENTIAL = 4003
 """Close code when the session's API key is revoked or has expired."""
+CLOSE_LOGGED_OUT = 4004
+"""Close code when an operator logged the session out (its key stays valid)."""
+_MAX_CLOSE_REASON = 123  # bytes: a close frame's payload is at most 125
+
+
+def close_reason(text: str) -> str:
+    """``text`` cut to what a close frame carries, never inside a UTF-8 sequence."""
+    return text.encode()[:_MAX_CLOSE_REASON].decode(errors="ignore")
 
 
 class ApiError(Exception):

@@ -33,7 +33,7 @@ from engine.events import VenueEvent
 from engine.model import Instrument, units_to_decimal
 from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard
-from gateway.credentials import secret_source
+from gateway.credentials import LOGOUT_TEXT, logout_target, secret_source
 from gateway.edges import OwnerRegistry, close_session, instrument_list, open_session
 from gateway.funds import WithdrawalView
 from gateway.host import EngineHost
@@ -42,7 +42,13 @@ from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
 from gateway.orders import OrderTracker
 from gateway.readstore import ReadStore
 from gateway.ws.auth import KeyRing, LiveKey
-from gateway.ws.errors import CLOSE_CREDENTIAL, CLOSE_IDLE, CLOSE_SLOW_CONSUMER
+from gateway.ws.errors import (
+    CLOSE_CREDENTIAL,
+    CLOSE_IDLE,
+    CLOSE_LOGGED_OUT,
+    CLOSE_SLOW_CONSUMER,
+    close_reason,
+)
 from gateway.ws.outbox import Outbox
 from gateway.ws.perp import PerpFeed
 from gateway.ws.protocol import Session, fill_shape, order_shape
@@ -192,7 +198,16 @@ class Venue:
 
     def on_credential(self, event: VenueEvent) -> None:
         """An API key was created or revoked: the ring follows; a revoked key's
-        sessions are closed at once (close code 4003)."""
+        sessions are closed at once (close code 4003). An operator's logout of one
+        session closes it (4004); its key stays valid."""
+        target = logout_target(event, "ws")
+        if target:
+            for session in list(self.by_key.get(str(event.data.get("name")), ())):
+                if session.origin == target:
+                    log.info("ws.logged_out_by_venue", peer=session.peer)
+                    text = f"{LOGOUT_TEXT}: {event.data.get('reason') or ''}"
+                    session.close(CLOSE_LOGGED_OUT, close_reason(text))
+            return
         if not event.kind.startswith("api_key."):
             return
         key = LiveKey.from_data(event.data)

@@ -221,6 +221,7 @@ def sessions(app: App, since: dict[str, int]) -> list[dict[str, Any]]:
             {
                 "protocol": "fix",
                 "id": key,
+                "session_id": session.origin if logged_on and session is not None else 0,
                 "sender": record.sender_comp_id,
                 "target": record.target_comp_id,
                 "who": record.target_comp_id,
@@ -241,6 +242,7 @@ def sessions(app: App, since: dict[str, int]) -> list[dict[str, Any]]:
                 {
                     "protocol": "ws",
                     "id": s.peer,
+                    "session_id": s.origin,
                     "who": s.api_key,
                     "account": s.account or "",
                     "enabled": True,

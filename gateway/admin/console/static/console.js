@@ -352,6 +352,13 @@ function renderSessions(sessions) {
         confirmThen(`Revoke API key ${s.who}: every WebSocket session of the key is closed.`,
           (reason) => api("POST", `/api-keys/${encodeURIComponent(s.who)}/revoke`, { reason }))));
     }
+    if (s.session_id) { // a plain logout: the credentials stay enabled
+      const logout = actionButton("Log out", "POST /sessions/{session_id}/logout", true, () =>
+        confirmThen(`Log out ${s.protocol.toUpperCase()} session ${s.id} (session ${s.session_id}). Its credentials stay enabled: it may log on again.`,
+          (reason) => api("POST", `/sessions/${s.session_id}/logout`, { reason })));
+      logout.classList.add("logout");
+      actions.append(logout);
+    }
     const state = !s.enabled ? `disabled${s.status_reason ? ` (${s.status_reason})` : ""}`
       : s.logged_on ? "logged on" : s.connected ? "connected" : "down";
     const tr = row([s.protocol, s.id, s.who, s.account, state, time(s.since_ms), s.next_in ?? "", s.next_out ?? "", actions]);

@@ -277,3 +277,26 @@ async def test_an_account_is_found_and_disabled_from_the_console(
         "return document.querySelector(arguments[0])?.textContent.includes('DISABLED')", account
     )
     assert not app.host.engine.accounts["ACC1"].enabled
+
+
+async def test_a_fix_session_is_logged_out_from_the_console_and_logs_on_again(
+    app: App, browser: Browser, fix_login: Connect
+) -> None:
+    client = await fix_login("CLIENT2")
+    await browser.login(DEMO["ops"], seed(app, "ops"))
+    await browser.keys("3")
+    session = '#sessions tr[data-session="GATEWAY->CLIENT2"]'
+    await browser.click(session + " button.logout")
+    await browser.confirm("reset after a stuck sequence")
+    logout = await client.expect("5")
+    assert logout.get_str(58) == "Logged out by the venue: reset after a stuck sequence", logout
+    await client.send("5", [])
+    await browser.until(
+        "return document.querySelector(arguments[0])?.textContent.includes('down')", session
+    )
+    await browser.shot("session-logged-out")
+    assert app.host.engine.credentials.fix_sessions["GATEWAY->CLIENT2"].enabled
+    await fix_login("CLIENT2")  # not disabled: it logs on again
+    await browser.until(
+        "return document.querySelector(arguments[0])?.textContent.includes('logged on')", session
+    )

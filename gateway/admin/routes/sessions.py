@@ -1,0 +1,76 @@
+"""Live client sessions: the open ones, and logging one out without disabling it.
+
+A session's id is the seq of its journaled logon (engine/venue/sessions.py), so a
+logout names exactly one logon: once it ended, the same id is no session any more
+(404), and a session that logged on again has a new id. The logout is an engine
+command like every mutation (journaled, attributed, audited, idempotent); the edge
+holding the session ends it when the command is committed (FIX: Logout with the
+reason, then disconnect; WS: close 4004). Its credentials are untouched: it may log
+on again at once. Disabling is the FIX session and API key routes' business.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from engine.venue.sessions import LogoutSession
+from gateway.admin.problems import Problem
+from gateway.admin.routes import OPS, STAFF, VENUE_ADMIN, Call, Outcome, Route, ascii_int
+from gateway.admin.schema import obj
+
+__all__ = ["ROUTES"]
+
+_REASON: Final = {"type": "string", "minLength": 3, "maxLength": 256}
+_SESSION: Final = obj(
+    ["session_id", "protocol", "name", "account", "source"],
+    session_id={"type": "integer"}, protocol={"type": "string", "enum": ["fix", "ws"]},
+    name={"type": "string"}, account={"type": "string"}, source={"type": "string"},
+)  # fmt: skip
+
+
+async def list_sessions(call: Call) -> dict[str, Any]:
+    return {
+        "sessions": [
+            {
+                "session_id": session_id,
+                "protocol": protocol,
+                "name": name,
+                "account": account,
+                "source": source,
+            }
+            for session_id, (protocol, name, account, source) in sorted(
+                call.host.engine.sessions.open.items()
+            )
+        ]
+    }
+
+
+async def logout_session(call: Call) -> Outcome:
+    session_id = ascii_int(call.params["session_id"])
+    if session_id is None:
+        raise Problem("invalid-request", "session_id: the session's id (digits)")
+    return await call.submit(LogoutSession(session_id, call.body["reason"]))
+
+
+ROUTES: Final = [
+    Route(
+        "GET", "/sessions", list_sessions, roles=STAFF, cli="sessions",
+        summary="Open FIX and WS sessions: id (the seq of the logon), who, from where",
+        response=obj(["sessions"], sessions={"type": "array", "items": _SESSION}),
+    ),
+    Route(
+        "POST", "/sessions/{session_id}/logout", logout_session,
+        roles=frozenset({VENUE_ADMIN, OPS}), cli="logout-session",
+        summary="Log one live session out with a reason; its credentials stay enabled",
+        description=(
+            "FIX: a Logout whose Text(58) is `Logged out by the venue: <reason>`, then"
+            " the disconnect (after the client's Logout, or the session's logout"
+            " timeout); application messages sent meanwhile get a BusinessMessageReject."
+            " WS: the connection is closed with code 4004 and reason"
+            " `logged out by the venue: <reason>` (cut to the close frame's 123 bytes)."
+            " The session may log on again at once (it gets a new id). 404 when the"
+            " session is not open (any more)."
+        ),
+        request=obj(["reason"], reason=_REASON),
+    ),
+]  # fmt: skip
