@@ -1,7 +1,8 @@
-"""The console in a real headless Chromium against a real gateway: the issue's four
-scenarios (a FIX trade shows up live; a halt from the console refuses the next FIX
-order; maker-checker on a withdrawal; a read-only operator sees no action and a
-forged action is refused), each leaving screenshots."""
+"""The console in real headless browsers against a real gateway, each test once in
+Chromium and once in Firefox: the issue's four scenarios (a FIX trade shows up live; a
+halt from the console refuses the next FIX order; maker-checker on a withdrawal; a
+read-only operator sees no action and a forged action is refused) and the other
+actions, each leaving screenshots."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from gateway.app import App
 from tests.conftest import submit_applied
 from tests.gateway.admin.alerts import SURVEILLANCE, follow, wash_trades
 from tests.gateway.admin.conftest import DEMO, AdminClient, MakeAdmin
-from tests.gateway.admin.console.conftest import Browser, MakeBrowser
+from tests.gateway.admin.console.conftest import Browser, MakeBrowser, both_browsers
 from tests.gateway.conftest import Connect, order
 
 BTC = 100_000_000
@@ -60,6 +61,7 @@ async def trade_shows_up(app: App, browser: Browser, fix_login: Connect) -> floa
     return seen
 
 
+@both_browsers
 async def test_a_fix_trade_appears_in_the_console(
     app: App, browser: Browser, fix_login: Connect
 ) -> None:
@@ -72,12 +74,14 @@ async def test_a_fix_trade_appears_in_the_console(
 
 
 @pytest.mark.slow
+@both_browsers
 async def test_a_fix_trade_appears_within_one_second(
     app: App, browser: Browser, fix_login: Connect
 ) -> None:
     assert await trade_shows_up(app, browser, fix_login) < 1.0
 
 
+@both_browsers
 async def test_a_halt_from_the_console_refuses_the_next_fix_order(
     app: App, browser: Browser, fix_login: Connect
 ) -> None:
@@ -114,6 +118,7 @@ async def test_a_halt_from_the_console_refuses_the_next_fix_order(
     await browser.shot("audit", docs="audit")
 
 
+@both_browsers
 async def test_a_second_operator_approves_a_withdrawal_the_first_requested(
     app: App, browser: Browser
 ) -> None:
@@ -161,6 +166,7 @@ async def test_a_second_operator_approves_a_withdrawal_the_first_requested(
     assert actors[0][1] == DEMO["ops"]
 
 
+@both_browsers
 async def test_a_read_only_operator_sees_no_action_and_a_forged_one_is_refused(
     app: App, browser: Browser
 ) -> None:
@@ -199,6 +205,7 @@ async def test_a_read_only_operator_sees_no_action_and_a_forged_one_is_refused(
     assert app.host.engine.listings["BTC-USD"].status.name == "OPEN"
 
 
+@both_browsers
 async def test_disabling_a_fix_session_from_the_console_logs_it_out(
     app: App, browser: Browser, fix_login: Connect
 ) -> None:
@@ -220,6 +227,7 @@ async def test_disabling_a_fix_session_from_the_console_logs_it_out(
     await browser.shot("session-disabled")
 
 
+@both_browsers
 async def test_an_analyst_works_an_alert_from_the_queue(
     make_admin: MakeAdmin, make_browser: MakeBrowser
 ) -> None:
@@ -260,6 +268,7 @@ async def test_an_analyst_works_an_alert_from_the_queue(
     )
 
 
+@both_browsers
 async def test_an_account_is_found_and_disabled_from_the_console(
     app: App, browser: Browser
 ) -> None:
