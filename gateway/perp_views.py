@@ -57,7 +57,9 @@ def perp_view(market: Market) -> dict[str, Any]:
 
 
 def mark_view(inst: Instrument, data: dict[str, Any], ts_us: int) -> dict[str, Any]:
-    """A ``perp.mark`` event."""
+    """A ``perp.mark`` event (or the mark now); ``reduce_only`` with its ``reason``
+    (``index_stale``, else "") says whether a stale index halts new risk."""
+    reduce_only = bool(data.get("reduce_only", False))
     return {
         "symbol": inst.symbol,
         "mark_price": _price(inst, data.get("mark")),
@@ -65,6 +67,8 @@ def mark_view(inst: Instrument, data: dict[str, Any], ts_us: int) -> dict[str, A
         "last_price": _price(inst, data.get("last")),
         "funding_rate": rate_text(int(data.get("funding_rate", 0))),
         "next_funding_us": data.get("next_funding_us", 0),
+        "reduce_only": reduce_only,
+        "reason": "index_stale" if reduce_only else "",
         "ts_us": ts_us,
     }
 

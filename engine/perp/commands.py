@@ -10,9 +10,10 @@ What the engine answers (all :class:`~engine.events.VenueEvent`, ``kind`` below,
 
 - ``perp.instrument`` (symbol): the instrument was added.
 - ``perp.index`` (symbol): ``{"index": ticks}``.
-- ``perp.mark`` (symbol): ``{"mark", "index", "last", "funding_rate", "next_funding_us"}``,
-  on each PerpTick or SetIndexPrice (once the ticks have started) that changes the
-  mark; ``funding_rate`` is in ``RATE_SCALE`` units.
+- ``perp.mark`` (symbol): ``{"mark", "index", "last", "funding_rate", "next_funding_us",
+  "reduce_only"}``, on each PerpTick or SetIndexPrice (once the ticks have started)
+  that changes the mark; ``funding_rate`` is in ``RATE_SCALE`` units, ``reduce_only``
+  the stale-index halt (``perp.halt``).
 - ``perp.funding`` (symbol): ``{"rate", "mark", "longs_paid", "shorts_received",
   "to_insurance", "funding_us"}`` at each funding settlement.
 - ``perp.position`` (account): ``{"symbol", "size", "entry_notional", "isolated",

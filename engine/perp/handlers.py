@@ -138,6 +138,7 @@ def _update_mark(engine: Engine, market: Market) -> None:
         emit(
             engine, "perp.mark", market.symbol, mark=mark, index=market.index, last=last,
             funding_rate=market.last_rate, next_funding_us=market.next_funding_us,
+            reduce_only=market.reduce_only,
         )  # fmt: skip
 
 

@@ -208,8 +208,9 @@ def parse_new_order(
         if parsed is None:
             raise FixRequestError(11, "ExpireTime (126) is not a UTCTimestamp")
         expire = parsed
-    exec_inst = msg.get(18) or b""
-    post_only = b"6" in exec_inst.split(b" ")
+    exec_inst = (msg.get(18) or b"").split(b" ")
+    post_only = b"6" in exec_inst
+    reduce_only = b"E" in exec_inst  # Do Not Increase
     stp: Stp | None = None
     raw_stp = msg.get(STP_TAG)
     if raw_stp is not None:
@@ -230,6 +231,7 @@ def parse_new_order(
         stp,
         expire,
         origin,
+        reduce_only,
     )
 
 

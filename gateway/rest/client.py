@@ -50,6 +50,7 @@ ROUTES: Final = (
     ("GET", "/api/v1/balances", "account.balances"),
     ("GET", "/api/v1/positions", "account.positions"),
     ("GET", "/api/v1/orders", "orders.history"),
+    ("POST", "/api/v1/orders", "order.place"),
     ("GET", "/api/v1/fills", "fills.history"),
     ("GET", "/api/v1/ledger", "ledger.history"),
     ("GET", "/api/v1/liabilities/proof", "liabilities.proof"),

@@ -72,15 +72,7 @@ class PerpFeed:
         if sub.kind == "mark":
             market = perps.markets[sub.key]
             if market.mark:
-                listing = self.engine.listings.get(sub.key)
-                now = {
-                    "mark": market.mark, "index": market.index,
-                    "last": listing.book.last_price if listing is not None else 0,
-                    "funding_rate": market.last_rate, "next_funding_us": market.next_funding_us,
-                }  # fmt: skip
-                sub.push(
-                    orjson.dumps(mark_view(market.spec.instrument, now, self.engine.last_ts_us))
-                )
+                sub.push(orjson.dumps(self._mark_now(sub.key, self.engine.last_ts_us)))
         elif sub.kind == "positions":
             for view in positions_of(perps.markets, perps.of_account(sub.key)):
                 sub.push(orjson.dumps(view))
@@ -109,6 +101,21 @@ class PerpFeed:
                     self._instrument(e.subject), e.data, e.ts_us))  # fmt: skip
             elif kind == "perp.position":
                 self._send("positions", event.subject, lambda e=event: self._position(e))
+            elif kind == "perp.halt":  # the stale-index halt starts or ends: a mark frame
+                self._send("mark", event.subject, lambda e=event: self._mark_now(
+                    e.subject, e.ts_us, bool(e.data["reduce_only"])))  # fmt: skip
+
+    def _mark_now(self, symbol: str, ts_us: int, reduce_only: bool | None = None) -> Any:
+        """The mark channel's frame from the market's current state."""
+        market = self.engine.perps.markets[symbol]
+        listing = self.engine.listings.get(symbol)
+        now = {
+            "mark": market.mark, "index": market.index,
+            "last": listing.book.last_price if listing is not None else 0,
+            "funding_rate": market.last_rate, "next_funding_us": market.next_funding_us,
+            "reduce_only": market.reduce_only if reduce_only is None else reduce_only,
+        }  # fmt: skip
+        return mark_view(market.spec.instrument, now, ts_us)
 
     def _instrument(self, symbol: str) -> Any:
         return self.engine.perps.markets[symbol].spec.instrument

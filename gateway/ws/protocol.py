@@ -700,6 +700,7 @@ class Session:
         price = p.decimal("price", inst.price_to_ticks)
         expire = p.int_("expire_ts_us") or 0
         post_only = p.bool_("post_only")
+        reduce_only = p.bool_("reduce_only")
         clid = self._client_id(p, "client_order_id")
         stp_name = p.str_("stp")
         p.done()
@@ -723,7 +724,7 @@ class Session:
         return _Submit(
             NewOrder(
                 self.account, inst.symbol, side, ord_type, qty, price, tif, clid, quote_qty,
-                post_only, stp, expire, self.origin,
+                post_only, stp, expire, self.origin, reduce_only,
             )
         )  # fmt: skip
 

@@ -10,6 +10,8 @@ import aiohttp
 import orjson
 
 from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice
+from engine.venue.tenancy import MarketState
+from engine.venue.tenancy_commands import SetMarketState
 from gateway.app import App
 from tests.conftest import MakeGateway, follow, submit_applied
 from tests.rest.helpers import RestClient
@@ -78,3 +80,25 @@ async def test_positions_are_signed_and_the_keys_own(make_gateway: MakeGateway) 
     assert pos["symbol"] == SYMBOL and pos["size"] == "1"
     status, _ = await _get(app, "/api/v1/positions")  # unsigned
     assert status == 401
+
+
+async def test_orders_with_reduce_only_over_signed_rest(make_gateway: MakeGateway) -> None:
+    """POST /api/v1/orders is order.place: a reduce-only order that would open a
+    position is the engine's 2039; one that reduces is clipped to the position."""
+    app = await make_gateway()
+    await app.perp_ticker.stop()  # this test sends its own ticks
+    await _listed(app)
+    await submit_applied(app, SetMarketState("DEMO", SYMBOL, MarketState.ENABLED))
+    await submit_applied(app, PerpTick(SYMBOL))
+    acc1, acc2 = RestClient(app, "demo-acc1"), RestClient(app, "demo-acc2")
+    order = {"symbol": SYMBOL, "type": "limit", "price": "60000", "reduce_only": True}
+    status, refused = await acc1.post("/api/v1/orders", {**order, "side": "sell",
+                                                         "quantity": "1"})  # fmt: skip
+    assert (status, refused["error"]["code"]) == (400, 2039)
+    await acc1.ok("POST", "/api/v1/orders", {**order, "side": "buy", "quantity": "0.3",
+                                             "reduce_only": False})  # fmt: skip
+    await acc2.ok("POST", "/api/v1/orders", {**order, "side": "sell", "quantity": "0.3",
+                                             "reduce_only": False})  # fmt: skip
+    placed = await acc1.ok("POST", "/api/v1/orders", {**order, "side": "sell", "price": "61000",
+                                                      "quantity": "1"})  # fmt: skip
+    assert (placed["quantity"], placed["status"]) == ("0.3", "new")

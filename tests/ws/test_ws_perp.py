@@ -148,3 +148,60 @@ async def test_a_perp_fill_moves_both_positions_live(make_gateway: MakeGateway) 
     }
     for client in (a, b):
         await client.close()
+
+
+async def _traded(make_gateway: MakeGateway) -> tuple[App, Any, Any]:
+    """ACC1 long 0.5 and ACC2 short 0.5 on the perp, both logged on."""
+    app = await _perp_gateway(make_gateway)
+    await app.perp_ticker.stop()  # this test sends its own ticks
+    await submit_applied(app, SetMarketState("DEMO", SYMBOL, MarketState.ENABLED))
+    await submit_applied(app, PerpTick(SYMBOL))
+    a, b = await connect_client(app), await connect_client(app)
+    await a.logon("demo-acc1")
+    await b.logon("demo-acc2")
+    await a.ok("subscribe", {"channels": [f"mark.{SYMBOL}"]})
+    await a.push(f"mark.{SYMBOL}")
+    await a.ok("order.place", {"symbol": SYMBOL, "side": "buy", "type": "limit",
+                               "quantity": "0.5", "price": "60000"})  # fmt: skip
+    await b.ok("order.place", {"symbol": SYMBOL, "side": "sell", "type": "market",
+                               "quantity": "0.5"})  # fmt: skip
+    return app, a, b
+
+
+async def test_reduce_only_orders(make_gateway: MakeGateway) -> None:
+    """reduce_only: refused (2039) when it would increase, clipped to the position."""
+    _, a, b = await _traded(make_gateway)
+    limit = {"symbol": SYMBOL, "type": "limit", "price": "61000", "reduce_only": True}
+    refused = await a.call("order.place", {**limit, "side": "buy", "quantity": "0.1"})
+    assert (refused["status"], refused["error"]["code"]) == (400, 2039), refused
+    assert "increase" in refused["error"]["msg"]
+    placed = await a.ok("order.place", {**limit, "side": "sell", "quantity": "2"})
+    assert (placed["quantity"], placed["status"]) == ("0.5", "new")
+    bad = await a.call("order.place", {**limit, "side": "sell", "quantity": "1",
+                                       "reduce_only": "yes"})  # fmt: skip
+    assert bad["status"] == 400 and bad["error"]["code"] < 2000
+    for client in (a, b):
+        await client.close()
+
+
+async def test_a_stale_index_halts_new_risk_and_the_mark_channel_says_so(
+    make_gateway: MakeGateway,
+) -> None:
+    app, a, b = await _traded(make_gateway)
+    market = app.host.engine.perps.markets[SYMBOL]
+    market.index_ts_us = 1  # the feed went quiet long ago
+    await submit_applied(app, PerpTick(SYMBOL))
+    frame = (await a.push(f"mark.{SYMBOL}"))["data"]
+    assert (frame["reduce_only"], frame["reason"]) == (True, "index_stale")
+    order = {"symbol": SYMBOL, "type": "limit", "price": "59000", "quantity": "0.1"}
+    refused = await a.call("order.place", {**order, "side": "buy"})
+    assert (refused["status"], refused["error"]["code"]) == (400, 2039)
+    assert "index_stale" in refused["error"]["msg"]
+    assert (await a.ok("order.place", {**order, "side": "sell"}))["status"] == "new"
+    await submit_applied(app, SetIndexPrice(SYMBOL, 600_000))
+    frame = (await a.push(f"mark.{SYMBOL}"))["data"]
+    assert (frame["reduce_only"], frame["reason"]) == (False, "")
+    lifted = await a.ok("order.place", {**order, "side": "buy", "price": "58000"})
+    assert lifted["status"] == "new"
+    for client in (a, b):
+        await client.close()

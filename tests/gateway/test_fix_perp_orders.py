@@ -1,0 +1,46 @@
+"""Perpetual orders over a real FIX session: ExecInst (18) ``E`` (Do Not Increase)
+makes a NewOrderSingle reduce-only."""
+
+from __future__ import annotations
+
+from engine.commands import NewOrder
+from engine.model import OrdType, Side
+from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice
+from engine.venue.tenancy import MarketState
+from engine.venue.tenancy_commands import SetMarketState
+from gateway.app import App
+from tests.conftest import submit_applied
+from tests.gateway.conftest import Connect
+
+SYMBOL = "BTC-PERP"
+
+
+def _order(clordid: str, side: str, qty: str, price: str, exec_inst: str) -> list[tuple[int, str]]:
+    return [(11, clordid), (55, SYMBOL), (54, side), (60, "20240101-00:00:00.000"),
+            (38, qty), (40, "2"), (44, price), (18, exec_inst)]  # fmt: skip
+
+
+async def test_exec_inst_e_is_reduce_only(app: App, fix_login: Connect) -> None:
+    await app.perp_ticker.stop()  # this test sends its own ticks
+    for command in (
+        AddPerpInstrument(SYMBOL, "BTC", "USD", "0.1", "0.001", tiers="0:0.005:20"),
+        SetMarketState("DEMO", SYMBOL, MarketState.ENABLED),
+        SetIndexPrice(SYMBOL, 600_000),
+        PerpTick(SYMBOL),
+    ):
+        await submit_applied(app, command)
+    client = await fix_login("CLIENT1")
+    await client.send("D", _order("r1", "2", "1", "61000", "E"))  # ACC1 is flat
+    refused = await client.expect("8")
+    assert (refused.get_str(150), refused.get_str(103)) == ("8", "99")
+    assert (refused.get_str(58) or "").startswith("E39: reduce-only")
+    await submit_applied(app, NewOrder("ACC2", SYMBOL, Side.SELL, OrdType.LIMIT, 400, 600_000))
+    await submit_applied(app, NewOrder("ACC1", SYMBOL, Side.BUY, OrdType.LIMIT, 400, 600_000))
+    assert app.host.engine.perps.positions[SYMBOL]["ACC1"].size == 400
+    await client.send("D", _order("r2", "2", "1", "61000", "6 E"))  # post-only too
+    placed = await client.expect("8")
+    while placed.get_str(11) != "r2":
+        placed = await client.expect("8")
+    assert (placed.get_str(150), placed.get_str(38)) == ("0", "0.4")  # clipped
+    [order] = app.host.engine.open_orders("ACC1", SYMBOL)
+    assert order.reduce_only and order.post_only and order.qty == 400
