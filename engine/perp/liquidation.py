@@ -18,11 +18,11 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Final
 
 from engine.book import Order
-from engine.events import CloseReason, OrderAccepted, OrderCanceled
+from engine.events import CloseReason, OrderAccepted, OrderCanceled, Trade
 from engine.model import OrdType, Side, Stp, TimeInForce
 from engine.perp.commands import RATE_SCALE
 from engine.perp.risk import PerpRisk
-from engine.perp.state import INSURANCE, Market, Perps, Position
+from engine.perp.state import INSURANCE, INTERNAL_ORDER_IDS, Market, Perps, Position
 from engine.venue import emit
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["Liquidator"]
 
 _BUY: Final = int(Side.BUY)
+_SELL: Final = int(Side.SELL)
+_LIMIT: Final = int(OrdType.LIMIT)
 
 
 def _mark(market: Market) -> int:
@@ -49,19 +51,32 @@ class Liquidator:
 
     # ---------------------------------------------------------------- internal orders
 
+    def next_order_id(self) -> int:
+        """A new id for an order the engine places or books itself (see INTERNAL_ORDER_IDS)."""
+        perps = self.perps
+        perps.internal_orders += 1
+        return INTERNAL_ORDER_IDS + perps.internal_orders
+
     def internal_order(
-        self, market: Market, pos: Position, qty: int, bound: int, client_order_id: str
+        self,
+        market: Market,
+        pos: Position,
+        qty: int,
+        bound: int,
+        client_order_id: str,
+        order_id: int = 0,
     ) -> tuple[int, int]:
         """An IOC order reducing pos by up to qty, no worse than bound (0 = any), placed
-        for the account through matching; returns (lots, notional) filled. It holds nothing and
-        pays no trading fee."""
+        for the account through matching; returns (lots, notional) filled. It holds nothing
+        and pays no trading fee. Its id is order_id, or the command's seq (ClosePosition:
+        one order per command, like NewOrder)."""
         engine = self.engine
         account = engine.accounts[pos.account]
         side = Side.SELL if pos.size > 0 else Side.BUY
         ord_type = OrdType.LIMIT if bound else OrdType.MARKET
         order = Order(
-            engine.seq, pos.account, market.symbol, side, ord_type, bound, qty, TimeInForce.IOC,
-            client_order_id, Stp.NONE, False, 0, 0,
+            order_id or engine.seq, pos.account, market.symbol, side, ord_type, bound, qty,
+            TimeInForce.IOC, client_order_id, Stp.NONE, False, 0, 0,
         )  # fmt: skip
         out = engine.out
         out.append(
@@ -163,7 +178,6 @@ class Liquidator:
         engine = self.engine
         symbol = market.symbol
         spec = market.spec
-        qpt = spec.instrument.quote_per_tick_lot
         canceled = self._cancel_orders(market, pos)
         emit(engine, "perp.liquidation", pos.account, symbol=symbol, step="canceled",
              orders=canceled, mark=market.mark)  # fmt: skip
@@ -178,8 +192,9 @@ class Liquidator:
             size = abs(pos.size)
             qty = min(size, spec.liquidation_slice_lots or size)
             slice_no += 1
+            order_id = self.next_order_id()
             filled, notional = self.internal_order(
-                market, pos, qty, bound, f"liq-{engine.seq}-{slice_no}"
+                market, pos, qty, bound, f"liq-{engine.seq}-{slice_no}", order_id
             )
             if not filled:
                 break
@@ -190,7 +205,8 @@ class Liquidator:
                 market.insurance += fee
                 equity -= fee
             emit(engine, "perp.liquidation", pos.account, symbol=symbol, step="slice",
-                 filled=filled, bound=bound, fee=fee, size=pos.size)  # fmt: skip
+                 filled=filled, bound=bound, fee=fee, size=pos.size,
+                 order_id=order_id)  # fmt: skip
             if pos.size and equity > mm:
                 emit(engine, "perp.liquidation", pos.account, symbol=symbol,
                      step="recovered", margin_balance=equity, maintenance=mm)  # fmt: skip
@@ -202,11 +218,10 @@ class Liquidator:
         if self._insurance_can_take(market, pos, bound):
             fund = self.perps.position(INSURANCE, symbol)
             fund.leverage = 1
-            size, notional = pos.size, abs(pos.size) * bound * qpt
-            self.risk.trade(market, pos, -size, notional)
-            self.risk.trade(market, fund, size, notional)
+            size = abs(pos.size)
+            trade_id = self.transfer(market, pos, fund, size, bound, "ins")
             emit(engine, "perp.liquidation", pos.account, symbol=symbol, step="insurance",
-                 qty=abs(size), price=bound)  # fmt: skip
+                 qty=size, price=bound, trade_id=trade_id)  # fmt: skip
             emit(engine, "perp.insurance", symbol, balance=market.insurance,
                  position=fund.size)  # fmt: skip
         else:
@@ -243,7 +258,6 @@ class Liquidator:
     def deleverage(self, market: Market, pos: Position, price: int) -> None:
         """Close pos against the opposite positions, highest rank first, at price."""
         engine = self.engine
-        qpt = market.spec.instrument.quote_per_tick_lot
         opposite = [
             p
             for p in self.perps.positions[market.symbol].values()
@@ -254,16 +268,57 @@ class Liquidator:
             if not pos.size:
                 break
             qty = min(abs(pos.size), abs(other.size))
-            notional = qty * price * qpt
             if other.account != INSURANCE:
                 self._cancel_orders(market, other)
-            self.risk.trade(market, pos, qty if pos.size < 0 else -qty, notional)
-            self.risk.trade(market, other, qty if other.size < 0 else -qty, notional)
+            trade_id = self.transfer(market, pos, other, qty, price, "adl")
             emit(engine, "perp.liquidation", pos.account, symbol=market.symbol, step="adl",
-                 qty=qty, price=price, counterparty=other.account)  # fmt: skip
+                 qty=qty, price=price, counterparty=other.account,
+                 trade_id=trade_id)  # fmt: skip
             if other.account != INSURANCE:
                 emit(engine, "perp.liquidation", other.account, symbol=market.symbol,
-                     step="deleveraged", qty=qty, price=price)  # fmt: skip
+                     step="deleveraged", qty=qty, price=price, trade_id=trade_id)  # fmt: skip
+
+    def transfer(
+        self, market: Market, pos: Position, other: Position, qty: int, price: int, tag: str
+    ) -> int:
+        """pos closes qty lots against other at price, outside the book (an insurance
+        takeover or a deleveraging): booked as a trade like any other, so that both
+        accounts' fills, the drop copy and the store show it. Each side gets an order of
+        its own, accepted and filled at once (client order id ``<tag>-<seq>-<n>``); pos
+        is the taker, other the maker; no fee, the book and its last price untouched.
+        Returns the trade id."""
+        engine = self.engine
+        symbol = market.symbol
+        notional = qty * price * market.spec.instrument.quote_per_tick_lot
+        side = _SELL if pos.size > 0 else _BUY
+        out = engine.out
+        ids: list[tuple[int, str]] = []
+        for who, who_side in ((pos, side), (other, 3 - side)):
+            order_id = self.next_order_id()
+            client_id = f"{tag}-{engine.seq}-{order_id - INTERNAL_ORDER_IDS}"
+            ids.append((order_id, client_id))
+            out.append(
+                OrderAccepted(
+                    engine.seq, engine.ts_us, len(out), order_id, who.account, symbol,
+                    client_id, who_side, _LIMIT, price, qty, TimeInForce.IOC, 0, False,
+                    Stp.NONE, 0,
+                )
+            )  # fmt: skip
+        delta = -qty if side == _SELL else qty  # pos's; other takes the other side
+        self.risk.trade(market, pos, delta, notional)
+        self.risk.trade(market, other, -delta, notional)
+        book = engine.listings[symbol].book
+        book.md_seq += 1
+        engine.trade_id += 1
+        (taker_id, taker_client), (maker_id, maker_client) = ids
+        out.append(
+            Trade(
+                engine.seq, engine.ts_us, len(out), symbol, book.md_seq, engine.trade_id,
+                price, qty, side, maker_id, other.account, maker_client, 0, qty, notional, 0,
+                taker_id, pos.account, taker_client, 0, qty, notional, 0,
+            )
+        )  # fmt: skip
+        return engine.trade_id
 
     def _cover_deficit(self, market: Market, pos: Position) -> None:
         """A flat isolated position's negative margin, or a cross wallet left negative

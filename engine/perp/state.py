@@ -14,10 +14,15 @@ from typing import Any, Final
 from engine.perp.commands import AddPerpInstrument
 from engine.perp.spec import PerpSpec
 
-__all__ = ["DEFAULT_LEVERAGE", "INSURANCE", "Market", "Perps", "Position"]
+__all__ = ["DEFAULT_LEVERAGE", "INSURANCE", "INTERNAL_ORDER_IDS", "Market", "Perps", "Position"]
 
 INSURANCE: Final = "@insurance"
 """The account id under which a market's insurance fund holds positions it took over."""
+
+INTERNAL_ORDER_IDS: Final = 1 << 52
+"""The orders the engine places or books itself for a liquidation (slices, insurance
+takeovers, deleveraging) take ids above this, one by one: a NewOrder's id is its seq,
+which never gets this far, and they stay below 2**53, exact in any JSON reader."""
 
 DEFAULT_LEVERAGE: Final = 20
 """An account's leverage on a perpetual until it sets one (capped by the maximum)."""
@@ -172,6 +177,8 @@ class Perps:
         self.markets: dict[str, Market] = {}
         #: symbol -> account -> position, in creation order (deterministic iteration)
         self.positions: dict[str, dict[str, Position]] = {}
+        #: internal order ids handed out so far (the last is INTERNAL_ORDER_IDS + this)
+        self.internal_orders = 0
 
     def position(self, account: str, symbol: str) -> Position:
         """The account's position (created flat at the default leverage)."""
@@ -198,10 +205,12 @@ class Perps:
                 symbol: {acct: pos.to_state() for acct, pos in book.items()}
                 for symbol, book in self.positions.items()
             },
+            "internal_orders": self.internal_orders,
         }
 
     def from_state(self, state: dict[str, Any]) -> None:
         self.markets = {s: Market.from_state(row) for s, row in state.get("markets", {}).items()}
+        self.internal_orders = state.get("internal_orders", 0)  # absent before the ids
         self.positions = {}
         for symbol, book in state.get("positions", {}).items():
             rows: dict[str, Position] = {}

@@ -161,7 +161,7 @@ class Replayer:
                 self.audit_head = audited[-1]
             if len(instruments) != len(engine.listings):
                 instruments = {s: lst.instrument for s, lst in engine.listings.items()}
-            self.ledger.apply(events, instruments, rows)
+            self.ledger.apply(events, instruments, rows, engine.perps.markets)
             self.last_crc = record.crc
         for source in self.row_sources:
             source(rows)

@@ -7,12 +7,16 @@ buyer and seller, each fee from its payer to ``@fees``); what a command moved be
 those (deposits, withdrawals, transfers, adjustments, fees credited to revenue
 accounts) is read from the BalanceChanged totals and booked with the reason the
 command's events name. Pseudo accounts start with ``@``: ``@fees`` (fees collected,
-not yet credited to an account) and ``@external`` (money entering or leaving the venue).
+not yet credited to an account), ``@external`` (money entering or leaving the venue)
+and ``@perp`` (the perpetuals: a perp trade exchanges no notional and no base asset, it
+moves positions; what the wallets of the accounts whose positions a command touched
+gain or lose beyond fees, realized PnL, funding, margin, liquidation fees and the
+insurance fund's cover, comes from or goes to ``@perp``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -39,6 +43,7 @@ from gateway.follower.audit import AuditRow
 __all__ = [
     "EXTERNAL",
     "FEES",
+    "PERP",
     "Ledger",
     "Rows",
     "order_rows",
@@ -47,6 +52,7 @@ __all__ = [
 
 FEES: Final = "@fees"
 EXTERNAL: Final = "@external"
+PERP: Final = "@perp"
 _BUY: Final = int(Side.BUY)
 _ORDER_COMMANDS: Final = (NewOrder, Cancel, Replace, MassCancel)
 
@@ -237,13 +243,25 @@ class Ledger:
         events: list[Event],
         instruments: Mapping[str, Instrument],
         rows: Rows,
+        perps: Container[str] = frozenset(),
     ) -> None:
         """The legs of one command. Afterwards every real account's running balance
-        equals the total its last BalanceChanged reported."""
+        equals the total its last BalanceChanged reported. ``perps``: the symbols that
+        are perpetuals."""
         legs: list[tuple[str, str, int, str, str, int]] = []
+        traded = False
+        perp_accounts: set[str] = set()
         for ev in events:
             if type(ev) is Trade:
-                _trade_legs(ev, instruments[ev.symbol], legs)
+                traded = True
+                inst = instruments[ev.symbol]
+                if ev.symbol in perps:
+                    _fee_legs(ev, inst.quote, legs)
+                    perp_accounts.update((ev.maker_account, ev.taker_account))
+                else:
+                    _trade_legs(ev, inst, legs)
+            elif type(ev) is VenueEvent and ev.kind.startswith("perp."):
+                perp_accounts.add(ev.subject)  # an account, or a symbol (no balance)
         moved: dict[tuple[str, str], int] = {}
         for account, asset, amount, _, _, _ in legs:
             moved[(account, asset)] = moved.get((account, asset), 0) + amount
@@ -254,8 +272,11 @@ class Ledger:
                 rest = ev.total - self.balances.get(key, 0) - moved.get(key, 0)
                 if rest:
                     residual[key] = rest
+        if perp_accounts and residual:
+            perp = {key: v for key, v in residual.items() if key[0] in perp_accounts}
+            residual = {key: v for key, v in residual.items() if key[0] not in perp_accounts}
+            _residual_legs(perp, PERP, "perp", legs)
         if residual:
-            traded = bool(legs)
             reason = "fee" if traded else _reason(events)
             _residual_legs(residual, FEES if traded else EXTERNAL, reason, legs)
         seq, ts_us = (events[0].seq, events[0].ts_us) if events else (0, 0)
@@ -283,6 +304,12 @@ def _trade_legs(
     legs.append((seller, quote, notional, "trade", buyer, tid))
     legs.append((seller, base, -base_units, "trade", buyer, tid))
     legs.append((buyer, base, base_units, "trade", seller, tid))
+    _fee_legs(t, quote, legs)
+
+
+def _fee_legs(t: Trade, quote: str, legs: list[tuple[str, str, int, str, str, int]]) -> None:
+    """Each fee from its payer to ``@fees`` (a rebate the other way)."""
+    tid = t.trade_id
     for payer, fee in ((t.maker_account, t.maker_fee), (t.taker_account, t.taker_fee)):
         if fee:
             reason = "fee" if fee > 0 else "rebate"

@@ -3,6 +3,8 @@ PositionReport (AP) per open perpetual position of the account."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from engine.commands import AdjustBalance, NewOrder
 from engine.model import OrdType, Side
 from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice
@@ -104,11 +106,16 @@ async def test_the_drop_copy_carries_a_liquidation_fill(app: App, fix_login: Con
     events = await submit_applied(app, SetIndexPrice(SYMBOL, 47_600 * usd))
     steps = [e.data["step"] for e in events if getattr(e, "kind", "") == "perp.liquidation"]
     assert steps == ["canceled", "slice", "recovered"]
+    (slice_step,) = [e for e in events if getattr(e, "kind", "") == "perp.liquidation"
+                     and e.data["step"] == "slice"]  # fmt: skip
     fills = []
     while len(fills) < 2:
         er = await dc.expect("8")
         if er.get_str(150) == "F":
             fills.append(tags(er, 1, 55, 54, 31, 32))
+            if er.get_str(1) == "ACC1":  # the liquidation order's own id, on its fill
+                assert er.get_str(37) == str(slice_step.data["order_id"])
+                assert (er.get_str(11) or "").startswith("liq-")
     assert fills == [
         {1: "ACC1", 55: SYMBOL, 54: "2", 31: "48500", 32: "0.1"},
         {1: "ACC3", 55: SYMBOL, 54: "1", 31: "48500", 32: "0.1"},
@@ -120,3 +127,46 @@ async def test_the_drop_copy_carries_a_liquidation_fill(app: App, fix_login: Con
     await client.send("AN", AN)
     await client.expect("AO")
     assert tags(await client.expect("AP"), 704, 705) == {704: "0.3", 705: "0"}
+
+
+async def test_the_drop_copy_carries_both_sides_of_a_deleveraging(
+    app: App, fix_login: Connect
+) -> None:
+    """ACC1 (1,000 USDT) is long 0.4 from 50,000 against ACC2; the index gaps to 47,000
+    with no bid and no insurance fund: ACC2 is deleveraged at the bankruptcy price
+    (about 47,500). DC1 gets a fill for each side, each on an order of its own (accepted
+    first), flagged by its ``adl-`` ClOrdID."""
+    await app.perp_ticker.stop()
+    usd = 10
+    commands = [
+        AddPerpInstrument(SYMBOL, "BTC", "USDT", "0.1", "0.001", max_leverage=125,
+                          tiers="0:0.004:125"),
+        SetMarketState("DEMO", SYMBOL, MarketState.ENABLED),
+        AdjustBalance("ACC1", "USDT", 1_005 * 10**8),
+        AdjustBalance("ACC2", "USDT", 100_000 * 10**8),
+        SetIndexPrice(SYMBOL, 50_000 * usd), PerpTick(SYMBOL),
+        NewOrder("ACC2", SYMBOL, Side.SELL, OrdType.LIMIT, 400, 50_000 * usd),
+        NewOrder("ACC1", SYMBOL, Side.BUY, OrdType.LIMIT, 400, 50_000 * usd),
+    ]  # fmt: skip
+    for command in commands:
+        events = await submit_applied(app, command)
+        assert not [e for e in events if type(e).__name__ == "OrderRejected"], events
+    dc = await fix_login("DC1")
+    events = await submit_applied(app, SetIndexPrice(SYMBOL, 47_000 * usd))
+    liquidation = [e for e in events if getattr(e, "kind", "") == "perp.liquidation"]
+    assert [e.data["step"] for e in liquidation] == ["canceled", "adl", "deleveraged"]
+    price = format(Decimal(liquidation[1].data["price"]).scaleb(-1).normalize(), "f")
+    news: dict[str, str] = {}
+    fills: dict[str, dict[int, str]] = {}
+    while len(fills) < 2:
+        er = await dc.expect("8")
+        if er.get_str(150) == "0":
+            news[er.get_str(1) or ""] = er.get_str(37) or ""
+        elif er.get_str(150) == "F":
+            fills[er.get_str(1) or ""] = tags(er, 37, 11, 54, 31, 32, 39)
+    for account, side in (("ACC1", "2"), ("ACC2", "1")):
+        fill = fills[account]
+        assert fill[37] == news[account]  # the fill's order was accepted first
+        assert fill[11].startswith("adl-")
+        assert (fill[54], fill[31], fill[32], fill[39]) == (side, price, "0.4", "2")
+    assert fills["ACC1"][37] != fills["ACC2"][37]

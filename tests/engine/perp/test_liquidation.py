@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.core import Engine
-from engine.events import CloseReason, OrderCanceled
+from engine.events import CloseReason, Event, OrderAccepted, OrderCanceled
 from engine.journal import JournalWriter, recover, write_snapshot
 from engine.model import Side
 from engine.perp.commands import DepositInsurance, SetIndexPrice
@@ -98,7 +98,7 @@ def test_insurance_fund_takes_over_at_the_bankruptcy_price() -> None:
     start = total_value(eng, PX)
     events = mark_at(eng, 47_000 * USD)  # a gap: equity -200
     assert steps(events) == ["canceled", "insurance"]
-    assert trades(events) == []
+    assert [t.maker_account for t in trades(events)] == [INSURANCE]  # off the book
     assert size(eng, "A") == 0 and wallet(eng, "A")[0] == 0
     fund = eng.perps.positions[SYMBOL][INSURANCE]
     assert (fund.size, fund.entry) == (LONG, LONG * 47_500 * USD * 10_000)
@@ -187,3 +187,68 @@ def test_an_index_before_the_first_tick_sets_no_mark() -> None:
     events = eng.submit(SetIndexPrice(SYMBOL, PX))
     assert kinds(events) == ["perp.index"]
     assert eng.perps.markets[SYMBOL].mark == 0
+
+
+def _fund_slice_and_adl() -> tuple[Engine, list[Event]]:
+    """A is liquidated by one 0.1 slice into C's bid at 47,800, the fund (100 USDT) cannot
+    take the rest, so B (short 0.4) is deleveraged at the bankruptcy price."""
+    eng = setup(liquidation_slice_lots=100)
+    eng.submit(DepositInsurance(SYMBOL, 100 * USDT))
+    eng.submit(order("C", Side.BUY, 47_800 * USD, 100))
+    events = mark_at(eng, 47_000 * USD)
+    assert steps(events) == ["canceled", "slice", "adl", "deleveraged"]
+    return eng, events
+
+
+def test_liquidation_and_adl_orders_take_ids_of_their_own() -> None:
+    """Every order the engine places or books for a liquidation has its own id, above
+    every NewOrder's (a seq), and each fill names the order it belongs to."""
+    eng, events = _fund_slice_and_adl()
+    accepted = [e for e in events if isinstance(e, OrderAccepted)]
+    ids = [e.order_id for e in accepted]
+    # a slice that fills, one that finds no bid above the bound, both sides of the ADL
+    assert len(ids) == len(set(ids)) == 4
+    assert all(i > eng.last_seq + 10**15 for i in ids)
+    slice_fill, adl = trades(events)
+    assert slice_fill.taker_order_id == ids[0] and accepted[0].account == "A"
+    assert (adl.taker_order_id, adl.maker_order_id) == (ids[2], ids[3])
+    assert (accepted[2].account, accepted[3].account) == ("A", "B")
+    assert adl.trade_id == slice_fill.trade_id + 1 == eng.trade_id
+    liq = venue(events, "perp.liquidation")
+    assert liq[1].data["order_id"] == ids[0]
+    assert liq[2].data["trade_id"] == adl.trade_id
+    # the next liquidation continues the sequence
+    open_trader(eng, "E", 1_000 * USDT)
+    eng.submit(order("C", Side.SELL, 47_000 * USD, LONG))
+    eng.submit(order("E", Side.BUY, 47_000 * USD, LONG))
+    later = [e for e in mark_at(eng, 44_000 * USD) if isinstance(e, OrderAccepted)]
+    assert later and later[0].order_id == ids[-1] + 1
+
+
+def test_adl_fills_are_trades_for_both_sides() -> None:
+    """Deleveraging books a Trade at the bankruptcy price between the liquidated account
+    (taker) and the deleveraged one (maker), flagged by the ``adl-`` client order ids,
+    with no fee; the book is untouched and its last price stays."""
+    eng, events = _fund_slice_and_adl()
+    _, adl = trades(events)
+    assert (adl.taker_account, adl.maker_account) == ("A", "B")
+    assert (
+        adl.taker_side == Side.SELL
+        and adl.price == venue(events, "perp.liquidation")[2].data["price"]
+    )
+    assert adl.qty == 300 and adl.maker_fee == adl.taker_fee == 0
+    assert adl.taker_client_order_id.startswith("adl-")
+    assert adl.maker_client_order_id.startswith("adl-")
+    assert (adl.taker_leaves, adl.maker_leaves) == (0, 0)
+    assert (adl.taker_filled, adl.maker_filled) == (300, 300)
+    assert eng.listings[SYMBOL].book.last_price == 47_800 * USD
+
+
+def test_an_insurance_takeover_is_a_trade_with_the_fund() -> None:
+    eng = setup()
+    eng.submit(DepositInsurance(SYMBOL, 10_000 * USDT))
+    events = mark_at(eng, 47_000 * USD)
+    (fill,) = trades(events)
+    assert (fill.taker_account, fill.maker_account) == ("A", INSURANCE)
+    assert (fill.price, fill.qty, fill.taker_fee) == (47_500 * USD, LONG, 0)
+    assert fill.taker_client_order_id.startswith("ins-")
