@@ -205,7 +205,11 @@ class App:
             from gateway.follower.supervisor import FollowerSupervisor
 
             follower = FollowerSupervisor(
-                self.config, self.registry, lambda: self.host.engine.last_seq, self.reconciled
+                self.config,
+                self.registry,
+                lambda: self.host.engine.last_seq,
+                self.reconciled,
+                self.admin.console.stored if self.admin is not None else None,
             )
             self.host.snapshots.retain = follower.retention
             await follower.start()

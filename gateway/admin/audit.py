@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -86,6 +87,8 @@ class AuditLog:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="admin-audit")
         self._fh: IO[bytes] | None = None
         self._prev = ""
+        #: told each record as it is queued (the console pushes it to the audit view)
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
@@ -99,6 +102,8 @@ class AuditLog:
     def write(self, record: dict[str, Any]) -> None:
         """Queue one record; never blocks the loop."""
         self._thread.submit(self._append, record).add_done_callback(_log_failure)
+        for listener in self.listeners:
+            listener(record)
 
     def _append(self, record: dict[str, Any]) -> None:
         assert self._fh is not None

@@ -45,6 +45,7 @@ class FollowerSupervisor:
         registry: Registry,
         last_seq: Callable[[], int],
         reconciled: ReconcileMetrics | None = None,
+        on_stored: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
         self.proc: asyncio.subprocess.Process | None = None
@@ -68,6 +69,8 @@ class FollowerSupervisor:
         registry.gauge(
             "gw_follower_restarts_total", "Times the follower was restarted", kind="counter"
         ).set_source(lambda: self.restarts)
+        #: told each stored position the follower reports (the console's alert pushes)
+        self.on_stored = on_stored
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -146,6 +149,8 @@ class FollowerSupervisor:
                     continue
                 self.applied_seq = int(status["applied_seq"])
                 self.store_up = bool(status["store_up"])
+                if self.on_stored is not None:
+                    self.on_stored(self.applied_seq)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 log.warning("follower.bad_status_line", line=line[:200].decode(errors="replace"))
 

@@ -9,6 +9,14 @@ cannot send the signature headers). Each ``state`` event is the whole console st
 at least every ``HEARTBEAT_S`` (the overview's rates move with time), never more often
 than every ``MIN_GAP_S`` per client: a burst of fills costs one push.
 
+With each push go the changes the on-demand views need (each a ``Changes`` log the
+stream reads from its own position): ``audit`` events carry the new audit records,
+``accounts`` the accounts a committed batch touched (their rows as the accounts view
+shows them), and ``alerts``, for the roles that may read the alert queue only, the
+queue entries that were raised or moved since, read from the follower's store when
+the follower reports that it stored past them (``stored``). Each says ``complete``:
+false when the stream fell behind what is kept, and the page then reloads that view.
+
 The stream ends when the operator is disabled, and when the gateway stops.
 """
 
@@ -21,12 +29,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
+import structlog
 from aiohttp import web
 
-from engine.events import VenueEvent
+from engine.events import (
+    AdminApplied,
+    BalanceChanged,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderReplaced,
+    Trade,
+    VenueEvent,
+)
 from gateway.admin.console import views
+from gateway.admin.console.changes import Changes
 from gateway.admin.problems import Problem
 from gateway.admin.routes import STAFF
+from gateway.follower.store import StoreUnavailable
+from gateway.follower.surveillance.store import SUMMARY_COLUMNS, AlertFilter, list_alerts
 from gateway.host import EventBatch
 
 if TYPE_CHECKING:
@@ -40,6 +61,12 @@ STREAM_PATH: Final = "/console/stream"
 HEARTBEAT_S: Final = 1.0
 MIN_GAP_S: Final = 0.1
 _FUNDS_KINDS: Final = ("withdrawal.", "deposit.")
+#: changes kept for streams that fell behind, and most sent in one push
+_KEPT: Final = 2000
+_MOST_ACCOUNTS: Final = 200
+_ALERT_PAGE: Final = 500
+_ORDER_EVENTS: Final = (OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced, BalanceChanged)
+log = structlog.get_logger("gateway.admin.console")
 _TYPES: Final = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 #: the shipped assets, the only names served
 _ASSETS: Final = frozenset(
@@ -67,6 +94,26 @@ class ConsoleFeed:
         self._funds_version = 0
         self._funds: tuple[int, dict[str, Any]] | None = None
         self._closing = asyncio.Event()
+        self.audit: Changes[dict[str, Any]] = Changes(_KEPT)
+        self.accounts: Changes[str] = Changes(_KEPT)
+        self.alerts: Changes[dict[str, Any]] = Changes(_KEPT)
+        #: the roles of the alert queue's route: only they get alert pushes
+        self.analysts = next(
+            (
+                r.roles
+                for r in server.routes
+                if (r.method, r.path) == ("GET", "/surveillance/alerts")
+            ),
+            frozenset(),
+        )
+        #: the follower's stored position, what the alert pushes have read up to, the
+        #: newest alert seen (seq, id), and alerts reviewed since: id -> the step's seq
+        self._stored = 0
+        self._alerts_read = 0
+        self._alerts_after: tuple[int, str] | None = None
+        self._reviewed: dict[str, int] = {}
+        self._alerts_lock = asyncio.Lock()
+        server.audit.listeners.append(self.audited)
 
     def attach(self, app: App) -> None:
         """The gateway whose edges the views read (App calls this once it built them)."""
@@ -83,10 +130,42 @@ class ConsoleFeed:
         self.version += 1
         if not self._waiting:
             return
+        funds = False
+        touched: dict[str, None] = {}
+        accounts = self.server.host.engine.accounts
         for event in batch.events:
-            if type(event) is VenueEvent and event.kind.startswith(_FUNDS_KINDS):
-                self._funds_version += 1
-                break
+            if isinstance(event, Trade):
+                touched[event.maker_account] = touched[event.taker_account] = None
+            elif isinstance(event, _ORDER_EVENTS):
+                touched[event.account] = None
+            elif isinstance(event, AdminApplied):  # account commands name the account first
+                touched[event.detail.partition(" ")[0]] = None
+            elif isinstance(event, VenueEvent):
+                funds = funds or event.kind.startswith(_FUNDS_KINDS)
+                if event.kind == "alert.reviewed":
+                    self._reviewed[event.subject] = event.seq
+                touched[event.subject] = None
+                touched[str(event.data.get("account", ""))] = None
+        if funds:
+            self._funds_version += 1
+        for account in touched:
+            if account in accounts:
+                self.accounts.add(account)
+        self._wake()
+
+    def audited(self, record: dict[str, Any]) -> None:
+        """An admin audit record was written (the audit log calls this)."""
+        if self._waiting:
+            self.audit.add(record)
+            self._wake()
+
+    def stored(self, seq: int) -> None:
+        """The follower stored everything up to ``seq`` (its status line says so)."""
+        self._stored = seq
+        if self._waiting:
+            self._wake()
+
+    def _wake(self) -> None:
         for waiting in self._waiting:
             waiting.set()
 
@@ -146,6 +225,14 @@ class ConsoleFeed:
             self._funds = None  # funds events are not watched while nobody looks
         self._waiting.add(wake)
         operators = self.server.host.engine.operators
+        analyst = operator.role in self.analysts
+        if analyst and self._alerts_after is None:
+            await self._alerts_start()
+        seen = {
+            "audit": self.audit.last,
+            "accounts": self.accounts.last,
+            "alerts": self.alerts.last,
+        }
         try:
             await response.write(b"retry: 2000\n\n")
             while not self._closing.is_set():
@@ -155,6 +242,10 @@ class ConsoleFeed:
                     break
                 wake.clear()
                 await response.write(b"event: state\ndata: " + self.state() + b"\n\n")
+                if analyst:
+                    await self._alerts_refresh()
+                for event in self._changes(seen, analyst):
+                    await response.write(event)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), HEARTBEAT_S)
                 await asyncio.sleep(MIN_GAP_S)
@@ -163,6 +254,66 @@ class ConsoleFeed:
         finally:
             self._waiting.discard(wake)
         return response
+
+    def _changes(self, seen: dict[str, int], analyst: bool) -> list[bytes]:
+        """The change events one stream has not had yet (and moves its positions)."""
+        out: list[bytes] = []
+        records, complete = self.audit.since(seen["audit"])
+        seen["audit"] = self.audit.last
+        if records or not complete:
+            out.append(_event("audit", {"records": records, "complete": complete}))
+        touched, complete = self.accounts.since(seen["accounts"])
+        seen["accounts"] = self.accounts.last
+        unique = list(dict.fromkeys(touched))
+        if len(unique) > _MOST_ACCOUNTS:
+            unique, complete = [], False
+        if unique or not complete:
+            engine = self.server.host.engine
+            rows = [views.account_view(engine, a) for a in unique if a in engine.accounts]
+            out.append(_event("accounts", {"accounts": rows, "complete": complete}))
+        if analyst:
+            entries, complete = self.alerts.since(seen["alerts"])
+            seen["alerts"] = self.alerts.last
+            if entries or not complete:
+                out.append(_event("alerts", {"alerts": entries, "complete": complete}))
+        return out
+
+    async def _alerts_start(self) -> None:
+        """Alerts are pushed from the newest one stored when the first analyst looks."""
+        async with self._alerts_lock:
+            if self._alerts_after is not None or self.app is None:
+                return
+            try:
+                rows = await self.app.readstore.fetch(
+                    "SELECT seq, alert_id FROM alerts ORDER BY seq DESC, alert_id DESC LIMIT 1"
+                )
+            except StoreUnavailable:
+                rows = []  # no store yet: every alert it will hold is new
+            self._alerts_after = (int(rows[0][0]), str(rows[0][1])) if rows else (0, "")
+            self._alerts_read = self._stored
+
+    async def _alerts_refresh(self) -> None:
+        """Read what the follower stored since the last read: new alerts, and those
+        whose review step it now holds. One read per stored position for every stream."""
+        async with self._alerts_lock:
+            stored, app, after = self._stored, self.app, self._alerts_after
+            if stored <= self._alerts_read or app is None or after is None:
+                return
+            due = [alert for alert, seq in self._reviewed.items() if seq <= stored]
+            try:
+                new = await list_alerts(app.readstore, AlertFilter(after=after, limit=_ALERT_PAGE))
+                moved = await _alerts_by_id(app.readstore, due)
+            except StoreUnavailable as exc:
+                log.warning("console.alerts_unreadable", error=str(exc))
+                return
+            for alert in due:
+                self._reviewed.pop(alert, None)
+            if new:
+                self._alerts_after = (int(new[-1]["seq"]), str(new[-1]["alert_id"]))
+            if len(new) < _ALERT_PAGE:  # else the next push reads on
+                self._alerts_read = stored
+            for entry in [*moved, *new]:
+                self.alerts.add(entry)
 
     def state(self) -> bytes:
         """The current state as JSON: built once per change (or gap) for every client."""
@@ -192,3 +343,17 @@ class ConsoleFeed:
         if cached is None or cached[0] != self._funds_version:
             cached = self._funds = (self._funds_version, views.funds(app))
         return cached[1]
+
+
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+async def _alerts_by_id(reader: Any, ids: list[str]) -> list[dict[str, Any]]:
+    """The queue entries of these alerts, as the queue lists them."""
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM alerts WHERE alert_id IN ({marks})"
+    rows = await reader.fetch(sql, *ids)
+    return [dict(zip(SUMMARY_COLUMNS, row, strict=True)) for row in rows]

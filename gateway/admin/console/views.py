@@ -11,15 +11,17 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from engine.model import units_to_decimal
 from engine.venue.credentials import fix_session_key
 from gateway.admin.routes.funds import deposit_view, withdrawal_view
 from gateway.marketdata import levels_as_strings
 from gateway.metrics import Counter, Gauge, Histogram, Registry
 
 if TYPE_CHECKING:
+    from engine.core import Engine
     from gateway.app import App
 
-__all__ = ["Sampler", "funds", "markets", "overview", "sessions"]
+__all__ = ["Sampler", "account_view", "funds", "markets", "overview", "sessions"]
 
 #: price levels per side and trades per instrument in a markets view
 DEPTH: Final = 10
@@ -255,3 +257,27 @@ def sessions(app: App, since: dict[str, int]) -> list[dict[str, Any]]:
                 }
             )
     return found
+
+
+def account_view(engine: Engine, account_id: str) -> dict[str, Any]:
+    """One account as the accounts view shows it (the search's rows and the pushes)."""
+    account = engine.accounts[account_id]
+    info = engine.tenancy.accounts.get(account_id)
+    return {
+        "account": account_id,
+        "tenant": account.tenant,
+        "label": info.label if info is not None else "",
+        "enabled": account.enabled,
+        "status": info.status.name.lower() if info is not None else "",
+        "kyc": info.kyc_status.name.lower() if info is not None else "",
+        "open_orders": account.open_orders,
+        "limits": {  # "0": none
+            "max_open_orders": str(account.max_open_orders),
+            "max_order_qty": units_to_decimal(account.max_order_qty),
+            "max_order_notional": units_to_decimal(account.max_order_notional),
+        },
+        "balances": {
+            asset: {"total": units_to_decimal(b.total), "held": units_to_decimal(b.held)}
+            for asset, b in account.balances.items()
+        },
+    }

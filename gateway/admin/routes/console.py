@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
-from engine.model import units_to_decimal
 from gateway.admin.audit import audit_path, read_tail
+from gateway.admin.console.views import account_view
 from gateway.admin.problems import Problem
 from gateway.admin.routes import STAFF, Call, Route, ascii_int
 from gateway.admin.schema import obj
@@ -41,26 +41,7 @@ async def search_accounts(call: Call) -> dict[str, Any]:
         label = info.label if info is not None else ""
         if query and not any(query in t.lower() for t in (account_id, account.tenant, label)):
             continue
-        found.append(
-            {
-                "account": account_id,
-                "tenant": account.tenant,
-                "label": label,
-                "enabled": account.enabled,
-                "status": info.status.name.lower() if info is not None else "",
-                "kyc": info.kyc_status.name.lower() if info is not None else "",
-                "open_orders": account.open_orders,
-                "limits": {  # "0": none
-                    "max_open_orders": str(account.max_open_orders),
-                    "max_order_qty": units_to_decimal(account.max_order_qty),
-                    "max_order_notional": units_to_decimal(account.max_order_notional),
-                },
-                "balances": {
-                    asset: {"total": units_to_decimal(b.total), "held": units_to_decimal(b.held)}
-                    for asset, b in account.balances.items()
-                },
-            }
-        )
+        found.append(account_view(engine, account_id))
         if len(found) == limit:
             break
     return {"accounts": found}

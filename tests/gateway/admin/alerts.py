@@ -37,7 +37,9 @@ async def wash_trades(admin: AdminClient) -> None:
 
 
 async def follow(admin: AdminClient) -> None:
-    """Run the journal follower (surveillance on) into the store the gateway reads."""
+    """Run the journal follower (surveillance on) into the store the gateway reads, and
+    tell the gateway's console what it stored (as the supervisor does from its status
+    lines)."""
     config = admin.app.config
     follower = Follower(FollowerSettings(Path(config.journal.dir)))
     record_alerts(follower.replayer, load_settings(config.surveillance))
@@ -46,3 +48,5 @@ async def follow(admin: AdminClient) -> None:
     while await follower.step(stop):
         pass
     await follower.close()
+    if admin.app.admin is not None:
+        admin.app.admin.console.stored(admin.app.host.engine.last_seq)

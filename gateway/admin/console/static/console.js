@@ -188,6 +188,7 @@ async function connect() {
           else if (line.startsWith("retry: ")) retry = Number(line.slice(7)) || retry;
         }
         if (name === "state") render(JSON.parse(data));
+        else if (name in pushed) pushed[name](JSON.parse(data));
         else if (name === "bye") { notice("The gateway closed the console stream: " + data, true); logout(); return; }
       }
     }
@@ -408,46 +409,63 @@ function actionButton(label, route, danger, onClick) {
   return button;
 }
 
+function accountRow(a) {
+  const balances = Object.entries(a.balances).map(([asset, b]) => `${asset} ${b.total} / ${b.held}`).join(", ");
+  const actions = el("span", null, "actions");
+  const target = encodeURIComponent(a.account);
+  actions.append(
+    actionButton(a.enabled ? "Disable" : "Enable", "PUT /accounts/{account}/enabled", a.enabled, () =>
+      confirmThen(`${a.enabled ? "Disable" : "Enable"} trading for account ${a.account}.`,
+        (reason) => api("PUT", `/accounts/${target}/enabled`, { enabled: !a.enabled, reason }))),
+    actionButton("Cancel all", "POST /mass-cancel", true, () =>
+      confirmThen(`Cancel every open order of account ${a.account} (${a.open_orders} open).`,
+        (reason) => api("POST", "/mass-cancel", { account: a.account, reason }))),
+  );
+  const limits = Object.entries(a.limits).filter(([, v]) => v !== "0").map(([k, v]) => `${k.replace(/_/g, " ")} ${v}`).join(", ") || "none";
+  const tr = row([a.account, a.tenant || "—", a.status || "—", a.kyc || "—", a.enabled ? "enabled" : "DISABLED", a.open_orders, limits, balances, actions]);
+  tr.dataset.account = a.account;
+  return tr;
+}
+
 async function searchAccounts(event) {
   if (event) event.preventDefault();
   const q = $("account-q").value.trim();
   try {
     const { accounts } = await api("GET", `/console/accounts?q=${encodeURIComponent(q)}&limit=200`);
-    fill($("accounts").tBodies[0], accounts.map((a) => {
-      const balances = Object.entries(a.balances).map(([asset, b]) => `${asset} ${b.total} / ${b.held}`).join(", ");
-      const actions = el("span", null, "actions");
-      const target = encodeURIComponent(a.account);
-      actions.append(
-        actionButton(a.enabled ? "Disable" : "Enable", "PUT /accounts/{account}/enabled", a.enabled, () =>
-          confirmThen(`${a.enabled ? "Disable" : "Enable"} trading for account ${a.account}.`,
-            (reason) => api("PUT", `/accounts/${target}/enabled`, { enabled: !a.enabled, reason }).then(() => searchAccounts()))),
-        actionButton("Cancel all", "POST /mass-cancel", true, () =>
-          confirmThen(`Cancel every open order of account ${a.account} (${a.open_orders} open).`,
-            (reason) => api("POST", "/mass-cancel", { account: a.account, reason }).then(() => searchAccounts()))),
-      );
-      const limits = Object.entries(a.limits).filter(([, v]) => v !== "0").map(([k, v]) => `${k.replace(/_/g, " ")} ${v}`).join(", ") || "none";
-      const tr = row([a.account, a.tenant || "—", a.status || "—", a.kyc || "—", a.enabled ? "enabled" : "DISABLED", a.open_orders, limits, balances, actions]);
-      tr.dataset.account = a.account;
-      return tr;
-    }), "no account matches");
+    fill($("accounts").tBodies[0], accounts.map(accountRow), "no account matches");
   } catch (error) {
     notice(`Accounts: ${error.message}`, true);
   }
 }
 
+const AUDIT_ROWS = 200;
+const auditRow = (r) => row([
+  time(r.ts_ms), r.actor ?? "", r.role ?? "", `${r.method} ${r.path}`, r.status,
+  (r.problem || "").split(":").pop(), r.reason ?? "", r.seq ?? "",
+]);
+
+// The server's filter (routes/console.py _matches), for the records pushed live.
+function auditMatches(r, filter) {
+  if (filter.actor && r.actor !== filter.actor) return false;
+  if (filter.path && !String(r.path ?? "").split("?")[0].includes(filter.path)) return false;
+  const code = String(r.status ?? "");
+  if (filter.status && filter.status.endsWith("xx")) return code[0] === filter.status[0];
+  return !filter.status || code === filter.status;
+}
+
 async function loadAudit(event) {
   if (event) event.preventDefault();
-  const query = new URLSearchParams({ limit: "200" });
+  const query = new URLSearchParams({ limit: String(AUDIT_ROWS) });
+  const filter = {};
   for (const [field, id] of [["actor", "audit-actor"], ["path", "audit-path"], ["status", "audit-status"]]) {
     const value = $(id).value.trim();
+    filter[field] = value;
     if (value) query.set(field, value);
   }
   try {
     const { records } = await api("GET", `/console/audit?${query}`);
-    fill($("audit").tBodies[0], records.map((r) => row([
-      time(r.ts_ms), r.actor ?? "", r.role ?? "", `${r.method} ${r.path}`, r.status,
-      (r.problem || "").split(":").pop(), r.reason ?? "", r.seq ?? "",
-    ])), "no record matches");
+    state.auditFilter = filter;
+    fill($("audit").tBodies[0], records.map(auditRow), "no record matches");
   } catch (error) {
     notice(`Audit: ${error.message}`, true);
   }
@@ -469,18 +487,26 @@ async function loadAlerts(event) {
   if ($("alerts-state").value) query.set("state", $("alerts-state").value);
   try {
     const { alerts } = await api("GET", `${ALERTS}?${query}`);
-    fill($("alerts").tBodies[0], alerts.map((a) => {
-      const open = el("button", "Open");
-      open.type = "button";
-      open.addEventListener("click", () => openAlert(a.alert_id));
-      const tr = row([a.alert_id, a.rule, a.severity, a.owner, a.instrument, `${a.first_seq}–${a.last_seq}`, a.summary, a.state, open]);
-      tr.dataset.alert = a.alert_id;
-      return tr;
-    }), "no alerts");
-    $("alerts-note").textContent = `${alerts.length} alert(s), oldest first`;
+    state.alertsState = $("alerts-state").value;
+    fill($("alerts").tBodies[0], alerts.map(alertRow), "no alerts");
+    alertsCount();
   } catch (error) {
     notice(`Alerts: ${error.message}`, true);
   }
+}
+
+function alertRow(a) {
+  const open = el("button", "Open");
+  open.type = "button";
+  open.addEventListener("click", () => openAlert(a.alert_id));
+  const tr = row([a.alert_id, a.rule, a.severity, a.owner, a.instrument, `${a.first_seq}–${a.last_seq}`, a.summary, a.state, open]);
+  tr.dataset.alert = a.alert_id;
+  return tr;
+}
+
+function alertsCount() {
+  const count = $("alerts").querySelectorAll("tr[data-alert]").length;
+  $("alerts-note").textContent = `${count} alert(s), oldest first`;
 }
 
 async function openAlert(id) {
@@ -503,12 +529,55 @@ function reviewStep(button) {
   confirmThen(`Move alert ${id} to ${step}. Your reason is the analyst note.`, async (note) => {
     const body = { to_state: step, note };
     if (step === "closed") body.reason = note;
-    const answer = await api("POST", `${ALERTS}/${encodeURIComponent(id)}/review`, body);
-    await loadAlerts();
-    await openAlert(id);
-    return answer;
+    return api("POST", `${ALERTS}/${encodeURIComponent(id)}/review`, body);
   });
 }
+
+// ---------------------------------------------------------------- live changes
+
+// What the stream pushes for the views read on demand (besides the state): each
+// updates the open view in place; "complete: false" (the stream fell behind) reloads
+// it. A view that is not open is read again when it opens.
+const pushed = {
+  audit({ records, complete }) {
+    if (state.view !== "audit" || !state.auditFilter) return;
+    if (!complete) { loadAudit(); return; }
+    const body = $("audit").tBodies[0];
+    const fresh = records.filter((r) => auditMatches(r, state.auditFilter));
+    if (!fresh.length) return;
+    body.querySelector("tr.empty")?.remove();
+    body.prepend(...fresh.reverse().map(auditRow)); // newest first
+    while (body.rows.length > AUDIT_ROWS) body.lastElementChild.remove();
+  },
+  accounts({ accounts, complete }) {
+    if (state.view !== "accounts") return;
+    if (!complete) { searchAccounts(); return; }
+    const table = $("accounts");
+    keepFocus(table, () => {
+      for (const a of accounts) {
+        const shown = table.querySelector(`tr[data-account="${CSS.escape(a.account)}"]`);
+        if (shown) shown.replaceWith(accountRow(a));
+      }
+    });
+  },
+  alerts({ alerts, complete }) {
+    if (state.view !== "surveillance" || !allowed(`GET ${ALERTS}`)) return;
+    if (!complete) { loadAlerts(); return; }
+    const body = $("alerts").tBodies[0];
+    keepFocus($("alerts"), () => {
+      for (const a of alerts) {
+        const shown = body.querySelector(`tr[data-alert="${CSS.escape(a.alert_id)}"]`);
+        const wanted = !state.alertsState || a.state === state.alertsState;
+        if (shown && wanted) shown.replaceWith(alertRow(a));
+        else if (shown) shown.remove();
+        else if (wanted) { body.querySelector("tr.empty")?.remove(); body.append(alertRow(a)); }
+      }
+    });
+    alertsCount();
+    const open = $("alert-detail");
+    if (!open.hidden && alerts.some((a) => a.alert_id === open.dataset.alert)) openAlert(open.dataset.alert);
+  },
+};
 
 // ---------------------------------------------------------------- dangerous actions
 

@@ -11,13 +11,20 @@ import time
 import aiohttp
 import pytest
 
+from engine.commands import NewOrder
+from engine.model import OrdType, Side
 from engine.venue.tenancy_commands import SetTenantThreshold
 from gateway.admin.problems import TYPE_PREFIX
 from gateway.app import App
 from tests.conftest import submit_applied
 from tests.gateway.admin.alerts import SURVEILLANCE, follow, wash_trades
 from tests.gateway.admin.conftest import DEMO, AdminClient, MakeAdmin
-from tests.gateway.admin.console.conftest import Browser, MakeBrowser, both_browsers
+from tests.gateway.admin.console.conftest import (
+    PATIENCE_S,
+    Browser,
+    MakeBrowser,
+    both_browsers,
+)
 from tests.gateway.conftest import Connect, order
 
 BTC = 100_000_000
@@ -219,7 +226,7 @@ async def test_disabling_a_fix_session_from_the_console_logs_it_out(
     await browser.shot("sessions", docs="sessions")
     await browser.click(session + " button")
     await browser.confirm("client asked us to cut them off")
-    logout = await client.expect("5")
+    logout = await client.expect("5", PATIENCE_S)
     assert "client asked us to cut them off" in (logout.get_str(58) or ""), logout
     await browser.until(
         "return document.querySelector(arguments[0]).textContent.includes('disabled')", session
@@ -232,11 +239,16 @@ async def test_an_analyst_works_an_alert_from_the_queue(
     make_admin: MakeAdmin, make_browser: MakeBrowser
 ) -> None:
     admin = await make_admin(surveillance=SURVEILLANCE)
-    await wash_trades(admin)
-    await follow(admin)
+    await follow(admin)  # the store exists, without alerts
     browser = await make_browser(admin.app)
     await browser.login(DEMO["compliance"], seed(admin.app, "compliance"))
     await browser.keys("6")
+    await browser.until(
+        "return document.getElementById('alerts-note').textContent === '0 alert(s), oldest first'"
+    )
+    # the queue is open: a new alert is pushed to it, no reload
+    await wash_trades(admin)
+    await follow(admin)
     await browser.until("return document.querySelectorAll('#alerts tr[data-alert]').length === 1")
     alert_id = await browser.js(
         "return document.querySelector('#alerts tr[data-alert]').dataset.alert"
@@ -246,10 +258,13 @@ async def test_an_analyst_works_an_alert_from_the_queue(
     await browser.click('#alert-detail [data-step="in_review"]')
     await browser.confirm("ACC2 is owned by ACC1: looking at the fills")
     await browser.until("return document.getElementById('notice').textContent.includes('Done')")
-    # the step is journaled at once; the store has it once the follower passed it
+    # the step is journaled at once; once the follower stored it, the queue's row and
+    # the open alert show it, no reload
     await follow(admin)
-    await browser.click("#alerts-refresh")
-    await browser.click(f'#alerts tr[data-alert="{alert_id}"] button')
+    await browser.until(
+        "return document.querySelector(arguments[0]).textContent.includes('in_review')",
+        f'#alerts tr[data-alert="{alert_id}"]',
+    )
     await browser.until("return document.getElementById('alert-state').textContent === 'in_review'")
     notes = await browser.js("return document.querySelector('#alert-notes tbody').textContent")
     assert "ACC2 is owned by ACC1: looking at the fills" in notes
@@ -279,6 +294,16 @@ async def test_an_account_is_found_and_disabled_from_the_console(
     await browser.until(
         "return document.querySelectorAll('#accounts tr[data-account]').length === 1"
     )
+    open_orders = f"return document.querySelector('{account}').cells[5].textContent"
+    assert await browser.js(open_orders) == "0"
+    # an order of the account being viewed: its row follows, no reload
+    await submit_applied(
+        app, NewOrder("ACC1", "BTC-USD", Side.BUY, OrdType.LIMIT, 10_000, 4_000_000)
+    )
+    await browser.until(open_orders + " === '1'")
+    assert "USD 1000000000 / 400" in await browser.js(
+        f"return document.querySelector('{account}').cells[7].textContent"
+    )
     await browser.shot("accounts", docs="accounts")
     await browser.click(account + " button")  # Disable comes first
     await browser.confirm("chargeback under investigation")
@@ -288,6 +313,28 @@ async def test_an_account_is_found_and_disabled_from_the_console(
     assert not app.host.engine.accounts["ACC1"].enabled
 
 
+@both_browsers
+async def test_an_admin_action_appears_in_the_open_audit_view(app: App, browser: Browser) -> None:
+    await browser.login(DEMO["ops"], seed(app, "ops"))
+    await browser.keys("7")
+    await browser.type("#audit-path", "/instruments/")
+    await browser.click("#audit-filter button[type=submit]")
+    await browser.until("return document.querySelector('#audit tbody tr.empty')")
+    async with aiohttp.ClientSession() as http:
+        client = AdminClient(app, http)
+        assert (await client.call("GET", "/admin/v1/fix-sessions", role="support")).status == 200
+        body = {"status": "halted", "reason": "exchange-wide incident drill"}
+        reply = await client.call("PUT", "/admin/v1/instruments/ETH-USD/status", body, role="ops")
+        assert reply.status == 200, reply
+    # the action's record is pushed to the top of the open view; the filter holds
+    top = "return document.querySelector('#audit tbody tr')?.textContent"
+    await browser.until(top + "?.includes('exchange-wide incident drill')")
+    rows = await browser.js("return document.querySelector('#audit tbody').textContent")
+    assert "/fix-sessions" not in rows
+    await browser.shot("audit-live")
+
+
+@both_browsers
 async def test_a_fix_session_is_logged_out_from_the_console_and_logs_on_again(
     app: App, browser: Browser, fix_login: Connect
 ) -> None:
@@ -297,7 +344,7 @@ async def test_a_fix_session_is_logged_out_from_the_console_and_logs_on_again(
     session = '#sessions tr[data-session="GATEWAY->CLIENT2"]'
     await browser.click(session + " button.logout")
     await browser.confirm("reset after a stuck sequence")
-    logout = await client.expect("5")
+    logout = await client.expect("5", PATIENCE_S)
     assert logout.get_str(58) == "Logged out by the venue: reset after a stuck sequence", logout
     await client.send("5", [])
     await browser.until(

@@ -14,9 +14,12 @@ import orjson
 from engine.venue.operators import SetOperatorEnabled
 from gateway.admin.problems import TYPE_PREFIX
 from tests.conftest import submit_applied
-from tests.gateway.admin.conftest import DEMO, AdminClient
+from tests.gateway.admin.alerts import SURVEILLANCE, follow, wash_trades
+from tests.gateway.admin.conftest import DEMO, AdminClient, MakeAdmin
 
 STREAM = "/admin/v1/console/stream"
+#: the events of an open stream
+_PUSHED = frozenset({"state", "audit", "accounts", "alerts"})
 PATIENCE_S = 10.0
 
 
@@ -43,10 +46,15 @@ class Events:
                 data += line[6:]
 
     async def state_where(self, predicate: Any) -> dict[str, Any]:
+        return await self.event_where("state", predicate)
+
+    async def event_where(self, wanted: str, predicate: Any) -> dict[str, Any]:
+        """The next ``wanted`` event whose data satisfies predicate (others are skipped;
+        the stream may not end first)."""
         while True:
             name, data = await self.next()
-            assert name == "state", (name, data)
-            if predicate(data):
+            assert name in _PUSHED, (name, data)
+            if name == wanted and predicate(data):
                 return dict(data)
 
 
@@ -122,7 +130,7 @@ async def test_a_change_is_pushed_and_a_disabled_operator_is_cut_off(admin: Admi
         await events.state_where(lambda s: market(s, "BTC-USD")["status"] == "halted")
         await submit_applied(admin.app, SetOperatorEnabled(DEMO["support"], False))
         name, data = await events.next()
-        while name == "state":
+        while name in _PUSHED:
             name, data = await events.next()
         assert (name, data) == ("bye", {"reason": "operator-disabled"})
         assert (await events.next())[0] == "eof"
@@ -150,3 +158,39 @@ async def test_the_funds_view_follows_withdrawals_whether_or_not_someone_watched
         (name, state) = await Events(response).next()
         assert name == "state"
         assert [w["status"] for w in state["funds"]["withdrawals"]] == ["held", "held"]
+
+
+async def test_alerts_are_pushed_to_the_roles_of_the_queue_only(make_admin: MakeAdmin) -> None:
+    admin = await make_admin(surveillance=SURVEILLANCE)
+    await follow(admin)
+    async with stream(admin, "compliance") as analyst, stream(admin, "ops") as ops:
+        analyst_events, ops_events = Events(analyst), Events(ops)
+        await analyst_events.state_where(lambda s: True)
+        await ops_events.state_where(lambda s: True)
+        await wash_trades(admin)
+        await follow(admin)
+        pushed = await analyst_events.event_where("alerts", lambda d: d["alerts"])
+        (alert,) = pushed["alerts"]
+        assert (alert["rule"], alert["state"], pushed["complete"]) == ("wash_trades", "new", True)
+        # ops saw the trades' accounts change, and never an alert
+        touched = await ops_events.event_where("accounts", lambda d: d["accounts"])
+        assert {"ACC1", "ACC2"} & {a["account"] for a in touched["accounts"]}
+        while True:
+            name, data = await ops_events.next()
+            assert name != "alerts", data
+            if name == "state" and data["seq"] >= admin.app.host.engine.last_seq:
+                break
+
+
+async def test_audit_records_are_pushed_as_they_are_written(admin: AdminClient) -> None:
+    async with stream(admin, "read-only") as response:
+        events = Events(response)
+        await events.state_where(lambda s: True)
+        body = {"status": "cancel_only", "reason": "thin book"}
+        reply = await admin.call("PUT", "/admin/v1/instruments/ETH-USD/status", body, role="ops")
+        assert reply.status == 200, reply
+        pushed = await events.event_where(
+            "audit", lambda d: any(r.get("reason") == "thin book" for r in d["records"])
+        )
+        (record,) = [r for r in pushed["records"] if r.get("reason") == "thin book"]
+        assert (record["actor"], record["status"]) == (DEMO["ops"], 200)
