@@ -35,7 +35,7 @@ MYPYC_MODULES = [
         "model", "book", "matching", "risk", "settlement", "core", "sequencer", "commands",
         "events", "journal", "snapshot",
         "perp/spec", "perp/pricing", "perp/state", "perp/risk", "perp/liquidation", "perp/commands",
-        "perp/handlers", "perp/orders",
+        "perp/handlers", "perp/triggers", "perp/orders",
     )),
     *(f"gateway/{name}.py" for name in (
         "host", "orders", "marketdata", "metrics", "edges", "ws/router", "fix/codec",

@@ -127,6 +127,7 @@ class Engine(Settlement):
         self.perp_risk = PerpRisk(self, self.perps)
         self.perp_touched = self.perp_risk.touched  # read once per command by apply
         self.perp_liquidation = Liquidator(self, self.perps, self.perp_risk)
+        self.perp_indexes = self.perp_liquidation.indexes  # non-empty once perps are checked
         self.reviews = AlertReviews()
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             NewOrder: self._new_order,
@@ -177,6 +178,8 @@ class Engine(Settlement):
             self._new_order(command)
         else:
             self._handlers[type(command)](command)
+        if self.perp_indexes and (self.dirty or self.perp_touched):
+            self.perp_liquidation.reindex()  # liquidation triggers follow what moved
         if self.dirty:
             for (account, asset), bal in self.dirty.items():
                 out.append(

@@ -23,6 +23,7 @@ from engine.model import OrdType, Side, Stp, TimeInForce
 from engine.perp.commands import RATE_SCALE
 from engine.perp.risk import PerpRisk
 from engine.perp.state import INSURANCE, INTERNAL_ORDER_IDS, Market, Perps, Position
+from engine.perp.triggers import TriggerIndex, cash_of, indexable, trigger
 from engine.venue import emit
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class Liquidator:
         self.risk = risk
         #: the engine's own order being matched (liquidation or close): no trading fee
         self.internal: Order | None = None
+        #: symbol -> its positions by trigger price, built at the market's first check
+        self.indexes: dict[str, TriggerIndex] = {}
 
     # ---------------------------------------------------------------- internal orders
 
@@ -102,38 +105,102 @@ class Liquidator:
     def check(self, market: Market) -> None:
         """Liquidate what the new mark leaves under-margined, one position at a time.
 
-        A first pass screens every open position with the arithmetic inlined (this is
-        the per-tick cost that grows with open interest); each one found breached is
-        checked again just before its ladder runs, as an earlier one may have changed
-        it (auto-deleveraging)."""
-        spec = market.spec
-        mark = _mark(market)
-        qpt = spec.instrument.quote_per_tick_lot
-        quote = spec.instrument.quote
-        accounts = self.engine.accounts
-        single = len(self.perps.markets) == 1
-        breached = []
-        for pos in self.perps.positions[market.symbol].values():
-            size = pos.size
-            if not size or pos.account == INSURANCE:
-                continue
-            value = size * mark * qpt
-            upnl = value - pos.entry if size > 0 else value + pos.entry
-            mm = spec.maintenance(value if size > 0 else -value)
-            if pos.isolated:
-                equity = pos.margin + upnl
-            elif single:
-                bal = accounts[pos.account].balances.get(quote)
-                equity = upnl if bal is None else bal.total - bal.held + upnl
-            else:
-                equity, mm = self.risk.margin_state(market, pos)
-            if equity <= mm:
-                breached.append(pos)
-        for pos in breached:
+        The trigger index (engine/perp/triggers.py) names the positions the mark may
+        have breached; each is checked exactly, in the market's order of positions, and
+        checked again just before its ladder runs, as an earlier one may have changed it
+        (auto-deleveraging)."""
+        for pos in self.breached(market, _mark(market)):
             if pos.size:
                 equity, mm = self.risk.margin_state(market, pos)
                 if equity <= mm:
                     self.liquidate(market, pos)
+
+    def breached(self, market: Market, mark: int) -> list[Position]:
+        """The open positions mark breaches, in the market's order: the trigger index's
+        candidates, each checked exactly."""
+        self.reindex()  # what the command changed before this check (funding)
+        index = self._index(market)
+        book = self.perps.positions[market.symbol]
+        return [p for p in index.candidates(mark, book) if self._breached(market, p, mark)]
+
+    def screen(self, market: Market, mark: int) -> list[Position]:
+        """The same by visiting every open position: what the index must agree with."""
+        return [
+            pos
+            for pos in self.perps.positions[market.symbol].values()
+            if indexable(pos) and self._breached(market, pos, mark)
+        ]
+
+    def _breached(self, market: Market, pos: Position, mark: int) -> bool:
+        """Margin balance <= maintenance at mark, the arithmetic inlined for one market."""
+        spec = market.spec
+        size = pos.size
+        if not size or pos.account == INSURANCE:
+            return False
+        value = size * mark * spec.instrument.quote_per_tick_lot
+        upnl = value - pos.entry if size > 0 else value + pos.entry
+        mm = spec.maintenance(value if size > 0 else -value)
+        if pos.isolated:
+            equity = pos.margin + upnl
+        elif len(self.perps.markets) == 1:
+            account = self.engine.accounts.get(pos.account)
+            equity = cash_of(account, spec.instrument.quote) + upnl
+        else:
+            equity, mm = self.risk.margin_state(market, pos)
+        return equity <= mm
+
+    # ---------------------------------------------------------------- trigger index
+
+    def _index(self, market: Market) -> TriggerIndex:
+        index = self.indexes.get(market.symbol)
+        if index is None or index.market is not market:
+            index = self.indexes[market.symbol] = TriggerIndex(market)
+            for pos in self.perps.positions[market.symbol].values():
+                if indexable(pos):
+                    index.put(pos, self._trigger(market, pos))
+        return index
+
+    def _trigger(self, market: Market, pos: Position) -> int | None:
+        """pos's trigger price, or None when it is screened on every mark change."""
+        if pos.isolated:
+            return trigger(market, pos, pos.margin)
+        quote = market.spec.instrument.quote
+        markets = self.perps.markets
+        for symbol, book in self.perps.positions.items():
+            other = book.get(pos.account)
+            if (
+                other is not None
+                and other is not pos
+                and other.size
+                and not other.isolated
+                and markets[symbol].spec.instrument.quote == quote
+            ):
+                return None  # other cross positions move its margin: screen it
+        return trigger(market, pos, cash_of(self.engine.accounts.get(pos.account), quote))
+
+    def reindex(self) -> None:
+        """Recompute the triggers of every account whose balances or positions the
+        command being applied changed so far (Engine.apply calls it at the end)."""
+        if not self.indexes:
+            return
+        engine = self.engine
+        changed = {account for account, _ in engine.dirty}
+        changed.update(account for account, _ in self.risk.touched)
+        markets = self.perps.markets
+        positions = self.perps.positions
+        for symbol, index in self.indexes.items():
+            market = markets.get(symbol)
+            if market is None or index.market is not market:
+                continue  # rebuilt at its next check
+            book = positions[symbol]
+            for account in changed:
+                pos = book.get(account)
+                if pos is None:
+                    continue
+                if indexable(pos):
+                    index.put(pos, self._trigger(market, pos))
+                else:
+                    index.remove(account)
 
     def _cancel_orders(self, market: Market, pos: Position) -> int:
         """Cancel the account's orders that use the margin pos draws on."""
