@@ -1043,6 +1043,7 @@ class Engine(Settlement):
         self.operators.from_state(venue.get("operators", {}))
         self.reviews.from_state(venue.get("reviews", {}))
         self.perps.from_state(state.get("perp", {}))
+        self.perp_risk.marks_moved()  # a restored engine caches nothing from before
         for symbol in self.perps.markets:
             self.listings[symbol].perp = True
         self.sessions.from_state(state.get("sessions", {}))

@@ -68,6 +68,8 @@ def _set_index(engine: Engine, cmd: SetIndexPrice) -> None:
         return
     market.index = cmd.price
     market.index_ts_us = engine.ts_us
+    if not market.mark:  # the index stands in for the mark (PerpRisk.cross)
+        engine.perp_risk.marks_moved()
     emit(engine, "perp.index", cmd.symbol, index=cmd.price)
     if market.reduce_only:
         market.reduce_only = False
@@ -135,6 +137,7 @@ def _update_mark(engine: Engine, market: Market) -> None:
     )
     if mark != market.mark:
         market.mark = mark
+        engine.perp_risk.marks_moved()
         emit(
             engine, "perp.mark", market.symbol, mark=mark, index=market.index, last=last,
             funding_rate=market.last_rate, next_funding_us=market.next_funding_us,

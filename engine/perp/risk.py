@@ -53,6 +53,12 @@ class PerpRisk:
         self.touched: dict[tuple[str, str], Position] = {}
         #: the live reduce-only orders (engine/perp/orders.py)
         self.reducing = ReduceOnly(perps)
+        #: account -> quote -> cross() as last computed. An entry is dropped when one of
+        #: the account's positions trades or changes leverage or mode, and all of them
+        #: when a mark (or an index before the first mark) moves: what cross() reads.
+        #: Derived state: never snapshotted, rebuilt on demand (tests/engine/perp
+        #: compare it with the recomputation after random command sequences).
+        self.cross_cache: dict[str, dict[str, tuple[int, int, int]]] = {}
 
     def emit_positions(self) -> None:
         """The end of a command that changed positions (Engine.apply): fit their
@@ -89,7 +95,27 @@ class PerpRisk:
 
     def cross(self, account: str, quote: str, skip: Position | None = None) -> tuple[int, int, int]:
         """(unrealized PnL, maintenance, initial margin at mark) of the account's cross
-        positions in quote, leaving out ``skip``."""
+        positions in quote, leaving out ``skip``; cached (``cross_cache``) without skip."""
+        if skip is not None:
+            return self.cross_now(account, quote, skip)
+        cached = self.cross_cache.get(account)
+        if cached is None:
+            cached = self.cross_cache[account] = {}
+        else:
+            found = cached.get(quote)
+            if found is not None:
+                return found
+        result = cached[quote] = self.cross_now(account, quote, None)
+        return result
+
+    def marks_moved(self) -> None:
+        """A mark (or an index standing in for it) changed: every cached cross() is stale."""
+        self.cross_cache.clear()
+
+    def cross_now(
+        self, account: str, quote: str, skip: Position | None = None
+    ) -> tuple[int, int, int]:
+        """cross() computed from the positions (what the cache must always equal)."""
         upnl = mm = im = 0
         markets = self.perps.markets
         for symbol, book in self.perps.positions.items():
@@ -242,6 +268,7 @@ class PerpRisk:
                 self._isolated_to_wallet(market, pos, -open_value // pos.leverage)  # IM in
         if pos.account != INSURANCE:
             self.touched[(pos.account, pos.symbol)] = pos
+        self.cross_cache.pop(pos.account, None)
 
     def _isolated_to_wallet(self, market: Market, pos: Position, amount: int) -> None:
         """Move amount from the isolated margin to the wallet (< 0: wallet to margin)."""
@@ -314,6 +341,7 @@ class PerpRisk:
             return
         pos = self.perps.position(cmd.account, cmd.symbol)
         pos.leverage = cmd.leverage
+        self.cross_cache.pop(cmd.account, None)
         emit(engine, "perp.leverage", cmd.account, symbol=cmd.symbol, leverage=cmd.leverage)
 
     def set_margin_mode(self, cmd: SetMarginMode) -> None:
@@ -328,6 +356,7 @@ class PerpRisk:
         pos = self.perps.position(cmd.account, cmd.symbol)
         self._isolated_to_wallet(market, pos, pos.margin)  # a flat position's leftover
         pos.isolated = bool(cmd.isolated)
+        self.cross_cache.pop(cmd.account, None)
         emit(engine, "perp.margin_mode", cmd.account, symbol=cmd.symbol, isolated=pos.isolated)
 
     def adjust_isolated(self, cmd: AdjustIsolatedMargin) -> None:

@@ -138,6 +138,9 @@ def observe(events: list[Event], command: str) -> None:
 def check(eng: Engine, deposited: int) -> None:
     positions = eng.perps.positions[SYMBOL].values()
     assert sum(p.size for p in positions) == 0
+    risk = eng.perp_risk
+    for name in (*TRADERS, "MM"):  # the cached cross-margin figures stay exact
+        assert risk.cross(name, "USDT") == risk.cross_now(name, "USDT")
     for price in (1, 50_000 * USD):
         assert total_value(eng, price) == deposited
     for name in TRADERS:
