@@ -181,9 +181,10 @@ class PerpRisk:
         if not market.mark:
             raise RiskError(RejectCode.INSTRUMENT_HALTED, f"{market.symbol} has no mark price yet")
         spec = market.spec
-        pos = self.perps.position(account.account_id, market.symbol)
+        pos = self.perps.position(account.account_id, cmd.symbol)
         qpt = spec.instrument.quote_per_tick_lot
-        grows = (side == _BUY) == (pos.size >= 0) or qty > abs(pos.size)
+        size = pos.size
+        grows = (side == _BUY) == (size >= 0) or qty > (size if size >= 0 else -size)
         if grows and market.reduce_only:
             raise RiskError(
                 RejectCode.REDUCE_ONLY,
@@ -191,8 +192,9 @@ class PerpRisk:
                 " position",
             )
         if grows:
-            after = abs(pos.size + (qty if side == _BUY else -qty)) * self._mark(market) * qpt
-            allowed = spec.tier(max(after, notional)).max_leverage
+            after = size + (qty if side == _BUY else -qty)
+            after = (after if after >= 0 else -after) * market.mark * qpt
+            allowed = spec.tier(after if after > notional else notional).max_leverage
             if pos.leverage > allowed:
                 raise RiskError(
                     RejectCode.LIMIT_EXCEEDED,
@@ -221,7 +223,7 @@ class PerpRisk:
         """Settle one side of a perp fill: hold, position, realized PnL, fee."""
         spec = market.spec
         quote = spec.instrument.quote
-        pos = self.perps.position(account.account_id, market.symbol)
+        pos = self.perps.position(account.account_id, order.symbol)
         bal = account.balance(quote)
         old_hold = order.hold
         if old_hold:
