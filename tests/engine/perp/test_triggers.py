@@ -65,10 +65,12 @@ def assert_index_agrees(eng: Engine) -> int:
         current = market.mark
         for bps in PROBES:
             market.mark = mark = max(1, current + current * bps // 10_000)  # as if marked
+            eng.perp_risk.marks_moved()  # as _update_mark does: cached cross margins go
             full = names(liquidator.screen(market, mark))
             assert names(liquidator.breached(market, mark)) == full, (market.symbol, mark)
             found += len(full)
         market.mark = current
+        eng.perp_risk.marks_moved()
     return found
 
 
