@@ -78,6 +78,9 @@ class AddPerpInstrument(PerpCommand):
     premium_sample_s: premium sampling period; mark_window: samples in the mark's
     moving average of (mid - index); index_stale_s: an index older than this makes the
     instrument reduce-only; liquidation_slice_lots: lots per liquidation order (0 = all).
+    insurance_max_notional: the largest position (quote, at mark) the insurance fund may
+    hold by taking liquidated positions over; a takeover past it deleverages instead
+    ("0" = no limit). Fields are only ever added last: a stored command replays.
     """
 
     symbol: str
@@ -99,6 +102,7 @@ class AddPerpInstrument(PerpCommand):
     mark_window: int = 30
     index_stale_s: int = 30
     liquidation_slice_lots: int = 0
+    insurance_max_notional: str = "0"
 
 
 @dataclass(frozen=True, slots=True)

@@ -296,13 +296,19 @@ class Liquidator:
         self._cover_deficit(market, pos)
 
     def _insurance_can_take(self, market: Market, pos: Position, price: int) -> bool:
-        """The fund takes pos at price if its equity at mark stays >= 0 afterwards."""
+        """The fund takes pos at price if its equity at mark stays >= 0 afterwards and
+        its position's notional at mark stays within insurance_max_notional (if set)."""
         qpt = market.spec.instrument.quote_per_tick_lot
         fund = self.perps.positions[market.symbol].get(INSURANCE)
         mark = _mark(market)
         equity = market.insurance
+        held = 0
         if fund is not None:
             equity += fund.unrealized(mark, qpt)
+            held = fund.size
+        limit = market.spec.insurance_max_notional
+        if limit and abs(held + pos.size) * mark * qpt > limit:
+            return False
         # the fund takes pos as it is (same side) at price; it is worth mark
         equity += pos.size * (mark - price) * qpt
         return equity >= 0 and market.insurance > 0

@@ -96,6 +96,7 @@ class PerpSpec:
     mark_window: int
     index_stale_us: int
     liquidation_slice_lots: int
+    insurance_max_notional: int  # quote units; 0 = no limit
 
     @classmethod
     def from_command(cls, cmd: AddPerpInstrument) -> PerpSpec:
@@ -126,6 +127,9 @@ class PerpSpec:
             raise GridError("liquidation_slice_lots must be >= 0")
         if cmd.premium_sample_s > cmd.funding_interval_s:
             raise GridError("premium_sample_s must not exceed funding_interval_s")
+        fund_limit = decimal_to_units(cmd.insurance_max_notional)
+        if fund_limit < 0:
+            raise GridError("insurance_max_notional must be >= 0")
         impact = decimal_to_units(cmd.impact_notional)
         if impact <= 0:
             raise GridError("impact_notional must be positive")
@@ -143,6 +147,7 @@ class PerpSpec:
             mark_window=cmd.mark_window,
             index_stale_us=cmd.index_stale_s * 1_000_000,
             liquidation_slice_lots=cmd.liquidation_slice_lots,
+            insurance_max_notional=fund_limit,
         )
 
     def tier(self, notional: int) -> Tier:

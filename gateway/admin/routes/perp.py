@@ -92,6 +92,7 @@ ROUTES: Final = [
             mark_window=_INT,
             index_stale_s=_INT,
             liquidation_slice_lots=_INT,
+            insurance_max_notional=DECIMAL,
         ),
         cli="add-perp",
     ),

@@ -252,3 +252,24 @@ def test_an_insurance_takeover_is_a_trade_with_the_fund() -> None:
     assert (fill.taker_account, fill.maker_account) == ("A", INSURANCE)
     assert (fill.price, fill.qty, fill.taker_fee) == (47_500 * USD, LONG, 0)
     assert fill.taker_client_order_id.startswith("ins-")
+
+
+def test_a_takeover_over_the_funds_limit_goes_to_adl() -> None:
+    """The fund may hold at most insurance_max_notional at mark: taking A's 0.4 BTC
+    (18,800 at 47,000) would exceed 10,000, so B is deleveraged although the fund has
+    the cash; under a higher limit the fund takes it."""
+    for limit, expected in (("10000", "adl"), ("20000", "insurance")):
+        eng = setup(insurance_max_notional=limit)
+        eng.submit(DepositInsurance(SYMBOL, 10_000 * USDT))
+        assert steps(mark_at(eng, 47_000 * USD))[1] == expected
+
+
+def test_a_snapshot_without_the_funds_limit_restores_with_none() -> None:
+    """A spec stored before insurance_max_notional existed (one field fewer) restores
+    with no limit."""
+    eng = setup()
+    state = eng.perps.to_state()
+    state["markets"][SYMBOL][0] = state["markets"][SYMBOL][0][:-1]
+    restored = Engine()
+    restored.perps.from_state(state)
+    assert restored.perps.markets[SYMBOL].spec.insurance_max_notional == 0
