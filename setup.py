@@ -32,8 +32,8 @@ from setuptools.command.build_ext import build_ext
 #: `make native` builds these in place too: this is the one list.
 MYPYC_MODULES = [
     *(f"engine/{name}.py" for name in (
-        "model", "book", "matching", "risk", "settlement", "core", "sequencer", "commands",
-        "events", "journal", "snapshot",
+        "model", "book", "matching", "risk", "pretrade", "settlement", "core", "sequencer",
+        "order_commands", "commands", "events", "journal", "snapshot",
         "perp/spec", "perp/pricing", "perp/state", "perp/risk", "perp/liquidation", "perp/commands",
         "perp/handlers", "perp/triggers", "perp/orders",
     )),

@@ -51,16 +51,15 @@ from engine.model import (
     Instrument,
     OrdType,
     Side,
-    Stp,
     TimeInForce,
     TradingStatus,
-    units_to_decimal,
 )
 from engine.perp.handlers import PERP_HANDLERS
 from engine.perp.liquidation import Liquidator
 from engine.perp.risk import PerpRisk
 from engine.perp.state import Perps
-from engine.risk import PPM, Account, RiskError, bps_to_ppm
+from engine.pretrade import STP_MODES, PreTrade
+from engine.risk import Account, Balance, RiskError, bps_to_ppm
 from engine.sequencer import Sequencer
 from engine.settlement import Settlement
 from engine.venue import fees
@@ -71,23 +70,19 @@ from engine.venue.operators import Operators
 from engine.venue.registry import VENUE_HANDLERS
 from engine.venue.reviews import AlertReviews
 from engine.venue.sessions import Sessions
-from engine.venue.tenancy import MarketState, Tenancy
+from engine.venue.tenancy import Tenancy
 
 __all__ = ["Engine", "Listing"]
 
 # Plain ints for the hot path, Final so mypyc makes them C constants: loading an IntEnum
 # member costs ~70 ns, a module global that is not Final (a dict lookup) ~10 ns.
 _BUY: Final = int(Side.BUY)
-_SELL: Final = int(Side.SELL)
 _LIMIT: Final = int(OrdType.LIMIT)
 _MARKET: Final = int(OrdType.MARKET)
 _FOK: Final = int(TimeInForce.FOK)
 _GTD: Final = int(TimeInForce.GTD)
-_MARKET_ENABLED: Final = int(MarketState.ENABLED)
-_OPEN: Final = int(TradingStatus.OPEN)
 _HALTED: Final = int(TradingStatus.HALTED)
 _DELISTED: Final = int(TradingStatus.DELISTED)
-_CANCEL_ONLY: Final = int(TradingStatus.CANCEL_ONLY)
 
 CommandHook = Callable[[int, int, Command], None]
 _ClosedFields = tuple[int, int, int, int, str, str, str, int, int, int, int, int]
@@ -109,7 +104,6 @@ class Engine(Settlement):
         self.sequencer = sequencer or Sequencer()
         self.listings: dict[str, Listing] = {}
         self.orders: dict[int, Order] = {}
-        self.halted = False
         self.last_seq = 0
         self.last_ts_us = 0
         self.on_command: CommandHook | None = None
@@ -129,6 +123,8 @@ class Engine(Settlement):
         self.perp_liquidation = Liquidator(self, self.perps, self.perp_risk)
         self.perp_indexes = self.perp_liquidation.indexes  # non-empty once perps are checked
         self.reviews = AlertReviews()
+        # Stage 1 (engine/pretrade.py): the order checks and holds, and the global halt.
+        self.pretrade: PreTrade = EnginePreTrade(self)
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             NewOrder: self._new_order,
             Cancel: self._cancel,
@@ -206,6 +202,11 @@ class Engine(Settlement):
             heapq.heappop(self._gtd)
         return self._gtd[0][0] if self._gtd else None
 
+    @property
+    def halted(self) -> bool:
+        """The venue-wide halt (SetGlobalHalt), a kill switch pre-trade risk applies."""
+        return self.pretrade.halted
+
     # ---------------------------------------------------------------- order entry
 
     def _reject(
@@ -234,105 +235,31 @@ class Engine(Settlement):
             )
         )
 
-    def _gate(self, account_id: str, symbol: str, *, trading: bool) -> tuple[Account, Listing]:
-        """Kill switches and existence checks shared by every order command."""
-        listing = self.listings.get(symbol)
-        if listing is None:
-            raise RiskError(RejectCode.UNKNOWN_INSTRUMENT, f"unknown instrument {symbol!r}")
-        account = self.accounts.get(account_id)
-        if account is None:
-            raise RiskError(RejectCode.UNKNOWN_ACCOUNT, f"unknown account {account_id!r}")
-        status = listing.status
-        if status != _OPEN:
-            if status == _HALTED:
-                raise RiskError(RejectCode.INSTRUMENT_HALTED, f"{symbol} is halted")
-            if status == _DELISTED:
-                raise RiskError(RejectCode.INSTRUMENT_DELISTED, f"{symbol} is delisted")
-        if trading:
-            if self.halted:
-                raise RiskError(RejectCode.TRADING_HALTED, "trading is halted")
-            if status == _CANCEL_ONLY:
-                raise RiskError(RejectCode.INSTRUMENT_CANCEL_ONLY, f"{symbol} is cancel-only")
-            if not account.enabled:
-                raise RiskError(RejectCode.ACCOUNT_DISABLED, "account is disabled")
-            if account.trade_block:
-                raise RiskError(RejectCode(account.trade_block), account.trade_block_text)
-            markets = account.markets
-            if markets is not None and markets.get(symbol, 0) != _MARKET_ENABLED:
-                raise RiskError(RejectCode.NOT_LISTED, f"{symbol} is not open to this account")
-            fee_book = self.fee_book
-            if account.fee_version != fee_book.version:  # a fee change since it last traded
-                fee_book.refresh(account_id, account)
-        return account, listing
-
     def _new_order(self, cmd: NewOrder) -> None:
+        pretrade = self.pretrade
         try:
-            account, listing = self._gate(cmd.account, cmd.symbol, trading=True)
-            self._place(cmd, account, listing)
+            account, listing = pretrade.gate(cmd.account, cmd.symbol, trading=True)
+            qty, bound, stp, hold, hold_asset, bal = pretrade.check_new(
+                cmd, account, listing, self.ts_us
+            )
+            self._place(cmd, account, listing, qty, bound, stp, hold, hold_asset, bal)
         except RiskError as err:
             self._reject("new", cmd.account, cmd.symbol, cmd.client_order_id, 0, err.code, err.text)
 
-    def _place(self, cmd: NewOrder, account: Account, listing: Listing) -> None:
-        inst = listing.instrument
+    def _place(
+        self,
+        cmd: NewOrder,
+        account: Account,
+        listing: Listing,
+        qty: int,
+        bound: int,
+        stp: int,
+        hold: int,
+        hold_asset: str,
+        bal: Balance | None,
+    ) -> None:
+        """Accept an order pre-trade risk admitted: take its hold, then match it."""
         side = cmd.side
-        if side != _BUY and side != _SELL:
-            raise RiskError(RejectCode.INVALID_ORDER, "side must be buy or sell")
-        if cmd.client_order_id and account.client_id_in_use(cmd.client_order_id):
-            raise RiskError(
-                RejectCode.DUPLICATE_CLIENT_ORDER_ID,
-                f"client order id {cmd.client_order_id!r} already used",
-            )
-        stp = account.stp if cmd.stp is None else cmd.stp
-        if stp not in _STP_MODES:
-            raise RiskError(RejectCode.INVALID_ORDER, f"unknown STP mode {stp}")
-        book = listing.book
-        low, high = listing.collar() if listing.collar_bps and book.last_price else (0, 0)
-        ord_type = cmd.ord_type
-        if ord_type == _LIMIT:
-            self._check_limit(cmd, listing, low, high)
-            bound = cmd.price
-            qty = cmd.qty
-            notional = cmd.price * qty * inst.quote_per_tick_lot
-        elif ord_type == _MARKET:
-            if cmd.post_only or cmd.tif == TimeInForce.GTD or cmd.price:
-                raise RiskError(
-                    RejectCode.INVALID_ORDER, "market orders take no price, GTD or post-only"
-                )
-            bound = high if side == _BUY else low
-            qty, notional = self._check_market(cmd, listing, account, bound, stp)
-        else:
-            raise RiskError(RejectCode.INVALID_ORDER, f"unknown order type {cmd.ord_type}")
-        if cmd.reduce_only:  # engine/perp/orders.py: clipped to the position
-            if not listing.perp:
-                raise RiskError(RejectCode.INVALID_ORDER, "reduce-only is for perpetuals")
-            clipped = self.perp_risk.reducing.clip(cmd.account, cmd.symbol, side, qty)
-            if clipped < qty:
-                notional = notional * clipped // qty
-                qty = clipped
-        if account.has_limits:
-            account.check_limits(qty * inst.base_per_lot, notional)
-
-        if listing.perp:  # initial margin (engine/perp/risk.py); RiskError if short
-            hold_asset = inst.quote
-            hold = self.perp_risk.pre_trade(account, cmd, qty, notional)
-            available = hold
-        elif side == _BUY:
-            hold_asset = inst.quote
-            fee_ppm = account.hold_fee_ppm if ord_type == _LIMIT else account.taker_fee_ppm
-            hold = notional + notional * fee_ppm // PPM
-        else:
-            hold_asset = inst.base
-            hold = qty * inst.base_per_lot
-        bal = account.balances.get(hold_asset)
-        if not listing.perp:
-            available = 0 if bal is None else bal.total - bal.held
-        if hold > available:
-            raise RiskError(
-                RejectCode.INSUFFICIENT_BALANCE,
-                f"insufficient {hold_asset}: need {units_to_decimal(hold)},"
-                f" available {units_to_decimal(available)}",
-            )
-
         order = Order(
             self.seq,
             cmd.account,
@@ -374,12 +301,12 @@ class Engine(Settlement):
             return
         if cmd.tif == _FOK:
             lots, _, _ = matching.walk(
-                book.opposite(side),
+                listing.book.opposite(side),
                 side,
                 bound,
                 qty,
                 0,
-                inst.quote_per_tick_lot,
+                listing.instrument.quote_per_tick_lot,
                 cmd.account,
                 stp,
             )
@@ -399,60 +326,6 @@ class Engine(Settlement):
             order.reduce_only = True
             self.perp_risk.reducing.track(order)
         self._execute(order, listing, bound)
-
-    def _check_limit(self, cmd: NewOrder, listing: Listing, low: int, high: int) -> None:
-        inst = listing.instrument
-        if cmd.qty <= 0:
-            raise RiskError(RejectCode.INVALID_QUANTITY, "quantity must be positive")
-        if cmd.quote_qty:
-            raise RiskError(RejectCode.INVALID_ORDER, "quote quantity is for market orders only")
-        if cmd.qty < inst.min_qty:
-            raise RiskError(RejectCode.BELOW_MIN_QTY, "quantity below instrument minimum")
-        if cmd.price <= 0:
-            raise RiskError(RejectCode.INVALID_PRICE, "limit orders need a positive price")
-        if inst.notional(cmd.price, cmd.qty) < inst.min_notional:
-            raise RiskError(RejectCode.BELOW_MIN_NOTIONAL, "notional below instrument minimum")
-        tif = cmd.tif
-        if tif not in _TIFS:
-            raise RiskError(RejectCode.INVALID_TIME_IN_FORCE, f"unknown time in force {tif}")
-        if tif == _GTD and cmd.expire_ts_us <= self.ts_us:
-            raise RiskError(RejectCode.INVALID_EXPIRE_TIME, "GTD expire time is not in the future")
-        if low and not low <= cmd.price <= high:
-            raise RiskError(
-                RejectCode.PRICE_OUTSIDE_COLLAR,
-                f"price outside collar [{inst.ticks_to_price(low)}, {inst.ticks_to_price(high)}]",
-            )
-        if cmd.post_only:
-            if tif in (TimeInForce.IOC, TimeInForce.FOK):
-                raise RiskError(RejectCode.INVALID_ORDER, "post-only orders cannot be IOC or FOK")
-            if listing.book.opposite(cmd.side).crosses(cmd.side, cmd.price):
-                raise RiskError(RejectCode.POST_ONLY_WOULD_TAKE, "post-only order would take")
-
-    def _check_market(
-        self, cmd: NewOrder, listing: Listing, account: Account, bound: int, stp: int
-    ) -> tuple[int, int]:
-        """Validate a market order and size it by walking the book: (lots, notional)."""
-        inst = listing.instrument
-        if cmd.tif not in _TIFS:
-            raise RiskError(RejectCode.INVALID_TIME_IN_FORCE, f"unknown time in force {cmd.tif}")
-        if (cmd.qty > 0) == (cmd.quote_qty > 0) or cmd.qty < 0 or cmd.quote_qty < 0:
-            raise RiskError(
-                RejectCode.INVALID_QUANTITY, "give exactly one of quantity or quote quantity"
-            )
-        if cmd.qty:
-            if cmd.qty < inst.min_qty:
-                raise RiskError(RejectCode.BELOW_MIN_QTY, "quantity below instrument minimum")
-        elif cmd.quote_qty < inst.min_notional:
-            raise RiskError(RejectCode.BELOW_MIN_NOTIONAL, "quote quantity below minimum")
-        lots, notional, _ = matching.walk(
-            listing.book.opposite(cmd.side),
-            cmd.side,
-            bound,
-            cmd.qty,
-            cmd.quote_qty,
-            inst.quote_per_tick_lot,
-        )
-        return (cmd.qty or lots), notional
 
     def _execute(self, order: Order, listing: Listing, bound: int) -> None:
         """Match a just-placed (or re-priced) order, then rest or expire what is left."""
@@ -655,7 +528,7 @@ class Engine(Settlement):
 
     def _cancel(self, cmd: Cancel) -> None:
         try:
-            account, _ = self._gate(cmd.account, cmd.symbol, trading=False)
+            account, _ = self.pretrade.gate(cmd.account, cmd.symbol, trading=False)
             order = self._find(account, cmd.symbol, cmd.order_id, cmd.client_order_id)
         except RiskError as err:
             self._reject(
@@ -724,7 +597,7 @@ class Engine(Settlement):
 
     def _replace(self, cmd: Replace) -> None:
         try:
-            account, listing = self._gate(cmd.account, cmd.symbol, trading=True)
+            account, listing = self.pretrade.gate(cmd.account, cmd.symbol, trading=True)
             order = self._find(account, cmd.symbol, cmd.order_id, cmd.orig_client_order_id)
             self._amend(cmd, account, listing, order)
         except RiskError as err:
@@ -739,55 +612,10 @@ class Engine(Settlement):
             )
 
     def _amend(self, cmd: Replace, account: Account, listing: Listing, order: Order) -> None:
-        inst = listing.instrument
-        price = cmd.price or order.price
-        new_clid = cmd.client_order_id or order.client_order_id
-        if cmd.qty <= 0:
-            raise RiskError(RejectCode.INVALID_QUANTITY, "quantity must be positive")
-        if price <= 0:
-            raise RiskError(RejectCode.INVALID_PRICE, "price must be positive")
-        if cmd.qty <= order.filled:
-            raise RiskError(RejectCode.REPLACE_BELOW_FILLED, "new quantity not above filled")
-        leaves = cmd.qty - order.filled
-        if leaves < inst.min_qty:
-            raise RiskError(RejectCode.BELOW_MIN_QTY, "remaining quantity below minimum")
-        if inst.notional(price, cmd.qty) < inst.min_notional:
-            raise RiskError(RejectCode.BELOW_MIN_NOTIONAL, "notional below instrument minimum")
-        if new_clid != order.client_order_id and account.client_id_in_use(new_clid):
-            raise RiskError(
-                RejectCode.DUPLICATE_CLIENT_ORDER_ID, f"client order id {new_clid!r} already used"
-            )
-        low, high = listing.collar()
-        if low and price != order.price and not low <= price <= high:
-            raise RiskError(RejectCode.PRICE_OUTSIDE_COLLAR, "price outside collar")
-        book = listing.book
-        opp = book.opposite(order.side)
-        if order.post_only and price != order.price and opp.crosses(order.side, price):
-            raise RiskError(RejectCode.POST_ONLY_WOULD_TAKE, "post-only order would take")
-        account.check_limits(
-            cmd.qty * inst.base_per_lot, inst.notional(price, cmd.qty), new_order=False
+        price, leaves, new_clid, asset, bal, new_hold = self.pretrade.check_replace(
+            cmd, account, listing, order
         )
-        if listing.perp:
-            asset = inst.quote
-            if order.reduce_only:
-                self.perp_risk.reducing.check_replace(order, leaves)
-                new_hold = 0
-            else:
-                new_hold = self.perp_risk.hold_for(account, order.symbol, price, leaves)
-        elif order.side == Side.BUY:
-            asset = inst.quote
-            new_hold = account.buy_hold(inst.notional(price, leaves))
-        else:
-            asset = inst.base
-            new_hold = leaves * inst.base_per_lot
-        bal = account.balances[asset]
         extra = new_hold - order.hold
-        if extra > bal.total - bal.held:
-            raise RiskError(
-                RejectCode.INSUFFICIENT_BALANCE,
-                f"insufficient {asset}: need {units_to_decimal(extra)} more,"
-                f" available {units_to_decimal(bal.total - bal.held)}",
-            )
         # Accepted: apply.
         bal.held += extra
         order.hold = new_hold
@@ -799,6 +627,7 @@ class Engine(Settlement):
             order.client_order_id = new_clid
         keep_priority = price == order.price and leaves <= order.leaves
         old_price = order.price
+        book = listing.book
         level = order.level
         assert level is not None, "a live limit order is always on the book"
         if keep_priority:
@@ -937,7 +766,7 @@ class Engine(Settlement):
                 maker, taker = bps_to_ppm(maker_fee_bps), bps_to_ppm(taker_fee_bps)
             except (GridError, ValueError) as err:
                 raise RiskError(RejectCode.INVALID_COMMAND, str(err)) from None
-            if stp not in _STP_MODES:
+            if stp not in STP_MODES:
                 raise RiskError(RejectCode.INVALID_COMMAND, "unknown STP mode")
             account = Account(
                 account_id,
@@ -991,7 +820,7 @@ class Engine(Settlement):
         self._admin("instrument_status", f"{cmd.symbol} {listing.status.name}")
 
     def _set_global_halt(self, cmd: SetGlobalHalt) -> None:
-        self.halted = bool(cmd.halted)
+        self.pretrade.halted = bool(cmd.halted)
         self._admin("global_halt", "on" if self.halted else "off")
 
     def _set_account_enabled(self, cmd: SetAccountEnabled) -> None:
@@ -1027,7 +856,7 @@ class Engine(Settlement):
         self.last_seq = state["last_seq"]
         self.last_ts_us = state["last_ts_us"]
         self.sequencer.resume(self.last_seq, self.last_ts_us)
-        self.halted = state["halted"]
+        self.pretrade.halted = state["halted"]
         self.trade_id = state["trade_id"]
         self.fees = dict(state["fees"])
         for account in snapshot.accounts_from_state(state["accounts"]):
@@ -1065,6 +894,32 @@ class Engine(Settlement):
         return hashlib.sha256(self.state_json()).hexdigest()
 
 
+class EnginePreTrade(PreTrade):
+    """Pre-trade risk plugged into an engine: its hooks reach the venue's fee book and
+    the perpetuals' margin stage."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine.listings, engine.accounts)
+        self.engine = engine
+
+    def refresh_fees(self, account: Account) -> None:
+        fee_book = self.engine.fee_book
+        if account.fee_version != fee_book.version:  # a fee change since it last traded
+            fee_book.refresh(account.account_id, account)
+
+    def margin_hold(self, account: Account, cmd: NewOrder, qty: int, notional: int) -> int:
+        return self.engine.perp_risk.pre_trade(account, cmd, qty, notional)
+
+    def margin_hold_for(self, account: Account, symbol: str, price: int, leaves: int) -> int:
+        return self.engine.perp_risk.hold_for(account, symbol, price, leaves)
+
+    def reduce_only_clip(self, account_id: str, symbol: str, side: int, qty: int) -> int:
+        return self.engine.perp_risk.reducing.clip(account_id, symbol, side, qty)
+
+    def reduce_only_replace(self, order: Order, leaves: int) -> None:
+        self.engine.perp_risk.reducing.check_replace(order, leaves)
+
+
 def account_order_id(engine: Engine, cmd: Replace) -> int:
     """The engine id of the order a failed replace named by client id, if it is live."""
     account = engine.accounts.get(cmd.account)
@@ -1073,8 +928,6 @@ def account_order_id(engine: Engine, cmd: Replace) -> int:
     return account.live_client_ids.get(cmd.orig_client_order_id, 0)
 
 
-_STP_MODES: Final = frozenset(int(m) for m in Stp)
-_TIFS: Final = frozenset(int(t) for t in TimeInForce)
 _IMMEDIATE: Final = frozenset((TimeInForce.IOC, TimeInForce.FOK))
 _TAKER_STP_STOPS: Final = frozenset(
     (CloseReason.STP_EXPIRE_TAKER, CloseReason.STP_EXPIRE_BOTH, CloseReason.STP_DECREMENT)

@@ -4,7 +4,7 @@ and each tenant's listings: who may do what on the venue.
 Journal codes 20-39. The other venue modules read this state through ``tenant_of`` and
 ``tier_of``; nothing outside this module writes it.
 
-The order gate (``engine.core.Engine._gate``) does not read this state: it reads three
+The order gate (``engine.pretrade.PreTrade.gate``) does not read this state: it reads three
 slots of every engine :class:`~engine.risk.Account` this module keeps in step with it
 (``trade_block``, ``trade_block_text``, ``markets``) plus the tier's order-notional
 cap (``tier_max_notional``), so a tenant's account costs the hot path no lookups.

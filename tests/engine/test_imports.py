@@ -16,7 +16,14 @@ import engine
 
 ENGINE_DIR = Path(engine.__file__).parent
 HANDLER_PACKAGES = ("engine.venue", "engine.perp")
-STAGES = ("engine.book", "engine.risk", "engine.matching", "engine.settlement")
+STAGES = (
+    "engine.book",
+    "engine.risk",
+    "engine.order_commands",
+    "engine.pretrade",
+    "engine.matching",
+    "engine.settlement",
+)
 """The stage modules, which must not see the engine that composes them at all."""
 
 
