@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from engine.commands import MassCancel
 from engine.core import Engine
-from engine.events import Event, VenueEvent
+from engine.events import Event, OrderAccepted, Trade, VenueEvent
 from engine.journal import JournalWriter, recover
 from engine.model import Side, TimeInForce
 from engine.perp.commands import (
@@ -63,6 +63,7 @@ step = st.one_of(
     isolated=st.lists(st.booleans(), min_size=4, max_size=4),
     fund=st.integers(0, 2_000),
     slice_lots=st.sampled_from([0, 50, 200]),
+    fund_limit=st.sampled_from(["0", "5000", "50000"]),
     steps=st.lists(step, min_size=1, max_size=40),
 )
 def test_random_paths_conserve_and_replay(
@@ -71,6 +72,7 @@ def test_random_paths_conserve_and_replay(
     isolated: list[bool],
     fund: int,
     slice_lots: int,
+    fund_limit: str,
     steps: list[tuple],  # type: ignore[type-arg]
 ) -> None:
     with tempfile.TemporaryDirectory() as directory:
@@ -78,7 +80,13 @@ def test_random_paths_conserve_and_replay(
         eng = Engine(Sequencer(clock))
         writer = JournalWriter(directory)
         eng.on_command = writer.append
-        eng.submit(perp_command(liquidation_slice_lots=slice_lots, funding_cap="0.02"))
+        eng.submit(
+            perp_command(
+                liquidation_slice_lots=slice_lots,
+                funding_cap="0.02",
+                insurance_max_notional=fund_limit,
+            )
+        )
         deposited = 0
         for name, usdt, lev, iso in zip(TRADERS, wallets, leverages, isolated, strict=True):
             open_trader(eng, name, usdt * USDT, taker_bps="5")
@@ -129,9 +137,19 @@ def quote(eng: Engine, index: int) -> None:
 
 
 def observe(events: list[Event], command: str) -> None:
-    """Coverage statistics: which liquidation steps ran, on which command."""
+    """Coverage statistics: which liquidation steps ran, on which command. And every
+    fill names orders accepted earlier in the command (liquidation, takeover and ADL
+    orders included), with ids no other order of the command has."""
+    accepted: set[int] = set()
     for ev in events:
-        if isinstance(ev, VenueEvent) and ev.kind == "perp.liquidation":
+        if isinstance(ev, OrderAccepted):
+            assert ev.order_id not in accepted
+            accepted.add(ev.order_id)
+        elif isinstance(ev, Trade) and ev.taker_account in TRADERS:
+            assert ev.taker_order_id in accepted
+            if ev.maker_client_order_id.startswith(("adl-", "ins-")):
+                assert ev.maker_order_id in accepted
+        elif isinstance(ev, VenueEvent) and ev.kind == "perp.liquidation":
             event(f"liquidation step {ev.data['step']} on {command}")
 
 
