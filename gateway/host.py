@@ -72,21 +72,30 @@ log = structlog.get_logger("gateway.host")
 
 
 class EventBatch:
-    """One command's events; origin is whatever the submitting edge passed (its session).
+    """One command's events; origin is whatever the submitting edge passed (its session),
+    received_ns when the edge read the command (time.perf_counter_ns(); 0 = untimed),
+    for its acknowledgement latency.
 
     A plain class, not a dataclass: compiled by mypyc, its __init__ is native (a
     dataclass's generated __init__ stays interpreted), and one is built per command."""
 
-    __slots__ = ("command", "events", "origin", "seq", "ts_us")
+    __slots__ = ("command", "events", "origin", "received_ns", "seq", "ts_us")
 
     def __init__(
-        self, seq: int, ts_us: int, origin: object, command: Command, events: list[Event]
+        self,
+        seq: int,
+        ts_us: int,
+        origin: object,
+        command: Command,
+        events: list[Event],
+        received_ns: int = 0,
     ) -> None:
         self.seq = seq
         self.ts_us = ts_us
         self.origin = origin
         self.command = command
         self.events = events
+        self.received_ns = received_ns
 
 
 Listener = Callable[[EventBatch], None]
@@ -239,17 +248,20 @@ class EngineHost:
 
     # ---------------------------------------------------------------- commands
 
-    def submit(self, command: Command, origin: object = None) -> list[Event]:
+    def submit(self, command: Command, origin: object = None, received_ns: int = 0) -> list[Event]:
         """Apply a command now; its events reach listeners after the journal flush.
 
         The returned events are for inspection only (e.g. to learn an order id); an
         edge must not send anything derived from them before its listener sees them.
+        ``received_ns`` rides along to the listeners (EventBatch.received_ns).
         """
         engine = self.engine
         start = time.perf_counter_ns()
         events = engine.submit(command)
         self._m_engine_us.observe((time.perf_counter_ns() - start) / 1000)
-        self._held.append(EventBatch(engine.last_seq, engine.last_ts_us, origin, command, events))
+        self._held.append(
+            EventBatch(engine.last_seq, engine.last_ts_us, origin, command, events, received_ns)
+        )
         rejected = bool(events) and type(events[0]) is OrderRejected
         # == self._m_commands.inc(type=..., result=...), with the label key cached
         kind = (type(command), rejected)

@@ -12,7 +12,18 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable
 
-__all__ = ["CONTENT_TYPE", "BoundCounter", "Counter", "Gauge", "Histogram", "Registry"]
+__all__ = [
+    "ACK_LATENCY",
+    "ACK_LATENCY_HELP",
+    "CONTENT_TYPE",
+    "BoundCounter",
+    "Counter",
+    "Gauge",
+    "Histogram",
+    "HistogramFamily",
+    "Labels",
+    "Registry",
+]
 
 #: The Content-Type of the text exposition format the registry renders.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -113,6 +124,12 @@ class Gauge:
 #: The HELP texts of the two gauges every protocol edge reports (labelled protocol=).
 SESSIONS_HELP = "Logged-on sessions by protocol (FIX: Logon accepted; WS: session.logon done)"
 CONNECTIONS_HELP = "Open connections by protocol, logged on or not"
+#: The histogram every order-entry edge observes (labelled protocol=), and its HELP.
+ACK_LATENCY = "gw_order_ack_latency_seconds"
+ACK_LATENCY_HELP = (
+    "Order receipt (its bytes read) to its acknowledgement written to the transport,"
+    " by protocol: new orders, cancels and replaces that reached the engine"
+)
 
 DEFAULT_US_BUCKETS = (
     5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, 1_000_000,
@@ -132,10 +149,12 @@ class Histogram:
         help_text: str,
         buckets: tuple[float, ...] = DEFAULT_US_BUCKETS,
         unit: float = 1,
+        labels: Labels = (),
     ) -> None:
         self.name, self.help = name, help_text
         self.buckets = buckets
         self.unit = unit
+        self.labels = labels
         self.counts = [0] * (len(buckets) + 1)
         self.sum = 0.0
         self.count = 0
@@ -146,14 +165,47 @@ class Histogram:
         self.count += 1
 
     def render(self) -> list[str]:
-        lines = _header(self.name, self.help, "histogram")
+        return _header(self.name, self.help, "histogram") + self.samples()
+
+    def samples(self) -> list[str]:
+        """The sample lines (buckets, sum, count) without the HELP and TYPE header."""
+        name, labels = self.name, self.labels
+        lines: list[str] = []
         running = 0
         for bound, n in zip(self.buckets, self.counts, strict=False):
             running += n
-            lines.append(f'{self.name}_bucket{{le="{bound / self.unit:g}"}} {running}')
-        lines.append(f'{self.name}_bucket{{le="+Inf"}} {self.count}')
-        lines.append(f"{self.name}_sum {_fmt_value(self.sum / self.unit)}")
-        lines.append(f"{self.name}_count {self.count}")
+            le = _fmt_labels(labels, 'le="' + f"{bound / self.unit:g}" + '"')
+            lines.append(f"{name}_bucket{le} {running}")
+        inf = _fmt_labels(labels, 'le="+Inf"')
+        lines.append(f"{name}_bucket{inf} {self.count}")
+        lines.append(f"{name}_sum{_fmt_labels(labels)} {_fmt_value(self.sum / self.unit)}")
+        lines.append(f"{name}_count{_fmt_labels(labels)} {self.count}")
+        return lines
+
+
+class HistogramFamily:
+    """Histograms of one name, one per label set (``labels``), rendered under one
+    header. A hot path keeps its child: observing costs what a plain Histogram's does."""
+
+    def __init__(self, name: str, help_text: str, buckets: tuple[float, ...], unit: float) -> None:
+        self.name, self.help = name, help_text
+        self.buckets = buckets
+        self.unit = unit
+        self.children: dict[Labels, Histogram] = {}
+
+    def labels(self, **labels: str) -> Histogram:
+        key = tuple(sorted(labels.items()))
+        child = self.children.get(key)
+        if child is None:
+            child = self.children[key] = Histogram(
+                self.name, self.help, self.buckets, self.unit, key
+            )
+        return child
+
+    def render(self) -> list[str]:
+        lines = _header(self.name, self.help, "histogram")
+        for _, child in sorted(self.children.items()):
+            lines += child.samples()
         return lines
 
 
@@ -161,7 +213,7 @@ class Registry:
     """One per gateway process (App owns it), so tests can run several gateways."""
 
     def __init__(self) -> None:
-        self.metrics: dict[str, Counter | Gauge | Histogram] = {}
+        self.metrics: dict[str, Counter | Gauge | Histogram | HistogramFamily] = {}
 
     def counter(self, name: str, help_text: str) -> Counter:
         assert name.endswith("_total"), name
@@ -188,6 +240,15 @@ class Registry:
             name, Histogram(name, help_text, DEFAULT_US_BUCKETS, 1_000_000)
         )
         assert isinstance(metric, Histogram)
+        return metric
+
+    def durations(self, name: str, help_text: str) -> HistogramFamily:
+        """Duration histograms by label set (see :meth:`duration`)."""
+        assert name.endswith("_seconds"), name
+        metric = self.metrics.setdefault(
+            name, HistogramFamily(name, help_text, DEFAULT_US_BUCKETS, 1_000_000)
+        )
+        assert isinstance(metric, HistogramFamily)
         return metric
 
     def render(self) -> str:

@@ -28,6 +28,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import cast
@@ -101,9 +102,11 @@ class _Connection(asyncio.Protocol):
         if self._source is None:
             return
         now = self._loop.time()
+        received_ns = time.perf_counter_ns()  # loop.time() is too coarse under uvloop (1 ms)
         items = self._reader.feed(data)
         session = self.session
         if session is not None:
+            session.received_ns = received_ns
             session.begin_batch()
         try:
             for item in items:
@@ -119,6 +122,7 @@ class _Connection(asyncio.Protocol):
                     session = self._bind(item, now)
                     if session is None:
                         return
+                    session.received_ns = received_ns
                     session.begin_batch()
                     continue
                 if isinstance(item, FixMessage):

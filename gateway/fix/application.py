@@ -112,7 +112,7 @@ from gateway.fix.translate import (
 )
 from gateway.host import EngineHost, EventBatch
 from gateway.marketdata import MarketDataPublisher
-from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
+from gateway.metrics import ACK_LATENCY, ACK_LATENCY_HELP, CONNECTIONS_HELP, SESSIONS_HELP, Registry
 from gateway.orders import OrderTracker, OrderView
 
 __all__ = ["FixGateway", "acceptor_settings", "session_settings"]
@@ -207,6 +207,9 @@ class FixGateway:
         self._started_us = time.time_ns() // 1000
         self._m_in = registry.counter("gw_fix_messages_in_total", "FIX application messages in")
         self._m_in_keys: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._m_ack = registry.durations(ACK_LATENCY, ACK_LATENCY_HELP).labels(protocol="fix")
+        #: received_ns of the orders answered in this group commit, observed once written
+        self._acked: list[int] = []
         self._listings_cache: dict[str, Instrument] = {}
         self._listings_len = -1
         #: account -> (drop-copy sessions, order-entry sessions), built once sessions exist
@@ -239,7 +242,7 @@ class FixGateway:
         before market data) and the flush that ends each group of batches."""
         if self.on_batch not in self.host.listeners:
             self.host.listeners.append(self.on_batch)
-        self.host.group_end[self.on_batch] = self.acceptor.run_flushes
+        self.host.group_end[self.on_batch] = self._end_group
 
     async def start(self) -> None:
         self.listen()
@@ -351,7 +354,7 @@ class FixGateway:
             return
         if msg.get(POSS_DUP_FLAG) == b"Y" and self._answer_resent_order(session, account, msg):
             return
-        self.host.submit(command, session)
+        self.host.submit(command, session, session.received_ns)
 
     def _answer_resent_order(self, session: FixSession, account: str, msg: FixMessage) -> bool:
         """A NewOrderSingle sent again with PossDupFlag=Y (a resend after a gap or a
@@ -402,7 +405,7 @@ class FixGateway:
         except FixRequestError as err:
             self._defer_cancel_reject(session, msg, response_to, err.text)
             return
-        self.host.submit(command, session)
+        self.host.submit(command, session, session.received_ns)
 
     def _defer_cancel_reject(
         self, session: FixSession, msg: FixMessage, response_to: bytes, text: str
@@ -545,8 +548,21 @@ class FixGateway:
 
     # ------------------------------------------------------------ outbound
 
+    def _end_group(self) -> None:
+        """Write the group's answers, then time the orders among them from their read."""
+        self.acceptor.run_flushes()
+        acked = self._acked
+        if acked:
+            now = time.perf_counter_ns()
+            observe = self._m_ack.observe
+            for received_ns in acked:
+                observe((now - received_ns) / 1000)
+            acked.clear()
+
     def on_batch(self, batch: EventBatch) -> None:
         origin = batch.origin if isinstance(batch.origin, FixSession) else None
+        if batch.received_ns and origin is not None:
+            self._acked.append(batch.received_ns)
         if type(batch.command) is MassCancel and origin is not None:
             self._mass_cancel_report(origin, batch)
         for event in batch.events:

@@ -238,6 +238,9 @@ class FixSession:
         self._queue: dict[int, FixMessage] = {}
         self._limiter: RateLimiter | None = None  # max_msgs_per_s, from the first message
         self._now = 0.0
+        #: time.perf_counter_ns() of the read that brought the message in hand (set by
+        #: the driver; 0 = untimed): an order carries it to its acknowledgement
+        self.received_ns = 0
         self._wall_at = -1.0  # the loop clock (_now) of the last wall-clock reading
         self._wall_us = 0
         self._sending_ms = -1

@@ -322,6 +322,8 @@ class Venue(Protocol):
         """Run ``work`` (a store read) as a task of the venue's loop."""
 
 
+#: the commands whose acknowledgement latency is measured (gw_order_ack_latency_seconds)
+ORDER_METHODS = frozenset({"order.place", "order.cancel", "order.replace"})
 #: commands answered with the operator-side record their VenueEvent carries
 VENUE_METHODS = frozenset({"withdrawal.request", "withdrawal.cancel"})
 COMMAND_METHODS = frozenset(
@@ -364,6 +366,8 @@ class Request:
     id: object
     method: str
     params: dict[str, Any]
+    #: time.perf_counter_ns() when its frame was handed to the session
+    received_ns: int = 0
 
 
 @dataclass(slots=True)
@@ -402,6 +406,8 @@ class Session:
         self.answered_seq = 0
         self.last_pending: Pending | None = None
         self.inbox: deque[Request | bytes] = deque()
+        #: received_ns of the orders answered and not yet written (the server times them)
+        self.acked: list[int] = []
         self.limiter = RateLimiter(venue.config.max_requests_per_s, time.monotonic())
         self.closed = False
         #: the journaled id of this logon (0 = none), stamped on the orders it sends
@@ -415,10 +421,12 @@ class Session:
         """One client frame. Never raises for client mistakes: they become answers."""
         if self.closed:
             return
+        received_ns = time.perf_counter_ns()
         allowed = self.limiter.take(time.monotonic() if now is None else now)
         item: Request | bytes
         try:
             item = self._parse(data)
+            item.received_ns = received_ns
         except ApiError as bad:
             item = _error(bad.extra.pop("id", None), bad)
             self.venue.count_request("invalid", bad.status)
@@ -588,7 +596,8 @@ class Session:
         pending = Pending(self, req.id, req.method)
         self.unacked += 1
         self.last_pending = pending
-        events = self.venue.host.submit(command, pending)
+        received_ns = req.received_ns if req.method in ORDER_METHODS else 0
+        events = self.venue.host.submit(command, pending, received_ns)
         if self.cancel_on_disconnect:  # inspection only: learn the new order's id
             for event in events:
                 if type(event) is OrderAccepted:
@@ -605,6 +614,8 @@ class Session:
             status, answer = self._command_answer(pending, batch.events)
             self.venue.count_request(pending.method, status)
             self._send(answer)
+            if batch.received_ns:
+                self.acked.append(batch.received_ns)
             if pending.trailer:
                 for data in pending.trailer:
                     self._send(data)

@@ -38,7 +38,7 @@ from gateway.edges import OwnerRegistry, close_session, instrument_list, open_se
 from gateway.funds import WithdrawalView
 from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher
-from gateway.metrics import CONNECTIONS_HELP, SESSIONS_HELP, Registry
+from gateway.metrics import ACK_LATENCY, ACK_LATENCY_HELP, CONNECTIONS_HELP, SESSIONS_HELP, Registry
 from gateway.orders import OrderTracker
 from gateway.readstore import ReadStore
 from gateway.ws.auth import KeyRing, LiveKey
@@ -370,6 +370,8 @@ class _Connection:
         write = self.transport.write
         if len(queue) == 1 and not outbox.stale:  # the common case: one update since the last
             write(framed(queue.popleft()))
+            if self.session.acked:
+                self._acks_written()
             return 1
         sent = 0
         while True:
@@ -394,7 +396,18 @@ class _Connection:
             outbox.resync()
         if queue or outbox.stale:
             self.ready.set()
+        elif self.session.acked:
+            self._acks_written()
         return sent
+
+    def _acks_written(self) -> None:
+        """The outbox is written, with the answers to the session's orders: time them."""
+        acked = self.session.acked
+        now = time.perf_counter_ns()
+        observe = self.server.m_ack.observe
+        for received_ns in acked:
+            observe((now - received_ns) / 1000)
+        acked.clear()
 
     def release(self) -> None:
         """The connection has ended: drop the references back to it, so that reference
@@ -508,6 +521,7 @@ class WsServer:
             "ws", config.ws.max_connections, config.ws.max_connections_per_source, registry
         )
         self.m_sent = registry.counter("gw_ws_messages_sent_total", "WebSocket frames sent")
+        self.m_ack = registry.durations(ACK_LATENCY, ACK_LATENCY_HELP).labels(protocol="ws")
         self.m_slow = registry.counter(
             "gw_slow_consumers_total",
             "Slow-consumer actions: conflated (a book/bbo subscription went stale) or disconnected",

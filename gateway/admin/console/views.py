@@ -15,7 +15,15 @@ from engine.model import units_to_decimal
 from engine.venue.credentials import fix_session_key
 from gateway.admin.routes.funds import deposit_view, withdrawal_view
 from gateway.marketdata import levels_as_strings
-from gateway.metrics import Counter, Gauge, Histogram, Registry
+from gateway.metrics import (
+    ACK_LATENCY,
+    Counter,
+    Gauge,
+    Histogram,
+    HistogramFamily,
+    Labels,
+    Registry,
+)
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -54,12 +62,24 @@ def _commands(registry: Registry) -> tuple[float, float]:
     return total, orders
 
 
-_LATENCIES: Final = {
-    "engine_command": "gw_engine_command_seconds",
-    "journal_flush": "gw_journal_flush_seconds",
-    "journal_fsync": "gw_journal_fsync_seconds",
-    "loop_lag": "gw_loop_lag_seconds",
+_LATENCIES: Final[dict[str, tuple[str, Labels]]] = {
+    "ack_fix": (ACK_LATENCY, (("protocol", "fix"),)),
+    "ack_ws": (ACK_LATENCY, (("protocol", "ws"),)),
+    "engine_command": ("gw_engine_command_seconds", ()),
+    "journal_flush": ("gw_journal_flush_seconds", ()),
+    "journal_fsync": ("gw_journal_fsync_seconds", ()),
+    "loop_lag": ("gw_loop_lag_seconds", ()),
 }
+
+
+def _histogram(registry: Registry, name: str, labels: Labels) -> Histogram | None:
+    """A histogram, or one label set's of a family; None if the gateway has none."""
+    metric = registry.metrics.get(name)
+    if isinstance(metric, HistogramFamily):
+        return metric.children.get(labels)
+    return metric if isinstance(metric, Histogram) and not labels else None
+
+
 _QUANTILES: Final = (("p50", 0.5), ("p99", 0.99), ("p999", 0.999))
 
 
@@ -98,9 +118,9 @@ class Sampler:
     def _take(self, now: float) -> _Sample:
         commands, orders = _commands(self.registry)
         sample = _Sample(now, commands, orders)
-        for label, name in _LATENCIES.items():
-            metric = self.registry.metrics.get(name)
-            if isinstance(metric, Histogram):
+        for label, (name, labels) in _LATENCIES.items():
+            metric = _histogram(self.registry, name, labels)
+            if metric is not None:
                 sample.buckets[label] = list(metric.counts)
         return sample
 
@@ -111,9 +131,9 @@ class Sampler:
         prev, last = self._prev, self._last
         span = last.at - prev.at
         latency: dict[str, dict[str, float | None]] = {}
-        for label, name in _LATENCIES.items():
-            metric = self.registry.metrics.get(name)
-            if not isinstance(metric, Histogram) or label not in last.buckets:
+        for label, (name, labels) in _LATENCIES.items():
+            metric = _histogram(self.registry, name, labels)
+            if metric is None or label not in last.buckets:
                 continue
             old = prev.buckets.get(label, [0] * len(metric.counts))
             window = [b - a for a, b in zip(old, last.buckets[label], strict=True)]

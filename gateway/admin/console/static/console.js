@@ -256,6 +256,14 @@ function latency(figures, key, quantile) {
   return item[quantile] < 0 ? "> 1 s" : `≤ ${item[quantile]} µs`;
 }
 
+// p50 / p99 / p99.9 of an order-entry edge's acknowledgement latency, or why none.
+function ackLatency(figures, key) {
+  const item = (figures.latency_us || {})[key];
+  if (!item) return "no such edge";
+  if (!item.samples) return "no orders";
+  return ["p50", "p99", "p999"].map((q) => latency(figures, key, q)).join(" / ");
+}
+
 function renderOverview(o, seq) {
   const sessions = Object.entries(o.sessions || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "0";
   const cards = [
@@ -264,6 +272,8 @@ function renderOverview(o, seq) {
     ["Sequence", seq],
     ["Orders / s", o.orders_per_s],
     ["Commands / s", o.commands_per_s],
+    ["FIX order ack p50 / p99 / p99.9", ackLatency(o, "ack_fix")],
+    ["WS order ack p50 / p99 / p99.9", ackLatency(o, "ack_ws")],
     ["Engine apply p50 / p99", `${latency(o, "engine_command", "p50")} / ${latency(o, "engine_command", "p99")}`],
     ["Journal fsync p99", latency(o, "journal_fsync", "p99")],
     ["Journal flush p99", latency(o, "journal_flush", "p99")],
