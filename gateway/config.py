@@ -250,6 +250,9 @@ class DemoLpConfig:
     maker_account: str = "DEMO-LP"  # quotes the ladder
     taker_account: str = "DEMO-TAKER"  # trades against the touch now and then
     prices: dict[str, str] = field(default_factory=dict)  # symbol -> starting reference
+    #: perpetual -> the spot instrument (of ``prices``) whose reference is its index:
+    #: listed on the spot's grid at the first start, quoted like the spot
+    perps: dict[str, str] = field(default_factory=dict)
     interval_ms: int = 1000  # one requote round
     trade_every_ms: int = 5000  # mean time between the taker's trades, per instrument
     levels: int = 5  # quotes on each side
@@ -600,6 +603,12 @@ def _validate_demo_lp(config: Config, accounts: set[str]) -> None:
             grid.price_to_ticks(price)
         except GridError as exc:
             raise ConfigError(f"{key}: {exc}") from exc
+    for perp, spot in lp.perps.items():
+        key = f"demo_lp.perps.{perp}"
+        if spot not in lp.prices:
+            raise ConfigError(f"{key}: {spot} is not one of demo_lp.prices")
+        if perp in instruments:
+            raise ConfigError(f"{key}: a spot instrument of that name is in [[instruments]]")
     _check_amount("demo_lp.quote_notional", lp.quote_notional)
     for name in ("interval_ms", "trade_every_ms", "levels"):
         if getattr(lp, name) < 1:

@@ -7,7 +7,15 @@ and asks around a simulated reference price on each configured instrument, and a
 taker account now and then trades against the touch.
 
 Both go through :meth:`EngineHost.submit` like any edge's orders: risk checks, the
-journal, the events, the drop copy and the fees apply to them as to any client. The
+journal, the events, the drop copy and the fees apply to them as to any client.
+
+A perpetual in ``perps`` follows a spot instrument the LP quotes: the LP lists it on
+the spot's grid at the first start (AddPerpInstrument, unless the venue has it), and
+each round sets its index to the spot's reference (SetIndexPrice) before quoting it
+around the same price. Both are journaled commands, as when an operator lists a
+perpetual and the price feeder sends its index, so replay restores them; the LP is
+the demo's simulated index source and ``venue-pricefeed`` is not needed for it. A
+perpetual the LP lists is opened to every tenant's clients. The
 reference is a mean-reverting integer random walk (prices are ticks, never floats),
 drawn from the gateway's side: the engine still reads no randomness, and replay
 rebuilds the LP's orders from the journal like anyone's.
@@ -21,8 +29,11 @@ from dataclasses import dataclass
 import structlog
 
 from engine.commands import MassCancel, NewOrder, Replace
-from engine.events import OrderAccepted, OrderRejected
-from engine.model import Instrument, OrdType, Side, TimeInForce
+from engine.events import Event, OrderAccepted, OrderRejected
+from engine.model import GridError, Instrument, OrdType, Side, TimeInForce
+from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice
+from engine.venue.tenancy import MarketState
+from engine.venue.tenancy_commands import SetMarketState
 from gateway.config import DemoLpConfig
 from gateway.host import EngineHost
 from gateway.periodic import Periodic
@@ -100,6 +111,7 @@ class DemoLiquidityProvider:
 
     async def start(self) -> None:
         self._cancel_all()
+        self._list_perps()
         self.step()  # the book is full from the first moment
         self._schedule.start()
 
@@ -117,12 +129,63 @@ class DemoLiquidityProvider:
         ``interval_ms / trade_every_ms``."""
         for symbol in self.config.prices:
             listing = self.host.engine.listings.get(symbol)
-            if listing is None:
+            if listing is not None:
+                reference = self._walk(symbol, listing.instrument).step()
+                self._make_market(symbol, listing.instrument, reference)
+        for perp, spot in self.config.perps.items():
+            index = self._perp_reference(perp, spot)
+            if index is None:
                 continue
-            reference = self._walk(symbol, listing.instrument).step()
-            self._quote(symbol, listing.instrument, reference)
-            if self._rng.randrange(self.config.trade_every_ms) < self.config.interval_ms:
-                self._trade(symbol)
+            self._report(self.host.submit(SetIndexPrice(perp, index), ORIGIN), perp)
+            if not self.host.engine.perps.markets[perp].mark:
+                # orders need a mark: the first one now, not at the ticker's next tick
+                self._report(self.host.submit(PerpTick(perp), ORIGIN), perp)
+            self._make_market(perp, self.host.engine.listings[perp].instrument, index)
+
+    def _make_market(self, symbol: str, instrument: Instrument, reference: int) -> None:
+        """Requote around reference, and trade with the chance interval/trade_every."""
+        self._quote(symbol, instrument, reference)
+        if self._rng.randrange(self.config.trade_every_ms) < self.config.interval_ms:
+            self._trade(symbol)
+
+    def _list_perps(self) -> None:
+        """List each configured perpetual the venue does not have, on its spot's grid,
+        and open it to every tenant's clients (as the config's instruments are)."""
+        spots = {inst.symbol: inst for inst in self.host.config.instruments}
+        for perp, spot in self.config.perps.items():
+            inst = spots.get(spot)
+            if perp in self.host.engine.listings or inst is None:
+                continue
+            command = AddPerpInstrument(
+                perp, inst.base, inst.quote, inst.tick_size, inst.lot_size, min_qty=inst.min_qty
+            )
+            self._report(self.host.submit(command, ORIGIN), perp)
+            for tenant in list(self.host.engine.tenancy.tenants):
+                enable = SetMarketState(tenant, perp, MarketState.ENABLED)
+                self._report(self.host.submit(enable, ORIGIN), perp)
+
+    def _perp_reference(self, perp: str, spot: str) -> int | None:
+        """The spot's reference in the perpetual's ticks; None when either is missing
+        or the price is off the perpetual's grid (one an operator listed otherwise)."""
+        walk = self._walks.get(spot)
+        listing = self.host.engine.listings.get(perp)
+        spot_listing = self.host.engine.listings.get(spot)
+        if walk is None or listing is None or spot_listing is None:
+            return None
+        try:
+            price = spot_listing.instrument.ticks_to_price(walk.price)
+            return listing.instrument.price_to_ticks(price)
+        except GridError:
+            return None
+
+    def _report(self, events: list[Event], symbol: str) -> bool:
+        """Count and log a refusal; whether there was one."""
+        for event in events:
+            if isinstance(event, OrderRejected):
+                self.rejects += 1
+                log.info("demo_lp.rejected", symbol=symbol, code=event.code, text=event.text)
+                return True
+        return False
 
     def _walk(self, symbol: str, instrument: Instrument) -> RandomWalk:
         walk = self._walks.get(symbol)
@@ -174,11 +237,9 @@ class DemoLiquidityProvider:
     def _submit(self, cmd: NewOrder | Replace) -> int:
         """Submit; the order id accepted or kept, 0 when the engine refused it."""
         events = self.host.submit(cmd, ORIGIN)
+        if self._report(events, cmd.symbol):
+            return 0
         for event in events:
-            if type(event) is OrderRejected:
-                self.rejects += 1
-                log.info("demo_lp.rejected", symbol=cmd.symbol, code=event.code, text=event.text)
-                return 0
             if type(event) is OrderAccepted:
                 return event.order_id
         return cmd.order_id if isinstance(cmd, Replace) else 0

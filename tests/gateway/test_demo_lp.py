@@ -3,6 +3,7 @@ market it made, and the config rule that keeps it on the demo venue only."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 from decimal import Decimal
@@ -18,6 +19,7 @@ from tests import conftest
 from tests.conftest import MakeGateway
 from tests.ws.helpers import connect_client
 
+PATIENCE_S = 10.0
 BTC = Instrument.from_decimals("BTC-USD", "BTC", "USD", "0.01", "0.0001", "0.0001", "1")
 
 
@@ -130,3 +132,49 @@ def test_config_errors_name_the_key(tmp_path: Path, table: str, error: str) -> N
 
 def test_app_without_the_lp_runs_none(gateway: App) -> None:
     assert all(c.name != "demo_lp" for c in gateway.components)
+
+
+async def test_the_demo_venue_lists_a_living_perpetual(tmp_path: Path) -> None:
+    """`make run`'s venue: ETH-PERP is listed on the first start, its index follows the
+    LP's ETH-USD reference (journaled SetIndexPrice), its mark is set by the ticks and
+    the LP quotes it; the WS feed and the console show it. A restart replays it."""
+    config = conftest.test_config(tmp_path, perp={"tick_ms": 1000})  # the demo's ticks
+    app = App(config)
+    await app.start()
+    await app.start_demo_lp()
+    engine = app.host.engine
+    market = engine.perps.markets["ETH-PERP"]
+    spot = engine.listings["ETH-USD"].book
+    assert market.index and spot.best_bid() < market.index < spot.best_ask()
+    watcher = await connect_client(app)
+    await watcher.ok("subscribe", {"channels": ["mark.ETH-PERP", "book.ETH-PERP.10"]})
+    for _ in range(int(PATIENCE_S / 0.05)):  # the first tick marks it (a bound, no timing)
+        if market.mark:
+            break
+        await asyncio.sleep(0.05)
+    assert market.mark, "no mark within the bound"
+    book = (await watcher.push("book.ETH-PERP.10", PATIENCE_S))["data"]
+    assert len(book["bids"]) == len(book["asks"]) == config.demo_lp.levels
+    mark = (await watcher.push("mark.ETH-PERP", PATIENCE_S))["data"]
+    assert Decimal(mark["index_price"]) > 0 and Decimal(mark["mark_price"]) > 0
+    assert app.admin is not None
+    (shown,) = [m for m in app.admin.console.snapshot()["markets"] if m["symbol"] == "ETH-PERP"]
+    assert shown["bids"] and shown["asks"] and shown["perp"]["mark"] and shown["perp"]["index"]
+    await watcher.close()
+    index = market.index
+    await app.stop()
+
+    again = App(config)  # the listing and the index are journaled: replay restores them
+    await again.start()
+    try:
+        assert again.host.engine.perps.markets["ETH-PERP"].index == index
+    finally:
+        await again.stop()
+
+
+def test_a_perpetual_follows_a_spot_instrument_the_lp_quotes(tmp_path: Path) -> None:
+    path = tmp_path / "venue.toml"
+    path.write_text('[demo_lp]\nenabled = true\nperps = { X-PERP = "BTC-USD" }\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith("demo_lp.perps.X-PERP: BTC-USD is not one of")

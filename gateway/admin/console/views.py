@@ -207,6 +207,12 @@ def markets(app: App) -> list[dict[str, Any]]:
                 for t in reversed(trades[-TRADES:])
             ]
             view["stats_24h"] = _stats(trades, engine.last_ts_us)
+            perp = engine.perps.markets.get(symbol)
+            if perp is not None:  # 0 ticks: not set yet
+                view["perp"] = {
+                    name: instrument.ticks_to_price(ticks) if ticks else None
+                    for name, ticks in (("mark", perp.mark), ("index", perp.index))
+                }
         found.append(view)
     return found
 

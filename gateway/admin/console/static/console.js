@@ -312,7 +312,9 @@ function renderMarkets(markets) {
   $("market-cancel-only").disabled = m.status === "cancel_only";
   $("market-resume").disabled = m.status === "open";
   const stats = m.stats_24h || { trades: 0 };
-  $("market-stats").replaceChildren(...["trades", "open", "high", "low", "last", "volume"].flatMap((k) => [el("dt", k), el("dd", stats[k] ?? "—")]));
+  const figures = ["trades", "open", "high", "low", "last", "volume"].flatMap((k) => [el("dt", k), el("dd", stats[k] ?? "—")]);
+  if (m.perp) figures.push(...["mark", "index"].flatMap((k) => [el("dt", k), el("dd", m.perp[k] ?? "—", "perp")]));
+  $("market-stats").replaceChildren(...figures);
   const asks = (m.asks || []).slice().reverse().map(([p, q]) => row(["", p, q]));
   const bids = (m.bids || []).map(([p, q]) => row([q, p, ""]));
   for (const tr of asks) tr.className = "ask";

@@ -356,3 +356,22 @@ async def test_a_fix_session_is_logged_out_from_the_console_and_logs_on_again(
     await browser.until(
         "return document.querySelector(arguments[0])?.textContent.includes('logged on')", session
     )
+
+
+async def test_the_demo_perpetual_lives_in_the_markets_view(app: App, browser: Browser) -> None:
+    await app.start_demo_lp()  # as `make run` does
+    await browser.login(DEMO["read-only"], seed(app, "read-only"))
+    await browser.keys("2")
+    await browser.click('#market-tabs [data-symbol="ETH-PERP"]')
+    await browser.until(
+        "return document.querySelectorAll('#ladder tr.ask').length === 5"
+        " && document.querySelectorAll('#ladder tr.bid').length === 5"
+    )
+    figures = await browser.until(
+        "const dd = [...document.querySelectorAll('#market-stats dd.perp')];"
+        " return dd.length === 2 && dd.every(d => /^[0-9.]+$/.test(d.textContent))"
+        " && dd.map(d => d.textContent)"
+    )
+    market = app.host.engine.perps.markets["ETH-PERP"]
+    assert market.mark and market.index and len(figures) == 2
+    await browser.shot("perp", docs="markets-perp")
