@@ -253,7 +253,9 @@ function render(snapshot) {
 function latency(figures, key, quantile) {
   const item = (figures.latency_us || {})[key];
   if (!item || item[quantile] === null || item[quantile] === undefined) return "no samples";
-  return item[quantile] < 0 ? "> 1 s" : `≤ ${item[quantile]} µs`;
+  const us = item[quantile];
+  if (us < 0) return "> 1 s";
+  return us >= 1000 ? `≤ ${us / 1000} ms` : `≤ ${us} µs`;
 }
 
 // p50 / p99 / p99.9 of an order-entry edge's acknowledgement latency, or why none.
