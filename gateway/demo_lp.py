@@ -42,9 +42,6 @@ __all__ = ["DemoLiquidityProvider", "Quote", "RandomWalk", "ladder"]
 
 log = structlog.get_logger("gateway.demo_lp")
 
-#: what the LP's orders carry as origin (the host's listeners see it)
-ORIGIN = "demo-lp"
-
 
 class RandomWalk:
     """A reference price in ticks: each step moves it by at most ``step_bps`` of itself,
@@ -121,7 +118,7 @@ class DemoLiquidityProvider:
 
     def _cancel_all(self) -> None:
         if self.config.maker_account in self.host.engine.accounts:
-            self.host.submit(MassCancel(account=self.config.maker_account), ORIGIN)
+            self.host.submit(MassCancel(account=self.config.maker_account))
         self._resting.clear()
 
     def step(self) -> None:
@@ -136,10 +133,10 @@ class DemoLiquidityProvider:
             index = self._perp_reference(perp, spot)
             if index is None:
                 continue
-            self._report(self.host.submit(SetIndexPrice(perp, index), ORIGIN), perp)
+            self._report(self.host.submit(SetIndexPrice(perp, index)), perp)
             if not self.host.engine.perps.markets[perp].mark:
                 # orders need a mark: the first one now, not at the ticker's next tick
-                self._report(self.host.submit(PerpTick(perp), ORIGIN), perp)
+                self._report(self.host.submit(PerpTick(perp)), perp)
             self._make_market(perp, self.host.engine.listings[perp].instrument, index)
 
     def _make_market(self, symbol: str, instrument: Instrument, reference: int) -> None:
@@ -159,10 +156,10 @@ class DemoLiquidityProvider:
             command = AddPerpInstrument(
                 perp, inst.base, inst.quote, inst.tick_size, inst.lot_size, min_qty=inst.min_qty
             )
-            self._report(self.host.submit(command, ORIGIN), perp)
+            self._report(self.host.submit(command), perp)
             for tenant in list(self.host.engine.tenancy.tenants):
                 enable = SetMarketState(tenant, perp, MarketState.ENABLED)
-                self._report(self.host.submit(enable, ORIGIN), perp)
+                self._report(self.host.submit(enable), perp)
 
     def _perp_reference(self, perp: str, spot: str) -> int | None:
         """The spot's reference in the perpetual's ticks; None when either is missing
@@ -236,7 +233,7 @@ class DemoLiquidityProvider:
 
     def _submit(self, cmd: NewOrder | Replace) -> int:
         """Submit; the order id accepted or kept, 0 when the engine refused it."""
-        events = self.host.submit(cmd, ORIGIN)
+        events = self.host.submit(cmd)
         if self._report(events, cmd.symbol):
             return 0
         for event in events:

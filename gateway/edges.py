@@ -16,7 +16,7 @@ from engine.commands import Cancel
 from engine.events import OrderRejected, RejectCode
 from engine.model import TradingStatus, units_to_decimal
 from engine.venue.sessions import SessionClosed, SessionOpened
-from gateway.host import EngineHost
+from gateway.host import EngineHost, Origin
 
 __all__ = [
     "COD_REQUEST_ID",
@@ -215,7 +215,7 @@ COD_REQUEST_ID: Final = "cancel-on-disconnect"
 
 
 def cancel_on_disconnect(
-    host: EngineHost, order_ids: Iterable[int], origin: object, session: int = 0
+    host: EngineHost, order_ids: Iterable[int], origin: Origin | None, session: int = 0
 ) -> int:
     """Cancel each of ``order_ids`` still live in the engine, in the given order, as
     ``origin`` (journaled as sent by ``session``); the number of cancels submitted."""

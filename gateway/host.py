@@ -5,8 +5,10 @@ and applied at once; its events are held back. Once per loop iteration the host
 writes every held command's journal record with one write (group commit); if the
 fsync policy wants an fsync, it runs on a journal thread while the loop keeps taking
 the next group, and the held events are released when it completes (pipelined group
-commit). Only then do listeners see them, in sequence order. So nothing an edge sends
-for a command can leave the process before that command is in the journal.
+commit). Only then do listeners see them, in sequence order, each batch first handed
+to its origin (the submitting session, an :class:`Origin`), then to every listener. So
+nothing an edge sends for a command can leave the process before that command is in
+the journal.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final, NoReturn, Protocol
 
 import structlog
 
@@ -45,7 +47,7 @@ from gateway.fees import day_tick_due, seed_fees
 from gateway.metrics import Registry
 from gateway.snapshots import SnapshotWriter
 
-__all__ = ["EngineHost", "EventBatch", "Listener"]
+__all__ = ["EngineHost", "EventBatch", "Listener", "Origin"]
 
 
 def _fail_stop(error: BaseException, event: str = "journal.fsync_failed") -> NoReturn:
@@ -71,8 +73,17 @@ def _timed_fsync(journal: JournalWriter) -> int:
 log = structlog.get_logger("gateway.host")
 
 
+class Origin(Protocol):
+    """Who submitted a command and hears its answer: an edge's session (or one of its
+    requests). The host hands it its command's batch, after the journal commit and
+    before the listeners see it, so that an edge routes its answers without testing
+    what an origin is."""
+
+    def on_batch(self, batch: EventBatch) -> None: ...
+
+
 class EventBatch:
-    """One command's events; origin is whatever the submitting edge passed (its session),
+    """One command's events, and its :class:`Origin` (None: no session waits for it);
     received_ns when the edge read the command (time.perf_counter_ns(); 0 = untimed),
     for its acknowledgement latency.
 
@@ -85,7 +96,7 @@ class EventBatch:
         self,
         seq: int,
         ts_us: int,
-        origin: object,
+        origin: Origin | None,
         command: Command,
         events: list[Event],
         received_ns: int = 0,
@@ -248,7 +259,9 @@ class EngineHost:
 
     # ---------------------------------------------------------------- commands
 
-    def submit(self, command: Command, origin: object = None, received_ns: int = 0) -> list[Event]:
+    def submit(
+        self, command: Command, origin: Origin | None = None, received_ns: int = 0
+    ) -> list[Event]:
         """Apply a command now; its events reach listeners after the journal flush.
 
         The returned events are for inspection only (e.g. to learn an order id); an
@@ -355,6 +368,12 @@ class EngineHost:
                     fills += 1
             if fills:
                 self._m_fills.add(fills)
+            origin = batch.origin
+            if origin is not None:
+                try:
+                    origin.on_batch(batch)
+                except Exception:  # a broken session must not stop the edges
+                    log.exception("origin.failed", origin=repr(origin), seq=batch.seq)
             for listener in self.listeners:
                 try:
                     listener(batch)

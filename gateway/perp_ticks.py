@@ -11,10 +11,7 @@ from engine.perp.commands import PerpTick
 from gateway.host import EngineHost
 from gateway.periodic import Periodic
 
-__all__ = ["ORIGIN", "PerpTicker"]
-
-#: the origin the host's listeners see on a scheduled tick
-ORIGIN = "perp-ticker"
+__all__ = ["PerpTicker"]
 
 
 class PerpTicker:
@@ -38,5 +35,5 @@ class PerpTicker:
         """Submit one PerpTick per perpetual, in listing order; how many."""
         symbols = list(self.host.engine.perps.markets)
         for symbol in symbols:
-            self.host.submit(PerpTick(symbol), ORIGIN)
+            self.host.submit(PerpTick(symbol))
         return len(symbols)

@@ -559,20 +559,29 @@ class FixGateway:
                 observe((now - received_ns) / 1000)
             acked.clear()
 
-    def on_batch(self, batch: EventBatch) -> None:
-        origin = batch.origin if isinstance(batch.origin, FixSession) else None
-        if batch.received_ns and origin is not None:
+    def on_own_batch(self, session: FixSession, batch: EventBatch) -> None:
+        """The answer to a command ``session`` submitted (it is the batch's origin; the
+        host calls this before :meth:`on_batch`): its ack timing, its mass cancel
+        report, the orders it now owns (so that on_batch reports them to it), its
+        rejects."""
+        if batch.received_ns:
             self._acked.append(batch.received_ns)
-        if type(batch.command) is MassCancel and origin is not None:
-            self._mass_cancel_report(origin, batch)
+        if type(batch.command) is MassCancel:
+            self._mass_cancel_report(session, batch)
         for event in batch.events:
             kind = type(event)
-            if kind is OrderAccepted and origin is not None:
+            if kind is OrderAccepted:
                 assert isinstance(event, OrderAccepted)
-                self.owners.add(event.order_id, origin)
-            self._report(event, batch, origin)
+                self.owners.add(event.order_id, session)
+            elif kind is OrderRejected:
+                assert isinstance(event, OrderRejected)
+                self._reject(session, batch, event)
 
-    def _report(self, event: Event, batch: EventBatch, origin: FixSession | None) -> None:
+    def on_batch(self, batch: EventBatch) -> None:
+        for event in batch.events:
+            self._report(event, batch)
+
+    def _report(self, event: Event, batch: EventBatch) -> None:
         kind = type(event)
         tracker = self.tracker  # tracker.get(): a native call (a bound method is not)
         if kind is Trade:
@@ -664,9 +673,6 @@ class FixGateway:
                             b"D",
                             text="self-trade prevention: decremented",
                         )
-        elif kind is OrderRejected and origin is not None:
-            assert isinstance(event, OrderRejected)
-            self._reject(origin, batch, event)
 
     def _send_order_report(
         self,

@@ -38,7 +38,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from gateway.connguard import RefusalLog
 from gateway.edges import RateLimiter
@@ -76,6 +76,9 @@ from gateway.fix.tags import (
     TEXT,
 )
 from gateway.single_use import SingleUse
+
+if TYPE_CHECKING:
+    from gateway.host import EventBatch
 
 __all__ = [
     "BusinessRejectReason",
@@ -165,6 +168,10 @@ class FixApplication(Protocol):
         ...
 
     def on_app_message(self, session: FixSession, msg: FixMessage) -> None: ...
+
+    def on_own_batch(self, session: FixSession, batch: EventBatch) -> None:
+        """The events of a command ``session`` submitted (it is their origin)."""
+        ...
 
 
 _LIVE: Final = (SessionState.LOGGED_ON, SessionState.RESEND_IN_PROGRESS)
@@ -503,6 +510,11 @@ class FixSession:
         self._batch -= 1
         if not self._batch:
             self.flush()
+
+    def on_batch(self, batch: EventBatch) -> None:
+        """The events of a command this session submitted: the session is the batch's
+        origin (``gateway.host.Origin``), and its application answers it."""
+        self.application.on_own_batch(self, batch)
 
     # -- input -------------------------------------------------------------------
 

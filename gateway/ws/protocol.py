@@ -292,6 +292,8 @@ class Venue(Protocol):
     withdrawals: WithdrawalView
     readstore: ReadStore
     perp: PerpFeed
+    #: the answers due in the batch being released, given at the WS listener's turn
+    answers: list[tuple[Pending, EventBatch]]
 
     def clock_ms(self) -> int: ...
 
@@ -372,12 +374,19 @@ class Request:
 
 @dataclass(slots=True)
 class Pending:
-    """EventBatch.origin of a command submitted by a session."""
+    """A request of a session that submitted a command: the command's EventBatch
+    origin (``gateway.host.Origin``), which hands the session its answer."""
 
     session: Session
     req_id: object
     method: str
     trailer: list[bytes] | None = None
+
+    def on_batch(self, batch: EventBatch) -> None:
+        """Handed the batch before the listeners: the answer waits for the WS
+        listener's turn (after the market data, so that a request behind it reads the
+        book with the order in it)."""
+        self.session.venue.answers.append((self, batch))
 
 
 class Session:
@@ -604,7 +613,7 @@ class Session:
                     assert isinstance(event, OrderAccepted)
                     self.venue.owners.add(event.order_id, self)
 
-    def on_batch(self, pending: Pending, batch: EventBatch) -> None:
+    def answer(self, pending: Pending, batch: EventBatch) -> None:
         """The answer to a command of ours, after the journal commit."""
         self.unacked -= 1
         self.answered_seq = batch.seq

@@ -1,10 +1,12 @@
 """The WebSocket edge's host listener: every event batch, routed to the WS sessions.
 
-It answers the command a WS session submitted (through the session), keeps the
-balance mirror and the order-owner table current, and collects, per logged-on
-account, the order ids, trades and balances its user channel must hear about; the
-Venue renders and pushes those. It runs for every command of every edge, so it lives
-apart from the WS server (which stays interpreted) and `make native` compiles it.
+It answers the commands WS sessions submitted (their Pending origins, handed each
+batch by the host before the listeners, leave the answer here for this listener's
+turn), keeps the balance mirror and the order-owner table current, and collects, per
+logged-on account, the order ids, trades and balances its user channel must hear
+about; the Venue renders and pushes those. It runs for every command of every edge,
+so it lives apart from the WS server (which stays interpreted) and `make native`
+compiles it.
 """
 
 from __future__ import annotations
@@ -41,16 +43,22 @@ class UserRouter:
         owners: OwnerRegistry[Session],
         balances: dict[str, dict[str, tuple[int, int]]],
         push: Callable[[UserUpdates], None],
+        answers: list[tuple[Pending, EventBatch]],
     ) -> None:
         self.users = users
         self.owners = owners
         self.balances = balances
         self.push = push
+        #: filled by the sessions' Pending origins before the listeners run
+        self.answers = answers
 
     def __call__(self, batch: EventBatch) -> None:
-        origin = batch.origin
-        if type(origin) is Pending:
-            origin.session.on_batch(origin, batch)
+        answers = self.answers
+        if answers:
+            due = answers[:]
+            answers.clear()
+            for pending, answered in due:
+                pending.session.answer(pending, answered)
         users = self.users
         owners = self.owners
         out: UserUpdates | None = None

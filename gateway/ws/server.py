@@ -36,7 +36,7 @@ from gateway.connguard import ConnectionGuard
 from gateway.credentials import LOGOUT_TEXT, logout_target, secret_source
 from gateway.edges import OwnerRegistry, close_session, instrument_list, open_session
 from gateway.funds import WithdrawalView
-from gateway.host import EngineHost
+from gateway.host import EngineHost, EventBatch
 from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import ACK_LATENCY, ACK_LATENCY_HELP, CONNECTIONS_HELP, SESSIONS_HELP, Registry
 from gateway.orders import OrderTracker
@@ -51,7 +51,7 @@ from gateway.ws.errors import (
 )
 from gateway.ws.outbox import Outbox
 from gateway.ws.perp import PerpFeed
-from gateway.ws.protocol import Session, fill_shape, order_shape
+from gateway.ws.protocol import Pending, Session, fill_shape, order_shape
 from gateway.ws.router import UserRouter, UserUpdates
 from gateway.ws.subscriptions import WsMarketData
 
@@ -117,8 +117,11 @@ class Venue:
         self._m_requests = registry.counter(
             "gw_ws_requests_total", "WebSocket requests by method and answer status"
         )
+        self.answers: list[tuple[Pending, EventBatch]] = []
         # the host listener (compiled); it calls back here only for logged-on users
-        self.listener = UserRouter(self.users, self.owners, self.balances, self._push_user)
+        self.listener = UserRouter(
+            self.users, self.owners, self.balances, self._push_user, self.answers
+        )
         #: the perpetual channels (mark, funding, positions): a host listener of its own
         self.perp = PerpFeed(host.engine)
 

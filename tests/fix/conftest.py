@@ -24,6 +24,7 @@ from gateway.fix.auth import logon_payload
 from gateway.fix.codec import FieldValue, FixMessage
 from gateway.fix.session import FixSession
 from gateway.fix.settings import FIXT11, AcceptorSettings, SessionSettings
+from gateway.host import EventBatch
 
 CLIENT = "CLIENT1"
 GATEWAY = "GATEWAY"
@@ -85,6 +86,9 @@ class RecordingApp:
                     (6, "0"),
                 ],
             )
+
+    def on_own_batch(self, session: FixSession, batch: EventBatch) -> None:
+        """Never called: this application submits nothing to a host."""
 
 
 class ClientMessage:

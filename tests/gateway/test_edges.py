@@ -122,33 +122,96 @@ def _place(app: App, client_order_id: str) -> int:
     order = NewOrder(
         "ACC1", "BTC-USD", Side.BUY, OrdType.LIMIT, 1_000, 10_000, client_order_id=client_order_id
     )
-    events = app.host.submit(order, "test")
+    events = app.host.submit(order)
     accepted = events[0]
     assert isinstance(accepted, OrderAccepted)
     return accepted.order_id
 
 
+class RecordingOrigin:
+    """An Origin that keeps the batches it is handed."""
+
+    def __init__(self) -> None:
+        self.batches: list[EventBatch] = []
+
+    def on_batch(self, batch: EventBatch) -> None:
+        self.batches.append(batch)
+
+    async def wait_for(self, n: int) -> None:
+        for _ in range(1000):  # the batches leave after the journal commit
+            if len(self.batches) >= n:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{len(self.batches)} batches, expected {n}")
+
+
 async def test_cancel_on_disconnect_cancels_the_live_orders_only(gateway: App) -> None:
     first, done, last = (_place(gateway, f"cod{i}") for i in range(3))
-    gateway.host.submit(Cancel("ACC1", "BTC-USD", done), "test")
-    ours: list[EventBatch] = []
-
-    def record(batch: EventBatch) -> None:
-        if batch.origin == "gone":
-            ours.append(batch)
-
-    gateway.host.listeners.append(record)
-    assert cancel_on_disconnect(gateway.host, [first, done, last, 999_999], "gone") == 2
+    gateway.host.submit(Cancel("ACC1", "BTC-USD", done))
+    gone = RecordingOrigin()
+    assert cancel_on_disconnect(gateway.host, [first, done, last, 999_999], gone) == 2
     assert first not in gateway.host.engine.orders and last not in gateway.host.engine.orders
-    for _ in range(1000):  # the batches leave after the journal commit
-        if len(ours) == 2:
-            break
-        await asyncio.sleep(0.01)
-    cancels = [batch.command for batch in ours]
+    await gone.wait_for(2)
+    cancels = [batch.command for batch in gone.batches]
     assert [(c.order_id, c.request_id) for c in cancels if isinstance(c, Cancel)] == [
         (first, COD_REQUEST_ID),
         (last, COD_REQUEST_ID),
     ]
+
+
+# ------------------------------------------------------------------- typed origins
+
+
+async def test_a_batch_reaches_its_origin_once_before_the_listeners(gateway: App) -> None:
+    """Routing is one call: the host hands each batch to the Origin that submitted it,
+    then to the listeners; a batch without an origin reaches only the listeners."""
+    heard: list[tuple[str, int]] = []
+
+    class Named(RecordingOrigin):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def on_batch(self, batch: EventBatch) -> None:
+            super().on_batch(batch)
+            heard.append((self.name, batch.seq))
+
+    def listener(batch: EventBatch) -> None:
+        heard.append(("listener", batch.seq))
+
+    gateway.host.listeners.append(listener)
+    a, b = Named("a"), Named("b")
+    order = NewOrder("ACC1", "BTC-USD", Side.BUY, OrdType.LIMIT, 1_000, 10_000)
+    gateway.host.submit(order, a)
+    gateway.host.submit(Cancel("ACC1", "BTC-USD", 999_999), b)
+    gateway.host.submit(Cancel("ACC1", "BTC-USD", 999_998))
+    await b.wait_for(1)
+    for _ in range(100):
+        if len(heard) >= 5:
+            break
+        await asyncio.sleep(0.01)
+    seq_a, seq_b = a.batches[0].seq, b.batches[0].seq
+    assert heard == [
+        ("a", seq_a),
+        ("listener", seq_a),
+        ("b", seq_b),
+        ("listener", seq_b),
+        ("listener", seq_b + 1),
+    ]
+
+
+async def test_a_failing_origin_does_not_stop_the_listeners(gateway: App) -> None:
+    class Broken:
+        def on_batch(self, batch: EventBatch) -> None:
+            raise RuntimeError("a broken session")
+
+    after = RecordingOrigin()
+    seen: list[int] = []
+    gateway.host.listeners.append(lambda batch: seen.append(batch.seq))
+    gateway.host.submit(Cancel("ACC1", "BTC-USD", 999_999), Broken())
+    gateway.host.submit(Cancel("ACC1", "BTC-USD", 999_998), after)
+    await after.wait_for(1)
+    assert seen[-2:] == [after.batches[0].seq - 1, after.batches[0].seq]
 
 
 async def test_a_ws_cancel_on_disconnect_reaches_fix_drop_copy_without_a_request_id(
