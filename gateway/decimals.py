@@ -1,4 +1,5 @@
-"""The one decimal grammar of every edge: FIX fields, WebSocket params, the config file.
+"""The one decimal grammar of every edge: FIX fields, WebSocket params, the config file;
+and the one integer grammar of their text parameters (:func:`ascii_int`).
 
 It is FIX's float grammar: an optional ``-``, ASCII digits with at most one ``.``, and
 at least one digit (``"1"``, ``"1.5"``, ``"1."``, ``".5"``, ``"-0.25"``, ``"007"``).
@@ -19,12 +20,33 @@ from typing import Final
 
 from engine.model import GridError
 
-__all__ = ["DECIMAL_PATTERN", "MAX_LEN", "decimal_text", "parse_decimal"]
+__all__ = [
+    "DECIMAL_PATTERN",
+    "MAX_INT_DIGITS",
+    "MAX_LEN",
+    "ascii_int",
+    "decimal_text",
+    "parse_decimal",
+]
 
 DECIMAL_PATTERN: Final = r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
 """The grammar as a regular expression (to be matched in full; ASCII digits only)."""
 MAX_LEN: Final = 64
 _DECIMAL: Final = re.compile(DECIMAL_PATTERN)
+
+
+MAX_INT_DIGITS: Final = 18
+"""Digits an integer parameter may have: any such number fits a signed 64-bit SQL
+integer."""
+
+
+def ascii_int(text: str, max_digits: int = MAX_INT_DIGITS) -> int | None:
+    """``text`` as an integer if it is 1..``max_digits`` ASCII digits, else None.
+    str.isdigit() also takes "²" (which int() refuses) and other scripts' digits (which
+    int() reads), and int() refuses thousands of digits: the length is checked first."""
+    if not (text.isascii() and text.isdigit() and len(text) <= max_digits):
+        return None
+    return int(text)
 
 
 def decimal_text(text: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from gateway.decimals import ascii_int
 from gateway.follower.store import Reader
 
 __all__ = ["MAX_LIMIT", "BadQuery", "History", "Page", "Query"]
@@ -75,8 +76,8 @@ def _parse_cursor(cursor: str, key: tuple[str, ...]) -> list[Any]:
             if part not in ("maker", "taker"):
                 raise BadQuery("cursor: not a cursor from a previous page")
             values.append(part)
-        elif part.isascii() and part.isdigit() and len(part) <= 18:
-            values.append(int(part))
+        elif (number := ascii_int(part)) is not None:
+            values.append(number)
         else:
             raise BadQuery("cursor: not a cursor from a previous page")
     return values

@@ -1,5 +1,6 @@
 """The one decimal grammar (gateway/decimals.py) against a reference written out by
-hand: it accepts exactly those strings, and reads each as Python's Decimal does."""
+hand: it accepts exactly those strings, and reads each as Python's Decimal does. And
+the one integer grammar of text parameters, ascii_int."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from engine.model import GridError
-from gateway.decimals import DECIMAL_PATTERN, MAX_LEN, decimal_text, parse_decimal
+from gateway.decimals import (
+    DECIMAL_PATTERN,
+    MAX_INT_DIGITS,
+    MAX_LEN,
+    ascii_int,
+    decimal_text,
+    parse_decimal,
+)
 
 
 def reference(text: str) -> bool:
@@ -53,3 +61,19 @@ def test_a_long_value_is_refused_without_echoing_it() -> None:
     with pytest.raises(GridError, match=f"at most {MAX_LEN} characters, got 5000$"):
         decimal_text("9" * 5000)
     assert parse_decimal("-.5") == Decimal("-0.5") and parse_decimal("7.") == 7
+
+
+@given(NEAR_MISSES | st.text(max_size=20) | st.from_regex(r"[0-9]{1,30}", fullmatch=True))
+@example("\u00b2")  # str.isdigit() says yes, int() refuses it
+@example("\u0663")  # int() reads it as 3
+@example("9" * MAX_INT_DIGITS)
+@example("9" * (MAX_INT_DIGITS + 1))
+@example("5" * 5000)  # past int()'s digit limit
+def test_ascii_int_takes_exactly_short_runs_of_ascii_digits(text: str) -> None:
+    ok = 0 < len(text) <= MAX_INT_DIGITS and all(c in "0123456789" for c in text)
+    assert ascii_int(text) == (int(text) if ok else None)
+
+
+def test_ascii_int_bounds_its_digits() -> None:
+    assert ascii_int("0010", 4) == 10
+    assert ascii_int("10000", 4) is None

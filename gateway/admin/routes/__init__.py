@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from gateway.admin.schema import check_schema
+from gateway.decimals import ascii_int
 from gateway.readstore import READSTORE
 
 if TYPE_CHECKING:
@@ -244,15 +245,6 @@ def tenant_of_account(call: Call, account_id: str | None) -> str | None:
     """The tenant of ``account_id`` (None: no such account, or none)."""
     account = call.host.engine.accounts.get(account_id or "")
     return (account.tenant or None) if account is not None else None
-
-
-def ascii_int(text: str) -> int | None:
-    """``text`` as an integer if it is 1..18 ASCII digits, else None: str.isdigit() also
-    takes "²" (which int() refuses) and other scripts' digits, int() refuses thousands
-    of digits, and no SQL integer holds more than 18 of them for sure."""
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
-        return None
-    return int(text)
 
 
 def all_routes() -> list[Route]:
