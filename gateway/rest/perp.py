@@ -8,7 +8,7 @@ are the signed ``GET /api/v1/positions`` (gateway/rest/client.py).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import orjson
 import structlog
@@ -17,6 +17,7 @@ from aiohttp import web
 from gateway.host import EngineHost
 from gateway.perp_views import funding_view, perp_view
 from gateway.readstore import ReadStore, StoreUnavailable
+from gateway.rest.params import error, int_query, json_response
 
 __all__ = ["MAX_FUNDING", "PerpRoutes", "store_unavailable"]
 
@@ -29,19 +30,11 @@ _FUNDING_SQL: Final = (
 )
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
-
-
-def _error(status: int, code: str, msg: str) -> web.Response:
-    return _json({"error": {"code": code, "msg": msg}}, status)
-
-
 def store_unavailable(request: web.Request, exc: StoreUnavailable) -> web.Response:
     """The public 503: why goes to the log only (it names the server's files, hosts
     and tables), as on the WS edge."""
     log.warning("rest.store_unavailable", path=request.path, error=str(exc))
-    return _error(503, "store_unavailable", "history store unavailable: retry later")
+    return error(503, "store_unavailable", "history store unavailable: retry later")
 
 
 class PerpRoutes:
@@ -56,30 +49,29 @@ class PerpRoutes:
 
     async def perps(self, request: web.Request) -> web.Response:
         markets = self.host.engine.perps.markets
-        return _json({"perps": [perp_view(m) for m in markets.values()]})
+        return json_response({"perps": [perp_view(m) for m in markets.values()]})
 
     async def perp(self, request: web.Request) -> web.Response:
         symbol = request.match_info["symbol"]
         market = self.host.engine.perps.markets.get(symbol)
         if market is None:
-            return _error(404, "unknown_symbol", f"unknown perpetual {symbol!r}")
-        return _json(perp_view(market))
+            return error(404, "unknown_symbol", f"unknown perpetual {symbol!r}")
+        return json_response(perp_view(market))
 
     async def funding(self, request: web.Request) -> web.Response:
         symbol = request.match_info["symbol"]
         market = self.host.engine.perps.markets.get(symbol)
         if market is None:
-            return _error(404, "unknown_symbol", f"unknown perpetual {symbol!r}")
-        text = request.query.get("limit", "100")
-        short = text.isascii() and text.isdigit() and len(text) <= 4  # int() refuses 4301 digits
-        if not (short and 0 < int(text) <= MAX_FUNDING):
-            return _error(400, "invalid_params", f"limit must be 1..{MAX_FUNDING}")
+            return error(404, "unknown_symbol", f"unknown perpetual {symbol!r}")
+        limit = int_query(request, "limit", 100, MAX_FUNDING)
+        if isinstance(limit, web.Response):
+            return limit
         try:
-            rows = await self.readstore.fetch(_FUNDING_SQL, symbol, int(text))
+            rows = await self.readstore.fetch(_FUNDING_SQL, symbol, limit)
         except StoreUnavailable as exc:
             return store_unavailable(request, exc)
         inst = market.spec.instrument
-        return _json(
+        return json_response(
             {
                 "symbol": symbol,
                 "funding": [funding_view(inst, orjson.loads(data), ts) for data, ts in rows],

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
-import orjson
 import structlog
 from aiohttp import web
 
@@ -23,6 +21,7 @@ from gateway.host import EngineHost
 from gateway.marketdata import MarketDataPublisher, levels_as_strings
 from gateway.metrics import CONTENT_TYPE, Registry
 from gateway.readstore import READSTORE, ReadStore, StoreUnavailable
+from gateway.rest.params import error, int_query, json_response
 from gateway.rest.perp import PerpRoutes, store_unavailable
 
 __all__ = ["MAX_BOOK_DEPTH", "MAX_TRADES", "GuardedSite", "HttpServer", "serve"]
@@ -32,29 +31,6 @@ log = structlog.get_logger("gateway.rest")
 MAX_BOOK_DEPTH = 1000
 MAX_TRADES = 1000
 _SIDE = {1: "buy", 2: "sell"}
-
-
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
-
-
-def _error(status: int, code: str, msg: str) -> web.Response:
-    return _json({"error": {"code": code, "msg": msg}}, status)
-
-
-def _int_query(request: web.Request, name: str, default: int, high: int) -> int | web.Response:
-    """A query parameter in 1..high, or the 400 answer to send instead. Only ASCII
-    digits count (str.isdigit and int() also take other scripts' digits, and int()
-    refuses thousands of them), and the length is bounded before int() reads them."""
-    values = request.query.getall(name, [])
-    if not values:
-        return default
-    if len(values) > 1:
-        return _error(400, "invalid_param", f"{name} given more than once")
-    digits = values[0].lstrip("0") if values[0].isascii() else ""
-    if not (digits.isdigit() and len(digits) <= len(str(high)) and int(digits) <= high):
-        return _error(400, "invalid_param", f"{name} must be an integer 1..{high}")
-    return int(digits)
 
 
 class GuardedSite(web.BaseSite):
@@ -78,7 +54,7 @@ class GuardedSite(web.BaseSite):
         assert server is not None
         guard = self._guard
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: GuardedProtocol(guard, server()), self._host, self._port, reuse_address=True
+            lambda: GuardedProtocol(guard, server), self._host, self._port, reuse_address=True
         )
 
 
@@ -153,12 +129,12 @@ class HttpServer:
     # ---------------------------------------------------------------- handlers
 
     async def health(self, request: web.Request) -> web.Response:
-        return _json({"status": "ok", "seq": self.host.engine.last_seq})
+        return json_response({"status": "ok", "seq": self.host.engine.last_seq})
 
     async def readiness(self, request: web.Request) -> web.Response:
         if self.ready():
-            return _json({"status": "ready", "seq": self.host.engine.last_seq})
-        return _json({"status": "starting"}, 503)
+            return json_response({"status": "ready", "seq": self.host.engine.last_seq})
+        return json_response({"status": "starting"}, 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
         return web.Response(
@@ -167,12 +143,12 @@ class HttpServer:
         )
 
     async def instruments(self, request: web.Request) -> web.Response:
-        return _json({"instruments": instrument_list(self.host)})
+        return json_response({"instruments": instrument_list(self.host)})
 
     async def liabilities(self, request: web.Request) -> web.Response:
         """The newest published proof of liabilities (root, per-asset totals, seq), or
         the one at ``?seq=``: public, what each client checks its own proof against."""
-        seq = _int_query(request, "seq", 0, 2**62)
+        seq = int_query(request, "seq", 0, 2**62)
         if isinstance(seq, web.Response):
             return seq
         try:
@@ -180,20 +156,20 @@ class HttpServer:
         except StoreUnavailable as exc:
             return store_unavailable(request, exc)
         if published is None:
-            return _error(404, "not_published", "no proof of liabilities is published yet")
-        return _json(published)
+            return error(404, "not_published", "no proof of liabilities is published yet")
+        return json_response(published)
 
     async def book(self, request: web.Request) -> web.Response:
         symbol = request.match_info["symbol"]
         book = self.publisher.book(symbol)
         if book is None:
-            return _error(404, "unknown_symbol", f"unknown symbol {symbol!r}")
-        depth = _int_query(request, "depth", 10, MAX_BOOK_DEPTH)
+            return error(404, "unknown_symbol", f"unknown symbol {symbol!r}")
+        depth = int_query(request, "depth", 10, MAX_BOOK_DEPTH)
         if isinstance(depth, web.Response):
             return depth
         bids, asks = book.depth(depth)
         inst = book.instrument
-        return _json(
+        return json_response(
             {
                 "symbol": symbol,
                 "seq": book.seq,
@@ -208,14 +184,14 @@ class HttpServer:
         symbol = request.match_info["symbol"]
         book = self.publisher.book(symbol)
         if book is None:
-            return _error(404, "unknown_symbol", f"unknown symbol {symbol!r}")
-        limit = _int_query(request, "limit", 100, MAX_TRADES)
+            return error(404, "unknown_symbol", f"unknown symbol {symbol!r}")
+        limit = int_query(request, "limit", 100, MAX_TRADES)
         if isinstance(limit, web.Response):
             return limit
         inst = book.instrument
         recent = list(book.trades)[-limit:]
         recent.reverse()
-        return _json(
+        return json_response(
             {
                 "symbol": symbol,
                 "trades": [
