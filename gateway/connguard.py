@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import cast
+from typing import Final, cast
 
 import structlog
 
@@ -59,6 +59,10 @@ def peer_source(transport: asyncio.BaseTransport) -> str:
     if isinstance(peer, tuple) and peer:
         return str(peer[0])
     return str(peer or "")
+
+
+#: the inner protocol of a connection not admitted (none was built)
+_REFUSED: Final = asyncio.Protocol()
 
 
 class ConnectionGuard:
@@ -121,16 +125,21 @@ class ConnectionGuard:
 
 class GuardedProtocol(asyncio.Protocol):
     """Wraps a server's protocol so that ``guard`` admits its connection first (for
-    servers, like aiohttp's, that do not let us hook their own protocol)."""
+    servers, like aiohttp's, that do not let us hook their own protocol). The inner
+    protocol is built only for an admitted connection: a refusal should cost less than
+    the request handler of aiohttp, which a flood of refused connections would
+    otherwise build and throw away one by one."""
 
-    def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
+    def __init__(self, guard: ConnectionGuard, inner: Callable[[], asyncio.Protocol]) -> None:
         self._guard = guard
-        self._inner = inner
+        self._factory = inner
+        self._inner: asyncio.Protocol = _REFUSED
         self._source: str | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._source = self._guard.admit(transport)
         if self._source is not None:
+            self._inner = self._factory()
             self._inner.connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiohttp import web
 from structlog.testing import capture_logs
 
 from gateway.app import App
@@ -76,3 +77,29 @@ async def test_total_cap(make_gateway: MakeGateway, edge: str) -> None:
     assert f'gw_connections_refused_total{{protocol="{edge}",reason="total"}} 1' in lines
     for _, w in held:
         w.close()
+
+
+@pytest.mark.parametrize("edge", ["http", "admin"])
+async def test_a_refused_http_connection_builds_no_request_handler(
+    make_gateway: MakeGateway, edge: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiohttp's request handler is the dear part of an HTTP connection: a flood of
+    connections refused at accept must not build one each."""
+    app = await make_gateway(**{edge: {"max_connections_per_source": 1}})
+    built: list[web.Server] = []
+    real = web.Server.__call__
+
+    def counting(self: web.Server) -> object:
+        built.append(self)
+        return real(self)
+
+    monkeypatch.setattr(web.Server, "__call__", counting)
+    held = await open_from(app, edge)
+    await until(lambda: guard(app, edge).by_source.get("127.0.0.1") == 1, "one admitted")
+    assert len(built) == 1
+    for _ in range(3):
+        reader, writer = await open_from(app, edge)
+        assert await closed_by_gateway(reader)
+        writer.close()
+    assert len(built) == 1
+    held[1].close()
