@@ -193,6 +193,7 @@ class AdminConfig:
     header_timeout_s: float = 5.0
     max_connections: int = 64
     max_connections_per_source: int = 16
+    journal_refusals_per_min: int = 60  # per operator, into the journal's audit trail
     operators: list[AdminOperatorConfig] = field(default_factory=list)
 
 
@@ -657,6 +658,8 @@ def _validate_admin(admin: AdminConfig) -> None:
     for cap in ("max_connections", "max_connections_per_source"):
         if getattr(admin, cap) < 0:
             raise ConfigError(f"admin.{cap}: must be >= 0 (0 = no cap)")
+    if admin.journal_refusals_per_min < 0:
+        raise ConfigError("admin.journal_refusals_per_min: must be >= 0 (0 = none)")
     if not admin.header_timeout_s > 0:
         raise ConfigError("admin.header_timeout_s: must be > 0")
     ids = set()

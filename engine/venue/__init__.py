@@ -1,5 +1,5 @@
-"""The operator's side of the engine: tenants and KYC, credentials, fees, funds, operators
-and the review of surveillance alerts.
+"""The operator's side of the engine: tenants and KYC, credentials, fees, funds, operators,
+the review of surveillance alerts, sessions, and the admin requests refused.
 
 Each module here owns one part of that state and everything that changes it:
 - a state object the Engine holds (``engine.tenancy``, ``engine.credentials``,
@@ -55,6 +55,7 @@ CODE_RANGES: Final = {
     "operators": range(70, 80),
     "reviews": range(110, 120),
     "sessions": range(100, 110),
+    "refusals": range(120, 125),
 }
 
 

@@ -11,6 +11,7 @@ from engine.venue import (
     fees,
     funds,
     operators,
+    refusals,
     reviews,
     sessions,
     tenancy_commands,
@@ -30,6 +31,7 @@ def _collect() -> tuple[dict[int, type[Any]], dict[type[Any], Handler]]:
         ("operators", operators),
         ("reviews", reviews),
         ("sessions", sessions),
+        ("refusals", refusals),
     ):
         for code, cls in module.COMMANDS.items():
             if code not in CODE_RANGES[name] or code in commands:

@@ -25,6 +25,7 @@ from gateway.admin.audit import AuditLog, audit_path
 from gateway.admin.console.feed import ConsoleFeed
 from gateway.admin.openapi import build_document
 from gateway.admin.problems import Problem
+from gateway.admin.refusals import RefusalJournal
 from gateway.admin.routes import TENANT_ADMIN, Call, Outcome, Route, all_routes
 from gateway.admin.schema import errors
 from gateway.admin.signing import (
@@ -83,10 +84,18 @@ def _json(body: Any, status: int = 200) -> web.Response:
 class _Trail:
     """The audit record of one request, filled in as the pipeline learns things."""
 
-    __slots__ = ("actor", "body_sha256", "key", "problem", "reason", "role", "seq")
+    __slots__ = (
+        "actor", "body_sha256", "digest", "key", "operator", "problem", "reason", "refusal",
+        "role", "seq",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.actor: str | None = None
+        #: the authenticated operator (None until the signature verified)
+        self.operator: Operator | None = None
+        self.digest = ""  # request_digest of the request
+        #: (problem name, detail) of a refusal
+        self.refusal: tuple[str, str] | None = None
         self.role: str | None = None
         self.key: str | None = None
         self.body_sha256: str | None = None
@@ -138,6 +147,7 @@ class AdminServer:
             registry,
         )
         self.audit = AuditLog(audit_path(config))
+        self.refusals = RefusalJournal(host, registry, self.settings.journal_refusals_per_min)
         self.openapi = orjson.dumps(build_document(self.routes, PREFIX))
         self._runner: web.AppRunner | None = None
         app = web.Application(
@@ -188,6 +198,7 @@ class AdminServer:
                 problem = Problem("malformed-request", str(exc.reason))
             trail = _Trail()
             trail.problem = problem.type
+            self.refusals.unauthenticated()
             self.audit.write(trail.record(request, problem.status))
             answer = problem.response(request.path)
             if exc.status == 405:
@@ -204,12 +215,15 @@ class AdminServer:
                 response = await self._serve(route, request, trail)
             except Problem as refused:
                 trail.problem = refused.type
+                trail.refusal = (refused.name, refused.detail)
                 response = refused.response(request.path)
             except Exception:
                 log.exception("admin.handler_failed", method=route.method, path=route.path)
                 failed = Problem("internal-error", "the gateway log has the details")
                 trail.problem = failed.type
+                trail.refusal = (failed.name, failed.detail)
                 response = failed.response(request.path)
+            await self._journal_refusal(request, trail, response.status)
             self.audit.write(trail.record(request, response.status))
             return response
 
@@ -219,8 +233,10 @@ class AdminServer:
     async def _serve(self, route: Route, request: web.Request, trail: _Trail) -> web.StreamResponse:
         body = await self._read(request)
         trail.body_sha256 = hashlib.sha256(body).hexdigest()
+        trail.digest = request_digest(request.method, request.raw_path, body)
         trail.actor = request.headers.get(HEADER_OPERATOR)
         operator = self._authenticate(request, body)
+        trail.operator = operator
         trail.role = operator.role
         if not route.allows(operator.role):
             raise Problem(
@@ -233,8 +249,7 @@ class AdminServer:
         parsed = _parse(route, request, body)
         if isinstance(parsed, dict) and isinstance(parsed.get("reason"), str):
             trail.reason = parsed["reason"]
-        digest = request_digest(request.method, request.raw_path, body)
-        submit = _Submitter(self, operator, request.remote or "", key, digest, trail)
+        submit = _Submitter(self, operator, request.remote or "", key, trail.digest, trail)
         call = Call(request, operator, parsed, self.host, submit)
         if operator.role == TENANT_ADMIN:
             assert route.tenant is not None  # Route refuses tenant-admin without a scope
@@ -260,8 +275,10 @@ class AdminServer:
         try:
             body = await self._read(request)
             trail.body_sha256 = hashlib.sha256(body).hexdigest()
+            trail.digest = request_digest(request.method, request.raw_path, body)
             trail.actor = request.headers.get(HEADER_OPERATOR)
             operator = self._authenticate(request, body)
+            trail.operator = operator
             trail.role = operator.role
             if operator.role not in roles:
                 raise Problem(
@@ -269,10 +286,31 @@ class AdminServer:
                 )
         except Problem as refused:
             trail.problem = refused.type
+            trail.refusal = (refused.name, refused.detail)
+            await self._journal_refusal(request, trail, refused.status)
             self.audit.write(trail.record(request, refused.status))
             raise
         self.audit.write(trail.record(request, 200))
         return operator
+
+    async def _journal_refusal(self, request: web.Request, trail: _Trail, status: int) -> None:
+        """A refusal of an authenticated request for which no command was journaled goes
+        into the journal, so into the store's audit chain (gateway/admin/refusals.py);
+        one that nobody signed is only counted (and in the audit file)."""
+        if trail.refusal is None or trail.seq is not None:
+            return
+        operator = trail.operator
+        if operator is None:
+            self.refusals.unauthenticated()
+            return
+        problem, text = trail.refusal
+        seq = self.refusals.journal(
+            operator, request.remote or "", _printable(request.method),
+            _printable(request.raw_path), trail.key or "", trail.digest, status, problem, text,
+        )  # fmt: skip
+        if seq is not None:
+            trail.seq = seq
+            await self.durable()  # answered once it is in the journal
 
     async def _read(self, request: web.Request) -> bytes:
         try:

@@ -6,8 +6,11 @@ the same chain, hash for hash. Audited are the admin API's :class:`AdminRequest`
 envelopes (who, in which role, from where, under which Idempotency-Key, what, with
 which result) and every other command that is not order flow, time or a session
 (the gateway's own: the config's bootstrap, client funds requests), attributed to
-``gateway``. Requests the admin API refused before journaling (authentication, roles,
-schema) are in its audit file (gateway/admin/audit.py), not here.
+``gateway``. Requests the admin API refused after authenticating their operator (role,
+schema, tenant, idempotency) are journaled as :class:`AdminRefused` and audited with
+result ``refused`` (``failed`` for a gateway error): action is the method and path,
+detail the status, problem and text. Requests nobody signed (bad or missing
+credentials) are only in the admin API's audit file (gateway/admin/audit.py).
 
 A row's ``hash`` is SHA-256 over the canonical JSON array of its fields in
 :data:`HASHED` order (``prev`` last); ``prev`` is the previous row's hash, ``""`` for
@@ -29,6 +32,7 @@ import orjson
 from engine.commands import Command, command_to_record
 from engine.events import Event, OrderCanceled, OrderRejected, VenueEvent
 from engine.venue.operators import AdminRequest
+from engine.venue.refusals import AdminRefused
 
 __all__ = [
     "AUDIT_HEAD",
@@ -87,6 +91,18 @@ def audit_row(
     seq: int, ts_us: int, command: Command, events: list[Event], prev: str
 ) -> AuditRow | None:
     """The audit row of one journaled command, chained to prev; None if not audited."""
+    if type(command) is AdminRefused:
+        who = (command.operator, command.role, command.source, command.idempotency_key)
+        record = orjson.dumps(command_to_record(command)).decode()
+        fields = (
+            seq, ts_us, *who, command.digest, f"{command.method} {command.path}", record,
+            "refused" if command.status < 500 else "failed",
+            orjson.dumps(
+                {"status": command.status, "problem": command.problem, "text": command.text}
+            ).decode(),
+            prev,
+        )  # fmt: skip
+        return (*fields, row_hash(fields))
     if type(command) is AdminRequest:
         inner = orjson.loads(command.record)
         action = _action(inner[0]) if inner else ""

@@ -54,6 +54,10 @@ def test_the_grammars_odd_forms_are_config_decimals(tmp_path: Path) -> None:
         ("[store]\nlag_log_s = 0\n", r"store\.lag_log_s: must be > 0"),
         ("[store]\nreconcile_every_s = -1\n", r"store\.reconcile_every_s: must be >= 0"),
         ("[store]\nliabilities_every_s = -1\n", r"store\.liabilities_every_s: must be >= 0"),
+        (
+            "[admin]\njournal_refusals_per_min = -1\n",
+            r"admin\.journal_refusals_per_min: must be >= 0",
+        ),
     ],
 )
 def test_store_settings_are_checked(tmp_path: Path, toml: str, error: str) -> None:

@@ -125,6 +125,16 @@ class AdminClient:
 MakeAdmin = Callable[..., Awaitable[AdminClient]]
 
 
+def commands(app: App) -> int:
+    """The journal's seq without the records of refused requests (AdminRefused,
+    gateway/admin/refusals.py): what the tests that a refusal journals no command
+    compare."""
+    assert app.admin is not None
+    return app.host.engine.last_seq - int(
+        app.admin.refusals.counter.values.get((("kind", "journaled"),), 0)
+    )
+
+
 def refused(reply: Reply, name: str, status: int) -> None:
     """The reply is the problem ``name`` with ``status``."""
     assert reply.content_type == "application/problem+json", reply

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.core import Engine
 from engine.journal import recover
-from tests.gateway.admin.conftest import AdminClient
+from tests.gateway.admin.conftest import AdminClient, commands
 
 PERP = {"symbol": "BTC-PERP", "base": "BTC", "quote": "USD", "tick_size": "0.1",
         "lot_size": "0.001", "max_leverage": 50, "tiers": "0:0.005:50"}  # fmt: skip
@@ -24,14 +24,14 @@ async def test_a_listed_perp_takes_the_feeders_index(admin: AdminClient) -> None
 
 async def test_index_off_the_grid_or_of_no_perp_is_refused(admin: AdminClient) -> None:
     await admin.call("POST", "/admin/v1/perps", PERP)
-    commands = admin.app.host.engine.last_seq
+    journaled = commands(admin.app)
     index = "/admin/v1/perp/index"
     off_grid = await admin.call("POST", index, {"symbol": "BTC-PERP", "price": "60000.35"},
                                 role="ops")  # fmt: skip
     assert off_grid.status == 422 and "price" in off_grid.body["detail"]
     unknown = await admin.call("POST", index, {"symbol": "ETH-PERP", "price": "1"}, role="ops")
     assert unknown.status == 404
-    assert admin.app.host.engine.last_seq == commands  # nothing journaled
+    assert commands(admin.app) == journaled  # no command journaled
     again = await admin.call("POST", "/admin/v1/perps", PERP)
     assert again.status == 409
 

@@ -18,7 +18,7 @@ from engine.venue.operators import AdminRequest
 from gateway.admin.audit import verify_chain
 from gateway.admin.problems import TYPE_PREFIX
 from gateway.app import App
-from tests.gateway.admin.conftest import AdminClient, MakeAdmin, Reply
+from tests.gateway.admin.conftest import AdminClient, MakeAdmin, Reply, commands
 
 
 def problem(reply: Reply, name: str, status: int) -> dict[str, Any]:
@@ -136,7 +136,7 @@ async def test_http_level_refusals_are_problems(admin: AdminClient) -> None:
 
 async def test_body_refusals_change_nothing(admin: AdminClient) -> None:
     engine = admin.app.host.engine
-    before = engine.last_seq
+    before = commands(admin.app)
     path = "/admin/v1/halt"
     problem(
         await admin.call("PUT", path, {"halted": True}, key=None), "idempotency-key-missing", 400
@@ -158,15 +158,15 @@ async def test_body_refusals_change_nothing(admin: AdminClient) -> None:
     assert body["errors"] == ["body.x: unknown field"]
     big = {"halted": True, "pad": "x" * 70_000}
     problem(await admin.call("PUT", path, big), "body-too-large", 413)
-    assert engine.last_seq == before and not engine.halted
+    assert commands(admin.app) == before and not engine.halted
 
 
 async def test_same_key_same_body_answers_again_without_a_new_command(admin: AdminClient) -> None:
     engine = admin.app.host.engine
     first = await admin.call("PUT", "/admin/v1/halt", {"halted": True}, key="once")
-    seq = engine.last_seq
+    seq = commands(admin.app)
     again = await admin.call("PUT", "/admin/v1/halt", {"halted": True}, key="once")
-    assert again.status == 200 and engine.last_seq == seq
+    assert again.status == 200 and commands(admin.app) == seq
     assert again.body == {**first.body, "replayed": True}
     # the same key with another body: 409, nothing changes
     body = problem(
@@ -175,7 +175,7 @@ async def test_same_key_same_body_answers_again_without_a_new_command(admin: Adm
         409,
     )
     assert body["seq"] == first.body["seq"]
-    assert engine.last_seq == seq and engine.halted
+    assert commands(admin.app) == seq and engine.halted
     # keys are per operator: another operator's "once" is a new request
     other = await admin.call("PUT", "/admin/v1/halt", {"halted": False}, role="ops", key="once")
     assert other.status == 200 and other.body["replayed"] is False and not engine.halted
@@ -263,7 +263,7 @@ async def test_tenant_admin_is_held_to_its_tenant(admin: AdminClient) -> None:
     )
     assert ok.status == 200 and not engine.accounts["ACC1"].enabled
     assert (await admin.call("GET", "/admin/v1/accounts/ACC1", role="tenant-admin")).status == 200
-    before = engine.last_seq
+    before = commands(admin.app)
     for method, path, body in (
         ("PUT", "/admin/v1/accounts/ACC2/enabled", {"enabled": False}),
         ("GET", "/admin/v1/accounts/ACC2", None),
@@ -273,7 +273,7 @@ async def test_tenant_admin_is_held_to_its_tenant(admin: AdminClient) -> None:
     ):
         reply = await admin.call(method, path, body, role="tenant-admin")
         problem(reply, "tenant-forbidden", 403)
-    assert engine.last_seq == before and engine.accounts["ACC2"].enabled
+    assert commands(admin.app) == before and engine.accounts["ACC2"].enabled
     me = await admin.call("GET", "/admin/v1/operators/me", role="tenant-admin")
     assert me.body == {"operator": "demo-tenant-admin", "role": "tenant-admin", "tenant": "DEMO"}
 
@@ -330,8 +330,8 @@ async def test_every_request_is_audited_in_a_chain(admin: AdminClient) -> None:
     lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
     assert [(r["actor"], r["status"], r["seq"]) for r in lines] == [
         ("demo-ops", 200, ok.body["seq"]),
-        ("demo-support", 403, None),
-        ("demo-ops", 422, None),
+        ("demo-support", 403, ok.body["seq"] + 1),  # journaled as AdminRefused
+        ("demo-ops", 422, ok.body["seq"] + 2),
         (None, 401, None),
         (None, 404, None),
     ]
