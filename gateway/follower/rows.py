@@ -16,7 +16,7 @@ insurance fund's cover, comes from or goes to ``@perp``).
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -68,6 +68,8 @@ OrderRow = tuple[
 FillRow = tuple[int, int, int, str, str, int, str, str, int, int, int, int, str, int, int, int, int]
 #: ledger row: seq, leg, account, asset, amount, balance, reason, contra, trade_id, ts_us
 LedgerRow = tuple[int, int, str, str, int, int, str, str, int, int]
+#: a balance movement before it is booked: account, asset, amount, reason, contra, trade_id
+Leg = tuple[str, str, int, str, str, int]
 #: venue_events row: seq, idx, kind, subject, data (JSON text), ts_us
 VenueRow = tuple[int, int, str, str, str, int]
 #: alerts row: alert_id, seq, rule, kind, severity, owner, instrument, ts_us, first_seq,
@@ -116,57 +118,54 @@ class Rows:
 def order_rows(events: list[Event], rows: Rows, origin: str | None = None) -> None:
     """Orders, fills and venue-event rows of one command's events (the ledger is Ledger's)."""
     for ev in events:
-        if type(ev) is OrderAccepted:
-            rows.orders.append(
-                (ev.seq, ev.idx, "accepted", ev.order_id, ev.account, ev.symbol,
-                 ev.client_order_id, "", ev.side, ev.ord_type, ev.tif, ev.price, ev.qty,
-                 ev.qty, 0, 0, 0, "", "", ev.ts_us, origin)
-            )  # fmt: skip
-        elif type(ev) in (OrderCanceled, OrderExpired):
-            closed: OrderCanceled | OrderExpired = ev  # type: ignore[assignment]
-            canceled = type(ev) is OrderCanceled
-            rows.orders.append(
-                (ev.seq, ev.idx, "canceled" if canceled else "expired", closed.order_id,
-                 closed.account, closed.symbol, closed.client_order_id, "", closed.side, 0, 0,
-                 0, closed.qty, 0, closed.filled, closed.notional, closed.reason, "",
-                 ev.request_id if type(ev) is OrderCanceled else "", ev.ts_us, origin)
-            )  # fmt: skip
-        elif type(ev) is OrderReplaced:
-            rows.orders.append(
-                (ev.seq, ev.idx, "replaced", ev.order_id, ev.account, ev.symbol,
-                 ev.client_order_id, ev.orig_client_order_id, ev.side, 0, 0, ev.price, ev.qty,
-                 ev.leaves, ev.filled, ev.notional, int(ev.priority_kept), "", "", ev.ts_us,
-                 origin)
-            )  # fmt: skip
-        elif type(ev) is OrderRejected:
-            if ev.request == "admin":
-                _venue(rows, ev, "admin.rejected", ev.account, {"code": ev.code, "text": ev.text})
-            else:
-                rows.orders.append(
-                    (ev.seq, ev.idx, "rejected", ev.order_id, ev.account, ev.symbol,
-                     ev.client_order_id, "", 0, 0, 0, 0, 0, 0, 0, 0, ev.code, ev.text,
-                     ev.request, ev.ts_us, origin)
-                )  # fmt: skip
-        elif type(ev) is Trade:
-            _fills(ev, rows)
-        elif type(ev) is VenueEvent:
-            if ev.kind.startswith("session."):
-                _session(rows, ev)
-            else:
-                _venue(rows, ev, ev.kind, ev.subject, ev.data)
-            if ev.kind == "alert.reviewed":
-                rows.alert_states.append((str(ev.data["to_state"]), ev.subject))
-        elif type(ev) is AdminApplied:
-            _venue(rows, ev, "admin." + ev.command, "", {"detail": ev.detail})
-        elif type(ev) is SelfTradePrevented:
-            _venue(
-                rows, ev, "stp.prevented", ev.account,
-                {"symbol": ev.symbol, "taker_order_id": ev.taker_order_id,
-                 "maker_order_id": ev.maker_order_id, "qty": ev.qty, "mode": ev.mode},
-            )  # fmt: skip
+        build = _ROW_BUILDERS.get(type(ev))
+        if build is not None:
+            build(ev, rows, origin)
 
 
-def _fills(t: Trade, rows: Rows) -> None:
+def _accepted(ev: OrderAccepted, rows: Rows, origin: str | None) -> None:
+    rows.orders.append(
+        (ev.seq, ev.idx, "accepted", ev.order_id, ev.account, ev.symbol, ev.client_order_id,
+         "", ev.side, ev.ord_type, ev.tif, ev.price, ev.qty, ev.qty, 0, 0, 0, "", "",
+         ev.ts_us, origin)
+    )  # fmt: skip
+
+
+def _canceled(ev: OrderCanceled, rows: Rows, origin: str | None) -> None:
+    rows.orders.append(
+        (ev.seq, ev.idx, "canceled", ev.order_id, ev.account, ev.symbol, ev.client_order_id,
+         "", ev.side, 0, 0, 0, ev.qty, 0, ev.filled, ev.notional, ev.reason, "",
+         ev.request_id, ev.ts_us, origin)
+    )  # fmt: skip
+
+
+def _expired(ev: OrderExpired, rows: Rows, origin: str | None) -> None:
+    rows.orders.append(
+        (ev.seq, ev.idx, "expired", ev.order_id, ev.account, ev.symbol, ev.client_order_id,
+         "", ev.side, 0, 0, 0, ev.qty, 0, ev.filled, ev.notional, ev.reason, "", "",
+         ev.ts_us, origin)
+    )  # fmt: skip
+
+
+def _replaced(ev: OrderReplaced, rows: Rows, origin: str | None) -> None:
+    rows.orders.append(
+        (ev.seq, ev.idx, "replaced", ev.order_id, ev.account, ev.symbol, ev.client_order_id,
+         ev.orig_client_order_id, ev.side, 0, 0, ev.price, ev.qty, ev.leaves, ev.filled,
+         ev.notional, int(ev.priority_kept), "", "", ev.ts_us, origin)
+    )  # fmt: skip
+
+
+def _rejected(ev: OrderRejected, rows: Rows, origin: str | None) -> None:
+    if ev.request == "admin":
+        _venue(rows, ev, "admin.rejected", ev.account, {"code": ev.code, "text": ev.text})
+        return
+    rows.orders.append(
+        (ev.seq, ev.idx, "rejected", ev.order_id, ev.account, ev.symbol, ev.client_order_id,
+         "", 0, 0, 0, 0, 0, 0, 0, 0, ev.code, ev.text, ev.request, ev.ts_us, origin)
+    )  # fmt: skip
+
+
+def _trade(t: Trade, rows: Rows, origin: str | None) -> None:
     maker_side = 3 - t.taker_side  # Side.BUY = 1, Side.SELL = 2
     rows.fills.append(
         (t.seq, t.idx, t.trade_id, "maker", t.symbol, t.maker_order_id, t.maker_account,
@@ -178,6 +177,42 @@ def _fills(t: Trade, rows: Rows) -> None:
          t.taker_client_order_id, t.taker_side, t.price, t.qty, t.taker_fee, "", t.taker_filled,
          t.taker_notional, t.taker_leaves, t.ts_us)
     )  # fmt: skip
+
+
+def _venue_event(ev: VenueEvent, rows: Rows, origin: str | None) -> None:
+    if ev.kind.startswith("session."):
+        _session(rows, ev)
+    else:
+        _venue(rows, ev, ev.kind, ev.subject, ev.data)
+    if ev.kind == "alert.reviewed":
+        rows.alert_states.append((str(ev.data["to_state"]), ev.subject))
+
+
+def _admin_applied(ev: AdminApplied, rows: Rows, origin: str | None) -> None:
+    _venue(rows, ev, "admin." + ev.command, "", {"detail": ev.detail})
+
+
+def _stp(ev: SelfTradePrevented, rows: Rows, origin: str | None) -> None:
+    _venue(
+        rows, ev, "stp.prevented", ev.account,
+        {"symbol": ev.symbol, "taker_order_id": ev.taker_order_id,
+         "maker_order_id": ev.maker_order_id, "qty": ev.qty, "mode": ev.mode},
+    )  # fmt: skip
+
+
+#: the row builder of each event type that has rows, one dict lookup per event (the most
+#: frequent, BalanceChanged, has none: its movements are the ledger's)
+_ROW_BUILDERS: Final[dict[type, Callable[[Any, Rows, str | None], None]]] = {
+    OrderAccepted: _accepted,
+    Trade: _trade,
+    OrderCanceled: _canceled,
+    OrderExpired: _expired,
+    OrderReplaced: _replaced,
+    OrderRejected: _rejected,
+    VenueEvent: _venue_event,
+    AdminApplied: _admin_applied,
+    SelfTradePrevented: _stp,
+}
 
 
 def _venue(rows: Rows, ev: Any, kind: str, subject: str, data: Mapping[str, object]) -> None:
@@ -247,12 +282,16 @@ class Ledger:
     ) -> None:
         """The legs of one command. Afterwards every real account's running balance
         equals the total its last BalanceChanged reported. ``perps``: the symbols that
-        are perpetuals."""
-        legs: list[tuple[str, str, int, str, str, int]] = []
+        are perpetuals. Most commands (an order placed or canceled) change only what is
+        held and book nothing."""
+        legs: list[Leg] = []
+        changes: list[BalanceChanged] = []
         traded = False
         perp_accounts: set[str] = set()
         for ev in events:
-            if type(ev) is Trade:
+            if type(ev) is BalanceChanged:
+                changes.append(ev)
+            elif type(ev) is Trade:
                 traded = True
                 inst = instruments[ev.symbol]
                 if ev.symbol in perps:
@@ -262,37 +301,40 @@ class Ledger:
                     _trade_legs(ev, inst, legs)
             elif type(ev) is VenueEvent and ev.kind.startswith("perp."):
                 perp_accounts.add(ev.subject)  # an account, or a symbol (no balance)
-        moved: dict[tuple[str, str], int] = {}
-        for account, asset, amount, _, _, _ in legs:
-            moved[(account, asset)] = moved.get((account, asset), 0) + amount
+        if legs:  # booked first: what the totals show beyond them is the residual
+            self._book(legs, 0, events, rows)
+        balances = self.balances
         residual: dict[tuple[str, str], int] = {}
-        for ev in events:
-            if type(ev) is BalanceChanged:  # at most one per (account, asset) and command
-                key = (ev.account, ev.asset)
-                rest = ev.total - self.balances.get(key, 0) - moved.get(key, 0)
-                if rest:
-                    residual[key] = rest
-        if perp_accounts and residual:
+        for change in changes:  # at most one per (account, asset) and command
+            key = (change.account, change.asset)
+            rest = change.total - balances.get(key, 0)
+            if rest:
+                residual[key] = rest
+        if not residual:
+            return
+        more: list[Leg] = []
+        if perp_accounts:
             perp = {key: v for key, v in residual.items() if key[0] in perp_accounts}
             residual = {key: v for key, v in residual.items() if key[0] not in perp_accounts}
-            _residual_legs(perp, PERP, "perp", legs)
+            _residual_legs(perp, PERP, "perp", more)
         if residual:
             reason = "fee" if traded else _reason(events)
-            _residual_legs(residual, FEES if traded else EXTERNAL, reason, legs)
-        seq, ts_us = (events[0].seq, events[0].ts_us) if events else (0, 0)
+            _residual_legs(residual, FEES if traded else EXTERNAL, reason, more)
+        self._book(more, len(legs), events, rows)
+
+    def _book(self, legs: list[Leg], first: int, events: list[Event], rows: Rows) -> None:
+        """Ledger rows of legs numbered from first, with the running balances."""
+        seq, ts_us = events[0].seq, events[0].ts_us
         balances = self.balances
-        for leg, (account, asset, amount, reason, contra, trade_id) in enumerate(legs):
+        append = rows.ledger.append
+        for leg, (account, asset, amount, reason, contra, trade_id) in enumerate(legs, first):
             key = (account, asset)
             balance = balances.get(key, 0) + amount
             balances[key] = balance
-            rows.ledger.append(
-                (seq, leg, account, asset, amount, balance, reason, contra, trade_id, ts_us)
-            )
+            append((seq, leg, account, asset, amount, balance, reason, contra, trade_id, ts_us))
 
 
-def _trade_legs(
-    t: Trade, inst: Instrument, legs: list[tuple[str, str, int, str, str, int]]
-) -> None:
+def _trade_legs(t: Trade, inst: Instrument, legs: list[Leg]) -> None:
     notional = t.price * t.qty * inst.quote_per_tick_lot
     base_units = t.qty * inst.base_per_lot
     if t.taker_side == _BUY:
@@ -307,7 +349,7 @@ def _trade_legs(
     _fee_legs(t, quote, legs)
 
 
-def _fee_legs(t: Trade, quote: str, legs: list[tuple[str, str, int, str, str, int]]) -> None:
+def _fee_legs(t: Trade, quote: str, legs: list[Leg]) -> None:
     """Each fee from its payer to ``@fees`` (a rebate the other way)."""
     tid = t.trade_id
     for payer, fee in ((t.maker_account, t.maker_fee), (t.taker_account, t.taker_fee)):
@@ -321,7 +363,7 @@ def _residual_legs(
     residual: dict[tuple[str, str], int],
     pool: str,
     reason: str,
-    legs: list[tuple[str, str, int, str, str, int]],
+    legs: list[Leg],
 ) -> None:
     """Book movements the trade legs do not explain. Two accounts whose movements in an
     asset cancel out are each other's contra (a transfer); otherwise each moves against
