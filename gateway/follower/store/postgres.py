@@ -13,7 +13,13 @@ import asyncpg.exceptions as pgexc
 
 from gateway.follower.replay import Batch
 from gateway.follower.store import StoreUnavailable, is_new
-from gateway.follower.store.schema import MIGRATIONS, PSEUDO_BALANCE, PSEUDO_PAIRS, STATEMENTS
+from gateway.follower.store.schema import (
+    MIGRATIONS,
+    PSEUDO_BALANCE,
+    PSEUDO_PAIRS,
+    STATEMENTS,
+    TABLE_COLUMNS,
+)
 
 __all__ = ["TRANSIENT", "PostgresStore", "numbered"]
 
@@ -34,6 +40,12 @@ TRANSIENT: Final = (
     pgexc.UndefinedTableError,
 )
 _PLACEHOLDER: Final = re.compile(r"\?")
+#: the tables a batch only appends to, written with COPY (binary): far less work for the
+#: server than one INSERT per row; a duplicate key still fails the batch's transaction
+COPIED: Final = {
+    table: TABLE_COLUMNS[table]
+    for table in ("orders", "fills", "ledger", "venue_events", "audit", "sessions")
+}
 
 
 def numbered(sql: str) -> str:
@@ -122,7 +134,10 @@ async def _write(db: asyncpg.Connection, batch: Batch) -> bool:
         if not is_new(seq, batch):
             return False
         for table, values in batch.rows.by_table():
-            await db.executemany(numbered(STATEMENTS[table]), values)
+            if table in COPIED:
+                await db.copy_records_to_table(table, records=values, columns=COPIED[table])
+            else:
+                await db.executemany(numbered(STATEMENTS[table]), values)
         await db.execute(
             "UPDATE follower_state SET seq = $1, crc = $2, ts_us = $3 WHERE id = 1",
             batch.last_seq,
