@@ -26,6 +26,7 @@ __all__ = ["Follower", "FollowerSettings", "Status", "default_sqlite_path"]
 #: what the follower reports to its supervisor: applied_seq, journal_seq, store_up
 Status = Callable[[int, int, bool], None]
 _STATUS_EVERY_S = 0.1
+_CHECKPOINT_EVERY_S = 1.0
 
 log = structlog.get_logger("gateway.follower")
 
@@ -65,6 +66,11 @@ class Follower:
         self.lag = 0
         self.retries = 0
         self._last_lag_log = 0.0
+        #: the write of the last batch replayed: one at a time, in seq order, while the
+        #: next batch is replayed (the engine runs at most one batch ahead of the store)
+        self._writing: asyncio.Task[bool] | None = None
+        self._last_checkpoints = 0.0
+        self._closing = False
         #: awaited with the stored seq after every step, busy or idle, while the
         #: engine stands at that seq (the scheduled reconciliation)
         self.checkpoints: list[Callable[[int], Awaitable[None]]] = []
@@ -95,14 +101,23 @@ class Follower:
         return True
 
     async def step(self, stop: asyncio.Event) -> int:
-        """Replay and store what the journal has now (one batch); commands written."""
+        """Replay what the journal has now (one batch) while the batch before it is being
+        written, then start writing it; commands replayed. 0 once the journal has nothing
+        new and everything replayed is stored (or stop is set)."""
         records = self.replayer.tail.read(self.settings.batch)
         if not records:
+            await self.flush(stop)
             return 0
         batch = self.replayer.apply(records)
-        if not await self._write(batch, stop):
+        if not await self.flush(stop):
             return 0
+        self._writing = asyncio.create_task(self._write(batch, stop))
         return len(records)
+
+    async def flush(self, stop: asyncio.Event) -> bool:
+        """Wait for the batch being written; False if stop came first (it is not stored)."""
+        writing, self._writing = self._writing, None
+        return True if writing is None else await writing
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow until stop is set."""
@@ -116,9 +131,21 @@ class Follower:
                     await asyncio.wait_for(stop.wait(), self.settings.poll_s)
             else:
                 self._report_lag(idle=False)
-            if self.replayer.engine.last_seq == self.applied_seq:
-                for checkpoint in self.checkpoints:
-                    await checkpoint(self.applied_seq)
+            await self._checkpoints(stop)
+
+    async def _checkpoints(self, stop: asyncio.Event) -> None:
+        """Call the checkpoints while the engine stands at the stored seq: when idle, and
+        at least every _CHECKPOINT_EVERY_S under sustained flow (waiting for the write)."""
+        if not self.checkpoints:
+            return
+        now = time.monotonic()
+        if now - self._last_checkpoints >= _CHECKPOINT_EVERY_S:
+            await self.flush(stop)
+        if self.replayer.engine.last_seq != self.applied_seq:
+            return
+        self._last_checkpoints = now
+        for checkpoint in self.checkpoints:
+            await checkpoint(self.applied_seq)
 
     async def _write(self, batch: Batch, stop: asyncio.Event) -> bool:
         """Write the batch, retrying until it is stored; False if stopped first."""
@@ -126,7 +153,7 @@ class Follower:
             try:
                 await self.store.write(batch)
             except StoreUnavailable as exc:
-                if stop.is_set():
+                if stop.is_set() or self._closing:
                     return False
                 await self._backoff(stop, exc)
                 if stop.is_set():
@@ -187,4 +214,14 @@ class Follower:
         )
 
     async def close(self) -> None:
+        """Let the batch being written finish, unless the store is failing (no more
+        retries then: the next start replays what is not stored), and close the store."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            self._closing = True
+            if self.retries:
+                writing.cancel()
+            await asyncio.wait({writing})
+            if not writing.cancelled():
+                writing.exception()  # retrieved: the store's position tells the next start
         await self.store.close()
