@@ -1,5 +1,5 @@
 """What the follower tells its supervisor: the seq it has stored, also the last one of
-a burst written faster than it reports."""
+a burst written faster than it reports; and its one write in flight."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import random
 from pathlib import Path
 
 from gateway.follower.follower import Follower, FollowerSettings
+from gateway.follower.replay import Batch
+from gateway.follower.store import StoreUnavailable
+from gateway.follower.store.sqlite import SqliteStore
 from tests.gateway.follower.venue import LiveVenue, follow_flow, random_flow
 
 
@@ -53,4 +56,67 @@ async def test_a_restarted_follower_tells_its_stored_seq_before_replaying_to_it(
     assert told_at_replay, "the restart replayed the stored records"
     assert told_at_replay[0] == [(venue.engine.last_seq, venue.engine.last_seq, True)]
     await follower.close()
+    venue.close()
+
+
+class _HeldStore(SqliteStore):
+    """A SQLite store whose writes wait until ``release`` is set."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.release = asyncio.Event()
+
+    async def write(self, batch: Batch) -> bool:
+        await self.release.wait()
+        return await super().write(batch)
+
+
+async def test_the_next_batch_is_replayed_while_the_previous_one_is_written(
+    tmp_path: Path,
+) -> None:
+    """One write in flight: step() returns once it has started writing its batch, and
+    returns 0 only once everything replayed is stored."""
+    journal = tmp_path / "journal"
+    venue = LiveVenue(journal)
+    random_flow(random.Random(2), venue, 50)
+    store = _HeldStore(tmp_path / "s.db")
+    follower = Follower(FollowerSettings(journal, batch=20), store=store)
+    stop = asyncio.Event()
+    store.release.set()
+    assert await follower.start(stop)
+    store.release.clear()
+    # a hang guard only: before the overlap, step() waited for its write
+    assert await asyncio.wait_for(follower.step(stop), 30) == 20
+    assert follower.replayer.engine.last_seq > follower.applied_seq  # its write is held
+    store.release.set()
+    while await follower.step(stop):
+        pass
+    assert follower.applied_seq == follower.replayer.engine.last_seq == venue.engine.last_seq
+    assert await store.position() == (venue.engine.last_seq, follower.replayer.last_crc)
+    await follower.close()
+    venue.close()
+
+
+async def test_close_does_not_wait_for_a_store_that_keeps_failing(tmp_path: Path) -> None:
+    """A write retrying against a failing store is given up at close: the next start
+    replays what is not stored."""
+    journal = tmp_path / "journal"
+    venue = LiveVenue(journal)
+    random_flow(random.Random(3), venue, 30)
+    store = _HeldStore(tmp_path / "s.db")
+    store.release.set()
+    settings = FollowerSettings(journal, batch=10, retry_min_s=0.01, retry_max_s=60)
+    follower = Follower(settings, store=store)
+    stop = asyncio.Event()
+    assert await follower.start(stop)
+
+    async def failing(batch: Batch) -> bool:
+        raise StoreUnavailable("down")
+
+    store.write = failing  # type: ignore[method-assign]
+    assert await follower.step(stop) == 10
+    while not follower.retries:  # the write is in its backoff
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(follower.close(), 30)  # a hang guard only
+    assert follower.applied_seq < venue.engine.last_seq
     venue.close()
