@@ -174,4 +174,4 @@ def test_an_admitted_order_never_holds_more_than_is_available(case: Case) -> Non
 
 def test_the_stage_reads_the_tenancy_markets_enabled_state() -> None:
     """The stage may not import engine/venue: its copy of MarketState.ENABLED must agree."""
-    assert _MARKET_ENABLED == int(MarketState.ENABLED)
+    assert int(MarketState.ENABLED) == _MARKET_ENABLED
