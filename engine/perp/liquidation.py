@@ -184,9 +184,14 @@ class Liquidator:
         if not self.indexes:
             return
         engine = self.engine
-        changed = {account for account, _ in engine.dirty}
-        changed.update(account for account, _ in self.risk.touched)
         markets = self.perps.markets
+        # A trigger depends only on positions and quote-asset wallets: a spot hold or a
+        # fill in any other asset cannot move it, so those changes are skipped.
+        quotes = {market.spec.instrument.quote for market in markets.values()}
+        changed = {account for account, asset in engine.dirty if asset in quotes}
+        changed.update(account for account, _ in self.risk.touched)
+        if not changed:
+            return
         positions = self.perps.positions
         for symbol, index in self.indexes.items():
             market = markets.get(symbol)
