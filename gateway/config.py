@@ -289,6 +289,9 @@ class Config:
     # The follower's market surveillance: thresholds per rule and instrument, owners,
     # groups, the reporting entity (docs/SURVEILLANCE.md); checked at load.
     surveillance: dict[str, Any] = field(default_factory=dict)
+    #: the file this config was loaded from (set by load_config, not a TOML key), so
+    #: that processes the gateway starts read the same file
+    config_file: str | None = field(default=None, metadata={"internal": True})
 
 
 DEMO_TOML = Path(__file__).with_name("demo.toml")
@@ -313,6 +316,8 @@ def load_config(path: str | Path | None = None) -> Config:
         raw.update(_read(Path(path)))
     config: Config = _build(Config, raw, "")
     _validate(config)
+    if path is not None:
+        config = dataclasses.replace(config, config_file=str(Path(path).resolve()))
     return config
 
 
@@ -331,7 +336,7 @@ def _build(cls: type[Any], data: Any, where: str) -> Any:
         raise ConfigError(f"{where or 'config'}: expected a table")
     data = _read_secrets(cls, data, where)
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(f"{_join(where, unknown[0])}: unknown key")

@@ -75,7 +75,9 @@ class FollowerSupervisor:
         self._stopping = False
 
     def command(self) -> list[str]:
-        return [
+        """The follower's command line: the gateway's own config file when it has one,
+        so the follower sees the same instruments, fees and surveillance thresholds."""
+        argv = [
             sys.executable,
             "-m",
             "gateway.follower",
@@ -95,6 +97,9 @@ class FollowerSupervisor:
             str(os.getpid()),
             "--status-stdout",
         ]
+        if self.config.config_file is not None:
+            argv += ["--config", self.config.config_file]
+        return argv
 
     def retention(self) -> Retention:
         """What the gateway's journal pruning keeps for this follower: from its stored
