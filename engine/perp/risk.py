@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from engine.book import Order
-from engine.commands import NewOrder
 from engine.events import RejectCode
 from engine.model import OrdType, Side, units_to_decimal
+from engine.order_commands import NewOrder
 from engine.perp import pricing
 from engine.perp.commands import (
     AdjustIsolatedMargin,

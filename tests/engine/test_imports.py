@@ -132,3 +132,17 @@ def test_the_checker_finds_cycles() -> None:
     assert find_cycle(handler) == []
     handler["engine.venue.x"]["engine.core"] = False  # at run time it is a cycle
     assert find_cycle(handler) != []
+
+
+def test_handler_packages_do_not_import_the_journal_table() -> None:
+    """engine.commands gathers the handler packages' commands into the journal's record
+    table: a handler that imports it (for NewOrder, say) depends on its own dependant.
+    The order commands come from engine.order_commands."""
+    graph = import_graph()
+    users = sorted(
+        name
+        for name, targets in graph.items()
+        if any(name == p or name.startswith(p + ".") for p in HANDLER_PACKAGES)
+        and "engine.commands" in targets
+    )
+    assert users == []
