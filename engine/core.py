@@ -294,6 +294,7 @@ class Engine(Settlement):
                 cmd.post_only,
                 stp,
                 cmd.expire_ts_us,
+                cmd.reduce_only,
             )
         )
         if qty == 0:  # a market order with nothing to trade against

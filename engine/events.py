@@ -120,6 +120,7 @@ class OrderAccepted:
     post_only: bool
     stp: int
     expire_ts_us: int
+    reduce_only: bool
 
     def __init__(
         self,
@@ -139,6 +140,7 @@ class OrderAccepted:
         post_only: bool,
         stp: int,
         expire_ts_us: int,
+        reduce_only: bool = False,
     ) -> None:
         self.seq = seq
         self.ts_us = ts_us
@@ -156,6 +158,7 @@ class OrderAccepted:
         self.post_only = post_only
         self.stp = stp
         self.expire_ts_us = expire_ts_us
+        self.reduce_only = reduce_only  # a perpetual order that may only reduce (edges echo it)
 
 
 @dataclass(slots=True, init=False)

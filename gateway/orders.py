@@ -36,7 +36,7 @@ class OrderView:
     __slots__ = (
         "account", "client_order_id", "created_us", "edge_cache", "expire_ts_us", "fee", "filled",
         "notional", "ord_type", "order_id", "post_only", "price", "qty", "quote_qty",
-        "reason", "side", "status", "stp", "symbol", "tif", "updated_us",
+        "reason", "reduce_only", "side", "status", "stp", "symbol", "tif", "updated_us",
     )  # fmt: skip
 
     def __init__(
@@ -61,6 +61,7 @@ class OrderView:
         post_only: bool = False,
         stp: int = 0,
         expire_ts_us: int = 0,
+        reduce_only: bool = False,
     ) -> None:
         self.order_id = order_id
         self.account = account
@@ -82,6 +83,7 @@ class OrderView:
         self.post_only = post_only
         self.stp = stp
         self.expire_ts_us = expire_ts_us
+        self.reduce_only = reduce_only
         # an edge's rendering of the fields fixed for the order's life (FIX ER)
         self.edge_cache = b""
 
@@ -136,6 +138,7 @@ class OrderTracker:
                 post_only=order.post_only,
                 stp=order.stp,
                 expire_ts_us=order.expire_ts_us,
+                reduce_only=order.reduce_only,
             )
             self.orders[order.order_id] = view
             if order.client_order_id:
@@ -197,6 +200,7 @@ class OrderTracker:
                 post_only=event.post_only,
                 stp=event.stp,
                 expire_ts_us=event.expire_ts_us,
+                reduce_only=event.reduce_only,
             )
             self.orders[event.order_id] = view
             if event.client_order_id:

@@ -531,7 +531,7 @@ def _render_er(
 
 
 def _static_fields(view: OrderView) -> bytes:
-    """The ER fields an order keeps for its life: 1, 55, 54, 40, [152], 59, [18]."""
+    """The ER fields an order keeps for its life: 1, 55, 54, 40, [152], 59, [18 (6, E)]."""
     limit = view.ord_type == OrdType.LIMIT
     return b"1=%s\x0155=%s\x0154=%s\x0140=%s\x01%s59=%s\x01%s" % (
         view.account.encode(),
@@ -540,8 +540,18 @@ def _static_fields(view: OrderView) -> bytes:
         b"2" if limit else b"1",
         b"152=%s\x01" % _UNITS.text(view.quote_qty) if view.quote_qty else b"",
         _TIF_OUT.get(view.tif, b"1"),
-        b"18=6\x01" if view.post_only else b"",
+        _EXEC_INST[view.post_only, view.reduce_only],
     )
+
+
+#: ExecInst (18) as the order was placed: 6 post-only (Participate Don't Initiate),
+#: E reduce-only (Do Not Increase), both space-separated (a MultipleCharValue)
+_EXEC_INST: Final = {
+    (False, False): b"",
+    (True, False): b"18=6\x01",
+    (False, True): b"18=E\x01",
+    (True, True): b"18=6 E\x01",
+}
 
 
 class _Grids:

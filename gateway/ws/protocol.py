@@ -142,6 +142,7 @@ def order_shape(view: OrderView, inst: Instrument) -> dict[str, Any]:
         "fee": units_to_decimal(view.fee),
         "fee_asset": inst.quote,
         "reason": close_reason_name(view.reason),
+        "reduce_only": view.reduce_only,
         "ts_us": view.updated_us,
     }
 

@@ -1,5 +1,5 @@
 """Perpetual orders over a real FIX session: ExecInst (18) ``E`` (Do Not Increase)
-makes a NewOrderSingle reduce-only."""
+makes a NewOrderSingle reduce-only, and every ExecutionReport of the order echoes it."""
 
 from __future__ import annotations
 
@@ -42,5 +42,16 @@ async def test_exec_inst_e_is_reduce_only(app: App, fix_login: Connect) -> None:
     while placed.get_str(11) != "r2":
         placed = await client.expect("8")
     assert (placed.get_str(150), placed.get_str(38)) == ("0", "0.4")  # clipped
+    assert placed.get_str(18) == "6 E"
     [order] = app.host.engine.open_orders("ACC1", SYMBOL)
     assert order.reduce_only and order.post_only and order.qty == 400
+    await client.send("F", [(41, "r2"), (11, "c2"), (55, SYMBOL), (54, "2"),
+                            (60, "20240101-00:00:00.000")])  # fmt: skip
+    canceled = await client.expect("8")
+    assert (canceled.get_str(150), canceled.get_str(18)) == ("4", "6 E")
+    await client.send("D", _order("r3", "2", "0.1", "61000", "E"))
+    reducing = await client.expect("8")
+    assert (reducing.get_str(150), reducing.get_str(18)) == ("0", "E")
+    await client.send("D", _order("p4", "2", "0.1", "62000", "6"))  # opens nothing: no E
+    plain = await client.expect("8")
+    assert (plain.get_str(150), plain.get_str(18)) == ("0", "6")

@@ -101,4 +101,7 @@ async def test_orders_with_reduce_only_over_signed_rest(make_gateway: MakeGatewa
                                              "reduce_only": False})  # fmt: skip
     placed = await acc1.ok("POST", "/api/v1/orders", {**order, "side": "sell", "price": "61000",
                                                       "quantity": "1"})  # fmt: skip
-    assert (placed["quantity"], placed["status"]) == ("0.3", "new")
+    assert (placed["quantity"], placed["status"], placed["reduce_only"]) == ("0.3", "new", True)
+    opening = {**order, "side": "sell", "price": "62000", "quantity": "0.1", "reduce_only": False}
+    opened = await acc2.ok("POST", "/api/v1/orders", opening)
+    assert opened["reduce_only"] is False

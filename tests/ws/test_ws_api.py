@@ -113,7 +113,7 @@ async def test_every_method(gateway: App) -> None:
         "client_order_id": "a1", "symbol": "BTC-USD", "side": "buy", "type": "limit",
         "time_in_force": "gtc", "status": "new", "price": "100.25", "quantity": "1.5",
         "quote_quantity": None, "filled": "0", "remaining": "1.5", "average_price": None,
-        "fee": "0", "fee_asset": "USD", "reason": None, "fills": [],
+        "fee": "0", "fee_asset": "USD", "reason": None, "reduce_only": False, "fills": [],
     }  # fmt: skip
 
     taker = await b.ok("order.place", {"symbol": "BTC-USD", "side": "sell", "type": "market",

@@ -88,7 +88,7 @@ METHOD_CODES: dict[str, frozenset[int]] = {
 PUBLIC = frozenset({"instruments", "subscribe", "unsubscribe"})
 ORDER_KEYS = {"id", "client_order_id", "symbol", "side", "type", "time_in_force", "status",
               "price", "quantity", "quote_quantity", "filled", "remaining", "average_price",
-              "fee", "fee_asset", "reason", "ts_us"}  # fmt: skip
+              "fee", "fee_asset", "reason", "reduce_only", "ts_us"}  # fmt: skip
 WITHDRAWAL_KEYS = {"withdrawal_id", "client_id", "asset", "amount", "destination", "status",
                    "custody_reference", "created_us", "updated_us"}  # fmt: skip
 RESULT_KEYS: dict[str, set[str]] = {

@@ -175,8 +175,18 @@ async def test_reduce_only_orders(make_gateway: MakeGateway) -> None:
     refused = await a.call("order.place", {**limit, "side": "buy", "quantity": "0.1"})
     assert (refused["status"], refused["error"]["code"]) == (400, 2039), refused
     assert "increase" in refused["error"]["msg"]
+    await a.ok("subscribe", {"channels": ["user"]})
     placed = await a.ok("order.place", {**limit, "side": "sell", "quantity": "2"})
-    assert (placed["quantity"], placed["status"]) == ("0.5", "new")
+    assert (placed["quantity"], placed["status"], placed["reduce_only"]) == ("0.5", "new", True)
+    update = (await a.push("user"))["data"]
+    assert (update["type"], update["order"]["reduce_only"]) == ("order", True)
+    [listed] = (await a.ok("orders.open", {"symbol": SYMBOL}))["orders"]
+    assert listed["reduce_only"] is True
+    canceled = await a.ok("order.cancel", {"symbol": SYMBOL, "order_id": placed["id"]})
+    assert (canceled["status"], canceled["reduce_only"]) == ("canceled", True)
+    plain = await a.ok("order.place", {**limit, "side": "sell", "quantity": "0.1",
+                                       "reduce_only": False})  # fmt: skip
+    assert plain["reduce_only"] is False
     bad = await a.call("order.place", {**limit, "side": "sell", "quantity": "1",
                                        "reduce_only": "yes"})  # fmt: skip
     assert bad["status"] == 400 and bad["error"]["code"] < 2000
