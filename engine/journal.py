@@ -20,6 +20,14 @@ missing run of records, would otherwise replay as a shorter but valid history:
 recovery compares the segments and the seqs it found with the manifest and refuses
 to start on a gap. The manifest only ever names a segment that already exists and a
 seq already fsynced, so a crash at any point leaves a journal that starts.
+
+Engine semantics: the manifest also records which engine semantics version
+(:data:`ENGINE_SEMANTICS`) wrote which records, as ``[first seq, version]`` pairs (a
+manifest without them, or no manifest, is version 1). A record written by another
+version replays only where :data:`REPLAYABLE` says that version's rules and today's
+agree; otherwise recovery stops with :class:`JournalIncompatible` instead of silently
+building a different state. A snapshot is state, not rules: it loads whatever version
+wrote it (its ``semantics`` field says which).
 """
 
 from __future__ import annotations
@@ -40,16 +48,21 @@ import orjson
 
 from engine.commands import Command, command_from_record, command_to_record
 from engine.core import Engine
+from engine.perp.commands import PerpTick, SetIndexPrice
 
 __all__ = [
+    "ENGINE_SEMANTICS",
     "FSYNC_POLICIES",
+    "REPLAYABLE",
     "JournalCorrupt",
     "JournalGap",
+    "JournalIncompatible",
     "JournalStats",
     "JournalWriter",
     "RecoveryReport",
     "read_records",
     "recover",
+    "replay_guard",
     "segment_files",
     "snapshot_files",
     "write_snapshot",
@@ -75,6 +88,42 @@ class JournalCorrupt(Exception):
 
 class JournalGap(JournalCorrupt):
     """Records known to have been journaled are missing (a deleted segment)."""
+
+
+class JournalIncompatible(JournalCorrupt):
+    """A record written under other engine semantics that would replay differently."""
+
+
+ENGINE_SEMANTICS: Final = 2
+"""The rules this engine applies commands by. Bump it whenever the same journal would
+replay to a different state (a changed rule, not a new command or field), and say in
+REPLAYABLE what the previous version's records may still replay. History:
+
+1. every journal before versions were recorded;
+2. perpetual liquidation as issue #19 left it: size-capped slices with the fee to the
+   insurance fund, insurance limits, auto-deleveraging by profit x effective leverage.
+"""
+
+
+def _spot_or_quiet_perps(engine: Engine, command: Command) -> bool:
+    """Version 1 differs from 2 only in the liquidation ladder, which runs on a PerpTick
+    or SetIndexPrice: such a record replays only while its perpetual has no open
+    position (then no version liquidates anything)."""
+    if type(command) is not PerpTick and type(command) is not SetIndexPrice:
+        return True
+    book = engine.perps.positions.get(command.symbol, {})
+    return not any(pos.size for pos in book.values())
+
+
+REPLAYABLE: Final[dict[int, tuple[str, Callable[[Engine, Command], bool]]]] = {
+    1: (
+        "a PerpTick or SetIndexPrice on a perpetual with open positions ran the old"
+        " liquidation ladder",
+        _spot_or_quiet_perps,
+    ),
+}
+"""version -> (why its records may not replay, which of its records still replay
+under ENGINE_SEMANTICS)."""
 
 
 @dataclass
@@ -108,9 +157,14 @@ class JournalWriter:
         self._fd = -1
         self._size = 0  # bytes of whole records in the open segment
         self._failed: OSError | None = None
+        had_records = bool(_list(self.directory, _SEGMENT))
         self._open_segment(next_seq, reuse_last=True)
         os.fsync(self._fd)  # what recovery read may still be only in the page cache
-        _write_manifest(self.directory, self.segment_seq, next_seq - 1)
+        #: [first seq, engine semantics version] of the records in this journal
+        self.semantics = _semantics(self.directory, had_records)
+        if self.semantics[-1][1] != ENGINE_SEMANTICS:
+            self.semantics.append([next_seq, ENGINE_SEMANTICS])
+        _write_manifest(self.directory, self.segment_seq, next_seq - 1, self.semantics)
 
     def _open_segment(self, first_seq: int, reuse_last: bool, sync_dir: bool = True) -> None:
         segments = _list(self.directory, _SEGMENT)
@@ -229,7 +283,7 @@ class JournalWriter:
             os.fsync(old_fd)
             os.close(old_fd)
             _fsync_dir(self.directory)
-            _write_manifest(self.directory, next_seq, next_seq - 1)
+            _write_manifest(self.directory, next_seq, next_seq - 1, self.semantics)
 
         self._open_segment(next_seq, reuse_last=False, sync_dir=False)
         if defer is None:
@@ -263,27 +317,90 @@ def _list(directory: Path, pattern: re.Pattern[str]) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _write_manifest(directory: Path, segment_seq: int, durable_seq: int) -> None:
-    """Atomically record the newest segment (it exists) and a seq already durable."""
+def _write_manifest(
+    directory: Path, segment_seq: int, durable_seq: int, semantics: list[list[int]]
+) -> None:
+    """Atomically record the newest segment (it exists), a seq already durable and the
+    engine semantics of the records."""
     path = directory / MANIFEST
     tmp = path.with_suffix(".tmp")
+    doc = {"segment": segment_seq, "seq": durable_seq, "semantics": semantics}
     with open(tmp, "wb") as fh:
-        fh.write(_dumps({"segment": segment_seq, "seq": durable_seq}))
+        fh.write(_dumps(doc))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     _fsync_dir(directory)
 
 
-def _read_manifest(directory: Path) -> tuple[int, int] | None:
-    """(newest segment's first seq, a seq known durable), if the journal has a manifest."""
+def _manifest_doc(directory: Path) -> dict[str, Any] | None:
     try:
         doc = orjson.loads((directory / MANIFEST).read_bytes())
     except FileNotFoundError:
         return None  # a journal older than manifests, or a fresh directory
     except orjson.JSONDecodeError as exc:  # written atomically: not a torn write
         raise JournalCorrupt(f"{directory / MANIFEST}: unreadable: {exc}") from exc
-    return int(doc["segment"]), int(doc["seq"])
+    if not isinstance(doc, dict):
+        raise JournalCorrupt(f"{directory / MANIFEST}: not a manifest")
+    return doc
+
+
+def _read_manifest(directory: Path) -> tuple[int, int] | None:
+    """(newest segment's first seq, a seq known durable), if the journal has a manifest."""
+    doc = _manifest_doc(directory)
+    return None if doc is None else (int(doc["segment"]), int(doc["seq"]))
+
+
+def _semantics(directory: Path, has_records: bool) -> list[list[int]]:
+    """[first seq, version] of the journal's records, oldest first. No manifest entry:
+    version 1 from seq 1 if there are records (written before versions were recorded),
+    else today's version from seq 1 (an empty journal)."""
+    doc = _manifest_doc(directory) if directory.exists() else None
+    found = None if doc is None else doc.get("semantics")
+    if found is None:
+        return [[1, 1 if has_records else ENGINE_SEMANTICS]]
+    if not (
+        isinstance(found, list)
+        and found
+        and all(
+            isinstance(e, list) and len(e) == 2 and all(type(v) is int for v in e) for e in found
+        )
+    ):
+        raise JournalCorrupt(f"{directory / MANIFEST}: unreadable semantics {found!r}")
+    return [list(entry) for entry in found]
+
+
+def replay_guard(directory: str | Path) -> Callable[[Engine, int, Command], None]:
+    """What a replay calls before applying each record (recovery, the follower):
+    raises JournalIncompatible for a record that another engine semantics version wrote
+    and that would replay differently (see REPLAYABLE)."""
+    directory = Path(directory)
+    history = _semantics(directory, bool(segment_files(directory)))
+    last_first, last_version = history[-1]
+    own = last_first if last_version == ENGINE_SEMANTICS else 0  # from here: our records
+
+    def guard(engine: Engine, seq: int, command: Command) -> None:
+        if own and seq >= own:
+            return
+        version = 1
+        for first, written_by in history:
+            if seq >= first:
+                version = written_by
+        if version == ENGINE_SEMANTICS:
+            return
+        known = REPLAYABLE.get(version)
+        if known is not None and known[1](engine, command):
+            return
+        why = known[0] if known is not None else "a version this engine does not know"
+        raise JournalIncompatible(
+            f"{directory}: record {seq} ({type(command).__name__}) was written under engine"
+            f" semantics {version} and this engine applies semantics {ENGINE_SEMANTICS}:"
+            f" replaying it would not rebuild the state its writer had ({why}). Start this"
+            " version from a snapshot its predecessor wrote at the journal's end, or run"
+            " the version that wrote it (README: Journal and recovery, Upgrades)"
+        )
+
+    return guard
 
 
 def _check_segments(directory: Path, manifest: tuple[int, int]) -> None:
@@ -382,8 +499,9 @@ def write_snapshot(engine: Engine, directory: str | Path, keep: int = 2) -> Path
     # The state is built and serialized once: its bytes are both stored and hashed.
     state_json = engine.state_json()
     state_hash = hashlib.sha256(state_json).hexdigest()
-    doc = b'{"seq":%d,"state_hash":"%s","state":%s}' % (
+    doc = b'{"seq":%d,"semantics":%d,"state_hash":"%s","state":%s}' % (
         engine.last_seq,
+        ENGINE_SEMANTICS,
         state_hash.encode(),
         state_json,
     )
@@ -436,6 +554,7 @@ def recover(engine: Engine, directory: str | Path) -> RecoveryReport:
     manifest = _read_manifest(directory) if directory.exists() else None
     if manifest is not None:
         _check_segments(directory, manifest)
+    guard = replay_guard(directory)
     replayed = 0
     for seq, ts_us, command in read_records(directory, snapshot_seq):
         if seq != engine.last_seq + 1:
@@ -443,6 +562,7 @@ def recover(engine: Engine, directory: str | Path) -> RecoveryReport:
                 f"{directory}: records {engine.last_seq + 1} to {seq - 1} are missing "
                 "(a deleted segment?); refusing to start without them"
             )
+        guard(engine, seq, command)
         engine.apply(seq, ts_us, command)
         replayed += 1
     if manifest is not None and engine.last_seq < manifest[1]:
