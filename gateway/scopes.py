@@ -28,6 +28,7 @@ METHOD_SCOPES: Final[Mapping[str, str]] = MappingProxyType(
         "order.cancel": TRADE,
         "order.replace": TRADE,
         "orders.cancel_all": TRADE,
+        "position.close": TRADE,
         "order.status": READ,
         "orders.open": READ,
         "account.balances": READ,

@@ -49,6 +49,7 @@ __all__ = ["ROUTES", "ClientApi"]
 ROUTES: Final = (
     ("GET", "/api/v1/balances", "account.balances"),
     ("GET", "/api/v1/positions", "account.positions"),
+    ("POST", "/api/v1/positions/close", "position.close"),
     ("GET", "/api/v1/orders", "orders.history"),
     ("POST", "/api/v1/orders", "order.place"),
     ("GET", "/api/v1/fills", "fills.history"),

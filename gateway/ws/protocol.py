@@ -326,7 +326,7 @@ class Venue(Protocol):
 
 
 #: the commands whose acknowledgement latency is measured (gw_order_ack_latency_seconds)
-ORDER_METHODS = frozenset({"order.place", "order.cancel", "order.replace"})
+ORDER_METHODS = frozenset({"order.place", "order.cancel", "order.replace", "position.close"})
 #: commands answered with the operator-side record their VenueEvent carries
 VENUE_METHODS = frozenset({"withdrawal.request", "withdrawal.cancel"})
 COMMAND_METHODS = frozenset(
@@ -335,6 +335,7 @@ COMMAND_METHODS = frozenset(
         "order.cancel",
         "order.replace",
         "orders.cancel_all",
+        "position.close",
         "transfer",
         *VENUE_METHODS,
     }
@@ -349,6 +350,7 @@ METHODS = (
     "orders.open",
     "account.balances",
     "account.positions",
+    "position.close",
     "subaccount.list",
     "transfer",
     "instruments",
@@ -820,6 +822,30 @@ class Session:
         held = [p for p in perps.of_account(self.account) if not symbol or p.symbol == symbol]
         return {"positions": positions_of(perps.markets, held)}
 
+    def _close_position(self, p: Params) -> _Submit:
+        """Close the whole position: a reduce-only market order for its size, on the
+        other side (the engine clips a reduce-only order to the position it finds)."""
+        inst = self._inst(p)
+        clid = self._client_id(p, "client_order_id")
+        p.done()
+        assert self.account is not None
+        perps = self.venue.host.engine.perps
+        if inst.symbol not in perps.markets:
+            raise engine_error(RejectCode.INVALID_ORDER, f"{inst.symbol} is not a perpetual")
+        pos = perps.positions[inst.symbol].get(self.account)
+        size = 0 if pos is None else pos.size
+        if not size:
+            raise engine_error(
+                RejectCode.REDUCE_ONLY, f"no open position on {inst.symbol} to close"
+            )
+        side = Side.SELL if size > 0 else Side.BUY
+        return _Submit(
+            NewOrder(
+                self.account, inst.symbol, side, OrdType.MARKET, abs(size), 0, TimeInForce.IOC,
+                clid, 0, False, None, 0, self.origin, True,
+            )
+        )  # fmt: skip
+
     def _sub_accounts(self, p: Params) -> dict[str, Any]:
         p.done()
         assert self.account is not None
@@ -1080,6 +1106,7 @@ Session._HANDLERS = {
     "orders.open": Session._open,
     "account.balances": Session._balances,
     "account.positions": Session._positions,
+    "position.close": Session._close_position,
     "subaccount.list": Session._sub_accounts,
     "transfer": Session._transfer,
     "instruments": Session._instruments,

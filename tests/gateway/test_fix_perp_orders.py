@@ -55,3 +55,11 @@ async def test_exec_inst_e_is_reduce_only(app: App, fix_login: Connect) -> None:
     await client.send("D", _order("p4", "2", "0.1", "62000", "6"))  # opens nothing: no E
     plain = await client.expect("8")
     assert (plain.get_str(150), plain.get_str(18)) == ("0", "6")
+    await submit_applied(app, NewOrder("ACC2", SYMBOL, Side.BUY, OrdType.LIMIT, 1_000, 600_000))
+    await client.send("D", [(11, "close"), (55, SYMBOL), (54, "2"), (60, "20240101-00:00:00.000"),
+                            (38, "5"), (40, "1"), (18, "E")])  # fmt: skip
+    done = await client.expect("8")
+    while (done.get_str(11), done.get_str(39)) != ("close", "2"):  # the whole position closes
+        done = await client.expect("8")
+    assert (done.get_str(38), done.get_str(14), done.get_str(18)) == ("0.4", "0.4", "E")
+    assert app.host.engine.perps.positions[SYMBOL]["ACC1"].size == 0

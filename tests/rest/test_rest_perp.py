@@ -105,3 +105,22 @@ async def test_orders_with_reduce_only_over_signed_rest(make_gateway: MakeGatewa
     opening = {**order, "side": "sell", "price": "62000", "quantity": "0.1", "reduce_only": False}
     opened = await acc2.ok("POST", "/api/v1/orders", opening)
     assert opened["reduce_only"] is False
+
+
+async def test_close_a_position_over_signed_rest(make_gateway: MakeGateway) -> None:
+    """POST /api/v1/positions/close is position.close."""
+    app = await make_gateway()
+    await app.perp_ticker.stop()  # this test sends its own ticks
+    await _listed(app)
+    await submit_applied(app, SetMarketState("DEMO", SYMBOL, MarketState.ENABLED))
+    await submit_applied(app, PerpTick(SYMBOL))
+    acc1, acc2 = RestClient(app, "demo-acc1"), RestClient(app, "demo-acc2")
+    order = {"symbol": SYMBOL, "type": "limit", "price": "60000"}
+    await acc2.ok("POST", "/api/v1/orders", {**order, "side": "sell", "quantity": "0.3"})
+    await acc1.ok("POST", "/api/v1/orders", {**order, "side": "buy", "quantity": "0.3"})
+    await acc2.ok("POST", "/api/v1/orders", {**order, "side": "buy", "quantity": "1"})
+    closed = await acc1.ok("POST", "/api/v1/positions/close", {"symbol": SYMBOL})
+    assert (closed["side"], closed["quantity"], closed["status"]) == ("sell", "0.3", "filled")
+    assert app.host.engine.perps.positions[SYMBOL]["ACC1"].size == 0
+    status, refused = await acc1.post("/api/v1/positions/close", {"symbol": SYMBOL})
+    assert (status, refused["error"]["code"]) == (400, 2039)

@@ -215,3 +215,27 @@ async def test_a_stale_index_halts_new_risk_and_the_mark_channel_says_so(
     assert lifted["status"] == "new"
     for client in (a, b):
         await client.close()
+
+
+async def test_position_close_closes_the_whole_position(make_gateway: MakeGateway) -> None:
+    """position.close: a reduce-only market order for the whole position, other side."""
+    app, a, b = await _traded(make_gateway)
+    await b.ok("order.place", {"symbol": SYMBOL, "side": "buy", "type": "limit",
+                               "quantity": "2", "price": "60000"})  # fmt: skip
+    closed = await a.ok("position.close", {"symbol": SYMBOL, "client_order_id": "bye"})
+    assert (closed["side"], closed["type"], closed["quantity"], closed["status"]) == (
+        "sell",
+        "market",
+        "0.5",
+        "filled",
+    )
+    assert closed["reduce_only"] is True and closed["client_order_id"] == "bye"
+    assert [f["quantity"] for f in closed["fills"]] == ["0.5"]
+    assert app.host.engine.perps.positions[SYMBOL]["ACC1"].size == 0
+    flat = await a.call("position.close", {"symbol": SYMBOL})
+    assert (flat["status"], flat["error"]["code"]) == (400, 2039)
+    assert "no open position" in flat["error"]["msg"]
+    spot = await a.call("position.close", {"symbol": "BTC-USD"})
+    assert spot["error"]["code"] == 2022
+    for client in (a, b):
+        await client.close()
