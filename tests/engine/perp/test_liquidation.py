@@ -273,3 +273,18 @@ def test_a_snapshot_without_the_funds_limit_restores_with_none() -> None:
     restored = Engine()
     restored.perps.from_state(state)
     assert restored.perps.markets[SYMBOL].spec.insurance_max_notional == 0
+
+
+def test_adl_ranks_by_profit_times_effective_leverage() -> None:
+    """D's short is a quarter of B's, same entry, so a quarter of B's profit; but D's
+    1,000 USDT wallet makes its effective leverage ~100x B's: pnl% x leverage puts D
+    first, and B takes only what D could not."""
+    eng = setup()
+    open_trader(eng, "D", 1_000 * USDT)
+    eng.submit(order("D", Side.SELL, PX, 100))
+    eng.submit(order("C", Side.BUY, PX, 100))
+    events = mark_at(eng, 47_000 * USD)
+    assert steps(events) == ["canceled", "adl", "deleveraged", "adl", "deleveraged"]
+    done = [e for e in venue(events, "perp.liquidation") if e.data["step"] == "deleveraged"]
+    assert [(e.subject, e.data["qty"]) for e in done] == [("D", 100), ("B", LONG - 100)]
+    assert (size(eng, "A"), size(eng, "D"), size(eng, "B")) == (0, 0, -100)
