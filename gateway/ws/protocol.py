@@ -48,6 +48,7 @@ from engine.model import (
     decimal_to_units,
     units_to_decimal,
 )
+from engine.perp.commands import AdjustIsolatedMargin, SetLeverage, SetMarginMode
 from engine.venue.funds import OPEN_WITHDRAWAL, CancelWithdrawal, RequestWithdrawal
 from engine.venue.tenancy_commands import Transfer
 from gateway.decimals import decimal_text
@@ -329,6 +330,8 @@ class Venue(Protocol):
 ORDER_METHODS = frozenset({"order.place", "order.cancel", "order.replace", "position.close"})
 #: commands answered with the operator-side record their VenueEvent carries
 VENUE_METHODS = frozenset({"withdrawal.request", "withdrawal.cancel"})
+#: a perpetual position's settings: answered with the position (as account.positions)
+POSITION_SETTINGS = frozenset({"position.leverage", "position.margin_mode", "position.margin"})
 COMMAND_METHODS = frozenset(
     {
         "order.place",
@@ -338,6 +341,7 @@ COMMAND_METHODS = frozenset(
         "position.close",
         "transfer",
         *VENUE_METHODS,
+        *POSITION_SETTINGS,
     }
 )
 METHODS = (
@@ -351,6 +355,9 @@ METHODS = (
     "account.balances",
     "account.positions",
     "position.close",
+    "position.leverage",
+    "position.margin_mode",
+    "position.margin",
     "subaccount.list",
     "transfer",
     "instruments",
@@ -643,6 +650,8 @@ class Session:
             return err.status, _error(pending.req_id, err)
         if pending.method == "transfer":
             return 200, _answer(pending.req_id, transfer_shape(events))
+        if pending.method in POSITION_SETTINGS:
+            return 200, _answer(pending.req_id, self._position_after(events))
         if pending.method in VENUE_METHODS:
             for event in events:
                 if type(event) is VenueEvent:
@@ -822,26 +831,61 @@ class Session:
         held = [p for p in perps.of_account(self.account) if not symbol or p.symbol == symbol]
         return {"positions": positions_of(perps.markets, held)}
 
+    def _perp(self, p: Params) -> str:
+        """The ``symbol`` param, which must name a perpetual."""
+        symbol = self._inst(p).symbol
+        if symbol not in self.venue.host.engine.perps.markets:
+            raise engine_error(RejectCode.INVALID_ORDER, f"{symbol} is not a perpetual")
+        return symbol
+
+    def _leverage(self, p: Params) -> _Submit:
+        symbol = self._perp(p)
+        leverage = p.int_("leverage", required=True)
+        p.done()
+        assert self.account is not None and leverage is not None
+        return _Submit(SetLeverage(self.account, symbol, leverage))
+
+    def _margin_mode(self, p: Params) -> _Submit:
+        symbol = self._perp(p)
+        isolated = p.choice("margin_mode", {"cross": False, "isolated": True})
+        p.done()
+        assert self.account is not None
+        return _Submit(SetMarginMode(self.account, symbol, isolated))
+
+    def _isolated_margin(self, p: Params) -> _Submit:
+        """Move quote into (amount > 0) or out of (< 0) an isolated position's margin."""
+        symbol = self._perp(p)
+        amount = p.decimal("amount", decimal_to_units, required=True)
+        p.done()
+        assert self.account is not None
+        return _Submit(AdjustIsolatedMargin(self.account, symbol, amount))
+
+    def _position_after(self, events: list[Event]) -> dict[str, Any]:
+        """The position a settings command changed, as it is now."""
+        perps = self.venue.host.engine.perps
+        for event in events:
+            if type(event) is VenueEvent:
+                assert isinstance(event, VenueEvent)
+                symbol = str(event.data["symbol"])
+                pos = perps.position(event.subject, symbol)
+                return positions_of(perps.markets, [pos])[0]
+        raise ApiError(ErrorCode.INTERNAL, "no answer")  # pragma: no cover
+
     def _close_position(self, p: Params) -> _Submit:
         """Close the whole position: a reduce-only market order for its size, on the
         other side (the engine clips a reduce-only order to the position it finds)."""
-        inst = self._inst(p)
+        symbol = self._perp(p)
         clid = self._client_id(p, "client_order_id")
         p.done()
         assert self.account is not None
-        perps = self.venue.host.engine.perps
-        if inst.symbol not in perps.markets:
-            raise engine_error(RejectCode.INVALID_ORDER, f"{inst.symbol} is not a perpetual")
-        pos = perps.positions[inst.symbol].get(self.account)
+        pos = self.venue.host.engine.perps.positions[symbol].get(self.account)
         size = 0 if pos is None else pos.size
         if not size:
-            raise engine_error(
-                RejectCode.REDUCE_ONLY, f"no open position on {inst.symbol} to close"
-            )
+            raise engine_error(RejectCode.REDUCE_ONLY, f"no open position on {symbol} to close")
         side = Side.SELL if size > 0 else Side.BUY
         return _Submit(
             NewOrder(
-                self.account, inst.symbol, side, OrdType.MARKET, abs(size), 0, TimeInForce.IOC,
+                self.account, symbol, side, OrdType.MARKET, abs(size), 0, TimeInForce.IOC,
                 clid, 0, False, None, 0, self.origin, True,
             )
         )  # fmt: skip
@@ -1107,6 +1151,9 @@ Session._HANDLERS = {
     "account.balances": Session._balances,
     "account.positions": Session._positions,
     "position.close": Session._close_position,
+    "position.leverage": Session._leverage,
+    "position.margin_mode": Session._margin_mode,
+    "position.margin": Session._isolated_margin,
     "subaccount.list": Session._sub_accounts,
     "transfer": Session._transfer,
     "instruments": Session._instruments,

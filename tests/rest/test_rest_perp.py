@@ -124,3 +124,17 @@ async def test_close_a_position_over_signed_rest(make_gateway: MakeGateway) -> N
     assert app.host.engine.perps.positions[SYMBOL]["ACC1"].size == 0
     status, refused = await acc1.post("/api/v1/positions/close", {"symbol": SYMBOL})
     assert (status, refused["error"]["code"]) == (400, 2039)
+
+
+async def test_position_settings_over_signed_rest(make_gateway: MakeGateway) -> None:
+    app = await make_gateway()
+    await _listed(app)
+    acc1 = RestClient(app, "demo-acc1")
+    pos = await acc1.ok("POST", "/api/v1/positions/leverage", {"symbol": SYMBOL, "leverage": 3})
+    assert pos["leverage"] == 3
+    body = {"symbol": SYMBOL, "margin_mode": "isolated"}
+    pos = await acc1.ok("POST", "/api/v1/positions/margin-mode", body)
+    assert pos["margin_mode"] == "isolated"
+    status, refused = await acc1.post("/api/v1/positions/margin", {"symbol": SYMBOL,
+                                                                   "amount": "1"})  # fmt: skip
+    assert status == 400 and "no isolated position" in refused["error"]["msg"]

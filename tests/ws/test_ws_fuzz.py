@@ -56,7 +56,7 @@ STATUS = {
     1500: 500,
     2001: 404, 2020: 404, 2016: 409,
     **{2000 + n: 400 for n in range(2, 26) if n not in (16, 20)},
-    2027: 409, 2028: 403, 2029: 403, 2031: 400, 2036: 404, 2037: 403, 2039: 400,
+    2027: 409, 2028: 403, 2029: 403, 2030: 409, 2031: 400, 2036: 404, 2037: 403, 2039: 400,
 }  # fmt: skip
 ENGINE_CODES = frozenset(range(2001, 2026))
 #: error codes each method can produce once dispatched (besides 1004, any method)
@@ -71,6 +71,8 @@ METHOD_CODES: dict[str, frozenset[int]] = {
     "account.balances": frozenset(),
     "account.positions": frozenset({2001}),
     "position.close": frozenset({1005, 2039}) | ENGINE_CODES,
+    **dict.fromkeys(("position.leverage", "position.margin_mode", "position.margin"),
+                    frozenset({1005, 2030}) | ENGINE_CODES),
     "subaccount.list": frozenset(),
     "transfer": frozenset({1005, 2028, 2037}) | ENGINE_CODES,
     "instruments": frozenset(),

@@ -239,3 +239,40 @@ async def test_position_close_closes_the_whole_position(make_gateway: MakeGatewa
     assert spot["error"]["code"] == 2022
     for client in (a, b):
         await client.close()
+
+
+async def test_leverage_margin_mode_and_isolated_margin(make_gateway: MakeGateway) -> None:
+    """position.leverage / position.margin_mode / position.margin: the engine's
+    SetLeverage, SetMarginMode and AdjustIsolatedMargin for the logged-on account,
+    answered with the position; the engine's refusals are error answers."""
+    app = await _perp_gateway(make_gateway)
+    await app.perp_ticker.stop()  # this test sends its own ticks
+    await submit_applied(app, SetMarketState("DEMO", SYMBOL, MarketState.ENABLED))
+    await submit_applied(app, PerpTick(SYMBOL))
+    a, b = await connect_client(app), await connect_client(app)
+    await a.logon("demo-acc1")
+    await b.logon("demo-acc2")
+    pos = await a.ok("position.leverage", {"symbol": SYMBOL, "leverage": 5})
+    assert (pos["symbol"], pos["leverage"], pos["margin_mode"]) == (SYMBOL, 5, "cross")
+    too_high = await a.call("position.leverage", {"symbol": SYMBOL, "leverage": 21})
+    assert too_high["status"] == 400 and "1..20" in too_high["error"]["msg"]
+    pos = await a.ok("position.margin_mode", {"symbol": SYMBOL, "margin_mode": "isolated"})
+    assert pos["margin_mode"] == "isolated"
+    flat = await a.call("position.margin", {"symbol": SYMBOL, "amount": "100"})
+    assert flat["status"] == 400 and "no isolated position" in flat["error"]["msg"]
+    await b.ok("order.place", {"symbol": SYMBOL, "side": "sell", "type": "limit",
+                               "quantity": "0.5", "price": "60000"})  # fmt: skip
+    await a.ok("order.place", {"symbol": SYMBOL, "side": "buy", "type": "market",
+                               "quantity": "0.5"})  # fmt: skip
+    engine_pos = app.host.engine.perps.positions[SYMBOL]["ACC1"]
+    assert engine_pos.isolated and engine_pos.margin == 6_000 * 100_000_000  # 30,000 / 5x
+    pos = await a.ok("position.margin", {"symbol": SYMBOL, "amount": "250.5"})
+    assert (pos["margin"], pos["size"]) == ("6250.5", "0.5")
+    pos = await a.ok("position.margin", {"symbol": SYMBOL, "amount": "-0.5"})
+    assert pos["margin"] == "6250"
+    busy = await a.call("position.margin_mode", {"symbol": SYMBOL, "margin_mode": "cross"})
+    assert busy["status"] >= 400 and "position or orders open" in busy["error"]["msg"]
+    spot = await a.call("position.leverage", {"symbol": "BTC-USD", "leverage": 2})
+    assert spot["error"]["code"] == 2022
+    for client in (a, b):
+        await client.close()
