@@ -19,6 +19,7 @@ from gateway.follower.store.schema import (
     PSEUDO_PAIRS,
     STATEMENTS,
     TABLE_COLUMNS,
+    migration_statements,
 )
 
 __all__ = ["TRANSIENT", "PostgresStore", "numbered"]
@@ -123,7 +124,7 @@ async def _migrate(db: asyncpg.Connection) -> None:
         for version, name, statements in MIGRATIONS:
             if version <= done:
                 continue
-            for statement in statements:
+            for statement in migration_statements(statements, "postgresql"):
                 await db.execute(statement)
             await db.execute("INSERT INTO schema_migrations VALUES ($1, $2)", version, name)
 

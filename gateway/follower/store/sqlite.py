@@ -11,7 +11,13 @@ from typing import Any, TypeVar
 
 from gateway.follower.replay import Batch
 from gateway.follower.store import StoreUnavailable, is_new
-from gateway.follower.store.schema import MIGRATIONS, PSEUDO_BALANCE, PSEUDO_PAIRS, STATEMENTS
+from gateway.follower.store.schema import (
+    MIGRATIONS,
+    PSEUDO_BALANCE,
+    PSEUDO_PAIRS,
+    STATEMENTS,
+    migration_statements,
+)
 
 __all__ = ["SqliteStore"]
 
@@ -97,7 +103,7 @@ def _migrate(db: sqlite3.Connection) -> None:
             continue
         db.execute("BEGIN IMMEDIATE")
         try:
-            for statement in statements:
+            for statement in migration_statements(statements, "sqlite"):
                 db.execute(statement)
             db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, name))
             db.execute("COMMIT")

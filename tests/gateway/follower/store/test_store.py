@@ -9,7 +9,8 @@ import pytest
 
 from gateway.follower.replay import Batch
 from gateway.follower.rows import Rows
-from gateway.follower.store import StaleBatch, open_store, redact
+from gateway.follower.store import StaleBatch, Store, open_store, redact
+from gateway.follower.store.schema import MIGRATIONS
 
 
 def _batch(after: int, last: int) -> Batch:
@@ -50,3 +51,59 @@ def test_urls_are_logged_without_their_password() -> None:
 def test_an_unknown_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="postgresql://"):
         open_store("mysql://db/venue", tmp_path)
+
+
+def _history_batch(after: int, last: int) -> Batch:
+    rows = Rows()
+    for seq in range(after + 1, last + 1):
+        rows.orders.append(
+            (seq, 0, "accepted", seq, "A", "BTC-USD", f"c{seq}", "", 1, 2, 1, 100, 5, 5, 0, 0,
+             0, "", "", seq * 10, "7")
+        )  # fmt: skip
+        rows.fills.append(
+            (seq, 1, seq, "maker", "BTC-USD", seq, "A", f"c{seq}", 1, 100, 5, 1, "", 5, 500, 0,
+             seq * 10)
+        )  # fmt: skip
+        rows.ledger.append((seq, 0, "A", "USD", -500, -500 * seq, "trade", "B", seq, seq * 10))
+    return Batch(after, last, 1000 + last, last * 10, rows)
+
+
+async def _indexes(store_url: str, store: Store) -> set[str]:
+    if store_url.startswith("postgresql"):
+        sql = "SELECT indexname FROM pg_indexes WHERE tablename IN ('orders', 'fills', 'ledger')"
+    else:
+        sql = (
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name IN ('orders', 'fills', 'ledger')"
+        )
+    return {str(name) for (name,) in await store.fetch(sql)}
+
+
+async def test_a_store_written_before_the_index_diet_keeps_its_rows(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 7 (fewer B-trees per history row) on a store that already holds rows:
+    every row is still there, the history indexes too, the unused ones are gone."""
+    backend = "postgres" if store_url.startswith("postgresql") else "sqlite"
+    module = f"gateway.follower.store.{backend}.MIGRATIONS"
+    monkeypatch.setattr(module, [m for m in MIGRATIONS if m[0] < 7])
+    store = open_store(store_url, tmp_path / "unused")
+    await store.open()
+    assert await store.write(_history_batch(0, 50))
+    before = {
+        t: await store.fetch(f"SELECT * FROM {t} ORDER BY seq")
+        for t in ("orders", "fills", "ledger")
+    }
+    assert "orders_account_ts" in await _indexes(store_url, store)
+    await store.close()
+    monkeypatch.setattr(module, MIGRATIONS)
+    await store.open()
+    for table, rows in before.items():
+        assert await store.fetch(f"SELECT * FROM {table} ORDER BY seq") == rows
+    indexes = await _indexes(store_url, store)
+    assert not indexes & {"orders_account_ts", "orders_order_id", "fills_account_ts"}
+    assert {"orders_account_seq", "fills_account_seq", "ledger_account_seq"} <= indexes
+    assert "ledger_account_asset" in indexes
+    assert await store.write(_history_batch(50, 60))  # and it takes new rows
+    assert await store.position() == (60, 1060)
+    await store.close()
