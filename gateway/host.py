@@ -1,8 +1,9 @@
 """EngineHost: the engine inside the event loop, with journal-before-acknowledge.
 
 Edges call submit(command, origin). The command is sequenced, journaled (buffered)
-and applied at once; its events are held back. Once per loop iteration the host
-writes every held command's journal record with one write (group commit); if the
+and applied at once; its events are held back. At the end of an edge's read
+(begin_input/end_input), else once per loop iteration, the host writes every held
+command's journal record with one write (group commit); if the
 fsync policy wants an fsync, it runs on a journal thread while the loop keeps taking
 the next group, and the held events are released when it completes (pipelined group
 commit). Only then do listeners see them, in sequence order, each batch first handed
@@ -127,6 +128,11 @@ class EngineHost:
         self.group_end: dict[Listener, Callable[[], object]] = {}
         self._held: list[EventBatch | Callable[[], object]] = []
         self._flush_scheduled = False
+        #: the call_soon'd flush, if one is (None while an edge's read is being handled:
+        #: end_input flushes then)
+        self._flush_handle: asyncio.Handle | None = None
+        #: edges' reads being handled (begin_input/end_input nesting)
+        self._reading = 0
         self._since_snapshot = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -287,9 +293,7 @@ class EngineHost:
         values = self._m_commands.values
         values[key] = values.get(key, 0) + 1
         if not self._flush_scheduled:
-            self._flush_scheduled = True
-            if self._loop is not None:
-                self._loop.call_soon(self.flush)
+            self._schedule_flush()
         return events
 
     def defer(self, callback: Callable[[], object]) -> None:
@@ -302,9 +306,31 @@ class EngineHost:
         """
         self._held.append(callback)
         if not self._flush_scheduled:
-            self._flush_scheduled = True
-            if self._loop is not None:
-                self._loop.call_soon(self.flush)
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """A flush on the next loop pass, or, inside an edge's read, at its end_input."""
+        self._flush_scheduled = True
+        if self._loop is not None and not self._reading:
+            self._flush_handle = self._loop.call_soon(self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_handle = None
+        self.flush()
+
+    def begin_input(self) -> None:
+        """An edge starts handling what one read brought in: what it submits is flushed
+        by the matching :meth:`end_input`, not on the next loop pass."""
+        self._reading += 1
+
+    def end_input(self) -> None:
+        """The read is handled: commit what it submitted now (one group commit for the
+        whole read). An order that came alone (a client with one order in flight) is
+        then journaled and answered in the pass that read it, with no loop pass and
+        no callback between its read and its acknowledgement."""
+        self._reading -= 1
+        if not self._reading and self._flush_scheduled:
+            self.flush()
 
     def flush(self) -> None:
         """Group commit: one journal write for every held command, then their events.
@@ -315,6 +341,9 @@ class EngineHost:
         fsync due, the events are released right after the write.
         """
         self._flush_scheduled = False
+        handle, self._flush_handle = self._flush_handle, None
+        if handle is not None:
+            handle.cancel()  # flushed before its pass came
         if self._syncing is not None:
             return  # the commit in flight flushes again when it completes
         held, self._held = self._held, []

@@ -31,7 +31,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
+from typing import Protocol, cast
 
 from gateway.connguard import ConnectionGuard, RefusalLog
 from gateway.fix.auth import LogonGuard, lower_thread_priority
@@ -57,6 +57,14 @@ def build_ssl_context(settings: AcceptorSettings) -> ssl.SSLContext | None:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(settings.tls_cert, settings.tls_key)
     return ctx
+
+
+class InputScope(Protocol):
+    """Brackets the handling of one read (the engine host implements it)."""
+
+    def begin_input(self) -> None: ...
+
+    def end_input(self) -> None: ...
 
 
 class _Connection(asyncio.Protocol):
@@ -101,6 +109,17 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._source is None:
             return
+        scope = self._acceptor.input_scope
+        if scope is None:
+            self._handle_input(data)
+            return
+        scope.begin_input()
+        try:
+            self._handle_input(data)
+        finally:
+            scope.end_input()
+
+    def _handle_input(self, data: bytes) -> None:
         now = self._loop.time()
         received_ns = time.perf_counter_ns()  # loop.time() is too coarse under uvloop (1 ms)
         items = self._reader.feed(data)
@@ -286,6 +305,7 @@ class FixAcceptor:
         ssl_context: ssl.SSLContext | None = None,
         after_durable: Callable[[Callable[[], object]], object] | None = None,
         connection_guard: ConnectionGuard | None = None,
+        input_scope: InputScope | None = None,
     ) -> None:
         """``after_durable(callback)`` runs callback once every command submitted so far
         is journaled (EngineHost.defer): the stores count an inbound message only then
@@ -297,6 +317,9 @@ class FixAcceptor:
         self.refusal_log = RefusalLog()
         self.application = application
         self._after_durable = after_durable
+        #: told when a read's messages are being handled (the engine host: it commits
+        #: what they submitted at the end of the read, not on a later loop pass)
+        self.input_scope = input_scope
         self._session_settings = list(sessions)
         keys = [(s.sender_comp_id, s.target_comp_id) for s in self._session_settings]
         if len(set(keys)) != len(keys):
@@ -320,7 +343,8 @@ class FixAcceptor:
         #: runs every session's credential checks and throttles failed logons
         self.logon_guard = LogonGuard(self._auth_pool)
         self._flushes: list[Callable[[], None]] = []
-        self._flushes_scheduled = False
+        self._flushes_handle: asyncio.Handle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: length-prefixed DATA fields (length tag -> data tag) of every dictionary in
         #: use: framing happens before we know a connection's session (FIXT.1.1 adds
         #: EncryptedPassword 1402 and others that may contain SOH)
@@ -355,12 +379,20 @@ class FixAcceptor:
         in the same loop pass as the journal write, ahead of that batch's market data),
         or on the next loop pass at the latest."""
         self._flushes.append(flush)
-        if not self._flushes_scheduled:
-            self._flushes_scheduled = True
-            asyncio.get_running_loop().call_soon(self.run_flushes)
+        if self._flushes_handle is None:
+            loop = self._loop
+            if loop is None:  # once: get_running_loop() costs a getpid() system call
+                loop = self._loop = asyncio.get_running_loop()
+            self._flushes_handle = loop.call_soon(self._run_flushes_soon)
+
+    def _run_flushes_soon(self) -> None:
+        self._flushes_handle = None
+        self.run_flushes()
 
     def run_flushes(self) -> None:
-        self._flushes_scheduled = False
+        handle, self._flushes_handle = self._flushes_handle, None
+        if handle is not None:
+            handle.cancel()  # run before its pass came (the group's end): no empty pass
         flushes, self._flushes = self._flushes, []
         for flush in flushes:
             flush()

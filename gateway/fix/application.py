@@ -196,6 +196,7 @@ class FixGateway:
             ],
             self,
             after_durable=host.defer,
+            input_scope=host,
             connection_guard=ConnectionGuard(
                 "fix", config.fix.max_connections, config.fix.max_connections_per_source, registry
             ),

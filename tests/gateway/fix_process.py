@@ -55,14 +55,16 @@ class GatewayChild:
 def _kill_after_order() -> None:
     from gateway.fix.acceptor import _Connection
 
-    handle = _Connection.data_received
+    handle = _Connection._handle_input
 
-    def data_received(self: _Connection, data: bytes) -> None:
+    def handle_input(self: _Connection, data: bytes) -> None:
+        """Killed once the session handled the order, before the read's commit (the
+        host's end_input) writes it to the journal."""
         handle(self, data)
         if b"\x0135=D\x01" in data:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    _Connection.data_received = data_received  # type: ignore[method-assign]
+    _Connection._handle_input = handle_input  # type: ignore[method-assign]
 
 
 async def _run(data_dir: Path) -> None:

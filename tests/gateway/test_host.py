@@ -161,3 +161,43 @@ async def test_the_config_bootstraps_an_empty_journal_only(tmp_path: Path) -> No
     assert again.engine.last_seq == first_seq
     assert again.engine.state_hash() == first_hash
     await again.stop()
+
+
+async def test_a_read_is_committed_at_its_end_not_on_a_later_loop_pass(tmp_path: Path) -> None:
+    """Inside begin_input/end_input nothing is scheduled: end_input writes the journal
+    and releases the events itself, so a lone order is answered in the pass that read
+    it. Outside a read, a submit is flushed on the next pass, as before."""
+    host = _host(tmp_path, "never")
+    host.start()
+    seen: list[int] = []
+    host.listeners.append(lambda batch: seen.append(batch.seq))
+    host.begin_input()
+    host.submit(Tick())
+    host.submit(Tick())
+    assert host._flush_handle is None and seen == []  # held until the read's end
+    host.end_input()
+    last = host.engine.last_seq
+    assert seen == [last - 1, last]  # one group, released without a loop pass
+    assert [r[0] for r in read_records(Path(host.config.journal.dir))][-1] == last
+    host.submit(Tick())
+    assert host._flush_handle is not None and seen[-1] == last  # outside a read: next pass
+    await asyncio.sleep(0)
+    assert seen[-1] == last + 1
+    await host.stop()
+
+
+async def test_end_input_cancels_a_flush_already_scheduled(tmp_path: Path) -> None:
+    """A command submitted before the read (already call_soon'd) is committed with the
+    read's, and the scheduled pass is cancelled rather than run for nothing."""
+    host = _host(tmp_path, "never")
+    host.start()
+    seen: list[int] = []
+    host.listeners.append(lambda batch: seen.append(batch.seq))
+    host.submit(Tick())
+    handle = host._flush_handle
+    assert handle is not None
+    host.begin_input()
+    host.submit(Tick())
+    host.end_input()
+    assert len(seen) == 2 and handle.cancelled() and host._flush_handle is None
+    await host.stop()
