@@ -3,7 +3,9 @@
 The SQL here is the common subset of both: BIGINT, INTEGER, SMALLINT and TEXT
 columns, no booleans (0/1) and JSON as text. Statements use ``?`` placeholders; the
 PostgreSQL store numbers them. A migration is applied once, in a transaction with
-its row in schema_migrations; append new ones, never edit an applied one.
+its row in schema_migrations; append new ones, never edit an applied one. Both
+backends run every migration; a step that only one of them can express (a SQLite
+table rebuild) is a Dialects pair, each backend running its own statements.
 """
 
 from __future__ import annotations
