@@ -98,6 +98,7 @@ class App:
         from gateway.fix.application import FixGateway
         from gateway.rest.client import ClientApi
         from gateway.rest.server import HttpServer
+        from gateway.rest.sessions import RestSessions
         from gateway.ws.server import WsServer
 
         # The publisher exists first: FIX market data is one of its sinks.
@@ -107,7 +108,9 @@ class App:
             self.config, self.host, self.tracker, self.publisher, self.registry, self.readstore
         )
         #: the live credential view: key ring and FIX sessions follow the engine
-        self.credentials = CredentialListener([self.fix, self.ws.venue])
+        #: the pseudo-sessions that name the API key behind each REST order
+        self.rest_sessions = RestSessions(self.host)
+        self.credentials = CredentialListener([self.fix, self.ws.venue, self.rest_sessions])
         for priority, listener in (
             (Priority.VIEWS, self.credentials),
             (Priority.FIX, self.fix.on_batch),
@@ -129,11 +132,14 @@ class App:
         )
         # the signed client routes: the WS methods, keys and scopes, over REST
         ws = self.config.ws
-        ClientApi(self.ws.venue, ws.logon_window_ms, ws.max_requests_per_s).install(self.http.app)
+        ClientApi(
+            self.ws.venue, ws.logon_window_ms, ws.max_requests_per_s, self.rest_sessions
+        ).install(self.http.app)
         from gateway.perp_ticks import PerpTicker
 
         self.perp_ticker = PerpTicker(self.host, self.config.perp.tick_ms)
-        components: list[Component] = [self.http, self.perp_ticker]
+        # the REST sessions stop after HTTP, which would otherwise open new ones
+        components: list[Component] = [self.rest_sessions, self.http, self.perp_ticker]
         if self.config.admin.listen:
             from gateway.admin.server import AdminServer
 

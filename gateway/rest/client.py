@@ -26,6 +26,7 @@ import orjson
 from aiohttp import web
 
 from gateway.edges import RateLimiter
+from gateway.rest.sessions import ORDER_METHODS, RestSessions
 from gateway.rest.signing import (
     HEADER_KEY,
     HEADER_NONCE,
@@ -83,8 +84,16 @@ def _refuse(err: ApiError) -> web.Response:
 class ClientApi:
     """The signed client routes, served with the WS venue's keys and methods."""
 
-    def __init__(self, venue: Venue, window_ms: int, max_requests_per_s: int) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        window_ms: int,
+        max_requests_per_s: int,
+        sessions: RestSessions | None = None,
+    ) -> None:
         self.venue = venue
+        #: the origin of REST orders (None: orders go without one, as in unit tests)
+        self.sessions = sessions
         self.window_ms = window_ms
         self.rate = max_requests_per_s
         self.used = SingleUse(_MAX_REMEMBERED)
@@ -164,6 +173,8 @@ class ClientApi:
         outbox = Outbox(4, lambda _reason: None, deliver)
         session = Session(self.venue, outbox, f"rest:{peer_ip}", peer_ip)
         session.account, session.api_key, session.key = key.account, key.key_id, key
+        if self.sessions is not None and method in ORDER_METHODS:
+            session.origin = self.sessions.origin(key.key_id, key.account, peer_ip)
         session.receive(orjson.dumps({"id": 0, "method": method, "params": params}))
         try:
             frame = orjson.loads(await answered)

@@ -5,7 +5,8 @@ logout names exactly one logon: once it ended, the same id is no session any mor
 (404), and a session that logged on again has a new id. The logout is an engine
 command like every mutation (journaled, attributed, audited, idempotent); the edge
 holding the session ends it when the command is committed (FIX: Logout with the
-reason, then disconnect; WS: close 4004). Its credentials are untouched: it may log
+reason, then disconnect; WS: close 4004; REST: the pseudo-session ends, and the key's
+next order opens a new one). Its credentials are untouched: it may log
 on again at once. Disabling is the FIX session and API key routes' business.
 """
 
@@ -23,7 +24,7 @@ __all__ = ["ROUTES"]
 _REASON: Final = {"type": "string", "minLength": 3, "maxLength": 256}
 _SESSION: Final = obj(
     ["session_id", "protocol", "name", "account", "source"],
-    session_id={"type": "integer"}, protocol={"type": "string", "enum": ["fix", "ws"]},
+    session_id={"type": "integer"}, protocol={"type": "string", "enum": ["fix", "ws", "rest"]},
     name={"type": "string"}, account={"type": "string"}, source={"type": "string"},
 )  # fmt: skip
 
@@ -55,7 +56,7 @@ async def logout_session(call: Call) -> Outcome:
 ROUTES: Final = [
     Route(
         "GET", "/sessions", list_sessions, roles=STAFF, cli="sessions",
-        summary="Open FIX and WS sessions: id (the seq of the logon), who, from where",
+        summary="Open FIX, WS and REST sessions: id (the seq of the logon), who, from where",
         response=obj(["sessions"], sessions={"type": "array", "items": _SESSION}),
     ),
     Route(
@@ -69,7 +70,9 @@ ROUTES: Final = [
             " WS: the connection is closed with code 4004 and reason"
             " `logged out by the venue: <reason>` (cut to the close frame's 123 bytes)."
             " The session may log on again at once (it gets a new id). 404 when the"
-            " session is not open (any more)."
+            " REST (gateway/rest/sessions.py): the session ends at once; the key's next"
+            " order opens a new one."
+            " 404 when the session is not open (any more)."
         ),
         request=obj(["reason"], reason=_REASON),
     ),

@@ -1,6 +1,7 @@
 """Logging one live session out without disabling it, over real sockets: the FIX client
 gets a Logout with the reason and is disconnected, the WS client gets the close; both
-may log on again at once. A read-only operator's forged request is refused, the step is
+may log on again at once; a REST session ends and the key's next order opens another.
+A read-only operator's forged request is refused, the step is
 audited, and a retry with the same Idempotency-Key does not log out the next session."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 from tests.fix.conftest import FixClient
 from tests.gateway.admin.conftest import AdminClient, Reply, refused
 from tests.gateway.conftest import password
-from tests.ws.helpers import connect_client
+from tests.rest.helpers import RestClient
+from tests.ws.helpers import connect_client, limit
 
 PATIENCE_S = 10.0
 SESSIONS = "/admin/v1/sessions"
@@ -99,3 +101,17 @@ async def test_a_long_reason_fits_the_ws_close_frame(admin: AdminClient) -> None
     assert ws.ws.close_code == 4004
     assert ws.ws.close_reason.startswith("logged out by the venue: éé")
     assert len(ws.ws.close_reason.encode()) <= 123
+
+
+async def test_a_rest_session_ends_and_the_keys_next_order_opens_another(
+    admin: AdminClient,
+) -> None:
+    rest = RestClient(admin.app, "demo-acc1")
+    order = limit("BTC-USD", "buy", "0.1", "100")
+    await rest.ok("POST", "/api/v1/orders", order)
+    session_id = await open_session(admin, "rest", "ACC1")
+    body = {"reason": "key shared by two desks"}
+    ok(await admin.call("POST", f"{SESSIONS}/{session_id}/logout", body, role="ops"))
+    assert session_id not in admin.app.host.engine.sessions.open
+    await rest.ok("POST", "/api/v1/orders", order)  # the key still works
+    assert await open_session(admin, "rest", "ACC1") > session_id
