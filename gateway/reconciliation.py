@@ -130,6 +130,7 @@ async def _reconcile(journal: Path, url: str, default_path: Path) -> dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
+    from engine.journal import JournalIncompatible
     from gateway.follower.follower import default_sqlite_path
     from gateway.follower.replay import JournalDiverged
     from gateway.follower.tail import JournalGap
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get("VENUE_STORE_URL", config.store.url)
     try:
         report = asyncio.run(_reconcile(journal, url, default_sqlite_path(journal)))
-    except (StoreUnavailable, JournalGap, JournalDiverged, IndexError) as exc:
+    except (StoreUnavailable, JournalGap, JournalDiverged, JournalIncompatible, IndexError) as exc:
         print(f"venue-reconcile: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     sys.stdout.buffer.write(orjson.dumps(report) + b"\n")

@@ -3,8 +3,9 @@
 Reads [journal] dir and [store] from the same TOML as the gateway. The environment
 variable VENUE_STORE_URL, if set, overrides [store] url (how the gateway hands the URL,
 which may hold a password, to the follower it supervises: never on the command line).
-Exits 0 on SIGINT/SIGTERM, 1 when the journal cannot feed the store (a gap or a
-diverged journal: see docs/READ_SIDE.md), 2 on a config error.
+Exits 0 on SIGINT/SIGTERM, 1 when the journal cannot feed the store (a gap, a
+diverged journal, or records another engine semantics version wrote that would not
+replay the same: see docs/READ_SIDE.md), 2 on a config error.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import orjson
 import structlog
 
+from engine.journal import JournalIncompatible
 from gateway.config import ConfigError, load_config
 from gateway.follower.follower import Follower, FollowerSettings
 from gateway.follower.liabilities_schedule import ScheduledLiabilities
@@ -154,7 +156,7 @@ async def _run(
     )
     try:
         await follower.run(stop)
-    except (JournalGap, JournalDiverged, StaleBatch) as exc:
+    except (JournalGap, JournalDiverged, JournalIncompatible, StaleBatch) as exc:
         log.critical("follower.cannot_follow", error=str(exc))
         return 1
     finally:

@@ -209,7 +209,9 @@ def first_divergence(
         records = tail.read(min(until - engine.last_seq, 10_000))
         if not records:
             break
+        guard = tail.guard()
         for record in records:
+            guard(engine, record.seq, record.command)
             touched = {p for p, cursor in ledger.items() if cursor.next_seq == record.seq}
             for ev in engine.apply(record.seq, record.ts_us, record.command):
                 if type(ev) is BalanceChanged and (ev.account, ev.asset) in ledger:

@@ -4,7 +4,9 @@ replayed command yields.
 Imports only engine/ and this package: no gateway state. Replaying the journal
 through Engine.apply with each record's (seq, ts_us) yields exactly the events the
 live engine produced, so the rows are the live history. This is also what a hot
-standby will run.
+standby will run. Like recovery, the replay refuses (JournalIncompatible) a record
+that another engine semantics version wrote and that would replay differently
+(engine.journal.replay_guard): the rows would describe a state the venue never had.
 """
 
 from __future__ import annotations
@@ -108,7 +110,9 @@ class Replayer:
             records = self.tail.read(min(store_seq - self.engine.last_seq, 10_000))
             if not records:
                 raise JournalGap(f"{self.directory}: the journal ends before seq {store_seq}")
+            guard = self.tail.guard()
             for record in records:
+                guard(self.engine, record.seq, record.command)
                 events = self.engine.apply(record.seq, record.ts_us, record.command)
                 for listener in self.listeners:
                     listener(record, events)
@@ -145,12 +149,16 @@ class Replayer:
         self.ledger = Ledger(balances)
 
     def apply(self, records: list[Record]) -> Batch:
-        """Replay records (the next ones after engine.last_seq) into one Batch."""
+        """Replay records (the next ones after engine.last_seq) into one Batch.
+        JournalIncompatible (nothing of the batch is returned) at a record that another
+        engine semantics version wrote and that would not replay the same."""
         engine = self.engine
         rows = Rows()
         after = engine.last_seq
         instruments = {s: listing.instrument for s, listing in engine.listings.items()}
+        guard = self.tail.guard()  # the records were read before: the manifest covers them
         for record in records:
+            guard(engine, record.seq, record.command)
             events = engine.apply(record.seq, record.ts_us, record.command)
             for listener in self.listeners:
                 listener(record, events)

@@ -10,8 +10,10 @@ before the end is the gateway's recovery's business: it refuses to start on it.
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -19,9 +21,13 @@ from typing import Any, Final
 import orjson
 
 from engine.commands import Command, command_from_record
-from engine.journal import segment_files, snapshot_files
+from engine.core import Engine
+from engine.journal import MANIFEST, replay_guard, segment_files, snapshot_files
 
-__all__ = ["JournalGap", "JournalTail", "Record", "segments", "snapshots"]
+__all__ = ["Guard", "JournalGap", "JournalTail", "Record", "segments", "snapshots"]
+
+#: engine.journal.replay_guard's check, called before each record is applied
+Guard = Callable[[Engine, int, Command], None]
 
 _HEADER: Final = struct.Struct("<II")
 _CHUNK: Final = 1 << 20
@@ -69,6 +75,24 @@ class JournalTail:
         self._probe_path: Path | None = None
         self._probe_offset = 0
         self.head_seq = 0  # the newest complete record seen (by read or probe)
+        self._guard: Guard | None = None
+        self._manifest_id: tuple[int, int, int] | None = None
+
+    def guard(self) -> Guard:
+        """The engine semantics check for the records read so far (engine.journal's
+        replay_guard, as recovery applies it). Rebuilt whenever the manifest was
+        replaced: a writer of another version that takes over the journal (it may append
+        to the same segment) records where its records begin there before writing any,
+        so a manifest read after the records describes them."""
+        try:
+            st = os.stat(self.directory / MANIFEST)
+            found: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            found = None
+        if self._guard is None or found != self._manifest_id:
+            self._guard = replay_guard(self.directory)
+            self._manifest_id = found
+        return self._guard
 
     def seek(self, after_seq: int) -> None:
         """Position before the record after_seq + 1; JournalGap if no segment holds it."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 
 from engine.core import Engine
-from engine.journal import read_records
+from engine.journal import read_records, replay_guard
 from engine.snapshot import restore_state
 from gateway.follower.surveillance.alerts import Alert
 from gateway.follower.surveillance.listener import watching
@@ -43,9 +43,11 @@ def replay_journal(
     engine = Engine()
     after = _start(engine, directory)
     surv = watching(engine, settings)
+    guard = replay_guard(directory)  # the rules must be the ones the records were written by
     for seq, ts_us, command in read_records(directory, after):
         if to_seq and seq > to_seq:
             break
+        guard(engine, seq, command)
         events = engine.apply(seq, ts_us, command)
         yield from surv.advance(ts_us)
         yield from surv.feed(events)
