@@ -416,7 +416,7 @@ class Engine(Settlement):
         venue_fee: int,
     ) -> tuple[int, int]:
         risk = self.perp_risk
-        if taker is self.perp_liquidation.internal:  # liquidation or close: no trading fee
+        if taker is self.perp_liquidation.internal:  # a liquidation slice: no trading fee
             venue_fee -= taker_fee
             taker_fee = 0
         market = self.perps.markets[listing.instrument.symbol]

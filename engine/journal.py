@@ -48,7 +48,7 @@ import orjson
 
 from engine.commands import Command, command_from_record, command_to_record
 from engine.core import Engine
-from engine.perp.commands import PerpTick, SetIndexPrice
+from engine.perp.commands import ClosePosition, PerpTick, SetIndexPrice
 
 __all__ = [
     "ENGINE_SEMANTICS",
@@ -94,33 +94,48 @@ class JournalIncompatible(JournalCorrupt):
     """A record written under other engine semantics that would replay differently."""
 
 
-ENGINE_SEMANTICS: Final = 2
+ENGINE_SEMANTICS: Final = 3
 """The rules this engine applies commands by. Bump it whenever the same journal would
 replay to a different state (a changed rule, not a new command or field), and say in
-REPLAYABLE what the previous version's records may still replay. History:
+REPLAYABLE what the previous versions' records may still replay. History:
 
 1. every journal before versions were recorded;
 2. perpetual liquidation as issue #19 left it: size-capped slices with the fee to the
-   insurance fund, insurance limits, auto-deleveraging by profit x effective leverage.
+   insurance fund, insurance limits, auto-deleveraging by profit x effective leverage;
+3. ClosePosition pays the taker fee (and re-resolves the account's fee rates first),
+   as the reduce-only market order the edges send for a close does; before, it
+   traded free like a liquidation slice.
 """
 
 
-def _spot_or_quiet_perps(engine: Engine, command: Command) -> bool:
-    """Version 1 differs from 2 only in the liquidation ladder, which runs on a PerpTick
-    or SetIndexPrice: such a record replays only while its perpetual has no open
-    position (then no version liquidates anything)."""
-    if type(command) is not PerpTick and type(command) is not SetIndexPrice:
+def _close_refused(engine: Engine, command: Command) -> bool:
+    """Version 2 differs from 3 only in ClosePosition's fee: such a record replays only
+    when the account has no position there (refused under every version)."""
+    if type(command) is not ClosePosition:
         return True
+    pos = engine.perps.positions.get(command.symbol, {}).get(command.account)
+    return pos is None or not pos.size
+
+
+def _spot_or_quiet_perps(engine: Engine, command: Command) -> bool:
+    """Version 1 differs from 2 in the liquidation ladder, which runs on a PerpTick or
+    SetIndexPrice: such a record replays only while its perpetual has no open position
+    (then no version liquidates anything); and from 3 also in ClosePosition's fee."""
+    if type(command) is not PerpTick and type(command) is not SetIndexPrice:
+        return _close_refused(engine, command)
     book = engine.perps.positions.get(command.symbol, {})
     return not any(pos.size for pos in book.values())
 
 
+_FREE_CLOSE: Final = "a ClosePosition traded without the taker fee"
+
 REPLAYABLE: Final[dict[int, tuple[str, Callable[[Engine, Command], bool]]]] = {
     1: (
         "a PerpTick or SetIndexPrice on a perpetual with open positions ran the old"
-        " liquidation ladder",
+        f" liquidation ladder, or {_FREE_CLOSE}",
         _spot_or_quiet_perps,
     ),
+    2: (_FREE_CLOSE, _close_refused),
 }
 """version -> (why its records may not replay, which of its records still replay
 under ENGINE_SEMANTICS)."""

@@ -70,7 +70,7 @@ class Settlement(MatchHost):
         venue_fee: int,
     ) -> tuple[int, int]:
         """Settle a perpetual's fill (engine/perp/risk.py); returns (taker fee, venue
-        fee), which the engine's own liquidation and close orders do not pay."""
+        fee), which the engine's liquidation orders do not pay."""
         raise NotImplementedError
 
     def fill(

@@ -47,7 +47,7 @@ class Liquidator:
         self.engine = engine
         self.perps = perps
         self.risk = risk
-        #: the engine's own order being matched (liquidation or close): no trading fee
+        #: the liquidation order being matched: it pays no trading fee
         self.internal: Order | None = None
         #: symbol -> its positions by trigger price, built at the market's first check
         self.indexes: dict[str, TriggerIndex] = {}
@@ -68,11 +68,15 @@ class Liquidator:
         bound: int,
         client_order_id: str,
         order_id: int = 0,
+        *,
+        taker_fee: bool = False,
     ) -> tuple[int, int]:
         """An IOC order reducing pos by up to qty, no worse than bound (0 = any), placed
-        for the account through matching; returns (lots, notional) filled. It holds nothing
-        and pays no trading fee. Its id is order_id, or the command's seq (ClosePosition:
-        one order per command, like NewOrder)."""
+        for the account through matching; returns (lots, notional) filled. It holds
+        nothing. A liquidation slice pays no trading fee (the liquidation fee replaces
+        it); a close the account asked for (taker_fee) pays the taker fee like the
+        reduce-only market order the edges send for it. Its id is order_id, or the
+        command's seq (ClosePosition: one order per command, like NewOrder)."""
         engine = self.engine
         account = engine.accounts[pos.account]
         side = Side.SELL if pos.size > 0 else Side.BUY
@@ -93,7 +97,7 @@ class Liquidator:
         account.open_orders += 1
         if client_order_id:
             account.live_client_ids[client_order_id] = order.order_id
-        self.internal = order
+        self.internal = None if taker_fee else order
         try:
             engine._execute(order, engine.listings[market.symbol], bound)
         finally:

@@ -404,4 +404,8 @@ class PerpRisk:
         ):
             reject(engine, cmd.account, RejectCode.DUPLICATE_CLIENT_ORDER_ID, "id already used")
             return
-        engine.perp_liquidation.internal_order(market, pos, abs(pos.size), 0, cmd.client_order_id)
+        account = engine.accounts[cmd.account]
+        engine.pretrade.refresh_fees(account)  # the taker rate it pays, as a NewOrder's
+        engine.perp_liquidation.internal_order(
+            market, pos, abs(pos.size), 0, cmd.client_order_id, taker_fee=True
+        )

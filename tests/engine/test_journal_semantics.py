@@ -10,6 +10,7 @@ import pytest
 
 from engine.commands import Command
 from engine.core import Engine
+from engine.events import Trade
 from engine.journal import (
     ENGINE_SEMANTICS,
     MANIFEST,
@@ -20,7 +21,7 @@ from engine.journal import (
     write_snapshot,
 )
 from engine.model import Side
-from engine.perp.commands import PerpTick, SetIndexPrice
+from engine.perp.commands import ClosePosition, PerpTick, SetIndexPrice
 from engine.sequencer import Sequencer
 from tests.engine.helpers import Clock
 from tests.engine.perp.perp_setup import SYMBOL, USDT, open_trader, order, perp_command
@@ -138,3 +139,56 @@ def test_spot_only_records_of_version_1_replay(tmp_path: Path) -> None:
     writer.close()
     _as_legacy(tmp_path)
     assert recover(Engine(), tmp_path).state_hash == eng.state_hash()
+
+
+def _as_version(directory: Path, version: int) -> None:
+    """What a gateway of that version left: its records, its entry in the manifest."""
+    doc = _manifest(directory)
+    doc["semantics"] = [[1, version]]
+    (directory / MANIFEST).write_bytes(orjson.dumps(doc))
+
+
+def _closing(directory: Path, *, with_position: bool) -> Engine:
+    """A perp journal ending in a ClosePosition (a fee-paying taker closes, or is
+    refused on a flat position)."""
+    clock = Clock(1_000_000)
+    eng = Engine(Sequencer(clock))
+    writer = JournalWriter(directory, fsync="never")
+    eng.on_command = writer.append
+    eng.submit(perp_command())
+    open_trader(eng, "A", 10_000 * USDT, taker_bps="5")
+    open_trader(eng, "B", 10_000 * USDT)
+    eng.submit(SetIndexPrice(SYMBOL, PX))
+    eng.submit(PerpTick(SYMBOL))
+    if with_position:
+        eng.submit(order("B", Side.SELL, PX, 1_000))
+        eng.submit(order("A", Side.BUY, PX, 1_000))
+        eng.submit(order("B", Side.BUY, PX, 1_000))
+    events = eng.submit(ClosePosition("A", SYMBOL))
+    assert any(isinstance(e, Trade) for e in events) == with_position
+    writer.close()
+    return eng
+
+
+def test_a_version_2_close_refuses_to_replay(tmp_path: Path) -> None:
+    """Version 2 closed without the taker fee: replaying its ClosePosition under today's
+    fee would build another wallet."""
+    _closing(tmp_path, with_position=True)
+    _as_version(tmp_path, 2)
+    with pytest.raises(JournalIncompatible) as err:
+        recover(Engine(), tmp_path)
+    text = str(err.value)
+    assert "ClosePosition" in text and "semantics 2" in text and "taker fee" in text
+
+
+def test_a_version_2_refused_close_replays(tmp_path: Path) -> None:
+    eng = _closing(tmp_path, with_position=False)
+    _as_version(tmp_path, 2)
+    assert recover(Engine(), tmp_path).state_hash == eng.state_hash()
+
+
+def test_a_version_1_close_refuses_too(tmp_path: Path) -> None:
+    _closing(tmp_path, with_position=True)
+    _as_legacy(tmp_path)
+    with pytest.raises(JournalIncompatible, match="ClosePosition"):
+        recover(Engine(), tmp_path)

@@ -6,6 +6,7 @@ some of them. After every command:
 - positions net to zero;
 - no wallet is negative after a tick or an index (the bankruptcy path ends every liquidation with
   the account at zero or above: fund or ADL take the rest);
+- closes (ClosePosition) pay the taker fee like any order, and conserve the same;
 and replaying the journal gives the same state_hash().
 """
 
@@ -22,6 +23,7 @@ from engine.events import Event, OrderAccepted, Trade, VenueEvent
 from engine.journal import JournalWriter, recover
 from engine.model import Side, TimeInForce
 from engine.perp.commands import (
+    ClosePosition,
     DepositInsurance,
     PerpTick,
     SetIndexPrice,
@@ -49,6 +51,7 @@ step = st.one_of(
     ),
     st.tuples(st.just("rest"), st.sampled_from(TRADERS), st.integers(-500, 500)),
     st.tuples(st.just("funding"), st.integers(0, 3)),
+    st.tuples(st.just("close"), st.sampled_from(TRADERS)),  # pays the taker fee
 )
 
 
@@ -111,6 +114,9 @@ def test_random_paths_conserve_and_replay(
                 _, who, side, lots = action
                 quote(eng, index)
                 eng.submit(order(who, side, 0, lots))
+            elif kind == "close":
+                quote(eng, index)
+                eng.submit(ClosePosition(action[1], SYMBOL))
             elif kind == "rest":
                 _, who, offset = action
                 side = Side.BUY if offset < 0 else Side.SELL

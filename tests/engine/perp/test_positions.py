@@ -3,9 +3,12 @@ fees, isolated margin, leverage, close-position, funding payments."""
 
 from __future__ import annotations
 
-from engine.commands import AdjustBalance
+import pytest
+
+from engine.commands import AdjustBalance, NewOrder
+from engine.core import Engine
 from engine.events import RejectCode
-from engine.model import Side
+from engine.model import OrdType, Side, TimeInForce
 from engine.perp.commands import (
     AdjustIsolatedMargin,
     ClosePosition,
@@ -116,6 +119,49 @@ def test_isolated_margin_moves_out_of_the_wallet_and_back() -> None:
     events += eng.submit(ClosePosition("A", SYMBOL))
     assert len(trades(events)) == 1 and size(eng, "A") == 0
     assert (pos.margin, wallet(eng, "A")[0]) == (0, 10_100 * USDT)
+
+
+def _closed_by(close: str, *, isolated: bool) -> Engine:
+    """A, a 5 bps taker, long 1 BTC, closes it into B's bid one way or the other."""
+    eng, _ = perp_engine()
+    open_trader(eng, "A", 10_000 * USDT, taker_bps="5")
+    open_trader(eng, "B", 10_000 * USDT)
+    mark_at(eng, PX)
+    if isolated:
+        eng.submit(SetMarginMode("A", SYMBOL, True))
+    eng.submit(order("B", Side.SELL, PX, BTC))
+    eng.submit(order("A", Side.BUY, PX, BTC))
+    mark_at(eng, PX + 1_000)
+    eng.submit(order("B", Side.BUY, PX + 1_000, BTC))
+    if close == "engine":
+        events = eng.submit(ClosePosition("A", SYMBOL, "bye"))
+    else:  # what WS position.close, REST and FIX send: a reduce-only market order
+        events = eng.submit(
+            NewOrder("A", SYMBOL, Side.SELL, OrdType.MARKET, BTC, 0, TimeInForce.IOC, "bye",
+                     reduce_only=True)
+        )  # fmt: skip
+    (trade,) = trades(events)
+    # 50,100 USDT x 5 bps = 25.05 USDT, as for any market order
+    assert trade.taker_fee == 2_505_000_000 and size(eng, "A") == 0
+    return eng
+
+
+@pytest.mark.parametrize("isolated", [False, True])
+def test_close_position_pays_the_taker_fee_like_a_reduce_only_market_order(
+    isolated: bool,
+) -> None:
+    """The engine's ClosePosition and the edges' close end in the same state: the taker
+    fee leaves the wallet for the venue (not the insurance fund), and every unit is
+    still accounted for."""
+    by_engine = _closed_by("engine", isolated=isolated)
+    by_order = _closed_by("order", isolated=isolated)
+    for eng in (by_engine, by_order):
+        # +100 realized, -25 to open, -25.05 to close
+        assert wallet(eng, "A") == (10_000 * USDT + 100 * USDT - 25 * USDT - 2_505_000_000, 0)
+        assert eng.fees["USDT"] == 25 * USDT + 2_505_000_000
+        assert eng.perps.markets[SYMBOL].insurance == 0
+        assert total_value(eng, PX) == 20_000 * USDT
+    assert by_engine.accounts["A"].fee_volume == by_order.accounts["A"].fee_volume
 
 
 def test_leverage_is_bounded_by_the_bracket() -> None:
