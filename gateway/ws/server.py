@@ -148,8 +148,9 @@ class Venue:
         return order_shape(view, self.instrument(view.symbol))
 
     def balance_list(self, account: str) -> list[dict[str, str]]:
+        locked = self.host.engine.perp_risk.locked
         return [
-            _balance_shape(asset, total, held)
+            _balance_shape(asset, total, held, locked(account, asset))
             for asset, (total, held) in sorted(self.balances.get(account, {}).items())
         ]
 
@@ -240,8 +241,9 @@ class Venue:
                     frames.append(
                         orjson.dumps({"type": "fill", "fill": fill_shape(trade, inst, True)})
                     )
+            locked = self.host.engine.perp_risk.locked
             for bal in balances:
-                shape = _balance_shape(bal.asset, bal.total, bal.held)
+                shape = _balance_shape(bal.asset, bal.total, bal.held, locked(account, bal.asset))
                 shape["ts_us"] = bal.ts_us
                 frames.append(orjson.dumps({"type": "balance", "balance": shape}))
             for session in list(self.users.get(account, ())):
@@ -249,11 +251,16 @@ class Venue:
                     session.push_user(data)
 
 
-def _balance_shape(asset: str, total: int, held: int) -> dict[str, Any]:
+def _balance_shape(asset: str, total: int, held: int, locked: int) -> dict[str, Any]:
+    """available = total - held - locked, never below 0: what a withdrawal or transfer
+    may take. ``locked`` is what the account's cross perpetual positions in this asset
+    need (their initial margin at mark plus their unrealized loss, PerpRisk.locked);
+    open perp orders' margin and fees are in ``held``, isolated margins are out of
+    ``total`` already. The engine refuses withdrawals and transfers by the same rule."""
     return {
         "asset": asset,
         "total": units_to_decimal(total),
-        "available": units_to_decimal(total - held),
+        "available": units_to_decimal(max(0, total - held - locked)),
         "held": units_to_decimal(held),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from decimal import Decimal
 
 import aiohttp
 import orjson
@@ -138,3 +139,26 @@ async def test_position_settings_over_signed_rest(make_gateway: MakeGateway) -> 
     status, refused = await acc1.post("/api/v1/positions/margin", {"symbol": SYMBOL,
                                                                    "amount": "1"})  # fmt: skip
     assert status == 400 and "no isolated position" in refused["error"]["msg"]
+
+
+async def test_balances_leave_out_the_margin_a_cross_position_uses(
+    make_gateway: MakeGateway,
+) -> None:
+    """GET /api/v1/balances is account.balances: available = total - held - the cross
+    position's initial margin at mark (and unrealized loss)."""
+    app = await make_gateway()
+    await app.perp_ticker.stop()  # this test sends its own ticks
+    await _listed(app)
+    await submit_applied(app, SetIndexPrice(SYMBOL, 600_000))
+    await submit_applied(app, SetMarketState("DEMO", SYMBOL, MarketState.ENABLED))
+    await submit_applied(app, PerpTick(SYMBOL))
+    acc1, acc2 = RestClient(app, "demo-acc1"), RestClient(app, "demo-acc2")
+    order = {"symbol": SYMBOL, "type": "limit", "price": "60000", "quantity": "0.5"}
+    await acc2.ok("POST", "/api/v1/orders", {**order, "side": "sell"})
+    await acc1.ok("POST", "/api/v1/orders", {**order, "side": "buy"})
+    [pos] = (await acc1.ok("GET", "/api/v1/positions"))["positions"]
+    assert (pos["mark_price"], pos["unrealized_pnl"]) == ("60000", "0")
+    [usd] = [b for b in (await acc1.ok("GET", "/api/v1/balances"))["balances"]
+             if b["asset"] == "USD"]  # fmt: skip
+    total, held, available = (Decimal(usd[k]) for k in ("total", "held", "available"))
+    assert available == total - held - 1_500  # 30,000 at mark / 20x

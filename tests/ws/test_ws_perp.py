@@ -3,6 +3,7 @@ funding from journaled PerpTicks, positions of the logged-on account only."""
 
 from __future__ import annotations
 
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice
@@ -274,5 +275,61 @@ async def test_leverage_margin_mode_and_isolated_margin(make_gateway: MakeGatewa
     assert busy["status"] >= 400 and "position or orders open" in busy["error"]["msg"]
     spot = await a.call("position.leverage", {"symbol": "BTC-USD", "leverage": 2})
     assert spot["error"]["code"] == 2022
+    for client in (a, b):
+        await client.close()
+
+
+def _usd(answer: dict[str, Any]) -> dict[str, Decimal]:
+    [usd] = [b for b in answer["balances"] if b["asset"] == "USD"]
+    return {k: Decimal(v) for k, v in usd.items() if k != "asset" and k != "ts_us"}
+
+
+def _locked(position: dict[str, Any]) -> Decimal:
+    """What a cross position needs of the wallet, from the position as the API shows
+    it: its initial margin at mark (rounded up to a unit) plus its unrealized loss."""
+    notional = abs(Decimal(position["size"])) * Decimal(position["mark_price"])
+    im = (notional / position["leverage"]).quantize(Decimal("1e-8"), rounding=ROUND_CEILING)
+    return im + max(Decimal(0), -Decimal(position["unrealized_pnl"]))
+
+
+async def test_available_balance_leaves_out_the_margin_cross_positions_use(
+    make_gateway: MakeGateway,
+) -> None:
+    """account.balances (and the user channel's balance updates): available = total -
+    held (open orders' margin and fees) - the cross positions' initial margin at mark
+    and unrealized loss, the rule withdrawals and transfers are checked by; it follows
+    the mark."""
+    app, a, b = await _traded(make_gateway)
+    [pos] = (await a.ok("account.positions"))["positions"]
+    assert (pos["mark_price"], pos["unrealized_pnl"], pos["leverage"]) == ("60000", "0", 20)
+    usd = _usd(await a.ok("account.balances"))
+    assert usd["available"] == usd["total"] - usd["held"] - 1_500  # 30,000 / 20x
+    await a.ok("subscribe", {"channels": ["user"]})
+    await a.ok("order.place", {"symbol": SYMBOL, "side": "buy", "type": "limit",
+                               "quantity": "0.1", "price": "59000"})  # fmt: skip
+    pushed = [m["data"]["balance"] for m in await a.quiet() if m.get("channel") == "user"
+              and m["data"]["type"] == "balance"]  # fmt: skip
+    assert [Decimal(x["available"]) for x in pushed] == [
+        Decimal(pushed[0]["total"]) - Decimal(pushed[0]["held"]) - 1_500
+    ]
+    usd = _usd(await a.ok("account.balances"))
+    assert usd["held"] > 295  # 5,900 / 20x and the fee
+    assert usd["available"] == usd["total"] - usd["held"] - 1_500
+    await submit_applied(app, SetIndexPrice(SYMBOL, 570_000))  # down 5%: the long loses
+    [pos] = (await a.ok("account.positions"))["positions"]
+    assert Decimal(pos["unrealized_pnl"]) < 0
+    usd = _usd(await a.ok("account.balances"))
+    assert usd["available"] == usd["total"] - usd["held"] - _locked(pos)
+    [short] = (await b.ok("account.positions"))["positions"]
+    assert Decimal(short["unrealized_pnl"]) > 0  # a profit is not available to withdraw
+    usd = _usd(await b.ok("account.balances"))
+    assert usd["available"] == usd["total"] - usd["held"] - _locked(short)
+    too_much = usd["available"] + Decimal("0.00000001")
+    refused = await b.call("withdrawal.request", {"asset": "USD", "amount": str(too_much),
+                                                  "destination": "bc1-demo"})  # fmt: skip
+    assert refused["status"] == 400 and refused["error"]["code"] == 2015, refused
+    btc = _usd({"balances": [dict(x, asset="USD") for x in (await a.ok("account.balances"))[
+        "balances"] if x["asset"] == "BTC"]})  # fmt: skip
+    assert btc["available"] == btc["total"] - btc["held"]  # no perp margin in BTC
     for client in (a, b):
         await client.close()
