@@ -290,6 +290,7 @@ class FixGateway:
         accounts = session.settings.accounts
         account = accounts[0] if len(accounts) == 1 else ""
         session.origin = open_session(self.host, "fix", session.session_id, account, session.peer)
+        session.since_us = self.host.engine.last_ts_us  # the logon's journal time
         log.info("fix.logon", session=session.session_id, origin=session.origin)
 
     def on_logout(self, session: FixSession, clean: bool) -> None:
@@ -299,7 +300,7 @@ class FixGateway:
         if settings.cancel_on_disconnect and (not clean or settings.cancel_on_logout):
             cancel_on_disconnect(self.host, self.owners.orders_of(session), session, session.origin)
         close_session(self.host, session.origin, session.logout_reason)
-        session.origin = 0
+        session.origin = session.since_us = 0
         log.info("fix.logout", session=session.session_id, clean=clean)
 
     def on_app_message(self, session: FixSession, msg: FixMessage) -> None:

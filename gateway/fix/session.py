@@ -275,6 +275,14 @@ class FixSession:
         self.origin = 0
         #: why the session ended (set before on_logout)
         self.logout_reason = ""
+        #: the journal time (us) of this logon, set by the application with ``origin``
+        self.since_us = 0
+        #: this connection's messages read, messages written (resends included) and
+        #: application messages refused by the throttle: plain increments on the message
+        #: path; the console and the admin API read them (and make rates of them)
+        self.msgs_in = 0
+        self.msgs_out = 0
+        self.throttle_hits = 0
 
     # -- public surface ----------------------------------------------------------
 
@@ -312,6 +320,7 @@ class FixSession:
         self._peer = peer
         self._revoked = None
         self.state = SessionState.AWAITING_LOGON
+        self.msgs_in = self.msgs_out = self.throttle_hits = 0
         self._last_recv = self._last_sent = self._now = now
         self._test_request_sent = False
         self._queue.clear()
@@ -526,6 +535,7 @@ class FixSession:
         """Process one framed inbound message."""
         if self.state is SessionState.DISCONNECTED:
             return
+        self.msgs_in += 1
         self._now = now
         self._last_recv = now
         self._test_request_sent = False
@@ -885,6 +895,7 @@ class FixSession:
             if limiter is None:
                 limiter = self._limiter = RateLimiter(limit, self._now)
             if not limiter.take(self._now):
+                self.throttle_hits += 1
                 self.send_business_reject(
                     msg, BusinessRejectReason.OTHER, "Throttle limit exceeded"
                 )
@@ -1173,6 +1184,7 @@ class FixSession:
 
     def _write_now(self, data: bytes) -> None:
         self._out.append(data)
+        self.msgs_out += 1
         self._last_sent = self._now
         self._wake()
 

@@ -433,6 +433,14 @@ class Session:
         self.origin = 0
         #: why the session ended, for the journal
         self.logout_reason = "connection closed"
+        #: since when (us): the connection, then the logon's journal time
+        self.since_us = 0
+        #: frames read, frames written (counted by the server as it writes them) and
+        #: requests refused by the rate limit: plain increments, read by the console and
+        #: the admin API, which make rates of them
+        self.msgs_in = 0
+        self.msgs_out = 0
+        self.throttle_hits = 0
 
     # ---------------------------------------------------------------- input
 
@@ -440,6 +448,7 @@ class Session:
         """One client frame. Never raises for client mistakes: they become answers."""
         if self.closed:
             return
+        self.msgs_in += 1
         received_ns = time.perf_counter_ns()
         allowed = self.limiter.take(time.monotonic() if now is None else now)
         item: Request | bytes
@@ -459,6 +468,7 @@ class Session:
             )
             item = _error(req_id, limited)
             self.venue.count_request("rate_limited", 429)
+            self.throttle_hits += 1
         self.inbox.append(item)
         self.pump()
 

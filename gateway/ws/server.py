@@ -179,6 +179,7 @@ class Venue:
         session.origin = open_session(
             self.host, "ws", session.key.key_id, session.account, session.peer_ip
         )
+        session.since_us = self.host.engine.last_ts_us  # the logon's journal time
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -345,6 +346,7 @@ class _Connection:
         peer_ip = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         self.session = Session(server.venue, self.outbox, str(peer), peer_ip)
         self.session.closer = self.close
+        self.session.since_us = time.time_ns() // 1000
         self.writer: asyncio.Task[None] | None = None
         self.killer: asyncio.Task[None] | None = None
         self.idle_timer: asyncio.TimerHandle | None = None
@@ -380,6 +382,7 @@ class _Connection:
         write = self.transport.write
         if len(queue) == 1 and not outbox.stale:  # the common case: one update since the last
             write(framed(queue.popleft()))
+            self.session.msgs_out += 1
             if self.session.acked:
                 self._acks_written()
             return 1
@@ -404,6 +407,7 @@ class _Connection:
             if not outbox.stale or ws.paused:
                 break
             outbox.resync()
+        self.session.msgs_out += sent
         if queue or outbox.stale:
             self.ready.set()
         elif self.session.acked:

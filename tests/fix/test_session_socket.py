@@ -710,6 +710,33 @@ async def test_throttle_rejects_excess_and_session_survives(harness: Harness) ->
     assert (await c.expect("0")).get(112) == b"alive"
 
 
+async def test_counters_count_messages_in_out_and_throttle_hits(harness: Harness) -> None:
+    """What the console and GET /admin/v1/sessions show of a live session: every message
+    read and written on its connection, and the application messages the throttle
+    refused; a new connection counts from 0."""
+    await harness.start(SessionSettings(target_comp_id=CLIENT, max_msgs_per_s=2))
+    c = await harness.connect()
+    await c.logon()
+    sess = harness.session()
+    assert (sess.msgs_in, sess.msgs_out, sess.throttle_hits) == (1, 1, 0)  # Logon, its answer
+    await c.send_raw(b"".join(c.build("D", order(f"T{i}")) for i in range(10)))
+    got = [await c.recv() for _ in range(10)]
+    refused = sum(m.msg_type == "j" for m in got)
+    assert refused >= 1  # two per second: a burst of ten cannot all pass
+    assert (sess.msgs_in, sess.msgs_out, sess.throttle_hits) == (11, 11, refused)
+    await c.send("1", [(112, "ping")])
+    await c.expect("0")
+    assert (sess.msgs_in, sess.msgs_out, sess.throttle_hits) == (12, 12, refused)
+
+    await c.send("5")
+    await c.expect("5")
+    await c.expect_closed()
+    again = await harness.connect()
+    again.seq = c.seq  # where the first connection left off
+    await again.logon()
+    assert (sess.msgs_in, sess.msgs_out, sess.throttle_hits) == (1, 1, 0)
+
+
 async def test_message_sent_while_disconnected_is_resendable(harness: Harness) -> None:
     await harness.start()
     sess = harness.session()

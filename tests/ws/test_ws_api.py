@@ -346,6 +346,24 @@ async def test_rate_limit_answers_429_and_the_connection_survives(
     await c.close()
 
 
+async def test_a_connection_counts_its_frames_and_its_rate_limit_refusals(
+    make_gateway: MakeGateway,
+) -> None:
+    """What the console and GET /admin/v1/sessions show of a WS connection: frames read,
+    frames written, and requests the rate limit refused."""
+    app = await make_gateway(ws={"max_requests_per_s": 5})
+    assert app.ws is not None
+    c = await connect_client(app)
+    ids = [await c.send("instruments") for _ in range(8)]
+    answers = [await c.answer(i) for i in ids]
+    refused = sum(a["status"] == 429 for a in answers)
+    assert refused >= 1  # five per second: a burst of eight cannot all pass
+    (connection,) = app.ws.connections
+    session = connection.session
+    assert (session.msgs_in, session.msgs_out, session.throttle_hits) == (8, 8, refused)
+    await c.close()
+
+
 async def test_wrong_path_is_rejected_at_handshake(gateway: App) -> None:
     assert gateway.ws is not None
     with pytest.raises(InvalidStatus) as info:
