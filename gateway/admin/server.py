@@ -23,6 +23,7 @@ from engine.events import RejectCode
 from engine.venue.operators import AdminRequest, Operator
 from gateway.admin.audit import AuditLog, audit_path
 from gateway.admin.console.feed import ConsoleFeed
+from gateway.admin.console.views import SESSION_STATS
 from gateway.admin.openapi import build_document
 from gateway.admin.problems import Problem
 from gateway.admin.refusals import RefusalJournal
@@ -159,6 +160,7 @@ class AdminServer:
         #: the browser console (/console) and its live stream
         self.console = ConsoleFeed(self)
         self.console.mount(app, PREFIX)
+        app[SESSION_STATS] = self.console.sessions
         for route in self.routes:
             app.router.add_route(route.method, PREFIX + route.path, self._endpoint(route))
         self.app = app

@@ -89,7 +89,8 @@ class ConsoleFeed:
         self._waiting: set[asyncio.Event] = set()
         self._built: tuple[int, float, bytes] | None = None
         self._sampler: views.Sampler | None = None
-        self._since: dict[str, int] = {}
+        #: the sessions view and its rate samples (GET /sessions reads it too)
+        self.sessions = views.SessionStats()
         #: the funds view scans every withdrawal: rebuilt only after a funds event
         self._funds_version = 0
         self._funds: tuple[int, dict[str, Any]] | None = None
@@ -119,6 +120,7 @@ class ConsoleFeed:
         """The gateway whose edges the views read (App calls this once it built them)."""
         self.app = app
         self._sampler = views.Sampler(app.registry)
+        self.sessions.app = app
 
     def mount(self, app: web.Application, prefix: str) -> None:
         app.router.add_get("/console", self._page)
@@ -335,7 +337,7 @@ class ConsoleFeed:
             "overview": views.overview(app, self._sampler),
             "markets": views.markets(app),
             "funds": self._funds_view(app),
-            "sessions": views.sessions(app, self._since),
+            "sessions": self.sessions.rows(),
         }
 
     def _funds_view(self, app: App) -> dict[str, Any]:

@@ -8,8 +8,11 @@ so one build costs about what one depth snapshot does.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+
+from aiohttp import web
 
 from engine.model import units_to_decimal
 from engine.venue.credentials import fix_session_key
@@ -29,7 +32,17 @@ if TYPE_CHECKING:
     from engine.core import Engine
     from gateway.app import App
 
-__all__ = ["Sampler", "account_view", "funds", "markets", "overview", "sessions"]
+__all__ = [
+    "SESSION_STATS",
+    "Sampler",
+    "SessionRates",
+    "SessionStats",
+    "account_view",
+    "funds",
+    "markets",
+    "overview",
+    "sessions",
+]
 
 #: price levels per side and trades per instrument in a markets view
 DEPTH: Final = 10
@@ -227,10 +240,53 @@ def funds(app: App) -> dict[str, Any]:
     }
 
 
-def sessions(app: App, since: dict[str, int]) -> list[dict[str, Any]]:
-    """Every FIX session the venue has (live or not) and every WS connection. ``since``
-    keeps when the console first saw each FIX session logged on (ms); pruned here."""
-    now_ms = time.time_ns() // 1_000_000
+_Counts = tuple[float, dict[tuple[str, str], tuple[int, int]]]
+
+
+class SessionRates:
+    """Messages per second of each live session over the last window of at least
+    ``window_s``: the difference of two samples of the edges' counters, taken when a
+    view is built, so the message path only increments integers. A counter that went
+    down (a FIX session's next connection starts again from 0) counts from 0."""
+
+    def __init__(self, window_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_s = window_s
+        self._clock = clock
+        #: the two samples (time, (messages in, out) by session); None before the first
+        self._prev: _Counts | None = None
+        self._last: _Counts | None = None
+
+    def rates(
+        self, counts: dict[tuple[str, str], tuple[int, int]]
+    ) -> dict[tuple[str, str], tuple[float, float]]:
+        """(in/s, out/s) by session from ``counts``, (messages in, out) by session now."""
+        now = self._clock()
+        if self._last is None:
+            self._prev = self._last = (now, counts)
+        elif now - self._last[0] >= self.window_s:
+            self._prev, self._last = self._last, (now, counts)
+        assert self._prev is not None and self._last is not None
+        (before, old), (after, new) = self._prev, self._last
+        span = after - before
+        found: dict[tuple[str, str], tuple[float, float]] = {}
+        if not span:
+            return found
+        for key, (msgs_in, msgs_out) in new.items():
+            was_in, was_out = old.get(key, (0, 0))
+            found[key] = (
+                round((msgs_in - (was_in if was_in <= msgs_in else 0)) / span, 1),
+                round((msgs_out - (was_out if was_out <= msgs_out else 0)) / span, 1),
+            )
+        return found
+
+
+def _since_ms(since_us: int) -> int | None:
+    return since_us // 1000 if since_us else None
+
+
+def sessions(app: App, rates: SessionRates) -> list[dict[str, Any]]:
+    """Every FIX session the venue has (live or not) and every WS connection, with
+    their message counters and rates (``rates`` keeps the samples)."""
     fix = getattr(app, "fix", None)
     live = {}
     if fix is not None:
@@ -238,34 +294,41 @@ def sessions(app: App, since: dict[str, int]) -> list[dict[str, Any]]:
             settings = session.settings
             live[fix_session_key(settings.sender_comp_id, settings.target_comp_id)] = session
     found: list[dict[str, Any]] = []
+    counts: dict[tuple[str, str], tuple[int, int]] = {}
     for key, record in app.host.engine.credentials.fix_sessions.items():
         session = live.get(key)
         logged_on = session is not None and session.is_logged_on
-        if logged_on:
-            since.setdefault(key, now_ms)
-        else:
-            since.pop(key, None)
-        found.append(
-            {
-                "protocol": "fix",
-                "id": key,
-                "session_id": session.origin if logged_on and session is not None else 0,
-                "sender": record.sender_comp_id,
-                "target": record.target_comp_id,
-                "who": record.target_comp_id,
-                "account": ",".join(record.accounts),
-                "enabled": record.enabled,
-                "status_reason": record.status_reason,
-                "logged_on": logged_on,
-                "connected": session is not None and session.is_connected,
-                "since_ms": since.get(key),
-                "next_in": session.next_target_seq if session is not None else None,
-                "next_out": session.next_sender_seq if session is not None else None,
-            }
-        )
+        connected = session is not None and session.is_connected
+        row: dict[str, Any] = {
+            "protocol": "fix",
+            "id": key,
+            "session_id": session.origin if logged_on and session is not None else 0,
+            "sender": record.sender_comp_id,
+            "target": record.target_comp_id,
+            "who": record.target_comp_id,
+            "account": ",".join(record.accounts),
+            "enabled": record.enabled,
+            "status_reason": record.status_reason,
+            "logged_on": logged_on,
+            "connected": connected,
+            "since_ms": _since_ms(session.since_us) if logged_on and session is not None else None,
+            "next_in": session.next_target_seq if session is not None else None,
+            "next_out": session.next_sender_seq if session is not None else None,
+            "msgs_in": 0,
+            "msgs_out": 0,
+            "throttle_hits": 0,
+        }
+        if connected and session is not None:
+            row["msgs_in"], row["msgs_out"] = counts["fix", key] = (
+                session.msgs_in,
+                session.msgs_out,
+            )
+            row["throttle_hits"] = session.throttle_hits
+        found.append(row)
     if app.ws is not None:
         for connection in list(app.ws.connections):
             s = connection.session
+            counts["ws", s.peer] = (s.msgs_in, s.msgs_out)
             found.append(
                 {
                     "protocol": "ws",
@@ -277,12 +340,39 @@ def sessions(app: App, since: dict[str, int]) -> list[dict[str, Any]]:
                     "status_reason": "",
                     "logged_on": bool(s.account),
                     "connected": not s.closed,
-                    "since_ms": None,
+                    "since_ms": _since_ms(s.since_us),
                     "next_in": None,
                     "next_out": s.user_seq,
+                    "msgs_in": s.msgs_in,
+                    "msgs_out": s.msgs_out,
+                    "throttle_hits": s.throttle_hits,
                 }
             )
+    per_s = rates.rates(counts)
+    for row in found:
+        row["in_per_s"], row["out_per_s"] = per_s.get((row["protocol"], row["id"]), (0.0, 0.0))
     return found
+
+
+class SessionStats:
+    """The sessions view for the console's pushes and for ``GET /admin/v1/sessions``:
+    one holder of the rate samples, so that both read the same window."""
+
+    def __init__(self, window_s: float = 1.0) -> None:
+        #: the gateway whose edges it reads (set once App built them)
+        self.app: App | None = None
+        self.rates = SessionRates(window_s)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [] if self.app is None else sessions(self.app, self.rates)
+
+    def by_session_id(self) -> dict[int, dict[str, Any]]:
+        """The logged-on sessions' rows by session id (the seq of their logon)."""
+        return {row["session_id"]: row for row in self.rows() if row["session_id"]}
+
+
+#: the admin listener's SessionStats (the console's), for the sessions route
+SESSION_STATS: Final = web.AppKey("session_stats", SessionStats)
 
 
 def account_view(engine: Engine, account_id: str) -> dict[str, Any]:

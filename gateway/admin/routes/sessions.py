@@ -8,6 +8,11 @@ holding the session ends it when the command is committed (FIX: Logout with the
 reason, then disconnect; WS: close 4004; REST: the pseudo-session ends, and the key's
 next order opens a new one). Its credentials are untouched: it may log
 on again at once. Disabling is the FIX session and API key routes' business.
+
+The list joins the engine's open sessions with what the edge holding each one counts
+(the console's sessions view, views.SessionStats): messages in and out and throttle
+refusals of the connection, and the rates of the last window of about a second, made
+from two samples of those counters when a view is read, never on the message path.
 """
 
 from __future__ import annotations
@@ -15,21 +20,41 @@ from __future__ import annotations
 from typing import Any, Final
 
 from engine.venue.sessions import LogoutSession
+from gateway.admin.console.views import SESSION_STATS
 from gateway.admin.problems import Problem
 from gateway.admin.routes import OPS, STAFF, VENUE_ADMIN, Call, Outcome, Route, ascii_int
-from gateway.admin.schema import obj
+from gateway.admin.schema import DECIMAL, obj
 
 __all__ = ["ROUTES"]
 
 _REASON: Final = {"type": "string", "minLength": 3, "maxLength": 256}
+_COUNT: Final = {"type": "integer", "minimum": 0}
+#: what the edge counts of a live session (0 when no edge of this gateway holds it)
+_LIVE: Final = {
+    "since_ms": {"type": ["integer", "null"]}, "msgs_in": _COUNT, "msgs_out": _COUNT,
+    "throttle_hits": _COUNT, "in_per_s": DECIMAL, "out_per_s": DECIMAL,
+}  # fmt: skip
 _SESSION: Final = obj(
-    ["session_id", "protocol", "name", "account", "source"],
+    ["session_id", "protocol", "name", "account", "source", *_LIVE],
     session_id={"type": "integer"}, protocol={"type": "string", "enum": ["fix", "ws", "rest"]},
     name={"type": "string"}, account={"type": "string"}, source={"type": "string"},
+    **_LIVE,
 )  # fmt: skip
+_IDLE: Final[dict[str, Any]] = {"since_ms": None, "msgs_in": 0, "msgs_out": 0,
+                                "throttle_hits": 0, "in_per_s": 0.0, "out_per_s": 0.0}  # fmt: skip
+
+
+def _live(row: dict[str, Any]) -> dict[str, Any]:
+    """The counters of a session's view row; rates as decimals, like every non-integer
+    figure of the admin API."""
+    found = {k: row[k] for k in _IDLE}
+    found["in_per_s"] = format(row["in_per_s"], ".1f")
+    found["out_per_s"] = format(row["out_per_s"], ".1f")
+    return found
 
 
 async def list_sessions(call: Call) -> dict[str, Any]:
+    live = call.request.app[SESSION_STATS].by_session_id()
     return {
         "sessions": [
             {
@@ -38,6 +63,7 @@ async def list_sessions(call: Call) -> dict[str, Any]:
                 "name": name,
                 "account": account,
                 "source": source,
+                **_live(live.get(session_id, _IDLE)),
             }
             for session_id, (protocol, name, account, source) in sorted(
                 call.host.engine.sessions.open.items()
@@ -56,7 +82,19 @@ async def logout_session(call: Call) -> Outcome:
 ROUTES: Final = [
     Route(
         "GET", "/sessions", list_sessions, roles=STAFF, cli="sessions",
-        summary="Open FIX, WS and REST sessions: id (the seq of the logon), who, from where",
+        summary=(
+            "Open FIX, WS and REST sessions: id (the seq of the logon), who, from where,"
+            " since when, messages in and out and throttle refusals, and their rates"
+        ),
+        description=(
+            "`since_ms`: the logon's journal time. `msgs_in`, `msgs_out`: messages read"
+            " and written on the session's connection (FIX: resends included; WS:"
+            " frames); `throttle_hits`: messages refused by its rate limit (FIX:"
+            " BusinessMessageReject `Throttle limit exceeded`; WS: error 1029, status"
+            " 429). `in_per_s`, `out_per_s`: messages per second (decimals) over the"
+            " last window of at least a second, from two samples of those counters."
+            " A REST pseudo-session has no connection: null and zeros."
+        ),
         response=obj(["sessions"], sessions={"type": "array", "items": _SESSION}),
     ),
     Route(

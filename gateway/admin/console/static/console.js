@@ -43,6 +43,7 @@ function fill(tbody, rows, empty) {
   }
 }
 
+const rate = (perS) => (perS ?? 0).toFixed(1);
 const time = (ms) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "");
 const timeUs = (us) => time(Math.floor(us / 1000));
 
@@ -376,8 +377,16 @@ function renderSessions(sessions) {
     }
     const state = !s.enabled ? `disabled${s.status_reason ? ` (${s.status_reason})` : ""}`
       : s.logged_on ? "logged on" : s.connected ? "connected" : "down";
-    const tr = row([s.protocol, s.id, s.who, s.account, state, time(s.since_ms), s.next_in ?? "", s.next_out ?? "", actions]);
+    const live = s.connected;
+    const throttled = el("span", live ? s.throttle_hits : "", s.throttle_hits ? "error" : "");
+    const tr = row([
+      s.protocol, s.id, s.who, s.account, state, time(s.since_ms),
+      live ? rate(s.in_per_s) : "", live ? rate(s.out_per_s) : "",
+      live ? `${s.msgs_in} / ${s.msgs_out}` : "", throttled,
+      s.next_in ?? "", s.next_out ?? "", actions,
+    ]);
     tr.dataset.session = s.id;
+    for (const i of [6, 7, 8, 9]) tr.cells[i].classList.add("num");
     return tr;
   }), "no sessions");
 }

@@ -6,6 +6,9 @@ actions, each leaving screenshots."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import re
 import time
 
 import aiohttp
@@ -16,7 +19,9 @@ from engine.model import OrdType, Side
 from engine.venue.tenancy_commands import SetTenantThreshold
 from gateway.admin.problems import TYPE_PREFIX
 from gateway.app import App
-from tests.conftest import submit_applied
+from gateway.config import load_config
+from tests.conftest import MakeGateway, submit_applied
+from tests.fix.conftest import FixClient
 from tests.gateway.admin.alerts import SURVEILLANCE, follow, wash_trades
 from tests.gateway.admin.conftest import DEMO, AdminClient, MakeAdmin
 from tests.gateway.admin.console.conftest import (
@@ -25,7 +30,8 @@ from tests.gateway.admin.console.conftest import (
     MakeBrowser,
     both_browsers,
 )
-from tests.gateway.conftest import Connect, order
+from tests.gateway.conftest import Connect, order, password
+from tests.ws.helpers import connect_client
 
 BTC = 100_000_000
 
@@ -223,7 +229,7 @@ async def test_disabling_a_fix_session_from_the_console_logs_it_out(
     await browser.until(
         "return document.querySelector(arguments[0])?.textContent.includes('logged on')", session
     )
-    await browser.shot("sessions", docs="sessions")
+    await browser.shot("sessions")
     await browser.click(session + " button")
     await browser.confirm("client asked us to cut them off")
     logout = await client.expect("5", PATIENCE_S)
@@ -232,6 +238,67 @@ async def test_disabling_a_fix_session_from_the_console_logs_it_out(
         "return document.querySelector(arguments[0]).textContent.includes('disabled')", session
     )
     await browser.shot("session-disabled")
+
+
+@both_browsers
+async def test_the_sessions_view_shows_message_rates_and_throttle_hits(
+    make_gateway: MakeGateway, make_browser: MakeBrowser
+) -> None:
+    throttled = [
+        dataclasses.replace(s, max_msgs_per_s=2) if s.target_comp_id == "CLIENT1" else s
+        for s in load_config().fix.sessions
+    ]
+    app = await make_gateway(fix={"sessions": throttled}, ws={"max_requests_per_s": 5})
+    assert app.fix is not None and app.ws is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", app.fix.port)
+    fix = FixClient(reader, writer, sender="CLIENT1")
+    await fix.send(
+        "A", [(98, 0), (108, 30), (141, "Y"), (553, "CLIENT1"), (554, password("CLIENT1"))]
+    )
+    await fix.expect("A")
+    ws = await connect_client(app)
+    await ws.logon("demo-acc2")
+    browser = await make_browser(app)
+    await browser.login(DEMO["ops"], seed(app, "ops"))
+    await browser.keys("3")
+    heads = await browser.until(
+        "return [...document.querySelectorAll('#sessions thead th')].map(th => th.textContent)"
+    )
+    assert heads[6:10] == ["In/s", "Out/s", "Messages in / out", "Throttled"], heads
+
+    # a burst over each session's rate limit: some refused, counted and shown
+    await fix.send_raw(
+        b"".join(fix.build("D", order(f"s{n}", 1, "0.1", "40000")) for n in range(10))
+    )
+    fix_refused = sum([(await fix.recv()).msg_type == "j" for _ in range(10)])
+    ids = [await ws.send("instruments") for _ in range(8)]
+    ws_refused = sum([(await ws.answer(i))["status"] == 429 for i in ids])
+    assert fix_refused and ws_refused
+    (session,) = [
+        s for s in app.fix.acceptor.sessions.values() if s.settings.target_comp_id == "CLIENT1"
+    ]
+    (connection,) = app.ws.connections
+    fix_row = '#sessions tr[data-session="GATEWAY->CLIENT1"]'
+    ws_row = f'#sessions tr[data-session="{connection.session.peer}"]'
+    wanted = [
+        [row, f"{live.msgs_in} / {live.msgs_out}", str(refused)]
+        for row, live, refused in (
+            (fix_row, session, fix_refused),
+            (ws_row, connection.session, ws_refused),
+        )
+    ]
+    # both rows show the counters, and a rate of the window that holds the burst
+    shown = await browser.until(
+        "const rows = arguments[0].map(([row, messages, refused]) => {"
+        "  const c = [...(document.querySelector(row)?.cells ?? [])].map(c => c.textContent);"
+        "  return c[8] === messages && c[9] === refused && c[6] !== '0.0' ? c : null; });"
+        " return rows.every(Boolean) && rows",
+        wanted,
+    )
+    for cells in shown:
+        assert all(re.fullmatch(r"[0-9]+\.[0-9]", cells[i]) for i in (6, 7)), cells
+    await browser.shot("sessions", docs="sessions")
+    await ws.close()
 
 
 @both_browsers
