@@ -52,6 +52,8 @@ class _Open:
     session: int
     key_id: str
     last_used_ms: int
+    #: the journal time (us) of its SessionOpened: "since" in the console
+    since_us: int = 0
 
 
 class RestSessions:
@@ -93,7 +95,7 @@ class RestSessions:
             return entry.session
         session = open_session(self.host, "rest", key_id, account, source)
         if session:
-            self.open[slot] = _Open(session, key_id, now_ms)
+            self.open[slot] = _Open(session, key_id, now_ms, self.host.engine.last_ts_us)
         return session
 
     def sweep(self) -> int:

@@ -285,8 +285,9 @@ def _since_ms(since_us: int) -> int | None:
 
 
 def sessions(app: App, rates: SessionRates) -> list[dict[str, Any]]:
-    """Every FIX session the venue has (live or not) and every WS connection, with
-    their message counters and rates (``rates`` keeps the samples)."""
+    """Every FIX session the venue has (live or not), every WS connection and every
+    open REST pseudo-session, with their message counters and rates (``rates`` keeps
+    the samples; a REST session holds no connection and counts nothing)."""
     fix = getattr(app, "fix", None)
     live = {}
     if fix is not None:
@@ -346,6 +347,30 @@ def sessions(app: App, rates: SessionRates) -> list[dict[str, Any]]:
                     "msgs_in": s.msgs_in,
                     "msgs_out": s.msgs_out,
                     "throttle_hits": s.throttle_hits,
+                }
+            )
+    rest = getattr(app, "rest_sessions", None)
+    if rest is not None:
+        opened = app.host.engine.sessions.open
+        for (key_id, source), entry in list(rest.open.items()):
+            info = opened.get(entry.session)
+            found.append(
+                {
+                    "protocol": "rest",
+                    "id": f"{key_id}@{source}",
+                    "session_id": entry.session,
+                    "who": key_id,
+                    "account": info[2] if info else "",
+                    "enabled": True,
+                    "status_reason": "",
+                    "logged_on": True,
+                    "connected": False,  # no connection: nothing counted per session
+                    "since_ms": _since_ms(entry.since_us),
+                    "next_in": None,
+                    "next_out": None,
+                    "msgs_in": 0,
+                    "msgs_out": 0,
+                    "throttle_hits": 0,
                 }
             )
     per_s = rates.rates(counts)

@@ -93,7 +93,7 @@ ROUTES: Final = [
             " BusinessMessageReject `Throttle limit exceeded`; WS: error 1029, status"
             " 429). `in_per_s`, `out_per_s`: messages per second (decimals) over the"
             " last window of at least a second, from two samples of those counters."
-            " A REST pseudo-session has no connection: null and zeros."
+            " A REST pseudo-session holds no connection and counts nothing: zeros."
         ),
         response=obj(["sessions"], sessions={"type": "array", "items": _SESSION}),
     ),

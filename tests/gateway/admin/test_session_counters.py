@@ -11,11 +11,12 @@ from gateway.config import load_config
 from tests.gateway.admin.conftest import MakeAdmin
 from tests.gateway.admin.test_session_logout import SESSIONS, fix_logon, ok
 from tests.gateway.conftest import order
-from tests.ws.helpers import connect_client
+from tests.rest.helpers import RestClient
+from tests.ws.helpers import connect_client, limit
 
 
 async def listed(admin: Any) -> dict[str, dict[str, Any]]:
-    """The open sessions by protocol (one of each here)."""
+    """The open sessions by protocol (at most one of each here)."""
     sessions = ok(await admin.call("GET", SESSIONS, role="read-only"))["sessions"]
     return {s["protocol"]: s for s in sessions}
 
@@ -67,3 +68,17 @@ async def test_each_open_session_has_its_counters_throttle_hits_and_rates(
     assert (second["ws"]["in_per_s"], second["ws"]["out_per_s"]) == ("4.0", "4.0")
     assert second["fix"]["since_ms"] == first["fix"]["since_ms"]
     await ws.close()
+
+
+async def test_a_rest_session_is_listed_since_its_first_order_with_nothing_counted(
+    make_admin: MakeAdmin,
+) -> None:
+    admin = await make_admin()
+    rest = RestClient(admin.app, "demo-acc1")
+    await rest.ok("POST", "/api/v1/orders", limit("BTC-USD", "buy", "0.1", "100"))
+    row = (await listed(admin))["rest"]
+    assert (row["name"], row["account"], row["source"]) == ("demo-acc1", "ACC1", "127.0.0.1")
+    assert row["since_ms"] is not None and row["since_ms"] > 0, row
+    assert {k: row[k] for k in ("msgs_in", "msgs_out", "throttle_hits")} == {
+        "msgs_in": 0, "msgs_out": 0, "throttle_hits": 0,
+    }  # fmt: skip

@@ -31,7 +31,8 @@ from tests.gateway.admin.console.conftest import (
     both_browsers,
 )
 from tests.gateway.conftest import Connect, order, password
-from tests.ws.helpers import connect_client
+from tests.rest.helpers import RestClient
+from tests.ws.helpers import connect_client, limit
 
 BTC = 100_000_000
 
@@ -297,6 +298,18 @@ async def test_the_sessions_view_shows_message_rates_and_throttle_hits(
     )
     for cells in shown:
         assert all(re.fullmatch(r"[0-9]+\.[0-9]", cells[i]) for i in (6, 7)), cells
+    # a REST order's pseudo-session: listed, with nothing counted, and its logout
+    await RestClient(app, "demo-acc1").ok(
+        "POST", "/api/v1/orders", limit("BTC-USD", "buy", "0.1", "100")
+    )
+    rest_row = '#sessions tr[data-session="demo-acc1@127.0.0.1"]'
+    await browser.until(
+        "const row = document.querySelector(arguments[0]);"
+        " return row && row.cells[0].textContent === 'rest'"
+        " && row.cells[4].textContent === 'logged on' && row.cells[5].textContent !== ''"
+        " && !row.querySelector('button.logout').hidden",
+        rest_row,
+    )
     await browser.shot("sessions", docs="sessions")
     await ws.close()
 
