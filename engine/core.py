@@ -175,7 +175,7 @@ class Engine(Settlement):
         else:
             self._handlers[type(command)](command)
         if self.perp_indexes and (self.dirty or self.perp_touched):
-            self.perp_liquidation.reindex()  # liquidation triggers follow what moved
+            self.perp_liquidation.note()  # liquidation triggers to recompute at the next check
         if self.dirty:
             for (account, asset), bal in self.dirty.items():
                 out.append(

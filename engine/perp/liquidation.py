@@ -51,6 +51,9 @@ class Liquidator:
         self.internal: Order | None = None
         #: symbol -> its positions by trigger price, built at the market's first check
         self.indexes: dict[str, TriggerIndex] = {}
+        #: accounts whose balances or positions changed since their triggers were last
+        #: computed: recomputed at the next check (reindex), not after every command
+        self.stale: dict[str, None] = {}
 
     # ---------------------------------------------------------------- internal orders
 
@@ -122,7 +125,7 @@ class Liquidator:
     def breached(self, market: Market, mark: int) -> list[Position]:
         """The open positions mark breaches, in the market's order: the trigger index's
         candidates, each checked exactly."""
-        self.reindex()  # what the command changed before this check (funding)
+        self.reindex()  # what changed since the last check, this command included
         index = self._index(market)
         book = self.perps.positions[market.symbol]
         return [p for p in index.candidates(mark, book) if self._breached(market, p, mark)]
@@ -182,27 +185,33 @@ class Liquidator:
                 return None  # other cross positions move its margin: screen it
         return trigger(market, pos, cash_of(self.engine.accounts.get(pos.account), quote))
 
+    def note(self) -> None:
+        """Mark stale the triggers of the accounts whose balances or positions the
+        command being applied changed so far (Engine.apply calls it at the end). Only
+        a check reads the triggers, so they are recomputed there (reindex), once per
+        account however many commands changed it since: the order flow between two mark
+        changes, spot orders in a perp's quote asset included, does not pay for it."""
+        stale = self.stale
+        for account, _ in self.engine.dirty:
+            stale[account] = None
+        for account, _ in self.risk.touched:
+            stale[account] = None
+
     def reindex(self) -> None:
-        """Recompute the triggers of every account whose balances or positions the
-        command being applied changed so far (Engine.apply calls it at the end)."""
-        if not self.indexes:
+        """Recompute the stale triggers (before a check reads the index)."""
+        self.note()  # what the command being applied changed so far (funding)
+        if not self.indexes or not self.stale:
             return
-        engine = self.engine
+        stale = self.stale
+        self.stale = {}
         markets = self.perps.markets
-        # A trigger depends only on positions and quote-asset wallets: a spot hold or a
-        # fill in any other asset cannot move it, so those changes are skipped.
-        quotes = {market.spec.instrument.quote for market in markets.values()}
-        changed = {account for account, asset in engine.dirty if asset in quotes}
-        changed.update(account for account, _ in self.risk.touched)
-        if not changed:
-            return
         positions = self.perps.positions
         for symbol, index in self.indexes.items():
             market = markets.get(symbol)
             if market is None or index.market is not market:
                 continue  # rebuilt at its next check
             book = positions[symbol]
-            for account in changed:
+            for account in stale:
                 pos = book.get(account)
                 if pos is None:
                     continue

@@ -23,9 +23,10 @@ A cross position's cash is its account's wallet, and other cross positions in th
 same quote asset add their unrealized PnL and maintenance at their own marks: an
 account with open cross positions in more than one perpetual of a quote asset is not
 indexed by price but screened exactly on every mark change of those perpetuals
-(``always``). A trigger is recomputed whenever what it depends on changes: at the end
-of every command, for each account whose balance or position the command touched
-(Engine.apply).
+(``always``). A trigger is recomputed whenever what it depends on changed, before the
+index is read: every command notes the accounts whose balances or positions it
+touched (Engine.apply), and the next check recomputes their triggers once
+(Liquidator.reindex), not once per command.
 """
 
 from __future__ import annotations
