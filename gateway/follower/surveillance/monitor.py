@@ -163,3 +163,5 @@ class Surveillance:
                 rule.on_stp(ev)
         elif isinstance(ev, VenueEvent):
             self.parties.learn(ev)
+            for rule in rules:
+                rule.on_venue(ev)

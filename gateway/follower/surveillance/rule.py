@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
-from engine.events import OrderAccepted, OrderClosed, OrderReplaced, SelfTradePrevented, Trade
+from engine.events import (
+    OrderAccepted,
+    OrderClosed,
+    OrderReplaced,
+    SelfTradePrevented,
+    Trade,
+    VenueEvent,
+)
 from gateway.follower.surveillance.alerts import (
     Alert,
     Kind,
@@ -75,6 +82,9 @@ class Rule(Generic[P]):
     def on_replaced(self, ev: OrderReplaced, order: OpenOrder | None) -> None: ...
 
     def on_stp(self, ev: SelfTradePrevented) -> None: ...
+
+    def on_venue(self, ev: VenueEvent) -> None:
+        """An operator-side or perpetual event (perp.mark, perp.funding, ...)."""
 
     def end_command(self, seq: int) -> None:
         """Every event of command seq has been seen."""

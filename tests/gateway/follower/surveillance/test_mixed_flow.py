@@ -11,6 +11,7 @@ a control alert (a pattern to review), never a market-abuse one.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -23,8 +24,16 @@ from tests.gateway.follower.surveillance.floor import BUY, SELL, SYMBOL, Floor, 
 MID = usd(50_000)
 
 
-def run_flow(floor: Floor, accounts: list[str], seed: int, orders: int) -> int:
-    """Sessions take turns, one request each, 2 ms apart; returns the trades made."""
+def run_flow(
+    floor: Floor,
+    accounts: list[str],
+    seed: int,
+    orders: int,
+    symbol: str = SYMBOL,
+    before_each: Callable[[int], None] | None = None,
+) -> int:
+    """Sessions take turns, one request each, 2 ms apart (before_each(i) runs first, as
+    a perpetual's ticks do); returns the trades made."""
     rng = random.Random(seed)
     resting: dict[int, list[tuple[int, int]]] = {n: [] for n in range(len(accounts))}
     trades = 0
@@ -32,6 +41,8 @@ def run_flow(floor: Floor, accounts: list[str], seed: int, orders: int) -> int:
         n = i % len(accounts)
         account = accounts[n]
         floor.later(2_000)
+        if before_each is not None:
+            before_each(i)
         r = rng.random()
         buy = rng.random() < 0.5
         lots = 1 + int(rng.random() * 10)
@@ -40,14 +51,14 @@ def run_flow(floor: Floor, accounts: list[str], seed: int, orders: int) -> int:
             r = 0.0
         if r < 0.5:
             price = MID - (1 + int(rng.random() * 50)) if buy else MID + 1 + int(rng.random() * 50)
-            cmd = NewOrder(account, SYMBOL, BUY if buy else SELL, OrdType.LIMIT, lots, price)
+            cmd = NewOrder(account, symbol, BUY if buy else SELL, OrdType.LIMIT, lots, price)
         elif r < 0.7:
             price = MID + 100 if buy else MID - 100
             side = BUY if buy else SELL
-            cmd = NewOrder(account, SYMBOL, side, OrdType.LIMIT, 1, price, TimeInForce.IOC)
+            cmd = NewOrder(account, symbol, side, OrdType.LIMIT, 1, price, TimeInForce.IOC)
         elif r < 0.9:
             order_id, _ = own.pop(int(rng.random() * len(own)))
-            cmd = Cancel(account, SYMBOL, order_id)
+            cmd = Cancel(account, symbol, order_id)
         else:
             order_id, side = own.pop(int(rng.random() * len(own)))
             price = (
@@ -55,7 +66,7 @@ def run_flow(floor: Floor, accounts: list[str], seed: int, orders: int) -> int:
                 if side == BUY
                 else MID + 1 + int(rng.random() * 50)
             )
-            cmd = Replace(account, SYMBOL, lots, price, order_id)
+            cmd = Replace(account, symbol, lots, price, order_id)
         for ev in floor.submit(cmd):
             if isinstance(ev, OrderAccepted) and ev.tif == TimeInForce.GTC:
                 resting[n].append((ev.order_id, ev.side))

@@ -33,6 +33,9 @@ min_count = 2
 
 [surveillance.marking]
 reference_times_us = ["00:00", "08:00:30"]
+
+[surveillance.marking.instruments.BTC-PERP]
+min_premium_move_bps = 40
 """
 
 
@@ -48,6 +51,8 @@ def test_rule_tables_set_defaults_and_instrument_tables_override_fields() -> Non
     assert (wash.of("BTC-USD").min_count, wash.of("BTC-USD").min_notional) == (2, 20_000 * 10**8)
     assert wash.of("ETH-USD") == wash.default
     assert settings.config.marking.default.reference_times_us == (0, (8 * 3600 + 30) * 10**6)
+    perp = settings.config.marking.of("BTC-PERP")
+    assert (perp.min_premium_move_bps, perp.reference_times_us[1]) == (40, (8 * 3600 + 30) * 10**6)
     assert settings.config.disabled == frozenset({"order_ratios"})
     assert settings.owners == {"S1": "P", "S2": "P"}
     assert settings.groups == {"desk-7": ("X", "Y")}
