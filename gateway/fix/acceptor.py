@@ -18,7 +18,8 @@ Sessions change while the acceptor runs (:meth:`FixAcceptor.put_session`,
 disabled or deleted one no longer binds a Logon, and its live connection is logged
 out with the operator's reason.
 A connection over the acceptor's :class:`~gateway.connguard.ConnectionGuard` caps is
-closed at accept, and one that does not log on within ``logon_timeout_s`` is closed.
+reset at accept (by :class:`~gateway.connguard.GuardedServer`, before any object is
+built for it), and one that does not log on within ``logon_timeout_s`` is closed.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, cast
 
-from gateway.connguard import ConnectionGuard, RefusalLog
+from gateway.connguard import ConnectionGuard, GuardedServer, RefusalLog
 from gateway.fix.auth import LogonGuard, lower_thread_priority
 from gateway.fix.codec import DEFAULT_DATA_TAGS, FixMessage, FrameReader, Garbled
 from gateway.fix.dictionary import load_dictionary
@@ -70,7 +71,7 @@ class InputScope(Protocol):
 class _Connection(asyncio.Protocol):
     """One TCP connection; implements the session's Transport protocol."""
 
-    def __init__(self, acceptor: FixAcceptor, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, acceptor: FixAcceptor, loop: asyncio.AbstractEventLoop, source: str) -> None:
         self._acceptor = acceptor
         self._loop = loop
         self._reader = FrameReader(
@@ -83,14 +84,12 @@ class _Connection(asyncio.Protocol):
         self._logon_timer: asyncio.TimerHandle | None = None
         self._slow_timer: asyncio.TimerHandle | None = None
         self.peer: object = None
-        self._source: str | None = None  # set once the guard admits the connection
+        #: admitted by the guard at accept; released (and None) once the connection is lost
+        self._source: str | None = source
 
     # asyncio.Protocol ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._source = self._acceptor.connection_guard.admit(transport)
-        if self._source is None:
-            return  # over a cap: aborted, never seen by a session
         # uvloop's TCPTransport is not an asyncio.Transport subclass: duck-type it
         self._transport = cast(asyncio.Transport, transport)
         self.peer = transport.get_extra_info("peername")
@@ -335,7 +334,7 @@ class FixAcceptor:
         self._retired: list[FixSession] = []
         self._started = False
         self._connections: set[_Connection] = set()
-        self._server: asyncio.Server | None = None
+        self._server: GuardedServer | None = None
         #: password checks (scrypt) run here, never on the event loop
         self._auth_pool = ThreadPoolExecutor(
             _AUTH_THREADS, thread_name_prefix="fix-auth", initializer=lower_thread_priority
@@ -478,13 +477,13 @@ class FixAcceptor:
         self._started = True
         # Over TLS a connection reaches _Connection (its caps and logon timer) only once
         # the handshake is done: a client that never finishes it is cut as late.
-        self._server = await loop.create_server(
-            lambda: _Connection(self, loop),
+        self._server = await GuardedServer.listen(
+            self.connection_guard,
+            lambda source: _Connection(self, loop, source),
             st.host,
             st.port,
-            ssl=self._ssl,
+            ssl_context=self._ssl,
             ssl_handshake_timeout=st.logon_timeout_s if self._ssl is not None else None,
-            reuse_address=True,
         )
         log.info(
             "FIX acceptor listening on %s:%d (%d sessions, tls=%s)",

@@ -7,14 +7,13 @@ snapshot and deltas up to that seq.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import structlog
 from aiohttp import web
 
 from gateway.config import Config, parse_listen
-from gateway.connguard import ConnectionGuard, GuardedProtocol
+from gateway.connguard import ConnectionGuard, GuardedProtocol, GuardedServer
 from gateway.edges import instrument_list
 from gateway.follower.liabilities_store import latest
 from gateway.host import EngineHost
@@ -34,7 +33,8 @@ _SIDE = {1: "buy", 2: "sell"}
 
 
 class GuardedSite(web.BaseSite):
-    """aiohttp's TCPSite, with each connection admitted by a ConnectionGuard first."""
+    """aiohttp's TCPSite, with each connection admitted by a ConnectionGuard at accept
+    (a refused one never reaches aiohttp)."""
 
     __slots__ = ("_guard", "_host", "_port")
 
@@ -53,8 +53,11 @@ class GuardedSite(web.BaseSite):
         server = self._runner.server
         assert server is not None
         guard = self._guard
-        self._server = await asyncio.get_running_loop().create_server(
-            lambda: GuardedProtocol(guard, server), self._host, self._port, reuse_address=True
+        self._server = await GuardedServer.listen(
+            guard,
+            lambda source: GuardedProtocol(guard, source, server()),
+            self._host,
+            self._port,
         )
 
 

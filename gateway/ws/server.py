@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Coroutine
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import structlog
@@ -28,11 +28,12 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from engine.events import VenueEvent
 from engine.model import Instrument, units_to_decimal
 from gateway.config import Config, parse_listen
-from gateway.connguard import ConnectionGuard
+from gateway.connguard import ConnectionGuard, GuardedServer
 from gateway.credentials import LOGOUT_TEXT, logout_target, secret_source
 from gateway.edges import OwnerRegistry, close_session, instrument_list, open_session
 from gateway.funds import WithdrawalView
@@ -275,29 +276,27 @@ def _cap_send_buffer(transport: asyncio.BaseTransport) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
 
-def _guarded_connection(guard: ConnectionGuard) -> type[ServerConnection]:
-    """websockets' connection class, admitting each connection through ``guard``
-    first: one over a cap is aborted before websockets starts its handshake."""
+class _GuardedConnection(ServerConnection):
+    """websockets' connection, for a connection ``guard`` admitted at accept: released
+    when it is lost."""
 
-    class GuardedConnection(ServerConnection):
-        source: str | None = None
+    def __init__(
+        self,
+        protocol: ServerProtocol,
+        server: Server,
+        guard: ConnectionGuard,
+        source: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(protocol, server, **kwargs)
+        self.guard = guard
+        self.source: str | None = source
 
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.source = guard.admit(transport)
-            if self.source is not None:
-                super().connection_made(transport)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            source, self.source = self.source, None
-            if source is not None:
-                guard.release(source)
-                super().connection_lost(exc)
-
-        def data_received(self, data: bytes) -> None:
-            if self.source is not None:
-                super().data_received(data)
-
-    return GuardedConnection
+    def connection_lost(self, exc: Exception | None) -> None:
+        source, self.source = self.source, None
+        if source is not None:
+            self.guard.release(source)
+        super().connection_lost(exc)
 
 
 def _frame_header(size: int) -> bytes:
@@ -595,20 +594,39 @@ class WsServer:
     async def start(self) -> None:
         cfg = self.config.ws
         host, port = parse_listen(cfg.listen)
-        self._server = await serve(
+        guard = self.connection_guard
+        # websockets' serve() runs the handshake (open_timeout, process_request) and the
+        # handler; the listening is ours, so that a connection over a cap is reset at
+        # accept before websockets builds anything for it (GuardedServer), and so the
+        # connection objects are built here, as serve()'s own factory would.
+        ws = serve(
             self._handler,
             host,
             port,
             process_request=self._check_path,
-            compression=None,  # per-connection deflate would defeat write-once fan-out
-            ping_interval=cfg.ping_interval_s or None,
-            ping_timeout=cfg.ping_timeout_s or None,
             close_timeout=CLOSE_TIMEOUT_S,
-            max_size=MAX_MESSAGE_BYTES,
-            write_limit=WRITE_LIMIT_BYTES,
             open_timeout=cfg.handshake_timeout_s,
-            create_connection=_guarded_connection(self.connection_guard),
         )
+
+        def connection(source: str) -> _GuardedConnection:
+            return _GuardedConnection(
+                # no compression: per-connection deflate would defeat write-once fan-out
+                ServerProtocol(max_size=MAX_MESSAGE_BYTES),
+                ws,
+                guard,
+                source,
+                ping_interval=cfg.ping_interval_s or None,
+                ping_timeout=cfg.ping_timeout_s or None,
+                close_timeout=CLOSE_TIMEOUT_S,
+                write_limit=WRITE_LIMIT_BYTES,
+            )
+
+        async def listen() -> asyncio.Server:
+            server = await GuardedServer.listen(guard, connection, host, port)
+            return cast(asyncio.Server, server)  # websockets uses the AbstractServer part
+
+        ws.create_server = listen
+        self._server = await ws
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("ws.listening", host=host, port=self.port, path=cfg.path)
 

@@ -4,24 +4,32 @@ accept and counted; the caps' budget, other sources and /health keep working."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from structlog.testing import capture_logs
+from websockets.asyncio.server import ServerConnection
 
 from gateway.app import App
-from gateway.connguard import ConnectionGuard
+from gateway.connguard import ACCEPT_BATCH, LISTEN_BACKLOG, ConnectionGuard, GuardedServer
+from gateway.fix.acceptor import _Connection as FixConnection
 from tests.conftest import MakeGateway
 from tests.gateway.edges import (
     closed_by_gateway,
     exchange,
     health_from,
     open_from,
+    port,
     server,
     until,
 )
 
 EDGES = ["fix", "ws", "http", "admin"]
+SOMAXCONN = int(Path("/proc/sys/net/core/somaxconn").read_text())
 
 
 def guard(app: App, edge: str) -> ConnectionGuard:
@@ -103,3 +111,92 @@ async def test_a_refused_http_connection_builds_no_request_handler(
         writer.close()
     assert len(built) == 1
     held[1].close()
+
+
+@pytest.mark.parametrize("edge", ["fix", "ws"])
+async def test_a_refused_connection_builds_no_protocol(
+    make_gateway: MakeGateway, edge: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The FIX and WebSocket protocol objects (a frame reader and timers; websockets'
+    handshake machinery) are not built for a connection refused at accept: a flood of
+    refused connections costs an accept and a close each."""
+    app = await make_gateway(**{edge: {"max_connections_per_source": 1}})
+    cls: type = FixConnection if edge == "fix" else ServerConnection
+    built: list[object] = []
+    real = cls.__init__
+
+    def counting(self: object, *args: object, **kwargs: object) -> None:
+        built.append(self)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "__init__", counting)
+    held = await open_from(app, edge)
+    await until(lambda: guard(app, edge).by_source.get("127.0.0.1") == 1, "one admitted")
+    assert len(built) == 1
+    for _ in range(3):
+        reader, writer = await open_from(app, edge)
+        assert await closed_by_gateway(reader)
+        writer.close()
+    assert len(built) == 1
+    held[1].close()
+    await until(lambda: guard(app, edge).total == 0, "released")
+
+
+async def test_accepts_a_batch_per_loop_pass() -> None:
+    """A wave of pending connections is taken ACCEPT_BATCH per pass of the loop, the
+    refused ones closed, the admitted ones handed to their protocol (and released when
+    they close): the rest wait in the listen backlog while other sockets are served."""
+    caps = ConnectionGuard("test", 0, 1)
+    made: list[asyncio.Transport] = []
+
+    class Held(asyncio.Protocol):
+        def __init__(self, source: str) -> None:
+            self.source = source
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            made.append(transport)  # type: ignore[arg-type]
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            caps.release(self.source)
+
+    gate = await GuardedServer.listen(caps, Held, "127.0.0.1", 0)
+    listening = gate.sockets[0]
+    gate._stop_reading()  # drive the passes by hand
+    clients = []
+    for _ in range(2 * ACCEPT_BATCH + 3):
+        client = socket.create_connection(listening.getsockname())  # completes in backlog
+        client.setblocking(False)
+        clients.append(client)
+    taken = []
+    for _ in range(3):
+        gate._accept(listening)
+        taken.append(caps.total + gate.refused)
+    assert taken == [ACCEPT_BATCH, 2 * ACCEPT_BATCH, 2 * ACCEPT_BATCH + 3]
+    assert (caps.total, gate.refused) == (1, 2 * ACCEPT_BATCH + 2)
+    await until(lambda: len(made) == 1, "the admitted one has its protocol")
+    assert caps.by_source == {"127.0.0.1": 1}
+    made[0].close()
+    await until(lambda: caps.total == 0, "released at close")
+    for client in clients:
+        client.close()
+    gate.close()
+    await gate.wait_closed()
+    assert not gate.is_serving()
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="needs ss (iproute2)")
+async def test_listeners_queue_a_wave_of_connections(make_gateway: MakeGateway) -> None:
+    """Every listener asks the kernel for a backlog of LISTEN_BACKLOG: a wave of
+    connections (a flood re-opening what was refused, and a monitor's probe among them)
+    waits there to be accepted in batches, instead of having its SYNs dropped past 100
+    (the loop's default) and retried a second later."""
+    app = await make_gateway()
+    for edge in EDGES:
+        listing = subprocess.run(
+            ["ss", "-Hltn", f"sport = :{port(app, edge)}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert listing[0] == "LISTEN"
+        assert int(listing[2]) == min(LISTEN_BACKLOG, SOMAXCONN), edge
