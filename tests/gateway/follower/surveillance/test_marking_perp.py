@@ -7,10 +7,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.commands import MassCancel, NewOrder
-from engine.events import VenueEvent
+from engine.events import Trade, VenueEvent
 from engine.model import OrdType, TimeInForce
 from engine.perp.commands import AddPerpInstrument, PerpTick, SetIndexPrice
-from gateway.follower.surveillance import Kind, MarkParams, PerInstrument, SurveillanceConfig
+from engine.perp.state import INTERNAL_ORDER_IDS
+from gateway.follower.surveillance import (
+    Kind,
+    MarkParams,
+    PerInstrument,
+    Surveillance,
+    SurveillanceConfig,
+)
 from tests.gateway.follower.surveillance.floor import (
     BUY,
     DAY_US,
@@ -213,3 +220,42 @@ def test_the_load_tests_mix_through_a_settlement_raises_no_market_abuse_alert() 
     [funding] = funding_events(floor)
     assert funding.ts_us >= FUNDING
     assert floor.rules(Kind.MARKET_ABUSE) == []
+
+
+def stream(taker_order_ids: Sequence[int]) -> list[VenueEvent | Trade]:
+    """A perpetual's events as the engine answers them: the mark at the index, then V
+    selling at falling prices (one taker order each) in the 5 min before a settlement
+    whose mark sits 1.2 % under the index."""
+    index = usd(50_000)
+
+    def venue(seq: int, ts_us: int, kind: str, **data: object) -> VenueEvent:
+        return VenueEvent(seq, ts_us, 0, kind, PERP, dict(data))
+
+    events: list[VenueEvent | Trade] = [
+        venue(1, S_US, "perp.instrument", quote="USD", max_leverage=20),
+        venue(2, 2 * S_US, "perp.mark", mark=index, index=index, last=0),
+    ]
+    for n, order_id in enumerate(taker_order_ids):
+        price = usd(49_800 - 200 * n)
+        ts = FUNDING - 290 * S_US + n * 60 * S_US
+        events.append(
+            Trade(
+                3 + n, ts, 0, PERP, 1 + n, 1 + n, price, 2, int(SELL),
+                100 + n, "M", "", 0, 2, 2 * price, 0,
+                order_id, "V", "", 0, 2, 2 * price, 0,
+            )
+        )  # fmt: skip
+    events.append(venue(10, FUNDING, "perp.mark", mark=usd(49_410), index=index, last=0))
+    events.append(venue(11, FUNDING, "perp.funding", rate=-100_000, mark=usd(49_410)))
+    return events
+
+
+def test_the_engines_liquidation_orders_are_nobodys_aggression() -> None:
+    """Liquidation slices are the engine's IOC orders for the account (ids above
+    INTERNAL_ORDER_IDS): they move the price, but the account did not choose to."""
+    own = Surveillance(quote_per_tick_lot={PERP: 10_000})  # tick 0.01 x lot 0.01
+    [alert] = own.feed_stream(stream([3, 4, 5]))
+    assert (alert.owner, dict(alert.facts)["move_bps"], alert.order_ids) == ("V", -118, ())
+    forced = Surveillance(quote_per_tick_lot={PERP: 10_000})  # tick 0.01 x lot 0.01
+    ids = [INTERNAL_ORDER_IDS + n for n in (1, 2, 3)]
+    assert forced.feed_stream(stream(ids)) == []
