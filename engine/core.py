@@ -174,16 +174,24 @@ class Engine(Settlement):
             self._new_order(command)
         else:
             self._handlers[type(command)](command)
-        if self.perp_indexes and (self.dirty or self.perp_touched):
-            self.perp_liquidation.note()  # liquidation triggers to recompute at the next check
         if self.dirty:
-            for (account, asset), bal in self.dirty.items():
-                out.append(
-                    BalanceChanged(seq, ts_us, len(out), account, asset, bal.total, bal.held)
-                )
+            if self.perp_indexes:  # their liquidation triggers: recomputed at the next check
+                stale = self.perp_liquidation.stale
+                for (account, asset), bal in self.dirty.items():
+                    stale[account] = None
+                    out.append(
+                        BalanceChanged(seq, ts_us, len(out), account, asset, bal.total, bal.held)
+                    )
+            else:
+                for (account, asset), bal in self.dirty.items():
+                    out.append(
+                        BalanceChanged(seq, ts_us, len(out), account, asset, bal.total, bal.held)
+                    )
             self.dirty = {}
         if self.perp_touched:
-            self.perp_risk.emit_positions()
+            self.perp_risk.emit_positions(
+                self.perp_liquidation.stale if self.perp_indexes else None
+            )
         return out
 
     def dispatch(self, command: Command) -> None:

@@ -187,10 +187,11 @@ class Liquidator:
 
     def note(self) -> None:
         """Mark stale the triggers of the accounts whose balances or positions the
-        command being applied changed so far (Engine.apply calls it at the end). Only
-        a check reads the triggers, so they are recomputed there (reindex), once per
-        account however many commands changed it since: the order flow between two mark
-        changes, spot orders in a perp's quote asset included, does not pay for it."""
+        command being applied changed so far (Engine.apply does the same at the end of
+        every command, as it emits their events). Only a check reads the triggers, so
+        they are recomputed there (reindex), once per account however many commands
+        changed it since: the order flow between two mark changes, spot orders in a
+        perp's quote asset included, does not pay for it."""
         stale = self.stale
         for account, _ in self.engine.dirty:
             stale[account] = None

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from engine.book import Order
-from engine.events import RejectCode
+from engine.events import RejectCode, VenueEvent
 from engine.model import OrdType, Side, units_to_decimal
 from engine.order_commands import NewOrder
 from engine.perp import pricing
@@ -60,16 +60,22 @@ class PerpRisk:
         #: compare it with the recomputation after random command sequences).
         self.cross_cache: dict[str, dict[str, tuple[int, int, int]]] = {}
 
-    def emit_positions(self) -> None:
+    def emit_positions(self, stale: dict[str, None] | None) -> None:
         """The end of a command that changed positions (Engine.apply): fit their
-        reduce-only orders to them, then one perp.position event each."""
+        reduce-only orders to them, then one perp.position event each; their accounts'
+        liquidation triggers go stale (``stale``: Liquidator.stale, None before any)."""
         engine = self.engine
         touched = self.touched
         if self.reducing.live:
             for account, symbol in list(touched):
                 self.reducing.settle(engine, account, symbol)
+        out = engine.out
+        seq = engine.seq
+        ts_us = engine.ts_us
         for (account, _), pos in touched.items():
-            emit(engine, "perp.position", account, **pos.data())
+            out.append(VenueEvent(seq, ts_us, len(out), "perp.position", account, pos.data()))
+            if stale is not None:
+                stale[account] = None
         touched.clear()
 
     # ---------------------------------------------------------------- cash and equity
