@@ -44,6 +44,7 @@ from engine.events import (
 )
 from gateway.admin.console import views
 from gateway.admin.console.changes import Changes
+from gateway.admin.console.daystats import DayStats
 from gateway.admin.problems import Problem
 from gateway.admin.routes import STAFF
 from gateway.follower.store import StoreUnavailable
@@ -114,6 +115,9 @@ class ConsoleFeed:
         self._alerts_after: tuple[int, str] | None = None
         self._reviewed: dict[str, int] = {}
         self._alerts_lock = asyncio.Lock()
+        #: the markets view's 24 h figures, read from the store beside the pushes
+        self.day_stats = DayStats()
+        self._tasks: set[asyncio.Task[None]] = set()
         server.audit.listeners.append(self.audited)
 
     def attach(self, app: App) -> None:
@@ -181,6 +185,8 @@ class ConsoleFeed:
         self._closing.set()
         for waiting in self._waiting:
             waiting.set()
+        for task in self._tasks:
+            task.cancel()
 
     # ---------------------------------------------------------------- assets
 
@@ -244,6 +250,7 @@ class ConsoleFeed:
                     break
                 wake.clear()
                 await response.write(b"event: state\ndata: " + self.state() + b"\n\n")
+                self._day_stats_due()
                 if analyst:
                     await self._alerts_refresh()
                 for event in self._changes(seen, analyst):
@@ -317,6 +324,23 @@ class ConsoleFeed:
             for entry in [*moved, *new]:
                 self.alerts.add(entry)
 
+    def _day_stats_due(self) -> None:
+        """Start a read of the 24 h figures if they are stale; the push after it ends
+        carries them (a read never holds a push back)."""
+        app = self.app
+        if app is None or self._tasks or not self.day_stats.due(self._stored):
+            return
+        instruments = {s: lst.instrument for s, lst in app.host.engine.listings.items()}
+
+        async def read() -> None:
+            await self.day_stats.read(app.readstore, instruments, self._stored)
+            self.version += 1
+            self._wake()
+
+        task = asyncio.get_running_loop().create_task(read())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def state(self) -> bytes:
         """The current state as JSON: built once per change (or gap) for every client."""
         now = time.monotonic()
@@ -335,7 +359,7 @@ class ConsoleFeed:
             "seq": app.host.engine.last_seq,
             "ts_ms": time.time_ns() // 1_000_000,
             "overview": views.overview(app, self._sampler),
-            "markets": views.markets(app),
+            "markets": views.markets(app, self.day_stats),
             "funds": self._funds_view(app),
             "sessions": self.sessions.rows(),
         }

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from engine.model import units_to_decimal
 from engine.venue.credentials import fix_session_key
+from gateway.admin.console.daystats import DayStats, recent_stats
 from gateway.admin.routes.funds import deposit_view, withdrawal_view
 from gateway.marketdata import levels_as_strings
 from gateway.metrics import (
@@ -50,7 +51,6 @@ TRADES: Final = 20
 #: withdrawals still waiting for a step, and recent deposits, in a funds view
 OPEN_WITHDRAWALS: Final = ("held", "approved", "sent")
 MAX_FUNDS: Final = 100
-_DAY_US: Final = 86_400_000_000
 _ORDER_COMMANDS: Final = frozenset({"NewOrder"})
 
 
@@ -179,25 +179,10 @@ def overview(app: App, sampler: Sampler) -> dict[str, Any]:
     }
 
 
-def _stats(trades: list[Any], now_us: int) -> dict[str, Any]:
-    """High, low, volume and count over the trades of the last 24 h that the
-    publisher still holds (its trade history), oldest first."""
-    day = [t for t in trades if now_us - t.ts_us <= _DAY_US]
-    if not day:
-        return {"trades": 0}
-    instrument = day[0].instrument
-    prices = [t.price for t in day]
-    return {
-        "trades": len(day),
-        "open": instrument.ticks_to_price(day[0].price),
-        "high": instrument.ticks_to_price(max(prices)),
-        "low": instrument.ticks_to_price(min(prices)),
-        "last": instrument.ticks_to_price(day[-1].price),
-        "volume": instrument.lots_to_qty(sum(t.qty for t in day)),
-    }
-
-
-def markets(app: App) -> list[dict[str, Any]]:
+def markets(app: App, day: DayStats | None = None) -> list[dict[str, Any]]:
+    """Every instrument's status, book, recent trades and 24 h figures: those ``day``
+    last read from the follower's store, or when it could not, the publisher's recent
+    trades (marked incomplete, with why)."""
     engine = app.host.engine
     publisher = app.publisher
     found: list[dict[str, Any]] = []
@@ -219,7 +204,11 @@ def markets(app: App) -> list[dict[str, Any]]:
                 }
                 for t in reversed(trades[-TRADES:])
             ]
-            view["stats_24h"] = _stats(trades, engine.last_ts_us)
+            stored = day.of(symbol) if day is not None else None
+            if stored is None:
+                stored = recent_stats(trades, instrument, time.time_ns() // 1000)
+                stored["note"] = (day.error if day is not None else "") or "store not read yet"
+            view["stats_24h"] = stored
             perp = engine.perps.markets.get(symbol)
             if perp is not None:  # 0 ticks: not set yet
                 view["perp"] = {

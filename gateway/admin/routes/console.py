@@ -7,13 +7,16 @@ audit log, filtered. Both are venue-staff reads.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Final
 
 from gateway.admin.audit import audit_path, read_tail
-from gateway.admin.console.views import account_view
+from gateway.admin.console.daystats import DAY_US, day_stats, recent_stats
+from gateway.admin.console.views import SESSION_STATS, account_view
 from gateway.admin.problems import Problem
 from gateway.admin.routes import STAFF, Call, Route, ascii_int
 from gateway.admin.schema import obj
+from gateway.follower.store import StoreUnavailable
 
 __all__ = ["ROUTES"]
 
@@ -47,6 +50,27 @@ async def search_accounts(call: Call) -> dict[str, Any]:
     return {"accounts": found}
 
 
+async def markets_24h(call: Call) -> dict[str, Any]:
+    """Every instrument's figures over the trailing 24 h, read from the follower's
+    store now; when it cannot be read, the publisher's recent trades, marked partial."""
+    engine = call.host.engine
+    instruments = {s: listing.instrument for s, listing in engine.listings.items()}
+    now_us = time.time_ns() // 1000
+    try:
+        found, _ = await day_stats(call.readstore, instruments, now_us)
+    except StoreUnavailable as exc:
+        gateway = call.request.app[SESSION_STATS].app  # the gateway the console reads
+        publisher = gateway.publisher if gateway is not None else None
+        found = {}
+        for symbol, instrument in instruments.items():
+            book = publisher.book(symbol) if publisher is not None else None
+            figures = recent_stats(book.trades if book is not None else (), instrument, now_us)
+            found[symbol] = {**figures, "note": str(exc)}
+        return {"markets": found}
+    empty = {"trades": 0, "source": "store", "complete": True, "since_us": now_us - DAY_US}
+    return {"markets": {s: found.get(s, empty) for s in instruments}}
+
+
 def _matches(record: dict[str, Any], actor: str, path: str, status: str) -> bool:
     if actor and record.get("actor") != actor:
         return False
@@ -78,6 +102,18 @@ ROUTES: Final = [
         description="Query: q=<text>, limit=1..500 (default 100).",
         response=obj(["accounts"], accounts=_LIST),
         cli="search-accounts",
+    ),
+    Route(
+        "GET", "/console/markets/24h", markets_24h, roles=STAFF,
+        summary="Each instrument's open, high, low, last, volumes and trades over 24 h",
+        description=(
+            "Read from the follower's store: every trade stored whose journal time is"
+            " within 24 h of now. When the store cannot be read, the figures of the"
+            " trades the market-data publisher still holds, with complete=false,"
+            " source=recent-trades and a note saying why."
+        ),
+        response=obj(["markets"], markets={"type": "object"}),
+        cli="markets-24h",
     ),
     Route(
         "GET", "/console/audit", audit_log, roles=STAFF,
