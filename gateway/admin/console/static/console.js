@@ -315,7 +315,15 @@ function renderMarkets(markets) {
   $("market-cancel-only").disabled = m.status === "cancel_only";
   $("market-resume").disabled = m.status === "open";
   const stats = m.stats_24h || { trades: 0 };
-  const figures = ["trades", "open", "high", "low", "last", "volume"].flatMap((k) => [el("dt", k), el("dd", stats[k] ?? "—")]);
+  const labels = [["trades", "trades"], ["open", "open"], ["high", "high"], ["low", "low"], ["last", "last"], ["volume", "volume (base)"], ["quote_volume", "volume (quote)"]];
+  const figures = labels.flatMap(([k, label]) => [el("dt", label), el("dd", stats[k] ?? "—")]);
+  // Where the figures come from: every stored trade, or (store unreadable) only the
+  // trades the gateway still holds in memory, which is not 24 h on a busy market.
+  const source = stats.complete
+    ? `every trade the follower stored${stats.stored_seq ? ` (to seq ${stats.stored_seq})` : ""}`
+    : `PARTIAL: recent trades only (${stats.note || "store unavailable"})`;
+  $("market-stats-source").textContent = source;
+  $("market-stats-source").className = stats.complete ? "hint" : "hint error";
   if (m.perp) figures.push(...["mark", "index"].flatMap((k) => [el("dt", k), el("dd", m.perp[k] ?? "—", "perp")]));
   $("market-stats").replaceChildren(...figures);
   const asks = (m.asks || []).slice().reverse().map(([p, q]) => row(["", p, q]));
@@ -450,9 +458,59 @@ function accountRow(a) {
   return tr;
 }
 
+// A tenant's limits in one line: per tier the order and daily withdrawal limits, the
+// withdrawal amounts above which a second approver is needed, and its admins' limits.
+function tenantLimits(t) {
+  const amounts = (map) => Object.entries(map || {}).map(([a, v]) => `${a} ${v}`).join(", ");
+  const parts = Object.entries(t.tiers || {}).map(([n, tier]) => {
+    const bits = [];
+    if (tier.max_order_notional !== "0") bits.push(`max order notional ${tier.max_order_notional}`);
+    if (Object.keys(tier.daily_withdraw_limit || {}).length) bits.push(`daily withdrawal ${amounts(tier.daily_withdraw_limit)}`);
+    return `tier ${n}: ${bits.join("; ") || "no limit"}`;
+  });
+  if (Object.keys(t.withdraw_approval_threshold || {}).length) parts.push(`second approver above ${amounts(t.withdraw_approval_threshold)}`);
+  if (Object.keys(t.admin_limits || {}).length) parts.push(`admin limits ${amounts(t.admin_limits)}`);
+  return parts.join(" · ") || "none";
+}
+
+function tenantRow(t) {
+  const actions = el("span", null, "actions");
+  const target = encodeURIComponent(t.tenant);
+  const act = (verb, body) => async (reason) => {
+    const answer = await api("POST", `/tenants/${target}/${verb}`, { ...body, reason });
+    loadTenants(); // the answer comes once the step is journaled: the row reads it
+    return answer;
+  };
+  if (t.status === "suspended") {
+    actions.append(actionButton("Resume", "POST /tenants/{tenant}/resume", false, () =>
+      confirmThen(`Resume tenant ${t.tenant} (${t.name}): its ${t.accounts} account(s) may trade again.`, act("resume", {}))));
+  } else {
+    actions.append(actionButton("Suspend", "POST /tenants/{tenant}/suspend", true, () =>
+      confirmThen(`Suspend tenant ${t.tenant} (${t.name}): its ${t.accounts} account(s) may only cancel orders.`, act("suspend", { cancel_orders: false }))));
+  }
+  const status = el("span", t.status === "suspended" ? "SUSPENDED" : t.status, t.status === "suspended" ? "error" : "");
+  const tr = row([t.tenant, t.name, status, t.accounts, tenantLimits(t), actions]);
+  tr.cells[3].classList.add("num");
+  tr.dataset.tenant = t.tenant;
+  return tr;
+}
+
+// Tenants whose id or name contains the search text (GET /tenants lists them all).
+async function loadTenants() {
+  const q = $("account-q").value.trim().toLowerCase();
+  try {
+    const { tenants } = await api("GET", "/tenants");
+    const shown = tenants.filter((t) => !q || t.tenant.toLowerCase().includes(q) || (t.name || "").toLowerCase().includes(q));
+    keepFocus($("tenants"), () => fill($("tenants").tBodies[0], shown.map(tenantRow), "no tenant matches"));
+  } catch (error) {
+    notice(`Tenants: ${error.message}`, true);
+  }
+}
+
 async function searchAccounts(event) {
   if (event) event.preventDefault();
   const q = $("account-q").value.trim();
+  loadTenants();
   try {
     const { accounts } = await api("GET", `/console/accounts?q=${encodeURIComponent(q)}&limit=200`);
     fill($("accounts").tBodies[0], accounts.map(accountRow), "no account matches");

@@ -21,6 +21,7 @@ from gateway.admin.problems import TYPE_PREFIX
 from gateway.app import App
 from gateway.config import load_config
 from tests.conftest import MakeGateway, submit_applied
+from tests.conftest import follow as follow_store
 from tests.fix.conftest import FixClient
 from tests.gateway.admin.alerts import SURVEILLANCE, follow, wash_trades
 from tests.gateway.admin.conftest import DEMO, AdminClient, MakeAdmin
@@ -80,6 +81,27 @@ async def test_a_fix_trade_appears_in_the_console(
     app: App, browser: Browser, fix_login: Connect
 ) -> None:
     await trade_shows_up(app, browser, fix_login)
+    # the 24 h figures: first the publisher's recent trades (no store yet), marked
+    # partial; once the follower stored the trade, the store's, by themselves
+    source = "return document.getElementById('market-stats-source').textContent"
+    assert (await browser.js(source)).startswith("PARTIAL: recent trades only")
+    assert app.admin is not None
+    app.admin.console.stored(await follow_store(app))
+    await browser.until(source + ".startsWith('every trade the follower stored')")
+    figures = await browser.js(
+        "return Object.fromEntries([...document.querySelectorAll('#market-stats dt')]"
+        ".map(dt => [dt.textContent, dt.nextElementSibling.textContent]))"
+    )
+    assert figures == {
+        "trades": "1",
+        "open": "43210",
+        "high": "43210",
+        "low": "43210",
+        "last": "43210",
+        "volume (base)": "0.3",
+        "volume (quote)": "12963",
+    }, figures
+    await browser.shot("markets-24h", docs="markets")
     await browser.click('nav [data-view="overview"]')
     await browser.until(
         "return document.getElementById('overview-cards').textContent.includes('Orders / s')"
@@ -203,6 +225,9 @@ async def test_a_read_only_operator_sees_no_action_and_a_forged_one_is_refused(
             )
         if view == "accounts":
             await browser.until("return document.querySelectorAll('#accounts tbody tr').length > 1")
+            await browser.until(
+                "return document.querySelector('#tenants tr[data-tenant=\"DEMO\"]')"
+            )
         assert await browser.js(shown) == [], view
         await browser.shot(
             f"read-only-{view}", docs="accounts-read-only" if view == "accounts" else ""
@@ -391,6 +416,39 @@ async def test_an_account_is_found_and_disabled_from_the_console(
         "return document.querySelector(arguments[0])?.textContent.includes('DISABLED')", account
     )
     assert not app.host.engine.accounts["ACC1"].enabled
+
+
+@both_browsers
+async def test_a_tenant_is_suspended_and_resumed_from_the_console(
+    app: App, browser: Browser
+) -> None:
+    await browser.login(DEMO["ops"], seed(app, "ops"))
+    await browser.keys("4")
+    tenant = '#tenants tr[data-tenant="DEMO"]'
+    await browser.until("return document.querySelector(arguments[0])", tenant)
+    cells = await browser.js(
+        "return [...document.querySelector(arguments[0]).cells].map(c => c.textContent)", tenant
+    )
+    members = len(app.host.engine.tenancy.members["DEMO"])
+    assert cells[:4] == ["DEMO", "Demo broker", "active", str(members)], cells
+    assert "daily withdrawal" in cells[4] and "BTC 1000000" in cells[4], cells
+    await browser.shot("tenants", docs="tenants")
+    await browser.click(tenant + " button")  # Suspend
+    await browser.confirm("broker under regulatory review")
+    await browser.until(
+        "return document.querySelector(arguments[0])?.textContent.includes('SUSPENDED')", tenant
+    )
+    assert app.host.engine.tenancy.tenants["DEMO"].status.name == "SUSPENDED"
+    assert await browser.js(f"return document.querySelector('{tenant} button').textContent") == (
+        "Resume"
+    )
+    await browser.shot("tenants-suspended")
+    await browser.click(tenant + " button")  # Resume
+    await browser.confirm("review closed")
+    await browser.until(
+        "return document.querySelector(arguments[0])?.cells[2].textContent === 'active'", tenant
+    )
+    assert app.host.engine.tenancy.tenants["DEMO"].status.name == "ACTIVE"
 
 
 @both_browsers
