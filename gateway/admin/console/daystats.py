@@ -37,6 +37,11 @@ DAY_US: Final = 86_400_000_000
 #: the cached figures are read again after this long even if nothing was stored (the
 #: window slides: old trades leave it)
 MAX_AGE_S: Final = 10.0
+#: reads start at least this long apart, and at least READ_SHARE_INVERSE times the last
+#: read's duration: a day of a busy market costs a long scan, which then takes at most
+#: a tenth of one reader
+MIN_GAP_S: Final = 1.0
+READ_SHARE_INVERSE: Final = 10
 
 _NEXT_FILL: Final = "SELECT seq, ts_us FROM fills WHERE seq >= ? ORDER BY seq LIMIT 1"
 _LAST_SEQ: Final = "SELECT MAX(seq) FROM fills"
@@ -135,29 +140,36 @@ def recent_stats(trades: Iterable[Any], instrument: Instrument, now_us: int) -> 
 
 class DayStats:
     """The console's cached 24 h figures: read off the event loop when the follower
-    stored more or the cache is older than MAX_AGE_S, never on a push's path."""
+    stored more or the cache is older than MAX_AGE_S (but never sooner than MIN_GAP_S,
+    nor than ten times the last read's duration after it), never on a push's path."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         #: the last read's figures by symbol, or why none (the store's error)
         self.figures: dict[str, dict[str, Any]] | None = None
         self.error = ""
-        self._read_at = 0.0
+        self._read_at = float("-inf")  # never read: due at once
         self._read_stored = -1
         self._low = 0
         self.reading = False
+        #: how long the last read took (the next one waits ten times that)
+        self.last_read_s = 0.0
 
     def due(self, stored: int) -> bool:
         """Whether a read is needed (the follower stored up to ``stored``)."""
         if self.reading:
             return False
-        return stored != self._read_stored or self._clock() - self._read_at >= MAX_AGE_S
+        age = self._clock() - self._read_at
+        if age < max(MIN_GAP_S, READ_SHARE_INVERSE * self.last_read_s):
+            return False
+        return stored != self._read_stored or age >= MAX_AGE_S
 
     async def read(self, store: ReadStore, instruments: dict[str, Instrument], stored: int) -> None:
         """Read the figures again (one read at a time); on failure keep why."""
         if self.reading:
             return
         self.reading = True
+        began = self._clock()
         try:
             now_us = time.time_ns() // 1000
             self.figures, self._low = await day_stats(store, instruments, now_us, self._low)
@@ -166,6 +178,7 @@ class DayStats:
             self.figures, self.error = None, str(exc)
         finally:
             self._read_at, self._read_stored = self._clock(), stored
+            self.last_read_s = self._read_at - began
             self.reading = False
 
     def of(self, symbol: str) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from engine.events import Trade
 from engine.model import OrdType, Side
 from gateway.admin.console.daystats import DAY_US, DayStats, day_stats, window_start
 from gateway.app import App
+from gateway.follower.store import StoreUnavailable
 from tests.conftest import catch_up, submit_applied
 from tests.gateway.admin.conftest import AdminClient, MakeAdmin
 
@@ -135,11 +136,34 @@ async def test_the_console_reads_its_figures_again_when_more_is_stored(
     await three_trades(app)
     stored = await catch_up(Path(app.config.journal.dir), store_url)
     assert not day.due(0)
-    assert day.due(stored)  # the follower stored more
+    assert not day.due(stored)  # the follower stored more, but the last read was just now
+    now[0] += 1.0
+    assert day.due(stored)
     await day.read(app.readstore, instruments(app), stored)
     assert day.error == ""
     assert {k: (day.of("BTC-USD") or {})[k] for k in ALL_THREE} == ALL_THREE
     assert day.of("ETH-USD") == {"trades": 0, "source": "store", "complete": True}
+    now[0] += 5.0
     assert not day.due(stored)
-    now[0] += 10.0  # the window slides: read again even though nothing was stored
+    now[0] += 5.0  # the window slides: read again even though nothing was stored
     assert day.due(stored)
+
+
+async def test_a_long_read_spaces_the_next_ones(make_admin: MakeAdmin) -> None:
+    admin = await make_admin()
+    now = [100.0]
+    day = DayStats(clock=lambda: now[0])
+
+    class SlowStore:
+        """A store whose every query takes 0.5 s of the clock, then fails."""
+
+        async def position(self) -> tuple[int, int]:
+            now[0] += 0.5
+            raise StoreUnavailable("down")
+
+    await day.read(SlowStore(), instruments(admin.app), 1)  # type: ignore[arg-type]
+    assert day.last_read_s == 0.5
+    now[0] += 4.9
+    assert not day.due(2)  # ten times the last read: 5 s
+    now[0] += 0.1
+    assert day.due(2)
