@@ -10,7 +10,6 @@ command handlers this module's record table gathers; they are re-exported here.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import IntEnum
@@ -166,21 +165,39 @@ _ENUM_FIELDS: Final[dict[type[Any], dict[str, type[IntEnum]]]] = {
 }
 
 
-def _enum_positions(cls: type[Any]) -> tuple[tuple[int, type[IntEnum]], ...]:
+def _enum_members(cls: type[Any]) -> tuple[tuple[int, dict[Any, Any]], ...]:
+    """(field position, {recorded value: member}) of each enum field of cls."""
     enums = _ENUM_FIELDS.get(cls, {})
-    return tuple((k, enums[f.name]) for k, f in enumerate(fields(cls)) if f.name in enums)
+    return tuple(
+        (k, {member.value: member for member in enums[f.name]})
+        for k, f in enumerate(fields(cls))
+        if f.name in enums
+    )
 
 
-_ENUM_POSITIONS: Final = {cls: _enum_positions(cls) for cls in COMMAND_TYPES.values()}
+#: type code -> (command class, its enum fields): one dict lookup decodes a record's
+#: type, and each enum value is one dict lookup (calling the enum class runs
+#: EnumType.__call__ in Python, about a third of the follower's decoding)
+_DECODERS: Final[dict[int, tuple[type[Any], tuple[tuple[int, dict[Any, Any]], ...]]]] = {
+    code: (cls, _enum_members(cls)) for code, cls in COMMAND_TYPES.items()
+}
 
 
 def command_from_record(record: list[Any]) -> Command:
-    cls = COMMAND_TYPES[record[0]]
+    cls, enums = _DECODERS[record[0]]
     values = record[1:]
-    for k, enum in _ENUM_POSITIONS[cls]:
-        if k < len(values) and values[k] is not None:
-            # no such member: replayed as recorded, for the engine to reject
-            with contextlib.suppress(ValueError):
-                values[k] = enum(values[k])
+    if enums:
+        n = len(values)
+        for k, members in enums:
+            if k < n:
+                value = values[k]
+                if value is not None:
+                    # no such member (or unhashable): replayed as recorded, for the
+                    # engine to reject, as calling the enum class did; try/except, not
+                    # suppress(): compiled, it costs nothing unless it raises
+                    try:  # noqa: SIM105
+                        values[k] = members[value]
+                    except (KeyError, TypeError):
+                        pass
     command: Command = cls(*values)
     return command
