@@ -28,7 +28,8 @@ from setuptools.command.build_ext import build_ext
 #: Compiled with mypyc in one group: the engine's hot path and what it calls, and the
 #: gateway's per-order path (FIX codec/validation/session/store/translation/application,
 #: the order tracker, the market-data publisher, the metrics they update, the policies
-#: the edges share, the WS router).
+#: the edges share, the WS router), and the journal follower's per-record path (tailing,
+#: replay, row and ledger building), which must keep up with the gateway's peak.
 #: `make native` builds these in place too: this is the one list.
 MYPYC_MODULES = [
     *(f"engine/{name}.py" for name in (
@@ -40,6 +41,7 @@ MYPYC_MODULES = [
     *(f"gateway/{name}.py" for name in (
         "host", "orders", "marketdata", "metrics", "edges", "ws/router", "fix/codec",
         "fix/dictionary", "fix/session", "fix/store", "fix/translate", "fix/application",
+        "follower/tail", "follower/rows", "follower/replay",
     )),
 ]  # fmt: skip
 #: Hand-written C (each .c says why): the FIX framer's common case, the ExecutionReport body,

@@ -2,7 +2,8 @@
 
 `make native` compiles the FIX hot path (codec, dictionary, session, store,
 translate, application), the order tracker, the market-data publisher, the metrics
-they update and the WS edge's host listener (ws/router) with mypyc, like the engine;
+they update, the WS edge's host listener (ws/router) and the journal follower's
+replay path (follower/tail, rows, replay) with mypyc, like the engine;
 their shared mypyc runtime lives in engine/, so the engine package is imported first.
 A compiled module older than its source refuses to import.
 """
@@ -18,6 +19,8 @@ __all__ = ["NATIVE"]
 _HERE = Path(__file__).parent
 
 NATIVE: tuple[str, ...] = native_modules(_HERE) + tuple(
-    f"{package}.{name}" for package in ("fix", "ws") for name in native_modules(_HERE / package)
+    f"{package}.{name}"
+    for package in ("fix", "ws", "follower")
+    for name in native_modules(_HERE / package)
 )
 """Gateway modules running as mypyc-compiled extensions (empty = pure Python)."""

@@ -37,12 +37,22 @@ class JournalGap(Exception):
     """The records the store needs next are no longer (or not yet) in the journal."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class Record:
+    """One journal record. Its __init__ is written by hand (mypyc compiles it; a
+    dataclass's generated one stays interpreted) and it is not frozen (a frozen one
+    sets each field through object.__setattr__): one is built per record read."""
+
     seq: int
     ts_us: int
     command: Command
     crc: int  # the record's CRC-32: identifies it on resume
+
+    def __init__(self, seq: int, ts_us: int, command: Command, crc: int) -> None:
+        self.seq = seq
+        self.ts_us = ts_us
+        self.command = command
+        self.crc = crc
 
 
 def segments(directory: Path) -> list[tuple[int, Path]]:

@@ -19,6 +19,7 @@ import gateway
 from engine import commands, events
 from engine.model import OrdType, Side, Stp, TimeInForce
 from gateway.fix.translate import OrderState
+from gateway.follower.tail import Record
 
 native_only = pytest.mark.skipif(not engine.NATIVE, reason="pure-Python build")
 
@@ -104,3 +105,19 @@ def test_the_c_modules_and_the_per_order_listeners_are_built() -> None:
     # metrics: every command observes a histogram and bumps counters (interpreted,
     # ~0.5 us per order); mypyc could not compile Counter.inc(amount=1, **labels)
     assert {"fix._cframe", "fix._crender", "metrics", "edges", "ws.router"} <= set(gateway.NATIVE)
+
+
+def test_a_follower_record_is_built_by_its_hand_written_constructor() -> None:
+    """The follower builds one per journal record read: positionally, every field."""
+    command = commands.Tick()
+    record = Record(7, 1_000, command, 123)
+    assert (record.seq, record.ts_us, record.command, record.crc) == (7, 1_000, command, 123)
+    assert [f.name for f in dataclasses.fields(Record)] == ["seq", "ts_us", "command", "crc"]
+
+
+@native_only
+def test_the_follower_replay_path_is_compiled() -> None:
+    """The follower must keep up with the gateway's peak: its per-record path (tail,
+    replay, rows and ledger) runs compiled, Record's constructor included."""
+    assert {"follower.tail", "follower.rows", "follower.replay"} <= set(gateway.NATIVE)
+    assert not isinstance(Record.__init__, types.FunctionType)
