@@ -12,7 +12,9 @@ than every ``MIN_GAP_S`` per client: a burst of fills costs one push.
 With each push go the changes the on-demand views need (each a ``Changes`` log the
 stream reads from its own position): ``audit`` events carry the new audit records,
 ``accounts`` the accounts a committed batch touched (their rows as the accounts view
-shows them), and ``alerts``, for the roles that may read the alert queue only, the
+shows them), ``tenants`` the tenants it touched (their rows as GET /tenants lists
+them: created, renamed, suspended, resumed, a limit or tier set, an account opened
+under one), and ``alerts``, for the roles that may read the alert queue only, the
 queue entries that were raised or moved since, read from the follower's store when
 the follower reports that it stored past them (``stored``). Each says ``complete``:
 false when the stream fell behind what is kept, and the page then reloads that view.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -35,6 +38,7 @@ from aiohttp import web
 from engine.events import (
     AdminApplied,
     BalanceChanged,
+    Event,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -55,7 +59,7 @@ if TYPE_CHECKING:
     from gateway.admin.server import AdminServer
     from gateway.app import App
 
-__all__ = ["HEARTBEAT_S", "MIN_GAP_S", "STATIC", "STREAM_PATH", "ConsoleFeed"]
+__all__ = ["HEARTBEAT_S", "MIN_GAP_S", "STATIC", "STREAM_PATH", "ConsoleFeed", "tenants_touched"]
 
 STATIC: Final = Path(__file__).parent / "static"
 STREAM_PATH: Final = "/console/stream"
@@ -67,6 +71,12 @@ _KEPT: Final = 2000
 _MOST_ACCOUNTS: Final = 200
 _ALERT_PAGE: Final = 500
 _ORDER_EVENTS: Final = (OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced, BalanceChanged)
+#: venue events whose subject is a tenant (engine/venue/tenancy_commands.py), and
+#: those whose subject is an account of the tenant named in their data
+_TENANT_KINDS: Final = ("tenant.", "tier.", "market.state")
+_MEMBER_KINDS: Final = frozenset(
+    {"account.opened", "account.assigned", "subaccount.created", "account.status"}
+)
 log = structlog.get_logger("gateway.admin.console")
 _TYPES: Final = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 #: the shipped assets, the only names served
@@ -98,6 +108,7 @@ class ConsoleFeed:
         self._closing = asyncio.Event()
         self.audit: Changes[dict[str, Any]] = Changes(_KEPT)
         self.accounts: Changes[str] = Changes(_KEPT)
+        self.tenants: Changes[str] = Changes(_KEPT)
         self.alerts: Changes[dict[str, Any]] = Changes(_KEPT)
         #: the roles of the alert queue's route: only they get alert pushes
         self.analysts = next(
@@ -136,7 +147,7 @@ class ConsoleFeed:
         self.version += 1
         if not self._waiting:
             return
-        funds = False
+        funds = venue = False
         touched: dict[str, None] = {}
         accounts = self.server.host.engine.accounts
         for event in batch.events:
@@ -147,6 +158,7 @@ class ConsoleFeed:
             elif isinstance(event, AdminApplied):  # account commands name the account first
                 touched[event.detail.partition(" ")[0]] = None
             elif isinstance(event, VenueEvent):
+                venue = True
                 funds = funds or event.kind.startswith(_FUNDS_KINDS)
                 if event.kind == "alert.reviewed":
                     self._reviewed[event.subject] = event.seq
@@ -157,6 +169,10 @@ class ConsoleFeed:
         for account in touched:
             if account in accounts:
                 self.accounts.add(account)
+        if venue:  # only the operator side's events change a tenant's row
+            tenancy = self.server.host.engine.tenancy
+            for tenant in tenants_touched(batch.events, tenancy.tenants):
+                self.tenants.add(tenant)
         self._wake()
 
     def audited(self, record: dict[str, Any]) -> None:
@@ -239,6 +255,7 @@ class ConsoleFeed:
         seen = {
             "audit": self.audit.last,
             "accounts": self.accounts.last,
+            "tenants": self.tenants.last,
             "alerts": self.alerts.last,
         }
         try:
@@ -280,6 +297,13 @@ class ConsoleFeed:
             engine = self.server.host.engine
             rows = [views.account_view(engine, a) for a in unique if a in engine.accounts]
             out.append(_event("accounts", {"accounts": rows, "complete": complete}))
+        changed, complete = self.tenants.since(seen["tenants"])
+        seen["tenants"] = self.tenants.last
+        tenants = list(dict.fromkeys(changed))
+        if tenants or not complete:
+            engine = self.server.host.engine
+            rows = [views.tenant_row(engine, t) for t in tenants if t in engine.tenancy.tenants]
+            out.append(_event("tenants", {"tenants": rows, "complete": complete}))
         if analyst:
             entries, complete = self.alerts.since(seen["alerts"])
             seen["alerts"] = self.alerts.last
@@ -369,6 +393,21 @@ class ConsoleFeed:
         if cached is None or cached[0] != self._funds_version:
             cached = self._funds = (self._funds_version, views.funds(app))
         return cached[1]
+
+
+def tenants_touched(events: Iterable[Event], tenants: Collection[str]) -> list[str]:
+    """The tenants whose row (status, account count, limits) these committed events may
+    have changed, each once, in order: a tenant's own steps name it as their subject,
+    an account's opening or status names the account's tenant in its data."""
+    touched: dict[str, None] = {}
+    for event in events:
+        if not isinstance(event, VenueEvent):
+            continue
+        if event.kind.startswith(_TENANT_KINDS):
+            touched[event.subject] = None
+        elif event.kind in _MEMBER_KINDS:
+            touched[str(event.data.get("tenant", ""))] = None
+    return [tenant for tenant in touched if tenant in tenants]
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:

@@ -18,6 +18,7 @@ from engine.model import units_to_decimal
 from engine.venue.credentials import fix_session_key
 from gateway.admin.console.daystats import DayStats, recent_stats
 from gateway.admin.routes.funds import deposit_view, withdrawal_view
+from gateway.admin.routes.tenancy import tenant_view
 from gateway.marketdata import levels_as_strings
 from gateway.metrics import (
     ACK_LATENCY,
@@ -411,3 +412,10 @@ def account_view(engine: Engine, account_id: str) -> dict[str, Any]:
             for asset, b in account.balances.items()
         },
     }
+
+
+def tenant_row(engine: Engine, tenant_id: str) -> dict[str, Any]:
+    """One tenant as the tenants view shows it: GET /tenants's row, so a push and a
+    read of the list draw the same thing."""
+    tenancy = engine.tenancy
+    return tenant_view(tenancy.tenants[tenant_id], len(tenancy.members.get(tenant_id, ())))

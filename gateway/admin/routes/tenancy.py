@@ -49,7 +49,7 @@ from gateway.admin.schema import DECIMAL, ID, TEXT
 from gateway.admin.schema import obj as _obj
 from gateway.admin.schema import units as _units
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "tenant_view"]
 
 _ID: Final = ID
 _TEXT: Final = TEXT
@@ -72,7 +72,8 @@ _OF_ACCOUNT: Final = tenant_of_account_in_path("account")
 # ---------------------------------------------------------------- views
 
 
-def _tenant_view(tenant: Tenant, accounts: int) -> dict[str, Any]:
+def tenant_view(tenant: Tenant, accounts: int) -> dict[str, Any]:
+    """A tenant as GET /tenants lists it (the console's live pushes send the same row)."""
     return {
         "tenant": tenant.tenant_id,
         "name": tenant.name,
@@ -140,7 +141,7 @@ async def list_tenants(call: Call) -> dict[str, Any]:
     tenancy = call.host.engine.tenancy
     return {
         "tenants": [
-            _tenant_view(t, len(tenancy.members.get(tid, ()))) for tid, t in tenancy.tenants.items()
+            tenant_view(t, len(tenancy.members.get(tid, ()))) for tid, t in tenancy.tenants.items()
         ]
     }
 
@@ -148,7 +149,7 @@ async def list_tenants(call: Call) -> dict[str, Any]:
 async def get_tenant(call: Call) -> dict[str, Any]:
     tenant = _tenant_of(call)
     members = call.host.engine.tenancy.members.get(tenant.tenant_id, ())
-    return _tenant_view(tenant, len(members))
+    return tenant_view(tenant, len(members))
 
 
 async def create_tenant(call: Call) -> Outcome:

@@ -1,6 +1,6 @@
 """The console's page and live stream over real HTTP: assets served with a strict
 policy, the stream signed like any admin read, pushed on change, ended when the
-operator is disabled."""
+operator is disabled; and which committed events change a tenant's row."""
 
 from __future__ import annotations
 
@@ -10,16 +10,37 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+import pytest
 
+from engine.commands import AdjustBalance, Command, OpenAccount
 from engine.venue.operators import SetOperatorEnabled
+from engine.venue.tenancy import AccountStatus, KycStatus
+from engine.venue.tenancy_commands import (
+    AssignAccount,
+    CreateSubAccount,
+    CreateTenant,
+    OpenTenantAccount,
+    ResumeTenant,
+    SetAccountStatus,
+    SetKyc,
+    SetTenantAdminLimit,
+    SetTenantThreshold,
+    SetTier,
+    SetTierWithdrawLimit,
+    SuspendTenant,
+    UpdateTenant,
+)
+from gateway.admin.console.feed import tenants_touched
 from gateway.admin.problems import TYPE_PREFIX
 from tests.conftest import submit_applied
+from tests.engine.helpers import USD
+from tests.engine.venue.tenancy_setup import tenant_venue
 from tests.gateway.admin.alerts import SURVEILLANCE, follow, wash_trades
 from tests.gateway.admin.conftest import DEMO, AdminClient, MakeAdmin
 
 STREAM = "/admin/v1/console/stream"
 #: the events of an open stream
-_PUSHED = frozenset({"state", "audit", "accounts", "alerts"})
+_PUSHED = frozenset({"state", "audit", "accounts", "tenants", "alerts"})
 PATIENCE_S = 10.0
 
 
@@ -194,3 +215,53 @@ async def test_audit_records_are_pushed_as_they_are_written(admin: AdminClient) 
         )
         (record,) = [r for r in pushed["records"] if r.get("reason") == "thin book"]
         assert (record["actor"], record["status"]) == (DEMO["ops"], 200)
+
+
+@pytest.mark.parametrize(
+    ("command", "touched"),
+    [
+        (CreateTenant("T2", "Two", "T2-REV"), ["T2"]),
+        (UpdateTenant("T1", "Renamed"), ["T1"]),
+        (SuspendTenant("T1", reason="review"), ["T1"]),
+        (SetTenantAdminLimit("T1", "max_order_notional", 5 * USD), ["T1"]),
+        (SetTenantThreshold("T1", "BTC", 100), ["T1"]),
+        (SetTier("T1", 2, trade=True), ["T1"]),
+        (SetTierWithdrawLimit("T1", 1, "BTC", 100), ["T1"]),
+        (OpenTenantAccount("B", "T1"), ["T1"]),  # the account count
+        (CreateSubAccount("A.2", "A"), ["T1"]),
+        (SetAccountStatus("A.1", AccountStatus.DISABLED, "review"), ["T1"]),
+        # not a tenant's row: an account's KYC and balance, a refused step
+        (SetKyc("A", KycStatus.VERIFIED, 2, actor="op", reason="tier 2"), []),
+        (AdjustBalance("A", "USD", USD), []),
+        (SuspendTenant("NOPE"), []),
+        (ResumeTenant("T1"), []),  # refused: T1 is active
+    ],
+)
+def test_the_tenants_whose_row_a_step_changed(command: Command, touched: list[str]) -> None:
+    engine = tenant_venue()
+    events = engine.submit(command)
+    assert tenants_touched(events, engine.tenancy.tenants) == touched
+
+
+def test_an_account_assigned_to_a_tenant_counts_for_it() -> None:
+    engine = tenant_venue()
+    engine.submit(CreateTenant("T2", "Two", "T2-REV"))
+    engine.submit(OpenAccount("LONE"))  # an account outside any tenant
+    events = engine.submit(AssignAccount("LONE", "T2"))
+    assert tenants_touched(events, engine.tenancy.tenants) == ["T2"]
+
+
+async def test_a_tenant_changed_by_any_operator_is_pushed_with_its_row(
+    admin: AdminClient,
+) -> None:
+    async with stream(admin, "read-only") as response:
+        events = Events(response)
+        await events.state_where(lambda s: True)
+        body = {"reason": "broker under review", "cancel_orders": False}
+        reply = await admin.call("POST", "/admin/v1/tenants/DEMO/suspend", body, role="ops")
+        assert reply.status == 200, reply
+        pushed = await events.event_where("tenants", lambda d: d["tenants"])
+        (row,) = pushed["tenants"]
+        listed = await admin.call("GET", "/admin/v1/tenants", role="read-only")
+        assert row == next(t for t in listed.body["tenants"] if t["tenant"] == "DEMO")
+        assert (row["status"], pushed["complete"]) == ("suspended", True)
