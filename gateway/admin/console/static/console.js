@@ -9,7 +9,7 @@ const enc = new TextEncoder();
 
 const state = {
   operator: "", role: "", key: null, doc: null, live: null, market: "",
-  stream: null, streamTimer: 0, view: "overview",
+  stream: null, streamTimer: 0, view: "overview", tenantsQuery: "",
 };
 
 const $ = (id) => document.getElementById(id);
@@ -495,12 +495,16 @@ function tenantRow(t) {
   return tr;
 }
 
+// Whether a tenant passes the view's search (its id or name contains the text).
+const tenantMatches = (t, q) => !q || t.tenant.toLowerCase().includes(q) || (t.name || "").toLowerCase().includes(q);
+
 // Tenants whose id or name contains the search text (GET /tenants lists them all).
 async function loadTenants() {
   const q = $("account-q").value.trim().toLowerCase();
+  state.tenantsQuery = q; // what the pushed rows are matched against
   try {
     const { tenants } = await api("GET", "/tenants");
-    const shown = tenants.filter((t) => !q || t.tenant.toLowerCase().includes(q) || (t.name || "").toLowerCase().includes(q));
+    const shown = tenants.filter((t) => tenantMatches(t, q));
     keepFocus($("tenants"), () => fill($("tenants").tBodies[0], shown.map(tenantRow), "no tenant matches"));
   } catch (error) {
     notice(`Tenants: ${error.message}`, true);
@@ -638,6 +642,20 @@ const pushed = {
       for (const a of accounts) {
         const shown = table.querySelector(`tr[data-account="${CSS.escape(a.account)}"]`);
         if (shown) shown.replaceWith(accountRow(a));
+      }
+    });
+  },
+  tenants({ tenants, complete }) {
+    if (state.view !== "accounts") return;
+    if (!complete) { loadTenants(); return; }
+    const body = $("tenants").tBodies[0];
+    keepFocus($("tenants"), () => {
+      for (const t of tenants) {
+        const shown = body.querySelector(`tr[data-tenant="${CSS.escape(t.tenant)}"]`);
+        const wanted = tenantMatches(t, state.tenantsQuery);
+        if (shown && wanted) shown.replaceWith(tenantRow(t));
+        else if (shown) shown.remove();
+        else if (wanted) { body.querySelector("tr.empty")?.remove(); body.append(tenantRow(t)); }
       }
     });
   },

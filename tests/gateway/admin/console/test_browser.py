@@ -452,6 +452,43 @@ async def test_a_tenant_is_suspended_and_resumed_from_the_console(
 
 
 @both_browsers
+async def test_tenant_changes_by_another_operator_show_on_the_open_page(
+    app: App, browser: Browser
+) -> None:
+    await browser.login(DEMO["read-only"], seed(app, "read-only"))
+    await browser.keys("4")
+    tenant = '#tenants tr[data-tenant="DEMO"]'
+    await browser.until(
+        "return document.querySelector(arguments[0])?.cells[2].textContent === 'active'", tenant
+    )
+    await browser.js("window.notReloaded = true")  # a reload would clear it
+    async with aiohttp.ClientSession() as http:
+        client = AdminClient(app, http)
+        body = {"reason": "broker under regulatory review", "cancel_orders": False}
+        reply = await client.call("POST", "/admin/v1/tenants/DEMO/suspend", body, role="ops")
+        assert reply.status == 200, reply
+        await browser.until(
+            "return document.querySelector(arguments[0])?.textContent.includes('SUSPENDED')",
+            tenant,
+        )
+        # a new tenant (the search is empty, so it passes) and its first account
+        body = {"tenant": "NEWCO", "name": "New broker", "revenue_account": "NEWCO-REV"}
+        assert (await client.call("POST", "/admin/v1/tenants", body)).status == 200
+        added = '#tenants tr[data-tenant="NEWCO"]'
+        await browser.until(
+            "return document.querySelector(arguments[0])?.cells[3].textContent === '1'", added
+        )
+        body = {"account": "NEWCO-1", "label": "first"}
+        reply = await client.call("POST", "/admin/v1/tenants/NEWCO/accounts", body)
+        assert reply.status == 200, reply
+        await browser.until(
+            "return document.querySelector(arguments[0])?.cells[3].textContent === '2'", added
+        )
+    assert await browser.js("return window.notReloaded === true")
+    await browser.shot("tenants-pushed")
+
+
+@both_browsers
 async def test_an_admin_action_appears_in_the_open_audit_view(app: App, browser: Browser) -> None:
     await browser.login(DEMO["ops"], seed(app, "ops"))
     await browser.keys("7")
