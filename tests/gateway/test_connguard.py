@@ -7,6 +7,7 @@ import asyncio
 import shutil
 import socket
 import subprocess
+from collections.abc import Sized
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,20 @@ async def test_total_cap(make_gateway: MakeGateway, edge: str) -> None:
         w.close()
 
 
+async def _three_refused_build_nothing(app: App, edge: str, built: Sized) -> None:
+    """One connection is admitted (one object built); three more from the same source,
+    over its cap of one, are closed by the gateway and build nothing."""
+    held = await open_from(app, edge)
+    await until(lambda: guard(app, edge).by_source.get("127.0.0.1") == 1, "one admitted")
+    assert len(built) == 1
+    for _ in range(3):
+        reader, writer = await open_from(app, edge)
+        assert await closed_by_gateway(reader)
+        writer.close()
+    assert len(built) == 1
+    held[1].close()
+
+
 @pytest.mark.parametrize("edge", ["http", "admin"])
 async def test_a_refused_http_connection_builds_no_request_handler(
     make_gateway: MakeGateway, edge: str, monkeypatch: pytest.MonkeyPatch
@@ -102,15 +117,7 @@ async def test_a_refused_http_connection_builds_no_request_handler(
         return real(self)
 
     monkeypatch.setattr(web.Server, "__call__", counting)
-    held = await open_from(app, edge)
-    await until(lambda: guard(app, edge).by_source.get("127.0.0.1") == 1, "one admitted")
-    assert len(built) == 1
-    for _ in range(3):
-        reader, writer = await open_from(app, edge)
-        assert await closed_by_gateway(reader)
-        writer.close()
-    assert len(built) == 1
-    held[1].close()
+    await _three_refused_build_nothing(app, edge, built)
 
 
 @pytest.mark.parametrize("edge", ["fix", "ws"])
@@ -130,15 +137,7 @@ async def test_a_refused_connection_builds_no_protocol(
         real(self, *args, **kwargs)
 
     monkeypatch.setattr(cls, "__init__", counting)
-    held = await open_from(app, edge)
-    await until(lambda: guard(app, edge).by_source.get("127.0.0.1") == 1, "one admitted")
-    assert len(built) == 1
-    for _ in range(3):
-        reader, writer = await open_from(app, edge)
-        assert await closed_by_gateway(reader)
-        writer.close()
-    assert len(built) == 1
-    held[1].close()
+    await _three_refused_build_nothing(app, edge, built)
     await until(lambda: guard(app, edge).total == 0, "released")
 
 
