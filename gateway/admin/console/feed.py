@@ -19,6 +19,11 @@ queue entries that were raised or moved since, read from the follower's store wh
 the follower reports that it stored past them (``stored``). Each says ``complete``:
 false when the stream fell behind what is kept, and the page then reloads that view.
 
+A tenant-admin's stream is its tenant's console (views.scoped): its own accounts,
+tenant row, sessions and funds, the venue's market data, no venue internals, and no
+audit or alert events (neither is kept by tenant; the admin API gives a tenant-admin
+neither the audit log nor the alert queue).
+
 The stream ends when the operator is disabled, and when the gateway stops.
 """
 
@@ -50,7 +55,7 @@ from gateway.admin.console import views
 from gateway.admin.console.changes import Changes
 from gateway.admin.console.daystats import DayStats
 from gateway.admin.problems import Problem
-from gateway.admin.routes import STAFF
+from gateway.admin.routes import STAFF, TENANT_ADMIN
 from gateway.follower.store import StoreUnavailable
 from gateway.follower.surveillance.store import SUMMARY_COLUMNS, AlertFilter, list_alerts
 from gateway.host import EventBatch
@@ -69,6 +74,8 @@ _FUNDS_KINDS: Final = ("withdrawal.", "deposit.")
 #: changes kept for streams that fell behind, and most sent in one push
 _KEPT: Final = 2000
 _MOST_ACCOUNTS: Final = 200
+#: who may open the stream: venue staff, and a tenant-admin, who gets its tenant's view
+_VIEWERS: Final = STAFF | {TENANT_ADMIN}
 _ALERT_PAGE: Final = 500
 _ORDER_EVENTS: Final = (OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced, BalanceChanged)
 #: venue events whose subject is a tenant (engine/venue/tenancy_commands.py), and
@@ -98,7 +105,9 @@ class ConsoleFeed:
         self.app: App | None = None
         self.version = 0
         self._waiting: set[asyncio.Event] = set()
-        self._built: tuple[int, float, bytes] | None = None
+        self._built: tuple[int, float, bytes, dict[str, Any]] | None = None
+        #: the tenant-scoped states, built from the same snapshot: tenant -> built
+        self._scoped: dict[str, tuple[int, float, bytes]] = {}
         self._sampler: views.Sampler | None = None
         #: the sessions view and its rate samples (GET /sessions reads it too)
         self.sessions = views.SessionStats()
@@ -233,9 +242,13 @@ class ConsoleFeed:
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         try:
-            operator = await self.server.authorize(request, STAFF)
+            operator = await self.server.authorize(request, _VIEWERS)
         except Problem as refused:
             return refused.response(request.path)
+        # a tenant-admin's stream carries its own tenant's data only (views.scoped)
+        tenant = operator.tenant if operator.role == TENANT_ADMIN else None
+        if tenant == "":  # a tenant-admin of no tenant may see no tenant's data
+            return Problem("tenant-forbidden", "no tenant").response(request.path)
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -249,7 +262,8 @@ class ConsoleFeed:
             self._funds = None  # funds events are not watched while nobody looks
         self._waiting.add(wake)
         operators = self.server.host.engine.operators
-        analyst = operator.role in self.analysts
+        # the alert queue is not scoped by tenant: never pushed to a tenant's stream
+        analyst = operator.role in self.analysts and tenant is None
         if analyst and self._alerts_after is None:
             await self._alerts_start()
         seen = {
@@ -266,11 +280,11 @@ class ConsoleFeed:
                     await response.write(b'event: bye\ndata: {"reason":"operator-disabled"}\n\n')
                     break
                 wake.clear()
-                await response.write(b"event: state\ndata: " + self.state() + b"\n\n")
+                await response.write(b"event: state\ndata: " + self.state(tenant) + b"\n\n")
                 self._day_stats_due()
                 if analyst:
                     await self._alerts_refresh()
-                for event in self._changes(seen, analyst):
+                for event in self._changes(seen, analyst, tenant):
                     await response.write(event)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), HEARTBEAT_S)
@@ -281,27 +295,32 @@ class ConsoleFeed:
             self._waiting.discard(wake)
         return response
 
-    def _changes(self, seen: dict[str, int], analyst: bool) -> list[bytes]:
-        """The change events one stream has not had yet (and moves its positions)."""
+    def _changes(self, seen: dict[str, int], analyst: bool, tenant: str | None) -> list[bytes]:
+        """The change events one stream has not had yet (and moves its positions); for
+        a tenant's stream (``tenant``) its own accounts and tenant row only, and no
+        audit records (the admin audit log is not scoped by tenant)."""
         out: list[bytes] = []
+        engine = self.server.host.engine
         records, complete = self.audit.since(seen["audit"])
         seen["audit"] = self.audit.last
-        if records or not complete:
+        if tenant is None and (records or not complete):
             out.append(_event("audit", {"records": records, "complete": complete}))
         touched, complete = self.accounts.since(seen["accounts"])
         seen["accounts"] = self.accounts.last
         unique = list(dict.fromkeys(touched))
+        if tenant is not None:
+            unique = [
+                a for a in unique if a in engine.accounts and engine.accounts[a].tenant == tenant
+            ]
         if len(unique) > _MOST_ACCOUNTS:
             unique, complete = [], False
         if unique or not complete:
-            engine = self.server.host.engine
             rows = [views.account_view(engine, a) for a in unique if a in engine.accounts]
             out.append(_event("accounts", {"accounts": rows, "complete": complete}))
         changed, complete = self.tenants.since(seen["tenants"])
         seen["tenants"] = self.tenants.last
-        tenants = list(dict.fromkeys(changed))
+        tenants = [t for t in dict.fromkeys(changed) if tenant is None or t == tenant]
         if tenants or not complete:
-            engine = self.server.host.engine
             rows = [views.tenant_row(engine, t) for t in tenants if t in engine.tenancy.tenants]
             out.append(_event("tenants", {"tenants": rows, "complete": complete}))
         if analyst:
@@ -365,15 +384,23 @@ class ConsoleFeed:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def state(self) -> bytes:
-        """The current state as JSON: built once per change (or gap) for every client."""
+    def state(self, tenant: str | None = None) -> bytes:
+        """The current state as JSON: built once per change (or gap) for every client,
+        and once more per tenant whose tenant-admin watches (its scoped copy)."""
         now = time.monotonic()
         built = self._built
-        if built is not None and built[0] == self.version and now - built[1] < MIN_GAP_S:
+        if built is None or built[0] != self.version or now - built[1] >= MIN_GAP_S:
+            snapshot = self.snapshot()
+            built = self._built = (self.version, now, orjson.dumps(snapshot), snapshot)
+            self._scoped.clear()
+        if tenant is None:
             return built[2]
-        body = orjson.dumps(self.snapshot())
-        self._built = (self.version, now, body)
-        return body
+        scoped = self._scoped.get(tenant)
+        if scoped is None:
+            engine = self.server.host.engine
+            body = orjson.dumps(views.scoped(built[3], engine, tenant))
+            scoped = self._scoped[tenant] = (built[0], built[1], body)
+        return scoped[2]
 
     def snapshot(self) -> dict[str, Any]:
         app = self.app

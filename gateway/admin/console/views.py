@@ -419,3 +419,46 @@ def tenant_row(engine: Engine, tenant_id: str) -> dict[str, Any]:
     read of the list draw the same thing."""
     tenancy = engine.tenancy
     return tenant_view(tenancy.tenants[tenant_id], len(tenancy.members.get(tenant_id, ())))
+
+
+#: the overview's figures a tenant-admin sees: whether the venue trades, not how its
+#: machinery runs (the admin API gives a tenant-admin no venue health or metrics read)
+_TENANT_OVERVIEW: Final = ("ready", "halted")
+
+
+def scoped(snapshot: dict[str, Any], engine: Engine, tenant: str) -> dict[str, Any]:
+    """The console state as a tenant-admin of ``tenant`` may see it: the venue's market
+    data as it is, and of everything else only its own tenant's rows (sessions whose
+    accounts are all its own, funds of its own accounts) and its own totals. Built by
+    keeping, never by removing, so a field added to a view later is not leaked."""
+
+    def ours(account: str) -> bool:
+        found = engine.accounts.get(account)
+        return found is not None and found.tenant == tenant
+
+    out: dict[str, Any] = {"seq": snapshot.get("seq"), "tenant": tenant}
+    if "ts_ms" in snapshot:
+        out["ts_ms"] = snapshot["ts_ms"]
+    if "markets" in snapshot:
+        out["markets"] = snapshot["markets"]
+    if "sessions" in snapshot:
+        out["sessions"] = [
+            row
+            for row in snapshot["sessions"]
+            if row["account"] and all(ours(a) for a in row["account"].split(","))
+        ]
+    if "funds" in snapshot:
+        out["funds"] = {
+            kind: [item for item in snapshot["funds"][kind] if ours(item["account"])]
+            for kind in ("withdrawals", "deposits")
+        }
+    if "overview" in snapshot:
+        members = engine.tenancy.members.get(tenant, ())
+        overview = {name: snapshot["overview"][name] for name in _TENANT_OVERVIEW}
+        overview["scope"] = "tenant"
+        overview["open_orders"] = sum(
+            engine.accounts[a].open_orders for a in members if a in engine.accounts
+        )
+        overview["sessions"] = sum(1 for row in out.get("sessions", ()) if row["logged_on"])
+        out["overview"] = overview
+    return out

@@ -1,7 +1,9 @@
 """The console lane's reads: what the browser console shows and no other route has.
 
-Account search across every tenant (and accounts outside any tenant), and the admin
-audit log, filtered. Both are venue-staff reads.
+Account search across every tenant (and accounts outside any tenant; a tenant-admin's
+search sees its own tenant's accounts only), the venue's 24 h market figures (market
+data: any operator), and the admin audit log, filtered (venue staff only: the log is
+not kept by tenant).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from gateway.admin.audit import audit_path, read_tail
 from gateway.admin.console.daystats import DAY_US, day_stats, recent_stats
 from gateway.admin.console.views import SESSION_STATS, account_view
 from gateway.admin.problems import Problem
-from gateway.admin.routes import STAFF, Call, Route, ascii_int
+from gateway.admin.routes import STAFF, TENANT_ADMIN, Call, Route, ascii_int, own_tenant
 from gateway.admin.schema import obj
 from gateway.follower.store import StoreUnavailable
 
@@ -33,13 +35,17 @@ def _limit(call: Call, default: int) -> int:
 
 
 async def search_accounts(call: Call) -> dict[str, Any]:
-    """Accounts whose id, tenant or label contains ``q`` (case-insensitive)."""
+    """Accounts whose id, tenant or label contains ``q`` (case-insensitive); of its
+    own tenant only for a tenant-admin."""
     query = call.request.query.get("q", "").lower()
     limit = _limit(call, 100)
     engine = call.host.engine
     infos = engine.tenancy.accounts
+    scope = call.operator.tenant if call.operator.role == TENANT_ADMIN else None
     found: list[dict[str, Any]] = []
     for account_id, account in engine.accounts.items():
+        if scope is not None and account.tenant != scope:
+            continue
         info = infos.get(account_id)
         label = info.label if info is not None else ""
         if query and not any(query in t.lower() for t in (account_id, account.tenant, label)):
@@ -94,17 +100,22 @@ async def audit_log(call: Call) -> dict[str, Any]:
 
 
 _LIST: Final = {"type": "array", "items": {"type": "object"}}
+#: the console's reads a tenant-admin may make too (the audit log stays staff's)
+_VIEWERS: Final = STAFF | {TENANT_ADMIN}
 
 ROUTES: Final = [
     Route(
-        "GET", "/console/accounts", search_accounts, roles=STAFF,
+        "GET", "/console/accounts", search_accounts, roles=_VIEWERS, tenant=own_tenant,
         summary="Search accounts (id, tenant or label): balances, open orders, KYC, limits",
-        description="Query: q=<text>, limit=1..500 (default 100).",
+        description=(
+            "Query: q=<text>, limit=1..500 (default 100). A tenant-admin finds its own"
+            " tenant's accounts only."
+        ),
         response=obj(["accounts"], accounts=_LIST),
         cli="search-accounts",
     ),
     Route(
-        "GET", "/console/markets/24h", markets_24h, roles=STAFF,
+        "GET", "/console/markets/24h", markets_24h, roles=_VIEWERS, tenant=own_tenant,
         summary="Each instrument's open, high, low, last, volumes and trades over 24 h",
         description=(
             "Read from the follower's store: every trade stored whose journal time is"
