@@ -9,7 +9,7 @@ const enc = new TextEncoder();
 
 const state = {
   operator: "", role: "", key: null, doc: null, live: null, market: "",
-  stream: null, streamTimer: 0, view: "overview", tenantsQuery: "",
+  stream: null, streamTimer: 0, view: "overview", tenantsQuery: "", tenant: "",
 };
 
 const $ = (id) => document.getElementById(id);
@@ -126,6 +126,7 @@ async function login(event) {
     state.operator = operator;
     const me = await api("GET", "/operators/me");
     state.role = me.role;
+    state.tenant = me.role === "tenant-admin" ? me.tenant : ""; // the stream is then scoped to it
     state.doc = await (await fetch(API + "/openapi.json")).json();
   } catch (error) {
     state.key = null;
@@ -135,7 +136,7 @@ async function login(event) {
   $("login-seed").value = "";
   $("login").hidden = true;
   $("shell").hidden = false;
-  $("whoami").textContent = `${state.operator} (${state.role})`;
+  $("whoami").textContent = `${state.operator} (${state.role}${state.tenant ? ` of ${state.tenant}` : ""})`;
   document.body.dataset.role = state.role;
   gate();
   show(state.view);
@@ -146,7 +147,7 @@ async function login(event) {
 function logout() {
   state.key = null;
   for (const name of Object.keys(drawn)) delete drawn[name];
-  state.operator = state.role = "";
+  state.operator = state.role = state.tenant = "";
   if (state.stream) state.stream.abort();
   clearTimeout(state.streamTimer);
   $("shell").hidden = true;
@@ -268,8 +269,15 @@ function ackLatency(figures, key) {
 }
 
 function renderOverview(o, seq) {
-  const sessions = Object.entries(o.sessions || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "0";
-  const cards = [
+  // a tenant-admin's stream (views.py scoped) has its own totals, no venue internals
+  const sessions = o.scope === "tenant" ? String(o.sessions) : Object.entries(o.sessions || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "0";
+  const cards = o.scope === "tenant" ? [
+    ["Ready", o.ready ? "yes" : "no", o.ready ? "ok" : "bad"],
+    ["Trading", o.halted ? "HALTED" : "running", o.halted ? "bad" : "ok"],
+    ["Sequence", seq],
+    [`Open orders (${state.tenant})`, o.open_orders],
+    [`Logged-on sessions (${state.tenant})`, sessions],
+  ] : [
     ["Ready", o.ready ? "yes" : "no", o.ready ? "ok" : "bad"],
     ["Trading", o.halted ? "HALTED" : "running", o.halted ? "bad" : "ok"],
     ["Sequence", seq],
@@ -498,12 +506,15 @@ function tenantRow(t) {
 // Whether a tenant passes the view's search (its id or name contains the text).
 const tenantMatches = (t, q) => !q || t.tenant.toLowerCase().includes(q) || (t.name || "").toLowerCase().includes(q);
 
-// Tenants whose id or name contains the search text (GET /tenants lists them all).
+// Tenants whose id or name contains the search text (GET /tenants lists them all; a
+// tenant-admin reads its own tenant only).
 async function loadTenants() {
   const q = $("account-q").value.trim().toLowerCase();
   state.tenantsQuery = q; // what the pushed rows are matched against
   try {
-    const { tenants } = await api("GET", "/tenants");
+    const { tenants } = state.tenant
+      ? { tenants: [await api("GET", `/tenants/${encodeURIComponent(state.tenant)}`)] }
+      : await api("GET", "/tenants");
     const shown = tenants.filter((t) => tenantMatches(t, q));
     keepFocus($("tenants"), () => fill($("tenants").tBodies[0], shown.map(tenantRow), "no tenant matches"));
   } catch (error) {
@@ -540,6 +551,10 @@ function auditMatches(r, filter) {
 
 async function loadAudit(event) {
   if (event) event.preventDefault();
+  const readable = allowed("GET /console/audit");
+  $("audit-filter").hidden = !readable;
+  $("audit-note").textContent = readable ? "" : "The admin audit log is venue staff's: your role may not read it.";
+  if (!readable) { fill($("audit").tBodies[0], []); return; }
   const query = new URLSearchParams({ limit: String(AUDIT_ROWS) });
   const filter = {};
   for (const [field, id] of [["actor", "audit-actor"], ["path", "audit-path"], ["status", "audit-status"]]) {

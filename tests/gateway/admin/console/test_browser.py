@@ -2,7 +2,8 @@
 Chromium and once in Firefox: the issue's four scenarios (a FIX trade shows up live; a
 halt from the console refuses the next FIX order; maker-checker on a withdrawal; a
 read-only operator sees no action and a forged action is refused) and the other
-actions, each leaving screenshots."""
+actions, and a tenant-admin's console showing its own tenant only, each leaving
+screenshots."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 
 from engine.commands import NewOrder
 from engine.model import OrdType, Side
-from engine.venue.tenancy_commands import SetTenantThreshold
+from engine.venue.tenancy_commands import CreateTenant, OpenTenantAccount, SetTenantThreshold
 from gateway.admin.problems import TYPE_PREFIX
 from gateway.app import App
 from gateway.config import load_config
@@ -550,3 +551,27 @@ async def test_the_demo_perpetual_lives_in_the_markets_view(app: App, browser: B
     market = app.host.engine.perps.markets["ETH-PERP"]
     assert market.mark and market.index and len(figures) == 2
     await browser.shot("perp", docs="markets-perp")
+
+
+@both_browsers
+async def test_a_tenant_admin_sees_its_own_tenant_only(app: App, browser: Browser) -> None:
+    await submit_applied(app, CreateTenant("RIVALBANK", "Rival bank", "RIVAL-REV"))
+    await submit_applied(app, OpenTenantAccount("RIVAL-CLIENT-7", "RIVALBANK"))
+    await browser.login(DEMO["tenant-admin"], seed(app, "tenant-admin"))
+    await browser.keys("4")  # tenants and accounts: every account the search finds
+    await browser.keys("/")
+    await browser.keys("\ue007")
+    listed = "return [...document.querySelectorAll(arguments[0])].map(r => r.dataset.%s)"
+    rows = listed % "account"
+    own = sorted(a for a, acc in app.host.engine.accounts.items() if acc.tenant == "DEMO")
+    await browser.until(rows + ".length === arguments[1]", "#accounts tr[data-account]", len(own))
+    assert sorted(await browser.js(rows, "#accounts tr[data-account]")) == own
+    tenants = listed % "tenant"
+    await browser.until(tenants + ".length === 1", "#tenants tr[data-tenant]")
+    assert await browser.js(tenants, "#tenants tr[data-tenant]") == ["DEMO"]
+    await browser.shot("tenant-admin", docs="tenant-admin")
+    page = await browser.js("return document.body.textContent")
+    assert "RIVAL" not in page and "VENUE-FEES" not in page
+    await browser.click('nav [data-view="audit"]')  # the audit log is venue staff's
+    await browser.until("return document.getElementById('audit-note').textContent !== ''")
+    assert await browser.js("return document.getElementById('audit-filter').hidden") is True
