@@ -44,10 +44,13 @@ PATIENCE_S = 10.0
 
 
 class Events:
-    """The server-sent events of one open stream, parsed."""
+    """The server-sent events of one open stream, parsed; each is also kept, with its
+    raw data (``raw``: what a test of leaks searches)."""
 
     def __init__(self, response: Any) -> None:
         self.response = response
+        self.raw: list[bytes] = []
+        self.seen: list[tuple[str, Any]] = []
 
     async def next(self) -> tuple[str, Any]:
         name, data = "message", b""
@@ -58,7 +61,9 @@ class Events:
             line = line.rstrip(b"\n")
             if not line:
                 if data:
-                    return name, orjson.loads(data)
+                    self.raw.append(name.encode() + b" " + data)
+                    self.seen.append((name, orjson.loads(data)))
+                    return self.seen[-1]
                 continue
             if line.startswith(b"event: "):
                 name = line[7:].decode()

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
-
 from engine.commands import AdjustBalance
 from engine.venue.tenancy import KycStatus
 from engine.venue.tenancy_commands import (
@@ -24,7 +22,7 @@ from gateway.admin.problems import TYPE_PREFIX
 from tests.conftest import submit_applied
 from tests.gateway.admin.alerts import SURVEILLANCE, follow, wash_trades
 from tests.gateway.admin.conftest import AdminClient, MakeAdmin, Reply
-from tests.gateway.admin.console.test_feed import _PUSHED, PATIENCE_S, stream
+from tests.gateway.admin.console.test_feed import _PUSHED, PATIENCE_S, Events, stream
 from tests.gateway.admin.test_credentials import fix_logon
 
 V1 = "/admin/v1"
@@ -43,31 +41,8 @@ OWN = "DEMO"
 OWN_ACCOUNTS = {"ACC1", "ACC2", "ACC3", "DEMO-LP", "DEMO-TAKER", "DEMO-REVENUE"}
 
 
-class Recorded:
+class Recorded(Events):
     """The events of one open stream, parsed, each kept with its raw data."""
-
-    def __init__(self, response: Any) -> None:
-        self.response = response
-        self.raw: list[bytes] = []
-        self.seen: list[tuple[str, Any]] = []
-
-    async def next(self) -> tuple[str, Any]:
-        name, data = "message", b""
-        while True:
-            line = await asyncio.wait_for(self.response.content.readline(), PATIENCE_S)
-            if line == b"":
-                return "eof", None
-            line = line.rstrip(b"\n")
-            if not line:
-                if data:
-                    self.raw.append(name.encode() + b" " + data)
-                    self.seen.append((name, orjson.loads(data)))
-                    return self.seen[-1]
-                continue
-            if line.startswith(b"event: "):
-                name = line[7:].decode()
-            elif line.startswith(b"data: "):
-                data += line[6:]
 
     async def until(self, wanted: str, predicate: Any) -> dict[str, Any]:
         """The next ``wanted`` event whose data satisfies predicate (others skipped)."""
