@@ -274,9 +274,7 @@ class GuardedServer(asyncio.AbstractServer):
     async def start_serving(self) -> None:
         if self._serving or self._closed.is_set():
             return
-        self._serving = True
-        for sock in self._listening:
-            self._loop.add_reader(sock.fileno(), self._accept, sock)
+        self._start_reading()
 
     async def serve_forever(self) -> None:
         await self.start_serving()
@@ -295,6 +293,11 @@ class GuardedServer(asyncio.AbstractServer):
         await self._closed.wait()
 
     # accepting ---------------------------------------------------------------------
+
+    def _start_reading(self) -> None:
+        self._serving = True
+        for sock in self._listening:
+            self._loop.add_reader(sock.fileno(), self._accept, sock)
 
     def _stop_reading(self) -> None:
         if self._serving:
@@ -360,8 +363,6 @@ class GuardedServer(asyncio.AbstractServer):
 
         def again() -> None:
             if not self._closed.is_set():
-                self._serving = True
-                for sock in self._listening:
-                    self._loop.add_reader(sock.fileno(), self._accept, sock)
+                self._start_reading()
 
         self._loop.call_later(_ACCEPT_ERROR_PAUSE_S, again)

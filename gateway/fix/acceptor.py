@@ -18,7 +18,7 @@ Sessions change while the acceptor runs (:meth:`FixAcceptor.put_session`,
 disabled or deleted one no longer binds a Logon, and its live connection is logged
 out with the operator's reason.
 A connection over the acceptor's :class:`~gateway.connguard.ConnectionGuard` caps is
-reset at accept (by :class:`~gateway.connguard.GuardedServer`, before any object is
+closed at accept (by :class:`~gateway.connguard.GuardedServer`, before any object is
 built for it), and one that does not log on within ``logon_timeout_s`` is closed.
 """
 

@@ -55,7 +55,7 @@ from gateway.admin.console import views
 from gateway.admin.console.changes import Changes
 from gateway.admin.console.daystats import DayStats
 from gateway.admin.problems import Problem
-from gateway.admin.routes import STAFF, TENANT_ADMIN
+from gateway.admin.routes import ALL_ROLES, TENANT_ADMIN
 from gateway.follower.store import StoreUnavailable
 from gateway.follower.surveillance.store import SUMMARY_COLUMNS, AlertFilter, list_alerts
 from gateway.host import EventBatch
@@ -74,8 +74,6 @@ _FUNDS_KINDS: Final = ("withdrawal.", "deposit.")
 #: changes kept for streams that fell behind, and most sent in one push
 _KEPT: Final = 2000
 _MOST_ACCOUNTS: Final = 200
-#: who may open the stream: venue staff, and a tenant-admin, who gets its tenant's view
-_VIEWERS: Final = STAFF | {TENANT_ADMIN}
 _ALERT_PAGE: Final = 500
 _ORDER_EVENTS: Final = (OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced, BalanceChanged)
 #: venue events whose subject is a tenant (engine/venue/tenancy_commands.py), and
@@ -242,7 +240,8 @@ class ConsoleFeed:
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         try:
-            operator = await self.server.authorize(request, _VIEWERS)
+            # venue staff, and a tenant-admin, who gets its tenant's view
+            operator = await self.server.authorize(request, ALL_ROLES)
         except Problem as refused:
             return refused.response(request.path)
         # a tenant-admin's stream carries its own tenant's data only (views.scoped)

@@ -16,7 +16,7 @@ from gateway.admin.audit import audit_path, read_tail
 from gateway.admin.console.daystats import DAY_US, day_stats, recent_stats
 from gateway.admin.console.views import SESSION_STATS, account_view
 from gateway.admin.problems import Problem
-from gateway.admin.routes import STAFF, TENANT_ADMIN, Call, Route, ascii_int, own_tenant
+from gateway.admin.routes import ALL_ROLES, STAFF, TENANT_ADMIN, Call, Route, ascii_int, own_tenant
 from gateway.admin.schema import obj
 from gateway.follower.store import StoreUnavailable
 
@@ -100,12 +100,10 @@ async def audit_log(call: Call) -> dict[str, Any]:
 
 
 _LIST: Final = {"type": "array", "items": {"type": "object"}}
-#: the console's reads a tenant-admin may make too (the audit log stays staff's)
-_VIEWERS: Final = STAFF | {TENANT_ADMIN}
 
 ROUTES: Final = [
     Route(
-        "GET", "/console/accounts", search_accounts, roles=_VIEWERS, tenant=own_tenant,
+        "GET", "/console/accounts", search_accounts, roles=ALL_ROLES, tenant=own_tenant,
         summary="Search accounts (id, tenant or label): balances, open orders, KYC, limits",
         description=(
             "Query: q=<text>, limit=1..500 (default 100). A tenant-admin finds its own"
@@ -115,7 +113,7 @@ ROUTES: Final = [
         cli="search-accounts",
     ),
     Route(
-        "GET", "/console/markets/24h", markets_24h, roles=_VIEWERS, tenant=own_tenant,
+        "GET", "/console/markets/24h", markets_24h, roles=ALL_ROLES, tenant=own_tenant,
         summary="Each instrument's open, high, low, last, volumes and trades over 24 h",
         description=(
             "Read from the follower's store: every trade stored whose journal time is"
