@@ -102,7 +102,7 @@ class App:
         from gateway.ws.server import WsServer
 
         # The publisher exists first: FIX market data is one of its sinks.
-        self.publisher = MarketDataPublisher(self.host.engine, self.registry)
+        publisher = self.publisher = MarketDataPublisher(self.host.engine, self.registry)
         self.fix = FixGateway(self.config, self.host, self.tracker, self.publisher, self.registry)
         self.ws = WsServer(
             self.config, self.host, self.tracker, self.publisher, self.registry, self.readstore
@@ -144,7 +144,7 @@ class App:
             from gateway.admin.server import AdminServer
 
             self.admin = AdminServer(
-                self.config, self.host, self.registry, self.readstore, self.reconciled
+                self.config, self.host, self.registry, self.readstore, publisher, self.reconciled
             )
             self.admin.console.attach(self)
             self.listen(Priority.WS, self.admin.console)

@@ -23,7 +23,7 @@ from engine.events import RejectCode
 from engine.venue.operators import AdminRequest, Operator
 from gateway.admin.audit import AuditLog, audit_path
 from gateway.admin.console.feed import ConsoleFeed
-from gateway.admin.console.views import SESSION_STATS
+from gateway.admin.console.views import MARKET_DATA, SESSION_STATS
 from gateway.admin.openapi import build_document
 from gateway.admin.problems import Problem
 from gateway.admin.refusals import RefusalJournal
@@ -41,6 +41,7 @@ from gateway.admin.signing import (
 from gateway.config import Config, parse_listen
 from gateway.connguard import ConnectionGuard
 from gateway.host import EngineHost
+from gateway.marketdata import MarketDataPublisher
 from gateway.metrics import Registry
 from gateway.readstore import READSTORE, ReadStore
 from gateway.reconciliation import RECONCILE, ReconcileMetrics
@@ -133,6 +134,7 @@ class AdminServer:
         host: EngineHost,
         registry: Registry,
         readstore: ReadStore,
+        publisher: MarketDataPublisher,
         reconciled: ReconcileMetrics | None = None,
     ) -> None:
         self.config = config
@@ -155,6 +157,7 @@ class AdminServer:
             client_max_size=self.settings.max_body_bytes, middlewares=[self._unrouted]
         )
         app[READSTORE] = readstore
+        app[MARKET_DATA] = publisher  # the 24 h read's fallback
         app[RECONCILE] = reconciled or ReconcileMetrics(registry)
         app.router.add_get(PREFIX + "/openapi.json", self._openapi)
         #: the browser console (/console) and its live stream

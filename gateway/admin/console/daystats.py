@@ -17,6 +17,9 @@ last prices are two key lookups per instrument.
 The figures cover what the follower has stored (``stored_seq``); a trade it has not
 stored yet is not counted. When the store cannot be read the view falls back to the
 publisher's recent trades and says so (``source: recent-trades``, ``complete: false``).
+The console's pushes (``DayStats``, cached) and ``GET /console/markets/24h`` (read now)
+draw each instrument's row with ``stats_row``, so both show the same row for the same
+state.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from engine.model import Instrument, units_to_decimal
 from gateway.follower.store import StoreUnavailable
 
 if TYPE_CHECKING:
+    from gateway.marketdata import MarketDataPublisher
     from gateway.readstore import ReadStore
 
-__all__ = ["DAY_US", "DayStats", "day_stats", "recent_stats", "window_start"]
+__all__ = ["DAY_US", "DayStats", "day_stats", "recent_stats", "stats_row", "window_start"]
 
 DAY_US: Final = 86_400_000_000
 #: the cached figures are read again after this long even if nothing was stored (the
@@ -91,9 +95,10 @@ def _figures(instrument: Instrument, prices: list[tuple[int, int, int]]) -> dict
 async def day_stats(
     store: ReadStore, instruments: dict[str, Instrument], now_us: int, low: int = 0
 ) -> tuple[dict[str, dict[str, Any]], int]:
-    """The 24 h figures of every instrument that traded in the 24 h up to ``now_us``
-    (a trade exactly 24 h old counts), and the window's first seq (the next read's
-    ``low``). Raises StoreUnavailable."""
+    """The 24 h figures of every instrument in ``instruments`` over the 24 h up to
+    ``now_us`` (a trade exactly 24 h old counts; one that did not trade has a row of
+    no trades), and the window's first seq (the next read's ``low``). Raises
+    StoreUnavailable."""
     cutoff = now_us - DAY_US
     stored_seq, _ = await store.position()
     start = await window_start(store, cutoff, low)
@@ -103,10 +108,12 @@ async def day_stats(
         by_symbol.setdefault(symbol, []).append((int(price), int(count), int(lots)))
         was = ends.get(symbol, (int(first), int(last)))
         ends[symbol] = (min(was[0], int(first)), max(was[1], int(last)))
+    read = {"source": "store", "complete": True, "since_us": cutoff, "stored_seq": stored_seq}
     found: dict[str, dict[str, Any]] = {}
-    for symbol, prices in by_symbol.items():
-        instrument = instruments.get(symbol)
-        if instrument is None:
+    for symbol, instrument in instruments.items():
+        prices = by_symbol.get(symbol)
+        if not prices:
+            found[symbol] = {"trades": 0, **read}
             continue
         first, last = ends[symbol]
         opened = await store.fetch(_FIRST_AT, first, symbol)
@@ -115,10 +122,7 @@ async def day_stats(
             **_figures(instrument, prices),
             "open": instrument.ticks_to_price(int(opened[0][0])),
             "last": instrument.ticks_to_price(int(closed[0][0])),
-            "source": "store",
-            "complete": True,
-            "since_us": cutoff,
-            "stored_seq": stored_seq,
+            **read,
         }
     return found, start
 
@@ -136,6 +140,25 @@ def recent_stats(trades: Iterable[Any], instrument: Instrument, now_us: int) -> 
             "last": instrument.ticks_to_price(day[-1].price),
         }
     return {**figures, "source": "recent-trades", "complete": False, "since_us": now_us - DAY_US}
+
+
+def stats_row(
+    stored: dict[str, dict[str, Any]] | None,
+    symbol: str,
+    instrument: Instrument,
+    publisher: MarketDataPublisher | None,
+    now_us: int,
+    why: str,
+) -> dict[str, Any]:
+    """One instrument's 24 h row, for the console's pushes and its read alike: the
+    store's figures (``stored``, from ``day_stats``), or when there are none for it, the
+    publisher's recent trades marked partial with ``why`` as the note."""
+    found = stored.get(symbol) if stored is not None else None
+    if found is not None:
+        return found
+    book = publisher.book(symbol) if publisher is not None else None
+    figures = recent_stats(book.trades if book is not None else (), instrument, now_us)
+    return {**figures, "note": why or "not in the last read of the store"}
 
 
 class DayStats:
@@ -181,9 +204,10 @@ class DayStats:
             self.last_read_s = self._read_at - began
             self.reading = False
 
-    def of(self, symbol: str) -> dict[str, Any] | None:
-        """One instrument's figures from the last read; None when the store could not
-        be read (the caller falls back)."""
-        if self.figures is None:
-            return None
-        return self.figures.get(symbol) or {"trades": 0, "source": "store", "complete": True}
+    def row(
+        self, symbol: str, instrument: Instrument, publisher: MarketDataPublisher | None
+    ) -> dict[str, Any]:
+        """One instrument's row from the last read, or the publisher's fallback saying
+        why the store's figures are missing."""
+        why = self.error or ("" if self.figures is not None else "store not read yet")
+        return stats_row(self.figures, symbol, instrument, publisher, time.time_ns() // 1000, why)

@@ -16,10 +16,10 @@ from aiohttp import web
 
 from engine.model import units_to_decimal
 from engine.venue.credentials import fix_session_key
-from gateway.admin.console.daystats import DayStats, recent_stats
+from gateway.admin.console.daystats import DayStats
 from gateway.admin.routes.funds import deposit_view, withdrawal_view
 from gateway.admin.routes.tenancy import tenant_view
-from gateway.marketdata import levels_as_strings
+from gateway.marketdata import MarketDataPublisher, levels_as_strings
 from gateway.metrics import (
     ACK_LATENCY,
     Counter,
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from gateway.app import App
 
 __all__ = [
+    "MARKET_DATA",
     "SESSION_STATS",
     "Sampler",
     "SessionRates",
@@ -180,10 +181,10 @@ def overview(app: App, sampler: Sampler) -> dict[str, Any]:
     }
 
 
-def markets(app: App, day: DayStats | None = None) -> list[dict[str, Any]]:
+def markets(app: App, day: DayStats) -> list[dict[str, Any]]:
     """Every instrument's status, book, recent trades and 24 h figures: those ``day``
     last read from the follower's store, or when it could not, the publisher's recent
-    trades (marked incomplete, with why)."""
+    trades (marked incomplete, with why: daystats.stats_row)."""
     engine = app.host.engine
     publisher = app.publisher
     found: list[dict[str, Any]] = []
@@ -205,11 +206,7 @@ def markets(app: App, day: DayStats | None = None) -> list[dict[str, Any]]:
                 }
                 for t in reversed(trades[-TRADES:])
             ]
-            stored = day.of(symbol) if day is not None else None
-            if stored is None:
-                stored = recent_stats(trades, instrument, time.time_ns() // 1000)
-                stored["note"] = (day.error if day is not None else "") or "store not read yet"
-            view["stats_24h"] = stored
+            view["stats_24h"] = day.row(symbol, instrument, publisher)
             perp = engine.perps.markets.get(symbol)
             if perp is not None:  # 0 ticks: not set yet
                 view["perp"] = {
@@ -388,6 +385,8 @@ class SessionStats:
 
 #: the admin listener's SessionStats (the console's), for the sessions route
 SESSION_STATS: Final = web.AppKey("session_stats", SessionStats)
+#: the gateway's market-data publisher, for the console's 24 h read (its fallback)
+MARKET_DATA: Final = web.AppKey("market_data", MarketDataPublisher)
 
 
 def account_view(engine: Engine, account_id: str) -> dict[str, Any]:

@@ -13,8 +13,8 @@ import time
 from typing import Any, Final
 
 from gateway.admin.audit import audit_path, read_tail
-from gateway.admin.console.daystats import DAY_US, day_stats, recent_stats
-from gateway.admin.console.views import SESSION_STATS, account_view
+from gateway.admin.console.daystats import day_stats, stats_row
+from gateway.admin.console.views import MARKET_DATA, account_view
 from gateway.admin.problems import Problem
 from gateway.admin.routes import ALL_ROLES, STAFF, TENANT_ADMIN, Call, Route, ascii_int, own_tenant
 from gateway.admin.schema import obj
@@ -58,23 +58,24 @@ async def search_accounts(call: Call) -> dict[str, Any]:
 
 async def markets_24h(call: Call) -> dict[str, Any]:
     """Every instrument's figures over the trailing 24 h, read from the follower's
-    store now; when it cannot be read, the publisher's recent trades, marked partial."""
+    store now; when it cannot be read, the publisher's recent trades, marked partial
+    (the same rows as the console's pushes: daystats.stats_row)."""
     engine = call.host.engine
     instruments = {s: listing.instrument for s, listing in engine.listings.items()}
     now_us = time.time_ns() // 1000
+    stored: dict[str, dict[str, Any]] | None
     try:
-        found, _ = await day_stats(call.readstore, instruments, now_us)
+        stored, _ = await day_stats(call.readstore, instruments, now_us)
+        why = ""
     except StoreUnavailable as exc:
-        gateway = call.request.app[SESSION_STATS].app  # the gateway the console reads
-        publisher = gateway.publisher if gateway is not None else None
-        found = {}
-        for symbol, instrument in instruments.items():
-            book = publisher.book(symbol) if publisher is not None else None
-            figures = recent_stats(book.trades if book is not None else (), instrument, now_us)
-            found[symbol] = {**figures, "note": str(exc)}
-        return {"markets": found}
-    empty = {"trades": 0, "source": "store", "complete": True, "since_us": now_us - DAY_US}
-    return {"markets": {s: found.get(s, empty) for s in instruments}}
+        stored, why = None, str(exc)
+    publisher = call.request.app[MARKET_DATA]
+    return {
+        "markets": {
+            symbol: stats_row(stored, symbol, instrument, publisher, now_us, why)
+            for symbol, instrument in instruments.items()
+        }
+    }
 
 
 def _matches(record: dict[str, Any], actor: str, path: str, status: str) -> bool:

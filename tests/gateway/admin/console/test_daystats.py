@@ -93,10 +93,12 @@ async def test_the_24h_window_counts_every_stored_trade_and_none_older(
         "since_us": sweep.ts_us,
         "stored_seq": app.host.engine.last_seq,
     }
-    assert "ETH-USD" not in found
+    # an instrument that did not trade: a row of no trades, read from the store alike
+    read = {"since_us": sweep.ts_us, "stored_seq": app.host.engine.last_seq}
+    assert found["ETH-USD"] == {"trades": 0, "source": "store", "complete": True, **read}
     # one microsecond later the sweep is older than 24 h too
     later, _ = await day_stats(store, instruments(app), now + 1, start)
-    assert later == {}
+    assert {s: f["trades"] for s, f in later.items()} == dict.fromkeys(instruments(app), 0)
 
     # now: all three, through the route the console's markets view documents
     now_figures = await figures(admin)
@@ -130,9 +132,15 @@ async def test_the_console_reads_its_figures_again_when_more_is_stored(
     app = admin.app
     now = [0.0]
     day = DayStats(clock=lambda: now[0])
-    assert day.due(0) and day.of("BTC-USD") is None  # never read: the view falls back
+    btc = instruments(app)["BTC-USD"]
+
+    def row(symbol: str) -> dict[str, Any]:
+        return day.row(symbol, instruments(app)[symbol], app.publisher)
+
+    assert day.due(0) and row("BTC-USD")["note"] == "store not read yet"  # the view falls back
     await day.read(app.readstore, instruments(app), 0)
-    assert day.of("BTC-USD") is None and day.error  # no store yet
+    assert day.error and row("BTC-USD")["note"] == day.error  # no store yet
+    assert day.row("BTC-USD", btc, None)["source"] == "recent-trades"
     await three_trades(app)
     stored = await catch_up(Path(app.config.journal.dir), store_url)
     assert not day.due(0)
@@ -141,8 +149,10 @@ async def test_the_console_reads_its_figures_again_when_more_is_stored(
     assert day.due(stored)
     await day.read(app.readstore, instruments(app), stored)
     assert day.error == ""
-    assert {k: (day.of("BTC-USD") or {})[k] for k in ALL_THREE} == ALL_THREE
-    assert day.of("ETH-USD") == {"trades": 0, "source": "store", "complete": True}
+    assert {k: row("BTC-USD")[k] for k in ALL_THREE} == ALL_THREE
+    assert {k: row("ETH-USD")[k] for k in ("trades", "source", "complete")} == {
+        "trades": 0, "source": "store", "complete": True,
+    }  # fmt: skip
     now[0] += 5.0
     assert not day.due(stored)
     now[0] += 5.0  # the window slides: read again even though nothing was stored
@@ -167,3 +177,43 @@ async def test_a_long_read_spaces_the_next_ones(make_admin: MakeAdmin) -> None:
     assert not day.due(2)  # ten times the last read: 5 s
     now[0] += 0.1
     assert day.due(2)
+
+
+async def console_rows(admin: AdminClient) -> dict[str, dict[str, Any]]:
+    """The 24 h rows the console's stream pushes, once its cache read the store."""
+    app = admin.app
+    assert app.admin is not None
+    feed = app.admin.console
+    await feed.day_stats.read(app.readstore, instruments(app), 0)
+    return {m["symbol"]: m["stats_24h"] for m in feed.snapshot()["markets"]}
+
+
+def same_rows(route: dict[str, dict[str, Any]], pushed: dict[str, dict[str, Any]]) -> None:
+    """Each instrument's row is the same in both, but for the window's start: each is
+    read at its own time."""
+    assert set(route) == set(pushed) and {"BTC-USD", "ETH-USD"} <= set(route)
+    for symbol, row in route.items():
+        assert set(row) == set(pushed[symbol]), (symbol, row, pushed[symbol])
+        timeless = {k: v for k, v in row.items() if k != "since_us"}
+        assert timeless == {k: v for k, v in pushed[symbol].items() if k != "since_us"}
+
+
+async def test_the_route_and_the_pushes_give_the_same_rows_from_the_store(
+    make_admin: MakeAdmin, store_url: str
+) -> None:
+    admin = await make_admin(store={"url": store_url})
+    await three_trades(admin.app)
+    await catch_up(Path(admin.app.config.journal.dir), store_url)
+    route, pushed = await figures(admin), await console_rows(admin)
+    assert route["BTC-USD"]["source"] == "store" and route["ETH-USD"]["trades"] == 0
+    same_rows(route, pushed)
+
+
+async def test_the_route_and_the_pushes_fall_back_to_the_same_rows(
+    make_admin: MakeAdmin, tmp_path: Path
+) -> None:
+    admin = await make_admin(store={"url": f"sqlite:{tmp_path / 'nowhere' / 'store.sqlite3'}"})
+    await three_trades(admin.app)
+    route, pushed = await figures(admin), await console_rows(admin)
+    assert route["BTC-USD"]["source"] == "recent-trades" and route["BTC-USD"]["trades"] == 3
+    same_rows(route, pushed)
