@@ -1,7 +1,8 @@
 """A tenant-admin's console over real HTTP: its stream and the console's reads carry its
-own tenant's data and never a byte of another tenant's (accounts, tenant rows, sessions,
-funds, audit records, alerts), while a staff stream of the same gateway carries both;
-and a forged action on the other tenant's objects is refused by the API."""
+own tenant's data and never a byte of another tenant's (accounts, tenant rows, FIX, WS
+and REST sessions, funds, audit records, alerts), while a staff stream of the same
+gateway carries both; and a forged action on the other tenant's objects is refused by
+the API."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import asyncio
 from typing import Any
 
 from engine.commands import AdjustBalance
-from engine.venue.tenancy import KycStatus
+from engine.venue.tenancy import KycStatus, MarketState
 from engine.venue.tenancy_commands import (
     CreateTenant,
     OpenTenantAccount,
     SetKyc,
+    SetMarketState,
     SetTier,
     SetTierWithdrawLimit,
     UpdateTenant,
@@ -24,6 +26,8 @@ from tests.gateway.admin.alerts import SURVEILLANCE, follow, wash_trades
 from tests.gateway.admin.conftest import AdminClient, MakeAdmin, Reply
 from tests.gateway.admin.console.test_feed import _PUSHED, PATIENCE_S, Events, stream
 from tests.gateway.admin.test_credentials import fix_logon
+from tests.rest.helpers import RestClient
+from tests.ws.helpers import Client, connect_client, issue_key, limit
 
 V1 = "/admin/v1"
 BTC = 100_000_000
@@ -33,9 +37,14 @@ RIVAL_ACCOUNT = "RIVAL-CLIENT-7"
 RIVAL_FIX = "RIVALFIX"
 RIVAL_DEST = "rival-dest-addr"
 RIVAL_REF = "rival-dep-ref"
+#: the other tenant's API keys: one logged on over WS, one behind a REST order
+RIVAL_WS_KEY = "RIVAL-WS-KEY"
+RIVAL_REST_KEY = "RIVAL-REST-KEY"
+RIVAL_KEYS = (RIVAL_WS_KEY, RIVAL_REST_KEY)
 #: an account outside any tenant (gateway/demo.toml: the venue's fee account)
 VENUE_ACCOUNT = "VENUE-FEES"
-FOREIGN = (RIVAL, RIVAL_ACCOUNT, RIVAL_FIX, RIVAL_DEST, RIVAL_REF, "RIVAL-REV", VENUE_ACCOUNT)
+FOREIGN = (RIVAL, RIVAL_ACCOUNT, RIVAL_FIX, RIVAL_DEST, RIVAL_REF, "RIVAL-REV", VENUE_ACCOUNT,
+           *RIVAL_KEYS)  # fmt: skip
 #: the demo tenant-admin's tenant and its accounts (gateway/demo.toml)
 OWN = "DEMO"
 OWN_ACCOUNTS = {"ACC1", "ACC2", "ACC3", "DEMO-LP", "DEMO-TAKER", "DEMO-REVENUE"}
@@ -87,6 +96,24 @@ async def rival_tenant(admin: AdminClient) -> None:
     await ok(admin, "POST", "/fix-sessions", session, role="venue-admin")
 
 
+async def rival_sessions(admin: AdminClient) -> Client:
+    """The other tenant's live WS connection, logged on, and its REST pseudo-session
+    (opened by a resting order far from the market); the WS client, to close."""
+    app = admin.app
+    ws = await connect_client(app)
+    await ws.logon(RIVAL_WS_KEY, await issue_key(app, RIVAL_WS_KEY, account=RIVAL_ACCOUNT))
+    await submit_applied(app, SetMarketState(RIVAL, "BTC-USD", MarketState.ENABLED))
+    secret = await issue_key(app, RIVAL_REST_KEY, account=RIVAL_ACCOUNT)
+    rest = RestClient(app, RIVAL_REST_KEY, secret)
+    await rest.ok("POST", "/api/v1/orders", limit("BTC-USD", "sell", "0.01", "900000"))
+    return ws
+
+
+def rival_rows(state: dict[str, Any]) -> set[str]:
+    """The protocols of the other tenant's WS and REST sessions in a staff state."""
+    return {row["protocol"] for row in state["sessions"] if row["who"] in RIVAL_KEYS}
+
+
 async def own_activity(admin: AdminClient) -> None:
     """The demo tenant's own withdrawal, deposit, balance change and tenant row change."""
     funds = {"account": "ACC1", "asset": "BTC", "amount": "1"}
@@ -112,6 +139,7 @@ async def test_a_tenant_admin_sees_its_own_tenant_only(make_admin: MakeAdmin) ->
         await rival_tenant(admin)
         client = await fix_logon(admin, RIVAL_FIX, "rival-password")
         await client.expect("A", PATIENCE_S)
+        ws = await rival_sessions(admin)
         await submit_applied(admin.app, AdjustBalance(RIVAL_ACCOUNT, "USD", 5))
         await submit_applied(admin.app, UpdateTenant(RIVAL, "Rival renamed"))
         await wash_trades(admin)  # an alert on the demo tenant's accounts
@@ -121,12 +149,14 @@ async def test_a_tenant_admin_sees_its_own_tenant_only(make_admin: MakeAdmin) ->
 
         # the staff stream carries the other tenant: the check below would see a leak
         await venue.until("alerts", lambda d: d["alerts"])
-        await venue.until("state", lambda s: s["seq"] >= last)
-        assert set(venue.foreign()) >= {RIVAL, RIVAL_ACCOUNT, RIVAL_FIX, RIVAL_DEST, RIVAL_REF}
+        await venue.until("state", lambda s: s["seq"] >= last and rival_rows(s) == {"ws", "rest"})
+        rivals = {RIVAL, RIVAL_ACCOUNT, RIVAL_FIX, RIVAL_DEST, RIVAL_REF, *RIVAL_KEYS}
+        assert set(venue.foreign()) >= rivals
 
         state = await own.until("state", lambda s: s["seq"] >= last and s["funds"]["deposits"])
         # the changes after the state that shows the last step
         await own.until("state", lambda s: True)
+        await ws.close()
     assert own.foreign() == []
     assert {name for name, _ in own.seen} == {"state", "accounts", "tenants"}  # no audit,
     # no alerts: neither is kept by tenant
