@@ -94,7 +94,7 @@ class JournalIncompatible(JournalCorrupt):
     """A record written under other engine semantics that would replay differently."""
 
 
-ENGINE_SEMANTICS: Final = 3
+ENGINE_SEMANTICS: Final = 4
 """The rules this engine applies commands by. Bump it whenever the same journal would
 replay to a different state (a changed rule, not a new command or field), and say in
 REPLAYABLE what the previous versions' records may still replay. History:
@@ -104,13 +104,17 @@ REPLAYABLE what the previous versions' records may still replay. History:
    insurance fund, insurance limits, auto-deleveraging by profit x effective leverage;
 3. ClosePosition pays the taker fee (and re-resolves the account's fee rates first),
    as the reduce-only market order the edges send for a close does; before, it
-   traded free like a liquidation slice.
+   traded free like a liquidation slice;
+4. ClosePosition is refused by the kill switches (the global halt, a disabled account,
+   an instrument not trading, a tenant's block) as that order is; before, it traded
+   past them. Liquidation still runs under all of them (it never was a ClosePosition).
 """
 
 
 def _close_refused(engine: Engine, command: Command) -> bool:
-    """Version 2 differs from 3 only in ClosePosition's fee: such a record replays only
-    when the account has no position there (refused under every version)."""
+    """Versions 2 and 3 differ from 4 only in a ClosePosition that trades (2: its fee,
+    3: the kill switches it passed): such a record replays only when the account has
+    no position there (refused under every version, before either matters)."""
     if type(command) is not ClosePosition:
         return True
     pos = engine.perps.positions.get(command.symbol, {}).get(command.account)
@@ -120,7 +124,8 @@ def _close_refused(engine: Engine, command: Command) -> bool:
 def _spot_or_quiet_perps(engine: Engine, command: Command) -> bool:
     """Version 1 differs from 2 in the liquidation ladder, which runs on a PerpTick or
     SetIndexPrice: such a record replays only while its perpetual has no open position
-    (then no version liquidates anything); and from 3 also in ClosePosition's fee."""
+    (then no version liquidates anything); and from 4 also in a ClosePosition that
+    trades."""
     if type(command) is not PerpTick and type(command) is not SetIndexPrice:
         return _close_refused(engine, command)
     book = engine.perps.positions.get(command.symbol, {})
@@ -136,6 +141,7 @@ REPLAYABLE: Final[dict[int, tuple[str, Callable[[Engine, Command], bool]]]] = {
         _spot_or_quiet_perps,
     ),
     2: (_FREE_CLOSE, _close_refused),
+    3: ("a ClosePosition may have traded past a kill switch", _close_refused),
 }
 """version -> (why its records may not replay, which of its records still replay
 under ENGINE_SEMANTICS)."""

@@ -397,6 +397,9 @@ class PerpRisk:
         emit(engine, "perp.isolated_margin", cmd.account, symbol=cmd.symbol, margin=pos.margin)
 
     def close_position(self, cmd: ClosePosition) -> None:
+        """A close the account asks for (liquidation never comes here): refused by the
+        kill switches like the reduce-only market order the edges send for it, and
+        paying the taker fee like it."""
         engine = self.engine
         market = self._known(cmd.account, cmd.symbol)
         if market is None:
@@ -410,8 +413,11 @@ class PerpRisk:
         ):
             reject(engine, cmd.account, RejectCode.DUPLICATE_CLIENT_ORDER_ID, "id already used")
             return
-        account = engine.accounts[cmd.account]
-        engine.pretrade.refresh_fees(account)  # the taker rate it pays, as a NewOrder's
+        try:  # a close the account asks for passes the kill switches as its order would
+            engine.pretrade.gate(cmd.account, cmd.symbol, trading=True)  # fee rates too
+        except RiskError as refused:
+            reject(engine, cmd.account, refused.code, refused.text)
+            return
         engine.perp_liquidation.internal_order(
             market, pos, abs(pos.size), 0, cmd.client_order_id, taker_fee=True
         )

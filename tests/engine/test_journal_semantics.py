@@ -170,20 +170,23 @@ def _closing(directory: Path, *, with_position: bool) -> Engine:
     return eng
 
 
-def test_a_version_2_close_refuses_to_replay(tmp_path: Path) -> None:
-    """Version 2 closed without the taker fee: replaying its ClosePosition under today's
-    fee would build another wallet."""
+@pytest.mark.parametrize(("version", "why"), [(2, "taker fee"), (3, "kill switch")])
+def test_an_older_close_refuses_to_replay(tmp_path: Path, version: int, why: str) -> None:
+    """Version 2 closed without the taker fee, version 3 past the kill switches:
+    replaying a ClosePosition that traded under today's rules could build another
+    state."""
     _closing(tmp_path, with_position=True)
-    _as_version(tmp_path, 2)
+    _as_version(tmp_path, version)
     with pytest.raises(JournalIncompatible) as err:
         recover(Engine(), tmp_path)
     text = str(err.value)
-    assert "ClosePosition" in text and "semantics 2" in text and "taker fee" in text
+    assert "ClosePosition" in text and f"semantics {version}" in text and why in text
 
 
-def test_a_version_2_refused_close_replays(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_older_refused_close_replays(tmp_path: Path, version: int) -> None:
     eng = _closing(tmp_path, with_position=False)
-    _as_version(tmp_path, 2)
+    _as_version(tmp_path, version)
     assert recover(Engine(), tmp_path).state_hash == eng.state_hash()
 
 

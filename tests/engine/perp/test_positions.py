@@ -1,14 +1,22 @@
 """Perp orders and fills: initial margin at entry, one-way positions, realized PnL,
-fees, isolated margin, leverage, close-position, funding payments."""
+fees, isolated margin, leverage, close-position (and the kill switches it passes),
+funding payments."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.commands import AdjustBalance, NewOrder
+from engine.commands import (
+    AdjustBalance,
+    Command,
+    NewOrder,
+    SetAccountEnabled,
+    SetGlobalHalt,
+    SetInstrumentStatus,
+)
 from engine.core import Engine
 from engine.events import RejectCode
-from engine.model import OrdType, Side, TimeInForce
+from engine.model import OrdType, Side, TimeInForce, TradingStatus
 from engine.perp.commands import (
     AdjustIsolatedMargin,
     ClosePosition,
@@ -179,6 +187,71 @@ def test_leverage_is_bounded_by_the_bracket() -> None:
 def test_close_position_needs_a_position() -> None:
     eng, _ = two_traders()
     assert rejected(eng.submit(ClosePosition("A", SYMBOL))).code == RejectCode.INVALID_COMMAND
+
+
+# Which closes pass the kill switches: a ClosePosition (a close the account asks for) is
+# refused by the global halt, a disabled account and an instrument that does not trade,
+# as the reduce-only market order the edges send for a close is; a liquidation still
+# closes the position under all of them.
+
+USD = 10  # ticks per USDT
+LONG = 400  # 0.4 BTC: A's 1,000 USDT at 20x, bankrupt at 47,500
+
+
+def long_a() -> Engine:
+    """A (cross, 20x, 1,000 USDT) long 0.4 BTC from 50,000 against B; C bids for all of
+    it at 48,000, above A's bankruptcy price."""
+    eng, _ = perp_engine()
+    open_trader(eng, "A", 1_000 * USDT)
+    open_trader(eng, "B", 100_000 * USDT)
+    open_trader(eng, "C", 1_000_000 * USDT)
+    mark_at(eng, PX)
+    eng.submit(order("B", Side.SELL, PX, LONG))
+    assert trades(eng.submit(order("A", Side.BUY, PX, LONG)))
+    eng.submit(order("C", Side.BUY, 48_000 * USD, LONG))
+    return eng
+
+
+SWITCHES = [
+    (SetGlobalHalt(True), RejectCode.TRADING_HALTED),
+    (SetAccountEnabled("A", False), RejectCode.ACCOUNT_DISABLED),
+    (SetInstrumentStatus(SYMBOL, TradingStatus.HALTED), RejectCode.INSTRUMENT_HALTED),
+    (SetInstrumentStatus(SYMBOL, TradingStatus.CANCEL_ONLY), RejectCode.INSTRUMENT_CANCEL_ONLY),
+]
+
+
+@pytest.mark.parametrize(("switch", "code"), SWITCHES)
+def test_a_close_the_account_asks_for_passes_the_kill_switches(
+    switch: Command, code: RejectCode
+) -> None:
+    eng = long_a()
+    eng.submit(switch)
+    assert rejected(eng.submit(ClosePosition("A", SYMBOL, "bye"))).code == code
+    assert size(eng, "A") == LONG
+    # the edges' close, a reduce-only market order, is refused the same way
+    edges = NewOrder("A", SYMBOL, Side.SELL, OrdType.MARKET, LONG, 0, TimeInForce.IOC, "bye",
+                     reduce_only=True)  # fmt: skip
+    assert rejected(eng.submit(edges)).code == code
+    assert not eng.accounts["A"].client_id_in_use("bye")
+
+
+def test_a_close_runs_once_the_switch_is_off() -> None:
+    eng = long_a()
+    eng.submit(SetGlobalHalt(True))
+    rejected(eng.submit(ClosePosition("A", SYMBOL)))
+    eng.submit(SetGlobalHalt(False))
+    assert trades(eng.submit(ClosePosition("A", SYMBOL))) and size(eng, "A") == 0
+
+
+def test_a_liquidation_closes_under_the_halt_and_a_disabled_account() -> None:
+    """A venue halted in a crash still liquidates, or the losses outgrow the margin and
+    land on the insurance fund and the counterparties."""
+    eng = long_a()
+    eng.submit(SetGlobalHalt(True))
+    eng.submit(SetAccountEnabled("A", False))
+    events = mark_at(eng, 47_600 * USD)  # equity 40 <= maintenance 76 USDT: breached
+    assert "slice" in [e.data["step"] for e in venue(events, "perp.liquidation")]
+    assert trades(events) and size(eng, "A") == 0
 
 
 def test_funding_longs_pay_shorts_remainder_to_insurance() -> None:
