@@ -122,6 +122,7 @@ class Engine(Settlement):
         self.perp_touched = self.perp_risk.touched  # read once per command by apply
         self.perp_liquidation = Liquidator(self, self.perps, self.perp_risk)
         self.perp_indexes = self.perp_liquidation.indexes  # non-empty once perps are checked
+        self.perp_quotes = self.perp_liquidation.quotes  # the indexed perps' quote assets
         self.reviews = AlertReviews()
         # Stage 1 (engine/pretrade.py): the order checks and holds, and the global halt.
         self.pretrade: PreTrade = EnginePreTrade(self)
@@ -177,8 +178,10 @@ class Engine(Settlement):
         if self.dirty:
             if self.perp_indexes:  # their liquidation triggers: recomputed at the next check
                 stale = self.perp_liquidation.stale
+                quotes = self.perp_quotes
                 for (account, asset), bal in self.dirty.items():
-                    stale[account] = None
+                    if asset in quotes:
+                        stale[account] = None
                     out.append(
                         BalanceChanged(seq, ts_us, len(out), account, asset, bal.total, bal.held)
                     )

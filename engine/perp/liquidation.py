@@ -54,6 +54,10 @@ class Liquidator:
         #: accounts whose balances or positions changed since their triggers were last
         #: computed: recomputed at the next check (reindex), not after every command
         self.stale: dict[str, None] = {}
+        #: the quote assets of the indexed perpetuals (empty before the first check):
+        #: a balance change in any other asset cannot move a trigger, so it leaves its
+        #: account's triggers as they are. Only grows: a superset is always safe.
+        self.quotes: set[str] = set()
 
     # ---------------------------------------------------------------- internal orders
 
@@ -162,6 +166,7 @@ class Liquidator:
         index = self.indexes.get(market.symbol)
         if index is None or index.market is not market:
             index = self.indexes[market.symbol] = TriggerIndex(market)
+            self.quotes.add(market.spec.instrument.quote)
             for pos in self.perps.positions[market.symbol].values():
                 if indexable(pos):
                     index.put(pos, self._trigger(market, pos))
@@ -191,10 +196,13 @@ class Liquidator:
         every command, as it emits their events). Only a check reads the triggers, so
         they are recomputed there (reindex), once per account however many commands
         changed it since: the order flow between two mark changes, spot orders in a
-        perp's quote asset included, does not pay for it."""
+        perp's quote asset included, does not pay for it. A balance change outside the
+        indexed perps' quote assets (``quotes``) cannot move a trigger: skipped."""
         stale = self.stale
-        for account, _ in self.engine.dirty:
-            stale[account] = None
+        quotes = self.quotes
+        for account, asset in self.engine.dirty:
+            if asset in quotes:
+                stale[account] = None
         for account, _ in self.risk.touched:
             stale[account] = None
 

@@ -24,9 +24,9 @@ same quote asset add their unrealized PnL and maintenance at their own marks: an
 account with open cross positions in more than one perpetual of a quote asset is not
 indexed by price but screened exactly on every mark change of those perpetuals
 (``always``). A trigger is recomputed whenever what it depends on changed, before the
-index is read: every command notes the accounts whose balances or positions it
-touched (Engine.apply), and the next check recomputes their triggers once
-(Liquidator.reindex), not once per command.
+index is read: every command notes the accounts whose positions, or balances in an
+indexed perpetual's quote asset, it touched (Engine.apply), and the next check
+recomputes their triggers once (Liquidator.reindex), not once per command.
 """
 
 from __future__ import annotations

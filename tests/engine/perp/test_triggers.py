@@ -14,9 +14,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from engine.commands import AdjustBalance, MassCancel
+from engine.commands import AddInstrument, AdjustBalance, MassCancel, NewOrder
 from engine.core import Engine
-from engine.model import Side, TimeInForce
+from engine.events import Trade
+from engine.model import OrdType, Side, TimeInForce
 from engine.perp.commands import (
     AdjustIsolatedMargin,
     DepositInsurance,
@@ -28,7 +29,15 @@ from engine.perp.commands import (
 from engine.perp.state import Position
 from engine.sequencer import Sequencer
 from tests.engine.helpers import Clock
-from tests.engine.perp.perp_setup import SYMBOL, USDT, open_trader, order, perp_command
+from tests.engine.perp.perp_setup import (
+    SYMBOL,
+    USDT,
+    mark_at,
+    open_trader,
+    order,
+    perp_command,
+    perp_engine,
+)
 
 USD = 10
 OTHER = "ETH-PERP"
@@ -169,3 +178,40 @@ def quote(eng: Engine, symbol: str, index: int) -> None:
     eng.submit(MassCancel("MM", symbol))
     eng.submit(order("MM", Side.BUY, index - 20 * USD, 2_000, symbol=symbol))
     eng.submit(order("MM", Side.SELL, index + 20 * USD, 2_000, symbol=symbol))
+
+
+def test_balance_changes_outside_the_perps_quote_assets_leave_triggers_fresh() -> None:
+    """Only a change in an indexed perp's quote asset (USDT here) can move a trigger:
+    spot trading in an ETH-BTC pair by an account with a perp position leaves its
+    trigger fresh, so the next check recomputes nothing for it."""
+    eng, _ = perp_engine()
+    eng.submit(AddInstrument("ETH-BTC", "ETH", "BTC", "0.00001", "0.001"))
+    open_trader(eng, "T", 10_000 * USDT)
+    open_trader(eng, "MM", 10_000_000 * USDT)
+    mark_at(eng, 50_000 * USD)
+    eng.submit(order("MM", Side.SELL, 50_000 * USD, 100))
+    eng.submit(order("T", Side.BUY, 0, 100))
+    assert eng.perps.positions[SYMBOL]["T"].size == 100
+    liquidator = eng.perp_liquidation
+    market = eng.perps.markets[SYMBOL]
+    liquidator.breached(market, market.mark)  # builds the index: every trigger fresh
+    assert liquidator.stale == {}
+
+    for asset in ("BTC", "ETH"):
+        eng.submit(AdjustBalance("T", asset, 10**10))
+        eng.submit(AdjustBalance("MM", asset, 10**10))
+    eng.submit(NewOrder("MM", "ETH-BTC", Side.SELL, OrdType.LIMIT, 5, 5_000))
+    events = eng.submit(NewOrder("T", "ETH-BTC", Side.BUY, OrdType.LIMIT, 2, 5_000))
+    assert any(isinstance(e, Trade) for e in events)
+    eng.submit(NewOrder("T", "ETH-BTC", Side.BUY, OrdType.LIMIT, 2, 4_000))  # holds BTC
+    assert liquidator.stale == {}
+    # a check inside a command notes what it changed so far the same way
+    eng.dirty[("T", "ETH")] = eng.accounts["T"].balance("ETH")
+    liquidator.note()
+    eng.dirty = {}
+    assert liquidator.stale == {}
+
+    eng.submit(AdjustBalance("T", "USDT", USDT))  # the perp's quote asset: stale
+    assert list(liquidator.stale) == ["T"]
+    assert names(liquidator.breached(market, market.mark)) == []
+    assert liquidator.stale == {}
