@@ -176,20 +176,17 @@ class Engine(Settlement):
         else:
             self._handlers[type(command)](command)
         if self.dirty:
-            if self.perp_indexes:  # their liquidation triggers: recomputed at the next check
-                stale = self.perp_liquidation.stale
-                quotes = self.perp_quotes
-                for (account, asset), bal in self.dirty.items():
-                    if asset in quotes:
-                        stale[account] = None
-                    out.append(
-                        BalanceChanged(seq, ts_us, len(out), account, asset, bal.total, bal.held)
-                    )
-            else:
-                for (account, asset), bal in self.dirty.items():
-                    out.append(
-                        BalanceChanged(seq, ts_us, len(out), account, asset, bal.total, bal.held)
-                    )
+            # A balance in an indexed perp's quote asset (perp_quotes: none before the
+            # first check) moves its account's liquidation triggers: stale until the
+            # next check recomputes them.
+            stale = self.perp_liquidation.stale
+            quotes = self.perp_quotes
+            for (account, asset), bal in self.dirty.items():
+                if asset in quotes:
+                    stale[account] = None
+                out.append(
+                    BalanceChanged(seq, ts_us, len(out), account, asset, bal.total, bal.held)
+                )
             self.dirty = {}
         if self.perp_touched:
             self.perp_risk.emit_positions(
