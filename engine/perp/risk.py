@@ -63,7 +63,10 @@ class PerpRisk:
     def emit_positions(self, stale: dict[str, None] | None) -> None:
         """The end of a command that changed positions (Engine.apply): fit their
         reduce-only orders to them, then one perp.position event each; their accounts'
-        liquidation triggers go stale (``stale``: Liquidator.stale, None before any)."""
+        liquidation triggers go stale (``stale``: Liquidator.stale, None before any).
+        The events are built here rather than through engine.venue.emit: that module is
+        interpreted, and emit(**pos.data()) would copy each position's data into a new
+        dict, on the perp fill path (README, Perpetuals: the mixed flow)."""
         engine = self.engine
         touched = self.touched
         if self.reducing.live:
