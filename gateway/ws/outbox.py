@@ -14,6 +14,12 @@ connections for market data):
   reason; the queue is cleared and nothing more is accepted.
 
 So a connection never holds more than ``limit`` frames, whatever the client does.
+
+Market data is delivered a loop iteration late, once per update for all subscribers
+(:meth:`WsMarketData.flush <gateway.ws.subscriptions.WsMarketData.flush>`): ``feeds``
+are this connection's market-data subscriptions, and before anything else is queued
+(and before a resync) ``settle`` brings in the updates published so far for them, so
+the connection's frames keep the order in which they were produced.
 When the connection has ended, :meth:`detach` drops the callbacks (they are the
 connection's bound methods: kept, they would make a reference cycle).
 """
@@ -35,6 +41,14 @@ def _ignore_wake() -> None:
     pass
 
 
+def _ignore_settle(outbox: Outbox) -> None:
+    pass
+
+
+def _no_direct(frames: bytes, count: int) -> bool:
+    return False
+
+
 class Resyncable(Protocol):
     def resync(self) -> bytes | None:
         """A fresh frame replacing every dropped update of this subscription."""
@@ -45,10 +59,15 @@ class Outbox:
     __slots__ = (
         "closed",
         "conflated",
+        "direct",
+        "feeds",
         "limit",
+        "md_done",
+        "md_list",
         "on_conflate",
         "on_overflow",
         "queue",
+        "settle",
         "soft_limit",
         "stale",
         "wake",
@@ -70,12 +89,27 @@ class Outbox:
         self.on_conflate = on_conflate
         self.closed = False
         self.conflated = 0
+        #: this connection's market-data subscriptions (WsMarketData keeps it)
+        self.feeds: dict[Resyncable, None] = {}
+        #: brings in the market data published and not yet delivered (set by WsMarketData)
+        self.settle: Callable[[Outbox], None] = _ignore_settle
+        #: WsMarketData's pending list this outbox has settled against, and how far
+        self.md_list: object = None
+        self.md_done = 0
+        #: writes whole frames to the socket if it takes them now (set by the server)
+        self.direct: Callable[[bytes, int], bool] = _no_direct
 
     def __len__(self) -> int:
         return len(self.queue)
 
     def push(self, data: bytes) -> bool:
         """Queue a must-deliver frame; False (and the connection is closing) on overflow."""
+        if self.feeds:
+            self.settle(self)
+        return self.put(data)
+
+    def put(self, data: bytes) -> bool:
+        """:meth:`push` without settling first (the market data's own delivery)."""
         if self.closed:
             return False
         queue = self.queue
@@ -89,6 +123,12 @@ class Outbox:
 
     def offer(self, sub: Resyncable, data: bytes) -> None:
         """Queue a conflatable frame, or mark its subscription stale when backed up."""
+        if self.feeds:
+            self.settle(self)
+        self.add(sub, data)
+
+    def add(self, sub: Resyncable, data: bytes) -> None:
+        """:meth:`offer` without settling first (the market data's own delivery)."""
         if self.closed or sub in self.stale:
             return
         queue = self.queue
@@ -107,7 +147,11 @@ class Outbox:
         self.stale.pop(sub, None)
 
     def resync(self) -> None:
-        """Called by the writer when the queue is empty: one fresh frame per stale sub."""
+        """Called by the writer when the queue is empty: one fresh frame per stale sub.
+        Updates published before it and not yet delivered are settled (dropped, being
+        stale) first: delivered after the fresh frame they would go back in time."""
+        if self.feeds:
+            self.settle(self)
         stale, self.stale = self.stale, {}
         for sub in stale:
             data = sub.resync()
@@ -120,6 +164,9 @@ class Outbox:
         self.closed = True
         self.queue.clear()
         self.stale.clear()
+        self.feeds.clear()
+        self.settle = _ignore_settle
+        self.direct = _no_direct
         self.on_overflow = _ignore_overflow
         self.wake = _ignore_wake
         self.on_conflate = None

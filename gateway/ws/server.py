@@ -340,6 +340,7 @@ class _Connection:
         self.outbox = Outbox(
             server.config.ws.send_queue, self._overflow, self._wake, self._conflated
         )
+        self.outbox.direct = self.write_direct
         _cap_send_buffer(ws.transport)
         peer = ws.remote_address
         peer_ip = str(peer[0]) if isinstance(peer, tuple) and peer else ""
@@ -365,6 +366,22 @@ class _Connection:
         if not self.scheduled:
             self.scheduled = True
             self.server.schedule(self)
+
+    def write_direct(self, frames: bytes, count: int) -> bool:
+        """Write ``count`` whole frames now if the connection is open and its transport
+        is not paused (the market data's fan-out, WsMarketData.flush, when the outbox
+        is empty); False leaves them to the outbox. Longer than WRITE_LIMIT_BYTES they
+        go through the outbox too, whose writes stop at the transport's pause."""
+        if (
+            self.ws.paused
+            or len(frames) > WRITE_LIMIT_BYTES
+            or self.protocol.state is not _OPEN
+            or self.transport.is_closing()
+        ):
+            return False
+        self.transport.write(frames)
+        self.session.msgs_out += count
+        return True
 
     def flush(self) -> int:
         """Write what the outbox holds if the socket takes it; the number of frames."""
@@ -525,6 +542,9 @@ class WsServer:
         self.listener = self.venue.listener
         self.connections: dict[_Connection, None] = {}
         self._dirty: list[_Connection] = []
+        self.market = self.venue.market
+        self.market.wake = self._wake_market
+        self._flush_due = False
         #: payload -> frame, for one flush pass (see framed)
         self._frames: dict[bytes, bytes] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -561,13 +581,21 @@ class WsServer:
 
     def schedule(self, conn: _Connection) -> None:
         """conn's outbox got frames: write them in this loop iteration's flush."""
-        dirty = self._dirty
-        dirty.append(conn)
-        if len(dirty) == 1:
-            loop = self._loop
-            if loop is None:
-                loop = self._loop = asyncio.get_running_loop()
-            loop.call_soon(self._flush)
+        self._dirty.append(conn)
+        if not self._flush_due:
+            self._call_flush()
+
+    def _wake_market(self) -> None:
+        """Market data was published: deliver it in this loop iteration's flush."""
+        if not self._flush_due:
+            self._call_flush()
+
+    def _call_flush(self) -> None:
+        self._flush_due = True
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        loop.call_soon(self._flush)
 
     def framed(self, data: bytes) -> bytes:
         """``data`` as a frame. A market-data update is the same bytes object for all its
@@ -578,9 +606,11 @@ class WsServer:
         return frame
 
     def _flush(self) -> None:
-        """One pass over every connection with something to send: one write each."""
+        """The market data published since the last pass (one write per subscriber
+        that can take it), then every connection with something queued: one write each."""
+        sent = self.market.flush(self.framed)  # what it queues joins this pass
         dirty, self._dirty = self._dirty, []
-        sent = 0
+        self._flush_due = False
         for conn in dirty:
             sent += conn.flush()
         self._frames.clear()

@@ -4,12 +4,23 @@ Channels: ``book.<SYMBOL>.<DEPTH>`` (DEPTH in marketdata.DEPTHS), ``trades.<SYMB
 ``bbo.<SYMBOL>`` and ``user`` (handled by the server, per account).
 
 :class:`WsMarketData` is the WebSocket :class:`~gateway.marketdata.MarketDataSink`:
-it encodes each update once (``update.encoded(json_...)``) and hands the same bytes
-object to every subscriber's outbox. No per-subscriber JSON work, no tasks.
+it encodes each update once (``update.encoded(json_...)``) and keeps it, with the
+subscriber set of the moment, until the server's flush at the end of the loop
+iteration. There the updates of one subscriber set are framed and joined once, and
+each subscriber whose outbox is empty and whose socket takes it gets those bytes in
+one write (``Outbox.direct``); the others get the updates through their outboxes, where
+the slow-consumer policy applies. Per subscriber and update that is a write, not an
+outbox round trip: the fan-out is the gateway's largest per-message cost. No
+per-subscriber JSON work, no tasks.
+
+Subscriber sets are copied on change (subscribe, unsubscribe), never changed in
+place, so an update holds the set it was published to: a later subscriber, whose
+snapshot already includes it, does not get it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -167,66 +178,169 @@ def parse_channel(name: object, symbols: dict[str, Any]) -> tuple[str, str, int]
     return kind, symbol, depth
 
 
+def _frame(data: bytes) -> bytes:
+    return data
+
+
+#: (subscriber set, frame payload, must deliver) of one published update
+_Pending = tuple[dict[Subscription, None], bytes, bool]
+
+
 class WsMarketData:
-    """The WebSocket MarketDataSink: subscriber sets per stream, write once send many."""
+    """The WebSocket MarketDataSink: subscriber sets per stream, write once send many.
+
+    Without a server (``wake`` unset) each update is delivered to the outboxes at once.
+    """
 
     def __init__(self, publisher: MarketDataPublisher) -> None:
         self.publisher = publisher
         self.book: dict[tuple[str, int], dict[Subscription, None]] = {}
         self.trades: dict[str, dict[Subscription, None]] = {}
         self.bbo: dict[str, dict[Subscription, None]] = {}
+        #: updates published since the last flush, in publication order
+        self.pending: list[_Pending] = []
+        #: asks for a flush at the end of this loop iteration (set by the server)
+        self.wake: Callable[[], None] | None = None
         publisher.sinks.append(self)
 
     def add(self, sub: Subscription) -> None:
         """Register and queue the initial frame (book snapshot / current BBO)."""
+        outbox = sub.outbox
+        outbox.settle(outbox)  # what was published before it, then the initial frame
+        outbox.settle = self.settle
+        outbox.feeds[sub] = None
         if sub.kind == "book":
             self.publisher.watch(sub.symbol, sub.depth)
-            self.book.setdefault((sub.symbol, sub.depth), {})[sub] = None
-            sub.outbox.offer(sub, self.publisher.snapshot(sub.symbol, sub.depth).encoded(
+            _join(self.book, (sub.symbol, sub.depth), sub)
+            outbox.add(sub, self.publisher.snapshot(sub.symbol, sub.depth).encoded(
                 json_depth_snapshot
             ))  # fmt: skip
         elif sub.kind == "trades":
-            self.trades.setdefault(sub.symbol, {})[sub] = None
+            _join(self.trades, sub.symbol, sub)
         elif sub.kind == "bbo":
-            self.bbo.setdefault(sub.symbol, {})[sub] = None
-            sub.outbox.offer(sub, self.publisher.books[sub.symbol].current_bbo().encoded(json_bbo))
+            _join(self.bbo, sub.symbol, sub)
+            outbox.add(sub, self.publisher.books[sub.symbol].current_bbo().encoded(json_bbo))
 
     def remove(self, sub: Subscription) -> None:
-        sub.outbox.forget(sub)
+        outbox = sub.outbox
+        outbox.settle(outbox)  # its updates published so far are due before what follows
+        outbox.forget(sub)
+        outbox.feeds.pop(sub, None)
         if sub.kind == "book":
-            key = (sub.symbol, sub.depth)
-            subs = self.book.get(key)
-            if subs is not None and subs.pop(sub, 0) is None:
+            if _leave(self.book, (sub.symbol, sub.depth), sub):
                 self.publisher.unwatch(sub.symbol, sub.depth)
-                if not subs:
-                    del self.book[key]
         else:
-            table = self.trades if sub.kind == "trades" else self.bbo
-            subs = table.get(sub.symbol)
-            if subs is not None:
-                subs.pop(sub, None)
-                if not subs:
-                    del table[sub.symbol]
+            _leave(self.trades if sub.kind == "trades" else self.bbo, sub.symbol, sub)
 
     # ---------------------------------------------------------------- MarketDataSink
 
     def on_depth(self, update: DepthUpdate) -> None:
         subs = self.book.get((update.instrument.symbol, update.depth))
         if subs:
-            data = update.encoded(json_depth_update)
-            for sub in subs:
-                sub.outbox.offer(sub, data)
+            self._publish(subs, update.encoded(json_depth_update), False)
 
     def on_trade(self, update: TradeUpdate) -> None:
         subs = self.trades.get(update.instrument.symbol)
         if subs:
-            data = update.encoded(json_trade)
-            for sub in list(subs):  # push may close a connection, which unsubscribes
-                sub.outbox.push(data)
+            self._publish(subs, update.encoded(json_trade), True)
 
     def on_bbo(self, update: Bbo) -> None:
         subs = self.bbo.get(update.instrument.symbol)
         if subs:
-            data = update.encoded(json_bbo)
-            for sub in subs:
-                sub.outbox.offer(sub, data)
+            self._publish(subs, update.encoded(json_bbo), False)
+
+    # ---------------------------------------------------------------- delivery
+
+    def _publish(self, subs: dict[Subscription, None], data: bytes, must: bool) -> None:
+        pending = self.pending
+        pending.append((subs, data, must))
+        if self.wake is None:
+            self.flush()
+        elif len(pending) == 1:
+            self.wake()
+
+    def settle(self, outbox: Outbox) -> None:
+        """Queue in ``outbox`` the pending updates for its subscriptions that it does not
+        have yet: it is about to queue something else, which must come after them."""
+        pending = self.pending
+        if outbox.md_list is not pending:
+            outbox.md_list, outbox.md_done = pending, 0
+        done = outbox.md_done
+        if done == len(pending):
+            return
+        outbox.md_done = len(pending)
+        feeds = outbox.feeds
+        for subs, data, must in pending[done:]:
+            for sub in feeds:
+                if sub in subs:
+                    if must:
+                        outbox.put(data)
+                    else:
+                        outbox.add(sub, data)
+
+    def flush(self, frame: Callable[[bytes], bytes] = _frame) -> int:
+        """Deliver the pending updates; the number of frames written directly.
+
+        A run of updates to the same subscriber set is framed (``frame``) and joined
+        once. Each subscriber gets the run in one ``outbox.direct`` write if its outbox
+        is empty and not stale (nothing may go before it); otherwise, or if the socket
+        does not take it now, each update goes to its outbox (conflated or
+        must-deliver as it is)."""
+        pending = self.pending
+        if not pending:
+            return 0
+        self.pending = []
+        written = 0
+        start, end = 0, len(pending)
+        while start < end:
+            subs = pending[start][0]
+            stop = start + 1
+            while stop < end and pending[stop][0] is subs:
+                stop += 1
+            run = pending[start:stop]
+            count = stop - start
+            frames = b"".join([frame(data) for _, data, _ in run])
+            for sub in subs:  # a set is never changed in place (see _join)
+                outbox = sub.outbox
+                if outbox.md_list is pending and outbox.md_done > start:
+                    skip = outbox.md_done - start  # settled already (see settle)
+                    if skip < count:
+                        _queue(sub, run[skip:])
+                elif outbox.queue or outbox.stale or outbox.closed:
+                    _queue(sub, run)
+                elif outbox.direct(frames, count):
+                    written += count
+                else:
+                    _queue(sub, run)
+            start = stop
+        return written
+
+
+def _queue(sub: Subscription, run: list[_Pending]) -> None:
+    outbox = sub.outbox
+    for _, data, must in run:
+        if must:
+            outbox.put(data)
+        else:
+            outbox.add(sub, data)
+
+
+def _join(table: dict[Any, dict[Subscription, None]], key: Any, sub: Subscription) -> None:
+    """Add ``sub`` to a subscriber set, as a new set (pending updates keep the old)."""
+    subs = dict(table.get(key, ()))
+    subs[sub] = None
+    table[key] = subs
+
+
+def _leave(table: dict[Any, dict[Subscription, None]], key: Any, sub: Subscription) -> bool:
+    """Remove ``sub`` from a subscriber set, as a new set; True if it was in it."""
+    subs = table.get(key)
+    if subs is None or sub not in subs:
+        return False
+    subs = dict(subs)
+    del subs[sub]
+    if subs:
+        table[key] = subs
+    else:
+        del table[key]
+    return True
