@@ -134,6 +134,7 @@ class FixConfig:
     slow_consumer_timeout_s: float = 5.0  # a client that stops reading is disconnected
     max_connections: int = 1000  # open connections, logged on or not; 0 = no cap
     max_connections_per_source: int = 100  # from one source address; 0 = no cap
+    adaptive_spin_us: int = 500  # longest poll after answering a ping-pong client; 0 = never
     sessions: list[FixSessionConfig] = field(default_factory=list)
 
 
@@ -546,6 +547,8 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"{where}: must be > 0")
     if config.ws.idle_timeout_s < 0:
         raise ConfigError("ws.idle_timeout_s: must be >= 0 (0 = never)")
+    if not 0 <= config.fix.adaptive_spin_us <= 1_000_000:
+        raise ConfigError("fix.adaptive_spin_us: expected 0..1000000 (microseconds)")
     for i, sess in enumerate(config.fix.sessions):
         where = f"fix.sessions[{i}]"
         if sess.role not in ("order_entry", "market_data", "drop_copy"):

@@ -79,7 +79,14 @@ def _serve(args: argparse.Namespace) -> int:
         journal=dataclasses.replace(
             cfg.journal, dir=os.path.join(tmp, "journal"), fsync=args.fsync
         ),
-        fix=dataclasses.replace(cfg.fix, listen="127.0.0.1:0", store_dir=os.path.join(tmp, "fix")),
+        fix=dataclasses.replace(
+            cfg.fix,
+            listen="127.0.0.1:0",
+            store_dir=os.path.join(tmp, "fix"),
+            adaptive_spin_us=(
+                cfg.fix.adaptive_spin_us if args.adaptive_spin_us is None else args.adaptive_spin_us
+            ),
+        ),
         ws=dataclasses.replace(cfg.ws, listen="127.0.0.1:0"),
         http=dataclasses.replace(cfg.http, listen="127.0.0.1:0"),
         admin=dataclasses.replace(cfg.admin, listen="127.0.0.1:0"),
@@ -556,6 +563,8 @@ def start_python_target(
     ``tmp/journal``, recovered if it exists."""
     cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve", tmp, "--fsync", args.fsync]
     cmd += ["--busy-poll-us", str(args.busy_poll_us)]
+    if args.adaptive_spin_us is not None:
+        cmd += ["--adaptive-spin-us", str(args.adaptive_spin_us)]
     if target == "echo":
         cmd = [sys.executable, "-m", "loadtest.fix_bench", "--serve-echo"]
     if args.uvloop:
@@ -625,6 +634,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=0,
         help="the gateway's busy_poll_us (keep its loop polling after each command)",
+    )
+    parser.add_argument(
+        "--adaptive-spin-us",
+        type=int,
+        default=None,
+        help="the gateway's [fix] adaptive_spin_us (default: the config's; 0 = off)",
     )
     parser.add_argument("--json", help="write the results as JSON to this file")
     parser.add_argument("--profile", help="cProfile the gateway; stats to this file")

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, cast
 
+from gateway.busypoll import AdaptiveSpin, Turnaround
 from gateway.connguard import ConnectionGuard, GuardedServer, RefusalLog
 from gateway.fix.auth import LogonGuard, lower_thread_priority
 from gateway.fix.codec import DEFAULT_DATA_TAGS, FixMessage, FrameReader, Garbled
@@ -86,6 +87,8 @@ class _Connection(asyncio.Protocol):
         self.peer: object = None
         #: admitted by the guard at accept; released (and None) once the connection is lost
         self._source: str | None = source
+        #: how soon this client answers us: the acceptor's spin after we write to it
+        self.turnaround = Turnaround(acceptor.settings.adaptive_spin_us * 1000)
 
     # asyncio.Protocol ----------------------------------------------------------------
 
@@ -122,6 +125,8 @@ class _Connection(asyncio.Protocol):
         now = self._loop.time()
         received_ns = time.perf_counter_ns()  # loop.time() is too coarse under uvloop (1 ms)
         items = self._reader.feed(data)
+        self.turnaround.read(received_ns, len(items))
+        self._acceptor.spin.input()
         session = self.session
         if session is not None:
             session.received_ns = received_ns
@@ -201,6 +206,11 @@ class _Connection(asyncio.Protocol):
         transport = self._transport
         if transport is not None and not transport.is_closing():
             transport.write(data)
+            turnaround = self.turnaround
+            now_ns = time.perf_counter_ns()
+            turnaround.wrote(now_ns)
+            if turnaround.window_ns:
+                self._acceptor.spin.answered(turnaround, now_ns)
             if transport.get_write_buffer_size() > self._acceptor.settings.max_write_buffer:
                 self._slow_consumer("write buffer over max_write_buffer")
 
@@ -341,6 +351,8 @@ class FixAcceptor:
         )
         #: runs every session's credential checks and throttles failed logons
         self.logon_guard = LogonGuard(self._auth_pool)
+        #: keeps the loop polling after answers to clients that ping-pong
+        self.spin = AdaptiveSpin()
         self._flushes: list[Callable[[], None]] = []
         self._flushes_handle: asyncio.Handle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -135,6 +135,7 @@ def acceptor_settings(config: Config) -> AcceptorSettings:
         slow_consumer_timeout_s=fix.slow_consumer_timeout_s,
         tls_cert=Path(fix.tls_cert) if fix.tls_cert else None,
         tls_key=Path(fix.tls_key) if fix.tls_key else None,
+        adaptive_spin_us=fix.adaptive_spin_us,
     )
 
 

@@ -29,6 +29,9 @@ AcceptorSettings
   max_write_buffer        a transport buffer above this disconnects at once (16 MiB);
                           a resend of any length stays under it: it is paced in steps
                           of 2,000 messages, each when the buffer has drained
+  adaptive_spin_us        the longest the loop keeps polling after answering a client
+                          that sends its next order as soon as it has our answer
+                          (500; 0 = never): see gateway/busypoll.py
 
 SessionSettings
   target_comp_id          the client's SenderCompID (required)
@@ -227,6 +230,7 @@ class AcceptorSettings:
     write_buffer_high: int = 1 << 20
     max_write_buffer: int = 16 << 20
     slow_consumer_timeout_s: float = 5.0
+    adaptive_spin_us: int = 500
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "store_dir", Path(self.store_dir))
@@ -234,6 +238,8 @@ class AcceptorSettings:
             raise ValueError("tls_cert and tls_key must be set together")
         if self.resend_window < 1:
             raise ValueError("resend_window must be at least 1")
+        if not 0 <= self.adaptive_spin_us <= 1_000_000:
+            raise ValueError("adaptive_spin_us must be within 0..1000000")
 
     @staticmethod
     def parse_listen(listen: str) -> tuple[str, int]:
