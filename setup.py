@@ -29,7 +29,8 @@ from setuptools.command.build_ext import build_ext
 #: gateway's per-order path (FIX codec/validation/session/store/translation/application,
 #: the order tracker, the market-data publisher, the metrics they update, the policies
 #: the edges share, the WS router), and the journal follower's per-record path (tailing,
-#: replay, row and ledger building), which must keep up with the gateway's peak.
+#: replay, row and ledger building, and the surveillance rules every replayed event
+#: goes through), which must keep up with the gateway's peak.
 #: `make native` builds these in place too: this is the one list.
 MYPYC_MODULES = [
     *(f"engine/{name}.py" for name in (
@@ -42,6 +43,10 @@ MYPYC_MODULES = [
         "host", "orders", "marketdata", "metrics", "edges", "ws/router", "fix/codec",
         "fix/dictionary", "fix/session", "fix/store", "fix/translate", "fix/application",
         "follower/tail", "follower/rows", "follower/replay",
+        *(f"follower/surveillance/{name}" for name in (
+            "market", "parties", "rule", "monitor", "listener", "wash", "stp",
+            "spoofing", "ratios", "ramping", "marking",
+        )),
     )),
 ]  # fmt: skip
 #: Hand-written C (each .c says why): the FIX framer's common case, the ExecutionReport body,

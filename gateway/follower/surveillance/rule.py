@@ -9,8 +9,6 @@ clock: time is the events' ts_us, and ``at(ts_us)`` tells them time moved.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
 from engine.events import (
@@ -30,6 +28,7 @@ from gateway.follower.surveillance.alerts import (
     alert_id,
 )
 from gateway.follower.surveillance.market import BUY, Market, OpenOrder
+from gateway.follower.surveillance.params import PerInstrument
 from gateway.follower.surveillance.parties import Parties
 
 __all__ = ["PRUNE_EVERY_US", "PerInstrument", "Rule", "order_ref", "trade_ref"]
@@ -38,17 +37,6 @@ __all__ = ["PRUNE_EVERY_US", "PerInstrument", "Rule", "order_ref", "trade_ref"]
 PRUNE_EVERY_US = 60_000_000
 
 P = TypeVar("P")
-
-
-@dataclass(frozen=True)
-class PerInstrument(Generic[P]):
-    """A rule's parameters: defaults, and whole replacements for named instruments."""
-
-    default: P
-    overrides: Mapping[str, P] = field(default_factory=dict)
-
-    def of(self, symbol: str) -> P:
-        return self.overrides.get(symbol, self.default)
 
 
 class Rule(Generic[P]):
