@@ -73,6 +73,7 @@ class StoreConfig:
     lag_log_s: float = 10.0  # how often the follower logs its lag
     reconcile_every_s: float = 3600.0  # the follower reconciles the ledger this often; 0 = off
     liabilities_every_s: float = 86400.0  # the follower publishes liabilities this often; 0 = off
+    nice: int = 10  # the follower's CPU priority (nice, 0..19): the gateway's order path first
 
 
 @dataclass(frozen=True)
@@ -582,6 +583,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("store.reconcile_every_s: must be >= 0 (0 = off)")
     if not store.liabilities_every_s >= 0:
         raise ConfigError("store.liabilities_every_s: must be >= 0 (0 = off)")
+    if not 0 <= store.nice <= 19:
+        raise ConfigError("store.nice: expected 0..19")
     if config.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level: expected debug, info, warning or error")
     if not 0 <= config.busy_poll_us <= 1_000_000:

@@ -52,6 +52,7 @@ def settings_from_args(
     parser.add_argument(
         "--liabilities-every-s", type=float, help="overrides [store] liabilities_every_s"
     )
+    parser.add_argument("--nice", type=int, help="overrides [store] nice (0..19)")
     parser.add_argument(
         "--status-stdout",
         action="store_true",
@@ -83,8 +84,24 @@ def settings_from_args(
             else args.liabilities_every_s
         ),
     )
+    if args.nice is None:
+        args.nice = config.store.nice
+    elif not 0 <= args.nice <= 19:
+        raise ConfigError("--nice: expected 0..19")
     surveillance = load_settings(config.surveillance)
     return settings, args.log_level or config.log_level, args, surveillance
+
+
+def lower_priority(nice: int) -> int:
+    """Run at least ``nice`` (never raising the priority of a follower started niced):
+    the gateway's order path keeps its core at the peak and the follower takes what is
+    left, catching up after the burst from the journal, which is the truth. Called
+    before any thread starts, so the store's writer thread inherits it. The nice value
+    the process has then."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if nice > current:
+        return os.nice(nice - current)
+    return current
 
 
 async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
@@ -175,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("config.invalid", error=str(exc))
         return 2
     configure_logging(level)
+    log.info("follower.nice", nice=lower_priority(args.nice))
     return asyncio.run(_run(settings, args, surveillance))
 
 

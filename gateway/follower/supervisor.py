@@ -93,6 +93,8 @@ class FollowerSupervisor:
             str(self.config.store.reconcile_every_s),
             "--liabilities-every-s",
             str(self.config.store.liabilities_every_s),
+            "--nice",
+            str(self.config.store.nice),
             "--parent-pid",
             str(os.getpid()),
             "--status-stdout",

@@ -54,6 +54,8 @@ def test_the_grammars_odd_forms_are_config_decimals(tmp_path: Path) -> None:
         ("[store]\nlag_log_s = 0\n", r"store\.lag_log_s: must be > 0"),
         ("[store]\nreconcile_every_s = -1\n", r"store\.reconcile_every_s: must be >= 0"),
         ("[store]\nliabilities_every_s = -1\n", r"store\.liabilities_every_s: must be >= 0"),
+        ("[store]\nnice = 20\n", r"store\.nice: expected 0\.\.19"),
+        ("[store]\nnice = -1\n", r"store\.nice: expected 0\.\.19"),
         (
             "[admin]\njournal_refusals_per_min = -1\n",
             r"admin\.journal_refusals_per_min: must be >= 0",
