@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=60.0, help="bound per phase")
     parser.add_argument("--fsync", choices=("never", "batch", "interval"), default="batch")
     parser.add_argument("--sample-s", type=float, default=0.1, help="lag sampling period")
+    parser.add_argument(
+        "--follower-nice", type=int, help="the follower's [store] nice (default: the config's)"
+    )
     parser.add_argument("--json", help="write the figures as JSON to this file")
     args = parser.parse_args(argv)
     args.orders = args.load_orders
@@ -154,14 +157,14 @@ def _loads(args: argparse.Namespace, cluster: PgCluster | None) -> list[dict[str
         f"{args.rounds} rounds, fsync {args.fsync}"
     )
     head = ("store", "with/s", "without/s", "ratio", "lag p50", "lag p99", "lag max", "catch-up")
-    print(" ".join(f"{h:>10}" for h in head))
+    print(" ".join(f"{h:>10}" for h in head), "  nice")
     results = []
     for label, url in targets:
         fig = run_load(label, url, args).figures()
         print(
             f"{label:>10} {fig['orders_per_s_with']:>10,} {fig['orders_per_s_without']:>10,} "
             f"{fig['with_over_without']:>10.3f} {fig['lag_p50']:>10,} {fig['lag_p99']:>10,} "
-            f"{fig['lag_max']:>10,} {fig['catch_up_s_max']:>9.1f}s",
+            f"{fig['lag_max']:>10,} {fig['catch_up_s_max']:>9.1f}s {fig['follower_nice']:>5}",
             flush=True,
         )
         results.append(fig)

@@ -8,7 +8,9 @@ alternate two phases on the same gateway, so both see the same box:
 - **with**: the follower runs; a thread samples ``gw_follower_lag_commands`` from the
   gateway's /metrics every ``--sample-s`` (lag in commands: journaled, not stored);
 - **without**: the follower is frozen (SIGSTOP: it takes no CPU); then let go, and
-  the time it takes to catch up is reported (not part of either phase).
+  the time it takes to catch up is reported (not part of either phase). /metrics is
+  scraped as often as in the "with" phase (the values thrown away), so the scrapes
+  cost the gateway the same in both phases.
 
 Reported: orders/s per phase (median over rounds), their ratio, the lag's p50/p99/max
 over the "with" phases, and the gateway CPU per order.
@@ -43,7 +45,10 @@ class LoadResult:
     with_follower: list[dict[str, Any]] = field(default_factory=list)
     without: list[dict[str, Any]] = field(default_factory=list)
     lag: list[int] = field(default_factory=list)
+    #: the lags scraped in the "without" phases (a frozen follower's: not reported)
+    scraped_without: list[int] = field(default_factory=list)
     catch_up_s: list[float] = field(default_factory=list)
+    follower_nice: int = 0
 
     def figures(self) -> dict[str, Any]:
         rate_with = statistics.median(r["orders_per_s"] for r in self.with_follower)
@@ -64,6 +69,8 @@ class LoadResult:
             "lag_p99": _rank(lag, 99),
             "lag_max": lag[-1],
             "lag_samples": len(self.lag),
+            "scrapes_without": len(self.scraped_without),
+            "follower_nice": self.follower_nice,
             "catch_up_s_max": round(max(self.catch_up_s, default=0.0), 2),
         }
 
@@ -138,7 +145,8 @@ async def _phases(gateway: GatewayProcess, pid: int, result: LoadResult, args: A
             result.with_follower.append(await level())
         os.kill(pid, signal.SIGSTOP)
         try:
-            result.without.append(await level())
+            with _sampling(gateway, args.sample_s, result.scraped_without):
+                result.without.append(await level())
         finally:
             os.kill(pid, signal.SIGCONT)
         waited = await loop.run_in_executor(
@@ -152,15 +160,17 @@ async def _phases(gateway: GatewayProcess, pid: int, result: LoadResult, args: A
 
 def run_load(store: str, url: str, args: Any) -> LoadResult:
     """One gateway with its follower on ``url`` ("" = SQLite), the rounds; its figures."""
+    settings: dict[str, Any] = {"follower": True, "url": url}
+    if getattr(args, "follower_nice", None) is not None:
+        settings["nice"] = args.follower_nice
     gateway = GatewayProcess(
-        load_sessions=0,
-        fsync=args.fsync,
-        overrides={"store": {"follower": True, "url": url}},
+        load_sessions=0, fsync=args.fsync, overrides={"store": settings}
     ).start()
     result = LoadResult(store)
     try:
         pid = _follower_pid(gateway)
         _until(lambda: _caught_up(gateway), "the follower to store the opening commands")
+        result.follower_nice = os.getpriority(os.PRIO_PROCESS, pid)  # set as it started
         asyncio.run(_phases(gateway, pid, result, args))
     finally:
         gateway.stop()

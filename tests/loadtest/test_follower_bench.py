@@ -24,8 +24,12 @@ def test_the_load_run_reports_both_phases_and_the_lag(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     argv = ["--skip-rebuild", "--load", "--load-orders", "300", "--warmup", "20"]
     argv += ["--rounds", "1", "--in-flight", "10", "--sample-s", "0.01", "--json", str(out)]
+    argv += ["--follower-nice", "3"]
     assert follower_bench.main(argv) == 0
     (figures,) = json.loads(out.read_text())["load"]
     assert figures["store"] == "sqlite"
     assert figures["orders_per_s_with"] > 0 and figures["orders_per_s_without"] > 0
     assert 0 <= figures["lag_p50"] <= figures["lag_p99"] <= figures["lag_max"]
+    # /metrics scraped in both phases: the scrapes cost the gateway the same in each
+    assert figures["scrapes_without"] > 0
+    assert figures["follower_nice"] == 3
