@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed
 .PHONY: run pricefeed test lint typecheck check bench bench-fix quickfix-acceptor bench-core bench-snapshot bench-dos bench-follower bench-operator loadtest clean native clean-native
 # `make native` builds the compiled modules in place, through setup.py (which lists them
 # and also builds them into wheels): the engine's hot path, the gateway's per-order path,
-# the journal follower's replay path and three hand-written C modules. One mypyc group, so one shared runtime; it is kept in
+# the journal follower's replay path (its surveillance rules too) and three hand-written C modules. One mypyc group, so one shared runtime; it is kept in
 # engine/, which the gateway package imports first.
-NATIVE_SOURCES := setup.py $(wildcard engine/*.py engine/perp/*.py gateway/*.py gateway/*/*.py gateway/fix/*.c loadtest/*.c)
+NATIVE_SOURCES := setup.py $(wildcard engine/*.py engine/perp/*.py gateway/*.py gateway/*/*.py gateway/follower/surveillance/*.py gateway/fix/*.c loadtest/*.c)
 NATIVE_STAMP := engine/.native-built
 # Pure Python for development (VENUE_PURE=1); versions from constraints.txt.
 $(STAMP): pyproject.toml setup.py constraints.txt
@@ -86,7 +86,7 @@ bench-operator: $(STAMP) $(NATIVE_STAMP)
 native: $(NATIVE_STAMP)
 
 $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES) Makefile
-	rm -rf build engine/*.so engine/perp/*.so gateway/*.so gateway/fix/*.so gateway/ws/*.so gateway/follower/*.so loadtest/*.so
+	rm -rf build engine/*.so engine/perp/*.so gateway/*.so gateway/fix/*.so gateway/ws/*.so gateway/follower/*.so gateway/follower/surveillance/*.so loadtest/*.so
 	VENUE_NATIVE=1 $(BIN)/python setup.py build_ext --inplace >build-native.log 2>&1 \
 		|| (tail -20 build-native.log; exit 1)
 	mv ./*__mypyc.*.so engine/
@@ -94,7 +94,7 @@ $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES) Makefile
 	touch $(NATIVE_STAMP)
 
 clean-native:
-	rm -rf engine/*.so engine/perp/*.so gateway/*.so gateway/fix/*.so gateway/ws/*.so gateway/follower/*.so loadtest/*.so ./*__mypyc.*.so build build-native.log $(NATIVE_STAMP)
+	rm -rf engine/*.so engine/perp/*.so gateway/*.so gateway/fix/*.so gateway/ws/*.so gateway/follower/*.so gateway/follower/surveillance/*.so loadtest/*.so ./*__mypyc.*.so build build-native.log $(NATIVE_STAMP)
 
 # Standard scenario against a real gateway started on a temporary data dir and free
 # loopback ports (stopped at the end): FIX order flow, closed loop, bounded.
