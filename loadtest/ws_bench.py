@@ -120,7 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await app.start()
+        await app.start(pace_gc=True)  # as `python -m gateway` runs it
         assert app.ws is not None and app.http is not None
         print(f"READY {app.ws.port} {app.http.port}", flush=True)
         await stop.wait()
