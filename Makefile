@@ -11,6 +11,8 @@ STAMP := $(VENV)/.installed
 # engine/, which the gateway package imports first.
 NATIVE_SOURCES := setup.py $(wildcard engine/*.py engine/perp/*.py gateway/*.py gateway/*/*.py gateway/follower/surveillance/*.py gateway/fix/*.c loadtest/*.c)
 NATIVE_STAMP := engine/.native-built
+# Where the compiled modules land: a new compiled package is added here once, for both rules.
+NATIVE_SO := engine/*.so engine/perp/*.so gateway/*.so gateway/fix/*.so gateway/ws/*.so gateway/follower/*.so gateway/follower/surveillance/*.so loadtest/*.so
 # Pure Python for development (VENUE_PURE=1); versions from constraints.txt.
 $(STAMP): pyproject.toml setup.py constraints.txt
 	$(PY) -m venv $(VENV)
@@ -86,7 +88,7 @@ bench-operator: $(STAMP) $(NATIVE_STAMP)
 native: $(NATIVE_STAMP)
 
 $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES) Makefile
-	rm -rf build engine/*.so engine/perp/*.so gateway/*.so gateway/fix/*.so gateway/ws/*.so gateway/follower/*.so gateway/follower/surveillance/*.so loadtest/*.so
+	rm -rf build $(NATIVE_SO)
 	VENUE_NATIVE=1 $(BIN)/python setup.py build_ext --inplace >build-native.log 2>&1 \
 		|| (tail -20 build-native.log; exit 1)
 	mv ./*__mypyc.*.so engine/
@@ -94,7 +96,7 @@ $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES) Makefile
 	touch $(NATIVE_STAMP)
 
 clean-native:
-	rm -rf engine/*.so engine/perp/*.so gateway/*.so gateway/fix/*.so gateway/ws/*.so gateway/follower/*.so gateway/follower/surveillance/*.so loadtest/*.so ./*__mypyc.*.so build build-native.log $(NATIVE_STAMP)
+	rm -rf $(NATIVE_SO) ./*__mypyc.*.so build build-native.log $(NATIVE_STAMP)
 
 # Standard scenario against a real gateway started on a temporary data dir and free
 # loopback ports (stopped at the end): FIX order flow, closed loop, bounded.
