@@ -104,8 +104,8 @@ class History:
         if query.from_us < 0 or query.to_us < 0:
             raise BadQuery("from/to: expected microseconds since the epoch")
         key, columns = _TABLES[table]
-        where = ["account = ?"]
-        params: list[Any] = [query.account]
+        where: list[str] = []
+        params: list[Any] = []
         if query.symbol:
             where.append("symbol = ?")
             params.append(query.symbol)
@@ -118,16 +118,58 @@ class History:
         if query.to_us:
             where.append("ts_us < ?")
             params.append(query.to_us)
-        if query.cursor:  # rows after the cursor's, in key order (a row value comparison)
+        if query.cursor:  # rows after the cursor's, in key order (a row value comparison;
+            # seq >= bounds the range of an index that does not hold every key column)
             after = _parse_cursor(query.cursor, key)
-            where.append(f"({', '.join(key)}) > ({', '.join('?' * len(key))})")
-            params += after
-        sql = (
-            f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(where)} "
-            f"ORDER BY {', '.join(key)} LIMIT ?"
-        )
-        found = await self.store.fetch(sql, *params, query.limit + 1)
+            where.append(f"seq >= ? AND ({', '.join(key)}) > ({', '.join('?' * len(key))})")
+            params += [after[0], *after]
+        order = ", ".join(key)
+        if table == "ledger" and not query.kind:
+            found = await self._every_asset(query.account, columns, where, params, query.limit)
+        else:
+            sql = (
+                f"SELECT {', '.join(columns)} FROM {table} "
+                f"WHERE {' AND '.join(['account = ?', *where])} ORDER BY {order} LIMIT ?"
+            )
+            found = await self.store.fetch(sql, query.account, *params, query.limit + 1)
         rows = [dict(zip(columns, row, strict=True)) for row in found[: query.limit]]
         more = len(found) > query.limit
         next_cursor = ".".join(str(rows[-1][name]) for name in key) if more else ""
         return Page(rows, next_cursor)
+
+    async def _every_asset(
+        self,
+        account: str,
+        columns: tuple[str, ...],
+        where: list[str],
+        params: list[Any],
+        limit: int,
+    ) -> list[tuple[Any, ...]]:
+        """A ledger page over all of an account's assets. The ledger is indexed by
+        (account, asset, seq) only (one index fewer for every leg the follower writes),
+        so the page is the merge of each asset's first rows in (seq, leg) order: one
+        bounded index range per asset, whatever the account's history holds."""
+        assets = [asset for (asset,) in await self.store.fetch(_ASSETS_OF, account, account)]
+        if not assets:
+            return []
+        conditions = " AND ".join(["account = ?", "asset = ?", *where])
+        part = (
+            f"SELECT * FROM (SELECT {', '.join(columns)} FROM ledger WHERE {conditions} "
+            "ORDER BY seq, leg LIMIT ?) AS p{}"
+        )
+        sql = " UNION ALL ".join(part.format(i) for i in range(len(assets)))
+        args: list[Any] = []
+        for asset in assets:
+            args += [account, asset, *params, limit + 1]
+        return await self.store.fetch(f"{sql} ORDER BY seq, leg LIMIT ?", *args, limit + 1)
+
+
+#: the assets of an account's ledger legs, one index seek each (a skip scan of the
+#: (account, asset, seq) index, which SQLite and PostgreSQL do not do by themselves)
+_ASSETS_OF: Final = (
+    "WITH RECURSIVE assets (asset) AS ("
+    "SELECT MIN(asset) FROM ledger WHERE account = ? "
+    "UNION ALL SELECT (SELECT MIN(asset) FROM ledger WHERE account = ? AND asset > assets.asset) "
+    "FROM assets WHERE assets.asset IS NOT NULL"
+    ") SELECT asset FROM assets WHERE asset IS NOT NULL"
+)

@@ -300,6 +300,15 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[Step, ...]], ...]] = (
             ),
         ),
     ),
+    (
+        8,
+        "one index fewer per ledger leg",
+        # The ledger is most of the rows (five legs per trade) and each leg updated three
+        # B-trees. (account, seq, leg) served only the history page over all assets,
+        # which now merges the account's per-asset ranges of (account, asset, seq)
+        # (gateway/follower/history.py); everything else already read that index.
+        ("DROP INDEX ledger_account_seq",),
+    ),
 )
 
 TABLE_COLUMNS: Final = {

@@ -96,7 +96,7 @@ async def test_a_store_written_before_the_index_diet_keeps_its_rows(
     }
     assert "orders_account_ts" in await _indexes(store_url, store)
     await store.close()
-    monkeypatch.setattr(module, MIGRATIONS)
+    monkeypatch.setattr(module, [m for m in MIGRATIONS if m[0] < 8])
     await store.open()
     for table, rows in before.items():
         assert await store.fetch(f"SELECT * FROM {table} ORDER BY seq") == rows
@@ -107,3 +107,27 @@ async def test_a_store_written_before_the_index_diet_keeps_its_rows(
     assert await store.write(_history_batch(50, 60))  # and it takes new rows
     assert await store.position() == (60, 1060)
     await store.close()
+
+
+async def test_migration_8_drops_the_ledgers_account_seq_index_and_keeps_the_rows(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One index fewer per ledger leg, on a store that already holds rows: the rows are
+    all there, the (account, asset, seq) index serves every ledger read."""
+    backend = "postgres" if store_url.startswith("postgresql") else "sqlite"
+    module = f"gateway.follower.store.{backend}.MIGRATIONS"
+    monkeypatch.setattr(module, [m for m in MIGRATIONS if m[0] < 8])
+    store = open_store(store_url, tmp_path / "unused")
+    await store.open()
+    assert await store.write(_history_batch(0, 50))
+    before = await store.fetch("SELECT * FROM ledger ORDER BY seq, leg")
+    await store.close()
+    monkeypatch.setattr(module, MIGRATIONS)
+    await store.open()
+    assert await store.fetch("SELECT * FROM ledger ORDER BY seq, leg") == before
+    indexes = await _indexes(store_url, store)
+    assert "ledger_account_seq" not in indexes
+    assert {"ledger_account_asset", "orders_account_seq", "fills_account_seq"} <= indexes
+    assert await store.write(_history_batch(50, 60))
+    await store.close()
+
