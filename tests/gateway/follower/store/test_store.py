@@ -131,3 +131,26 @@ async def test_migration_8_drops_the_ledgers_account_seq_index_and_keeps_the_row
     assert await store.write(_history_batch(50, 60))
     await store.close()
 
+
+async def test_large_batches_store_every_row_once_in_order(store_url: str, tmp_path: Path) -> None:
+    """SQLite inserts the append-only tables many rows per statement (MULTI_ROWS): a batch
+    of several such chunks and a remainder holds every row exactly; a duplicate row in a
+    chunk still fails the whole batch, position included."""
+    rows = Rows()
+    legs = [
+        (seq, leg, "AB"[leg % 2], "USD", 1 - 2 * (leg % 2), seq, "trade", "BA"[leg % 2], 0, seq)
+        for seq in range(1, 61)
+        for leg in range(5)
+    ]  # 300 legs: three statements of 99 and 3 rows alone
+    rows.ledger += legs
+    store = open_store(store_url, tmp_path / "unused")
+    await store.open()
+    assert await store.write(Batch(0, 60, 7, 600, rows))
+    assert await store.fetch("SELECT * FROM ledger ORDER BY seq, leg") == legs
+    again = Rows()
+    again.ledger += [legs[0], *[(seq + 60, *rest) for seq, *rest in legs[1:150]]]
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await store.write(Batch(60, 90, 8, 900, again))
+    assert await store.position() == (60, 7)
+    assert len(await store.fetch("SELECT seq FROM ledger")) == 300
+    await store.close()
