@@ -157,14 +157,16 @@ def _loads(args: argparse.Namespace, cluster: PgCluster | None) -> list[dict[str
         f"{args.rounds} rounds, fsync {args.fsync}"
     )
     head = ("store", "with/s", "without/s", "ratio", "lag p50", "lag p99", "lag max", "catch-up")
-    print(" ".join(f"{h:>10}" for h in head), "  nice")
+    print(" ".join(f"{h:>10}" for h in head), "  nice  cpu/cmd: follower  server (us)")
     results = []
     for label, url in targets:
-        fig = run_load(label, url, args).figures()
+        server = cluster.cpu_s if cluster is not None and label == "postgresql" else None
+        fig = run_load(label, url, args, server).figures()
         print(
             f"{label:>10} {fig['orders_per_s_with']:>10,} {fig['orders_per_s_without']:>10,} "
             f"{fig['with_over_without']:>10.3f} {fig['lag_p50']:>10,} {fig['lag_p99']:>10,} "
-            f"{fig['lag_max']:>10,} {fig['catch_up_s_max']:>9.1f}s {fig['follower_nice']:>5}",
+            f"{fig['lag_max']:>10,} {fig['catch_up_s_max']:>9.1f}s {fig['follower_nice']:>5}"
+            f" {fig['follower_cpu_us_per_command']:>17} {fig['server_cpu_us_per_command']:>7}",
             flush=True,
         )
         results.append(fig)

@@ -13,7 +13,9 @@ alternate two phases on the same gateway, so both see the same box:
   cost the gateway the same in both phases.
 
 Reported: orders/s per phase (median over rounds), their ratio, the lag's p50/p99/max
-over the "with" phases, and the gateway CPU per order.
+over the "with" phases, the gateway CPU per order, and the CPU the follower (and, on
+PostgreSQL, the server's processes) spent per command stored over the whole run (both
+phases and the catch-ups: all the commands it stored, all the CPU it used).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 
 from loadtest.fix_bench import Bench, _summary
 from loadtest.gateway_runner import GatewayProcess
+from loadtest.proccpu import proc_cpu_s
 
 __all__ = ["LoadResult", "run_load"]
 
@@ -49,6 +52,10 @@ class LoadResult:
     scraped_without: list[int] = field(default_factory=list)
     catch_up_s: list[float] = field(default_factory=list)
     follower_nice: int = 0
+    #: over the rounds: commands stored, the follower's CPU seconds, the server's
+    commands: int = 0
+    follower_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
 
     def figures(self) -> dict[str, Any]:
         rate_with = statistics.median(r["orders_per_s"] for r in self.with_follower)
@@ -72,7 +79,14 @@ class LoadResult:
             "scrapes_without": len(self.scraped_without),
             "follower_nice": self.follower_nice,
             "catch_up_s_max": round(max(self.catch_up_s, default=0.0), 2),
+            "commands": self.commands,
+            "follower_cpu_us_per_command": _per(self.follower_cpu_s, self.commands),
+            "server_cpu_us_per_command": _per(self.server_cpu_s, self.commands),
         }
+
+
+def _per(cpu_s: float, commands: int) -> float:
+    return round(cpu_s * 1e6 / commands, 1) if commands else 0.0
 
 
 def _rank(sorted_values: list[int], p: float) -> int:
@@ -158,8 +172,11 @@ async def _phases(gateway: GatewayProcess, pid: int, result: LoadResult, args: A
             conn.transport.close()
 
 
-def run_load(store: str, url: str, args: Any) -> LoadResult:
-    """One gateway with its follower on ``url`` ("" = SQLite), the rounds; its figures."""
+def run_load(
+    store: str, url: str, args: Any, server_cpu: Callable[[], float] | None = None
+) -> LoadResult:
+    """One gateway with its follower on ``url`` ("" = SQLite), the rounds; its figures.
+    ``server_cpu``: the database server's CPU seconds so far (PostgreSQL's processes)."""
     settings: dict[str, Any] = {"follower": True, "url": url}
     if getattr(args, "follower_nice", None) is not None:
         settings["nice"] = args.follower_nice
@@ -171,7 +188,13 @@ def run_load(store: str, url: str, args: Any) -> LoadResult:
         pid = _follower_pid(gateway)
         _until(lambda: _caught_up(gateway), "the follower to store the opening commands")
         result.follower_nice = os.getpriority(os.PRIO_PROCESS, pid)  # set as it started
+        seq, cpu = gateway.metrics()["gw_follower_applied_seq"], proc_cpu_s(pid)
+        server = server_cpu() if server_cpu is not None else 0.0
         asyncio.run(_phases(gateway, pid, result, args))
+        result.commands = int(gateway.metrics()["gw_follower_applied_seq"] - seq)
+        result.follower_cpu_s = proc_cpu_s(pid) - cpu
+        if server_cpu is not None:
+            result.server_cpu_s = server_cpu() - server
     finally:
         gateway.stop()
     return result

@@ -77,6 +77,17 @@ class PgCluster:
             await db.close()
         return self.url(name)
 
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of the server's processes now alive (the postmaster
+        and its children: backends, WAL writer, checkpointer, ...)."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        total = 0.0
+        for proc in [pid, *_children(pid)]:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@/{database}?host={self.socket}"
 
@@ -84,3 +95,11 @@ class PgCluster:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in children.read_text().split()]
+    return found
