@@ -120,9 +120,12 @@ class Follower:
         return True if writing is None else await writing
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Follow until stop is set."""
-        if not await self.start(stop):
-            return
+        """Start, then follow until stop is set."""
+        if await self.start(stop):
+            await self.follow(stop)
+
+    async def follow(self, stop: asyncio.Event) -> None:
+        """Follow (once started) until stop is set."""
         while not stop.is_set():
             if not await self.step(stop):
                 self._report(store_up=True, idle=True)

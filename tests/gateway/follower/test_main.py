@@ -3,8 +3,11 @@ stores the alerts it raises."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -15,8 +18,10 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, load_config
+from gateway.follower.__main__ import _run, settings_from_args
 from gateway.follower.follower import default_sqlite_path
 from tests.gateway.follower.surveillance.floor import CONFIG_TOML, journaled_day
+from tests.gateway.follower.venue import LiveVenue, random_flow
 
 
 def test_the_follower_logs_and_stores_the_alerts_its_replay_raises(tmp_path: Path) -> None:
@@ -88,3 +93,37 @@ def test_the_follower_and_its_store_thread_run_at_the_nice_value(
         child.communicate(timeout=30)
     assert child.returncode == 0
     assert threads == {max(base + started_at, runs_at, base)}
+
+
+async def test_the_follower_paces_garbage_collection_once_started(tmp_path: Path) -> None:
+    """Like the gateway, the follower process takes garbage collection over (frozen
+    start-up heap, young generations collected on its schedule) once it has replayed to
+    the store's position, and gives it back when it stops."""
+    journal = tmp_path / "journal"
+    venue = LiveVenue(journal)
+    random_flow(random.Random(3), venue, 100)
+    settings, _, args, surveillance = settings_from_args(["--journal-dir", str(journal)])
+    assert gc.isenabled()
+    task = asyncio.create_task(_run(settings, args, surveillance))
+    path = default_sqlite_path(journal)
+    for _ in range(600):  # a hang guard only: until the store holds the journal
+        await asyncio.sleep(0.05)
+        if not gc.isenabled() and _stored_seq(path) == venue.engine.last_seq:
+            break
+    paced, frozen = not gc.isenabled(), gc.get_freeze_count()
+    os.kill(os.getpid(), signal.SIGTERM)  # the follower's handler: stop
+    assert await asyncio.wait_for(task, 30) == 0
+    assert paced
+    assert frozen > 0
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def _stored_seq(path: Path) -> int:
+    if not path.exists():
+        return -1
+    with closing(sqlite3.connect(path)) as db:
+        try:
+            return int(db.execute("SELECT seq FROM follower_state").fetchone()[0])
+        except sqlite3.OperationalError:  # not migrated yet
+            return -1
