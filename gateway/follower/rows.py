@@ -284,25 +284,27 @@ class Ledger:
         equals the total its last BalanceChanged reported. ``perps``: the symbols that
         are perpetuals. Most commands (an order placed or canceled) change only what is
         held and book nothing."""
-        legs: list[Leg] = []
+        if not events:
+            return
         changes: list[BalanceChanged] = []
         traded = False
         perp_accounts: set[str] = set()
+        seq, ts_us = events[0].seq, events[0].ts_us
+        out = rows.ledger
+        leg = 0  # trade legs are booked as they come: what the totals show beyond is residual
         for ev in events:
             if type(ev) is BalanceChanged:
                 changes.append(ev)
             elif type(ev) is Trade:
                 traded = True
                 inst = instruments[ev.symbol]
-                if ev.symbol in perps:
-                    _fee_legs(ev, inst.quote, legs)
-                    perp_accounts.update((ev.maker_account, ev.taker_account))
+                if ev.symbol not in perps:
+                    leg = self._trade(ev, inst, seq, ts_us, leg, out)
                 else:
-                    _trade_legs(ev, inst, legs)
+                    perp_accounts.update((ev.maker_account, ev.taker_account))
+                leg = self._fees(ev, inst.quote, seq, ts_us, leg, out)
             elif type(ev) is VenueEvent and ev.kind.startswith("perp."):
                 perp_accounts.add(ev.subject)  # an account, or a symbol (no balance)
-        if legs:  # booked first: what the totals show beyond them is the residual
-            self._book(legs, 0, events, rows)
         balances = self.balances
         residual: dict[tuple[str, str], int] = {}
         for change in changes:  # at most one per (account, asset) and command
@@ -320,7 +322,58 @@ class Ledger:
         if residual:
             reason = "fee" if traded else _reason(events)
             _residual_legs(residual, FEES if traded else EXTERNAL, reason, more)
-        self._book(more, len(legs), events, rows)
+        self._book(more, leg, events, rows)
+
+    def _post(
+        self,
+        seq: int,
+        leg: int,
+        account: str,
+        asset: str,
+        amount: int,
+        reason: str,
+        contra: str,
+        trade_id: int,
+        ts_us: int,
+        out: list[LedgerRow],
+    ) -> None:
+        """One ledger row, with the account's running balance after it."""
+        key = (account, asset)
+        balance = self.balances.get(key, 0) + amount
+        self.balances[key] = balance
+        out.append((seq, leg, account, asset, amount, balance, reason, contra, trade_id, ts_us))
+
+    def _trade(
+        self, t: Trade, inst: Instrument, seq: int, ts_us: int, leg: int, out: list[LedgerRow]
+    ) -> int:
+        """A spot trade's legs from leg on: quote from buyer to seller, base from seller
+        to buyer. The next leg number."""
+        notional = t.price * t.qty * inst.quote_per_tick_lot
+        base_units = t.qty * inst.base_per_lot
+        if t.taker_side == _BUY:
+            buyer, seller = t.taker_account, t.maker_account
+        else:
+            buyer, seller = t.maker_account, t.taker_account
+        quote, base, tid = inst.quote, inst.base, t.trade_id
+        self._post(seq, leg, buyer, quote, -notional, "trade", seller, tid, ts_us, out)
+        self._post(seq, leg + 1, seller, quote, notional, "trade", buyer, tid, ts_us, out)
+        self._post(seq, leg + 2, seller, base, -base_units, "trade", buyer, tid, ts_us, out)
+        self._post(seq, leg + 3, buyer, base, base_units, "trade", seller, tid, ts_us, out)
+        return leg + 4
+
+    def _fees(
+        self, t: Trade, quote: str, seq: int, ts_us: int, leg: int, out: list[LedgerRow]
+    ) -> int:
+        """Each fee of a trade from its payer to ``@fees`` (a rebate the other way), from
+        leg on. The next leg number."""
+        tid = t.trade_id
+        for payer, fee in ((t.maker_account, t.maker_fee), (t.taker_account, t.taker_fee)):
+            if fee:
+                reason = "fee" if fee > 0 else "rebate"
+                self._post(seq, leg, payer, quote, -fee, reason, FEES, tid, ts_us, out)
+                self._post(seq, leg + 1, FEES, quote, fee, reason, payer, tid, ts_us, out)
+                leg += 2
+        return leg
 
     def _book(self, legs: list[Leg], first: int, events: list[Event], rows: Rows) -> None:
         """Ledger rows of legs numbered from first, with the running balances."""
@@ -332,31 +385,6 @@ class Ledger:
             balance = balances.get(key, 0) + amount
             balances[key] = balance
             append((seq, leg, account, asset, amount, balance, reason, contra, trade_id, ts_us))
-
-
-def _trade_legs(t: Trade, inst: Instrument, legs: list[Leg]) -> None:
-    notional = t.price * t.qty * inst.quote_per_tick_lot
-    base_units = t.qty * inst.base_per_lot
-    if t.taker_side == _BUY:
-        buyer, seller = t.taker_account, t.maker_account
-    else:
-        buyer, seller = t.maker_account, t.taker_account
-    quote, base, tid = inst.quote, inst.base, t.trade_id
-    legs.append((buyer, quote, -notional, "trade", seller, tid))
-    legs.append((seller, quote, notional, "trade", buyer, tid))
-    legs.append((seller, base, -base_units, "trade", buyer, tid))
-    legs.append((buyer, base, base_units, "trade", seller, tid))
-    _fee_legs(t, quote, legs)
-
-
-def _fee_legs(t: Trade, quote: str, legs: list[Leg]) -> None:
-    """Each fee from its payer to ``@fees`` (a rebate the other way)."""
-    tid = t.trade_id
-    for payer, fee in ((t.maker_account, t.maker_fee), (t.taker_account, t.taker_fee)):
-        if fee:
-            reason = "fee" if fee > 0 else "rebate"
-            legs.append((payer, quote, -fee, reason, FEES, tid))
-            legs.append((FEES, quote, fee, reason, payer, tid))
 
 
 def _residual_legs(
