@@ -127,6 +127,10 @@ class EngineHost:
         #: there, before the listeners after it (market data) handle that batch.
         self.group_end: dict[Listener, Callable[[], object]] = {}
         self._held: list[EventBatch | Callable[[], object]] = []
+        #: True while the origin and the listeners handle the last batch of a group
+        #: commit (its group_end hooks come right after each listener): an edge may
+        #: then leave work for a batch to its hook, knowing no later batch intervenes
+        self.last_of_group = False
         self._flush_scheduled = False
         #: the call_soon'd flush, if one is (None while an edge's read is being handled:
         #: end_input flushes then)
@@ -386,6 +390,7 @@ class EngineHost:
             last -= 1
         for i, batch in enumerate(held):
             if not isinstance(batch, EventBatch):
+                self.last_of_group = False
                 try:
                     batch()
                 except Exception:
@@ -397,6 +402,7 @@ class EngineHost:
                     fills += 1
             if fills:
                 self._m_fills.add(fills)
+            self.last_of_group = i == last
             origin = batch.origin
             if origin is not None:
                 try:
@@ -410,6 +416,7 @@ class EngineHost:
                     log.exception("listener.failed", listener=repr(listener), seq=batch.seq)
                 if i == last:
                     self._end_group(listener)
+        self.last_of_group = False
         every = self.config.journal.snapshot_every
         if every and self._since_snapshot >= every and self.journal is not None:
             self.snapshot()

@@ -212,6 +212,12 @@ class FixGateway:
         self._m_ack = registry.durations(ACK_LATENCY, ACK_LATENCY_HELP).labels(protocol="fix")
         #: received_ns of the orders answered in this group commit, observed once written
         self._acked: list[int] = []
+        #: the FIX session whose command is the last batch of the group commit being
+        #: released (None otherwise): its answers are written before the reports the
+        #: same batch owes other sessions (the counterparty's fill, drop copies), which
+        #: wait in ``_later`` until :meth:`_end_group` has flushed it
+        self._first: FixSession | None = None
+        self._later: list[Callable[[], None]] = []
         self._listings_cache: dict[str, Instrument] = {}
         self._listings_len = -1
         #: account -> (drop-copy sessions, order-entry sessions), built once sessions exist
@@ -552,7 +558,20 @@ class FixGateway:
     # ------------------------------------------------------------ outbound
 
     def _end_group(self) -> None:
-        """Write the group's answers, then time the orders among them from their read."""
+        """Write the group's answers, then time the orders among them from their read.
+
+        The origin of the group's last batch is written first; only then are the
+        reports that batch owes other sessions rendered and stored (each session still
+        gets its messages in event order: a session other than the origin got nothing
+        of this batch before them)."""
+        first, self._first = self._first, None
+        later = self._later
+        if later:
+            if first is not None:
+                first.flush()
+            self._later = []
+            for report in later:
+                report()
         self.acceptor.run_flushes()
         acked = self._acked
         if acked:
@@ -569,6 +588,7 @@ class FixGateway:
         rejects."""
         if batch.received_ns:
             self._acked.append(batch.received_ns)
+        self._first = session if self.host.last_of_group else None
         if type(batch.command) is MassCancel:
             self._mass_cancel_report(session, batch)
         for event in batch.events:
@@ -581,6 +601,8 @@ class FixGateway:
                 self._reject(session, batch, event)
 
     def on_batch(self, batch: EventBatch) -> None:
+        origin = batch.origin
+        self._first = origin if self.host.last_of_group and isinstance(origin, FixSession) else None
         for event in batch.events:
             self._report(event, batch)
 
@@ -699,27 +721,52 @@ class FixGateway:
         exec_id = f"{event.seq}-{event.idx}{exec_suffix}"
         px, qty, fee, liquidity = last or (0, 0, 0, 0)
         bodies: list[bytes] = [b"", b""]  # by session.fix42: rendered once per version
-        for session in targets:
-            fix42 = session.fix42
-            body = bodies[fix42]
-            if not body:
-                body = bodies[fix42] = er_body(
-                    view,
-                    state,
-                    inst,
-                    exec_id,
-                    exec_type,
-                    event.ts_us,
-                    fix42,
-                    clordid=clordid,
-                    orig_clordid=orig,
-                    text=text,
-                    last_px=px,
-                    last_qty=qty,
-                    commission=fee,
-                    liquidity=liquidity,
-                )
-            session.send(b"8", body)
+        first = self._first
+        if first is not None and (len(targets) > 1 or targets[0] is not first):
+            rest = [session for session in targets if session is not first]
+            if len(rest) < len(targets):
+                _render_and_send(
+                    [first], bodies, view, state, inst, exec_id, exec_type, event.ts_us,
+                    clordid, orig, text, px, qty, fee, liquidity,
+                )  # fmt: skip
+            self._send_later(
+                rest, bodies, view, state, inst, exec_id, exec_type, event.ts_us,
+                clordid, orig, text, px, qty, fee, liquidity,
+            )  # fmt: skip
+            return
+        _render_and_send(
+            targets, bodies, view, state, inst, exec_id, exec_type, event.ts_us,
+            clordid, orig, text, px, qty, fee, liquidity,
+        )  # fmt: skip
+
+    def _send_later(
+        self,
+        targets: list[FixSession],
+        bodies: list[bytes],
+        view: OrderView,
+        state: OrderState,
+        inst: Instrument,
+        exec_id: str,
+        exec_type: bytes,
+        ts_us: int,
+        clordid: str,
+        orig: str,
+        text: str,
+        px: int,
+        qty: int,
+        fee: int,
+        liquidity: int,
+    ) -> None:
+        """An ExecutionReport for sessions other than the group's origin, rendered
+        and sent once the origin's answers are written (:meth:`_end_group`)."""
+
+        def report() -> None:
+            _render_and_send(
+                targets, bodies, view, state, inst, exec_id, exec_type, ts_us,
+                clordid, orig, text, px, qty, fee, liquidity,
+            )  # fmt: skip
+
+        self._later.append(report)
 
     def _targets(self, order_id: int, account: str) -> list[FixSession]:
         """Owner session plus drop copies. An order whose owner is unknown (placed before a
@@ -769,11 +816,12 @@ class FixGateway:
             body = reject_er_body(
                 fields, exec_id, event.ts_us, session.fix42, rule.ord_rej_reason, text
             )
-            targets = [session] + [
-                s for s in self._targets(-1, command.account) if s is not session
-            ]
-            for target in targets:
-                target.send(MT_EXECUTION_REPORT, body)
+            session.send(MT_EXECUTION_REPORT, body)
+            copies = [s for s in self._targets(-1, command.account) if s is not session]
+            if copies and self._first is session:
+                self._later.append(lambda: _send_all(copies, MT_EXECUTION_REPORT, body))
+            else:
+                _send_all(copies, MT_EXECUTION_REPORT, body)
         elif event.request in ("cancel", "replace") and isinstance(command, Cancel | Replace):
             view = self.tracker.get(event.order_id) if event.order_id else None
             if view is not None and view.account != command.account:
@@ -835,6 +883,53 @@ class FixGateway:
                 fields.append((SYMBOL, command.symbol))
         fields.append((TRANSACT_TIME, format_utc_timestamp(batch.ts_us, 6)))
         session.send(MT_ORDER_MASS_CANCEL_REPORT, encode_fields(fields))
+
+
+def _render_and_send(
+    targets: list[FixSession],
+    bodies: list[bytes],
+    view: OrderView,
+    state: OrderState,
+    inst: Instrument,
+    exec_id: str,
+    exec_type: bytes,
+    ts_us: int,
+    clordid: str,
+    orig: str,
+    text: str,
+    px: int,
+    qty: int,
+    fee: int,
+    liquidity: int,
+) -> None:
+    """Send one ExecutionReport to ``targets``, its body rendered at most once per
+    version in ``bodies`` (indexed by session.fix42; b"" = not rendered yet)."""
+    for session in targets:
+        fix42 = session.fix42
+        body = bodies[fix42]
+        if not body:
+            body = bodies[fix42] = er_body(
+                view,
+                state,
+                inst,
+                exec_id,
+                exec_type,
+                ts_us,
+                fix42,
+                clordid=clordid,
+                orig_clordid=orig,
+                text=text,
+                last_px=px,
+                last_qty=qty,
+                commission=fee,
+                liquidity=liquidity,
+            )
+        session.send(b"8", body)
+
+
+def _send_all(sessions: list[FixSession], msg_type: str, body: bytes) -> None:
+    for session in sessions:
+        session.send(msg_type, body)
 
 
 def _party_account(msg: FixMessage) -> str | None:
