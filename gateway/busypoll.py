@@ -85,13 +85,25 @@ class Turnaround:
     """One connection's rhythm: when we last wrote to it, how soon it answered the
     last few times, and the spin that rhythm earns (:func:`spin_window_ns`)."""
 
-    __slots__ = ("_samples", "last_write_ns", "max_ns", "window_ns")
+    __slots__ = ("_samples", "_stale", "_window_ns", "last_write_ns", "max_ns")
 
     def __init__(self, max_ns: int) -> None:
         self.max_ns = max_ns
         self._samples: deque[int] = deque(maxlen=TURNAROUND_SAMPLES)
         self.last_write_ns = 0
-        self.window_ns = 0
+        self._window_ns = 0
+        #: a sample came since the window was computed
+        self._stale = False
+
+    @property
+    def window_ns(self) -> int:
+        """The spin the recent turnarounds earn: computed when first asked after a
+        read (the acceptor asks once its answer is written, not while the order that
+        read brought waits for it)."""
+        if self._stale:
+            self._stale = False
+            self._window_ns = spin_window_ns(self._samples, self.max_ns)
+        return self._window_ns
 
     def wrote(self, now_ns: int) -> None:
         self.last_write_ns = now_ns
@@ -105,12 +117,13 @@ class Turnaround:
             self.forget()
             return
         self._samples.append(now_ns - last)
-        self.window_ns = spin_window_ns(self._samples, self.max_ns)
+        self._stale = True
 
     def forget(self) -> None:
         """No spin until a full history is steady again."""
         self._samples.clear()
-        self.window_ns = 0
+        self._window_ns = 0
+        self._stale = False
 
 
 class AdaptiveSpin:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from gateway import busypoll
 from gateway.app import App
 from gateway.busypoll import (
     SPIN_MARGIN_NS,
@@ -196,3 +198,25 @@ def test_adaptive_spin_out_of_range_is_a_config_error(tmp_path: Path, value: int
     path.write_text(f"[fix]\nadaptive_spin_us = {value}\n")
     with pytest.raises(ConfigError, match=r"fix\.adaptive_spin_us"):
         load_config(path)
+
+
+def test_a_read_leaves_the_window_to_be_computed_after_the_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The read that brings an order does not weigh its rhythm (the order waits on
+    that read): the window is computed when first asked, once the answer is written."""
+    turnaround = Turnaround(500 * US)
+    now = _ping_pong(turnaround, TURNAROUND_SAMPLES, 60 * US)
+    assert turnaround.window_ns > 0
+    calls: list[int] = []
+
+    def counted(turnarounds: Sequence[int], max_ns: int) -> int:
+        calls.append(len(turnarounds))
+        return spin_window_ns(turnarounds, max_ns)
+
+    monkeypatch.setattr(busypoll, "spin_window_ns", counted)
+    turnaround.wrote(now)
+    turnaround.read(now + 60 * US, 1)
+    assert calls == []
+    assert turnaround.window_ns == spin_window_ns(_steady(), 500 * US)
+    assert turnaround.window_ns > 0 and calls == [TURNAROUND_SAMPLES]  # once
