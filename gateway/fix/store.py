@@ -220,6 +220,10 @@ class FileStore:
         self._durable_target = self._asked_target = 1
         self._epoch = 0
         self._closed = False
+        #: the numbers ``seqnums`` holds (-1: not known): a flush that changes neither
+        #: (an inbound number not yet durable, the common case before the journal
+        #: write) leaves the file alone
+        self._written_sender = self._written_target = -1
         self._load()
         self._durable_target = self._asked_target = self.next_target_seq
         self._seq_fd = os.open(self._seq_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -388,7 +392,11 @@ class FileStore:
             self._write_seqnums()
 
     def _write_seqnums(self) -> None:
-        self._seq_map[:] = self._seq_record()
+        sender, target = self.next_sender_seq, self._durable_target
+        if sender == self._written_sender and target == self._written_target:
+            return
+        self._seq_map[:] = _SEQ_FMT % (sender, target)
+        self._written_sender, self._written_target = sender, target
         if self.fsync:
             self._seq_map.flush()
 

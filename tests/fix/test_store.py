@@ -226,3 +226,34 @@ def test_inbound_number_reaches_the_disk_only_once_after_durable_confirms(
     assert _seqnums_on_disk(tmp_path / "s") == (1, 1)
     s.close()
     assert FileStore(tmp_path / "s").next_target_seq == 1
+
+
+def test_a_flush_that_changes_no_number_leaves_seqnums_alone(tmp_path: Path) -> None:
+    """An inbound number counts on disk only once durable: the flush before that (on
+    every message, ahead of the journal write) has nothing to write, and does not."""
+    confirmations: list[Callable[[], object]] = []
+    store = FileStore(tmp_path, after_durable=confirmations.append)
+    store.next_sender()
+    store.flush()
+    real = store._seq_map
+    writes: list[bytes] = []
+
+    class Spy:
+        def __setitem__(self, key: slice, value: bytes) -> None:
+            writes.append(value)
+            real[key] = value
+
+        def flush(self) -> None:
+            real.flush()
+
+        def close(self) -> None:
+            real.close()
+
+    store._seq_map = Spy()  # type: ignore[assignment]
+    store.incr_next_target_seq()
+    store.flush()
+    assert writes == []  # counted in memory, not yet durable: the file is unchanged
+    confirmations.pop()()
+    assert writes == [b"%020d %020d\n" % (2, 2)]
+    store.close()
+    assert (tmp_path / "seqnums").read_bytes() == b"%020d %020d\n" % (2, 2)
