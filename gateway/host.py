@@ -352,24 +352,31 @@ class EngineHost:
             return  # the commit in flight flushes again when it completes
         held, self._held = self._held, []
         journal = self.journal
-        if journal is not None and journal.pending:
-            start = time.perf_counter_ns()
-            try:
-                count = journal.write()
-            except OSError as exc:  # disk full: the group is not durable, nor is any later
-                _fail_stop(exc, "journal.write_failed")
-            self._m_flush_us.observe((time.perf_counter_ns() - start) / 1000)
+        if journal is None or not journal.pending:
+            self._release(held)
+            return
+        start = time.perf_counter_ns()
+        try:
+            count = journal.write()
+        except OSError as exc:  # disk full: the group is not durable, nor is any later
+            _fail_stop(exc, "journal.write_failed")
+        write_us = (time.perf_counter_ns() - start) / 1000
+        self._since_snapshot += count
+        if journal.fsync_due():
+            self._m_flush_us.observe(write_us)
             self._m_batch.observe(count)
-            self._since_snapshot += count
-            if journal.fsync_due():
-                if self._loop is None:  # stopping: no loop to come back to
-                    self._m_fsync_us.observe(_timed_fsync(journal) / 1000)
-                else:
-                    syncing = self._loop.run_in_executor(self._fsync_thread, _timed_fsync, journal)
-                    syncing.add_done_callback(lambda done: self._synced(done, held))
-                    self._syncing = syncing
-                    return
-        self._release(held)
+            if self._loop is None:  # stopping: no loop to come back to
+                self._m_fsync_us.observe(_timed_fsync(journal) / 1000)
+            else:
+                syncing = self._loop.run_in_executor(self._fsync_thread, _timed_fsync, journal)
+                syncing.add_done_callback(lambda done: self._synced(done, held))
+                self._syncing = syncing
+                return
+            self._release(held)
+            return
+        self._release(held)  # the metrics wait for the answers, not the reverse
+        self._m_flush_us.observe(write_us)
+        self._m_batch.observe(count)
 
     def _synced(
         self, done: asyncio.Future[int], held: list[EventBatch | Callable[[], object]]

@@ -114,12 +114,14 @@ class _Connection(asyncio.Protocol):
         scope = self._acceptor.input_scope
         if scope is None:
             self._handle_input(data)
-            return
-        scope.begin_input()
-        try:
-            self._handle_input(data)
-        finally:
-            scope.end_input()
+        else:
+            scope.begin_input()
+            try:
+                self._handle_input(data)
+            finally:
+                scope.end_input()
+        # after the read's answers are written: the timer waits, they need not
+        self._arm_timer()
 
     def _handle_input(self, data: bytes) -> None:
         now = self._loop.time()
@@ -155,7 +157,6 @@ class _Connection(asyncio.Protocol):
         finally:
             if session is not None:
                 session.end_batch()
-        self._arm_timer()
 
     def pause_writing(self) -> None:
         """The peer is not reading fast enough: give it slow_consumer_timeout_s."""
